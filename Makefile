@@ -1,0 +1,49 @@
+# odoo_retail_guard: one entry point for the extension, the agent and the tests.
+#
+#   make            build the extension (PGXS) and the agent
+#   make install    install both (honours DESTDIR and PG_CONFIG)
+#   make test       every test layer against throwaway PostgreSQL clusters
+#   make demo       the retail incident demo
+#   make bench      benchmarks (print figures, never fail on time)
+
+EXTENSION = odoo_retail_guard
+MODULE_big = odoo_retail_guard
+EXTVERSION = 1.0
+
+EXT_SRCS = $(sort $(wildcard extension/*.c))
+OBJS = $(EXT_SRCS:.c=.o)
+
+DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
+DATA = $(wildcard sql/$(EXTENSION)--*--*.sql)
+
+PG_CONFIG ?= pg_config
+PG_CPPFLAGS = -I$(srcdir)/extension
+PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# The install script is assembled from one part per tracker, in name order.
+SQL_PARTS = $(sort $(wildcard sql/parts/*.sql))
+sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
+	cat $(SQL_PARTS) > $@
+
+.PHONY: deps test unit demo bench
+
+deps:
+	@bash packaging/install-deps.sh
+
+unit:
+	$(MAKE) -C regress/unit test
+
+test: deps
+	$(MAKE) all
+	bash regress/run-tests.sh
+
+demo: deps
+	$(MAKE) all
+	bash demo/run-demo.sh
+
+bench: deps
+	$(MAKE) all
+	bash bench/run-bench.sh

@@ -1,0 +1,188 @@
+/*-------------------------------------------------------------------------
+ *
+ * odoo_retail_guard.c
+ *		Module entry point: GUCs, shared-memory requests and hook chaining.
+ *
+ * The module must be loaded through shared_preload_libraries: every
+ * tracker lives in fixed shared memory sized at postmaster start.  This
+ * file holds no tracking logic; it wires the rooms together.
+ *
+ * Hooks installed here: shmem_request_hook, shmem_startup_hook.  The
+ * executor hooks belong to queries.c.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <limits.h>
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "utils/guc.h"
+#include "utils/queryjumble.h"
+
+#include "odoo_retail_guard.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+int			org_track = ORG_TRACK_TOP;
+int			org_max_queries = 5000;
+int			org_slow_query_ms = 500;
+int			org_slow_samples = 1000;
+int			org_query_text_length = 1024;
+char	   *org_odoo_appname_prefix = NULL;
+
+static bool shmem_started = false;
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+static const struct config_enum_entry track_options[] = {
+	{"none", ORG_TRACK_NONE, false},
+	{"top", ORG_TRACK_TOP, false},
+	{"all", ORG_TRACK_ALL, false},
+	{NULL, 0, false}
+};
+
+static void org_shmem_request(void);
+static void org_shmem_startup(void);
+static void define_gucs(void);
+
+void
+_PG_init(void)
+{
+	/*
+	 * Loaded by a plain LOAD or by CREATE FUNCTION: do nothing.  The SQL
+	 * functions report the missing preload with a hint.
+	 */
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
+	define_gucs();
+
+	/* the query fingerprint is PostgreSQL's own query id */
+	EnableQueryId();
+
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = org_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = org_shmem_startup;
+
+	org_queries_install_hooks();
+}
+
+static void
+define_gucs(void)
+{
+	DefineCustomEnumVariable("odoo_retail_guard.track",
+							 "Which statements the slow query tracker times.",
+							 "top: statements sent by clients; all: also statements run inside functions; none: off.",
+							 &org_track,
+							 ORG_TRACK_TOP,
+							 track_options,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("odoo_retail_guard.max_queries",
+							"Maximum number of distinct statements tracked in shared memory.",
+							"When the table is full the least used entries are evicted and counted.",
+							&org_max_queries,
+							5000,
+							100,
+							INT_MAX / 2,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("odoo_retail_guard.slow_query_ms",
+							"Executions at least this long count as slow and are sampled.",
+							"-1 disables slow sampling.",
+							&org_slow_query_ms,
+							500,
+							-1,
+							INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("odoo_retail_guard.slow_samples",
+							"Number of recent slow executions kept in the ring buffer.",
+							NULL,
+							&org_slow_samples,
+							1000,
+							16,
+							1000000,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("odoo_retail_guard.query_text_length",
+							"Bytes of normalized query text kept per statement and per sample.",
+							"Longer texts are truncated at a character boundary.",
+							&org_query_text_length,
+							1024,
+							64,
+							65536,
+							PGC_POSTMASTER,
+							GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("odoo_retail_guard.odoo_application_name_prefix",
+							   "application_name prefix that marks a connection as Odoo's.",
+							   "Odoo 16+ sets odoo-<pid>; ODOO_PGAPPNAME can change it. Empty: no connection is Odoo's.",
+							   &org_odoo_appname_prefix,
+							   "odoo",
+							   PGC_SIGHUP,
+							   0,
+							   NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("odoo_retail_guard");
+}
+
+static void
+org_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+
+	org_queries_shmem_request();
+}
+
+static void
+org_shmem_startup(void)
+{
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	org_queries_shmem_startup();
+	LWLockRelease(AddinShmemInitLock);
+
+	shmem_started = true;
+}
+
+bool
+org_shmem_ready(void)
+{
+	return shmem_started;
+}
+
+/*
+ * Every SQL entry point calls this first, so a cluster started without the
+ * preload gives a clear error instead of a crash or empty views.
+ */
+void
+org_require_shmem(void)
+{
+	if (!shmem_started)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("odoo_retail_guard must be loaded via shared_preload_libraries"),
+				 errhint("Add odoo_retail_guard to shared_preload_libraries in postgresql.conf and restart the server.")));
+}

@@ -1,0 +1,45 @@
+/*-------------------------------------------------------------------------
+ *
+ * odoo_retail_guard.h
+ *		Declarations shared by the rooms of the odoo_retail_guard module:
+ *		the GUC variables and each tracker's shared-memory entry points.
+ *
+ * Every tracker owns one named shared-memory struct.  It asks for its space
+ * and locks in <tracker>_shmem_request() (called from shmem_request_hook)
+ * and sets the struct up in <tracker>_shmem_startup() (called from
+ * shmem_startup_hook, under AddinShmemInitLock).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef ODOO_RETAIL_GUARD_H
+#define ODOO_RETAIL_GUARD_H
+
+#include "postgres.h"
+
+#define ORG_NAME "odoo_retail_guard"
+
+/* GUC variables (defined in odoo_retail_guard.c) */
+typedef enum OrgTrackLevel
+{
+	ORG_TRACK_NONE,
+	ORG_TRACK_TOP,
+	ORG_TRACK_ALL
+} OrgTrackLevel;
+
+extern int	org_track;
+extern int	org_max_queries;
+extern int	org_slow_query_ms;
+extern int	org_slow_samples;
+extern int	org_query_text_length;
+extern char *org_odoo_appname_prefix;
+
+/* true once our shared memory exists in this process */
+extern bool org_shmem_ready(void);
+extern void org_require_shmem(void);
+
+/* queries.c: slow Odoo query tracking */
+extern void org_queries_shmem_request(void);
+extern void org_queries_shmem_startup(void);
+extern void org_queries_install_hooks(void);
+
+#endif							/* ODOO_RETAIL_GUARD_H */

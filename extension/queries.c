@@ -1,0 +1,935 @@
+/*-------------------------------------------------------------------------
+ *
+ * queries.c
+ *		Slow Odoo query tracking: executor hooks, the per-statement stats
+ *		table and the ring of recent slow executions.
+ *
+ * Hooks installed: ExecutorStart, ExecutorRun, ExecutorFinish, ExecutorEnd
+ * (all chained to the previous hook).
+ *
+ * Locking discipline (as in pg_stat_statements):
+ *	- The stats hash is looked up under the tracker's LWLock in shared mode;
+ *	  an entry's counters are updated under its own spinlock.  This is the
+ *	  common path and takes no exclusive lock.
+ *	- Creating an entry, evicting and resetting need the LWLock exclusively.
+ *	  Texts are normalized before the exclusive lock is taken.
+ *	- The slow ring has one spinlock; it is held only to assign a sample id
+ *	  and copy one slot.  Slow executions are rare, so it never contends.
+ *
+ * Nothing here may fail the user's statement: shared hash inserts use
+ * HASH_ENTER_NULL, buffers are allocated once per backend, and catalog
+ * lookups happen only inside a valid transaction.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/parallel.h"
+#include "access/xact.h"
+#include "catalog/pg_namespace.h"
+#include "executor/executor.h"
+#include "executor/instrument.h"
+#include "miscadmin.h"
+#include "nodes/plannodes.h"
+#include "parser/parsetree.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/queryjumble.h"
+#include "utils/timestamp.h"
+
+#include "histogram.h"
+#include "normalize.h"
+#include "odoo_classify.h"
+#include "odoo_retail_guard.h"
+#include "queries.h"
+
+#define QUERIES_TRANCHE		"odoo_retail_guard_queries"
+#define QUERIES_SHMEM_NAME	"odoo_retail_guard queries"
+#define QUERIES_HASH_NAME	"odoo_retail_guard query hash"
+
+/* eviction drops this share of the entries, least used first */
+#define EVICT_PERCENT		5
+#define EVICT_MIN			10
+#define USAGE_DECAY			0.99
+
+typedef struct OrgQueryEntry
+{
+	OrgQueryKey key;			/* hash key, must be first */
+	slock_t		mutex;			/* protects the fields below */
+	OrgQueryCounters c;
+	TimestampTz first_seen;
+	TimestampTz last_seen;
+	int16		operation;
+	bool		has_row_lock;
+	char		relation[NAMEDATALEN * 2];
+	char		model[NAMEDATALEN];
+	int			text_len;
+	char		text[FLEXIBLE_ARRAY_MEMBER];	/* org_query_text_length + 1 */
+} OrgQueryEntry;
+
+typedef struct OrgSlowSlot
+{
+	uint64		id;				/* 0: never written */
+	TimestampTz ts;
+	int32		pid;
+	Oid			dbid;
+	Oid			userid;
+	uint64		queryid;
+	double		duration_ms;
+	int64		rows;
+	int16		operation;
+	int16		worker_class;
+	char		appname[NAMEDATALEN];
+	char		relation[NAMEDATALEN * 2];
+	char		model[NAMEDATALEN];
+	int			text_len;
+	char		text[FLEXIBLE_ARRAY_MEMBER];
+} OrgSlowSlot;
+
+typedef struct OrgQueriesShared
+{
+	LWLock	   *lock;			/* protects the hash's membership */
+	slock_t		mutex;			/* protects the fields below and the ring */
+	uint64		evictions;
+	uint64		eviction_runs;
+	TimestampTz stats_reset;
+	uint64		slow_next_id;	/* next sample id to hand out */
+	uint64		slow_floor_id;	/* ids below this were cleared by reset() */
+	int			slow_capacity;
+	int			text_length;
+	Size		slot_size;
+	char		ring[FLEXIBLE_ARRAY_MEMBER];
+} OrgQueriesShared;
+
+static OrgQueriesShared *qshared = NULL;
+static HTAB *qhash = NULL;
+
+static int	nesting_level = 0;
+
+static ExecutorStart_hook_type prev_ExecutorStart = NULL;
+static ExecutorRun_hook_type prev_ExecutorRun = NULL;
+static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
+static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
+
+/*
+ * Per-backend cache of what a relation means to Odoo, so the hot path does
+ * no catalog lookup for relations it has seen.  Invalidated by relcache
+ * callbacks (rename, drop).
+ */
+#define RELCACHE_SLOTS 256
+
+typedef struct RelInfo
+{
+	Oid			relid;
+	bool		is_model;
+	char		table[NAMEDATALEN];	/* bare name, for Odoo shape rules */
+	char		relation[NAMEDATALEN * 2];	/* schema-qualified unless public */
+	char		model[NAMEDATALEN];
+} RelInfo;
+
+static RelInfo *relinfo_cache = NULL;
+static bool relcache_callback_registered = false;
+
+/* per-backend worker class, recomputed when application_name changes */
+static char cached_appname[NAMEDATALEN] = "";
+static char cached_prefix[NAMEDATALEN] = "";
+static bool cached_valid = false;
+static bool cached_is_odoo = false;
+static OrgWorkerClass cached_class = ORG_WORKER_OTHER;
+
+/* one buffer per backend for normalized text, allocated on first use */
+static char *norm_buf = NULL;
+
+static void org_ExecutorStart(QueryDesc *queryDesc, int eflags);
+static void org_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction,
+							uint64 count, bool execute_once);
+static void org_ExecutorFinish(QueryDesc *queryDesc);
+static void org_ExecutorEnd(QueryDesc *queryDesc);
+
+static Size entry_size(void);
+static Size slot_size(void);
+static Size ring_offset(void);
+
+static OrgSlowSlot *
+ring_slot(int i)
+{
+	return (OrgSlowSlot *) (qshared->ring + (Size) i * qshared->slot_size);
+}
+
+static Size
+entry_size(void)
+{
+	return MAXALIGN(offsetof(OrgQueryEntry, text) + org_query_text_length + 1);
+}
+
+static Size
+slot_size(void)
+{
+	return MAXALIGN(offsetof(OrgSlowSlot, text) + org_query_text_length + 1);
+}
+
+static Size
+ring_offset(void)
+{
+	return MAXALIGN(offsetof(OrgQueriesShared, ring));
+}
+
+static Size
+queries_shmem_size(void)
+{
+	Size		size;
+
+	size = add_size(ring_offset(), mul_size(org_slow_samples, slot_size()));
+	size = add_size(size, hash_estimate_size(org_max_queries, entry_size()));
+	return size;
+}
+
+void
+org_queries_shmem_request(void)
+{
+	RequestAddinShmemSpace(queries_shmem_size());
+	RequestNamedLWLockTranche(QUERIES_TRANCHE, 1);
+}
+
+void
+org_queries_shmem_startup(void)
+{
+	bool		found;
+	HASHCTL		info;
+
+	qshared = ShmemInitStruct(QUERIES_SHMEM_NAME,
+							  add_size(ring_offset(),
+									   mul_size(org_slow_samples, slot_size())),
+							  &found);
+	if (!found)
+	{
+		int			i;
+
+		qshared->lock = &(GetNamedLWLockTranche(QUERIES_TRANCHE))->lock;
+		SpinLockInit(&qshared->mutex);
+		qshared->evictions = 0;
+		qshared->eviction_runs = 0;
+		qshared->stats_reset = GetCurrentTimestamp();
+		qshared->slow_next_id = 1;
+		qshared->slow_floor_id = 1;
+		qshared->slow_capacity = org_slow_samples;
+		qshared->text_length = org_query_text_length;
+		qshared->slot_size = slot_size();
+		for (i = 0; i < qshared->slow_capacity; i++)
+		{
+			ring_slot(i)->id = 0;
+			ring_slot(i)->text_len = 0;
+		}
+	}
+
+	memset(&info, 0, sizeof(info));
+	info.keysize = sizeof(OrgQueryKey);
+	info.entrysize = entry_size();
+	qhash = ShmemInitHash(QUERIES_HASH_NAME,
+						  org_max_queries, org_max_queries,
+						  &info, HASH_ELEM | HASH_BLOBS);
+}
+
+void
+org_queries_install_hooks(void)
+{
+	prev_ExecutorStart = ExecutorStart_hook;
+	ExecutorStart_hook = org_ExecutorStart;
+	prev_ExecutorRun = ExecutorRun_hook;
+	ExecutorRun_hook = org_ExecutorRun;
+	prev_ExecutorFinish = ExecutorFinish_hook;
+	ExecutorFinish_hook = org_ExecutorFinish;
+	prev_ExecutorEnd = ExecutorEnd_hook;
+	ExecutorEnd_hook = org_ExecutorEnd;
+}
+
+static bool
+tracking_enabled(int level)
+{
+	if (qshared == NULL || IsParallelWorker())
+		return false;
+	return org_track == ORG_TRACK_ALL ||
+		(org_track == ORG_TRACK_TOP && level == 0);
+}
+
+static void
+org_ExecutorStart(QueryDesc *queryDesc, int eflags)
+{
+	if (prev_ExecutorStart)
+		prev_ExecutorStart(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+
+	if (tracking_enabled(nesting_level) &&
+		queryDesc->plannedstmt->queryId != UINT64CONST(0) &&
+		queryDesc->totaltime == NULL)
+	{
+		MemoryContext oldcxt;
+
+		/* allocated in the query context, so freed with the query */
+		oldcxt = MemoryContextSwitchTo(queryDesc->estate->es_query_cxt);
+		queryDesc->totaltime = InstrAlloc(1, INSTRUMENT_TIMER, false);
+		MemoryContextSwitchTo(oldcxt);
+	}
+}
+
+static void
+org_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
+				bool execute_once)
+{
+	nesting_level++;
+	PG_TRY();
+	{
+		if (prev_ExecutorRun)
+			prev_ExecutorRun(queryDesc, direction, count, execute_once);
+		else
+			standard_ExecutorRun(queryDesc, direction, count, execute_once);
+	}
+	PG_FINALLY();
+	{
+		nesting_level--;
+	}
+	PG_END_TRY();
+}
+
+static void
+org_ExecutorFinish(QueryDesc *queryDesc)
+{
+	nesting_level++;
+	PG_TRY();
+	{
+		if (prev_ExecutorFinish)
+			prev_ExecutorFinish(queryDesc);
+		else
+			standard_ExecutorFinish(queryDesc);
+	}
+	PG_FINALLY();
+	{
+		nesting_level--;
+	}
+	PG_END_TRY();
+}
+
+static void
+relinfo_invalidate(Datum arg, Oid relid)
+{
+	int			i;
+
+	if (relinfo_cache == NULL)
+		return;
+	for (i = 0; i < RELCACHE_SLOTS; i++)
+	{
+		if (relid == InvalidOid || relinfo_cache[i].relid == relid)
+			relinfo_cache[i].relid = InvalidOid;
+	}
+}
+
+/*
+ * What the relation means to Odoo.  Returns NULL when it cannot be known
+ * now (outside a valid transaction, or the relation is gone).
+ */
+static RelInfo *
+relinfo_lookup(Oid relid)
+{
+	RelInfo    *ri;
+	char	   *relname;
+	Oid			nspid;
+
+	if (!OidIsValid(relid))
+		return NULL;
+
+	if (relinfo_cache == NULL)
+	{
+		relinfo_cache = MemoryContextAllocExtended(TopMemoryContext,
+												   sizeof(RelInfo) * RELCACHE_SLOTS,
+												   MCXT_ALLOC_NO_OOM | MCXT_ALLOC_ZERO);
+		if (relinfo_cache == NULL)
+			return NULL;
+	}
+	if (!relcache_callback_registered)
+	{
+		CacheRegisterRelcacheCallback(relinfo_invalidate, (Datum) 0);
+		relcache_callback_registered = true;
+	}
+
+	ri = &relinfo_cache[relid % RELCACHE_SLOTS];
+	if (ri->relid == relid)
+		return ri;
+
+	/* catalog lookups only in a healthy transaction (not in abort cleanup) */
+	if (!IsTransactionState())
+		return NULL;
+
+	relname = get_rel_name(relid);
+	if (relname == NULL)
+		return NULL;
+	nspid = get_rel_namespace(relid);
+
+	ri->relid = InvalidOid;
+	strlcpy(ri->table, relname, sizeof(ri->table));
+	if (nspid == PG_PUBLIC_NAMESPACE)
+	{
+		strlcpy(ri->relation, relname, sizeof(ri->relation));
+		ri->is_model = org_model_from_table(relname, ri->model, sizeof(ri->model));
+	}
+	else
+	{
+		char	   *nspname = get_namespace_name(nspid);
+
+		snprintf(ri->relation, sizeof(ri->relation), "%s.%s",
+				 nspname ? nspname : "?", relname);
+		ri->model[0] = '\0';
+		ri->is_model = false;
+	}
+	ri->relid = relid;
+	return ri;
+}
+
+/*
+ * The relation a statement is about: the first result relation for DML,
+ * else the first plain relation in the range table.  Read from the plan,
+ * never from the text.
+ */
+static Oid
+main_relation(PlannedStmt *stmt)
+{
+	ListCell   *lc;
+
+	if (stmt->resultRelations != NIL)
+	{
+		Index		rti = linitial_int(stmt->resultRelations);
+
+		return rt_fetch(rti, stmt->rtable)->relid;
+	}
+	foreach(lc, stmt->rtable)
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
+
+		if (rte->rtekind == RTE_RELATION)
+			return rte->relid;
+	}
+	return InvalidOid;
+}
+
+static OrgOperation
+operation_of(CmdType cmd)
+{
+	switch (cmd)
+	{
+		case CMD_SELECT:
+			return ORG_OP_SELECT;
+		case CMD_INSERT:
+			return ORG_OP_INSERT;
+		case CMD_UPDATE:
+			return ORG_OP_UPDATE;
+		case CMD_DELETE:
+			return ORG_OP_DELETE;
+		default:
+			return ORG_OP_OTHER;
+	}
+}
+
+/* worker class from application_name, cached until it or the prefix changes */
+static OrgWorkerClass
+appname_class(bool *is_odoo)
+{
+	const char *app = application_name ? application_name : "";
+	const char *prefix = org_odoo_appname_prefix ? org_odoo_appname_prefix : "";
+
+	if (!cached_valid ||
+		strncmp(app, cached_appname, NAMEDATALEN) != 0 ||
+		strncmp(prefix, cached_prefix, NAMEDATALEN) != 0)
+	{
+		strlcpy(cached_appname, app, sizeof(cached_appname));
+		strlcpy(cached_prefix, prefix, sizeof(cached_prefix));
+		cached_is_odoo = org_appname_is_odoo(cached_appname, cached_prefix);
+		cached_class = org_worker_class_from_appname(cached_appname, cached_prefix);
+		cached_valid = true;
+	}
+	*is_odoo = cached_is_odoo;
+	return cached_class;
+}
+
+/* normalized text of the statement, in the per-backend buffer */
+static const char *
+normalized_text(QueryDesc *queryDesc, int *len)
+{
+	const char *src;
+	int			location = queryDesc->plannedstmt->stmt_location;
+	int			srclen = queryDesc->plannedstmt->stmt_len;
+
+	*len = 0;
+	if (queryDesc->sourceText == NULL)
+		return NULL;
+	if (norm_buf == NULL)
+	{
+		norm_buf = MemoryContextAllocExtended(TopMemoryContext,
+											  org_query_text_length + 1,
+											  MCXT_ALLOC_NO_OOM);
+		if (norm_buf == NULL)
+			return NULL;
+	}
+	src = CleanQuerytext(queryDesc->sourceText, &location, &srclen);
+	*len = org_normalize_query(src, srclen, norm_buf, org_query_text_length + 1);
+	return norm_buf;
+}
+
+static int
+usage_cmp(const void *a, const void *b)
+{
+	double		ua = (*(OrgQueryEntry *const *) a)->c.usage;
+	double		ub = (*(OrgQueryEntry *const *) b)->c.usage;
+
+	if (ua < ub)
+		return -1;
+	if (ua > ub)
+		return 1;
+	return 0;
+}
+
+/*
+ * Evict the least used entries in one pass.  Caller holds the lock
+ * exclusively.
+ */
+static void
+evict_entries(void)
+{
+	HASH_SEQ_STATUS hstat;
+	OrgQueryEntry **entries;
+	OrgQueryEntry *entry;
+	int			n = 0;
+	int			nvictims;
+	int			i;
+	long		total = hash_get_num_entries(qhash);
+
+	entries = MemoryContextAllocExtended(CurrentMemoryContext,
+										 sizeof(OrgQueryEntry *) * Max(total, 1),
+										 MCXT_ALLOC_NO_OOM);
+	if (entries == NULL)
+		return;
+
+	hash_seq_init(&hstat, qhash);
+	while ((entry = hash_seq_search(&hstat)) != NULL)
+	{
+		entries[n++] = entry;
+		/* exclusive lock: nobody updates counters now, no spinlock needed */
+		entry->c.usage *= USAGE_DECAY;
+	}
+
+	nvictims = Max(EVICT_MIN, n * EVICT_PERCENT / 100);
+	nvictims = Min(nvictims, n);
+
+	qsort(entries, n, sizeof(OrgQueryEntry *), usage_cmp);
+
+	for (i = 0; i < nvictims; i++)
+		hash_search(qhash, &entries[i]->key, HASH_REMOVE, NULL);
+
+	SpinLockAcquire(&qshared->mutex);
+	qshared->evictions += nvictims;
+	qshared->eviction_runs++;
+	SpinLockRelease(&qshared->mutex);
+
+	pfree(entries);
+}
+
+static void
+record_slow_sample(const OrgQueryKey *key, OrgOperation op, double ms,
+				   int64 rows, RelInfo *ri, const char *text, int text_len)
+{
+	OrgSlowSlot *slot;
+	TimestampTz now = GetCurrentTimestamp();
+	const char *app = application_name ? application_name : "";
+
+	SpinLockAcquire(&qshared->mutex);
+	slot = ring_slot((qshared->slow_next_id - 1) % qshared->slow_capacity);
+	slot->id = qshared->slow_next_id++;
+	slot->ts = now;
+	slot->pid = MyProcPid;
+	slot->dbid = key->dbid;
+	slot->userid = key->userid;
+	slot->queryid = key->queryid;
+	slot->duration_ms = ms;
+	slot->rows = rows;
+	slot->operation = op;
+	slot->worker_class = key->worker_class;
+	strlcpy(slot->appname, app, sizeof(slot->appname));
+	strlcpy(slot->relation, ri ? ri->relation : "", sizeof(slot->relation));
+	strlcpy(slot->model, (ri && ri->is_model) ? ri->model : "", sizeof(slot->model));
+	text_len = Min(text_len, qshared->text_length);
+	if (text != NULL && text_len > 0)
+		memcpy(slot->text, text, text_len);
+	slot->text[text_len] = '\0';
+	slot->text_len = text_len;
+	SpinLockRelease(&qshared->mutex);
+}
+
+static void
+update_entry(OrgQueryEntry *entry, double ms, int64 rows, bool slow,
+			 TimestampTz now)
+{
+	int			bucket = org_hist_bucket(ms);
+
+	SpinLockAcquire(&entry->mutex);
+	if (entry->c.calls == 0 || ms < entry->c.min_ms)
+		entry->c.min_ms = ms;
+	if (entry->c.calls == 0 || ms > entry->c.max_ms)
+		entry->c.max_ms = ms;
+	entry->c.calls++;
+	entry->c.rows += rows;
+	entry->c.total_ms += ms;
+	entry->c.sum_sq_ms += ms * ms;
+	entry->c.usage += 1.0;
+	entry->c.hist[bucket]++;
+	if (slow)
+		entry->c.slow_calls++;
+	entry->last_seen = now;
+	SpinLockRelease(&entry->mutex);
+}
+
+static void
+store_execution(QueryDesc *queryDesc, double ms)
+{
+	OrgQueryKey key;
+	OrgQueryEntry *entry;
+	PlannedStmt *stmt = queryDesc->plannedstmt;
+	OrgOperation op = operation_of(queryDesc->operation);
+	bool		has_row_lock = (stmt->rowMarks != NIL);
+	bool		is_odoo;
+	OrgWorkerClass wclass = appname_class(&is_odoo);
+	RelInfo    *ri = relinfo_lookup(main_relation(stmt));
+	int64		rows = queryDesc->estate->es_processed;
+	bool		slow = (org_slow_query_ms >= 0 && ms >= org_slow_query_ms);
+	TimestampTz now = GetCurrentStatementStartTimestamp();
+	const char *text = NULL;
+	int			text_len = 0;
+
+	if (is_odoo && ri != NULL)
+		wclass = org_worker_class_refine(wclass, is_odoo, ri->table, op,
+										 has_row_lock);
+
+	memset(&key, 0, sizeof(key));
+	key.dbid = MyDatabaseId;
+	key.userid = GetUserId();
+	key.queryid = stmt->queryId;
+	key.worker_class = wclass;
+	key.toplevel = (nesting_level == 0);
+
+	LWLockAcquire(qshared->lock, LW_SHARED);
+	entry = hash_search(qhash, &key, HASH_FIND, NULL);
+	if (entry != NULL)
+	{
+		update_entry(entry, ms, rows, slow, now);
+		LWLockRelease(qshared->lock);
+	}
+	else
+	{
+		bool		found;
+
+		LWLockRelease(qshared->lock);
+
+		/* normalize outside the exclusive lock */
+		text = normalized_text(queryDesc, &text_len);
+
+		LWLockAcquire(qshared->lock, LW_EXCLUSIVE);
+		if (hash_get_num_entries(qhash) >= org_max_queries)
+			evict_entries();
+		entry = hash_search(qhash, &key, HASH_ENTER_NULL, &found);
+		if (entry != NULL)
+		{
+			if (!found)
+			{
+				SpinLockInit(&entry->mutex);
+				memset(&entry->c, 0, sizeof(entry->c));
+				entry->first_seen = now;
+				entry->last_seen = now;
+				entry->operation = op;
+				entry->has_row_lock = has_row_lock;
+				strlcpy(entry->relation, ri ? ri->relation : "", sizeof(entry->relation));
+				strlcpy(entry->model, (ri && ri->is_model) ? ri->model : "", sizeof(entry->model));
+				entry->text_len = 0;
+				if (text != NULL)
+				{
+					entry->text_len = Min(text_len, org_query_text_length);
+					memcpy(entry->text, text, entry->text_len);
+				}
+				entry->text[entry->text_len] = '\0';
+				/* new entries start above the least used, as in pgss */
+				entry->c.usage = 1.0;
+			}
+			update_entry(entry, ms, rows, slow, now);
+		}
+		LWLockRelease(qshared->lock);
+	}
+
+	if (slow)
+	{
+		if (text == NULL)
+			text = normalized_text(queryDesc, &text_len);
+		record_slow_sample(&key, op, ms, rows, ri, text, text_len);
+	}
+}
+
+static void
+org_ExecutorEnd(QueryDesc *queryDesc)
+{
+	if (queryDesc->totaltime != NULL &&
+		queryDesc->plannedstmt->queryId != UINT64CONST(0) &&
+		tracking_enabled(nesting_level))
+	{
+		/* make sure the timer's totals are final */
+		InstrEndLoop(queryDesc->totaltime);
+		store_execution(queryDesc, queryDesc->totaltime->total * 1000.0);
+	}
+
+	if (prev_ExecutorEnd)
+		prev_ExecutorEnd(queryDesc);
+	else
+		standard_ExecutorEnd(queryDesc);
+}
+
+/* ---- readers: shared by the SQL views and the snapshot ---- */
+
+OrgQueryStat *
+org_queries_collect(int *count, bool with_text)
+{
+	HASH_SEQ_STATUS hstat;
+	OrgQueryEntry *entry;
+	OrgQueryStat *out;
+	int			n = 0;
+	long		max;
+
+	org_require_shmem();
+
+	LWLockAcquire(qshared->lock, LW_SHARED);
+	max = hash_get_num_entries(qhash);
+	out = palloc0(sizeof(OrgQueryStat) * Max(max, 1));
+	hash_seq_init(&hstat, qhash);
+	while ((entry = hash_seq_search(&hstat)) != NULL)
+	{
+		OrgQueryStat *s = &out[n++];
+
+		s->key = entry->key;
+		SpinLockAcquire(&entry->mutex);
+		s->c = entry->c;
+		s->last_seen = entry->last_seen;
+		SpinLockRelease(&entry->mutex);
+		s->first_seen = entry->first_seen;
+		s->operation = entry->operation;
+		s->has_row_lock = entry->has_row_lock;
+		memcpy(s->relation, entry->relation, sizeof(s->relation));
+		memcpy(s->model, entry->model, sizeof(s->model));
+		s->text = with_text ? pnstrdup(entry->text, entry->text_len) : NULL;
+	}
+	LWLockRelease(qshared->lock);
+
+	*count = n;
+	return out;
+}
+
+OrgModelStat *
+org_model_stats_collect(int *count)
+{
+	OrgQueryStat *q;
+	OrgModelStat *out;
+	int			nq;
+	int			n = 0;
+	int			i;
+
+	q = org_queries_collect(&nq, false);
+	out = palloc0(sizeof(OrgModelStat) * Max(nq, 1));
+
+	/* few models per database: a linear merge is cheap enough */
+	for (i = 0; i < nq; i++)
+	{
+		OrgModelStat *m = NULL;
+		int			j;
+		int			b;
+
+		if (q[i].model[0] == '\0' || q[i].c.calls == 0)
+			continue;
+		for (j = 0; j < n; j++)
+		{
+			if (out[j].dbid == q[i].key.dbid &&
+				out[j].operation == q[i].operation &&
+				strcmp(out[j].model, q[i].model) == 0)
+			{
+				m = &out[j];
+				break;
+			}
+		}
+		if (m == NULL)
+		{
+			m = &out[n++];
+			m->dbid = q[i].key.dbid;
+			m->operation = q[i].operation;
+			memcpy(m->model, q[i].model, sizeof(m->model));
+			m->min_ms = q[i].c.min_ms;
+			m->max_ms = q[i].c.max_ms;
+		}
+		m->statements++;
+		m->calls += q[i].c.calls;
+		m->rows += q[i].c.rows;
+		m->slow_calls += q[i].c.slow_calls;
+		m->total_ms += q[i].c.total_ms;
+		m->min_ms = Min(m->min_ms, q[i].c.min_ms);
+		m->max_ms = Max(m->max_ms, q[i].c.max_ms);
+		for (b = 0; b < ORG_HIST_NBUCKETS; b++)
+			m->hist[b] += q[i].c.hist[b];
+	}
+	pfree(q);
+	*count = n;
+	return out;
+}
+
+/*
+ * Samples with an id above cursor, oldest first.  *missed counts samples
+ * that were overwritten before this reader saw them (the ring wrapped past
+ * the cursor).
+ */
+OrgSlowSample *
+org_slow_samples_since(uint64 cursor, int *count, uint64 *missed,
+					   bool with_text)
+{
+	OrgSlowSample *out;
+	uint64		next;
+	uint64		first;
+	uint64		floor_id;
+	uint64		id;
+	int			cap;
+	int			n = 0;
+	char	   *textbuf;
+
+	org_require_shmem();
+
+	SpinLockAcquire(&qshared->mutex);
+	next = qshared->slow_next_id;
+	floor_id = qshared->slow_floor_id;
+	SpinLockRelease(&qshared->mutex);
+	cap = qshared->slow_capacity;
+
+	first = (next > (uint64) cap) ? next - cap : 1;
+	/* a wrap past the cursor loses samples; a reset only clears them */
+	*missed = (cursor + 1 < first && first > floor_id) ?
+		first - Max(cursor + 1, floor_id) : 0;
+	if (floor_id > first)
+		first = floor_id;
+	if (cursor + 1 > first)
+		first = cursor + 1;
+
+	out = palloc0(sizeof(OrgSlowSample) * Max(next > first ? next - first : 1, 1));
+	textbuf = palloc(qshared->text_length + 1);
+
+	for (id = first; id < next; id++)
+	{
+		OrgSlowSlot *slot = ring_slot((id - 1) % cap);
+		OrgSlowSample *s = &out[n];
+		bool		ok;
+		int			tl = 0;
+
+		SpinLockAcquire(&qshared->mutex);
+		ok = (slot->id == id);
+		if (ok)
+		{
+			s->id = slot->id;
+			s->ts = slot->ts;
+			s->pid = slot->pid;
+			s->dbid = slot->dbid;
+			s->userid = slot->userid;
+			s->queryid = slot->queryid;
+			s->duration_ms = slot->duration_ms;
+			s->rows = slot->rows;
+			s->operation = slot->operation;
+			s->worker_class = slot->worker_class;
+			memcpy(s->appname, slot->appname, sizeof(s->appname));
+			memcpy(s->relation, slot->relation, sizeof(s->relation));
+			memcpy(s->model, slot->model, sizeof(s->model));
+			if (with_text)
+			{
+				tl = slot->text_len;
+				memcpy(textbuf, slot->text, tl);
+			}
+		}
+		SpinLockRelease(&qshared->mutex);
+
+		if (!ok)
+		{
+			/* overwritten while we read: count it as missed */
+			(*missed)++;
+			continue;
+		}
+		s->text = with_text ? pnstrdup(textbuf, tl) : NULL;
+		n++;
+	}
+	pfree(textbuf);
+	*count = n;
+	return out;
+}
+
+void
+org_queries_info(OrgQueriesInfo *info)
+{
+	org_require_shmem();
+
+	LWLockAcquire(qshared->lock, LW_SHARED);
+	info->entries = hash_get_num_entries(qhash);
+	LWLockRelease(qshared->lock);
+
+	SpinLockAcquire(&qshared->mutex);
+	info->evictions = qshared->evictions;
+	info->eviction_runs = qshared->eviction_runs;
+	info->slow_written = qshared->slow_next_id - qshared->slow_floor_id;
+	info->stats_reset = qshared->stats_reset;
+	SpinLockRelease(&qshared->mutex);
+
+	info->max_entries = org_max_queries;
+	info->slow_capacity = qshared->slow_capacity;
+	info->text_length = qshared->text_length;
+	info->shmem_bytes = queries_shmem_size();
+}
+
+/*
+ * Forget every statement and every slow sample.  Sample ids keep counting
+ * up, so an agent's cursor never sees an old id again.
+ */
+void
+org_queries_reset(void)
+{
+	HASH_SEQ_STATUS hstat;
+	OrgQueryEntry *entry;
+	int			i;
+
+	org_require_shmem();
+
+	LWLockAcquire(qshared->lock, LW_EXCLUSIVE);
+	hash_seq_init(&hstat, qhash);
+	while ((entry = hash_seq_search(&hstat)) != NULL)
+		hash_search(qhash, &entry->key, HASH_REMOVE, NULL);
+
+	SpinLockAcquire(&qshared->mutex);
+	for (i = 0; i < qshared->slow_capacity; i++)
+		ring_slot(i)->id = 0;
+	qshared->slow_floor_id = qshared->slow_next_id;
+	qshared->evictions = 0;
+	qshared->eviction_runs = 0;
+	qshared->stats_reset = GetCurrentTimestamp();
+	SpinLockRelease(&qshared->mutex);
+	LWLockRelease(qshared->lock);
+}
+
+double
+org_percentile_or_null(const uint64 *hist, double q, double min_ms,
+					   double max_ms, bool *isnull)
+{
+	double		v = org_hist_percentile(hist, q, min_ms, max_ms);
+
+	*isnull = (v < 0);
+	return v;
+}

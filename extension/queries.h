@@ -1,0 +1,111 @@
+/*-------------------------------------------------------------------------
+ *
+ * queries.h
+ *		Slow Odoo query tracker: shared-memory layout and the read accessors
+ *		that both the SQL views and the agent snapshot use.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef ORG_QUERIES_H
+#define ORG_QUERIES_H
+
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+
+#include "histogram.h"
+
+/* hash key: one entry per database, role, Odoo worker class and statement */
+typedef struct OrgQueryKey
+{
+	Oid			dbid;
+	Oid			userid;
+	uint64		queryid;
+	int32		worker_class;	/* OrgWorkerClass */
+	bool		toplevel;
+} OrgQueryKey;
+
+typedef struct OrgQueryCounters
+{
+	int64		calls;
+	int64		rows;
+	int64		slow_calls;
+	double		total_ms;
+	double		min_ms;
+	double		max_ms;
+	double		sum_sq_ms;		/* for the standard deviation */
+	double		usage;			/* decaying call count, for eviction */
+	uint64		hist[ORG_HIST_NBUCKETS];
+} OrgQueryCounters;
+
+/* what a reader gets for one entry (a copy; text palloc'd or NULL) */
+typedef struct OrgQueryStat
+{
+	OrgQueryKey key;
+	OrgQueryCounters c;
+	TimestampTz first_seen;
+	TimestampTz last_seen;
+	int16		operation;		/* OrgOperation */
+	bool		has_row_lock;
+	char		relation[NAMEDATALEN * 2];
+	char		model[NAMEDATALEN];
+	char	   *text;
+} OrgQueryStat;
+
+/* per (database, model, operation), aggregated from the entries */
+typedef struct OrgModelStat
+{
+	Oid			dbid;
+	char		model[NAMEDATALEN];
+	int16		operation;
+	int64		statements;
+	int64		calls;
+	int64		rows;
+	int64		slow_calls;
+	double		total_ms;
+	double		min_ms;
+	double		max_ms;
+	uint64		hist[ORG_HIST_NBUCKETS];
+} OrgModelStat;
+
+typedef struct OrgSlowSample
+{
+	uint64		id;				/* 1, 2, 3, ... never reused until reset */
+	TimestampTz ts;
+	int32		pid;
+	Oid			dbid;
+	Oid			userid;
+	uint64		queryid;
+	double		duration_ms;
+	int64		rows;
+	int16		operation;
+	int16		worker_class;
+	char		appname[NAMEDATALEN];
+	char		relation[NAMEDATALEN * 2];
+	char		model[NAMEDATALEN];
+	char	   *text;
+} OrgSlowSample;
+
+typedef struct OrgQueriesInfo
+{
+	int64		entries;
+	int64		max_entries;
+	uint64		evictions;
+	uint64		eviction_runs;
+	int64		slow_capacity;
+	uint64		slow_written;
+	int64		text_length;
+	Size		shmem_bytes;
+	TimestampTz stats_reset;
+} OrgQueriesInfo;
+
+extern OrgQueryStat *org_queries_collect(int *count, bool with_text);
+extern OrgModelStat *org_model_stats_collect(int *count);
+extern OrgSlowSample *org_slow_samples_since(uint64 cursor, int *count,
+											 uint64 *missed, bool with_text);
+extern void org_queries_info(OrgQueriesInfo *info);
+extern void org_queries_reset(void);
+extern double org_percentile_or_null(const uint64 *hist, double q,
+									 double min_ms, double max_ms, bool *isnull);
+
+#endif							/* ORG_QUERIES_H */

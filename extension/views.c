@@ -1,0 +1,266 @@
+/*-------------------------------------------------------------------------
+ *
+ * views.c
+ *		Set-returning functions behind the slow-query views, and reset().
+ *
+ * Each function reads shared memory through the tracker's accessors
+ * (queries.h), the same ones the agent snapshot uses, and only turns the
+ * copies into tuples here.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_authid.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "histogram.h"
+#include "odoo_classify.h"
+#include "odoo_retail_guard.h"
+#include "queries.h"
+
+PG_FUNCTION_INFO_V1(org_check_preloaded);
+PG_FUNCTION_INFO_V1(org_query_stats);
+PG_FUNCTION_INFO_V1(org_model_stats);
+PG_FUNCTION_INFO_V1(org_slow_query_samples);
+PG_FUNCTION_INFO_V1(org_memory);
+PG_FUNCTION_INFO_V1(org_reset);
+
+/* texts carry the shape of customer queries: pg_read_all_stats only */
+static bool
+may_read_text(void)
+{
+	return has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
+}
+
+static Datum
+text_or_null(const char *s, bool *isnull)
+{
+	if (s == NULL || s[0] == '\0')
+	{
+		*isnull = true;
+		return (Datum) 0;
+	}
+	*isnull = false;
+	return CStringGetTextDatum(s);
+}
+
+static void
+put_percentiles(const uint64 *hist, double min_ms, double max_ms,
+				Datum *values, bool *nulls)
+{
+	static const double qs[3] = {0.50, 0.95, 0.99};
+	int			i;
+
+	for (i = 0; i < 3; i++)
+		values[i] = Float8GetDatum(org_percentile_or_null(hist, qs[i], min_ms,
+														  max_ms, &nulls[i]));
+}
+
+Datum
+org_check_preloaded(PG_FUNCTION_ARGS)
+{
+	org_require_shmem();
+	PG_RETURN_VOID();
+}
+
+Datum
+org_query_stats(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	bool		show_text = may_read_text();
+	OrgQueryStat *q;
+	int			n;
+	int			i;
+
+	org_require_shmem();
+	InitMaterializedSRF(fcinfo, 0);
+
+	q = org_queries_collect(&n, show_text);
+	for (i = 0; i < n; i++)
+	{
+		Datum		values[23];
+		bool		nulls[23];
+		int			c = 0;
+		double		mean;
+		double		var;
+
+		memset(nulls, 0, sizeof(nulls));
+		mean = q[i].c.calls > 0 ? q[i].c.total_ms / q[i].c.calls : 0;
+		var = q[i].c.calls > 0 ? q[i].c.sum_sq_ms / q[i].c.calls - mean * mean : 0;
+
+		values[c++] = ObjectIdGetDatum(q[i].key.dbid);
+		values[c++] = ObjectIdGetDatum(q[i].key.userid);
+		values[c++] = CStringGetTextDatum(org_worker_class_name(q[i].key.worker_class));
+		values[c++] = Int64GetDatum((int64) q[i].key.queryid);
+		values[c++] = BoolGetDatum(q[i].key.toplevel);
+		values[c] = text_or_null(q[i].model, &nulls[c]);
+		c++;
+		values[c] = text_or_null(q[i].relation, &nulls[c]);
+		c++;
+		values[c++] = CStringGetTextDatum(org_operation_name(q[i].operation));
+		values[c++] = BoolGetDatum(q[i].has_row_lock);
+		values[c++] = Int64GetDatum(q[i].c.calls);
+		values[c++] = Float8GetDatum(q[i].c.total_ms);
+		values[c++] = Float8GetDatum(q[i].c.min_ms);
+		values[c++] = Float8GetDatum(q[i].c.max_ms);
+		values[c++] = Float8GetDatum(mean);
+		values[c++] = Float8GetDatum(var > 0 ? sqrt(var) : 0.0);
+		put_percentiles(q[i].c.hist, q[i].c.min_ms, q[i].c.max_ms,
+						&values[c], &nulls[c]);
+		c += 3;
+		values[c++] = Int64GetDatum(q[i].c.rows);
+		values[c++] = Int64GetDatum(q[i].c.slow_calls);
+		values[c++] = TimestampTzGetDatum(q[i].first_seen);
+		values[c++] = TimestampTzGetDatum(q[i].last_seen);
+		values[c] = text_or_null(q[i].text, &nulls[c]);
+		if (!show_text)
+			nulls[c] = true;
+		c++;
+		Assert(c == lengthof(values));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+Datum
+org_model_stats(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	OrgModelStat *m;
+	int			n;
+	int			i;
+
+	org_require_shmem();
+	InitMaterializedSRF(fcinfo, 0);
+
+	m = org_model_stats_collect(&n);
+	for (i = 0; i < n; i++)
+	{
+		Datum		values[14];
+		bool		nulls[14];
+		int			c = 0;
+
+		memset(nulls, 0, sizeof(nulls));
+		values[c++] = ObjectIdGetDatum(m[i].dbid);
+		values[c++] = CStringGetTextDatum(m[i].model);
+		values[c++] = CStringGetTextDatum(org_operation_name(m[i].operation));
+		values[c++] = Int64GetDatum(m[i].statements);
+		values[c++] = Int64GetDatum(m[i].calls);
+		values[c++] = Float8GetDatum(m[i].total_ms);
+		values[c++] = Float8GetDatum(m[i].calls > 0 ? m[i].total_ms / m[i].calls : 0);
+		values[c++] = Float8GetDatum(m[i].max_ms);
+		put_percentiles(m[i].hist, m[i].min_ms, m[i].max_ms,
+						&values[c], &nulls[c]);
+		c += 3;
+		values[c++] = Int64GetDatum(m[i].rows);
+		values[c++] = Int64GetDatum(m[i].slow_calls);
+		values[c++] = Float8GetDatum(m[i].min_ms);
+		Assert(c == lengthof(values));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+Datum
+org_slow_query_samples(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int64		cursor = PG_GETARG_INT64(0);
+	bool		show_text = may_read_text();
+	OrgSlowSample *s;
+	uint64		missed;
+	int			n;
+	int			i;
+
+	if (cursor < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cursor must not be negative"),
+				 errhint("Pass 0 to read every sample still in the ring.")));
+
+	org_require_shmem();
+	InitMaterializedSRF(fcinfo, 0);
+
+	s = org_slow_samples_since((uint64) cursor, &n, &missed, show_text);
+	for (i = 0; i < n; i++)
+	{
+		Datum		values[15];
+		bool		nulls[15];
+		int			c = 0;
+
+		memset(nulls, 0, sizeof(nulls));
+		values[c++] = Int64GetDatum((int64) s[i].id);
+		values[c++] = TimestampTzGetDatum(s[i].ts);
+		values[c++] = Int32GetDatum(s[i].pid);
+		values[c++] = ObjectIdGetDatum(s[i].dbid);
+		values[c++] = ObjectIdGetDatum(s[i].userid);
+		values[c] = text_or_null(s[i].appname, &nulls[c]);
+		c++;
+		values[c++] = CStringGetTextDatum(org_worker_class_name(s[i].worker_class));
+		values[c++] = Float8GetDatum(s[i].duration_ms);
+		values[c++] = Int64GetDatum(s[i].rows);
+		values[c] = text_or_null(s[i].model, &nulls[c]);
+		c++;
+		values[c] = text_or_null(s[i].relation, &nulls[c]);
+		c++;
+		values[c++] = CStringGetTextDatum(org_operation_name(s[i].operation));
+		values[c++] = Int64GetDatum((int64) s[i].queryid);
+		values[c] = text_or_null(s[i].text, &nulls[c]);
+		if (!show_text)
+			nulls[c] = true;
+		c++;
+		values[c++] = Int64GetDatum((int64) missed);
+		Assert(c == lengthof(values));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+Datum
+org_memory(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	OrgQueriesInfo info;
+	Datum		values[5];
+	bool		nulls[5];
+
+	org_require_shmem();
+	InitMaterializedSRF(fcinfo, 0);
+	org_queries_info(&info);
+
+	memset(nulls, 0, sizeof(nulls));
+
+#define PUT_ROW(area, cap, used, evict) \
+	do { \
+		values[0] = CStringGetTextDatum(area); \
+		values[1] = Int64GetDatum(cap); \
+		values[2] = Int64GetDatum(used); \
+		values[3] = Int64GetDatum(evict); \
+		values[4] = TimestampTzGetDatum(info.stats_reset); \
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls); \
+	} while (0)
+
+	PUT_ROW("queries", info.max_entries, info.entries, (int64) info.evictions);
+	/* for a ring, "evicted" is what has been overwritten so far */
+	PUT_ROW("slow_query_samples", info.slow_capacity,
+			Min((int64) info.slow_written, info.slow_capacity),
+			Max((int64) info.slow_written - info.slow_capacity, 0));
+#undef PUT_ROW
+
+	return (Datum) 0;
+}
+
+Datum
+org_reset(PG_FUNCTION_ARGS)
+{
+	org_queries_reset();
+	PG_RETURN_VOID();
+}
