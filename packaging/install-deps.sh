@@ -4,23 +4,9 @@
 # can call it on every run. Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
-packages=(
-	build-essential
-	postgresql-15
-	postgresql-contrib
-	postgresql-server-dev-15
-	libpq-dev
-	postgresql-15-pgtap
-	libtap-parser-sourcehandler-pgtap-perl
-	libcmocka-dev
-	protobuf-c-compiler
-	libprotobuf-c-dev
-	protobuf-compiler
-	libcurl4-openssl-dev
-	valgrind
-	procps
-	iproute2
-)
+# One list per concern in packaging/deps/*.list (one package per line, # comments).
+deps_dir="$(cd "$(dirname "$0")" && pwd)/deps"
+mapfile -t packages < <(cat "$deps_dir"/*.list | sed 's/#.*//' | tr -s ' \t' '\n' | grep -v '^$' | sort -u)
 
 missing=()
 for p in "${packages[@]}"; do
