@@ -25,6 +25,7 @@
 #include "utils/queryjumble.h"
 
 #include "odoo_retail_guard.h"
+#include "ring.h"
 
 PG_MODULE_MAGIC;
 
@@ -151,6 +152,7 @@ org_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 
+	RequestAddinShmemSpace(org_ring_sequence_shmem_size());
 	org_queries_shmem_request();
 }
 
@@ -161,6 +163,7 @@ org_shmem_startup(void)
 		prev_shmem_startup_hook();
 
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	org_ring_sequence_shmem_startup();
 	org_queries_shmem_startup();
 	LWLockRelease(AddinShmemInitLock);
 

@@ -13,8 +13,8 @@
  *	  common path and takes no exclusive lock.
  *	- Creating an entry, evicting and resetting need the LWLock exclusively.
  *	  Texts are normalized before the exclusive lock is taken.
- *	- The slow ring has one spinlock; it is held only to assign a sample id
- *	  and copy one slot.  Slow executions are rare, so it never contends.
+ *	- Slow samples go to a ring (ring.c) whose spinlock is held only to take
+ *	  an id and copy one slot.  Slow executions are rare, so it never contends.
  *
  * Nothing here may fail the user's statement: shared hash inserts use
  * HASH_ENTER_NULL, buffers are allocated once per backend, and catalog
@@ -50,10 +50,12 @@
 #include "odoo_classify.h"
 #include "odoo_retail_guard.h"
 #include "queries.h"
+#include "ring.h"
 
 #define QUERIES_TRANCHE		"odoo_retail_guard_queries"
 #define QUERIES_SHMEM_NAME	"odoo_retail_guard queries"
 #define QUERIES_HASH_NAME	"odoo_retail_guard query hash"
+#define SLOW_RING_NAME		"odoo_retail_guard slow samples"
 
 /* eviction drops this share of the entries, least used first */
 #define EVICT_PERCENT		5
@@ -75,9 +77,9 @@ typedef struct OrgQueryEntry
 	char		text[FLEXIBLE_ARRAY_MEMBER];	/* org_query_text_length + 1 */
 } OrgQueryEntry;
 
-typedef struct OrgSlowSlot
+/* one slow sample as stored in the ring */
+typedef struct OrgSlowPayload
 {
-	uint64		id;				/* 0: never written */
 	TimestampTz ts;
 	int32		pid;
 	Oid			dbid;
@@ -92,24 +94,20 @@ typedef struct OrgSlowSlot
 	char		model[NAMEDATALEN];
 	int			text_len;
 	char		text[FLEXIBLE_ARRAY_MEMBER];
-} OrgSlowSlot;
+} OrgSlowPayload;
 
 typedef struct OrgQueriesShared
 {
 	LWLock	   *lock;			/* protects the hash's membership */
-	slock_t		mutex;			/* protects the fields below and the ring */
+	slock_t		mutex;			/* protects the fields below */
 	uint64		evictions;
 	uint64		eviction_runs;
 	TimestampTz stats_reset;
-	uint64		slow_next_id;	/* next sample id to hand out */
-	uint64		slow_floor_id;	/* ids below this were cleared by reset() */
-	int			slow_capacity;
 	int			text_length;
-	Size		slot_size;
-	char		ring[FLEXIBLE_ARRAY_MEMBER];
 } OrgQueriesShared;
 
 static OrgQueriesShared *qshared = NULL;
+static OrgRing *slow_ring = NULL;
 static HTAB *qhash = NULL;
 
 static int	nesting_level = 0;
@@ -145,24 +143,15 @@ static bool cached_valid = false;
 static bool cached_is_odoo = false;
 static OrgWorkerClass cached_class = ORG_WORKER_OTHER;
 
-/* one buffer per backend for normalized text, allocated on first use */
+/* per-backend buffers, allocated on first use */
 static char *norm_buf = NULL;
+static OrgSlowPayload *slow_buf = NULL;
 
 static void org_ExecutorStart(QueryDesc *queryDesc, int eflags);
 static void org_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction,
 							uint64 count, bool execute_once);
 static void org_ExecutorFinish(QueryDesc *queryDesc);
 static void org_ExecutorEnd(QueryDesc *queryDesc);
-
-static Size entry_size(void);
-static Size slot_size(void);
-static Size ring_offset(void);
-
-static OrgSlowSlot *
-ring_slot(int i)
-{
-	return (OrgSlowSlot *) (qshared->ring + (Size) i * qshared->slot_size);
-}
 
 static Size
 entry_size(void)
@@ -171,15 +160,9 @@ entry_size(void)
 }
 
 static Size
-slot_size(void)
+slow_payload_size(void)
 {
-	return MAXALIGN(offsetof(OrgSlowSlot, text) + org_query_text_length + 1);
-}
-
-static Size
-ring_offset(void)
-{
-	return MAXALIGN(offsetof(OrgQueriesShared, ring));
+	return offsetof(OrgSlowPayload, text) + org_query_text_length + 1;
 }
 
 static Size
@@ -187,7 +170,8 @@ queries_shmem_size(void)
 {
 	Size		size;
 
-	size = add_size(ring_offset(), mul_size(org_slow_samples, slot_size()));
+	size = MAXALIGN(sizeof(OrgQueriesShared));
+	size = add_size(size, org_ring_shmem_size(org_slow_samples, slow_payload_size()));
 	size = add_size(size, hash_estimate_size(org_max_queries, entry_size()));
 	return size;
 }
@@ -205,30 +189,24 @@ org_queries_shmem_startup(void)
 	bool		found;
 	HASHCTL		info;
 
-	qshared = ShmemInitStruct(QUERIES_SHMEM_NAME,
-							  add_size(ring_offset(),
-									   mul_size(org_slow_samples, slot_size())),
+	qshared = ShmemInitStruct(QUERIES_SHMEM_NAME, sizeof(OrgQueriesShared),
 							  &found);
 	if (!found)
 	{
-		int			i;
-
 		qshared->lock = &(GetNamedLWLockTranche(QUERIES_TRANCHE))->lock;
 		SpinLockInit(&qshared->mutex);
 		qshared->evictions = 0;
 		qshared->eviction_runs = 0;
 		qshared->stats_reset = GetCurrentTimestamp();
-		qshared->slow_next_id = 1;
-		qshared->slow_floor_id = 1;
-		qshared->slow_capacity = org_slow_samples;
 		qshared->text_length = org_query_text_length;
-		qshared->slot_size = slot_size();
-		for (i = 0; i < qshared->slow_capacity; i++)
-		{
-			ring_slot(i)->id = 0;
-			ring_slot(i)->text_len = 0;
-		}
 	}
+
+	slow_ring = ShmemInitStruct(SLOW_RING_NAME,
+								org_ring_shmem_size(org_slow_samples,
+													slow_payload_size()),
+								&found);
+	if (!found)
+		org_ring_init(slow_ring, org_slow_samples, slow_payload_size());
 
 	memset(&info, 0, sizeof(info));
 	info.keysize = sizeof(OrgQueryKey);
@@ -544,31 +522,38 @@ static void
 record_slow_sample(const OrgQueryKey *key, OrgOperation op, double ms,
 				   int64 rows, RelInfo *ri, const char *text, int text_len)
 {
-	OrgSlowSlot *slot;
-	TimestampTz now = GetCurrentTimestamp();
+	OrgSlowPayload *p;
 	const char *app = application_name ? application_name : "";
 
-	SpinLockAcquire(&qshared->mutex);
-	slot = ring_slot((qshared->slow_next_id - 1) % qshared->slow_capacity);
-	slot->id = qshared->slow_next_id++;
-	slot->ts = now;
-	slot->pid = MyProcPid;
-	slot->dbid = key->dbid;
-	slot->userid = key->userid;
-	slot->queryid = key->queryid;
-	slot->duration_ms = ms;
-	slot->rows = rows;
-	slot->operation = op;
-	slot->worker_class = key->worker_class;
-	strlcpy(slot->appname, app, sizeof(slot->appname));
-	strlcpy(slot->relation, ri ? ri->relation : "", sizeof(slot->relation));
-	strlcpy(slot->model, (ri && ri->is_model) ? ri->model : "", sizeof(slot->model));
-	text_len = Min(text_len, qshared->text_length);
+	if (slow_buf == NULL)
+	{
+		slow_buf = MemoryContextAllocExtended(TopMemoryContext,
+											  slow_payload_size(),
+											  MCXT_ALLOC_NO_OOM | MCXT_ALLOC_ZERO);
+		if (slow_buf == NULL)
+			return;
+	}
+	p = slow_buf;
+	p->ts = GetCurrentTimestamp();
+	p->pid = MyProcPid;
+	p->dbid = key->dbid;
+	p->userid = key->userid;
+	p->queryid = key->queryid;
+	p->duration_ms = ms;
+	p->rows = rows;
+	p->operation = op;
+	p->worker_class = key->worker_class;
+	strlcpy(p->appname, app, sizeof(p->appname));
+	strlcpy(p->relation, ri ? ri->relation : "", sizeof(p->relation));
+	strlcpy(p->model, (ri && ri->is_model) ? ri->model : "", sizeof(p->model));
+	text_len = Min(text_len, org_query_text_length);
 	if (text != NULL && text_len > 0)
-		memcpy(slot->text, text, text_len);
-	slot->text[text_len] = '\0';
-	slot->text_len = text_len;
-	SpinLockRelease(&qshared->mutex);
+		memcpy(p->text, text, text_len);
+	else
+		text_len = 0;
+	p->text[text_len] = '\0';
+	p->text_len = text_len;
+	org_ring_push(slow_ring, p);
 }
 
 static void
@@ -790,85 +775,45 @@ org_model_stats_collect(int *count)
 }
 
 /*
- * Samples with an id above cursor, oldest first.  *missed counts samples
- * that were overwritten before this reader saw them (the ring wrapped past
- * the cursor).
+ * Samples with cursor < id < horizon, oldest first.  *gap is set when the
+ * ring overwrote samples newer than the cursor before they were read.
  */
 OrgSlowSample *
-org_slow_samples_since(uint64 cursor, int *count, uint64 *missed,
+org_slow_samples_since(uint64 cursor, uint64 horizon, int *count, bool *gap,
 					   bool with_text)
 {
 	OrgSlowSample *out;
-	uint64		next;
-	uint64		first;
-	uint64		floor_id;
-	uint64		id;
-	int			cap;
-	int			n = 0;
-	char	   *textbuf;
+	char	   *payloads;
+	uint64	   *ids;
+	int			n;
+	int			i;
 
 	org_require_shmem();
 
-	SpinLockAcquire(&qshared->mutex);
-	next = qshared->slow_next_id;
-	floor_id = qshared->slow_floor_id;
-	SpinLockRelease(&qshared->mutex);
-	cap = qshared->slow_capacity;
-
-	first = (next > (uint64) cap) ? next - cap : 1;
-	/* a wrap past the cursor loses samples; a reset only clears them */
-	*missed = (cursor + 1 < first && first > floor_id) ?
-		first - Max(cursor + 1, floor_id) : 0;
-	if (floor_id > first)
-		first = floor_id;
-	if (cursor + 1 > first)
-		first = cursor + 1;
-
-	out = palloc0(sizeof(OrgSlowSample) * Max(next > first ? next - first : 1, 1));
-	textbuf = palloc(qshared->text_length + 1);
-
-	for (id = first; id < next; id++)
+	payloads = org_ring_read(slow_ring, cursor, horizon, &ids, &n, gap);
+	out = palloc0(sizeof(OrgSlowSample) * Max(n, 1));
+	for (i = 0; i < n; i++)
 	{
-		OrgSlowSlot *slot = ring_slot((id - 1) % cap);
-		OrgSlowSample *s = &out[n];
-		bool		ok;
-		int			tl = 0;
+		OrgSlowPayload *p = (OrgSlowPayload *) (payloads + i * slow_ring->payload_size);
+		OrgSlowSample *s = &out[i];
 
-		SpinLockAcquire(&qshared->mutex);
-		ok = (slot->id == id);
-		if (ok)
-		{
-			s->id = slot->id;
-			s->ts = slot->ts;
-			s->pid = slot->pid;
-			s->dbid = slot->dbid;
-			s->userid = slot->userid;
-			s->queryid = slot->queryid;
-			s->duration_ms = slot->duration_ms;
-			s->rows = slot->rows;
-			s->operation = slot->operation;
-			s->worker_class = slot->worker_class;
-			memcpy(s->appname, slot->appname, sizeof(s->appname));
-			memcpy(s->relation, slot->relation, sizeof(s->relation));
-			memcpy(s->model, slot->model, sizeof(s->model));
-			if (with_text)
-			{
-				tl = slot->text_len;
-				memcpy(textbuf, slot->text, tl);
-			}
-		}
-		SpinLockRelease(&qshared->mutex);
-
-		if (!ok)
-		{
-			/* overwritten while we read: count it as missed */
-			(*missed)++;
-			continue;
-		}
-		s->text = with_text ? pnstrdup(textbuf, tl) : NULL;
-		n++;
+		s->id = ids[i];
+		s->ts = p->ts;
+		s->pid = p->pid;
+		s->dbid = p->dbid;
+		s->userid = p->userid;
+		s->queryid = p->queryid;
+		s->duration_ms = p->duration_ms;
+		s->rows = p->rows;
+		s->operation = p->operation;
+		s->worker_class = p->worker_class;
+		memcpy(s->appname, p->appname, sizeof(s->appname));
+		memcpy(s->relation, p->relation, sizeof(s->relation));
+		memcpy(s->model, p->model, sizeof(s->model));
+		s->text = with_text ? pnstrdup(p->text, p->text_len) : NULL;
 	}
-	pfree(textbuf);
+	pfree(payloads);
+	pfree(ids);
 	*count = n;
 	return out;
 }
@@ -885,26 +830,25 @@ org_queries_info(OrgQueriesInfo *info)
 	SpinLockAcquire(&qshared->mutex);
 	info->evictions = qshared->evictions;
 	info->eviction_runs = qshared->eviction_runs;
-	info->slow_written = qshared->slow_next_id - qshared->slow_floor_id;
 	info->stats_reset = qshared->stats_reset;
 	SpinLockRelease(&qshared->mutex);
 
+	info->slow_written = org_ring_writes(slow_ring);
 	info->max_entries = org_max_queries;
-	info->slow_capacity = qshared->slow_capacity;
+	info->slow_capacity = slow_ring->capacity;
 	info->text_length = qshared->text_length;
 	info->shmem_bytes = queries_shmem_size();
 }
 
 /*
- * Forget every statement and every slow sample.  Sample ids keep counting
- * up, so an agent's cursor never sees an old id again.
+ * Forget every statement and every slow sample.  Sample ids come from the
+ * node's event sequence and are never reused, so an agent's cursor stays valid.
  */
 void
 org_queries_reset(void)
 {
 	HASH_SEQ_STATUS hstat;
 	OrgQueryEntry *entry;
-	int			i;
 
 	org_require_shmem();
 
@@ -913,10 +857,9 @@ org_queries_reset(void)
 	while ((entry = hash_seq_search(&hstat)) != NULL)
 		hash_search(qhash, &entry->key, HASH_REMOVE, NULL);
 
+	org_ring_clear(slow_ring);
+
 	SpinLockAcquire(&qshared->mutex);
-	for (i = 0; i < qshared->slow_capacity; i++)
-		ring_slot(i)->id = 0;
-	qshared->slow_floor_id = qshared->slow_next_id;
 	qshared->evictions = 0;
 	qshared->eviction_runs = 0;
 	qshared->stats_reset = GetCurrentTimestamp();

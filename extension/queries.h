@@ -70,7 +70,7 @@ typedef struct OrgModelStat
 
 typedef struct OrgSlowSample
 {
-	uint64		id;				/* 1, 2, 3, ... never reused until reset */
+	uint64		id;				/* from the node's event sequence (ring.h) */
 	TimestampTz ts;
 	int32		pid;
 	Oid			dbid;
@@ -101,8 +101,9 @@ typedef struct OrgQueriesInfo
 
 extern OrgQueryStat *org_queries_collect(int *count, bool with_text);
 extern OrgModelStat *org_model_stats_collect(int *count);
-extern OrgSlowSample *org_slow_samples_since(uint64 cursor, int *count,
-											 uint64 *missed, bool with_text);
+extern OrgSlowSample *org_slow_samples_since(uint64 cursor, uint64 horizon,
+											 int *count, bool *gap,
+											 bool with_text);
 extern void org_queries_info(OrgQueriesInfo *info);
 extern void org_queries_reset(void);
 extern double org_percentile_or_null(const uint64 *hist, double q,

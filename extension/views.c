@@ -25,6 +25,7 @@
 #include "odoo_classify.h"
 #include "odoo_retail_guard.h"
 #include "queries.h"
+#include "ring.h"
 
 PG_FUNCTION_INFO_V1(org_check_preloaded);
 PG_FUNCTION_INFO_V1(org_query_stats);
@@ -176,7 +177,7 @@ org_slow_query_samples(PG_FUNCTION_ARGS)
 	int64		cursor = PG_GETARG_INT64(0);
 	bool		show_text = may_read_text();
 	OrgSlowSample *s;
-	uint64		missed;
+	bool		gap;
 	int			n;
 	int			i;
 
@@ -189,7 +190,8 @@ org_slow_query_samples(PG_FUNCTION_ARGS)
 	org_require_shmem();
 	InitMaterializedSRF(fcinfo, 0);
 
-	s = org_slow_samples_since((uint64) cursor, &n, &missed, show_text);
+	s = org_slow_samples_since((uint64) cursor, org_ring_horizon(), &n, &gap,
+							   show_text);
 	for (i = 0; i < n; i++)
 	{
 		Datum		values[15];
@@ -217,7 +219,7 @@ org_slow_query_samples(PG_FUNCTION_ARGS)
 		if (!show_text)
 			nulls[c] = true;
 		c++;
-		values[c++] = Int64GetDatum((int64) missed);
+		values[c++] = BoolGetDatum(gap);
 		Assert(c == lengthof(values));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}

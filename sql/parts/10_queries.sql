@@ -63,7 +63,7 @@ CREATE FUNCTION odoo_retail_guard.slow_query_samples_since(
 	OUT operation text,
 	OUT queryid bigint,
 	OUT query text,
-	OUT missed bigint)
+	OUT gap boolean)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'org_slow_query_samples'
 LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
