@@ -233,6 +233,21 @@ test_model_from_table_overrides(void **state)
 	check_model("product_template", "product.template");
 	check_model("stock_quant_package", "stock.quant.package");
 	check_model("mail_notification", "mail.notification");
+	check_model("res_users", "res.users");
+	check_model("pos_order_line", "pos.order.line");
+	check_model("pos_payment_method", "pos.payment.method");
+	check_model("product_product", "product.product");
+	check_model("ir_attachment", "ir.attachment");
+	check_model("ir_ui_view", "ir.ui.view");
+	check_model("res_company", "res.company");
+	check_model("res_currency", "res.currency");
+	check_model("mail_message", "mail.message");
+	check_model("mail_followers", "mail.followers");
+	check_model("stock_picking", "stock.picking");
+	check_model("stock_location", "stock.location");
+	check_model("sale_order_line", "sale.order.line");
+	check_model("account_payment", "account.payment");
+	check_model("account_journal", "account.journal");
 }
 
 static void
