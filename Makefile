@@ -23,6 +23,10 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initi
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# PGXS tracks no header dependencies: rebuild every object when a header
+# changes, since shared-memory layouts live in headers.
+$(OBJS): $(wildcard extension/*.h)
+
 # The install script is assembled from one part per tracker, in name order.
 SQL_PARTS = $(sort $(wildcard sql/parts/*.sql))
 sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)

@@ -9,7 +9,10 @@
  *	  upper(i) = ORG_HIST_BASE_MS * 2^((i + 1) / ORG_HIST_PER_OCTAVE)
  *	  lower(0) = 0, lower(i) = upper(i - 1)
  *	  bucket 0 is [0, upper(0)], bucket i > 0 is (lower(i), upper(i)]
- *	  the last bucket is open-ended: upper = +inf, lower ~ 551 ms
+ *	  the last bucket is open-ended: upper = +inf, lower ~ 141 s
+ *
+ * 96 buckets reach past two minutes, so multi-second retail queries still get
+ * real percentiles instead of an interpolation inside one open bucket.
  *
  * so relative bucket width is 2^(1/4) - 1 ~ 19%.  Negative and NaN inputs
  * count in bucket 0.  A histogram is just uint64_t counts[ORG_HIST_NBUCKETS]
@@ -23,7 +26,7 @@
 
 #include <stdint.h>
 
-#define ORG_HIST_NBUCKETS	64
+#define ORG_HIST_NBUCKETS	96
 #define ORG_HIST_BASE_MS	0.01
 #define ORG_HIST_PER_OCTAVE 4
 

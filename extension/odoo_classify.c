@@ -222,11 +222,17 @@ org_worker_class_refine(OrgWorkerClass from_appname, bool is_odoo,
 						const char *main_table, OrgOperation op,
 						bool has_row_lock)
 {
-	(void) op;					/* every rule below holds for any operation */
-
 	if (!is_odoo)
 		return ORG_WORKER_OTHER;
 	if (main_table == NULL || main_table[0] == '\0')
+		return from_appname;
+
+	/*
+	 * Inserts into these tables come from the worker that creates the work
+	 * (an HTTP request posting a bus message, triggering a cron, enqueuing
+	 * a job), not from the worker that consumes it.
+	 */
+	if (op == ORG_OP_INSERT)
 		return from_appname;
 
 	switch (main_table[0])

@@ -139,7 +139,7 @@ define_gucs(void)
 							   "Odoo 16+ sets odoo-<pid>; ODOO_PGAPPNAME can change it. Empty: no connection is Odoo's.",
 							   &org_odoo_appname_prefix,
 							   "odoo",
-							   PGC_SIGHUP,
+							   PGC_SUSET,
 							   0,
 							   NULL, NULL, NULL);
 

@@ -5,7 +5,8 @@
  *		table and the ring of recent slow executions.
  *
  * Hooks installed: ExecutorStart, ExecutorRun, ExecutorFinish, ExecutorEnd
- * (all chained to the previous hook).
+ * and ProcessUtility (only to count nesting, so statements run inside DO
+ * blocks and procedures are not taken for top-level ones); all chained.
  *
  * Locking discipline (as in pg_stat_statements):
  *	- The stats hash is looked up under the tracker's LWLock in shared mode;
@@ -37,6 +38,7 @@
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
+#include "tcop/utility.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
@@ -116,6 +118,7 @@ static ExecutorStart_hook_type prev_ExecutorStart = NULL;
 static ExecutorRun_hook_type prev_ExecutorRun = NULL;
 static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
 static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
+static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
 /*
  * Per-backend cache of what a relation means to Odoo, so the hot path does
@@ -152,6 +155,12 @@ static void org_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction,
 							uint64 count, bool execute_once);
 static void org_ExecutorFinish(QueryDesc *queryDesc);
 static void org_ExecutorEnd(QueryDesc *queryDesc);
+static void org_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
+							   bool readOnlyTree,
+							   ProcessUtilityContext context,
+							   ParamListInfo params,
+							   QueryEnvironment *queryEnv,
+							   DestReceiver *dest, QueryCompletion *qc);
 
 static Size
 entry_size(void)
@@ -227,6 +236,8 @@ org_queries_install_hooks(void)
 	ExecutorFinish_hook = org_ExecutorFinish;
 	prev_ExecutorEnd = ExecutorEnd_hook;
 	ExecutorEnd_hook = org_ExecutorEnd;
+	prev_ProcessUtility = ProcessUtility_hook;
+	ProcessUtility_hook = org_ProcessUtility;
 }
 
 static bool
@@ -288,6 +299,29 @@ org_ExecutorFinish(QueryDesc *queryDesc)
 			prev_ExecutorFinish(queryDesc);
 		else
 			standard_ExecutorFinish(queryDesc);
+	}
+	PG_FINALLY();
+	{
+		nesting_level--;
+	}
+	PG_END_TRY();
+}
+
+static void
+org_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
+				   bool readOnlyTree, ProcessUtilityContext context,
+				   ParamListInfo params, QueryEnvironment *queryEnv,
+				   DestReceiver *dest, QueryCompletion *qc)
+{
+	nesting_level++;
+	PG_TRY();
+	{
+		if (prev_ProcessUtility)
+			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+									params, queryEnv, dest, qc);
 	}
 	PG_FINALLY();
 	{

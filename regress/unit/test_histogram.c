@@ -38,11 +38,11 @@ test_bucket_bounds(void **state)
 		assert_true(org_hist_bucket_lower(i) == org_hist_bucket_upper(i - 1));
 		assert_true(org_hist_bucket_lower(i) > org_hist_bucket_lower(i - 1));
 	}
-	/* last bucket is open-ended and starts near 551 ms */
+	/* last bucket is open-ended and starts near 141 s */
 	assert_true(isinf(org_hist_bucket_upper(ORG_HIST_NBUCKETS - 1)));
 	assert_near(org_hist_bucket_lower(ORG_HIST_NBUCKETS - 1),
-				0.01 * pow(2.0, 63.0 / 4.0), 1e-9);
-	assert_near(org_hist_bucket_lower(ORG_HIST_NBUCKETS - 1), 551.09, 0.01);
+				0.01 * pow(2.0, 95.0 / 4.0), 1e-6);
+	assert_near(org_hist_bucket_lower(ORG_HIST_NBUCKETS - 1), 141100.0, 100.0);
 
 	/* out-of-range indexes are clamped */
 	assert_true(org_hist_bucket_lower(-5) == 0.0);
@@ -66,7 +66,7 @@ test_bucket_edges(void **state)
 	assert_int_equal(org_hist_bucket(org_hist_bucket_upper(0)), 0);
 
 	/* huge inputs land in the open bucket */
-	assert_int_equal(org_hist_bucket(1e6), ORG_HIST_NBUCKETS - 1);
+	assert_int_equal(org_hist_bucket(1e7), ORG_HIST_NBUCKETS - 1);
 	assert_int_equal(org_hist_bucket(DBL_MAX), ORG_HIST_NBUCKETS - 1);
 	assert_int_equal(org_hist_bucket(INFINITY), ORG_HIST_NBUCKETS - 1);
 
@@ -92,7 +92,7 @@ test_bucket_monotonic(void **state)
 	int			prev = 0;
 
 	(void) state;
-	for (ms = 0.001; ms < 5000.0; ms *= 1.001)
+	for (ms = 0.001; ms < 500000.0; ms *= 1.001)
 	{
 		int			b = org_hist_bucket(ms);
 

@@ -148,14 +148,22 @@ test_worker_class_refine(void **state)
 					 ORG_WORKER_HTTP);
 	assert_int_equal(org_worker_class_refine(ORG_WORKER_HTTP, true, "ir_cron_trigger", ORG_OP_DELETE, false),
 					 ORG_WORKER_CRON);
-	assert_int_equal(org_worker_class_refine(ORG_WORKER_HTTP, true, "ir_cron_progress", ORG_OP_INSERT, false),
+	assert_int_equal(org_worker_class_refine(ORG_WORKER_HTTP, true, "ir_cron_progress", ORG_OP_UPDATE, false),
 					 ORG_WORKER_CRON);
 
 	/* queue_job, any operation */
 	assert_int_equal(org_worker_class_refine(ORG_WORKER_HTTP, true, "queue_job", ORG_OP_SELECT, false),
 					 ORG_WORKER_QUEUE_JOB);
-	assert_int_equal(org_worker_class_refine(ORG_WORKER_CRON, true, "queue_job", ORG_OP_INSERT, false),
+	assert_int_equal(org_worker_class_refine(ORG_WORKER_CRON, true, "queue_job", ORG_OP_DELETE, false),
 					 ORG_WORKER_QUEUE_JOB);
+
+	/* inserts come from the worker creating the work, not consuming it */
+	assert_int_equal(org_worker_class_refine(ORG_WORKER_HTTP, true, "bus_bus", ORG_OP_INSERT, false),
+					 ORG_WORKER_HTTP);
+	assert_int_equal(org_worker_class_refine(ORG_WORKER_HTTP, true, "queue_job", ORG_OP_INSERT, false),
+					 ORG_WORKER_HTTP);
+	assert_int_equal(org_worker_class_refine(ORG_WORKER_HTTP, true, "ir_cron_trigger", ORG_OP_INSERT, false),
+					 ORG_WORKER_HTTP);
 	assert_int_equal(org_worker_class_refine(ORG_WORKER_HTTP, true, "queue_job", ORG_OP_OTHER, true),
 					 ORG_WORKER_QUEUE_JOB);
 	assert_int_equal(org_worker_class_refine(ORG_WORKER_HTTP, true, "queue_job_channel", ORG_OP_SELECT, false),

@@ -168,18 +168,20 @@ SELECT * FROM odoo_retail_guard.memory_internal();
 COMMENT ON VIEW odoo_retail_guard.memory IS
 	'Configured sizes of the shared-memory tables, entries used and evictions.';
 
--- Reading needs pg_monitor; texts are filtered inside for pg_read_all_stats.
+-- Reading needs pg_monitor or odoo_retail_guard_reader; texts are filtered
+-- inside for pg_read_all_stats.
 REVOKE ALL ON FUNCTION odoo_retail_guard.query_stats() FROM PUBLIC;
 REVOKE ALL ON FUNCTION odoo_retail_guard.model_stats_internal() FROM PUBLIC;
 REVOKE ALL ON FUNCTION odoo_retail_guard.slow_query_samples_since(bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION odoo_retail_guard.memory_internal() FROM PUBLIC;
 REVOKE ALL ON FUNCTION odoo_retail_guard.reset() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION odoo_retail_guard.query_stats() TO pg_monitor;
-GRANT EXECUTE ON FUNCTION odoo_retail_guard.model_stats_internal() TO pg_monitor;
-GRANT EXECUTE ON FUNCTION odoo_retail_guard.slow_query_samples_since(bigint) TO pg_monitor;
-GRANT EXECUTE ON FUNCTION odoo_retail_guard.memory_internal() TO pg_monitor;
+GRANT EXECUTE ON FUNCTION odoo_retail_guard.query_stats() TO pg_monitor, odoo_retail_guard_reader;
+GRANT EXECUTE ON FUNCTION odoo_retail_guard.model_stats_internal() TO pg_monitor, odoo_retail_guard_reader;
+GRANT EXECUTE ON FUNCTION odoo_retail_guard.slow_query_samples_since(bigint) TO pg_monitor, odoo_retail_guard_reader;
+GRANT EXECUTE ON FUNCTION odoo_retail_guard.memory_internal() TO pg_monitor, odoo_retail_guard_reader;
 GRANT EXECUTE ON FUNCTION odoo_retail_guard.reset() TO odoo_retail_guard_admin;
 REVOKE ALL ON odoo_retail_guard.slow_queries, odoo_retail_guard.model_stats,
 	odoo_retail_guard.slow_query_samples, odoo_retail_guard.memory FROM PUBLIC;
 GRANT SELECT ON odoo_retail_guard.slow_queries, odoo_retail_guard.model_stats,
-	odoo_retail_guard.slow_query_samples, odoo_retail_guard.memory TO pg_monitor;
+	odoo_retail_guard.slow_query_samples, odoo_retail_guard.memory
+	TO pg_monitor, odoo_retail_guard_reader;
