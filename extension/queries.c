@@ -79,21 +79,13 @@ typedef struct OrgQueryEntry
 	char		text[FLEXIBLE_ARRAY_MEMBER];	/* org_query_text_length + 1 */
 } OrgQueryEntry;
 
-/* one slow sample as stored in the ring */
+/*
+ * One slow sample as stored in the ring: the reader's struct (its id and
+ * text pointer unused here) followed by the text itself.
+ */
 typedef struct OrgSlowPayload
 {
-	TimestampTz ts;
-	int32		pid;
-	Oid			dbid;
-	Oid			userid;
-	uint64		queryid;
-	double		duration_ms;
-	int64		rows;
-	int16		operation;
-	int16		worker_class;
-	char		appname[NAMEDATALEN];
-	char		relation[NAMEDATALEN * 2];
-	char		model[NAMEDATALEN];
+	OrgSlowSample s;
 	int			text_len;
 	char		text[FLEXIBLE_ARRAY_MEMBER];
 } OrgSlowPayload;
@@ -568,18 +560,18 @@ record_slow_sample(const OrgQueryKey *key, OrgOperation op, double ms,
 			return;
 	}
 	p = slow_buf;
-	p->ts = GetCurrentTimestamp();
-	p->pid = MyProcPid;
-	p->dbid = key->dbid;
-	p->userid = key->userid;
-	p->queryid = key->queryid;
-	p->duration_ms = ms;
-	p->rows = rows;
-	p->operation = op;
-	p->worker_class = key->worker_class;
-	strlcpy(p->appname, app, sizeof(p->appname));
-	strlcpy(p->relation, ri ? ri->relation : "", sizeof(p->relation));
-	strlcpy(p->model, (ri && ri->is_model) ? ri->model : "", sizeof(p->model));
+	p->s.ts = GetCurrentTimestamp();
+	p->s.pid = MyProcPid;
+	p->s.dbid = key->dbid;
+	p->s.userid = key->userid;
+	p->s.queryid = key->queryid;
+	p->s.duration_ms = ms;
+	p->s.rows = rows;
+	p->s.operation = op;
+	p->s.worker_class = key->worker_class;
+	strlcpy(p->s.appname, app, sizeof(p->s.appname));
+	strlcpy(p->s.relation, ri ? ri->relation : "", sizeof(p->s.relation));
+	strlcpy(p->s.model, (ri && ri->is_model) ? ri->model : "", sizeof(p->s.model));
 	text_len = Min(text_len, org_query_text_length);
 	if (text != NULL && text_len > 0)
 		memcpy(p->text, text, text_len);
@@ -831,19 +823,8 @@ org_slow_samples_since(uint64 cursor, uint64 horizon, int *count, bool *gap,
 		OrgSlowPayload *p = (OrgSlowPayload *) (payloads + i * slow_ring->payload_size);
 		OrgSlowSample *s = &out[i];
 
+		*s = p->s;
 		s->id = ids[i];
-		s->ts = p->ts;
-		s->pid = p->pid;
-		s->dbid = p->dbid;
-		s->userid = p->userid;
-		s->queryid = p->queryid;
-		s->duration_ms = p->duration_ms;
-		s->rows = p->rows;
-		s->operation = p->operation;
-		s->worker_class = p->worker_class;
-		memcpy(s->appname, p->appname, sizeof(s->appname));
-		memcpy(s->relation, p->relation, sizeof(s->relation));
-		memcpy(s->model, p->model, sizeof(s->model));
 		s->text = with_text ? pnstrdup(p->text, p->text_len) : NULL;
 	}
 	pfree(payloads);

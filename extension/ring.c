@@ -159,17 +159,6 @@ org_ring_clear(OrgRing *ring)
 	SpinLockRelease(&ring->mutex);
 }
 
-int64
-org_ring_used(OrgRing *ring)
-{
-	uint64		w;
-
-	SpinLockAcquire(&ring->mutex);
-	w = ring->writes;
-	SpinLockRelease(&ring->mutex);
-	return (int64) Min(w, (uint64) ring->capacity);
-}
-
 uint64
 org_ring_writes(OrgRing *ring)
 {
@@ -179,4 +168,10 @@ org_ring_writes(OrgRing *ring)
 	w = ring->writes;
 	SpinLockRelease(&ring->mutex);
 	return w;
+}
+
+int64
+org_ring_used(OrgRing *ring)
+{
+	return (int64) Min(org_ring_writes(ring), (uint64) ring->capacity);
 }
