@@ -51,3 +51,8 @@ demo: deps
 bench: deps
 	$(MAKE) all
 	bash bench/run-bench.sh
+
+# Debian packages (packaging/make-deb.sh); the .deb files land in debian-build/
+.PHONY: deb
+deb:
+	@bash packaging/make-deb.sh
