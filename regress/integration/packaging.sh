@@ -15,6 +15,14 @@ set -uo pipefail
 
 ORG_SRC_DIR=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ORG_SRC_DIR"
+
+# This test is about the SYSTEM PostgreSQL: under `make test` the harness has
+# put its staged copy first in PATH, so take it out again.
+sys_path=$PATH
+if [ -n "${ORG_STAGE_DIR:-}" ]; then
+	sys_path=$(printf '%s\n' "$PATH" | tr ':' '\n' | grep -v "^$ORG_STAGE_DIR/" | paste -sd:)
+fi
+PG_CONFIG=${PG_CONFIG:-$(PATH=$sys_path command -v pg_config)}
 # shellcheck source=../lib/cluster.sh
 . regress/lib/cluster.sh
 
@@ -46,7 +54,7 @@ unit=packaging/systemd/orguard-agent.service
 # ---- make deb ----
 out="$ORG_TMP/deb"
 t=$SECONDS
-if DEB_OUT_DIR="$out" timeout 600 make -s deb >"$ORG_TMP/make-deb.log" 2>&1; then
+if PATH=$sys_path DEB_OUT_DIR="$out" timeout 600 make -s deb >"$ORG_TMP/make-deb.log" 2>&1; then
 	ok "make deb builds the packages ($(elapsed $t))"
 else
 	not_ok "make deb builds the packages ($(elapsed $t))"
@@ -129,8 +137,11 @@ if [ $installed = 1 ]; then
 	ORG_BINDIR=$staged_bindir
 	preload=$(org_psql pkg -d postgres -Atc "SHOW shared_preload_libraries")
 	check "the system server runs with shared_preload_libraries = '$preload'" test "$preload" = odoo_retail_guard
+	bindir=$(org_psql pkg -d postgres -Atc "SELECT setting FROM pg_config WHERE name = 'BINDIR'")
 	libdir=$(org_psql pkg -d postgres -Atc "SELECT setting FROM pg_config WHERE name = 'PKGLIBDIR'")
-	check "the server's module directory is the system one ($libdir)" test "$libdir" = "$ORG_SYS_LIBDIR"
+	pkg_libdir=$(dirname "$(dpkg -L "$ext_pkg" | grep '/odoo_retail_guard\.so$')")
+	check "the server is the system one ($bindir/postgres)" test "$bindir" = "/usr/lib/postgresql/$pgmajor/bin"
+	check "the server loads modules from the package's directory ($libdir)" test "$libdir" = "$pkg_libdir"
 	check "CREATE EXTENSION odoo_retail_guard from the package" \
 		org_psql pkg -d postgres -c "CREATE EXTENSION odoo_retail_guard"
 	rows=$(org_psql pkg -d postgres -Atc "SELECT count(*) FROM odoo_retail_guard.memory" 2>&1)
@@ -189,7 +200,7 @@ if command -v rpmspec >/dev/null 2>&1; then
 		tar -cf - -T - --transform "s,^,odoo_retail_guard-$version/," | gzip -1 >"$top/SOURCES/odoo_retail_guard-$version.tar.gz"
 	with=--without
 	[ $have_agent = 1 ] && with=--with
-	if timeout 300 rpmbuild -bb --nodeps "$with" agent --define "_topdir $top" \
+	if PATH=$sys_path timeout 300 rpmbuild -bb --nodeps "$with" agent --define "_topdir $top" \
 		--define "pginstdir $(dirname "$ORG_SYS_BINDIR")" --define "pglibdir $ORG_SYS_LIBDIR" \
 		--define "pgsharedir $ORG_SYS_SHAREDIR" --define 'debug_package %{nil}' \
 		"$spec" >"$top/build.log" 2>&1; then
@@ -220,7 +231,7 @@ chmod +x "$fake"
 stamp="$ORG_TMP/stamp"
 touch "$stamp"
 sleep 1
-if make -s install DESTDIR="$dest" PG_CONFIG="$fake" >"$ORG_TMP/install.log" 2>&1; then
+if PATH=$sys_path make -s install DESTDIR="$dest" PG_CONFIG="$fake" >"$ORG_TMP/install.log" 2>&1; then
 	ok "make install DESTDIR=... PG_CONFIG=... succeeds"
 else
 	not_ok "make install DESTDIR=... PG_CONFIG=... succeeds"
