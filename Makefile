@@ -37,6 +37,11 @@ sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 deps:
 	@bash packaging/install-deps.sh
 
+# Debian packages (packaging/make-deb.sh); the .deb files land in debian-build/
+.PHONY: deb
+deb:
+	@bash packaging/make-deb.sh
+
 unit:
 	$(MAKE) -C regress/unit test
 
