@@ -69,8 +69,9 @@ _PG_init(void)
 	if (!process_shared_preload_libraries_in_progress)
 		return;
 
-	define_gucs();
+	/* before define_gucs(), which reserves the prefix */
 	define_throttle_gucs();
+	define_gucs();
 
 	/* the query fingerprint is PostgreSQL's own query id */
 	EnableQueryId();
