@@ -49,6 +49,8 @@
 #include "queries.h"
 #include "ring.h"
 #include "snapshot.h"
+#include "throttle.h"
+#include "throttle_match.h"
 
 #define SNAPSHOT_SCHEMA_VERSION 1
 
@@ -345,6 +347,72 @@ build_slow_samples(OdooRetailGuard__Snapshot *snap, SnapshotBuild *b,
 }
 
 static void
+build_throttle(OdooRetailGuard__Snapshot *snap, uint64 cursor, uint64 horizon)
+{
+	OrgThrottleRule *rules;
+	OrgThrottleEvent *events;
+	OdooRetailGuard__ThrottleRule *rmsgs;
+	OdooRetailGuard__ThrottleEvent *emsgs;
+	bool		gap;
+	int			n;
+	int			i;
+
+	rules = org_throttle_rules_collect(&n);
+	rmsgs = palloc(sizeof(*rmsgs) * Max(n, 1));
+	snap->throttle_rules = palloc(sizeof(*snap->throttle_rules) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		OdooRetailGuard__ThrottleRule *m = &rmsgs[i];
+		OrgThrottleRule *r = &rules[i];
+
+		odoo_retail_guard__throttle_rule__init(m);
+		m->id = r->id;
+		m->name = r->name;
+		m->application_name_pattern = r->appname_pattern;
+		m->role = r->role;
+		m->database = r->database;
+		m->worker_class = str(r->worker_class == ORG_THROTTLE_ANY_CLASS ? ""
+							  : org_worker_class_name(r->worker_class));
+		m->max_connections = r->max_connections;
+		m->expires_us = org_unix_us(r->expires);
+		m->reason = r->reason;
+		m->set_by = r->set_by;
+		m->current_connections = r->current;
+		m->refused = r->refused;
+		m->drain_idle_s = r->drain_idle_s;
+		m->drain_action = str(r->drain_idle_s > 0 ? "terminate" : "");
+		m->drained = r->drained;
+		m->created_us = org_unix_us(r->created);
+		snap->throttle_rules[i] = m;
+	}
+	snap->n_throttle_rules = n;
+
+	events = org_throttle_events_since(cursor, horizon, &n, &gap);
+	emsgs = palloc(sizeof(*emsgs) * Max(n, 1));
+	snap->throttle_events = palloc(sizeof(*snap->throttle_events) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		OdooRetailGuard__ThrottleEvent *m = &emsgs[i];
+		OrgThrottleEvent *e = &events[i];
+
+		odoo_retail_guard__throttle_event__init(m);
+		m->id = e->id;
+		m->time_us = org_unix_us(e->ts);
+		m->kind = str(org_throttle_event_kind_name(e->kind));
+		m->rule_id = e->rule_id;
+		m->rule_name = e->rule_name;
+		m->pid = e->pid;
+		m->database = e->database;
+		m->role = e->role;
+		m->application_name = e->appname;
+		m->worker_class = str(org_worker_class_name(e->worker_class));
+		snap->throttle_events[i] = m;
+	}
+	snap->n_throttle_events = n;
+	snap->throttle_events_gap = gap;
+}
+
+static void
 add_memory(List **areas, const char *area, int64 capacity, int64 used,
 		   int64 evicted)
 {
@@ -363,6 +431,7 @@ static void
 build_memory(OdooRetailGuard__Snapshot *snap)
 {
 	OrgQueriesInfo info;
+	OrgThrottleInfo tinfo;
 	List	   *areas = NIL;
 	ListCell   *lc;
 	int			i = 0;
@@ -373,6 +442,11 @@ build_memory(OdooRetailGuard__Snapshot *snap)
 	add_memory(&areas, "slow_query_samples", info.slow_capacity,
 			   Min((int64) info.slow_written, info.slow_capacity),
 			   Max((int64) info.slow_written - info.slow_capacity, 0));
+	org_throttle_info(&tinfo);
+	add_memory(&areas, "throttle_rules", tinfo.rule_capacity, tinfo.rules_active, 0);
+	add_memory(&areas, "throttle_events", tinfo.event_capacity,
+			   Min((int64) tinfo.events_written, tinfo.event_capacity),
+			   Max((int64) tinfo.events_written - tinfo.event_capacity, 0));
 
 	snap->memory = palloc(sizeof(*snap->memory) * Max(list_length(areas), 1));
 	foreach(lc, areas)
@@ -414,6 +488,7 @@ org_snapshot_encode(uint64 cursor, bool show_text)
 	build_queries(&snap, &b);
 	build_models(&snap, &b);
 	build_slow_samples(&snap, &b, cursor, horizon);
+	build_throttle(&snap, cursor, horizon);
 	build_memory(&snap);
 
 	MemoryContextSwitchTo(oldcxt);

@@ -26,6 +26,7 @@
 #include "odoo_retail_guard.h"
 #include "queries.h"
 #include "ring.h"
+#include "throttle.h"
 
 PG_FUNCTION_INFO_V1(org_check_preloaded);
 PG_FUNCTION_INFO_V1(org_query_stats);
@@ -231,6 +232,7 @@ org_memory(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	OrgQueriesInfo info;
+	OrgThrottleInfo tinfo;
 	Datum		values[5];
 	bool		nulls[5];
 
@@ -255,6 +257,11 @@ org_memory(PG_FUNCTION_ARGS)
 	PUT_ROW("slow_query_samples", info.slow_capacity,
 			Min((int64) info.slow_written, info.slow_capacity),
 			Max((int64) info.slow_written - info.slow_capacity, 0));
+	org_throttle_info(&tinfo);
+	PUT_ROW("throttle_rules", tinfo.rule_capacity, tinfo.rules_active, 0);
+	PUT_ROW("throttle_events", tinfo.event_capacity,
+			Min((int64) tinfo.events_written, tinfo.event_capacity),
+			Max((int64) tinfo.events_written - tinfo.event_capacity, 0));
 #undef PUT_ROW
 
 	return (Datum) 0;

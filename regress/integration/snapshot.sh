@@ -96,6 +96,22 @@ writer 1100
 t=$(snapshot "$cursor")
 check "a wrapped ring sets slow_samples_gap" grep -q '^slow_samples_gap: true' <<<"$t"
 
+# throttle rules and refusals travel in the snapshot, refusals by cursor
+t=$(snapshot "$cursor")
+cursor=$(echo "$t" | field next_cursor)
+psql_r -c "SELECT odoo_retail_guard.throttle('snap_rule', 0, '5 min', 'snapshot test', application_name => 'odoo-blocked*')" >/dev/null
+for i in 1 2 3; do
+	PGAPPNAME=odoo-blocked-$i psql -X -q -h "${ORG_SOCK[snap]}" -p "${ORG_PORT[snap]}" -U org_slow -d retail -c "SELECT 1" >/dev/null 2>&1
+done
+t=$(snapshot "$cursor")
+check "throttle rules are in the snapshot" grep -q 'name: "snap_rule"' <<<"$t"
+check "the rule's refusals are counted" grep -q '^  refused: 3' <<<"$t"
+check "the three refusals come as throttle events" test "$(echo "$t" | ring_ids throttle_events | wc -l)" -eq 3
+check "throttle events name the rule" grep -q 'rule_name: "snap_rule"' <<<"$t"
+cursor=$(echo "$t" | field next_cursor)
+check "and come only once" test -z "$(snapshot "$cursor" | ring_ids throttle_events)"
+check "memory areas include the throttle" grep -q 'area: "throttle_events"' <<<"$t"
+
 check "a negative cursor is refused" bash -c '! "$@" 2>/dev/null' _ \
 	org_psql snap -d retail -c "SELECT odoo_retail_guard.snapshot(-1)"
 org_psql snap -d retail -c "CREATE ROLE org_plain LOGIN" >/dev/null
