@@ -42,6 +42,9 @@ int			org_throttle_events_size = 1000;
 int			org_throttle_max_ttl_s = 4 * 3600;
 char	   *org_throttle_exempt_roles = NULL;
 
+int			org_destructive_min_rows = 1000;
+int			org_destructive_events_size = 1000;
+
 static bool shmem_started = false;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
@@ -58,6 +61,7 @@ static void org_shmem_request(void);
 static void org_shmem_startup(void);
 static void define_gucs(void);
 static void define_throttle_gucs(void);
+static void define_destructive_gucs(void);
 
 void
 _PG_init(void)
@@ -71,6 +75,7 @@ _PG_init(void)
 
 	/* before define_gucs(), which reserves the prefix */
 	define_throttle_gucs();
+	define_destructive_gucs();
 	define_gucs();
 
 	/* the query fingerprint is PostgreSQL's own query id */
@@ -83,6 +88,7 @@ _PG_init(void)
 
 	org_queries_install_hooks();
 	org_throttle_install_hooks();
+	org_destructive_install_hooks();
 }
 
 static void
@@ -190,6 +196,33 @@ define_throttle_gucs(void)
 							NULL, NULL, NULL);
 }
 
+/* the destructive-statement journal's settings */
+static void
+define_destructive_gucs(void)
+{
+	DefineCustomIntVariable("odoo_retail_guard.destructive_min_rows",
+							"DELETE and UPDATE statements hitting more rows than this are journaled as destructive.",
+							"DROP TABLE and TRUNCATE are always journaled.",
+							&org_destructive_min_rows,
+							1000,
+							0,
+							INT_MAX,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("odoo_retail_guard.destructive_events",
+							"Number of destructive statements kept in the journal's ring buffer.",
+							NULL,
+							&org_destructive_events_size,
+							1000,
+							16,
+							1000000,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+}
+
 static void
 org_shmem_request(void)
 {
@@ -199,6 +232,7 @@ org_shmem_request(void)
 	RequestAddinShmemSpace(org_ring_sequence_shmem_size());
 	org_queries_shmem_request();
 	org_throttle_shmem_request();
+	org_destructive_shmem_request();
 }
 
 static void
@@ -211,6 +245,7 @@ org_shmem_startup(void)
 	org_ring_sequence_shmem_startup();
 	org_queries_shmem_startup();
 	org_throttle_shmem_startup();
+	org_destructive_shmem_startup();
 	LWLockRelease(AddinShmemInitLock);
 
 	shmem_started = true;

@@ -48,6 +48,7 @@
 #include "odoo_retail_guard.h"
 #include "queries.h"
 #include "ring.h"
+#include "destructive.h"
 #include "snapshot.h"
 #include "throttle.h"
 #include "throttle_match.h"
@@ -413,6 +414,44 @@ build_throttle(OdooRetailGuard__Snapshot *snap, uint64 cursor, uint64 horizon)
 }
 
 static void
+build_destructive(OdooRetailGuard__Snapshot *snap, SnapshotBuild *b,
+				  uint64 cursor, uint64 horizon)
+{
+	OrgDestructiveEvent *events;
+	OdooRetailGuard__DestructiveEvent *msgs;
+	bool		gap;
+	int			n;
+	int			i;
+
+	events = org_destructive_events_since(cursor, horizon, &n, &gap, b->show_text);
+	msgs = palloc(sizeof(*msgs) * Max(n, 1));
+	snap->destructive_events = palloc(sizeof(*snap->destructive_events) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		OdooRetailGuard__DestructiveEvent *m = &msgs[i];
+		OrgDestructiveEvent *e = &events[i];
+
+		odoo_retail_guard__destructive_event__init(m);
+		m->id = e->id;
+		m->time_us = org_unix_us(e->ts);
+		m->kind = str(org_destructive_kind_name(e->kind));
+		m->database = str(org_snapshot_dbname(b, e->dbid));
+		m->role = str(org_snapshot_rolname(b, e->userid));
+		m->application_name = e->appname;
+		m->relation = e->relation;
+		m->model = e->model;
+		m->rows = e->rows;
+		m->query = str(e->text);
+		m->lsn_before = e->lsn_before;
+		m->pid = e->pid;
+		m->xid = e->xid;
+		snap->destructive_events[i] = m;
+	}
+	snap->n_destructive_events = n;
+	snap->destructive_events_gap = gap;
+}
+
+static void
 add_memory(List **areas, const char *area, int64 capacity, int64 used,
 		   int64 evicted)
 {
@@ -432,6 +471,7 @@ build_memory(OdooRetailGuard__Snapshot *snap)
 {
 	OrgQueriesInfo info;
 	OrgThrottleInfo tinfo;
+	OrgDestructiveInfo dinfo;
 	List	   *areas = NIL;
 	ListCell   *lc;
 	int			i = 0;
@@ -447,6 +487,10 @@ build_memory(OdooRetailGuard__Snapshot *snap)
 	add_memory(&areas, "throttle_events", tinfo.event_capacity,
 			   Min((int64) tinfo.events_written, tinfo.event_capacity),
 			   Max((int64) tinfo.events_written - tinfo.event_capacity, 0));
+	org_destructive_info(&dinfo);
+	add_memory(&areas, "destructive_events", dinfo.capacity,
+			   Min((int64) dinfo.written, dinfo.capacity),
+			   Max((int64) dinfo.written - dinfo.capacity, 0));
 
 	snap->memory = palloc(sizeof(*snap->memory) * Max(list_length(areas), 1));
 	foreach(lc, areas)
@@ -489,6 +533,7 @@ org_snapshot_encode(uint64 cursor, bool show_text)
 	build_models(&snap, &b);
 	build_slow_samples(&snap, &b, cursor, horizon);
 	build_throttle(&snap, cursor, horizon);
+	build_destructive(&snap, &b, cursor, horizon);
 	build_memory(&snap);
 
 	MemoryContextSwitchTo(oldcxt);

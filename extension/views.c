@@ -25,6 +25,7 @@
 #include "odoo_classify.h"
 #include "odoo_retail_guard.h"
 #include "queries.h"
+#include "destructive.h"
 #include "ring.h"
 #include "throttle.h"
 
@@ -233,6 +234,7 @@ org_memory(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	OrgQueriesInfo info;
 	OrgThrottleInfo tinfo;
+	OrgDestructiveInfo dinfo;
 	Datum		values[5];
 	bool		nulls[5];
 
@@ -262,6 +264,10 @@ org_memory(PG_FUNCTION_ARGS)
 	PUT_ROW("throttle_events", tinfo.event_capacity,
 			Min((int64) tinfo.events_written, tinfo.event_capacity),
 			Max((int64) tinfo.events_written - tinfo.event_capacity, 0));
+	org_destructive_info(&dinfo);
+	PUT_ROW("destructive_events", dinfo.capacity,
+			Min((int64) dinfo.written, dinfo.capacity),
+			Max((int64) dinfo.written - dinfo.capacity, 0));
 #undef PUT_ROW
 
 	return (Datum) 0;

@@ -112,6 +112,16 @@ cursor=$(echo "$t" | field next_cursor)
 check "and come only once" test -z "$(snapshot "$cursor" | ring_ids throttle_events)"
 check "memory areas include the throttle" grep -q 'area: "throttle_events"' <<<"$t"
 
+# destructive statements travel in the snapshot, by cursor
+psql_r -c "INSERT INTO stock_quant (quantity) SELECT i FROM generate_series(1, 1500) i" \
+	-c "DELETE FROM stock_quant WHERE quantity > 100" -c "TRUNCATE stock_quant" >/dev/null
+t=$(snapshot "$cursor")
+check "destructive events are in the snapshot" test "$(echo "$t" | ring_ids destructive_events | wc -l)" -eq 2
+check "with their kind, model and rows" bash -c 'grep -q "kind: \"delete\"" <<<"$1" && grep -q "kind: \"truncate\"" <<<"$1" && grep -q "^  rows: 1400" <<<"$1" && grep -q "model: \"stock.quant\"" <<<"$1"' _ "$t"
+check "with the LSN before them" grep -q '^  lsn_before: [1-9]' <<<"$t"
+cursor=$(echo "$t" | field next_cursor)
+check "destructive events come only once" test -z "$(snapshot "$cursor" | ring_ids destructive_events)"
+
 check "a negative cursor is refused" bash -c '! "$@" 2>/dev/null' _ \
 	org_psql snap -d retail -c "SELECT odoo_retail_guard.snapshot(-1)"
 org_psql snap -d retail -c "CREATE ROLE org_plain LOGIN" >/dev/null
