@@ -46,6 +46,7 @@
 #include "libpq/auth.h"
 #include "libpq/libpq-be.h"
 #include "mb/pg_wchar.h"
+#include "port/atomics.h"
 #include "miscadmin.h"
 #include "replication/walsender.h"
 #include "storage/ipc.h"
@@ -270,6 +271,8 @@ add_place(AdmittedBackend *b, int slot, uint32 id)
 	}
 	b->held[b->nheld].slot = slot;
 	b->held[b->nheld].id = id;
+	/* the drain reads other backends' slots under the shared lock */
+	pg_write_barrier();
 	b->nheld++;
 }
 
@@ -353,6 +356,7 @@ org_ClientAuthentication(Port *port, int status)
 			sizeof(b->database));
 	strlcpy(b->appname, port->application_name ? port->application_name : "",
 			sizeof(b->appname));
+	pg_write_barrier();
 	b->pid = MyProcPid;
 	my_backend = b;
 
