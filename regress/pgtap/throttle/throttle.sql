@@ -60,7 +60,7 @@ RETURNS text LANGUAGE sql AS $$
 $$;
 \o
 
-SELECT plan(62);
+SELECT plan(72);
 
 -- ---- limit ----
 SELECT cmp_ok(odoo_retail_guard.throttle('t_limit', 2, '10 min', 'lock storm on stock_quant',
@@ -128,6 +128,28 @@ SELECT lives_ok($$SELECT odoo_retail_guard.throttle('t_db', 0, '10 min', 'bus st
 	'a rule by database and role');
 SELECT matches(try_connect('d1', 'odoo-17', 'org_t_odoo', 'postgres'), 'refused by throttle rule "t_db"',
 	'refuses the role on that database');
+
+-- ---- rule changes while sessions hold places ----
+SELECT is(try_connect('g1', 'odoo-g-1'), 'ok', 'sessions admitted under a rule...');
+SELECT is(try_connect('g2', 'odoo-g-2'), 'ok', '... two of them');
+SELECT lives_ok($$SELECT odoo_retail_guard.throttle('t_gen', 5, '10 min', 'gen', application_name => 'odoo-g-*')$$,
+	'a rule over them');
+SELECT lives_ok($$SELECT odoo_retail_guard.throttle('t_gen', 5, '10 min', 'gen', application_name => 'odoo-g-1*')$$,
+	'the rule set again with a narrower match');
+SELECT is((SELECT current_connections FROM odoo_retail_guard.throttle_rules WHERE name = 't_gen'), 1,
+	'counts only the sessions the new match covers');
+SELECT dblink_disconnect('g2');
+SELECT wait_for($$SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'odoo-g-2')$$);
+SELECT is((SELECT current_connections FROM odoo_retail_guard.throttle_rules WHERE name = 't_gen'), 1,
+	'a session admitted under the former rule does not give its place to the new one');
+SELECT ok(odoo_retail_guard.release('t_gen'), 'released...');
+SELECT lives_ok($$SELECT odoo_retail_guard.throttle('t_gen', 5, '10 min', 'gen', application_name => 'odoo-g-1*')$$,
+	'... and set again');
+SELECT is((SELECT current_connections FROM odoo_retail_guard.throttle_rules WHERE name = 't_gen'), 1,
+	'counts the session still open');
+SELECT dblink_disconnect('g1');
+SELECT ok(wait_for($$SELECT current_connections = 0 FROM odoo_retail_guard.throttle_rules WHERE name = 't_gen'$$),
+	'which gives its place back exactly once when it ends');
 
 -- ---- expiry ----
 SELECT lives_ok($$SELECT odoo_retail_guard.throttle('t_exp', 0, '1 second', 'short', application_name => 'odoo-exp-*')$$,
