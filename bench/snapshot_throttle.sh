@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# snapshot() time and size with 5,000 statements tracked and every ring full;
-# connection rate (pgbench -C) without and with active throttle rules.
+# bench/snapshot_throttle.sh: snapshot() time and size with 5,000 statements
+# tracked and every ring full; connection rate (pgbench -C) without and with
+# active throttle rules.
 set -uo pipefail
 ORG_SRC_DIR=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ORG_SRC_DIR"
