@@ -30,7 +30,7 @@ EXTRA_CLEAN += $(SNAPSHOT_PB).c $(SNAPSHOT_PB).h
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-$(SNAPSHOT_PB).c $(SNAPSHOT_PB).h: proto/odoo_retail_guard.proto
+$(SNAPSHOT_PB).c $(SNAPSHOT_PB).h &: proto/odoo_retail_guard.proto
 	protoc-c --proto_path=proto --c_out=extension proto/odoo_retail_guard.proto
 
 extension/snapshot.o: $(SNAPSHOT_PB).h
