@@ -276,7 +276,7 @@ org_destructive_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	OrgDestructiveKind kind = ORG_DESTRUCTIVE_TRUNCATE;
 	XLogRecPtr	lsn = InvalidXLogRecPtr;
 
-	if (journal_enabled() && (IsA(stmt, TruncateStmt) || IsA(stmt, DropStmt)))
+	if ((IsA(stmt, TruncateStmt) || IsA(stmt, DropStmt)) && journal_enabled())
 	{
 		/* before it runs: a dropped table is gone afterwards */
 		targets = utility_targets(stmt, &kind);
@@ -320,8 +320,8 @@ is_dml_journaled(QueryDesc *queryDesc)
 static void
 org_destructive_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
-	if (journal_enabled() && is_dml_journaled(queryDesc) &&
-		!(eflags & EXEC_FLAG_EXPLAIN_ONLY))
+	if (is_dml_journaled(queryDesc) && !(eflags & EXEC_FLAG_EXPLAIN_ONLY) &&
+		journal_enabled())
 	{
 		int			i;
 		int			slot = -1;
@@ -362,33 +362,41 @@ dml_target(PlannedStmt *stmt)
 	return rt_fetch(rti, stmt->rtable)->relid;
 }
 
+/* journal the DML statement if it hit enough rows; forget its LSN */
 static void
-org_destructive_ExecutorEnd(QueryDesc *queryDesc)
+finish_dml(QueryDesc *queryDesc)
 {
 	int			i;
 
 	for (i = 0; i < PENDING_SLOTS; i++)
 	{
+		TargetRel	t;
+
 		if (pending[i].queryDesc != queryDesc)
 			continue;
 		pending[i].queryDesc = NULL;
-		if (journal_enabled() && queryDesc->estate != NULL &&
-			queryDesc->estate->es_processed > (uint64) org_destructive_min_rows &&
-			IsTransactionState())
-		{
-			TargetRel	t;
+		if (!journal_enabled() || queryDesc->estate == NULL ||
+			queryDesc->estate->es_processed <= (uint64) org_destructive_min_rows ||
+			!IsTransactionState())
+			return;
 
-			memset(&t, 0, sizeof(t));
-			if (target_rel(dml_target(queryDesc->plannedstmt), &t))
-				record(queryDesc->operation == CMD_DELETE ? ORG_DESTRUCTIVE_DELETE
-					   : ORG_DESTRUCTIVE_UPDATE,
-					   &t, (int64) queryDesc->estate->es_processed,
-					   pending[i].lsn, queryDesc->sourceText,
-					   queryDesc->plannedstmt->stmt_location,
-					   queryDesc->plannedstmt->stmt_len);
-		}
-		break;
+		memset(&t, 0, sizeof(t));
+		if (target_rel(dml_target(queryDesc->plannedstmt), &t))
+			record(queryDesc->operation == CMD_DELETE ? ORG_DESTRUCTIVE_DELETE
+				   : ORG_DESTRUCTIVE_UPDATE,
+				   &t, (int64) queryDesc->estate->es_processed,
+				   pending[i].lsn, queryDesc->sourceText,
+				   queryDesc->plannedstmt->stmt_location,
+				   queryDesc->plannedstmt->stmt_len);
+		return;
 	}
+}
+
+static void
+org_destructive_ExecutorEnd(QueryDesc *queryDesc)
+{
+	if (is_dml_journaled(queryDesc))
+		finish_dml(queryDesc);
 
 	if (prev_ExecutorEnd)
 		prev_ExecutorEnd(queryDesc);
