@@ -308,7 +308,7 @@ format_time(TimestampTz ts)
 }
 
 static void
-refuse(const RuleDef *def, int32 limit, uint32 rule_id)
+refuse(const RuleDef *def, int32 limit)
 {
 	ereport(FATAL,
 			(errcode(ERRCODE_TOO_MANY_CONNECTIONS),
@@ -397,7 +397,7 @@ org_ClientAuthentication(Port *port, int status)
 	LWLockRelease(tshared->lock);
 
 	if (refused_id != 0)
-		refuse(&refused_def, refused_limit, refused_id);
+		refuse(&refused_def, refused_limit);
 }
 
 void
