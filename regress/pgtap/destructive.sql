@@ -36,7 +36,7 @@ RESET client_min_messages;
 RESET application_name;
 \o
 
-SELECT plan(22);
+SELECT plan(23);
 
 SELECT is((SELECT string_agg(kind, ',' ORDER BY event_id) FROM events()),
 	'delete,update,truncate,drop_table',
@@ -85,6 +85,17 @@ SET odoo_retail_guard.destructive_min_rows = 100000;
 DELETE FROM account_move_line;
 RESET odoo_retail_guard.destructive_min_rows;
 SELECT is((SELECT count(*)::int FROM events()), 0, 'odoo_retail_guard.destructive_min_rows sets the threshold');
+
+-- a partitioned table is named by its root
+CREATE TABLE stock_move_line (id int, qty numeric) PARTITION BY RANGE (id);
+CREATE TABLE stock_move_line_a PARTITION OF stock_move_line FOR VALUES FROM (0) TO (1000);
+CREATE TABLE stock_move_line_b PARTITION OF stock_move_line FOR VALUES FROM (1000) TO (3000);
+INSERT INTO stock_move_line SELECT i, i FROM generate_series(0, 2999) i;
+UPDATE seen SET id = (SELECT coalesce(max(event_id), 0) FROM odoo_retail_guard.destructive_events);
+DELETE FROM stock_move_line WHERE id >= 500;
+SELECT is((SELECT (kind, relation, model, rows)::text FROM events()),
+	'(delete,stock_move_line,stock.move.line,2500)',
+	'a DELETE across partitions is journaled once, under the partitioned table');
 
 -- privileges
 SET ROLE org_t_dj_reader;
