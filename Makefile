@@ -10,7 +10,7 @@ EXTENSION = odoo_retail_guard
 MODULE_big = odoo_retail_guard
 EXTVERSION = 1.0
 
-EXT_SRCS = $(sort $(wildcard extension/*.c))
+EXT_SRCS = $(sort $(filter-out %.pb-c.c,$(wildcard extension/*.c)))
 OBJS = $(EXT_SRCS:.c=.o)
 
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
@@ -20,8 +20,21 @@ PG_CONFIG ?= pg_config
 PG_CPPFLAGS = -I$(srcdir)/extension
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 
+# ---- snapshot encoding: C generated from proto/ by protoc-c at build time ----
+SNAPSHOT_PB = extension/odoo_retail_guard.pb-c
+OBJS += $(SNAPSHOT_PB).o
+SHLIB_LINK += -lprotobuf-c
+PG_CPPFLAGS += -DORG_EXTVERSION=\"$(EXTVERSION)\"
+EXTRA_CLEAN += $(SNAPSHOT_PB).c $(SNAPSHOT_PB).h
+
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+$(SNAPSHOT_PB).c $(SNAPSHOT_PB).h &: proto/odoo_retail_guard.proto
+	protoc-c --proto_path=proto --c_out=extension proto/odoo_retail_guard.proto
+
+extension/snapshot.o: $(SNAPSHOT_PB).h
+# ---- end of snapshot encoding ----
 
 # PGXS tracks no header dependencies: rebuild every object when a header
 # changes, since shared-memory layouts live in headers.

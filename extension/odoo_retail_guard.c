@@ -38,6 +38,13 @@ int			org_slow_samples = 1000;
 int			org_query_text_length = 1024;
 char	   *org_odoo_appname_prefix = NULL;
 
+int			org_throttle_events_size = 1000;
+int			org_throttle_max_ttl_s = 4 * 3600;
+char	   *org_throttle_exempt_roles = NULL;
+
+int			org_destructive_min_rows = 1000;
+int			org_destructive_events_size = 1000;
+
 static bool shmem_started = false;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
@@ -53,6 +60,8 @@ static const struct config_enum_entry track_options[] = {
 static void org_shmem_request(void);
 static void org_shmem_startup(void);
 static void define_gucs(void);
+static void define_throttle_gucs(void);
+static void define_destructive_gucs(void);
 
 void
 _PG_init(void)
@@ -64,6 +73,9 @@ _PG_init(void)
 	if (!process_shared_preload_libraries_in_progress)
 		return;
 
+	/* before define_gucs(), which reserves the prefix */
+	define_throttle_gucs();
+	define_destructive_gucs();
 	define_gucs();
 
 	/* the query fingerprint is PostgreSQL's own query id */
@@ -75,6 +87,8 @@ _PG_init(void)
 	shmem_startup_hook = org_shmem_startup;
 
 	org_queries_install_hooks();
+	org_throttle_install_hooks();
+	org_destructive_install_hooks();
 }
 
 static void
@@ -146,6 +160,69 @@ define_gucs(void)
 	MarkGUCPrefixReserved("odoo_retail_guard");
 }
 
+/* the connection throttle's settings */
+static void
+define_throttle_gucs(void)
+{
+	DefineCustomStringVariable("odoo_retail_guard.exempt_roles",
+							   "Comma-separated roles the connection throttle never refuses, drains or counts.",
+							   "Name the agent's own role here. Superusers and replication connections are always exempt.",
+							   &org_throttle_exempt_roles,
+							   "",
+							   PGC_SIGHUP,
+							   GUC_LIST_INPUT,
+							   NULL, NULL, NULL);
+
+	DefineCustomIntVariable("odoo_retail_guard.throttle_max_ttl",
+							"Longest time-to-live a throttle rule may be given.",
+							"Every rule expires, so a stopped agent cannot leave the database throttled.",
+							&org_throttle_max_ttl_s,
+							4 * 3600,
+							1,
+							7 * 24 * 3600,
+							PGC_SUSET,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("odoo_retail_guard.throttle_events",
+							"Number of recent throttle refusals and drains kept in the ring buffer.",
+							NULL,
+							&org_throttle_events_size,
+							1000,
+							16,
+							1000000,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+}
+
+/* the destructive-statement journal's settings */
+static void
+define_destructive_gucs(void)
+{
+	DefineCustomIntVariable("odoo_retail_guard.destructive_min_rows",
+							"DELETE and UPDATE statements hitting more rows than this are journaled as destructive.",
+							"DROP TABLE and TRUNCATE are always journaled.",
+							&org_destructive_min_rows,
+							1000,
+							0,
+							INT_MAX,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("odoo_retail_guard.destructive_events",
+							"Number of destructive statements kept in the journal's ring buffer.",
+							NULL,
+							&org_destructive_events_size,
+							1000,
+							16,
+							1000000,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+}
+
 static void
 org_shmem_request(void)
 {
@@ -154,6 +231,8 @@ org_shmem_request(void)
 
 	RequestAddinShmemSpace(org_ring_sequence_shmem_size());
 	org_queries_shmem_request();
+	org_throttle_shmem_request();
+	org_destructive_shmem_request();
 }
 
 static void
@@ -165,6 +244,8 @@ org_shmem_startup(void)
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	org_ring_sequence_shmem_startup();
 	org_queries_shmem_startup();
+	org_throttle_shmem_startup();
+	org_destructive_shmem_startup();
 	LWLockRelease(AddinShmemInitLock);
 
 	shmem_started = true;

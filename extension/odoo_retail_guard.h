@@ -33,6 +33,15 @@ extern int	org_slow_samples;
 extern int	org_query_text_length;
 extern char *org_odoo_appname_prefix;
 
+/* connection throttle GUCs (odoo_retail_guard.c) */
+extern int	org_throttle_events_size;
+extern int	org_throttle_max_ttl_s;
+extern char *org_throttle_exempt_roles;
+
+/* destructive-statement journal GUCs (odoo_retail_guard.c) */
+extern int	org_destructive_min_rows;
+extern int	org_destructive_events_size;
+
 /* true once our shared memory exists in this process */
 extern bool org_shmem_ready(void);
 extern void org_require_shmem(void);
@@ -41,5 +50,15 @@ extern void org_require_shmem(void);
 extern void org_queries_shmem_request(void);
 extern void org_queries_shmem_startup(void);
 extern void org_queries_install_hooks(void);
+
+/* throttle.c: connection throttle (see throttle.h for its readers) */
+extern void org_throttle_shmem_request(void);
+extern void org_throttle_shmem_startup(void);
+extern void org_throttle_install_hooks(void);
+
+/* destructive.c: destructive-statement journal (see destructive.h) */
+extern void org_destructive_shmem_request(void);
+extern void org_destructive_shmem_startup(void);
+extern void org_destructive_install_hooks(void);
 
 #endif							/* ODOO_RETAIL_GUARD_H */

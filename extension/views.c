@@ -25,7 +25,9 @@
 #include "odoo_classify.h"
 #include "odoo_retail_guard.h"
 #include "queries.h"
+#include "destructive.h"
 #include "ring.h"
+#include "throttle.h"
 
 PG_FUNCTION_INFO_V1(org_check_preloaded);
 PG_FUNCTION_INFO_V1(org_query_stats);
@@ -231,6 +233,8 @@ org_memory(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	OrgQueriesInfo info;
+	OrgThrottleInfo tinfo;
+	OrgDestructiveInfo dinfo;
 	Datum		values[5];
 	bool		nulls[5];
 
@@ -255,6 +259,15 @@ org_memory(PG_FUNCTION_ARGS)
 	PUT_ROW("slow_query_samples", info.slow_capacity,
 			Min((int64) info.slow_written, info.slow_capacity),
 			Max((int64) info.slow_written - info.slow_capacity, 0));
+	org_throttle_info(&tinfo);
+	PUT_ROW("throttle_rules", tinfo.rule_capacity, tinfo.rules_active, 0);
+	PUT_ROW("throttle_events", tinfo.event_capacity,
+			Min((int64) tinfo.events_written, tinfo.event_capacity),
+			Max((int64) tinfo.events_written - tinfo.event_capacity, 0));
+	org_destructive_info(&dinfo);
+	PUT_ROW("destructive_events", dinfo.capacity,
+			Min((int64) dinfo.written, dinfo.capacity),
+			Max((int64) dinfo.written - dinfo.capacity, 0));
 #undef PUT_ROW
 
 	return (Datum) 0;

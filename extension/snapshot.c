@@ -1,0 +1,571 @@
+/*-------------------------------------------------------------------------
+ *
+ * snapshot.c
+ *		odoo_retail_guard.snapshot(since_cursor): every tracker's state on this
+ *		node as one protobuf message (proto/odoo_retail_guard.proto), for the
+ *		agent.
+ *
+ * The snapshot reads shared memory only through the trackers' read
+ * accessors, the same functions the SQL views call, so the two can never
+ * disagree.  It installs no hook and owns no shared memory.
+ *
+ * Memory: the message tree is built in a private memory context (palloc) and
+ * packed straight into the result bytea, whose size protobuf-c computes
+ * first; protobuf-c packs without allocating, so nothing it does can leak
+ * malloc'd memory on an error.  The context is dropped before returning.
+ *
+ * Ring cursors: the horizon of the node's event sequence is read once,
+ * before any ring; every ring then returns ids in (since_cursor, horizon)
+ * and next_cursor is horizon - 1.  Entries written while the snapshot is
+ * built get ids >= horizon and come with the next call (see ring.h).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/xlog.h"
+#include "access/xlogrecovery.h"
+#include "catalog/pg_authid.h"
+#include "commands/dbcommands.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/postmaster.h"
+#include "storage/proc.h"
+#include "storage/procarray.h"
+#include "utils/acl.h"
+#include "utils/backend_status.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
+
+#include "odoo_retail_guard.pb-c.h"
+
+#include "odoo_classify.h"
+#include "odoo_retail_guard.h"
+#include "queries.h"
+#include "ring.h"
+#include "destructive.h"
+#include "snapshot.h"
+#include "throttle.h"
+#include "throttle_match.h"
+
+#define SNAPSHOT_SCHEMA_VERSION 1
+
+#ifndef ORG_EXTVERSION
+#define ORG_EXTVERSION ""
+#endif
+
+PG_FUNCTION_INFO_V1(org_snapshot);
+
+/* oid -> name, remembered for one snapshot (few databases and roles) */
+typedef struct NameMemo
+{
+	int			n;
+	int			cap;
+	Oid		   *oids;
+	char	  **names;
+} NameMemo;
+
+typedef struct SnapshotBuild
+{
+	bool		show_text;
+	NameMemo	dbs;
+	NameMemo	roles;
+} SnapshotBuild;
+
+int64
+org_unix_us(TimestampTz ts)
+{
+	if (ts == 0)
+		return 0;
+	return (int64) ts +
+		((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY);
+}
+
+static const char *
+memo_name(NameMemo *m, Oid oid, bool is_db)
+{
+	char	   *name;
+	int			i;
+
+	for (i = 0; i < m->n; i++)
+		if (m->oids[i] == oid)
+			return m->names[i];
+
+	if (is_db)
+		name = get_database_name(oid);
+	else
+		name = GetUserNameFromId(oid, true);
+	if (name == NULL)
+		name = psprintf("%u", oid);
+
+	if (m->n == m->cap)
+	{
+		m->cap = Max(8, m->cap * 2);
+		m->oids = m->oids ? repalloc(m->oids, sizeof(Oid) * m->cap)
+			: palloc(sizeof(Oid) * m->cap);
+		m->names = m->names ? repalloc(m->names, sizeof(char *) * m->cap)
+			: palloc(sizeof(char *) * m->cap);
+	}
+	m->oids[m->n] = oid;
+	m->names[m->n] = name;
+	m->n++;
+	return name;
+}
+
+static const char *
+org_snapshot_dbname(SnapshotBuild *b, Oid dbid)
+{
+	if (!OidIsValid(dbid))
+		return "";
+	return memo_name(&b->dbs, dbid, true);
+}
+
+static const char *
+org_snapshot_rolname(SnapshotBuild *b, Oid roleid)
+{
+	if (!OidIsValid(roleid))
+		return "";
+	return memo_name(&b->roles, roleid, false);
+}
+
+/* protobuf-c wants a string, never NULL */
+static char *
+str(const char *s)
+{
+	return (char *) (s ? s : "");
+}
+
+static double
+percentile(const uint64 *hist, double q, double min_ms, double max_ms)
+{
+	bool		isnull;
+	double		v = org_percentile_or_null(hist, q, min_ms, max_ms, &isnull);
+
+	return isnull ? 0.0 : v;
+}
+
+static OdooRetailGuard__NodeIdentity *
+build_node(void)
+{
+	OdooRetailGuard__NodeIdentity *n = palloc(sizeof(*n));
+	bool		in_recovery = RecoveryInProgress();
+
+	odoo_retail_guard__node_identity__init(n);
+	n->system_identifier = GetSystemIdentifier();
+	n->in_recovery = in_recovery;
+	if (in_recovery)
+	{
+		TimeLineID	tli = 0;
+
+		n->replay_lsn = GetXLogReplayRecPtr(&tli);
+		n->timeline = tli;
+	}
+	else
+	{
+		n->current_lsn = GetXLogInsertRecPtr();
+		n->timeline = GetWALInsertionTimeLine();
+	}
+	n->server_version_num = PG_VERSION_NUM;
+	n->time_us = org_unix_us(GetCurrentTimestamp());
+	n->extension_version = str(ORG_EXTVERSION);
+	n->postmaster_start_us = org_unix_us(PgStartTime);
+	return n;
+}
+
+/* client backends by state, as pg_stat_activity shows them */
+static OdooRetailGuard__ConnectionStats *
+build_connections(void)
+{
+	OdooRetailGuard__ConnectionStats *c = palloc(sizeof(*c));
+	int			nbackends = pgstat_fetch_stat_numbackends();
+	int			i;
+
+	odoo_retail_guard__connection_stats__init(c);
+	c->max_connections = MaxConnections;
+	c->superuser_reserved = ReservedBackends;
+
+	for (i = 1; i <= nbackends; i++)
+	{
+		LocalPgBackendStatus *local = pgstat_fetch_stat_local_beentry(i);
+		PgBackendStatus *be;
+		PGPROC	   *proc;
+
+		if (local == NULL)
+			continue;
+		be = &local->backendStatus;
+		if (be->st_backendType != B_BACKEND)
+			continue;
+		c->total++;
+		switch (be->st_state)
+		{
+			case STATE_RUNNING:
+			case STATE_FASTPATH:
+				c->active++;
+				break;
+			case STATE_IDLE:
+				c->idle++;
+				break;
+			case STATE_IDLEINTRANSACTION:
+			case STATE_IDLEINTRANSACTION_ABORTED:
+				c->idle_in_transaction++;
+				break;
+			default:
+				break;
+		}
+		/* an unlocked read, as pg_stat_activity does */
+		proc = BackendPidGetProc(be->st_procpid);
+		if (proc != NULL &&
+			(proc->wait_event_info & 0xFF000000) == PG_WAIT_LOCK)
+			c->waiting_on_lock++;
+	}
+	return c;
+}
+
+static void
+build_queries(OdooRetailGuard__Snapshot *snap, SnapshotBuild *b)
+{
+	OrgQueryStat *q;
+	OdooRetailGuard__QueryStat *msgs;
+	int			n;
+	int			i;
+
+	q = org_queries_collect(&n, b->show_text);
+	msgs = palloc(sizeof(*msgs) * Max(n, 1));
+	snap->queries = palloc(sizeof(*snap->queries) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		OdooRetailGuard__QueryStat *m = &msgs[i];
+		OrgQueryStat *s = &q[i];
+		double		mean = s->c.calls > 0 ? s->c.total_ms / s->c.calls : 0;
+		double		var = s->c.calls > 0 ? s->c.sum_sq_ms / s->c.calls - mean * mean : 0;
+
+		odoo_retail_guard__query_stat__init(m);
+		m->database = str(org_snapshot_dbname(b, s->key.dbid));
+		m->role = str(org_snapshot_rolname(b, s->key.userid));
+		m->worker_class = str(org_worker_class_name(s->key.worker_class));
+		m->queryid = s->key.queryid;
+		m->toplevel = s->key.toplevel;
+		m->model = s->model;
+		m->relation = s->relation;
+		m->operation = str(org_operation_name(s->operation));
+		m->row_lock = s->has_row_lock;
+		m->calls = s->c.calls;
+		m->total_ms = s->c.total_ms;
+		m->min_ms = s->c.min_ms;
+		m->max_ms = s->c.max_ms;
+		m->mean_ms = mean;
+		m->stddev_ms = var > 0 ? sqrt(var) : 0.0;
+		m->p50_ms = percentile(s->c.hist, 0.50, s->c.min_ms, s->c.max_ms);
+		m->p95_ms = percentile(s->c.hist, 0.95, s->c.min_ms, s->c.max_ms);
+		m->p99_ms = percentile(s->c.hist, 0.99, s->c.min_ms, s->c.max_ms);
+		m->rows = s->c.rows;
+		m->slow_calls = s->c.slow_calls;
+		m->first_seen_us = org_unix_us(s->first_seen);
+		m->last_seen_us = org_unix_us(s->last_seen);
+		m->query = str(s->text);
+		snap->queries[i] = m;
+	}
+	snap->n_queries = n;
+}
+
+static void
+build_models(OdooRetailGuard__Snapshot *snap, SnapshotBuild *b)
+{
+	OrgModelStat *ms;
+	OdooRetailGuard__ModelStat *msgs;
+	int			n;
+	int			i;
+
+	ms = org_model_stats_collect(&n);
+	msgs = palloc(sizeof(*msgs) * Max(n, 1));
+	snap->models = palloc(sizeof(*snap->models) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		OdooRetailGuard__ModelStat *m = &msgs[i];
+		OrgModelStat *s = &ms[i];
+
+		odoo_retail_guard__model_stat__init(m);
+		m->database = str(org_snapshot_dbname(b, s->dbid));
+		m->model = s->model;
+		m->operation = str(org_operation_name(s->operation));
+		m->statements = s->statements;
+		m->calls = s->calls;
+		m->total_ms = s->total_ms;
+		m->mean_ms = s->calls > 0 ? s->total_ms / s->calls : 0;
+		m->p50_ms = percentile(s->hist, 0.50, s->min_ms, s->max_ms);
+		m->p95_ms = percentile(s->hist, 0.95, s->min_ms, s->max_ms);
+		m->p99_ms = percentile(s->hist, 0.99, s->min_ms, s->max_ms);
+		m->max_ms = s->max_ms;
+		m->slow_calls = s->slow_calls;
+		m->rows = s->rows;
+		snap->models[i] = m;
+	}
+	snap->n_models = n;
+}
+
+static void
+build_slow_samples(OdooRetailGuard__Snapshot *snap, SnapshotBuild *b,
+				   uint64 cursor, uint64 horizon)
+{
+	OrgSlowSample *ss;
+	OdooRetailGuard__SlowSample *msgs;
+	bool		gap;
+	int			n;
+	int			i;
+
+	ss = org_slow_samples_since(cursor, horizon, &n, &gap, b->show_text);
+	msgs = palloc(sizeof(*msgs) * Max(n, 1));
+	snap->slow_samples = palloc(sizeof(*snap->slow_samples) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		OdooRetailGuard__SlowSample *m = &msgs[i];
+		OrgSlowSample *s = &ss[i];
+
+		odoo_retail_guard__slow_sample__init(m);
+		m->id = s->id;
+		m->time_us = org_unix_us(s->ts);
+		m->pid = s->pid;
+		m->database = str(org_snapshot_dbname(b, s->dbid));
+		m->role = str(org_snapshot_rolname(b, s->userid));
+		m->application_name = s->appname;
+		m->worker_class = str(org_worker_class_name(s->worker_class));
+		m->duration_ms = s->duration_ms;
+		m->rows = s->rows;
+		m->model = s->model;
+		m->relation = s->relation;
+		m->operation = str(org_operation_name(s->operation));
+		m->queryid = s->queryid;
+		m->query = str(s->text);
+		snap->slow_samples[i] = m;
+	}
+	snap->n_slow_samples = n;
+	snap->slow_samples_gap = gap;
+}
+
+static void
+build_throttle(OdooRetailGuard__Snapshot *snap, uint64 cursor, uint64 horizon)
+{
+	OrgThrottleRule *rules;
+	OrgThrottleEvent *events;
+	OdooRetailGuard__ThrottleRule *rmsgs;
+	OdooRetailGuard__ThrottleEvent *emsgs;
+	bool		gap;
+	int			n;
+	int			i;
+
+	rules = org_throttle_rules_collect(&n);
+	rmsgs = palloc(sizeof(*rmsgs) * Max(n, 1));
+	snap->throttle_rules = palloc(sizeof(*snap->throttle_rules) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		OdooRetailGuard__ThrottleRule *m = &rmsgs[i];
+		OrgThrottleRule *r = &rules[i];
+
+		odoo_retail_guard__throttle_rule__init(m);
+		m->id = r->id;
+		m->name = r->name;
+		m->application_name_pattern = r->appname_pattern;
+		m->role = r->role;
+		m->database = r->database;
+		m->worker_class = str(r->worker_class == ORG_THROTTLE_ANY_CLASS ? ""
+							  : org_worker_class_name(r->worker_class));
+		m->max_connections = r->max_connections;
+		m->expires_us = org_unix_us(r->expires);
+		m->reason = r->reason;
+		m->set_by = r->set_by;
+		m->current_connections = r->current;
+		m->refused = r->refused;
+		m->drain_idle_s = r->drain_idle_s;
+		m->drain_action = str(r->drain_idle_s > 0 ? "terminate" : "");
+		m->drained = r->drained;
+		m->created_us = org_unix_us(r->created);
+		snap->throttle_rules[i] = m;
+	}
+	snap->n_throttle_rules = n;
+
+	events = org_throttle_events_since(cursor, horizon, &n, &gap);
+	emsgs = palloc(sizeof(*emsgs) * Max(n, 1));
+	snap->throttle_events = palloc(sizeof(*snap->throttle_events) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		OdooRetailGuard__ThrottleEvent *m = &emsgs[i];
+		OrgThrottleEvent *e = &events[i];
+
+		odoo_retail_guard__throttle_event__init(m);
+		m->id = e->id;
+		m->time_us = org_unix_us(e->ts);
+		m->kind = str(org_throttle_event_kind_name(e->kind));
+		m->rule_id = e->rule_id;
+		m->rule_name = e->rule_name;
+		m->pid = e->pid;
+		m->database = e->database;
+		m->role = e->role;
+		m->application_name = e->appname;
+		m->worker_class = str(org_worker_class_name(e->worker_class));
+		snap->throttle_events[i] = m;
+	}
+	snap->n_throttle_events = n;
+	snap->throttle_events_gap = gap;
+}
+
+static void
+build_destructive(OdooRetailGuard__Snapshot *snap, SnapshotBuild *b,
+				  uint64 cursor, uint64 horizon)
+{
+	OrgDestructiveEvent *events;
+	OdooRetailGuard__DestructiveEvent *msgs;
+	bool		gap;
+	int			n;
+	int			i;
+
+	events = org_destructive_events_since(cursor, horizon, &n, &gap, b->show_text);
+	msgs = palloc(sizeof(*msgs) * Max(n, 1));
+	snap->destructive_events = palloc(sizeof(*snap->destructive_events) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		OdooRetailGuard__DestructiveEvent *m = &msgs[i];
+		OrgDestructiveEvent *e = &events[i];
+
+		odoo_retail_guard__destructive_event__init(m);
+		m->id = e->id;
+		m->time_us = org_unix_us(e->ts);
+		m->kind = str(org_destructive_kind_name(e->kind));
+		m->database = str(org_snapshot_dbname(b, e->dbid));
+		m->role = str(org_snapshot_rolname(b, e->userid));
+		m->application_name = e->appname;
+		m->relation = e->relation;
+		m->model = e->model;
+		m->rows = e->rows;
+		m->query = str(e->text);
+		m->lsn_before = e->lsn_before;
+		m->pid = e->pid;
+		m->xid = e->xid;
+		snap->destructive_events[i] = m;
+	}
+	snap->n_destructive_events = n;
+	snap->destructive_events_gap = gap;
+}
+
+static void
+add_memory(List **areas, const char *area, int64 capacity, int64 used,
+		   int64 evicted)
+{
+	OdooRetailGuard__MemoryArea *m = palloc(sizeof(*m));
+
+	odoo_retail_guard__memory_area__init(m);
+	m->area = str(area);
+	m->capacity = capacity;
+	m->used = used;
+	m->evicted = evicted;
+	*areas = lappend(*areas, m);
+}
+
+/* the same figures as the memory view, from the same accessors */
+static void
+build_memory(OdooRetailGuard__Snapshot *snap)
+{
+	OrgQueriesInfo info;
+	OrgThrottleInfo tinfo;
+	OrgDestructiveInfo dinfo;
+	List	   *areas = NIL;
+	ListCell   *lc;
+	int			i = 0;
+
+	org_queries_info(&info);
+	add_memory(&areas, "queries", info.max_entries, info.entries,
+			   (int64) info.evictions);
+	add_memory(&areas, "slow_query_samples", info.slow_capacity,
+			   Min((int64) info.slow_written, info.slow_capacity),
+			   Max((int64) info.slow_written - info.slow_capacity, 0));
+	org_throttle_info(&tinfo);
+	add_memory(&areas, "throttle_rules", tinfo.rule_capacity, tinfo.rules_active, 0);
+	add_memory(&areas, "throttle_events", tinfo.event_capacity,
+			   Min((int64) tinfo.events_written, tinfo.event_capacity),
+			   Max((int64) tinfo.events_written - tinfo.event_capacity, 0));
+	org_destructive_info(&dinfo);
+	add_memory(&areas, "destructive_events", dinfo.capacity,
+			   Min((int64) dinfo.written, dinfo.capacity),
+			   Max((int64) dinfo.written - dinfo.capacity, 0));
+
+	snap->memory = palloc(sizeof(*snap->memory) * Max(list_length(areas), 1));
+	foreach(lc, areas)
+		snap->memory[i++] = lfirst(lc);
+	snap->n_memory = i;
+}
+
+/*
+ * Build and encode one snapshot.  Returns a palloc'd bytea in the caller's
+ * memory context.
+ */
+bytea *
+org_snapshot_encode(uint64 cursor, bool show_text)
+{
+	MemoryContext build_cxt;
+	MemoryContext oldcxt;
+	OdooRetailGuard__Snapshot snap = ODOO_RETAIL_GUARD__SNAPSHOT__INIT;
+	SnapshotBuild b;
+	uint64		horizon;
+	size_t		len;
+	bytea	   *result;
+
+	build_cxt = AllocSetContextCreate(CurrentMemoryContext,
+									  "odoo_retail_guard snapshot",
+									  ALLOCSET_DEFAULT_SIZES);
+	oldcxt = MemoryContextSwitchTo(build_cxt);
+
+	memset(&b, 0, sizeof(b));
+	b.show_text = show_text;
+
+	/* first, before any ring is read: see the reading protocol in ring.h */
+	horizon = org_ring_horizon();
+
+	snap.schema_version = SNAPSHOT_SCHEMA_VERSION;
+	snap.node = build_node();
+	snap.since_cursor = cursor;
+	snap.next_cursor = horizon - 1;
+	snap.connections = build_connections();
+	build_queries(&snap, &b);
+	build_models(&snap, &b);
+	build_slow_samples(&snap, &b, cursor, horizon);
+	build_throttle(&snap, cursor, horizon);
+	build_destructive(&snap, &b, cursor, horizon);
+	build_memory(&snap);
+
+	MemoryContextSwitchTo(oldcxt);
+
+	len = odoo_retail_guard__snapshot__get_packed_size(&snap);
+	if (len > MaxAllocSize - VARHDRSZ)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("snapshot of %zu bytes is too large", len),
+				 errhint("Lower odoo_retail_guard.max_queries or read query texts less often.")));
+	result = palloc(VARHDRSZ + len);
+	SET_VARSIZE(result, VARHDRSZ + len);
+	if (odoo_retail_guard__snapshot__pack(&snap, (uint8_t *) VARDATA(result)) != len)
+		elog(ERROR, "protobuf-c packed a snapshot of unexpected size");
+
+	MemoryContextDelete(build_cxt);
+	return result;
+}
+
+Datum
+org_snapshot(PG_FUNCTION_ARGS)
+{
+	int64		cursor = PG_GETARG_INT64(0);
+
+	if (cursor < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cursor must not be negative"),
+				 errhint("Pass 0 on the first call, then the next_cursor of the previous snapshot.")));
+
+	org_require_shmem();
+	PG_RETURN_BYTEA_P(org_snapshot_encode((uint64) cursor,
+										  has_privs_of_role(GetUserId(),
+															ROLE_PG_READ_ALL_STATS)));
+}
