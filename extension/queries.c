@@ -708,96 +708,139 @@ org_ExecutorEnd(QueryDesc *queryDesc)
 
 /* ---- readers: shared by the SQL views and the snapshot ---- */
 
-OrgQueryStat *
-org_queries_collect(int *count, bool with_text)
+/*
+ * Calls visit() for every statement with a consistent copy of its counters.
+ * No copy of the whole table is made: a snapshot of thousands of entries
+ * would otherwise spend most of its time faulting in fresh memory.  The
+ * text points into shared memory (immutable once the entry exists) and is
+ * valid only during the call; the shared lock is held throughout, which
+ * only delays the creation of new entries, as in pg_stat_statements.
+ */
+void
+org_queries_foreach(OrgQueryVisitor visit, void *arg)
 {
 	HASH_SEQ_STATUS hstat;
 	OrgQueryEntry *entry;
-	OrgQueryStat *out;
-	int			n = 0;
-	long		max;
+	OrgQueryStat s;
 
 	org_require_shmem();
 
 	LWLockAcquire(qshared->lock, LW_SHARED);
-	max = hash_get_num_entries(qhash);
-	out = palloc0(sizeof(OrgQueryStat) * Max(max, 1));
 	hash_seq_init(&hstat, qhash);
 	while ((entry = hash_seq_search(&hstat)) != NULL)
 	{
-		OrgQueryStat *s = &out[n++];
-
-		s->key = entry->key;
+		s.key = entry->key;
 		SpinLockAcquire(&entry->mutex);
-		s->c = entry->c;
-		s->last_seen = entry->last_seen;
+		s.c = entry->c;
+		s.last_seen = entry->last_seen;
 		SpinLockRelease(&entry->mutex);
-		s->first_seen = entry->first_seen;
-		s->operation = entry->operation;
-		s->has_row_lock = entry->has_row_lock;
-		memcpy(s->relation, entry->relation, sizeof(s->relation));
-		memcpy(s->model, entry->model, sizeof(s->model));
-		s->text = with_text ? pnstrdup(entry->text, entry->text_len) : NULL;
+		s.first_seen = entry->first_seen;
+		s.operation = entry->operation;
+		s.has_row_lock = entry->has_row_lock;
+		s.relation = entry->relation;
+		s.model = entry->model;
+		s.text = entry->text;
+		visit(&s, arg);
 	}
 	LWLockRelease(qshared->lock);
+}
 
-	*count = n;
-	return out;
+typedef struct ModelKey
+{
+	Oid			dbid;
+	int16		operation;
+	char		model[NAMEDATALEN];
+} ModelKey;
+
+typedef struct ModelSlot
+{
+	ModelKey	key;
+	int			index;			/* into agg->out */
+} ModelSlot;
+
+void
+org_model_agg_init(OrgModelAgg *agg)
+{
+	HASHCTL		ctl;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(ModelKey);
+	ctl.entrysize = sizeof(ModelSlot);
+	ctl.hcxt = CurrentMemoryContext;
+	agg->groups = hash_create("odoo_retail_guard model groups", 64, &ctl,
+							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	agg->capacity = 64;
+	agg->count = 0;
+	agg->out = palloc(sizeof(OrgModelStat) * agg->capacity);
+}
+
+/* adds one statement to its (database, model, operation) group */
+void
+org_model_agg_add(OrgModelAgg *agg, const OrgQueryStat *q)
+{
+	ModelKey	key;
+	ModelSlot  *slot;
+	OrgModelStat *m;
+	bool		found;
+	int			b;
+
+	if (q->model[0] == '\0' || q->c.calls == 0)
+		return;
+	memset(&key, 0, sizeof(key));
+	key.dbid = q->key.dbid;
+	key.operation = q->operation;
+	strlcpy(key.model, q->model, sizeof(key.model));
+	slot = hash_search(agg->groups, &key, HASH_ENTER, &found);
+	if (!found)
+	{
+		if (agg->count == agg->capacity)
+		{
+			agg->capacity *= 2;
+			agg->out = repalloc(agg->out, sizeof(OrgModelStat) * agg->capacity);
+		}
+		slot->index = agg->count++;
+		m = &agg->out[slot->index];
+		memset(m, 0, sizeof(*m));
+		m->dbid = key.dbid;
+		m->operation = key.operation;
+		memcpy(m->model, key.model, sizeof(m->model));
+		m->min_ms = q->c.min_ms;
+		m->max_ms = q->c.max_ms;
+	}
+	m = &agg->out[slot->index];
+	m->statements++;
+	m->calls += q->c.calls;
+	m->rows += q->c.rows;
+	m->slow_calls += q->c.slow_calls;
+	m->total_ms += q->c.total_ms;
+	m->min_ms = Min(m->min_ms, q->c.min_ms);
+	m->max_ms = Max(m->max_ms, q->c.max_ms);
+	for (b = 0; b < ORG_HIST_NBUCKETS; b++)
+		m->hist[b] += q->c.hist[b];
+}
+
+OrgModelStat *
+org_model_agg_finish(OrgModelAgg *agg, int *count)
+{
+	hash_destroy(agg->groups);
+	*count = agg->count;
+	return agg->out;
+}
+
+static void
+model_agg_visit(const OrgQueryStat *s, void *arg)
+{
+	org_model_agg_add((OrgModelAgg *) arg, s);
 }
 
 OrgModelStat *
 org_model_stats_collect(int *count)
 {
-	OrgQueryStat *q;
-	OrgModelStat *out;
-	int			nq;
-	int			n = 0;
-	int			i;
+	OrgModelAgg agg;
 
-	q = org_queries_collect(&nq, false);
-	out = palloc0(sizeof(OrgModelStat) * Max(nq, 1));
-
-	/* few models per database: a linear merge is cheap enough */
-	for (i = 0; i < nq; i++)
-	{
-		OrgModelStat *m = NULL;
-		int			j;
-		int			b;
-
-		if (q[i].model[0] == '\0' || q[i].c.calls == 0)
-			continue;
-		for (j = 0; j < n; j++)
-		{
-			if (out[j].dbid == q[i].key.dbid &&
-				out[j].operation == q[i].operation &&
-				strcmp(out[j].model, q[i].model) == 0)
-			{
-				m = &out[j];
-				break;
-			}
-		}
-		if (m == NULL)
-		{
-			m = &out[n++];
-			m->dbid = q[i].key.dbid;
-			m->operation = q[i].operation;
-			memcpy(m->model, q[i].model, sizeof(m->model));
-			m->min_ms = q[i].c.min_ms;
-			m->max_ms = q[i].c.max_ms;
-		}
-		m->statements++;
-		m->calls += q[i].c.calls;
-		m->rows += q[i].c.rows;
-		m->slow_calls += q[i].c.slow_calls;
-		m->total_ms += q[i].c.total_ms;
-		m->min_ms = Min(m->min_ms, q[i].c.min_ms);
-		m->max_ms = Max(m->max_ms, q[i].c.max_ms);
-		for (b = 0; b < ORG_HIST_NBUCKETS; b++)
-			m->hist[b] += q[i].c.hist[b];
-	}
-	pfree(q);
-	*count = n;
-	return out;
+	org_model_agg_init(&agg);
+	org_queries_foreach(model_agg_visit, &agg);
+	return org_model_agg_finish(&agg, count);
 }
 
 /*
@@ -880,6 +923,24 @@ org_queries_reset(void)
 	qshared->stats_reset = GetCurrentTimestamp();
 	SpinLockRelease(&qshared->mutex);
 	LWLockRelease(qshared->lock);
+}
+
+double
+org_query_mean_ms(const OrgQueryCounters *c)
+{
+	return c->calls > 0 ? c->total_ms / c->calls : 0.0;
+}
+
+double
+org_query_stddev_ms(const OrgQueryCounters *c)
+{
+	double		mean = org_query_mean_ms(c);
+	double		var;
+
+	if (c->calls == 0)
+		return 0.0;
+	var = c->sum_sq_ms / c->calls - mean * mean;
+	return var > 0 ? sqrt(var) : 0.0;
 }
 
 double

@@ -38,7 +38,10 @@ typedef struct OrgQueryCounters
 	uint64		hist[ORG_HIST_NBUCKETS];
 } OrgQueryCounters;
 
-/* what a reader gets for one entry (a copy; text palloc'd or NULL) */
+/*
+ * What a reader sees of one entry: a consistent copy of the counters; the
+ * strings point into shared memory and are valid only during the visit.
+ */
 typedef struct OrgQueryStat
 {
 	OrgQueryKey key;
@@ -47,10 +50,12 @@ typedef struct OrgQueryStat
 	TimestampTz last_seen;
 	int16		operation;		/* OrgOperation */
 	bool		has_row_lock;
-	char		relation[NAMEDATALEN * 2];
-	char		model[NAMEDATALEN];
-	char	   *text;
+	const char *relation;		/* "" when none */
+	const char *model;			/* "" when none */
+	const char *text;			/* normalized; "" when unknown */
 } OrgQueryStat;
+
+typedef void (*OrgQueryVisitor) (const OrgQueryStat *s, void *arg);
 
 /* per (database, model, operation), aggregated from the entries */
 typedef struct OrgModelStat
@@ -99,13 +104,27 @@ typedef struct OrgQueriesInfo
 	TimestampTz stats_reset;
 } OrgQueriesInfo;
 
-extern OrgQueryStat *org_queries_collect(int *count, bool with_text);
+/* per (database, model, operation) sums, built while visiting statements */
+typedef struct OrgModelAgg
+{
+	struct HTAB *groups;
+	OrgModelStat *out;
+	int			count;
+	int			capacity;
+} OrgModelAgg;
+
+extern void org_queries_foreach(OrgQueryVisitor visit, void *arg);
+extern void org_model_agg_init(OrgModelAgg *agg);
+extern void org_model_agg_add(OrgModelAgg *agg, const OrgQueryStat *s);
+extern OrgModelStat *org_model_agg_finish(OrgModelAgg *agg, int *count);
 extern OrgModelStat *org_model_stats_collect(int *count);
 extern OrgSlowSample *org_slow_samples_since(uint64 cursor, uint64 horizon,
 											 int *count, bool *gap,
 											 bool with_text);
 extern void org_queries_info(OrgQueriesInfo *info);
 extern void org_queries_reset(void);
+extern double org_query_mean_ms(const OrgQueryCounters *c);
+extern double org_query_stddev_ms(const OrgQueryCounters *c);
 extern double org_percentile_or_null(const uint64 *hist, double q,
 									 double min_ms, double max_ms, bool *isnull);
 

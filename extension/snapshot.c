@@ -227,61 +227,12 @@ build_connections(void)
 }
 
 static void
-build_queries(OdooRetailGuard__Snapshot *snap, SnapshotBuild *b)
+build_models(OdooRetailGuard__Snapshot *snap, SnapshotBuild *b,
+			 OrgModelStat *ms, int n)
 {
-	OrgQueryStat *q;
-	OdooRetailGuard__QueryStat *msgs;
-	int			n;
-	int			i;
-
-	q = org_queries_collect(&n, b->show_text);
-	msgs = palloc(sizeof(*msgs) * Max(n, 1));
-	snap->queries = palloc(sizeof(*snap->queries) * Max(n, 1));
-	for (i = 0; i < n; i++)
-	{
-		OdooRetailGuard__QueryStat *m = &msgs[i];
-		OrgQueryStat *s = &q[i];
-		double		mean = s->c.calls > 0 ? s->c.total_ms / s->c.calls : 0;
-		double		var = s->c.calls > 0 ? s->c.sum_sq_ms / s->c.calls - mean * mean : 0;
-
-		odoo_retail_guard__query_stat__init(m);
-		m->database = str(org_snapshot_dbname(b, s->key.dbid));
-		m->role = str(org_snapshot_rolname(b, s->key.userid));
-		m->worker_class = str(org_worker_class_name(s->key.worker_class));
-		m->queryid = s->key.queryid;
-		m->toplevel = s->key.toplevel;
-		m->model = s->model;
-		m->relation = s->relation;
-		m->operation = str(org_operation_name(s->operation));
-		m->row_lock = s->has_row_lock;
-		m->calls = s->c.calls;
-		m->total_ms = s->c.total_ms;
-		m->min_ms = s->c.min_ms;
-		m->max_ms = s->c.max_ms;
-		m->mean_ms = mean;
-		m->stddev_ms = var > 0 ? sqrt(var) : 0.0;
-		m->p50_ms = percentile(s->c.hist, 0.50, s->c.min_ms, s->c.max_ms);
-		m->p95_ms = percentile(s->c.hist, 0.95, s->c.min_ms, s->c.max_ms);
-		m->p99_ms = percentile(s->c.hist, 0.99, s->c.min_ms, s->c.max_ms);
-		m->rows = s->c.rows;
-		m->slow_calls = s->c.slow_calls;
-		m->first_seen_us = org_unix_us(s->first_seen);
-		m->last_seen_us = org_unix_us(s->last_seen);
-		m->query = str(s->text);
-		snap->queries[i] = m;
-	}
-	snap->n_queries = n;
-}
-
-static void
-build_models(OdooRetailGuard__Snapshot *snap, SnapshotBuild *b)
-{
-	OrgModelStat *ms;
 	OdooRetailGuard__ModelStat *msgs;
-	int			n;
 	int			i;
 
-	ms = org_model_stats_collect(&n);
 	msgs = palloc(sizeof(*msgs) * Max(n, 1));
 	snap->models = palloc(sizeof(*snap->models) * Max(n, 1));
 	for (i = 0; i < n; i++)
@@ -306,6 +257,79 @@ build_models(OdooRetailGuard__Snapshot *snap, SnapshotBuild *b)
 		snap->models[i] = m;
 	}
 	snap->n_models = n;
+}
+
+typedef struct QueryMsgState
+{
+	SnapshotBuild *b;
+	OdooRetailGuard__QueryStat **msgs;
+	int			count;
+	int			capacity;
+	OrgModelAgg models;
+} QueryMsgState;
+
+/* one statement into a QueryStat message, and into its model's sums */
+static void
+add_query_msg(const OrgQueryStat *s, void *arg)
+{
+	QueryMsgState *st = (QueryMsgState *) arg;
+	SnapshotBuild *b = st->b;
+	OdooRetailGuard__QueryStat *m = palloc(sizeof(*m));
+
+	odoo_retail_guard__query_stat__init(m);
+	m->database = str(org_snapshot_dbname(b, s->key.dbid));
+	m->role = str(org_snapshot_rolname(b, s->key.userid));
+	m->worker_class = str(org_worker_class_name(s->key.worker_class));
+	m->queryid = s->key.queryid;
+	m->toplevel = s->key.toplevel;
+	/* the visitor's strings live in shared memory: copy them */
+	m->model = pstrdup(s->model);
+	m->relation = pstrdup(s->relation);
+	m->operation = str(org_operation_name(s->operation));
+	m->row_lock = s->has_row_lock;
+	m->calls = s->c.calls;
+	m->total_ms = s->c.total_ms;
+	m->min_ms = s->c.min_ms;
+	m->max_ms = s->c.max_ms;
+	m->mean_ms = org_query_mean_ms(&s->c);
+	m->stddev_ms = org_query_stddev_ms(&s->c);
+	m->p50_ms = percentile(s->c.hist, 0.50, s->c.min_ms, s->c.max_ms);
+	m->p95_ms = percentile(s->c.hist, 0.95, s->c.min_ms, s->c.max_ms);
+	m->p99_ms = percentile(s->c.hist, 0.99, s->c.min_ms, s->c.max_ms);
+	m->rows = s->c.rows;
+	m->slow_calls = s->c.slow_calls;
+	m->first_seen_us = org_unix_us(s->first_seen);
+	m->last_seen_us = org_unix_us(s->last_seen);
+	m->query = b->show_text ? pstrdup(s->text) : "";
+
+	if (st->count == st->capacity)
+	{
+		st->capacity *= 2;
+		st->msgs = repalloc(st->msgs, sizeof(*st->msgs) * st->capacity);
+	}
+	st->msgs[st->count++] = m;
+	org_model_agg_add(&st->models, s);
+}
+
+/* statements and models from one pass over the statement table */
+static void
+build_queries_and_models(OdooRetailGuard__Snapshot *snap, SnapshotBuild *b)
+{
+	QueryMsgState st;
+	OrgModelStat *ms;
+	int			n;
+
+	st.b = b;
+	st.count = 0;
+	st.capacity = 256;
+	st.msgs = palloc(sizeof(*st.msgs) * st.capacity);
+	org_model_agg_init(&st.models);
+	org_queries_foreach(add_query_msg, &st);
+	snap->queries = st.msgs;
+	snap->n_queries = st.count;
+
+	ms = org_model_agg_finish(&st.models, &n);
+	build_models(snap, b, ms, n);
 }
 
 static void
@@ -529,8 +553,7 @@ org_snapshot_encode(uint64 cursor, bool show_text)
 	snap.since_cursor = cursor;
 	snap.next_cursor = horizon - 1;
 	snap.connections = build_connections();
-	build_queries(&snap, &b);
-	build_models(&snap, &b);
+	build_queries_and_models(&snap, &b);
 	build_slow_samples(&snap, &b, cursor, horizon);
 	build_throttle(&snap, cursor, horizon);
 	build_destructive(&snap, &b, cursor, horizon);

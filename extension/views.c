@@ -74,62 +74,63 @@ org_check_preloaded(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+typedef struct QueryRowsState
+{
+	ReturnSetInfo *rsinfo;
+	bool		show_text;
+} QueryRowsState;
+
+static void
+put_query_row(const OrgQueryStat *q, void *arg)
+{
+	QueryRowsState *st = (QueryRowsState *) arg;
+	Datum		values[23];
+	bool		nulls[23];
+	int			c = 0;
+
+	memset(nulls, 0, sizeof(nulls));
+	values[c++] = ObjectIdGetDatum(q->key.dbid);
+	values[c++] = ObjectIdGetDatum(q->key.userid);
+	values[c++] = CStringGetTextDatum(org_worker_class_name(q->key.worker_class));
+	values[c++] = Int64GetDatum((int64) q->key.queryid);
+	values[c++] = BoolGetDatum(q->key.toplevel);
+	values[c] = text_or_null(q->model, &nulls[c]);
+	c++;
+	values[c] = text_or_null(q->relation, &nulls[c]);
+	c++;
+	values[c++] = CStringGetTextDatum(org_operation_name(q->operation));
+	values[c++] = BoolGetDatum(q->has_row_lock);
+	values[c++] = Int64GetDatum(q->c.calls);
+	values[c++] = Float8GetDatum(q->c.total_ms);
+	values[c++] = Float8GetDatum(q->c.min_ms);
+	values[c++] = Float8GetDatum(q->c.max_ms);
+	values[c++] = Float8GetDatum(org_query_mean_ms(&q->c));
+	values[c++] = Float8GetDatum(org_query_stddev_ms(&q->c));
+	put_percentiles(q->c.hist, q->c.min_ms, q->c.max_ms,
+					&values[c], &nulls[c]);
+	c += 3;
+	values[c++] = Int64GetDatum(q->c.rows);
+	values[c++] = Int64GetDatum(q->c.slow_calls);
+	values[c++] = TimestampTzGetDatum(q->first_seen);
+	values[c++] = TimestampTzGetDatum(q->last_seen);
+	values[c] = text_or_null(st->show_text ? q->text : NULL, &nulls[c]);
+	c++;
+	Assert(c == lengthof(values));
+	tuplestore_putvalues(st->rsinfo->setResult, st->rsinfo->setDesc,
+						 values, nulls);
+}
+
 Datum
 org_query_stats(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	bool		show_text = may_read_text();
-	OrgQueryStat *q;
-	int			n;
-	int			i;
+	QueryRowsState st;
 
 	org_require_shmem();
 	InitMaterializedSRF(fcinfo, 0);
 
-	q = org_queries_collect(&n, show_text);
-	for (i = 0; i < n; i++)
-	{
-		Datum		values[23];
-		bool		nulls[23];
-		int			c = 0;
-		double		mean;
-		double		var;
-
-		memset(nulls, 0, sizeof(nulls));
-		mean = q[i].c.calls > 0 ? q[i].c.total_ms / q[i].c.calls : 0;
-		var = q[i].c.calls > 0 ? q[i].c.sum_sq_ms / q[i].c.calls - mean * mean : 0;
-
-		values[c++] = ObjectIdGetDatum(q[i].key.dbid);
-		values[c++] = ObjectIdGetDatum(q[i].key.userid);
-		values[c++] = CStringGetTextDatum(org_worker_class_name(q[i].key.worker_class));
-		values[c++] = Int64GetDatum((int64) q[i].key.queryid);
-		values[c++] = BoolGetDatum(q[i].key.toplevel);
-		values[c] = text_or_null(q[i].model, &nulls[c]);
-		c++;
-		values[c] = text_or_null(q[i].relation, &nulls[c]);
-		c++;
-		values[c++] = CStringGetTextDatum(org_operation_name(q[i].operation));
-		values[c++] = BoolGetDatum(q[i].has_row_lock);
-		values[c++] = Int64GetDatum(q[i].c.calls);
-		values[c++] = Float8GetDatum(q[i].c.total_ms);
-		values[c++] = Float8GetDatum(q[i].c.min_ms);
-		values[c++] = Float8GetDatum(q[i].c.max_ms);
-		values[c++] = Float8GetDatum(mean);
-		values[c++] = Float8GetDatum(var > 0 ? sqrt(var) : 0.0);
-		put_percentiles(q[i].c.hist, q[i].c.min_ms, q[i].c.max_ms,
-						&values[c], &nulls[c]);
-		c += 3;
-		values[c++] = Int64GetDatum(q[i].c.rows);
-		values[c++] = Int64GetDatum(q[i].c.slow_calls);
-		values[c++] = TimestampTzGetDatum(q[i].first_seen);
-		values[c++] = TimestampTzGetDatum(q[i].last_seen);
-		values[c] = text_or_null(q[i].text, &nulls[c]);
-		if (!show_text)
-			nulls[c] = true;
-		c++;
-		Assert(c == lengthof(values));
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
+	st.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	st.show_text = may_read_text();
+	org_queries_foreach(put_query_row, &st);
 	return (Datum) 0;
 }
 
