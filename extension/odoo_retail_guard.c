@@ -24,8 +24,11 @@
 #include "utils/guc.h"
 #include "utils/queryjumble.h"
 
+#include "locks.h"
 #include "odoo_retail_guard.h"
+#include "replication.h"
 #include "ring.h"
+#include "sampler.h"
 
 PG_MODULE_MAGIC;
 
@@ -37,6 +40,14 @@ int			org_slow_query_ms = 500;
 int			org_slow_samples = 1000;
 int			org_query_text_length = 1024;
 char	   *org_odoo_appname_prefix = NULL;
+
+bool		org_sampler_enabled = true;
+int			org_lock_sample_interval = 100;
+int			org_replication_sample_interval = 1000;
+int			org_lock_wait_event_threshold = 1000;
+int			org_lock_wait_events = 1000;
+int			org_max_lock_contention = 1000;
+int			org_replication_history_size = 3600;
 
 static bool shmem_started = false;
 
@@ -53,6 +64,7 @@ static const struct config_enum_entry track_options[] = {
 static void org_shmem_request(void);
 static void org_shmem_startup(void);
 static void define_gucs(void);
+static void define_sampler_gucs(void);
 
 void
 _PG_init(void)
@@ -64,6 +76,8 @@ _PG_init(void)
 	if (!process_shared_preload_libraries_in_progress)
 		return;
 
+	/* before define_gucs(), which reserves the prefix */
+	define_sampler_gucs();
 	define_gucs();
 
 	/* the query fingerprint is PostgreSQL's own query id */
@@ -75,6 +89,8 @@ _PG_init(void)
 	shmem_startup_hook = org_shmem_startup;
 
 	org_queries_install_hooks();
+	org_locks_install_hooks();
+	org_sampler_register();
 }
 
 static void
@@ -147,6 +163,85 @@ define_gucs(void)
 }
 
 static void
+define_sampler_gucs(void)
+{
+	DefineCustomBoolVariable("odoo_retail_guard.sampler",
+							 "Whether the sampler fills the lock and replication trackers.",
+							 "When off the sampler process stays up but samples nothing.",
+							 &org_sampler_enabled,
+							 true,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("odoo_retail_guard.lock_sample_interval",
+							"Time between two lock samples.",
+							"A sample only asks the lock manager when some backend waits on a lock.",
+							&org_lock_sample_interval,
+							100,
+							10,
+							60000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("odoo_retail_guard.replication_sample_interval",
+							"Time between two replication history samples.",
+							NULL,
+							&org_replication_sample_interval,
+							1000,
+							100,
+							3600000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("odoo_retail_guard.lock_wait_event_threshold",
+							"Finished lock waits at least this long are kept in the lock wait event ring.",
+							NULL,
+							&org_lock_wait_event_threshold,
+							1000,
+							0,
+							INT_MAX,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("odoo_retail_guard.lock_wait_events",
+							"Number of finished long lock waits kept in the ring buffer.",
+							NULL,
+							&org_lock_wait_events,
+							1000,
+							16,
+							1000000,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("odoo_retail_guard.max_lock_contention",
+							"Maximum number of (database, relation, lock type, mode) entries of the lock contention table.",
+							"When the table is full the entry seen least recently is evicted and counted.",
+							&org_max_lock_contention,
+							1000,
+							16,
+							1000000,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("odoo_retail_guard.replication_history_size",
+							"Replication samples kept per standby.",
+							"At the default interval of 1 s, 3600 samples are one hour.",
+							&org_replication_history_size,
+							3600,
+							16,
+							1000000,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+}
+
+static void
 org_shmem_request(void)
 {
 	if (prev_shmem_request_hook)
@@ -154,6 +249,9 @@ org_shmem_request(void)
 
 	RequestAddinShmemSpace(org_ring_sequence_shmem_size());
 	org_queries_shmem_request();
+	org_locks_shmem_request();
+	org_replication_shmem_request();
+	org_sampler_shmem_request();
 }
 
 static void
@@ -165,6 +263,9 @@ org_shmem_startup(void)
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	org_ring_sequence_shmem_startup();
 	org_queries_shmem_startup();
+	org_locks_shmem_startup();
+	org_replication_shmem_startup();
+	org_sampler_shmem_startup();
 	LWLockRelease(AddinShmemInitLock);
 
 	shmem_started = true;

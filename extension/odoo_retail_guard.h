@@ -33,6 +33,15 @@ extern int	org_slow_samples;
 extern int	org_query_text_length;
 extern char *org_odoo_appname_prefix;
 
+/* sampler GUCs (defined in odoo_retail_guard.c) */
+extern bool org_sampler_enabled;
+extern int	org_lock_sample_interval;
+extern int	org_replication_sample_interval;
+extern int	org_lock_wait_event_threshold;
+extern int	org_lock_wait_events;
+extern int	org_max_lock_contention;
+extern int	org_replication_history_size;
+
 /* true once our shared memory exists in this process */
 extern bool org_shmem_ready(void);
 extern void org_require_shmem(void);

@@ -22,9 +22,11 @@
 #include "utils/timestamp.h"
 
 #include "histogram.h"
+#include "locks.h"
 #include "odoo_classify.h"
 #include "odoo_retail_guard.h"
 #include "queries.h"
+#include "replication.h"
 #include "ring.h"
 
 PG_FUNCTION_INFO_V1(org_check_preloaded);
@@ -231,12 +233,16 @@ org_memory(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	OrgQueriesInfo info;
+	OrgLocksInfo locks_info;
+	OrgReplicationInfo repl_info;
 	Datum		values[5];
 	bool		nulls[5];
 
 	org_require_shmem();
 	InitMaterializedSRF(fcinfo, 0);
 	org_queries_info(&info);
+	org_locks_info(&locks_info);
+	org_replication_info(&repl_info);
 
 	memset(nulls, 0, sizeof(nulls));
 
@@ -255,6 +261,16 @@ org_memory(PG_FUNCTION_ARGS)
 	PUT_ROW("slow_query_samples", info.slow_capacity,
 			Min((int64) info.slow_written, info.slow_capacity),
 			Max((int64) info.slow_written - info.slow_capacity, 0));
+	PUT_ROW("lock_contention", locks_info.contention_capacity,
+			locks_info.contention_entries, (int64) locks_info.contention_evictions);
+	PUT_ROW("blocking_chains", locks_info.chains_capacity, locks_info.chains, 0);
+	PUT_ROW("lock_wait_events", locks_info.events_capacity,
+			Min((int64) locks_info.events_written, locks_info.events_capacity),
+			Max((int64) locks_info.events_written - locks_info.events_capacity, 0));
+	PUT_ROW("lock_conflict_databases", locks_info.conflict_capacity,
+			locks_info.conflict_databases, 0);
+	PUT_ROW("replication_history", repl_info.series_capacity * repl_info.samples_per_series,
+			repl_info.samples_used, (int64) repl_info.series_evictions);
 #undef PUT_ROW
 
 	return (Datum) 0;
