@@ -66,6 +66,13 @@ typedef struct OrgReplicationShared
 
 static OrgReplicationShared *repl_shared = NULL;
 
+/* a standby's history is keyed by its application_name */
+static const char *
+series_name(const char *application_name)
+{
+	return application_name[0] ? application_name : "(unnamed)";
+}
+
 static int
 series_capacity(void)
 {
@@ -254,6 +261,44 @@ backend_identity(int pid, char *appname, char *addr)
 	}
 }
 
+/*
+ * now - first sample of the standby's series whose current_lsn is past
+ * replay_lsn; caller holds repl_shared->lock.  Samples are in LSN order.
+ */
+static double
+replay_age_ms(const char *standby, XLogRecPtr replay_lsn, XLogRecPtr current,
+			  TimestampTz now)
+{
+	int			i;
+
+	if (XLogRecPtrIsInvalid(replay_lsn))
+		return -1;
+	if (replay_lsn >= current)
+		return 0;
+	for (i = 0; i < repl_shared->series_capacity; i++)
+	{
+		HistorySeries *s = series_at(i);
+		uint64		first;
+		uint64		pos;
+
+		if (!s->in_use || strcmp(s->standby, standby) != 0)
+			continue;
+		first = s->written > (uint64) repl_shared->samples_per_series ?
+			s->written - repl_shared->samples_per_series : 0;
+		for (pos = first; pos < s->written; pos++)
+		{
+			OrgReplicationSample *x =
+				&series_samples(s)[pos % repl_shared->samples_per_series];
+
+			if (x->current_lsn > replay_lsn)
+				return Max(0, (now - x->ts) / 1000.0);
+		}
+		/* WAL newer than every sample: younger than one interval */
+		return 0;
+	}
+	return -1;
+}
+
 OrgReplicationStandby *
 org_replication_standbys_collect(int *count)
 {
@@ -328,6 +373,13 @@ org_replication_standbys_collect(int *count)
 
 	for (i = 0; i < n; i++)
 		backend_identity(out[i].pid, out[i].application_name, out[i].client_addr);
+
+	LWLockAcquire(repl_shared->lock, LW_SHARED);
+	for (i = 0; i < n; i++)
+		out[i].replay_age_ms = replay_age_ms(series_name(out[i].application_name),
+											 out[i].replay_lsn, current,
+											 GetCurrentTimestamp());
+	LWLockRelease(repl_shared->lock);
 
 	*count = n;
 	return out;
@@ -544,6 +596,10 @@ org_replication_sample(void)
 			x->write_lag_ms = -1;
 			x->flush_lag_ms = -1;
 			x->replay_lag_ms = st.replay_delay_ms;
+			LWLockAcquire(repl_shared->lock, LW_SHARED);
+			x->replay_age_ms = replay_age_ms(LOCAL_SERIES_NAME, st.replay_lsn,
+											 st.latest_end_lsn, now);
+			LWLockRelease(repl_shared->lock);
 		}
 	}
 
@@ -559,8 +615,7 @@ org_replication_sample(void)
 			OrgReplicationSample *x = &samples[n++];
 
 			x->ts = now;
-			strlcpy(x->standby, r[i].application_name[0] ? r[i].application_name : "(unnamed)",
-					NAMEDATALEN);
+			strlcpy(x->standby, series_name(r[i].application_name), NAMEDATALEN);
 			x->pid = r[i].pid;
 			x->current_lsn = r[i].current_lsn;
 			x->sent_lsn = r[i].sent_lsn;
@@ -572,6 +627,7 @@ org_replication_sample(void)
 			x->write_lag_ms = r[i].write_lag_ms;
 			x->flush_lag_ms = r[i].flush_lag_ms;
 			x->replay_lag_ms = r[i].replay_lag_ms;
+			x->replay_age_ms = r[i].replay_age_ms;
 		}
 	}
 

@@ -66,6 +66,14 @@ typedef struct OrgReplicationStandby
 	double		flush_lag_ms;
 	double		replay_lag_ms;
 	TimestampTz reply_time;		/* last message from the standby; 0 never */
+
+	/*
+	 * Age of the oldest WAL this node had that the standby has not replayed:
+	 * now minus the first history sample whose current_lsn passed the
+	 * standby's replay LSN.  0 when caught up; -1 without history.  Unlike
+	 * replay_lag_ms it keeps growing while replay is stuck or paused.
+	 */
+	double		replay_age_ms;
 } OrgReplicationStandby;
 
 typedef struct OrgReplicationSlot
@@ -120,6 +128,7 @@ typedef struct OrgReplicationSample
 	double		write_lag_ms;
 	double		flush_lag_ms;
 	double		replay_lag_ms;	/* replay delay for local samples */
+	double		replay_age_ms;	/* see OrgReplicationStandby */
 } OrgReplicationSample;
 
 typedef struct OrgReplicationInfo

@@ -370,8 +370,8 @@ org_replication_standbys(PG_FUNCTION_ARGS)
 	r = org_replication_standbys_collect(&n);
 	for (i = 0; i < n; i++)
 	{
-		Datum		values[19];
-		bool		nulls[19];
+		Datum		values[20];
+		bool		nulls[20];
 		int			k = 0;
 
 		memset(nulls, 0, sizeof(nulls));
@@ -408,6 +408,8 @@ org_replication_standbys(PG_FUNCTION_ARGS)
 		values[k] = ms_or_null(r[i].replay_lag_ms, &nulls[k]);
 		k++;
 		values[k] = ts_or_null(r[i].reply_time, &nulls[k]);
+		k++;
+		values[k] = ms_or_null(r[i].replay_age_ms, &nulls[k]);
 		k++;
 		Assert(k == lengthof(values));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
@@ -527,8 +529,8 @@ org_replication_history(PG_FUNCTION_ARGS)
 	h = org_replication_history_collect(&n);
 	for (i = 0; i < n; i++)
 	{
-		Datum		values[14];
-		bool		nulls[14];
+		Datum		values[15];
+		bool		nulls[15];
 		int			k = 0;
 
 		memset(nulls, 0, sizeof(nulls));
@@ -557,6 +559,8 @@ org_replication_history(PG_FUNCTION_ARGS)
 		values[k] = ms_or_null(h[i].flush_lag_ms, &nulls[k]);
 		k++;
 		values[k] = ms_or_null(h[i].replay_lag_ms, &nulls[k]);
+		k++;
+		values[k] = ms_or_null(h[i].replay_age_ms, &nulls[k]);
 		k++;
 		Assert(k == lengthof(values));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);

@@ -34,7 +34,8 @@ CREATE FUNCTION odoo_retail_guard.replication_standbys_internal(
 	OUT write_lag_ms double precision,
 	OUT flush_lag_ms double precision,
 	OUT replay_lag_ms double precision,
-	OUT reply_time timestamptz)
+	OUT reply_time timestamptz,
+	OUT replay_age_ms double precision)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'org_replication_standbys'
 LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
@@ -89,7 +90,8 @@ CREATE FUNCTION odoo_retail_guard.replication_history_internal(
 	OUT replay_lag_bytes bigint,
 	OUT write_lag_ms double precision,
 	OUT flush_lag_ms double precision,
-	OUT replay_lag_ms double precision)
+	OUT replay_lag_ms double precision,
+	OUT replay_age_ms double precision)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'org_replication_history'
 LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
