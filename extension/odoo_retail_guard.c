@@ -29,6 +29,7 @@
 #include "replication.h"
 #include "ring.h"
 #include "sampler.h"
+#include "vacuum.h"
 
 PG_MODULE_MAGIC;
 
@@ -48,6 +49,9 @@ int			org_lock_wait_event_threshold = 1000;
 int			org_lock_wait_events = 1000;
 int			org_max_lock_contention = 1000;
 int			org_replication_history_size = 3600;
+int			org_vacuum_sample_interval = 1000;
+char	   *org_vacuum_databases = NULL;
+int			org_max_tracked_tables = 10000;
 
 static bool shmem_started = false;
 
@@ -239,6 +243,37 @@ define_sampler_gucs(void)
 							PGC_POSTMASTER,
 							0,
 							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("odoo_retail_guard.vacuum_sample_interval",
+							"Time between two autovacuum lag scans; each scan visits the next database.",
+							"With N tracked databases each one is refreshed every N intervals.",
+							&org_vacuum_sample_interval,
+							1000,
+							100,
+							3600000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("odoo_retail_guard.vacuum_databases",
+							   "Comma-separated databases whose autovacuum lag is tracked.",
+							   "Empty or * means every database that accepts connections and is not a template.",
+							   &org_vacuum_databases,
+							   "",
+							   PGC_SIGHUP,
+							   GUC_LIST_INPUT,
+							   NULL, NULL, NULL);
+
+	DefineCustomIntVariable("odoo_retail_guard.max_tracked_tables",
+							"Maximum number of tables, over all databases, whose autovacuum lag is tracked.",
+							"Tables seen while the table is full are counted as untracked.",
+							&org_max_tracked_tables,
+							10000,
+							100,
+							INT_MAX / 2,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
 }
 
 static void
@@ -251,6 +286,7 @@ org_shmem_request(void)
 	org_queries_shmem_request();
 	org_locks_shmem_request();
 	org_replication_shmem_request();
+	org_vacuum_shmem_request();
 	org_sampler_shmem_request();
 }
 
@@ -265,6 +301,7 @@ org_shmem_startup(void)
 	org_queries_shmem_startup();
 	org_locks_shmem_startup();
 	org_replication_shmem_startup();
+	org_vacuum_shmem_startup();
 	org_sampler_shmem_startup();
 	LWLockRelease(AddinShmemInitLock);
 

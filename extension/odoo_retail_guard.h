@@ -41,6 +41,9 @@ extern int	org_lock_wait_event_threshold;
 extern int	org_lock_wait_events;
 extern int	org_max_lock_contention;
 extern int	org_replication_history_size;
+extern int	org_vacuum_sample_interval;
+extern char *org_vacuum_databases;
+extern int	org_max_tracked_tables;
 
 /* true once our shared memory exists in this process */
 extern bool org_shmem_ready(void);

@@ -8,7 +8,10 @@
  * It starts once the node is consistent, so it also runs on hot standbys,
  * and connects to no database: everything it reads (PGPROCs, the lock
  * manager, backend status, walsenders, the WAL receiver, replication slots)
- * lives in shared memory.  Relation names are resolved by the readers.
+ * lives in shared memory, and pg_database is a shared catalog.  Relation
+ * names of lock waits are resolved by the readers; per-table vacuum figures
+ * come from short-lived workers the sampler starts, one database at a time
+ * (see vacuum.c).
  *
  * A failing sample is logged and skipped; LWLocks are released and the
  * tick's memory is dropped.  After too many failures in a row the worker
@@ -22,6 +25,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -41,6 +45,7 @@
 #include "odoo_retail_guard.h"
 #include "replication.h"
 #include "sampler.h"
+#include "vacuum.h"
 
 #define SAMPLER_SHMEM_NAME	"odoo_retail_guard sampler"
 #define SAMPLER_RESTART_S	1
@@ -113,7 +118,8 @@ sampler_exit(int code, Datum arg)
 typedef enum SampleKind
 {
 	SAMPLE_LOCKS,
-	SAMPLE_REPLICATION
+	SAMPLE_REPLICATION,
+	SAMPLE_VACUUM
 } SampleKind;
 
 /*
@@ -133,14 +139,17 @@ run_sample(SampleKind kind)
 	{
 		if (kind == SAMPLE_LOCKS)
 			org_locks_sample();
-		else
+		else if (kind == SAMPLE_REPLICATION)
 			org_replication_sample();
+		else
+			org_vacuum_sample();
 	}
 	PG_CATCH();
 	{
 		MemoryContextSwitchTo(tick_cxt);
 		EmitErrorReport();
 		FlushErrorState();
+		AbortOutOfAnyTransaction();
 		LWLockReleaseAll();
 		pgstat_clear_backend_activity_snapshot();
 		ok = false;
@@ -159,11 +168,17 @@ run_sample(SampleKind kind)
 		sampler_shared->status.last_lock_sample = GetCurrentTimestamp();
 		sampler_shared->status.lock_sample_us_total += INSTR_TIME_GET_MICROSEC(duration);
 	}
-	else
+	else if (kind == SAMPLE_REPLICATION)
 	{
 		sampler_shared->status.replication_samples++;
 		sampler_shared->status.last_replication_sample = GetCurrentTimestamp();
 		sampler_shared->status.replication_sample_us_total += INSTR_TIME_GET_MICROSEC(duration);
+	}
+	else
+	{
+		sampler_shared->status.vacuum_samples++;
+		sampler_shared->status.last_vacuum_sample = GetCurrentTimestamp();
+		sampler_shared->status.vacuum_sample_us_total += INSTR_TIME_GET_MICROSEC(duration);
 	}
 	if (!ok)
 		sampler_shared->status.errors++;
@@ -196,6 +211,7 @@ org_sampler_main(Datum main_arg)
 {
 	TimestampTz next_lock;
 	TimestampTz next_repl;
+	TimestampTz next_vacuum;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -215,7 +231,7 @@ org_sampler_main(Datum main_arg)
 	SpinLockRelease(&sampler_shared->mutex);
 	before_shmem_exit(sampler_exit, (Datum) 0);
 
-	next_lock = next_repl = GetCurrentTimestamp();
+	next_lock = next_repl = next_vacuum = GetCurrentTimestamp();
 	for (;;)
 	{
 		TimestampTz now;
@@ -232,7 +248,7 @@ org_sampler_main(Datum main_arg)
 		now = GetCurrentTimestamp();
 		if (!org_sampler_enabled)
 		{
-			next_lock = next_repl = now;
+			next_lock = next_repl = next_vacuum = now;
 			wake = TimestampTzPlusMilliseconds(now, 1000);
 		}
 		else
@@ -247,7 +263,12 @@ org_sampler_main(Datum main_arg)
 				run_sample(SAMPLE_REPLICATION);
 				next_repl = next_due(next_repl, now, org_replication_sample_interval);
 			}
-			wake = Min(next_lock, next_repl);
+			if (now >= next_vacuum)
+			{
+				run_sample(SAMPLE_VACUUM);
+				next_vacuum = next_due(next_vacuum, now, org_vacuum_sample_interval);
+			}
+			wake = Min(Min(next_lock, next_repl), next_vacuum);
 		}
 
 		now = GetCurrentTimestamp();

@@ -2,7 +2,7 @@
  *
  * sampler.h
  *		The sampler background worker: one process per node that fills the
- *		lock and replication trackers on their own intervals.
+ *		lock, replication and autovacuum lag trackers on their own intervals.
  *
  *-------------------------------------------------------------------------
  */
@@ -21,11 +21,14 @@ typedef struct OrgSamplerStatus
 	uint64		starts;			/* since postmaster start */
 	uint64		lock_samples;
 	uint64		replication_samples;
+	uint64		vacuum_samples;
 	uint64		errors;			/* samples that failed and were skipped */
 	TimestampTz last_lock_sample;
 	TimestampTz last_replication_sample;
+	TimestampTz last_vacuum_sample;
 	double		lock_sample_us_total;	/* time spent sampling locks */
 	double		replication_sample_us_total;
+	double		vacuum_sample_us_total;
 } OrgSamplerStatus;
 
 extern void org_sampler_shmem_request(void);

@@ -29,6 +29,7 @@
 #include "replication.h"
 #include "ring.h"
 #include "sampler.h"
+#include "vacuum.h"
 
 PG_FUNCTION_INFO_V1(org_blocking_chains);
 PG_FUNCTION_INFO_V1(org_lock_contention);
@@ -41,6 +42,8 @@ PG_FUNCTION_INFO_V1(org_replication_slots);
 PG_FUNCTION_INFO_V1(org_standby_status_fn);
 PG_FUNCTION_INFO_V1(org_replication_history);
 PG_FUNCTION_INFO_V1(org_sampler_status_fn);
+PG_FUNCTION_INFO_V1(org_autovacuum_lag);
+PG_FUNCTION_INFO_V1(org_vacuum_horizon);
 
 /* texts carry the shape of customer queries: pg_read_all_stats only */
 static bool
@@ -578,8 +581,8 @@ org_sampler_status_fn(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	OrgSamplerStatus s;
-	Datum		values[11];
-	bool		nulls[11];
+	Datum		values[14];
+	bool		nulls[14];
 	int			k = 0;
 
 	org_require_shmem();
@@ -603,7 +606,124 @@ org_sampler_status_fn(PG_FUNCTION_ARGS)
 	k++;
 	values[k++] = Float8GetDatum(s.lock_sample_us_total / 1000.0);
 	values[k++] = Float8GetDatum(s.replication_sample_us_total / 1000.0);
+	values[k++] = Int64GetDatum((int64) s.vacuum_samples);
+	values[k] = ts_or_null(s.last_vacuum_sample, &nulls[k]);
+	k++;
+	values[k++] = Float8GetDatum(s.vacuum_sample_us_total / 1000.0);
 	Assert(k == lengthof(values));
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	return (Datum) 0;
+}
+
+/* ---------------------------------------------------------------------
+ * Autovacuum lag and the xmin horizon
+ * ---------------------------------------------------------------------
+ */
+
+Datum
+org_autovacuum_lag(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	OrgAutovacuumLag *l;
+	int			n;
+	int			i;
+
+	org_require_shmem();
+	InitMaterializedSRF(fcinfo, 0);
+
+	l = org_autovacuum_lag_collect(&n);
+	for (i = 0; i < n; i++)
+	{
+		Datum		values[24];
+		bool		nulls[24];
+		int			k = 0;
+
+		memset(nulls, 0, sizeof(nulls));
+		values[k++] = ObjectIdGetDatum(l[i].dbid);
+		values[k++] = ObjectIdGetDatum(l[i].relid);
+		values[k++] = CStringGetTextDatum(l[i].relation);
+		values[k] = text_or_null(l[i].model, &nulls[k]);
+		k++;
+		values[k++] = Int64GetDatum(l[i].live_tuples);
+		values[k++] = Int64GetDatum(l[i].dead_tuples);
+		values[k++] = Float8GetDatum(l[i].reltuples);
+		values[k++] = Float8GetDatum(l[i].threshold);
+		values[k++] = Float8GetDatum(l[i].dead_over_threshold);
+		values[k++] = BoolGetDatum(l[i].over_threshold_since != 0);
+		values[k] = ts_or_null(l[i].over_threshold_since, &nulls[k]);
+		k++;
+		values[k++] = Float8GetDatum(l[i].lag_s);
+		values[k++] = BoolGetDatum(l[i].autovacuum_enabled);
+		values[k] = ts_or_null(l[i].last_vacuum, &nulls[k]);
+		k++;
+		values[k] = ts_or_null(l[i].last_autovacuum, &nulls[k]);
+		k++;
+		values[k] = ts_or_null(l[i].last_analyze, &nulls[k]);
+		k++;
+		values[k] = ts_or_null(l[i].last_autoanalyze, &nulls[k]);
+		k++;
+		values[k++] = BoolGetDatum(l[i].vacuum_running);
+		values[k] = Int32GetDatum(l[i].vacuum_pid);
+		nulls[k] = !l[i].vacuum_running;
+		k++;
+		values[k] = text_or_null(l[i].vacuum_phase, &nulls[k]);
+		k++;
+		values[k++] = Int64GetDatum(l[i].xid_age);
+		values[k++] = Int64GetDatum(l[i].mxid_age);
+		values[k++] = Int64GetDatum(l[i].freeze_max_age);
+		values[k++] = TimestampTzGetDatum(l[i].scanned_at);
+		Assert(k == lengthof(values));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+Datum
+org_vacuum_horizon(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	bool		show_text = may_read_text();
+	OrgVacuumHorizon *h;
+	int			n;
+	int			i;
+
+	org_require_shmem();
+	InitMaterializedSRF(fcinfo, 0);
+
+	h = org_vacuum_horizon_collect(&n, show_text);
+	for (i = 0; i < n; i++)
+	{
+		Datum		values[13];
+		bool		nulls[13];
+		int			k = 0;
+
+		memset(nulls, 0, sizeof(nulls));
+		values[k++] = CStringGetTextDatum(h[i].holder_kind);
+		values[k] = Int32GetDatum(h[i].pid);
+		nulls[k] = (h[i].pid == 0);
+		k++;
+		values[k] = oid_or_null(h[i].dbid, &nulls[k]);
+		k++;
+		values[k] = text_or_null(h[i].application_name, &nulls[k]);
+		k++;
+		values[k++] = CStringGetTextDatum(org_worker_class_name(h[i].worker_class));
+		values[k] = text_or_null(h[i].state, &nulls[k]);
+		k++;
+		values[k] = TransactionIdGetDatum(h[i].xmin);
+		nulls[k] = !TransactionIdIsValid(h[i].xmin);
+		k++;
+		values[k++] = Int64GetDatum(h[i].xmin_age);
+		values[k] = ts_or_null(h[i].since, &nulls[k]);
+		k++;
+		values[k] = ms_or_null(h[i].age_s, &nulls[k]);
+		k++;
+		values[k] = text_or_null(h[i].name, &nulls[k]);
+		k++;
+		values[k] = text_or_null(h[i].query, &nulls[k]);
+		k++;
+		values[k++] = BoolGetDatum(i == 0);
+		Assert(k == lengthof(values));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
 	return (Datum) 0;
 }

@@ -28,6 +28,7 @@
 #include "queries.h"
 #include "replication.h"
 #include "ring.h"
+#include "vacuum.h"
 
 PG_FUNCTION_INFO_V1(org_check_preloaded);
 PG_FUNCTION_INFO_V1(org_query_stats);
@@ -235,6 +236,7 @@ org_memory(PG_FUNCTION_ARGS)
 	OrgQueriesInfo info;
 	OrgLocksInfo locks_info;
 	OrgReplicationInfo repl_info;
+	OrgVacuumInfo vac_info;
 	Datum		values[5];
 	bool		nulls[5];
 
@@ -243,6 +245,7 @@ org_memory(PG_FUNCTION_ARGS)
 	org_queries_info(&info);
 	org_locks_info(&locks_info);
 	org_replication_info(&repl_info);
+	org_vacuum_info(&vac_info);
 
 	memset(nulls, 0, sizeof(nulls));
 
@@ -271,6 +274,9 @@ org_memory(PG_FUNCTION_ARGS)
 			locks_info.conflict_databases, 0);
 	PUT_ROW("replication_history", repl_info.series_capacity * repl_info.samples_per_series,
 			repl_info.samples_used, (int64) repl_info.series_evictions);
+	/* for tracked tables, "evicted" counts tables seen while full */
+	PUT_ROW("autovacuum_tables", vac_info.capacity, vac_info.tables,
+			(int64) vac_info.untracked);
 #undef PUT_ROW
 
 	return (Datum) 0;

@@ -11,7 +11,10 @@ CREATE FUNCTION odoo_retail_guard.sampler_status_internal(
 	OUT last_lock_sample timestamptz,
 	OUT last_replication_sample timestamptz,
 	OUT lock_sample_ms_total double precision,
-	OUT replication_sample_ms_total double precision)
+	OUT replication_sample_ms_total double precision,
+	OUT vacuum_samples bigint,
+	OUT last_vacuum_sample timestamptz,
+	OUT vacuum_sample_ms_total double precision)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'org_sampler_status_fn'
 LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
