@@ -245,6 +245,10 @@ org_sampler_main(Datum main_arg)
 			ProcessConfigFile(PGC_SIGHUP);
 		}
 
+		SpinLockAcquire(&sampler_shared->mutex);
+		sampler_shared->status.enabled = org_sampler_enabled;
+		SpinLockRelease(&sampler_shared->mutex);
+
 		now = GetCurrentTimestamp();
 		if (!org_sampler_enabled)
 		{

@@ -17,6 +17,7 @@
 typedef struct OrgSamplerStatus
 {
 	int32		pid;			/* 0 when not running */
+	bool		enabled;		/* odoo_retail_guard.sampler as the sampler sees it */
 	TimestampTz started_at;
 	uint64		starts;			/* since postmaster start */
 	uint64		lock_samples;

@@ -581,19 +581,21 @@ org_sampler_status_fn(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	OrgSamplerStatus s;
-	Datum		values[14];
-	bool		nulls[14];
+	OrgVacuumInfo vinfo;
+	Datum		values[16];
+	bool		nulls[16];
 	int			k = 0;
 
 	org_require_shmem();
 	InitMaterializedSRF(fcinfo, 0);
 	org_sampler_status(&s);
+	org_vacuum_info(&vinfo);
 
 	memset(nulls, 0, sizeof(nulls));
 	values[k] = Int32GetDatum(s.pid);
 	nulls[k] = (s.pid == 0);
 	k++;
-	values[k++] = BoolGetDatum(org_sampler_enabled);
+	values[k++] = BoolGetDatum(s.enabled);
 	values[k] = ts_or_null(s.started_at, &nulls[k]);
 	k++;
 	values[k++] = Int64GetDatum((int64) s.starts);
@@ -610,6 +612,8 @@ org_sampler_status_fn(PG_FUNCTION_ARGS)
 	values[k] = ts_or_null(s.last_vacuum_sample, &nulls[k]);
 	k++;
 	values[k++] = Float8GetDatum(s.vacuum_sample_us_total / 1000.0);
+	values[k++] = Int64GetDatum((int64) vinfo.scans);
+	values[k++] = Float8GetDatum(vinfo.scan_cpu_ms);
 	Assert(k == lengthof(values));
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	return (Datum) 0;

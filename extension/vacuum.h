@@ -85,6 +85,7 @@ typedef struct OrgVacuumInfo
 	uint64		untracked;		/* tables seen while the hash was full */
 	int64		databases;		/* databases scanned at least once */
 	uint64		scans;
+	double		scan_cpu_ms;	/* CPU used by scan workers since start */
 } OrgVacuumInfo;
 
 extern void org_vacuum_shmem_request(void);
