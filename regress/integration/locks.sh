@@ -70,6 +70,21 @@ ok "blockers match pg_blocking_pids()" org_true $C $DB \
 	"SELECT bool_and(b.hard_blockers || b.soft_blockers = pg_blocking_pids(b.waiter_pid))
 	 FROM $V.blocking_chains b"
 
+# privileges: readers see chains without texts, others see nothing
+org_psql $C -d $DB >/dev/null <<'SQL'
+CREATE ROLE guard_reader LOGIN IN ROLE odoo_retail_guard_reader;
+CREATE ROLE guard_monitor LOGIN IN ROLE pg_monitor;
+CREATE ROLE nobody LOGIN;
+SQL
+ok "a reader sees the chains but no query texts" org_true $C $DB \
+	"SET ROLE guard_reader; SELECT count(*) = 2 AND bool_and(root_query IS NULL AND waiter_query IS NULL) FROM $V.blocking_chains"
+ok "pg_monitor sees the texts" org_true $C $DB \
+	"SET ROLE guard_monitor; SELECT count(*) = 2 AND bool_and(root_query IS NOT NULL) FROM $V.blocking_chains"
+ok "a plain role may not read the chains" bash -c \
+	"psql -X -h '${ORG_SOCK[$C]}' -p '${ORG_PORT[$C]}' -U nobody -d $DB -c 'SELECT * FROM $V.blocking_chains' 2>&1 | grep -q 'permission denied'"
+ok "a plain role may not reset lock statistics" bash -c \
+	"psql -X -h '${ORG_SOCK[$C]}' -p '${ORG_PORT[$C]}' -U nobody -d $DB -c 'SELECT $V.reset_lock_stats()' 2>&1 | grep -q 'permission denied'"
+
 # the cron commits: the waits end and land in the ring
 org_session_send cron "COMMIT;"
 org_session_send pos1 "COMMIT;"
