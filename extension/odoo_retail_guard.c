@@ -8,7 +8,8 @@
  * file holds no tracking logic; it wires the rooms together.
  *
  * Hooks installed here: shmem_request_hook, shmem_startup_hook.  The
- * executor hooks belong to queries.c.
+ * executor hooks belong to queries.c, emit_log_hook to locks.c.  The
+ * sampler background worker (sampler.c) is registered here.
  *
  *-------------------------------------------------------------------------
  */
@@ -170,7 +171,7 @@ static void
 define_sampler_gucs(void)
 {
 	DefineCustomBoolVariable("odoo_retail_guard.sampler",
-							 "Whether the sampler fills the lock and replication trackers.",
+							 "Whether the sampler fills the lock, autovacuum lag and replication trackers.",
 							 "When off the sampler process stays up but samples nothing.",
 							 &org_sampler_enabled,
 							 true,
