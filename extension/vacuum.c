@@ -14,7 +14,10 @@
  * formula is repeated here), writes one entry per table into a fixed
  * shared hash and exits.  Only one scan runs at a time; a database with
  * many tables costs one catalog query per visit, never a connection held
- * open.
+ * open.  Starting a backend is the main cost, so a database whose row
+ * counters (inserted, updated, deleted) and last autovacuum time have not
+ * moved since its last scan is skipped, up to VACUUM_RESCAN_S seconds (freeze
+ * ages grow with other databases' transactions).
  *
  * Locking discipline: vac_shared->lock (LWLock) protects the table hash
  * and the per-database list.  The scan worker takes it exclusively once
@@ -62,6 +65,7 @@
 #define VACUUM_SHMEM_NAME	"odoo_retail_guard vacuum"
 #define VACUUM_HASH_NAME	"odoo_retail_guard vacuum tables"
 #define VACUUM_MAX_DBS		512
+#define VACUUM_RESCAN_S		10
 
 typedef struct VacKey
 {
@@ -98,8 +102,17 @@ static OrgVacuumShared *vac_shared = NULL;
 static HTAB *vac_hash = NULL;
 
 /* sampler-local */
+typedef struct DbActivity
+{
+	Oid			dbid;
+	uint64		signature;		/* row counters + last autovacuum at the scan */
+	TimestampTz scanned;		/* when its last scan was started */
+} DbActivity;
+
 static BackgroundWorkerHandle *scan_handle = NULL;
 static Oid	last_scanned_db = InvalidOid;
+static DbActivity *activity = NULL;
+static int	nactivity = 0;
 
 /*
  * One query per database.  Thresholds follow relation_needs_vacanalyze():
@@ -226,9 +239,24 @@ database_wanted(const char *datname)
 	return wanted;
 }
 
-/* databases that accept connections, are no templates and are wanted */
+/* what changes in a database when its tables may need a new look */
+static uint64
+database_signature(Oid dbid)
+{
+	PgStat_StatDBEntry *db = pgstat_fetch_stat_dbentry(dbid);
+
+	if (db == NULL)
+		return 0;
+	return (uint64) db->n_tuples_inserted + (uint64) db->n_tuples_updated +
+		(uint64) db->n_tuples_deleted + (uint64) db->last_autovac_time;
+}
+
+/*
+ * Databases that accept connections, are no templates and are wanted,
+ * sorted by oid, with their activity signature.
+ */
 static Oid *
-list_databases(int *count)
+list_databases(int *count, uint64 **signatures)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	Oid		   *oids = NULL;
@@ -237,6 +265,7 @@ list_databases(int *count)
 	Relation	rel;
 	TableScanDesc scan;
 	HeapTuple	tup;
+	int			i;
 
 	StartTransactionCommand();
 	oids = MemoryContextAlloc(cxt, sizeof(Oid) * cap);
@@ -259,12 +288,62 @@ list_databases(int *count)
 	}
 	table_endscan(scan);
 	table_close(rel, AccessShareLock);
+
+	qsort(oids, n, sizeof(Oid), oid_cmp);
+	*signatures = MemoryContextAlloc(cxt, sizeof(uint64) * Max(n, 1));
+	for (i = 0; i < n; i++)
+		(*signatures)[i] = database_signature(oids[i]);
+
+	/* also drops the statistics snapshot */
 	CommitTransactionCommand();
 	MemoryContextSwitchTo(cxt);
 
-	qsort(oids, n, sizeof(Oid), oid_cmp);
 	*count = n;
 	return oids;
+}
+
+static DbActivity *
+activity_of(Oid dbid)
+{
+	int			i;
+
+	for (i = 0; i < nactivity; i++)
+	{
+		if (activity[i].dbid == dbid)
+			return &activity[i];
+	}
+	return NULL;
+}
+
+/* a database needs a scan when it changed or was not scanned for a while */
+static bool
+needs_scan(Oid dbid, uint64 signature, TimestampTz now)
+{
+	DbActivity *a = activity_of(dbid);
+
+	if (a == NULL)
+		return true;
+	return a->signature != signature ||
+		TimestampDifferenceExceeds(a->scanned, now, VACUUM_RESCAN_S * 1000);
+}
+
+static void
+remember_scan(Oid dbid, uint64 signature, TimestampTz now)
+{
+	DbActivity *a = activity_of(dbid);
+
+	if (activity == NULL)
+		activity = MemoryContextAllocZero(TopMemoryContext,
+										  sizeof(DbActivity) * VACUUM_MAX_DBS);
+	if (a == NULL)
+	{
+		if (nactivity >= VACUUM_MAX_DBS)
+			nactivity = 0;		/* forget them all: they will be scanned */
+		a = &activity[nactivity++];
+		a->dbid = dbid;
+	}
+	a->signature = signature;
+	a->scanned = now;
 }
 
 /* forget tables of databases no longer listed; caller holds no lock */
@@ -303,12 +382,30 @@ forget_other_databases(Oid *oids, int n)
 	LWLockRelease(vac_shared->lock);
 }
 
+/* index of the first database after the last one scanned */
+static int
+start_index(Oid *oids, int n)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		if (oids[i] > last_scanned_db)
+			return i;
+	}
+	return 0;
+}
+
 void
 org_vacuum_sample(void)
 {
 	BackgroundWorker worker;
 	Oid		   *oids;
+	uint64	   *signatures;
+	uint64		signature = 0;
 	Oid			next = InvalidOid;
+	TimestampTz now;
+	int			first;
 	int			n;
 	int			i;
 
@@ -322,20 +419,27 @@ org_vacuum_sample(void)
 		scan_handle = NULL;
 	}
 
-	oids = list_databases(&n);
+	oids = list_databases(&n, &signatures);
 	forget_other_databases(oids, n);
 	if (n == 0)
 		return;
+
+	/* the next database after the last one scanned, in oid order, that needs it */
+	now = GetCurrentTimestamp();
+	first = start_index(oids, n);
 	for (i = 0; i < n; i++)
 	{
-		if (oids[i] > last_scanned_db)
+		int			k = (first + i) % n;
+
+		if (needs_scan(oids[k], signatures[k], now))
 		{
-			next = oids[i];
+			next = oids[k];
+			signature = signatures[k];
 			break;
 		}
 	}
 	if (!OidIsValid(next))
-		next = oids[0];
+		return;
 
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
@@ -362,6 +466,7 @@ org_vacuum_sample(void)
 		}
 	}
 	last_scanned_db = next;
+	remember_scan(next, signature, now);
 }
 
 /* ---------------------------------------------------------------------
