@@ -60,7 +60,7 @@ measure() {
 	samples1=$(org_query $C odoo "SELECT lock_samples FROM $V.sampler_status")
 	awk -v l="$label" -v c=$((c1 - c0)) -v t=$((t1 - t0)) -v s0="$s0" -v s1="$s1" \
 		-v n=$((samples1 - samples0)) 'BEGIN {
-		printf "%-40s sampler %.3f%% of a core, vacuum scans %.3f%%, total %.3f%% (%d lock samples, %.1f us each)\n",
+		printf "%-40s sampler %.3f%% of a core, vacuum scans %.3f%%, total %.3f%% (%d lock ticks, %.1f us of sampler CPU per tick)\n",
 			l, 100 * c / t, 100 * (s1 - s0) * 1e6 / t, 100 * (c + (s1 - s0) * 1e6) / t, n, (n > 0 ? c / n / 1000 : 0)
 	}'
 }
