@@ -51,6 +51,14 @@
 #define SAMPLER_RESTART_S	1
 #define MAX_ERRORS_IN_A_ROW 20
 
+/*
+ * During a lock storm every waiter costs a look at the lock manager.  The
+ * lock interval then stretches so that lock sampling stays near 2% of one
+ * core (interval >= 50 x the last sample's duration), up to 5 s.
+ */
+#define LOCK_COST_FACTOR	50
+#define LOCK_INTERVAL_MAX_MS 5000
+
 typedef struct SamplerShared
 {
 	slock_t		mutex;
@@ -126,7 +134,7 @@ typedef enum SampleKind
  * Run one tracker's sample.  An error is logged and the sample skipped;
  * whatever the tracker held is released here.
  */
-static void
+static double
 run_sample(SampleKind kind)
 {
 	MemoryContext oldcxt = MemoryContextSwitchTo(tick_cxt);
@@ -194,6 +202,18 @@ run_sample(SampleKind kind)
 				 errhint("The postmaster starts it again in %d s.", SAMPLER_RESTART_S)));
 		proc_exit(1);
 	}
+	return INSTR_TIME_GET_MILLISEC(duration);
+}
+
+/* the lock interval, stretched when the last sample was expensive */
+static int
+lock_interval(double last_ms)
+{
+	double		ms = last_ms * LOCK_COST_FACTOR;
+
+	if (ms <= org_lock_sample_interval)
+		return org_lock_sample_interval;
+	return (int) Min(ms, Max(LOCK_INTERVAL_MAX_MS, org_lock_sample_interval));
 }
 
 /* next due time: one interval later, skipping ticks that are overdue */
@@ -259,17 +279,18 @@ org_sampler_main(Datum main_arg)
 		{
 			if (now >= next_lock)
 			{
-				run_sample(SAMPLE_LOCKS);
-				next_lock = next_due(next_lock, now, org_lock_sample_interval);
+				double		ms = run_sample(SAMPLE_LOCKS);
+
+				next_lock = next_due(next_lock, now, lock_interval(ms));
 			}
 			if (now >= next_repl)
 			{
-				run_sample(SAMPLE_REPLICATION);
+				(void) run_sample(SAMPLE_REPLICATION);
 				next_repl = next_due(next_repl, now, org_replication_sample_interval);
 			}
 			if (now >= next_vacuum)
 			{
-				run_sample(SAMPLE_VACUUM);
+				(void) run_sample(SAMPLE_VACUUM);
 				next_vacuum = next_due(next_vacuum, now, org_vacuum_sample_interval);
 			}
 			wake = Min(Min(next_lock, next_repl), next_vacuum);
