@@ -2,8 +2,9 @@
 # Cost of the sampler at its default intervals (locks 100 ms, replication
 # and vacuum 1 s):
 #   1. CPU of the sampler process, in per cent of one core, with 50 and 200
-#      connected idle sessions, and with 200 sessions of which 20 wait on a
-#      row lock (the slow path: the lock manager is asked every tick);
+#      connected idle sessions, and with 200 sessions of which 20, then 150,
+#      wait on a row lock (the slow path: the lock manager is asked every
+#      tick, and the lock interval stretches when ticks get expensive);
 #      the per-database vacuum scan workers' CPU is added.
 #   2. pgbench TPS (select-only, CPU bound, so the sampler's CPU would show)
 #      with the sampler on and off in alternating short runs; the median of
@@ -90,6 +91,12 @@ done
 org_wait_until 60 "20 waiters" org_true $C odoo "SELECT count(*) = 20 FROM $V.blocking_chains" ||
 	org_die "waiters did not show up"
 measure "200 sessions, 20 waiting on a row lock"
+for i in $(seq 22 151); do
+	org_session_send "s$i" "SELECT * FROM stock_quant WHERE id = 1 FOR NO KEY UPDATE;"
+done
+org_wait_until 60 "150 waiters" org_true $C odoo "SELECT count(*) = 150 FROM $V.blocking_chains" ||
+	org_die "waiters did not show up"
+measure "200 sessions, 150 waiting (interval stretches)"
 org_session_send s1 "COMMIT;"
 org_sessions_close_all
 

@@ -621,18 +621,54 @@ build_chain(Waiter *waiters, int n, Waiter *w)
 	}
 }
 
-static LocalPgBackendStatus *
-find_backend(int pid)
+/* this tick's backend status entries, sorted by pid */
+static LocalPgBackendStatus **backends = NULL;
+static int	nbackends = 0;
+
+static int
+backend_pid_cmp(const void *a, const void *b)
+{
+	int			x = (*(LocalPgBackendStatus *const *) a)->backendStatus.st_procpid;
+	int			y = (*(LocalPgBackendStatus *const *) b)->backendStatus.st_procpid;
+
+	return (x > y) - (x < y);
+}
+
+static void
+load_backends(void)
 {
 	int			n = pgstat_fetch_stat_numbackends();
 	int			i;
 
+	backends = palloc(sizeof(LocalPgBackendStatus *) * Max(n, 1));
+	nbackends = 0;
 	for (i = 1; i <= n; i++)
 	{
 		LocalPgBackendStatus *l = pgstat_fetch_stat_local_beentry(i);
 
-		if (l != NULL && l->backendStatus.st_procpid == pid)
-			return l;
+		if (l != NULL)
+			backends[nbackends++] = l;
+	}
+	qsort(backends, nbackends, sizeof(LocalPgBackendStatus *), backend_pid_cmp);
+}
+
+static LocalPgBackendStatus *
+find_backend(int pid)
+{
+	int			lo = 0;
+	int			hi = nbackends - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = (lo + hi) / 2;
+		int			p = backends[mid]->backendStatus.st_procpid;
+
+		if (p == pid)
+			return backends[mid];
+		if (p < pid)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
 	}
 	return NULL;
 }
@@ -997,12 +1033,15 @@ org_locks_sample(void)
 	if (n > 0)
 	{
 		pgstat_clear_backend_activity_snapshot();
+		load_backends();
 		for (i = 0; i < n; i++)
 		{
 			slots[i] = palloc(chain_slot_size(locks_shared->text_length));
 			fill_chain_slot(slots[i], &waiters[i], now);
 		}
 		pgstat_clear_backend_activity_snapshot();
+		backends = NULL;
+		nbackends = 0;
 	}
 
 	LWLockAcquire(locks_shared->lock, LW_EXCLUSIVE);
