@@ -8,7 +8,8 @@
  * file holds no tracking logic; it wires the rooms together.
  *
  * Hooks installed here: shmem_request_hook, shmem_startup_hook.  The
- * executor hooks belong to queries.c.
+ * executor hooks belong to queries.c, emit_log_hook to locks.c.  The
+ * sampler background worker (sampler.c) is registered here.
  *
  *-------------------------------------------------------------------------
  */
@@ -24,8 +25,12 @@
 #include "utils/guc.h"
 #include "utils/queryjumble.h"
 
+#include "locks.h"
 #include "odoo_retail_guard.h"
+#include "replication.h"
 #include "ring.h"
+#include "sampler.h"
+#include "vacuum.h"
 
 PG_MODULE_MAGIC;
 
@@ -44,6 +49,16 @@ char	   *org_throttle_exempt_roles = NULL;
 
 int			org_destructive_min_rows = 1000;
 int			org_destructive_events_size = 1000;
+bool		org_sampler_enabled = true;
+int			org_lock_sample_interval = 100;
+int			org_replication_sample_interval = 1000;
+int			org_lock_wait_event_threshold = 1000;
+int			org_lock_wait_events = 1000;
+int			org_max_lock_contention = 1000;
+int			org_replication_history_size = 3600;
+int			org_vacuum_sample_interval = 1000;
+char	   *org_vacuum_databases = NULL;
+int			org_max_tracked_tables = 10000;
 
 static bool shmem_started = false;
 
@@ -62,6 +77,7 @@ static void org_shmem_startup(void);
 static void define_gucs(void);
 static void define_throttle_gucs(void);
 static void define_destructive_gucs(void);
+static void define_sampler_gucs(void);
 
 void
 _PG_init(void)
@@ -76,6 +92,7 @@ _PG_init(void)
 	/* before define_gucs(), which reserves the prefix */
 	define_throttle_gucs();
 	define_destructive_gucs();
+	define_sampler_gucs();
 	define_gucs();
 
 	/* the query fingerprint is PostgreSQL's own query id */
@@ -89,6 +106,8 @@ _PG_init(void)
 	org_queries_install_hooks();
 	org_throttle_install_hooks();
 	org_destructive_install_hooks();
+	org_locks_install_hooks();
+	org_sampler_register();
 }
 
 static void
@@ -224,6 +243,116 @@ define_destructive_gucs(void)
 }
 
 static void
+define_sampler_gucs(void)
+{
+	DefineCustomBoolVariable("odoo_retail_guard.sampler",
+							 "Whether the sampler fills the lock, autovacuum lag and replication trackers.",
+							 "When off the sampler process stays up but samples nothing.",
+							 &org_sampler_enabled,
+							 true,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("odoo_retail_guard.lock_sample_interval",
+							"Time between two lock samples.",
+							"A sample only asks the lock manager when some backend waits on a lock.",
+							&org_lock_sample_interval,
+							100,
+							10,
+							60000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("odoo_retail_guard.replication_sample_interval",
+							"Time between two replication history samples.",
+							NULL,
+							&org_replication_sample_interval,
+							1000,
+							100,
+							3600000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("odoo_retail_guard.lock_wait_event_threshold",
+							"Finished lock waits at least this long are kept in the lock wait event ring.",
+							NULL,
+							&org_lock_wait_event_threshold,
+							1000,
+							0,
+							INT_MAX,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("odoo_retail_guard.lock_wait_events",
+							"Number of finished long lock waits kept in the ring buffer.",
+							NULL,
+							&org_lock_wait_events,
+							1000,
+							16,
+							1000000,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("odoo_retail_guard.max_lock_contention",
+							"Maximum number of (database, relation, lock type, mode) entries of the lock contention table.",
+							"When the table is full the entry seen least recently is evicted and counted.",
+							&org_max_lock_contention,
+							1000,
+							16,
+							1000000,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("odoo_retail_guard.replication_history_size",
+							"Replication samples kept per standby.",
+							"At the default interval of 1 s, 3600 samples are one hour.",
+							&org_replication_history_size,
+							3600,
+							16,
+							1000000,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("odoo_retail_guard.vacuum_sample_interval",
+							"Time between two autovacuum lag scans; each scan visits the next database.",
+							"With N tracked databases each one is refreshed every N intervals.",
+							&org_vacuum_sample_interval,
+							1000,
+							100,
+							3600000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("odoo_retail_guard.vacuum_databases",
+							   "Comma-separated databases whose autovacuum lag is tracked.",
+							   "Empty or * means every database that accepts connections and is not a template.",
+							   &org_vacuum_databases,
+							   "",
+							   PGC_SIGHUP,
+							   GUC_LIST_INPUT,
+							   NULL, NULL, NULL);
+
+	DefineCustomIntVariable("odoo_retail_guard.max_tracked_tables",
+							"Maximum number of tables, over all databases, whose autovacuum lag is tracked.",
+							"Tables seen while the table is full are counted as untracked.",
+							&org_max_tracked_tables,
+							10000,
+							100,
+							INT_MAX / 2,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+}
+
+static void
 org_shmem_request(void)
 {
 	if (prev_shmem_request_hook)
@@ -233,6 +362,10 @@ org_shmem_request(void)
 	org_queries_shmem_request();
 	org_throttle_shmem_request();
 	org_destructive_shmem_request();
+	org_locks_shmem_request();
+	org_replication_shmem_request();
+	org_vacuum_shmem_request();
+	org_sampler_shmem_request();
 }
 
 static void
@@ -246,6 +379,10 @@ org_shmem_startup(void)
 	org_queries_shmem_startup();
 	org_throttle_shmem_startup();
 	org_destructive_shmem_startup();
+	org_locks_shmem_startup();
+	org_replication_shmem_startup();
+	org_vacuum_shmem_startup();
+	org_sampler_shmem_startup();
 	LWLockRelease(AddinShmemInitLock);
 
 	shmem_started = true;

@@ -41,6 +41,17 @@ extern char *org_throttle_exempt_roles;
 /* destructive-statement journal GUCs (odoo_retail_guard.c) */
 extern int	org_destructive_min_rows;
 extern int	org_destructive_events_size;
+/* sampler GUCs (defined in odoo_retail_guard.c) */
+extern bool org_sampler_enabled;
+extern int	org_lock_sample_interval;
+extern int	org_replication_sample_interval;
+extern int	org_lock_wait_event_threshold;
+extern int	org_lock_wait_events;
+extern int	org_max_lock_contention;
+extern int	org_replication_history_size;
+extern int	org_vacuum_sample_interval;
+extern char *org_vacuum_databases;
+extern int	org_max_tracked_tables;
 
 /* true once our shared memory exists in this process */
 extern bool org_shmem_ready(void);

@@ -72,7 +72,8 @@ FROM odoo_retail_guard.slow_queries
 WHERE query LIKE '%Secret%' OR query LIKE '%S00042%' OR query LIKE '%129.90%';
 
 -- the memory view shows the configured sizes
-SELECT area, capacity > 0 AS sized, used > 0 AS used FROM odoo_retail_guard.memory ORDER BY area;
+SELECT area, capacity > 0 AS sized, used > 0 AS used FROM odoo_retail_guard.memory
+WHERE area IN ('queries', 'slow_query_samples') ORDER BY area;
 
 -- reset clears statements and samples
 SELECT odoo_retail_guard.reset();
