@@ -507,21 +507,9 @@ main(int argc, char **argv)
 				return 2;
 		}
 	}
+	/* GNU getopt has moved the command after the options, wherever it was */
 	if (optind < argc)
 		cmd = argv[optind++];
-	/* options may also follow the command */
-	while ((c = getopt_long(argc, argv, "c:f:hV", opts, NULL)) != -1)
-	{
-		if (c == 'c')
-			path = optarg;
-		else if (c == 'f')
-			format = optarg;
-		else
-		{
-			usage(stderr);
-			return 2;
-		}
-	}
 	if (optind < argc)
 	{
 		fprintf(stderr, "orguard-agent: unexpected argument \"%s\"\n", argv[optind]);
