@@ -198,16 +198,32 @@ finish_poll(node *n, int64_t now_ms)
 	n->obs.error = n->obs.reachable ? NULL : n->error;
 }
 
+/* libpq messages span lines with tabs; logs want one line */
+static void
+clean_message(char *dst, size_t len, const char *src)
+{
+	size_t		o = 0;
+
+	for (; *src && o + 1 < len; src++)
+	{
+		char		ch = (*src == '\n' || *src == '\t' || *src == '\r') ? ' ' : *src;
+
+		if (ch == ' ' && (o == 0 || dst[o - 1] == ' '))
+			continue;
+		dst[o++] = ch;
+	}
+	while (o > 0 && dst[o - 1] == ' ')
+		o--;
+	dst[o] = '\0';
+}
+
 static void
 fail(collector *c, node *n, const char *what, int64_t now_ms)
 {
 	double		delay = 0.5;
 
 	/* the message may hold a host name, never the password */
-	snprintf(n->error, sizeof(n->error), "%s", what);
-	for (char *p = n->error; *p; p++)
-		if (*p == '\n')
-			*p = ' ';
+	clean_message(n->error, sizeof(n->error), what);
 	n->obs.reachable = false;
 	n->failures++;
 	disconnect(n);
@@ -462,10 +478,10 @@ on_result(collector *c, node *n, PGresult *r, const char *errmsg, int64_t now_ms
 		}
 		if (st == NODE_SNAPSHOT)
 		{
-			snprintf(n->snapshot_error, sizeof(n->snapshot_error), "snapshot() failed: %s", errmsg);
-			for (char *p = n->snapshot_error; *p; p++)
-				if (*p == '\n')
-					*p = ' ';
+			char		msg[480];
+
+			clean_message(msg, sizeof(msg), errmsg);
+			snprintf(n->snapshot_error, sizeof(n->snapshot_error), "snapshot() failed: %s", msg);
 			n->state = NODE_IDLE;
 			finish_poll(n, now_ms);
 			return;
