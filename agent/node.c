@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char *const stats_sql =
 "SELECT current_setting('max_connections')::int,"
@@ -237,6 +238,11 @@ fail(collector *c, node *n, const char *what, int64_t now_ms)
 	finish_poll(n, now_ms);
 }
 
+/* cancel requests still under way, so that exiting does not drop them */
+static pthread_mutex_t cancel_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cancel_cond = PTHREAD_COND_INITIALIZER;
+static int	cancels_in_flight;
+
 static void *
 cancel_thread(void *arg)
 {
@@ -245,7 +251,32 @@ cancel_thread(void *arg)
 
 	PQcancel(pc, err, sizeof(err));
 	PQfreeCancel(pc);
+	pthread_mutex_lock(&cancel_lock);
+	cancels_in_flight--;
+	pthread_cond_broadcast(&cancel_cond);
+	pthread_mutex_unlock(&cancel_lock);
 	return NULL;
+}
+
+/* waits up to ms for cancel requests to be delivered */
+static void
+wait_for_cancels(int ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long) (ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000)
+	{
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&cancel_lock);
+	while (cancels_in_flight > 0)
+		if (pthread_cond_timedwait(&cancel_cond, &cancel_lock, &ts) != 0)
+			break;
+	pthread_mutex_unlock(&cancel_lock);
 }
 
 /* PQcancel blocks on its own connection, so it runs off the poll loop */
@@ -260,8 +291,16 @@ cancel_async(PGconn *conn)
 		return;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_mutex_lock(&cancel_lock);
+	cancels_in_flight++;
+	pthread_mutex_unlock(&cancel_lock);
 	if (pthread_create(&t, &attr, cancel_thread, pc) != 0)
+	{
 		PQfreeCancel(pc);
+		pthread_mutex_lock(&cancel_lock);
+		cancels_in_flight--;
+		pthread_mutex_unlock(&cancel_lock);
+	}
 	pthread_attr_destroy(&attr);
 }
 
@@ -712,6 +751,7 @@ collector_free(collector *c)
 {
 	if (!c)
 		return;
+	wait_for_cancels((int) (c->timeout_s * 1000) + 1000);
 	for (int i = 0; i < c->n; i++)
 		node_free(c->v[i]);
 	free(c->v);
