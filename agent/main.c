@@ -6,6 +6,7 @@
  *            \--> stats.c --> metrics.c (/metrics) and remote_write.c (push)
  */
 #include "config.h"
+#include "cursor.h"
 #include "facts.h"
 #include "http.h"
 #include "log.h"
@@ -37,6 +38,8 @@ typedef struct agent
 	metrics_server *srv;
 	remote_writer *rw;
 	char	  **last_error;		/* per node, to log changes only */
+	cursor_store cursors;
+	char	   *cursor_path;
 } agent;
 
 static void
@@ -282,6 +285,52 @@ node_finished(agent *a, int idx, node *n)
 }
 
 static void
+load_cursors(agent *a)
+{
+	char	   *err = NULL;
+
+	cursor_store_free(&a->cursors);
+	free(a->cursor_path);
+	a->cursor_path = xasprintf("%s/cursors", a->cfg.spool_dir);
+	if (!cursor_load(a->cursor_path, &a->cursors, &err))
+	{
+		log_warn("%s", err);
+		free(err);
+	}
+	for (int i = 0; i < a->coll->n; i++)
+	{
+		node	   *n = a->coll->v[i];
+		const cursor_entry *e = cursor_get(&a->cursors, n->cfg.name);
+
+		if (e && !n->start_us && !n->cursor)
+		{
+			n->cursor = e->cursor;
+			n->system_id = e->system_id;
+			n->start_us = e->start_us;
+		}
+	}
+}
+
+static void
+save_cursors(agent *a)
+{
+	char	   *err = NULL;
+
+	for (int i = 0; i < a->coll->n; i++)
+	{
+		node	   *n = a->coll->v[i];
+
+		if (n->cursor || n->start_us)
+			cursor_set(&a->cursors, n->cfg.name, n->system_id, n->start_us, n->cursor);
+	}
+	if (!cursor_save(a->cursor_path, &a->cursors, &err))
+	{
+		log_warn("%s", err);
+		free(err);
+	}
+}
+
+static void
 publish(agent *a)
 {
 	metric_set	ms = {0};
@@ -382,6 +431,7 @@ reload(agent *a, const char *path)
 	a->last_error = xcalloc((size_t) (a->coll->n ? a->coll->n : 1), sizeof(char *));
 	if (!start_outputs(a))
 		log_error("reload: a pager could not start; its events stay spooled");
+	load_cursors(a);
 	if (relisten)
 	{
 		metrics_server_stop(a->srv);
@@ -417,9 +467,12 @@ run_agent(const char *path)
 	if (!start_outputs(&a) || !start_server(&a))
 		rc = 1;
 	else
+	{
+		load_cursors(&a);
 		log_info("orguard-agent %s started: %d nodes, %d pagers, interval %gs, metrics on %s",
 				 ORGUARD_VERSION, a.cfg.n_nodes, a.cfg.n_pagers, a.cfg.interval_s,
 				 *a.cfg.listen ? a.cfg.listen : "(off)");
+	}
 	next_tick = mono_ms();
 	while (rc == 0 && !got_term)
 	{
@@ -450,6 +503,7 @@ run_agent(const char *path)
 		if (pending_publish && !collector_busy(a.coll))
 		{
 			publish(&a);
+			save_cursors(&a);
 			pending_publish = false;
 		}
 	}
@@ -459,6 +513,10 @@ run_agent(const char *path)
 	for (int i = 0; i < a.coll->n; i++)
 		free(a.last_error[i]);
 	free(a.last_error);
+	if (a.cursor_path)
+		save_cursors(&a);
+	cursor_store_free(&a.cursors);
+	free(a.cursor_path);
 	collector_free(a.coll);
 	rules_free(a.re);
 	config_free(&a.cfg);

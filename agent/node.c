@@ -476,6 +476,24 @@ read_models(collector *c, node *n, PGresult *r, int64_t now_ms)
 	}
 }
 
+#define DROP_RING(s, field) \
+	do { \
+		for (size_t i_ = 0; i_ < (s)->n_##field; i_++) \
+			protobuf_c_message_free_unpacked(&(s)->field[i_]->base, NULL); \
+		free((s)->field); \
+		(s)->field = NULL; \
+		(s)->n_##field = 0; \
+	} while (0)
+
+static void
+drop_ring_entries(OdooRetailGuard__Snapshot *s)
+{
+	DROP_RING(s, slow_samples);
+	DROP_RING(s, lock_wait_events);
+	DROP_RING(s, throttle_events);
+	DROP_RING(s, destructive_events);
+}
+
 static void
 read_snapshot(node *n, PGresult *r, int64_t now_ms)
 {
@@ -493,9 +511,33 @@ read_snapshot(node *n, PGresult *r, int64_t now_ms)
 					 "snapshot() returned %zu bytes that do not decode as a Snapshot", len);
 		else
 		{
-			/* a restarted node starts its ring ids over */
-			n->cursor = n->snap->next_cursor;
-			node_apply_models(&n->models, n->dbname, n->snap);
+			const OdooRetailGuard__NodeIdentity *id = n->snap->node;
+			OdooRetailGuard__Snapshot *sn = n->snap;
+
+			if (id && n->start_us &&
+				(id->postmaster_start_us != n->start_us || id->system_identifier != n->system_id))
+			{
+				/* new rings: what this cursor let through may be partial; read from zero next */
+				log_info("node %s: restarted or replaced; reading its event rings from the start",
+						 n->cfg.name);
+				drop_ring_entries(sn);
+				n->cursor = 0;
+			}
+			else
+				n->cursor = sn->next_cursor;
+			if (id)
+			{
+				n->system_id = id->system_identifier;
+				n->start_us = id->postmaster_start_us;
+			}
+			if (sn->slow_samples_gap || sn->lock_wait_events_gap || sn->throttle_events_gap ||
+				sn->destructive_events_gap)
+			{
+				n->ring_gaps++;
+				log_warn("node %s: event rings overwrote entries before they were read "
+						 "(poll more often or enlarge the rings)", n->cfg.name);
+			}
+			node_apply_models(&n->models, n->dbname, sn);
 		}
 	}
 	n->state = NODE_IDLE;

@@ -54,6 +54,8 @@ typedef struct node
 	int64_t		next_connect_ms;
 	int			backoff;
 	uint64_t	cursor;
+	uint64_t	system_id;		/* whose event rings the cursor belongs to */
+	int64_t		start_us;		/* postmaster start of that system; 0 unknown */
 	bool		has_snapshot_fn;
 	bool		has_ir_model;
 	bool		models_loaded;
@@ -71,6 +73,7 @@ typedef struct node
 	uint64_t	failures;
 	uint64_t	overruns;
 	uint64_t	snapshot_bytes;
+	uint64_t	ring_gaps;		/* snapshots that said entries were overwritten unread */
 	facts_memory *mem;
 	struct metric_set *metrics;	/* built by stats.c from the last poll */
 } node;

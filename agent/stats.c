@@ -69,6 +69,8 @@ stats_node_update(node *n, int top_n)
 		METRIC_COUNTER, n, (double) n->overruns, NULL);
 	add(ms, "orguard_node_snapshot_ok", "Whether the last poll decoded a snapshot.", METRIC_GAUGE, n,
 		s ? 1 : 0, NULL);
+	add(ms, "orguard_node_ring_gaps_total", "Snapshots reporting ring entries overwritten unread.",
+		METRIC_COUNTER, n, (double) n->ring_gaps, NULL);
 	add(ms, "orguard_node_snapshot_bytes_total", "Bytes of snapshots read from the node.",
 		METRIC_COUNTER, n, (double) n->snapshot_bytes, NULL);
 	if (!n->obs.reachable)
