@@ -81,4 +81,15 @@ tap_ok "the hanging query was cancelled on the server (statement_timeout is 60 s
 "$AGENT_BIN" --config "$conf" once >"$ORG_TMP/once.txt" 2>/dev/null
 tap_ok "the table output lists every node" test "$(grep -cE '^(plain|failing|garbage|slow) ' "$ORG_TMP/once.txt")" -eq 4
 
+# JSON lines logging: every line of a short run parses as an object with ts, level, msg
+sed 's/^\[agent\]$/[agent]\nlog_format = json\nlisten = off/' "$conf" >"$ORG_TMP/json.conf"
+agent_start jsonlog "$ORG_TMP/json.conf"
+org_wait_until 30 "a node warning" grep -q 'node slow' "$ORG_TMP/jsonlog.log"
+agent_kill jsonlog
+tap_ok "log_format = json writes one JSON object per line" python3 -c "
+import json, sys
+lines = open('$ORG_TMP/jsonlog.log').read().splitlines()
+ok = lines and all(set(json.loads(l)) == {'ts', 'level', 'msg'} for l in lines)
+sys.exit(0 if ok else 1)"
+
 tap_done
