@@ -40,6 +40,7 @@ typedef struct agent
 	char	  **last_error;		/* per node, to log changes only */
 	cursor_store cursors;
 	char	   *cursor_path;
+	rw_state	rw_sent;		/* series pushed last time, for stale markers */
 } agent;
 
 static void
@@ -342,8 +343,8 @@ publish(agent *a)
 	{
 		size_t		len,
 					series;
-		uint8_t    *body = remote_write_encode(&ms, &a->cfg.external_labels, now_us() / 1000, &len,
-											   &series);
+		uint8_t    *body = remote_write_encode(&ms, &a->cfg.external_labels, now_us() / 1000,
+											   &a->rw_sent, &len, &series);
 
 		if (len > 0)
 			remote_writer_push(a->rw, body, len, series);
@@ -517,6 +518,7 @@ run_agent(const char *path)
 		save_cursors(&a);
 	cursor_store_free(&a.cursors);
 	free(a.cursor_path);
+	rw_state_free(&a.rw_sent);
 	collector_free(a.coll);
 	rules_free(a.re);
 	config_free(&a.cfg);

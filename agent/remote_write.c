@@ -16,13 +16,50 @@
 
 #define QUEUE_MAX 8
 
+static char *
+series_key(const labelset *ls)
+{
+	strbuf		sb;
+
+	sb_init(&sb);
+	for (int i = 0; i < ls->n; i++)
+		sb_printf(&sb, "%s=\"%s\"\x1f", ls->v[i].name, ls->v[i].value);
+	return sb_steal(&sb);
+}
+
+typedef struct keyed
+{
+	char	   *key;
+	labelset	set;
+} keyed;
+
+static int
+cmp_keyed(const void *a, const void *b)
+{
+	return strcmp(((const keyed *) a)->key, ((const keyed *) b)->key);
+}
+
+void
+rw_state_free(rw_state *st)
+{
+	for (int i = 0; i < st->n; i++)
+	{
+		free(st->keys[i]);
+		labels_free(&st->sets[i]);
+	}
+	free(st->keys);
+	free(st->sets);
+	memset(st, 0, sizeof(*st));
+}
+
 uint8_t *
-remote_write_encode(const metric_set *ms, const labelset *external, int64_t ts_ms, size_t *len,
-					size_t *series)
+remote_write_encode(const metric_set *ms, const labelset *external, int64_t ts_ms, rw_state *state,
+					size_t *len, size_t *series)
 {
 	Prometheus__WriteRequest req = PROMETHEUS__WRITE_REQUEST__INIT;
 	size_t		total = 0,
-				k = 0;
+				k = 0,
+				n_cur;
 	Prometheus__TimeSeries *ts;
 	Prometheus__Sample *samples;
 	uint8_t    *raw,
@@ -30,14 +67,19 @@ remote_write_encode(const metric_set *ms, const labelset *external, int64_t ts_m
 	size_t		raw_len,
 				out_len;
 	labelset   *sets;
+	double	   *values;
+	double		stale;
+	uint64_t	stale_bits = REMOTE_WRITE_STALE_NAN;
+	keyed	   *cur = NULL;
 
+	memcpy(&stale, &stale_bits, sizeof(stale));
 	for (int i = 0; i < ms->n; i++)
 		if (valid_metric_name(ms->f[i].name))
 			total += (size_t) ms->f[i].n;
-	ts = xcalloc(total ? total : 1, sizeof(Prometheus__TimeSeries));
-	samples = xcalloc(total ? total : 1, sizeof(Prometheus__Sample));
+	if (state)
+		total += (size_t) state->n;	/* room for stale markers */
 	sets = xcalloc(total ? total : 1, sizeof(labelset));
-	req.timeseries = xcalloc(total ? total : 1, sizeof(Prometheus__TimeSeries *));
+	values = xcalloc(total ? total : 1, sizeof(double));
 	for (int i = 0; i < ms->n; i++)
 	{
 		const metric_family *f = &ms->f[i];
@@ -48,8 +90,6 @@ remote_write_encode(const metric_set *ms, const labelset *external, int64_t ts_m
 		{
 			labelset   *ls = &sets[k];
 
-			prometheus__time_series__init(&ts[k]);
-			prometheus__sample__init(&samples[k]);
 			labels_set(ls, "__name__", f->name);
 			for (int l = 0; l < f->s[j].labels.n; l++)
 				if (valid_label_name(f->s[j].labels.v[l].name) && *f->s[j].labels.v[l].value &&
@@ -58,24 +98,56 @@ remote_write_encode(const metric_set *ms, const labelset *external, int64_t ts_m
 			if (external)
 				labels_merge(ls, external);
 			labels_sort(ls);
-			ts[k].n_labels = (size_t) ls->n;
-			ts[k].labels = xcalloc((size_t) ls->n, sizeof(Prometheus__Label *));
-			for (int l = 0; l < ls->n; l++)
-			{
-				Prometheus__Label *lab = xmalloc(sizeof(Prometheus__Label));
-
-				prometheus__label__init(lab);
-				lab->name = ls->v[l].name;
-				lab->value = ls->v[l].value;
-				ts[k].labels[l] = lab;
-			}
-			samples[k].value = f->s[j].value;
-			samples[k].timestamp = ts_ms;
-			ts[k].n_samples = 1;
-			ts[k].samples = xmalloc(sizeof(Prometheus__Sample *));
-			ts[k].samples[0] = &samples[k];
-			req.timeseries[k] = &ts[k];
+			values[k] = f->s[j].value;
 		}
+	}
+	n_cur = k;
+	if (state)
+	{
+		cur = xcalloc(n_cur ? n_cur : 1, sizeof(keyed));
+		for (size_t i = 0; i < n_cur; i++)
+		{
+			cur[i].key = series_key(&sets[i]);
+			labels_copy(&cur[i].set, &sets[i]);
+		}
+		qsort(cur, n_cur, sizeof(keyed), cmp_keyed);
+		for (int i = 0; i < state->n; i++)
+		{
+			keyed		probe = {state->keys[i], {0}};
+
+			if (n_cur == 0 || !bsearch(&probe, cur, n_cur, sizeof(keyed), cmp_keyed))
+			{
+				labels_copy(&sets[k], &state->sets[i]);
+				values[k++] = stale;
+			}
+		}
+	}
+	ts = xcalloc(k ? k : 1, sizeof(Prometheus__TimeSeries));
+	samples = xcalloc(k ? k : 1, sizeof(Prometheus__Sample));
+	req.timeseries = xcalloc(k ? k : 1, sizeof(Prometheus__TimeSeries *));
+	for (size_t i = 0; i < k; i++)
+	{
+		labelset   *ls = &sets[i];
+
+		prometheus__time_series__init(&ts[i]);
+		prometheus__sample__init(&samples[i]);
+		ts[i].n_labels = (size_t) ls->n;
+		ts[i].labels = xcalloc((size_t) (ls->n ? ls->n : 1), sizeof(Prometheus__Label *));
+		for (int l = 0; l < ls->n; l++)
+		{
+			Prometheus__Label *lab = xmalloc(sizeof(Prometheus__Label));
+
+			prometheus__label__init(lab);
+			lab->name = ls->v[l].name;
+			lab->value = ls->v[l].value;
+			ts[i].labels[l] = lab;
+		}
+		samples[i].value = values[i];
+		samples[i].timestamp = ts_ms;
+		ts[i].n_samples = 1;
+		ts[i].samples = xmalloc(sizeof(Prometheus__Sample *));
+		ts[i].samples[0] = &samples[i];
+		req.timeseries[i] = &ts[i];
 	}
 	req.n_timeseries = k;
 	raw_len = prometheus__write_request__get_packed_size(&req);
@@ -93,7 +165,22 @@ remote_write_encode(const metric_set *ms, const labelset *external, int64_t ts_m
 		free(ts[i].samples);
 		labels_free(&sets[i]);
 	}
+	if (state)
+	{
+		/* this batch's live series become the state */
+		rw_state_free(state);
+		state->keys = xcalloc(n_cur ? n_cur : 1, sizeof(char *));
+		state->sets = xcalloc(n_cur ? n_cur : 1, sizeof(labelset));
+		for (size_t i = 0; i < n_cur; i++)
+		{
+			state->keys[i] = cur[i].key;
+			state->sets[i] = cur[i].set;
+		}
+		state->n = (int) n_cur;
+		free(cur);
+	}
 	free(sets);
+	free(values);
 	free(ts);
 	free(samples);
 	free(req.timeseries);

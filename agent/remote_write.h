@@ -12,9 +12,29 @@
 
 #include <stdint.h>
 
-/* returns a malloc'd snappy block and its length; labels sorted by name */
+/*
+ * The series sent last time, so that a series that disappears (a node
+ * removed, a table leaving the top N) gets the stale marker the
+ * specification requires instead of lingering for five minutes.
+ */
+typedef struct rw_state
+{
+	char	  **keys;			/* sorted canonical label sets */
+	labelset   *sets;			/* in the same order */
+	int			n;
+} rw_state;
+
+/* the stale marker: a NaN with this exact bit pattern */
+#define REMOTE_WRITE_STALE_NAN 0x7ff0000000000002ULL
+
+/*
+ * Returns a malloc'd snappy block and its length; labels sorted by name.
+ * With state, series sent last time and missing now get a stale marker,
+ * and state then holds this batch's series.
+ */
 uint8_t    *remote_write_encode(const metric_set *ms, const labelset *external, int64_t ts_ms,
-								size_t *len, size_t *series);
+								rw_state *state, size_t *len, size_t *series);
+void		rw_state_free(rw_state *state);
 
 typedef struct remote_writer remote_writer;
 

@@ -45,6 +45,8 @@ external_label.agent = rw-test
 conninfo = $(org_conn rw_node) dbname=postgres
 cluster = rw-cluster
 EOF
+cp "$conf" "$ORG_TMP/one-node.conf"
+printf '[node rw2]\nconninfo = %s dbname=template1\ncluster = rw-cluster\n' "$(org_conn rw_node)" >>"$conf"
 
 # prom_query QUERY: succeeds when the instant query returns at least one series
 prom_query() {
@@ -71,6 +73,15 @@ tap_ok "scraped and pushed agree on the node" prom_query 'orguard_node_up{job="o
 tap_ok "no remote write failures counted" \
 	bash -c "http_out=\$(curl -fsS --max-time 5 http://127.0.0.1:$metrics_port/metrics) && echo \"\$http_out\" | grep -q '^orguard_remote_write_failures_total 0$'"
 tap_ok "the agent logged no remote write error" bash -c "! grep -q 'remote write' '$ORG_TMP/agent.log'"
+
+# a node leaves the configuration: its pushed series are marked stale at
+# once rather than lingering for Prometheus' five-minute lookback
+tap_ok "both nodes are pushed" prom_query 'orguard_node_up{source="push",node="rw2"}'
+cp "$ORG_TMP/one-node.conf" "$conf"
+kill -HUP "${AGENT_PIDS[agent]}"
+rw2_gone() { ! prom_query 'orguard_node_up{source="push",node="rw2"}'; }
+tap_ok "the removed node's series go stale within seconds" org_wait_until 30 "rw2 stale" rw2_gone
+tap_ok "the remaining node is still there" prom_query 'orguard_node_up{source="push",node="rw1"} == 1'
 
 agent_kill agent
 tap_done

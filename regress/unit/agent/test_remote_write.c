@@ -38,7 +38,7 @@ test_encode(void **state)
 	mset_add(f, 1, NULL);
 	labels_set(&ext, "region", "eu-west");
 	labels_set(&ext, "cluster", "external-loses");
-	body = remote_write_encode(&ms, &ext, 1795435200000LL, &len, &series);
+	body = remote_write_encode(&ms, &ext, 1795435200000LL, NULL, &len, &series);
 	assert_int_equal(series, 3);
 	assert_true(len > 0);
 	/* a snappy block, not the framed format */
@@ -90,9 +90,73 @@ test_encode_empty(void **state)
 	uint8_t    *body;
 
 	(void) state;
-	body = remote_write_encode(&ms, NULL, 1, &len, &series);
+	body = remote_write_encode(&ms, NULL, 1, NULL, &len, &series);
 	assert_int_equal(series, 0);
 	free(body);
+}
+
+static Prometheus__WriteRequest *
+decode(uint8_t *body, size_t len)
+{
+	size_t		raw_len;
+	char	   *raw;
+	Prometheus__WriteRequest *req;
+
+	assert_int_equal(snappy_uncompressed_length((const char *) body, len, &raw_len), SNAPPY_OK);
+	raw = malloc(raw_len ? raw_len : 1);
+	assert_int_equal(snappy_uncompress((const char *) body, len, raw, &raw_len), SNAPPY_OK);
+	req = prometheus__write_request__unpack(NULL, raw_len, (const uint8_t *) raw);
+	free(raw);
+	free(body);
+	assert_non_null(req);
+	return req;
+}
+
+static void
+test_stale_markers(void **state)
+{
+	metric_set	ms = {0};
+	metric_family *f;
+	rw_state	st = {0};
+	size_t		len,
+				series;
+	uint8_t    *body;
+	Prometheus__WriteRequest *req;
+	uint64_t	bits;
+
+	(void) state;
+	f = mset_family(&ms, "orguard_node_up", "x", METRIC_GAUGE);
+	mset_add(f, 1, "node", "a", NULL);
+	mset_add(f, 1, "node", "b", NULL);
+	body = remote_write_encode(&ms, NULL, 1000, &st, &len, &series);
+	req = decode(body, len);
+	assert_int_equal(req->n_timeseries, 2);
+	assert_int_equal(st.n, 2);
+	prometheus__write_request__free_unpacked(req, NULL);
+	mset_free(&ms);
+
+	/* node b is gone: it gets the stale NaN, a stays */
+	f = mset_family(&ms, "orguard_node_up", "x", METRIC_GAUGE);
+	mset_add(f, 1, "node", "a", NULL);
+	body = remote_write_encode(&ms, NULL, 2000, &st, &len, &series);
+	req = decode(body, len);
+	assert_int_equal(series, 2);
+	assert_int_equal(req->n_timeseries, 2);
+	assert_string_equal(req->timeseries[1]->labels[1]->value, "b");
+	memcpy(&bits, &req->timeseries[1]->samples[0]->value, sizeof(bits));
+	assert_true(bits == REMOTE_WRITE_STALE_NAN);
+	assert_true(req->timeseries[1]->samples[0]->timestamp == 2000);
+	assert_true(req->timeseries[0]->samples[0]->value == 1);
+	assert_int_equal(st.n, 1);
+	prometheus__write_request__free_unpacked(req, NULL);
+
+	/* marked once only */
+	body = remote_write_encode(&ms, NULL, 3000, &st, &len, &series);
+	req = decode(body, len);
+	assert_int_equal(req->n_timeseries, 1);
+	prometheus__write_request__free_unpacked(req, NULL);
+	mset_free(&ms);
+	rw_state_free(&st);
 }
 
 int
@@ -101,6 +165,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_encode),
 		cmocka_unit_test(test_encode_empty),
+		cmocka_unit_test(test_stale_markers),
 	};
 
 	return cmocka_run_group_tests_name("agent remote write", tests, NULL, NULL);
