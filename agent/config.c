@@ -453,6 +453,9 @@ load_agent(parse_state *ps, section *s, agent_cfg *cfg)
 	double		topn = cfg->top_n;
 
 	get_duration(ps, s, "interval", &cfg->interval_s);
+	/* without an explicit deadline, leave a fifth of the interval spare */
+	if (!get(s, "node_timeout") && cfg->interval_s * 0.8 < cfg->node_timeout_s)
+		cfg->node_timeout_s = cfg->interval_s * 0.8;
 	get_duration(ps, s, "node_timeout", &cfg->node_timeout_s);
 	get_duration(ps, s, "statement_timeout", &cfg->statement_timeout_s);
 	get_duration(ps, s, "lock_timeout", &cfg->lock_timeout_s);
@@ -500,6 +503,15 @@ load_agent(parse_state *ps, section *s, agent_cfg *cfg)
 		add_error(ps, s->line, "interval must be at least 100ms");
 	if (cfg->node_timeout_s <= 0 || cfg->node_timeout_s > cfg->interval_s)
 		add_error(ps, s->line, "node_timeout must be positive and at most interval (%gs)", cfg->interval_s);
+	if ((e = get(s, "listen")) != NULL && *e->value && strcmp(e->value, "off"))
+	{
+		const char *colon = strrchr(e->value, ':');
+		char	   *end = NULL;
+		long		port = colon ? strtol(colon + 1, &end, 10) : 0;
+
+		if (!colon || colon == e->value || !end || *end || port < 0 || port > 65535)
+			add_error(ps, e->line, "listen: expected HOST:PORT (IPv4) or off, got \"%s\"", e->value);
+	}
 	if (cfg->remote_write_url && *cfg->remote_write_url &&
 		strncmp(cfg->remote_write_url, "http://", 7) && strncmp(cfg->remote_write_url, "https://", 8))
 		add_error(ps, get(s, "remote_write_url")->line, "remote_write_url: expected an http:// or https:// URL");

@@ -15,6 +15,8 @@ node_labels(labelset *ls, const node *n)
 {
 	labels_set(ls, "cluster", n->cfg.cluster);
 	labels_set(ls, "node", n->cfg.name);
+	/* store, region, brand: one value per node, so no extra cardinality */
+	labels_copy(ls, &n->cfg.tags);
 }
 
 static void

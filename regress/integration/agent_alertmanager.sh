@@ -126,8 +126,8 @@ tap_ok "/metrics passes promtool check metrics" \
 	bash -c "promtool check metrics <'$ORG_TMP/metrics.txt' >'$ORG_TMP/promtool.out' 2>&1 || \
 		! grep -qiE 'error|invalid' '$ORG_TMP/promtool.out'"
 tap_ok "/metrics reports the node up and the ghost down" \
-	bash -c "grep -q 'orguard_node_up{cluster=\"retail-test\",node=\"store1\"} 1' '$ORG_TMP/metrics.txt' &&
-		grep -q 'orguard_node_up{cluster=\"retail-test\",node=\"ghost\"} 0' '$ORG_TMP/metrics.txt'"
+	bash -c "grep -qE 'orguard_node_up{cluster=\"retail-test\",node=\"store1\"[^}]*} 1' '$ORG_TMP/metrics.txt' &&
+		grep -qE 'orguard_node_up{cluster=\"retail-test\",node=\"ghost\"[^}]*} 0' '$ORG_TMP/metrics.txt'"
 
 tap_ok "node_unreachable fires in Alertmanager for the dead node" \
 	org_wait_until 30 "node_unreachable" am_has 'alertname="node_unreachable"'

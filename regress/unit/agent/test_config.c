@@ -68,6 +68,22 @@ test_minimal_defaults(void **state)
 }
 
 static void
+test_node_timeout_follows_interval(void **state)
+{
+	agent_cfg	cfg;
+	config_errors errs;
+
+	(void) state;
+	assert_true(parse("[agent]\ninterval = 1s\nlisten = off\n" NODE, &cfg, &errs));
+	assert_true(cfg.node_timeout_s == 0.8);
+	assert_string_equal(cfg.listen, "off");
+	config_free(&cfg);
+	assert_true(parse("[agent]\ninterval = 1m\n" NODE, &cfg, &errs));
+	assert_true(cfg.node_timeout_s == 5);
+	config_free(&cfg);
+}
+
+static void
 test_full_file(void **state)
 {
 	agent_cfg	cfg;
@@ -239,6 +255,8 @@ test_agent_errors(void **state)
 	expect_error("[agent]\nremote_write_url = ftp://x\n" NODE, 2, "remote_write_url: expected an http");
 	expect_error("[agent]\nexternal_label.bad-name = x\n" NODE, 2, "not a valid label name");
 	expect_error("[agent]\n", 0, "no [node NAME] section");
+	expect_error("[agent]\nlisten = 9187\n" NODE, 2, "listen: expected HOST:PORT");
+	expect_error("[agent]\nlisten = 127.0.0.1:http\n" NODE, 2, "listen: expected HOST:PORT");
 }
 
 static void
@@ -365,6 +383,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_minimal_defaults),
+		cmocka_unit_test(test_node_timeout_follows_interval),
 		cmocka_unit_test(test_full_file),
 		cmocka_unit_test(test_secrets),
 		cmocka_unit_test(test_secret_never_echoed),
