@@ -783,7 +783,7 @@ config_defaults(agent_cfg *cfg, const char *path)
 	cfg->lock_timeout_s = 1;
 	cfg->reconnect_max_s = 60;
 	cfg->spool_dir = xstrdup("/var/lib/odoo-retail-guard/spool");
-	cfg->listen = xstrdup("127.0.0.1:9187");
+	cfg->listen = xstrdup("127.0.0.1:9188");
 	cfg->log_fmt = LOG_FORMAT_TEXT;
 	cfg->log_lvl = LOG_INFO;
 	cfg->top_n = 20;

@@ -7,11 +7,13 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-static log_format cur_format = LOG_FORMAT_TEXT;
-static log_level cur_level = LOG_INFO;
+/* read by pager threads while a reload may change them */
+static _Atomic int cur_format = LOG_FORMAT_TEXT;
+static _Atomic int cur_level = LOG_INFO;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const char *const level_names[] = {"debug", "info", "warning", "error"};
@@ -54,7 +56,7 @@ log_msg(log_level level, const char *fmt, ...)
 	char		ts[40];
 	va_list		ap;
 
-	if (level < cur_level)
+	if ((int) level < atomic_load(&cur_level))
 		return;
 	sb_init(&msg);
 	va_start(ap, fmt);
@@ -62,7 +64,7 @@ log_msg(log_level level, const char *fmt, ...)
 	va_end(ap);
 	format_iso8601(now_us(), ts, sizeof(ts));
 	sb_init(&line);
-	if (cur_format == LOG_FORMAT_JSON)
+	if (atomic_load(&cur_format) == LOG_FORMAT_JSON)
 	{
 		sb_printf(&line, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"", ts, level_names[level]);
 		json_escape(&line, msg.data);

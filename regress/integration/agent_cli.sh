@@ -85,6 +85,12 @@ tap_ok "the table output lists every node" test "$(grep -cE '^(plain|failing|gar
 sed 's/^\[agent\]$/[agent]\nlog_format = json\nlisten = off/' "$conf" >"$ORG_TMP/json.conf"
 agent_start jsonlog "$ORG_TMP/json.conf"
 org_wait_until 30 "a node warning" grep -q 'node slow' "$ORG_TMP/jsonlog.log"
+# a broken configuration on SIGHUP is explained and the running one kept
+printf '[agent]\ninterval = never\n' >>"$ORG_TMP/json.conf"
+kill -HUP "${AGENT_PIDS[jsonlog]}"
+org_wait_until 15 "reload refused" grep -q 'keeping the running one' "$ORG_TMP/jsonlog.log"
+tap_ok "a broken reload is refused with file:line and the agent keeps running" bash -c \
+	"grep -q 'json.conf:[0-9]*: interval: invalid duration' '$ORG_TMP/jsonlog.log' && kill -0 ${AGENT_PIDS[jsonlog]}"
 agent_kill jsonlog
 tap_ok "log_format = json writes one JSON object per line" python3 -c "
 import json, sys

@@ -59,7 +59,7 @@ test_minimal_defaults(void **state)
 	assert_string_equal(cfg.nodes[0].name, "n1");
 	assert_string_equal(cfg.nodes[0].cluster, "n1");
 	assert_true(cfg.interval_s == 10);
-	assert_string_equal(cfg.listen, "127.0.0.1:9187");
+	assert_string_equal(cfg.listen, "127.0.0.1:9188");
 	assert_int_equal(cfg.n_rules, RULE_KIND_COUNT);
 	assert_non_null(config_rule(&cfg, "lock_wait"));
 	assert_true(config_rule(&cfg, "connection_usage")->threshold == 80);
