@@ -266,7 +266,7 @@ node_finished(agent *a, int idx, node *n)
 	for (int i = 0; i < a->cfg.n_nodes; i++)
 		if (!strcmp(a->cfg.nodes[i].name, n->cfg.name))
 			ncfg = &a->cfg.nodes[i];
-	if (strcmp(a->last_error[idx] ? a->last_error[idx] : "", err))
+	if (!a->last_error[idx] || strcmp(a->last_error[idx], err))
 	{
 		if (*err)
 			log_warn("node %s: %s", n->cfg.name, err);
