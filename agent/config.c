@@ -572,6 +572,8 @@ load_pager(parse_state *ps, section *s, agent_cfg *cfg)
 	memset(p, 0, sizeof(*p));
 	p->name = xstrdup(s->name);
 	p->line = s->line;
+	if (!strcmp(s->name, "dead-letter") || !strcmp(s->name, "fanout.json"))
+		add_error(ps, s->line, "[pager %s]: this name is reserved by the spool directory", s->name);
 	p->timeout_s = 10;
 	p->backoff_initial_s = 1;
 	p->backoff_max_s = 300;

@@ -15,6 +15,7 @@
 #include "pager.h"
 #include "remote_write.h"
 #include "rules.h"
+#include "spool.h"
 #include "stats.h"
 #include "util.h"
 
@@ -232,27 +233,106 @@ run_once(const char *path, const char *format)
 
 /* ---------- run ---------- */
 
+/* pagers of an event: the rule's list (default all), above their min_severity */
+static bool
+wants(agent *a, int p, const alert_event *ev)
+{
+	const rule_cfg *r = config_rule(&a->cfg, ev->rule);
+	bool		wanted = !r || r->n_pagers == 0;
+
+	for (int k = 0; r && k < r->n_pagers; k++)
+		if (!strcmp(r->pagers[k], pager_name(a->pagers[p])))
+			wanted = true;
+	return wanted && pager_accepts(a->pagers[p], ev);
+}
+
 static void
 route(agent *a, event_list *events)
 {
+	json_t	   *intent;
+	char	   *text,
+			   *err = NULL;
+	bool		have_intent;
+
+	if (events->n == 0)
+		return;
+	/* the fan-out below is several files: record it first (see spool.h) */
+	intent = json_array();
+	for (int i = 0; i < events->n; i++)
+	{
+		json_t	   *item = json_object();
+		json_t	   *targets = json_array();
+		char	   *ev = alert_to_json(&events->v[i]);
+
+		for (int p = 0; p < a->n_pagers; p++)
+			if (wants(a, p, &events->v[i]))
+				json_array_append_new(targets, json_string(pager_name(a->pagers[p])));
+		json_object_set_new(item, "pagers", targets);
+		json_object_set_new(item, "event", json_loads(ev, 0, NULL));
+		json_array_append_new(intent, item);
+		free(ev);
+	}
+	text = json_dumps(intent, JSON_COMPACT);
+	json_decref(intent);
+	have_intent = text && spool_intent_write(a->cfg.spool_dir, text, &err);
+	if (!have_intent && err)
+	{
+		log_error("%s", err);
+		free(err);
+	}
+	free(text);
 	for (int i = 0; i < events->n; i++)
 	{
 		alert_event *ev = &events->v[i];
-		const rule_cfg *r = config_rule(&a->cfg, ev->rule);
 
 		log_info("alert %s: %s [%s] %s", ev->status == ALERT_FIRING ? "firing" : "resolved",
 				 ev->dedup_key, severity_name(ev->sev), ev->summary);
 		for (int p = 0; p < a->n_pagers; p++)
-		{
-			bool		wanted = !r || r->n_pagers == 0;
-
-			for (int k = 0; r && k < r->n_pagers; k++)
-				if (!strcmp(r->pagers[k], pager_name(a->pagers[p])))
-					wanted = true;
-			if (wanted && pager_accepts(a->pagers[p], ev))
+			if (wants(a, p, ev))
 				pager_enqueue(a->pagers[p], ev);
-		}
 	}
+	if (have_intent)
+		spool_intent_clear(a->cfg.spool_dir);
+}
+
+/* a crash during a fan-out: spool its events again for all their pagers */
+static void
+recover_fanout(agent *a)
+{
+	char	   *text = spool_intent_read(a->cfg.spool_dir);
+	json_t	   *intent;
+	size_t		i;
+	json_t	   *item;
+	int			n = 0;
+
+	if (!text)
+		return;
+	intent = json_loads(text, 0, NULL);
+	free(text);
+	json_array_foreach(intent, i, item)
+	{
+		alert_event ev;
+		char	   *evs = json_dumps(json_object_get(item, "event"), JSON_COMPACT);
+		size_t		j;
+		json_t	   *name;
+
+		if (evs && alert_from_json(evs, &ev))
+		{
+			json_array_foreach(json_object_get(item, "pagers"), j, name)
+				for (int p = 0; p < a->n_pagers; p++)
+					if (json_is_string(name) && !strcmp(json_string_value(name), pager_name(a->pagers[p])))
+					{
+						pager_enqueue(a->pagers[p], &ev);
+						n++;
+					}
+			alert_free(&ev);
+		}
+		free(evs);
+	}
+	json_decref(intent);
+	log_warn("recovered an interrupted fan-out: %d notifications spooled again "
+			 "(receivers deduplicate them)", n);
+	spool_intent_clear(a->cfg.spool_dir);
 }
 
 static void
@@ -469,6 +549,7 @@ run_agent(const char *path)
 		rc = 1;
 	else
 	{
+		recover_fanout(&a);
 		load_cursors(&a);
 		log_info("orguard-agent %s started: %d nodes, %d pagers, interval %gs, metrics on %s",
 				 ORGUARD_VERSION, a.cfg.n_nodes, a.cfg.n_pagers, a.cfg.interval_s,

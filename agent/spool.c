@@ -258,3 +258,64 @@ spool_dead_letter(spool *s, uint64_t seq)
 	free(to);
 	return ok;
 }
+
+bool
+spool_intent_write(const char *root, const char *json, char **err)
+{
+	char	   *tmp = xasprintf("%s/.tmp-fanout", root);
+	char	   *path = xasprintf("%s/fanout.json", root);
+	int			fd;
+	bool		ok;
+
+	if (!mkdir_p(root))
+	{
+		*err = xasprintf("cannot create spool directory %s: %s", root, strerror(errno));
+		free(tmp);
+		free(path);
+		return false;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ok = fd >= 0 && write_all(fd, json, strlen(json)) && fsync(fd) == 0;
+	if (fd >= 0)
+		close(fd);
+	ok = ok && rename(tmp, path) == 0;
+	if (!ok)
+	{
+		*err = xasprintf("cannot write %s: %s", path, strerror(errno));
+		unlink(tmp);
+	}
+	else
+		fsync_dir(root);
+	free(tmp);
+	free(path);
+	return ok;
+}
+
+char *
+spool_intent_read(const char *root)
+{
+	char	   *path = xasprintf("%s/fanout.json", root);
+	FILE	   *f = fopen(path, "r");
+	strbuf		sb;
+	char		buf[4096];
+	size_t		n;
+
+	free(path);
+	if (!f)
+		return NULL;
+	sb_init(&sb);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		sb_append_len(&sb, buf, n);
+	fclose(f);
+	return sb_steal(&sb);
+}
+
+void
+spool_intent_clear(const char *root)
+{
+	char	   *path = xasprintf("%s/fanout.json", root);
+
+	unlink(path);
+	fsync_dir(root);
+	free(path);
+}

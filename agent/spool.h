@@ -38,6 +38,20 @@ char	   *spool_read(spool *s, uint64_t seq);
 bool		spool_ack(spool *s, uint64_t seq);
 bool		spool_dead_letter(spool *s, uint64_t seq);
 
+/*
+ * One alert event goes to several pagers, one spool each: the fan-out is
+ * not atomic.  Before it starts, the batch of events with their target
+ * pagers is written (fsynced) as DIR/fanout.json and removed when every
+ * pager's entry is on disk.  An intent found at start-up means a crash in
+ * between: its events are spooled again for all their pagers (a duplicate
+ * is harmless: receivers deduplicate on the key, and nothing for the same
+ * alert can have been queued after it).
+ */
+bool		spool_intent_write(const char *root, const char *json, char **err);
+/* NULL when there is none */
+char	   *spool_intent_read(const char *root);
+void		spool_intent_clear(const char *root);
+
 /* parses "<digits>.json"; false for anything else (tmp files included) */
 bool		spool_parse_name(const char *name, uint64_t *seq);
 

@@ -175,6 +175,23 @@ tap_ok "all ten triggers and ten resolutions arrive after the restart" \
 	org_wait_until 90 "20 delivered" at_least pd_distinct "$ORG_TMP/phase_b.jsonl" 20
 tap_ok "order per key holds across the crash" pd_ordered "$ORG_TMP/phase_b.jsonl"
 tap_ok "the spool drains again" org_wait_until 60 "pd spool empty" spool_empty pd
+# a crash in the middle of a fan-out (one event, several spools) leaves
+# spool/fanout.json behind: the next start spools its events again
+agent_kill agent
+python3 - "$spool/fanout.json" <<'PY'
+import json, sys
+ev = {"status": "firing", "dedup_key": "outage/crashed/node_unreachable/node", "rule": "node_unreachable",
+      "cluster": "outage", "node": "crashed", "subject": "node", "summary": "interrupted fan-out",
+      "severity": "critical", "value": 1.0, "labels": {"alertname": "node_unreachable"},
+      "starts_at_us": 1, "ends_at_us": 0, "event_at_us": 1}
+json.dump([{"pagers": ["pd", "hook"], "event": ev}], open(sys.argv[1], "w"))
+PY
+agent_start agent "$conf"
+recovered() { grep -q '"dedup_key": "outage/crashed/node_unreachable/node"' "$ORG_TMP/phase_b.jsonl" &&
+	[ "$(grep -c 'outage/crashed' "$ORG_TMP/phase_b.jsonl")" -ge 2 ]; }
+tap_ok "an interrupted fan-out is spooled again for every pager at start" \
+	org_wait_until 30 "fan-out recovered" recovered
+tap_ok "and cleared" test ! -e "$spool/fanout.json"
 tap_ok "the routing key never appears in the log" bash -c "! grep -q '$ORG_TEST_PD_KEY' '$ORG_TMP/agent.log'"
 
 agent_kill agent

@@ -282,6 +282,7 @@ test_pager_errors(void **state)
 {
 	(void) state;
 	expect_error(NODE "[pager p]\nurl = http://x\n", 3, "type is required");
+	expect_error(NODE "[pager dead-letter]\ntype = webhook\nurl = http://x\n", 3, "reserved by the spool");
 	expect_error(NODE "[pager p]\ntype = opsgenie\nurl = http://x\n", 4, "unknown pager type \"opsgenie\"");
 	expect_error(NODE "[pager p]\ntype = pagerduty\n", 3, "routing_key_file or routing_key_env is required");
 	expect_error(NODE "[pager p]\ntype = pagerduty\nrouting_key = abc\n", 5, "secrets are not accepted inline");

@@ -188,6 +188,23 @@ test_open_failure(void **state)
 }
 
 static void
+test_fanout_intent(void **state)
+{
+	char	   *err = NULL;
+	char	   *text;
+
+	assert_null(spool_intent_read(*state));
+	assert_true(spool_intent_write(*state, "[{\"pagers\":[\"pd\"]}]", &err));
+	text = spool_intent_read(*state);
+	assert_string_equal(text, "[{\"pagers\":[\"pd\"]}]");
+	free(text);
+	spool_intent_clear(*state);
+	assert_null(spool_intent_read(*state));
+	assert_false(spool_intent_write("/proc/orguard-no", "[]", &err));
+	free(err);
+}
+
+static void
 test_names(void **state)
 {
 	uint64_t	seq;
@@ -208,6 +225,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_order_and_ack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_recovery, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dead_letter, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fanout_intent, setup, teardown),
 		cmocka_unit_test(test_open_failure),
 		cmocka_unit_test(test_names),
 	};
