@@ -64,8 +64,8 @@ mport=$(org_free_port)
 conf="$ORG_TMP/agent.conf"
 cat >"$conf" <<EOF
 [agent]
-interval = 300ms
-node_timeout = 250ms
+interval = 500ms
+node_timeout = 450ms
 spool_dir = $ORG_TMP/spool
 listen = 127.0.0.1:$mport
 [node n1]

@@ -35,7 +35,8 @@ mport=$(org_free_port)
 conf="$ORG_TMP/agent.conf"
 cat >"$conf" <<EOF
 [agent]
-interval = 500ms
+interval = 1s
+node_timeout = 900ms
 spool_dir = $ORG_TMP/spool
 listen = 127.0.0.1:$mport
 [node store9]
