@@ -69,3 +69,5 @@ demo: deps
 bench: deps
 	$(MAKE) all
 	bash bench/run-bench.sh
+
+include agent/agent.mk

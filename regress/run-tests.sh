@@ -38,6 +38,18 @@ if [ -f regress/unit/Makefile ]; then
 	if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
 	count unit regress/unit "$p" "$f"
 fi
+# each subdirectory with its own Makefile (e.g. regress/unit/agent) is a suite too
+for d in regress/unit/*/; do
+	[ -f "$d/Makefile" ] || continue
+	log="$ORG_TMP/unit-$(basename "$d").log"
+	make -s -C "$d" test >"$log" 2>&1
+	rc=$?
+	cat "$log"
+	p=$(grep -o '\[  PASSED  \] [0-9]* test' "$log" | awk '{s+=$4} END {print s+0}')
+	f=$(grep -o '\[  FAILED  \] [0-9]* test' "$log" | awk '{s+=$4} END {print s+0}')
+	if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+	count unit "${d%/}" "$p" "$f"
+done
 
 # ---- pg_regress ----
 section "pg_regress"

@@ -1,0 +1,974 @@
+/*
+ * config.c: agent.conf parsing and validation (no I/O beyond reading the
+ * file and the secret files it names).
+ *
+ * The file is first read into sections of entries with their line numbers,
+ * then interpreted, so that the order of keys inside a section does not
+ * matter and every error can name file:line.  Rules start from the built-in
+ * Odoo retail pack; a [rule NAME] section either overrides a built-in rule
+ * of that name or, with kind = ..., adds a rule of a built-in kind.
+ */
+#include "config.h"
+#include "ini.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+typedef struct entry
+{
+	char	   *key;
+	char	   *value;
+	int			line;
+	bool		used;
+} entry;
+
+typedef struct section
+{
+	char	   *kind;			/* agent, node, pager, rule, runbook */
+	char	   *name;			/* "" for [agent] */
+	int			line;
+	entry	   *e;
+	int			n;
+} section;
+
+typedef struct parse_state
+{
+	const char *path;
+	char	   *dir;			/* for relative secret file paths */
+	section    *s;
+	int			n;
+	config_errors *errs;
+} parse_state;
+
+typedef struct builtin_rule
+{
+	const char *name;
+	rule_kind	kind;
+	double		threshold;
+	double		clear;
+	double		for_s;
+	double		keep_firing_for_s;
+	severity	sev;
+	const char *summary_unit;
+} builtin_rule;
+
+/* the Odoo retail rule pack: thresholds chosen for a busy store database */
+static const builtin_rule builtin_rules[RULE_KIND_COUNT] = {
+	{"lock_wait", RULE_LOCK_WAIT, 30, 20, 0, 0, SEV_WARNING, "s"},
+	{"blocking_chain", RULE_BLOCKING_CHAIN, 3, 2, 30, 0, SEV_WARNING, ""},
+	{"idle_in_transaction", RULE_IDLE_IN_TRANSACTION, 300, 240, 0, 0, SEV_WARNING, "s"},
+	{"autovacuum_lag", RULE_AUTOVACUUM_LAG, 3600, 1800, 0, 0, SEV_WARNING, "s"},
+	{"xid_age", RULE_XID_AGE, 1000000000, 900000000, 0, 0, SEV_ERROR, ""},
+	{"vacuum_horizon", RULE_VACUUM_HORIZON, 3600, 3000, 0, 0, SEV_WARNING, "s"},
+	{"replication_lag_bytes", RULE_REPLICATION_LAG_BYTES, 1073741824.0, 536870912.0, 120, 0, SEV_WARNING, "B"},
+	{"replication_lag_seconds", RULE_REPLICATION_LAG_SECONDS, 300, 120, 120, 0, SEV_WARNING, "s"},
+	{"standby_disconnected", RULE_STANDBY_DISCONNECTED, 1, 1, 60, 0, SEV_CRITICAL, ""},
+	{"inactive_slot", RULE_INACTIVE_SLOT, 1073741824.0, 536870912.0, 300, 0, SEV_WARNING, "B"},
+	{"slow_query_rate", RULE_SLOW_QUERY_RATE, 30, 20, 300, 0, SEV_WARNING, "/min"},
+	{"slow_query_p95", RULE_SLOW_QUERY_P95, 3, 2, 300, 0, SEV_WARNING, "x"},
+	{"connection_usage", RULE_CONNECTION_USAGE, 80, 70, 60, 0, SEV_WARNING, "%"},
+	{"node_unreachable", RULE_NODE_UNREACHABLE, 1, 1, 30, 0, SEV_CRITICAL, ""},
+	{"destructive_event", RULE_DESTRUCTIVE_EVENT, 1, 1, 0, 900, SEV_CRITICAL, ""},
+};
+
+static const char *const severity_names[] = {"info", "warning", "error", "critical"};
+
+const char *
+severity_name(severity s)
+{
+	return severity_names[s];
+}
+
+const char *
+rule_kind_name(rule_kind k)
+{
+	return builtin_rules[k].name;
+}
+
+static void
+add_error(parse_state *ps, int line, const char *fmt, ...)
+{
+	strbuf		sb;
+	va_list		ap;
+
+	sb_init(&sb);
+	if (line > 0)
+		sb_printf(&sb, "%s:%d: ", ps->path, line);
+	else
+		sb_printf(&sb, "%s: ", ps->path);
+	va_start(ap, fmt);
+	sb_vprintf(&sb, fmt, ap);
+	va_end(ap);
+	ps->errs->msg = xrealloc(ps->errs->msg, sizeof(char *) * (size_t) (ps->errs->n + 1));
+	ps->errs->msg[ps->errs->n++] = sb_steal(&sb);
+}
+
+bool
+parse_duration(const char *s, double *out)
+{
+	char	   *end;
+	double		v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || errno || v < 0 || !isfinite(v))
+		return false;
+	if (*end == '\0' || strcmp(end, "s") == 0)
+		*out = v;
+	else if (strcmp(end, "ms") == 0)
+		*out = v / 1000.0;
+	else if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0)
+		*out = v * 60;
+	else if (strcmp(end, "h") == 0)
+		*out = v * 3600;
+	else if (strcmp(end, "d") == 0)
+		*out = v * 86400;
+	else
+		return false;
+	return true;
+}
+
+bool
+parse_quantity(const char *s, double *out)
+{
+	char	   *end;
+	double		v;
+
+	if (parse_duration(s, out))
+		return true;
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || errno || !isfinite(v))
+		return false;
+	if (*end == '\0' || strcmp(end, "%") == 0 || strcmp(end, "B") == 0)
+		*out = v;
+	else if (strcasecmp(end, "kB") == 0)
+		*out = v * 1024.0;
+	else if (strcasecmp(end, "MB") == 0)
+		*out = v * 1024.0 * 1024.0;
+	else if (strcasecmp(end, "GB") == 0)
+		*out = v * 1024.0 * 1024.0 * 1024.0;
+	else if (strcasecmp(end, "TB") == 0)
+		*out = v * 1024.0 * 1024.0 * 1024.0 * 1024.0;
+	else
+		return false;
+	return true;
+}
+
+static bool
+parse_bool(const char *s, bool *out)
+{
+	if (!strcasecmp(s, "true") || !strcasecmp(s, "yes") || !strcasecmp(s, "on") || !strcmp(s, "1"))
+		*out = true;
+	else if (!strcasecmp(s, "false") || !strcasecmp(s, "no") || !strcasecmp(s, "off") || !strcmp(s, "0"))
+		*out = false;
+	else
+		return false;
+	return true;
+}
+
+static bool
+parse_severity(const char *s, severity *out)
+{
+	for (int i = 0; i <= SEV_CRITICAL; i++)
+		if (strcasecmp(s, severity_names[i]) == 0)
+		{
+			*out = (severity) i;
+			return true;
+		}
+	return false;
+}
+
+static bool
+valid_name(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!(isalnum((unsigned char) *s) || *s == '_' || *s == '-' || *s == '.'))
+			return false;
+	return true;
+}
+
+static long
+error_line(const char *msg, size_t skip)
+{
+	return strlen(msg) > skip && msg[skip] == ':' ? strtol(msg + skip + 1, NULL, 10) : 0;
+}
+
+/* by line, keeping the order of errors found on the same line */
+static void
+sort_errors(config_errors *errs, size_t path_len)
+{
+	for (int i = 1; i < errs->n; i++)
+	{
+		char	   *m = errs->msg[i];
+		long		l = error_line(m, path_len);
+		int			j = i - 1;
+
+		while (j >= 0 && error_line(errs->msg[j], path_len) > l)
+		{
+			errs->msg[j + 1] = errs->msg[j];
+			j--;
+		}
+		errs->msg[j + 1] = m;
+	}
+}
+
+/* ---------- pass 1: sections and entries ---------- */
+
+static int
+collect(void *ctx, int line, const char *sec, const char *key, const char *value)
+{
+	parse_state *ps = ctx;
+
+	if (strcmp(sec, "!") == 0)
+	{
+		add_error(ps, line, "%s", value);
+		return 0;
+	}
+	if (key == NULL)
+	{
+		section    *s;
+		char	   *copy = xstrdup(sec);
+		char	   *sp = copy;
+		char	   *name;
+
+		while (*sp && !isspace((unsigned char) *sp))
+			sp++;
+		name = sp;
+		if (*sp)
+		{
+			*sp = '\0';
+			name = sp + 1;
+			while (isspace((unsigned char) *name))
+				name++;
+		}
+		ps->s = xrealloc(ps->s, sizeof(section) * (size_t) (ps->n + 1));
+		s = &ps->s[ps->n++];
+		s->kind = xstrdup(copy);
+		s->name = xstrdup(name);
+		s->line = line;
+		s->e = NULL;
+		s->n = 0;
+		free(copy);
+		return 0;
+	}
+	{
+		section    *s = &ps->s[ps->n - 1];
+
+		s->e = xrealloc(s->e, sizeof(entry) * (size_t) (s->n + 1));
+		s->e[s->n].key = xstrdup(key);
+		s->e[s->n].value = xstrdup(value);
+		s->e[s->n].line = line;
+		s->e[s->n].used = false;
+		s->n++;
+	}
+	return 0;
+}
+
+static void
+free_sections(parse_state *ps)
+{
+	for (int i = 0; i < ps->n; i++)
+	{
+		for (int j = 0; j < ps->s[i].n; j++)
+		{
+			free(ps->s[i].e[j].key);
+			free(ps->s[i].e[j].value);
+		}
+		free(ps->s[i].e);
+		free(ps->s[i].kind);
+		free(ps->s[i].name);
+	}
+	free(ps->s);
+	free(ps->dir);
+}
+
+/* the last entry for key (later lines win), marked used */
+static entry *
+get(section *s, const char *key)
+{
+	entry	   *found = NULL;
+
+	for (int i = 0; i < s->n; i++)
+		if (strcmp(s->e[i].key, key) == 0)
+		{
+			s->e[i].used = true;
+			found = &s->e[i];
+		}
+	return found;
+}
+
+static void
+get_duration(parse_state *ps, section *s, const char *key, double *out)
+{
+	entry	   *e = get(s, key);
+
+	if (e && !parse_duration(e->value, out))
+		add_error(ps, e->line, "%s: invalid duration \"%s\" (examples: 500ms, 10s, 5m, 1h)", key, e->value);
+}
+
+static void
+get_quantity(parse_state *ps, section *s, const char *key, double *out)
+{
+	entry	   *e = get(s, key);
+
+	if (e && !parse_quantity(e->value, out))
+		add_error(ps, e->line, "%s: invalid number \"%s\" (examples: 30, 30s, 80%%, 1GB)", key, e->value);
+}
+
+static void
+get_bool(parse_state *ps, section *s, const char *key, bool *out)
+{
+	entry	   *e = get(s, key);
+
+	if (e && !parse_bool(e->value, out))
+		add_error(ps, e->line, "%s: expected true or false, got \"%s\"", key, e->value);
+}
+
+static void
+get_severity(parse_state *ps, section *s, const char *key, severity *out)
+{
+	entry	   *e = get(s, key);
+
+	if (e && !parse_severity(e->value, out))
+		add_error(ps, e->line, "%s: unknown severity \"%s\" (critical, error, warning, info)", key, e->value);
+}
+
+static void
+get_string(section *s, const char *key, char **out)
+{
+	entry	   *e = get(s, key);
+
+	if (e)
+	{
+		free(*out);
+		*out = xstrdup(e->value);
+	}
+}
+
+static char *
+read_secret_file(parse_state *ps, const entry *e)
+{
+	char	   *path;
+	FILE	   *f;
+	strbuf		sb;
+	char		buf[512];
+	size_t		n;
+
+	if (e->value[0] == '/' || ps->dir == NULL)
+		path = xstrdup(e->value);
+	else
+		path = xasprintf("%s/%s", ps->dir, e->value);
+	f = fopen(path, "r");
+	if (!f)
+	{
+		add_error(ps, e->line, "%s: cannot read \"%s\": %s", e->key, path, strerror(errno));
+		free(path);
+		return NULL;
+	}
+	sb_init(&sb);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		sb_append_len(&sb, buf, n);
+	fclose(f);
+	while (sb.len > 0 && isspace((unsigned char) sb.data[sb.len - 1]))
+		sb.data[--sb.len] = '\0';
+	if (sb.len == 0)
+	{
+		add_error(ps, e->line, "%s: \"%s\" is empty", e->key, path);
+		sb_free(&sb);
+		free(path);
+		return NULL;
+	}
+	free(path);
+	return sb_steal(&sb);
+}
+
+/*
+ * A secret named NAME comes from NAME_file or NAME_env; an inline NAME is
+ * refused so that config files can be shared and logged safely.
+ */
+static char *
+get_secret(parse_state *ps, section *s, const char *name, bool *given)
+{
+	char		kf[64],
+				ke[64];
+	entry	   *inl = get(s, name);
+	entry	   *ef,
+			   *ee;
+
+	snprintf(kf, sizeof(kf), "%s_file", name);
+	snprintf(ke, sizeof(ke), "%s_env", name);
+	ef = get(s, kf);
+	ee = get(s, ke);
+	*given = inl || ef || ee;
+	if (inl)
+	{
+		add_error(ps, inl->line, "%s: secrets are not accepted inline; use %s or %s", name, kf, ke);
+		return NULL;
+	}
+	if (ef && ee)
+	{
+		add_error(ps, ee->line, "%s and %s both set; use one", kf, ke);
+		return NULL;
+	}
+	if (ef)
+		return read_secret_file(ps, ef);
+	if (ee)
+	{
+		const char *v = getenv(ee->value);
+
+		if (!v || !*v)
+		{
+			add_error(ps, ee->line, "%s: environment variable %s is not set", ke, ee->value);
+			return NULL;
+		}
+		return xstrdup(v);
+	}
+	return NULL;
+}
+
+static void
+report_unused(parse_state *ps, section *s)
+{
+	for (int i = 0; i < s->n; i++)
+		if (!s->e[i].used)
+			add_error(ps, s->e[i].line, "unknown key \"%s\" in [%s%s%s]", s->e[i].key,
+					  s->kind, *s->name ? " " : "", s->name);
+}
+
+/* ---------- pass 2: interpretation ---------- */
+
+static void
+load_agent(parse_state *ps, section *s, agent_cfg *cfg)
+{
+	entry	   *e;
+	double		topn = cfg->top_n;
+
+	get_duration(ps, s, "interval", &cfg->interval_s);
+	/* without an explicit deadline, leave a fifth of the interval spare */
+	if (!get(s, "node_timeout") && cfg->interval_s * 0.8 < cfg->node_timeout_s)
+		cfg->node_timeout_s = cfg->interval_s * 0.8;
+	get_duration(ps, s, "node_timeout", &cfg->node_timeout_s);
+	get_duration(ps, s, "statement_timeout", &cfg->statement_timeout_s);
+	get_duration(ps, s, "lock_timeout", &cfg->lock_timeout_s);
+	get_duration(ps, s, "reconnect_max", &cfg->reconnect_max_s);
+	get_duration(ps, s, "remote_write_timeout", &cfg->remote_write_timeout_s);
+	get_string(s, "spool_dir", &cfg->spool_dir);
+	get_string(s, "listen", &cfg->listen);
+	get_string(s, "remote_write_url", &cfg->remote_write_url);
+	get_quantity(ps, s, "top_n", &topn);
+	if (topn < 1 || topn > 100000 || topn != floor(topn))
+		add_error(ps, get(s, "top_n")->line, "top_n: expected an integer between 1 and 100000");
+	cfg->top_n = (int) topn;
+	if ((e = get(s, "log_format")) != NULL)
+	{
+		if (!strcmp(e->value, "text"))
+			cfg->log_fmt = LOG_FORMAT_TEXT;
+		else if (!strcmp(e->value, "json"))
+			cfg->log_fmt = LOG_FORMAT_JSON;
+		else
+			add_error(ps, e->line, "log_format: expected text or json, got \"%s\"", e->value);
+	}
+	if ((e = get(s, "log_level")) != NULL)
+	{
+		if (!strcmp(e->value, "debug"))
+			cfg->log_lvl = LOG_DEBUG;
+		else if (!strcmp(e->value, "info"))
+			cfg->log_lvl = LOG_INFO;
+		else if (!strcmp(e->value, "warning"))
+			cfg->log_lvl = LOG_WARN;
+		else if (!strcmp(e->value, "error"))
+			cfg->log_lvl = LOG_ERROR;
+		else
+			add_error(ps, e->line, "log_level: expected debug, info, warning or error");
+	}
+	for (int i = 0; i < s->n; i++)
+		if (strncmp(s->e[i].key, "external_label.", 15) == 0)
+		{
+			s->e[i].used = true;
+			if (!valid_label_name(s->e[i].key + 15))
+				add_error(ps, s->e[i].line, "%s: not a valid label name", s->e[i].key);
+			else
+				labels_set(&cfg->external_labels, s->e[i].key + 15, s->e[i].value);
+		}
+	if (cfg->interval_s < 0.1)
+		add_error(ps, s->line, "interval must be at least 100ms");
+	if (cfg->node_timeout_s <= 0 || cfg->node_timeout_s > cfg->interval_s)
+		add_error(ps, s->line, "node_timeout must be positive and at most interval (%gs)", cfg->interval_s);
+	if ((e = get(s, "listen")) != NULL && *e->value && strcmp(e->value, "off"))
+	{
+		const char *colon = strrchr(e->value, ':');
+		char	   *end = NULL;
+		long		port = colon ? strtol(colon + 1, &end, 10) : 0;
+
+		if (!colon || colon == e->value || !end || *end || port < 0 || port > 65535)
+			add_error(ps, e->line, "listen: expected HOST:PORT (IPv4) or off, got \"%s\"", e->value);
+	}
+	if (cfg->remote_write_url && *cfg->remote_write_url &&
+		strncmp(cfg->remote_write_url, "http://", 7) && strncmp(cfg->remote_write_url, "https://", 8))
+		add_error(ps, get(s, "remote_write_url")->line, "remote_write_url: expected an http:// or https:// URL");
+	report_unused(ps, s);
+}
+
+static void
+load_node(parse_state *ps, section *s, agent_cfg *cfg)
+{
+	node_cfg   *n;
+	bool		given;
+
+	cfg->nodes = xrealloc(cfg->nodes, sizeof(node_cfg) * (size_t) (cfg->n_nodes + 1));
+	n = &cfg->nodes[cfg->n_nodes++];
+	memset(n, 0, sizeof(*n));
+	n->name = xstrdup(s->name);
+	n->line = s->line;
+	get_string(s, "conninfo", &n->conninfo);
+	get_string(s, "cluster", &n->cluster);
+	if (!n->cluster)
+		n->cluster = xstrdup(n->name);
+	if (!n->conninfo)
+		add_error(ps, s->line, "[node %s]: conninfo is required", s->name);
+	else if (strstr(n->conninfo, "password") != NULL)
+		add_error(ps, get(s, "conninfo")->line,
+				  "conninfo: must not contain a password; use password_file, password_env or ~/.pgpass");
+	n->password = get_secret(ps, s, "password", &given);
+	for (int i = 0; i < s->n; i++)
+	{
+		const char *k = s->e[i].key;
+		const char *tag = NULL;
+
+		if (!strcmp(k, "store") || !strcmp(k, "region") || !strcmp(k, "brand"))
+			tag = k;
+		else if (!strncmp(k, "tag.", 4))
+			tag = k + 4;
+		if (!tag)
+			continue;
+		s->e[i].used = true;
+		if (!valid_label_name(tag) || !strcmp(tag, "node") || !strcmp(tag, "cluster"))
+			add_error(ps, s->e[i].line, "%s: not a usable label name", k);
+		else
+			labels_set(&n->tags, tag, s->e[i].value);
+	}
+	report_unused(ps, s);
+}
+
+static void
+load_pager(parse_state *ps, section *s, agent_cfg *cfg)
+{
+	pager_cfg  *p;
+	entry	   *t = get(s, "type");
+	bool		given;
+	const char *secret_name = NULL;
+
+	cfg->pagers = xrealloc(cfg->pagers, sizeof(pager_cfg) * (size_t) (cfg->n_pagers + 1));
+	p = &cfg->pagers[cfg->n_pagers++];
+	memset(p, 0, sizeof(*p));
+	p->name = xstrdup(s->name);
+	p->line = s->line;
+	if (!strcmp(s->name, "dead-letter") || !strcmp(s->name, "fanout.json"))
+		add_error(ps, s->line, "[pager %s]: this name is reserved by the spool directory", s->name);
+	p->timeout_s = 10;
+	p->backoff_initial_s = 1;
+	p->backoff_max_s = 300;
+	p->tls_verify = true;
+	p->min_severity = SEV_INFO;
+	p->alert_ttl_s = 3600;
+	p->kind = PAGER_WEBHOOK;
+	if (!t)
+		add_error(ps, s->line, "[pager %s]: type is required (pagerduty, alertmanager, webhook)", s->name);
+	else if (!strcmp(t->value, "pagerduty"))
+	{
+		p->kind = PAGER_PAGERDUTY;
+		p->url = xstrdup("https://events.pagerduty.com/v2/enqueue");
+		p->rate_per_min = 120;
+		secret_name = "routing_key";
+	}
+	else if (!strcmp(t->value, "alertmanager"))
+		p->kind = PAGER_ALERTMANAGER;
+	else if (!strcmp(t->value, "webhook"))
+	{
+		p->kind = PAGER_WEBHOOK;
+		secret_name = "hmac_key";
+	}
+	else
+		add_error(ps, t->line, "type: unknown pager type \"%s\" (pagerduty, alertmanager, webhook)", t->value);
+	get_string(s, "url", &p->url);
+	get_duration(ps, s, "timeout", &p->timeout_s);
+	get_quantity(ps, s, "rate_limit", &p->rate_per_min);
+	get_duration(ps, s, "backoff_initial", &p->backoff_initial_s);
+	get_duration(ps, s, "backoff_max", &p->backoff_max_s);
+	get_duration(ps, s, "alert_ttl", &p->alert_ttl_s);
+	get_bool(ps, s, "tls_verify", &p->tls_verify);
+	get_string(s, "ca_file", &p->ca_file);
+	get_severity(ps, s, "min_severity", &p->min_severity);
+	if (secret_name)
+	{
+		p->secret = get_secret(ps, s, secret_name, &given);
+		if (!given && p->kind == PAGER_PAGERDUTY)
+			add_error(ps, s->line, "[pager %s]: routing_key_file or routing_key_env is required", s->name);
+	}
+	if (!p->url)
+		add_error(ps, s->line, "[pager %s]: url is required", s->name);
+	else if (strncmp(p->url, "http://", 7) && strncmp(p->url, "https://", 8))
+		add_error(ps, get(s, "url") ? get(s, "url")->line : s->line, "url: expected an http:// or https:// URL");
+	if (p->timeout_s <= 0)
+		add_error(ps, s->line, "[pager %s]: timeout must be positive", s->name);
+	if (p->backoff_initial_s <= 0 || p->backoff_max_s < p->backoff_initial_s)
+		add_error(ps, s->line, "[pager %s]: need 0 < backoff_initial <= backoff_max", s->name);
+	if (p->rate_per_min < 0)
+		add_error(ps, s->line, "[pager %s]: rate_limit must not be negative", s->name);
+	report_unused(ps, s);
+}
+
+static void
+rule_defaults(rule_cfg *r, const builtin_rule *b, const char *name)
+{
+	memset(r, 0, sizeof(*r));
+	r->name = xstrdup(name);
+	r->kind = b->kind;
+	r->enabled = true;
+	r->threshold = b->threshold;
+	r->clear = b->clear;
+	r->for_s = b->for_s;
+	r->keep_firing_for_s = b->keep_firing_for_s;
+	r->renotify_s = 900;
+	r->flap_count = 4;
+	r->flap_window_s = 1800;
+	r->sev = b->sev;
+	r->raise_severity = SEV_CRITICAL;
+}
+
+static void
+load_rule(parse_state *ps, section *s, agent_cfg *cfg)
+{
+	rule_cfg   *r = NULL;
+	entry	   *e;
+	bool		clear_given;
+	double		flap = 0;
+
+	if (!valid_label_name(s->name))
+	{
+		add_error(ps, s->line, "[rule %s]: a rule name must be a valid label name ([a-zA-Z_][a-zA-Z0-9_]*)", s->name);
+		return;
+	}
+	for (int i = 0; i < cfg->n_rules; i++)
+		if (!strcmp(cfg->rules[i].name, s->name))
+			r = &cfg->rules[i];
+	e = get(s, "kind");
+	if (!r)
+	{
+		int			k = -1;
+
+		if (!e)
+		{
+			add_error(ps, s->line, "[rule %s]: not a built-in rule; set kind = one of the built-in kinds", s->name);
+			return;
+		}
+		for (int i = 0; i < RULE_KIND_COUNT; i++)
+			if (!strcmp(builtin_rules[i].name, e->value))
+				k = i;
+		if (k < 0)
+		{
+			add_error(ps, e->line, "kind: unknown rule kind \"%s\"", e->value);
+			return;
+		}
+		cfg->rules = xrealloc(cfg->rules, sizeof(rule_cfg) * (size_t) (cfg->n_rules + 1));
+		r = &cfg->rules[cfg->n_rules++];
+		rule_defaults(r, &builtin_rules[k], s->name);
+	}
+	else if (e && strcmp(e->value, rule_kind_name(r->kind)))
+		add_error(ps, e->line, "kind: built-in rule %s is of kind %s", r->name, rule_kind_name(r->kind));
+	r->line = s->line;
+	get_bool(ps, s, "enabled", &r->enabled);
+	get_quantity(ps, s, "threshold", &r->threshold);
+	clear_given = get(s, "clear") != NULL;
+	get_quantity(ps, s, "clear", &r->clear);
+	if (!clear_given && get(s, "threshold"))
+		r->clear = r->threshold;
+	get_duration(ps, s, "for", &r->for_s);
+	get_duration(ps, s, "keep_firing_for", &r->keep_firing_for_s);
+	get_duration(ps, s, "renotify", &r->renotify_s);
+	get_duration(ps, s, "flap_window", &r->flap_window_s);
+	flap = r->flap_count;
+	get_quantity(ps, s, "flap_count", &flap);
+	r->flap_count = (int) flap;
+	get_severity(ps, s, "severity", &r->sev);
+	get_severity(ps, s, "raise_severity", &r->raise_severity);
+	if ((e = get(s, "raise_during")) != NULL)
+	{
+		const char *err;
+
+		schedule_free(&r->raise_during);
+		if ((err = schedule_parse(e->value, &r->raise_during)) != NULL)
+			add_error(ps, e->line, "raise_during: %s", err);
+	}
+	if ((e = get(s, "mute_during")) != NULL)
+	{
+		const char *err;
+
+		schedule_free(&r->mute_during);
+		if ((err = schedule_parse(e->value, &r->mute_during)) != NULL)
+			add_error(ps, e->line, "mute_during: %s", err);
+	}
+	if ((e = get(s, "pagers")) != NULL)
+	{
+		char	   *copy = xstrdup(e->value);
+		char	   *save = NULL;
+
+		for (int i = 0; i < r->n_pagers; i++)
+			free(r->pagers[i]);
+		free(r->pagers);
+		r->pagers = NULL;
+		r->n_pagers = 0;
+		for (char *t = strtok_r(copy, ", ", &save); t; t = strtok_r(NULL, ", ", &save))
+		{
+			bool		known = false;
+
+			for (int i = 0; i < ps->n; i++)
+				if (!strcmp(ps->s[i].kind, "pager") && !strcmp(ps->s[i].name, t))
+					known = true;
+			if (!known)
+				add_error(ps, e->line, "pagers: no [pager %s] section", t);
+			r->pagers = xrealloc(r->pagers, sizeof(char *) * (size_t) (r->n_pagers + 1));
+			r->pagers[r->n_pagers++] = xstrdup(t);
+		}
+		free(copy);
+	}
+	for (int i = 0; i < s->n; i++)
+		if (!strncmp(s->e[i].key, "label.", 6))
+		{
+			const char *ln = s->e[i].key + 6;
+
+			s->e[i].used = true;
+			if (!valid_label_name(ln) || !strncmp(ln, "__", 2))
+				add_error(ps, s->e[i].line, "%s: not a valid label name", s->e[i].key);
+			else
+				labels_set(&r->labels, ln, s->e[i].value);
+		}
+	if (r->clear > r->threshold)
+		add_error(ps, s->line, "[rule %s]: clear (%g) must not exceed threshold (%g)", r->name, r->clear, r->threshold);
+	if (r->flap_count < 0)
+		add_error(ps, s->line, "[rule %s]: flap_count must not be negative", r->name);
+	report_unused(ps, s);
+}
+
+static void
+load_runbook(parse_state *ps, section *s, agent_cfg *cfg)
+{
+	runbook_cfg *rb;
+
+	(void) ps;
+	cfg->runbooks = xrealloc(cfg->runbooks, sizeof(runbook_cfg) * (size_t) (cfg->n_runbooks + 1));
+	rb = &cfg->runbooks[cfg->n_runbooks++];
+	memset(rb, 0, sizeof(*rb));
+	rb->name = xstrdup(s->name);
+	rb->line = s->line;
+	for (int i = 0; i < s->n; i++)
+		labels_set(&rb->settings, s->e[i].key, s->e[i].value);
+}
+
+static void
+config_defaults(agent_cfg *cfg, const char *path)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->path = xstrdup(path);
+	cfg->interval_s = 10;
+	cfg->node_timeout_s = 5;
+	cfg->statement_timeout_s = 3;
+	cfg->lock_timeout_s = 1;
+	cfg->reconnect_max_s = 60;
+	cfg->spool_dir = xstrdup("/var/lib/odoo-retail-guard/spool");
+	cfg->listen = xstrdup("127.0.0.1:9188");
+	cfg->log_fmt = LOG_FORMAT_TEXT;
+	cfg->log_lvl = LOG_INFO;
+	cfg->top_n = 20;
+	cfg->remote_write_timeout_s = 10;
+	cfg->rules = xcalloc(RULE_KIND_COUNT, sizeof(rule_cfg));
+	for (int i = 0; i < RULE_KIND_COUNT; i++)
+		rule_defaults(&cfg->rules[i], &builtin_rules[i], builtin_rules[i].name);
+	cfg->n_rules = RULE_KIND_COUNT;
+}
+
+bool
+config_parse(const char *path, const char *text, agent_cfg *cfg, config_errors *errs)
+{
+	parse_state ps = {0};
+	const char *slash = strrchr(path, '/');
+	int			agent_sections = 0;
+
+	ps.path = path;
+	ps.errs = errs;
+	ps.dir = slash ? strndup(path, (size_t) (slash - path)) : NULL;
+	if (slash && slash == path)
+	{
+		free(ps.dir);
+		ps.dir = xstrdup("/");
+	}
+	config_defaults(cfg, path);
+	ini_parse_string(text, collect, &ps);
+
+	/* duplicates and unknown section kinds first */
+	for (int i = 0; i < ps.n; i++)
+	{
+		section    *s = &ps.s[i];
+
+		for (int j = 0; j < i; j++)
+			if (!strcmp(ps.s[j].kind, s->kind) && !strcmp(ps.s[j].name, s->name))
+				add_error(&ps, s->line, "duplicate section [%s%s%s] (first at line %d)", s->kind,
+						  *s->name ? " " : "", s->name, ps.s[j].line);
+		if (!strcmp(s->kind, "agent"))
+		{
+			agent_sections++;
+			if (*s->name)
+				add_error(&ps, s->line, "[agent] takes no name");
+		}
+		else if (!strcmp(s->kind, "node") || !strcmp(s->kind, "pager") ||
+				 !strcmp(s->kind, "rule") || !strcmp(s->kind, "runbook"))
+		{
+			if (!*s->name)
+				add_error(&ps, s->line, "[%s] needs a name, e.g. [%s main]", s->kind, s->kind);
+			else if (!valid_name(s->name))
+				add_error(&ps, s->line, "[%s %s]: names may hold letters, digits, '_', '-' and '.'", s->kind, s->name);
+		}
+		else
+			add_error(&ps, s->line, "unknown section [%s] (agent, node, pager, rule, runbook)", s->kind);
+	}
+	for (int i = 0; i < ps.n; i++)
+		if (!strcmp(ps.s[i].kind, "agent"))
+			load_agent(&ps, &ps.s[i], cfg);
+	for (int i = 0; i < ps.n; i++)
+	{
+		section    *s = &ps.s[i];
+
+		if (!*s->name || !valid_name(s->name))
+			continue;
+		if (!strcmp(s->kind, "node"))
+			load_node(&ps, s, cfg);
+		else if (!strcmp(s->kind, "pager"))
+			load_pager(&ps, s, cfg);
+		else if (!strcmp(s->kind, "rule"))
+			load_rule(&ps, s, cfg);
+		else if (!strcmp(s->kind, "runbook"))
+			load_runbook(&ps, s, cfg);
+	}
+	if (cfg->n_nodes == 0)
+		add_error(&ps, 0, "no [node NAME] section: nothing to watch");
+	free_sections(&ps);
+	sort_errors(errs, strlen(path));
+	return errs->n == 0;
+}
+
+bool
+config_load(const char *path, agent_cfg *cfg, config_errors *errs)
+{
+	FILE	   *f = fopen(path, "r");
+	strbuf		sb;
+	char		buf[4096];
+	size_t		n;
+	bool		ok;
+
+	if (!f)
+	{
+		config_defaults(cfg, path);
+		errs->msg = xrealloc(errs->msg, sizeof(char *) * (size_t) (errs->n + 1));
+		errs->msg[errs->n++] = xasprintf("%s: cannot open: %s", path, strerror(errno));
+		return false;
+	}
+	sb_init(&sb);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		sb_append_len(&sb, buf, n);
+	fclose(f);
+	ok = config_parse(path, sb.data, cfg, errs);
+	sb_free(&sb);
+	return ok;
+}
+
+void
+config_free(agent_cfg *cfg)
+{
+	free(cfg->path);
+	free(cfg->spool_dir);
+	free(cfg->listen);
+	free(cfg->remote_write_url);
+	labels_free(&cfg->external_labels);
+	for (int i = 0; i < cfg->n_nodes; i++)
+	{
+		node_cfg   *n = &cfg->nodes[i];
+
+		free(n->name);
+		free(n->conninfo);
+		free(n->cluster);
+		if (n->password)
+			explicit_bzero(n->password, strlen(n->password));
+		free(n->password);
+		labels_free(&n->tags);
+	}
+	free(cfg->nodes);
+	for (int i = 0; i < cfg->n_pagers; i++)
+	{
+		pager_cfg  *p = &cfg->pagers[i];
+
+		free(p->name);
+		free(p->url);
+		if (p->secret)
+			explicit_bzero(p->secret, strlen(p->secret));
+		free(p->secret);
+		free(p->ca_file);
+	}
+	free(cfg->pagers);
+	for (int i = 0; i < cfg->n_rules; i++)
+	{
+		rule_cfg   *r = &cfg->rules[i];
+
+		free(r->name);
+		labels_free(&r->labels);
+		for (int j = 0; j < r->n_pagers; j++)
+			free(r->pagers[j]);
+		free(r->pagers);
+		schedule_free(&r->raise_during);
+		schedule_free(&r->mute_during);
+	}
+	free(cfg->rules);
+	for (int i = 0; i < cfg->n_runbooks; i++)
+	{
+		free(cfg->runbooks[i].name);
+		labels_free(&cfg->runbooks[i].settings);
+	}
+	free(cfg->runbooks);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+void
+config_errors_free(config_errors *errs)
+{
+	for (int i = 0; i < errs->n; i++)
+		free(errs->msg[i]);
+	free(errs->msg);
+	errs->msg = NULL;
+	errs->n = 0;
+}
+
+const rule_cfg *
+config_rule(const agent_cfg *cfg, const char *name)
+{
+	for (int i = 0; i < cfg->n_rules; i++)
+		if (!strcmp(cfg->rules[i].name, name))
+			return &cfg->rules[i];
+	return NULL;
+}
+
+const pager_cfg *
+config_pager(const agent_cfg *cfg, const char *name)
+{
+	for (int i = 0; i < cfg->n_pagers; i++)
+		if (!strcmp(cfg->pagers[i].name, name))
+			return &cfg->pagers[i];
+	return NULL;
+}

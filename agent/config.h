@@ -1,0 +1,159 @@
+/*
+ * config.h: the parsed agent.conf.  config_load() reads and validates the
+ * whole file and collects every error as "file:line: message"; secrets are
+ * read from files or the environment and never appear in those messages.
+ */
+#ifndef ORGUARD_CONFIG_H
+#define ORGUARD_CONFIG_H
+
+#include "log.h"
+#include "schedule.h"
+#include "util.h"
+
+#include <stdbool.h>
+
+typedef enum rule_kind
+{
+	RULE_LOCK_WAIT,
+	RULE_BLOCKING_CHAIN,
+	RULE_IDLE_IN_TRANSACTION,
+	RULE_AUTOVACUUM_LAG,
+	RULE_XID_AGE,
+	RULE_VACUUM_HORIZON,
+	RULE_REPLICATION_LAG_BYTES,
+	RULE_REPLICATION_LAG_SECONDS,
+	RULE_STANDBY_DISCONNECTED,
+	RULE_INACTIVE_SLOT,
+	RULE_SLOW_QUERY_RATE,
+	RULE_SLOW_QUERY_P95,
+	RULE_CONNECTION_USAGE,
+	RULE_NODE_UNREACHABLE,
+	RULE_DESTRUCTIVE_EVENT,
+	RULE_KIND_COUNT
+} rule_kind;
+
+typedef enum severity
+{
+	SEV_INFO,
+	SEV_WARNING,
+	SEV_ERROR,
+	SEV_CRITICAL
+} severity;
+
+const char *severity_name(severity s);
+const char *rule_kind_name(rule_kind k);
+
+typedef struct node_cfg
+{
+	char	   *name;
+	char	   *conninfo;		/* never holds a password */
+	char	   *cluster;
+	char	   *password;		/* secret, from password_file/password_env */
+	labelset	tags;			/* store, region, brand, tag.* */
+	int			line;
+} node_cfg;
+
+typedef enum pager_kind
+{
+	PAGER_PAGERDUTY,
+	PAGER_ALERTMANAGER,
+	PAGER_WEBHOOK
+} pager_kind;
+
+typedef struct pager_cfg
+{
+	char	   *name;
+	pager_kind	kind;
+	char	   *url;
+	char	   *secret;			/* routing key (pagerduty), HMAC key (webhook) */
+	double		timeout_s;
+	double		rate_per_min;	/* 0: unlimited */
+	double		backoff_initial_s;
+	double		backoff_max_s;
+	bool		tls_verify;
+	char	   *ca_file;
+	severity	min_severity;
+	double		alert_ttl_s;	/* alertmanager: endsAt of a firing alert */
+	int			line;
+} pager_cfg;
+
+typedef struct rule_cfg
+{
+	char	   *name;			/* alertname; a valid label name */
+	rule_kind	kind;
+	bool		enabled;
+	double		threshold;
+	double		clear;			/* firing clears below this (hysteresis) */
+	double		for_s;
+	double		keep_firing_for_s;
+	double		renotify_s;		/* 0: never */
+	int			flap_count;		/* fires within flap_window that make it flap */
+	double		flap_window_s;
+	severity	sev;
+	labelset	labels;
+	char	  **pagers;			/* NULL: every pager */
+	int			n_pagers;
+	schedule	raise_during;
+	severity	raise_severity;
+	schedule	mute_during;	/* mutes rules below critical */
+	int			line;
+} rule_cfg;
+
+typedef struct runbook_cfg
+{
+	char	   *name;
+	labelset	settings;		/* kept for the runbooks; not interpreted here */
+	int			line;
+} runbook_cfg;
+
+typedef struct agent_cfg
+{
+	char	   *path;
+	double		interval_s;
+	double		node_timeout_s;
+	double		statement_timeout_s;
+	double		lock_timeout_s;
+	double		reconnect_max_s;
+	char	   *spool_dir;
+	char	   *listen;			/* host:port, "" = off */
+	log_format	log_fmt;
+	log_level	log_lvl;
+	int			top_n;
+	char	   *remote_write_url;
+	double		remote_write_timeout_s;
+	labelset	external_labels;
+
+	node_cfg   *nodes;
+	int			n_nodes;
+	pager_cfg  *pagers;
+	int			n_pagers;
+	rule_cfg   *rules;			/* the built-in pack with overrides, then custom rules */
+	int			n_rules;
+	runbook_cfg *runbooks;
+	int			n_runbooks;
+} agent_cfg;
+
+typedef struct config_errors
+{
+	char	  **msg;
+	int			n;
+} config_errors;
+
+#define ORGUARD_DEFAULT_CONFIG "/etc/odoo-retail-guard/agent.conf"
+
+/* reads path; returns true when the configuration is valid */
+bool		config_load(const char *path, agent_cfg *cfg, config_errors *errs);
+/* parses text as if read from path (for tests) */
+bool		config_parse(const char *path, const char *text, agent_cfg *cfg, config_errors *errs);
+void		config_free(agent_cfg *cfg);
+void		config_errors_free(config_errors *errs);
+
+const rule_cfg *config_rule(const agent_cfg *cfg, const char *name);
+const pager_cfg *config_pager(const agent_cfg *cfg, const char *name);
+
+/* "10s", "500ms", "2m", "1h", "1d", "5" (seconds); false when malformed */
+bool		parse_duration(const char *s, double *out);
+/* plain numbers, durations (in seconds), sizes "64MB" (bytes), "80%" */
+bool		parse_quantity(const char *s, double *out);
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * facts.h: what one poll of one node observed, reduced to the values the
+ * rules compare with their thresholds.  facts.c derives them from a decoded
+ * snapshot plus the agent's own connection figures; keeping this separate
+ * lets tests (and the rule engine) work without a database.
+ */
+#ifndef ORGUARD_FACTS_H
+#define ORGUARD_FACTS_H
+
+#include "config.h"
+#include "odoo_retail_guard.pb-c.h"
+#include "util.h"
+
+typedef struct fact
+{
+	rule_kind	kind;
+	char	   *subject;		/* what within the node: model, table, standby ... */
+	double		value;
+	char	   *summary;		/* one human line, no secrets */
+	labelset	labels;
+} fact;
+
+typedef struct fact_list
+{
+	fact	   *v;
+	int			n;
+} fact_list;
+
+fact	   *facts_add(fact_list *l, rule_kind kind, const char *subject, double value,
+					  const char *summary_fmt, ...) __attribute__((format(printf, 5, 6)));
+void		facts_free(fact_list *l);
+
+/* per-node memory between polls: slow-call counters, p95 baselines */
+typedef struct facts_memory facts_memory;
+
+facts_memory *facts_memory_new(void);
+void		facts_memory_free(facts_memory *m);
+
+/* what the agent itself measured on the node, with or without a snapshot */
+typedef struct node_observation
+{
+	bool		reachable;
+	const char *error;			/* when not reachable */
+	int			max_connections;
+	int			connections;	/* client backends */
+	int			superuser_reserved;
+	bool		in_recovery;
+	int64_t		now_us;
+} node_observation;
+
+void		facts_from_observation(const node_observation *obs, fact_list *out);
+/* snap may be NULL (node without the extension) */
+void		facts_from_snapshot(const OdooRetailGuard__Snapshot *snap, facts_memory *mem,
+								int64_t now_us, fact_list *out);
+
+#endif

@@ -1,0 +1,668 @@
+/*
+ * main.c: orguard-agent's command line, signals and main loop.  It wires
+ * the parts together and holds no business logic of its own:
+ *
+ *   collector (node.c) --poll--> facts.c --> rules.c --events--> pager.c --> spool + receivers
+ *            \--> stats.c --> metrics.c (/metrics) and remote_write.c (push)
+ */
+#include "config.h"
+#include "cursor.h"
+#include "facts.h"
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+#include "node.h"
+#include "pager.h"
+#include "remote_write.h"
+#include "rules.h"
+#include "spool.h"
+#include "stats.h"
+#include "util.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static volatile sig_atomic_t got_hup;
+static volatile sig_atomic_t got_term;
+
+typedef struct agent
+{
+	agent_cfg	cfg;
+	collector  *coll;
+	rule_engine *re;
+	pager	  **pagers;
+	int			n_pagers;
+	metrics_server *srv;
+	remote_writer *rw;
+	char	  **last_error;		/* per node, to log changes only */
+	cursor_store cursors;
+	char	   *cursor_path;
+	rw_state	rw_sent;		/* series pushed last time, for stale markers */
+} agent;
+
+static void
+usage(FILE *f)
+{
+	fputs("Usage: orguard-agent [--config FILE] [COMMAND]\n"
+		  "\n"
+		  "Watches Odoo PostgreSQL nodes, pages on-call and serves metrics.\n"
+		  "\n"
+		  "Commands:\n"
+		  "  run            run the agent (the default); SIGHUP reloads, SIGTERM stops\n"
+		  "  check-config   validate the configuration and explain every error\n"
+		  "  once           poll every node once and print what it sees\n"
+		  "\n"
+		  "Options:\n"
+		  "  -c, --config FILE   configuration file (default " ORGUARD_DEFAULT_CONFIG ")\n"
+		  "  -f, --format FMT    output of once: table (default) or json\n"
+		  "  -h, --help          show this help\n"
+		  "  -V, --version       show the version\n", f);
+}
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		got_hup = 1;
+	else
+		got_term = 1;
+}
+
+static void
+install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+static bool
+load_or_explain(const char *path, agent_cfg *cfg)
+{
+	config_errors errs = {0};
+	bool		ok = config_load(path, cfg, &errs);
+
+	for (int i = 0; i < errs.n; i++)
+		log_error("%s", errs.msg[i]);
+	config_errors_free(&errs);
+	return ok;
+}
+
+static int
+check_config(const char *path)
+{
+	agent_cfg	cfg;
+	config_errors errs = {0};
+	bool		ok = config_load(path, &cfg, &errs);
+
+	for (int i = 0; i < errs.n; i++)
+		fprintf(stderr, "%s\n", errs.msg[i]);
+	if (ok)
+		printf("%s: ok (%d nodes, %d pagers, %d rules, %d runbooks)\n", path, cfg.n_nodes,
+			   cfg.n_pagers, cfg.n_rules, cfg.n_runbooks);
+	else
+		fprintf(stderr, "%s: %d error%s\n", path, errs.n, errs.n == 1 ? "" : "s");
+	config_errors_free(&errs);
+	config_free(&cfg);
+	return ok ? 0 : 1;
+}
+
+static void
+collect_facts(node *n, fact_list *facts)
+{
+	facts_from_observation(&n->obs, facts);
+	facts_from_snapshot(n->snap, n->mem, n->obs.now_us, facts);
+}
+
+/* ---------- once ---------- */
+
+static void
+poll_once(collector *c)
+{
+	collector_start_poll(c, mono_ms());
+	while (collector_busy(c))
+		collector_step(c, 100);
+}
+
+static int
+run_once(const char *path, const char *format)
+{
+	agent_cfg	cfg;
+	collector  *c;
+	int			unreachable = 0;
+	bool		json = format && !strcmp(format, "json");
+	json_t	   *arr = json_array();
+
+	if (!load_or_explain(path, &cfg))
+	{
+		json_decref(arr);
+		config_free(&cfg);
+		return 1;
+	}
+	c = collector_new(&cfg);
+	poll_once(c);
+	if (!json)
+		printf("%-20s %-16s %-6s %-11s %-8s %s\n", "NODE", "CLUSTER", "UP", "CONNECTIONS", "ROLE",
+			   "SNAPSHOT");
+	for (int i = 0; i < c->n; i++)
+	{
+		node	   *n = c->v[i];
+		fact_list	facts = {0};
+
+		collect_facts(n, &facts);
+		if (!n->obs.reachable)
+			unreachable++;
+		if (json)
+		{
+			json_t	   *o = json_object();
+			json_t	   *fa = json_array();
+
+			json_object_set_new(o, "node", json_string(n->cfg.name));
+			json_object_set_new(o, "cluster", json_string(n->cfg.cluster));
+			json_object_set_new(o, "reachable", json_boolean(n->obs.reachable));
+			if (!n->obs.reachable)
+				json_object_set_new(o, "error", json_string(n->error));
+			else
+			{
+				json_object_set_new(o, "connections", json_integer(n->obs.connections));
+				json_object_set_new(o, "max_connections", json_integer(n->obs.max_connections));
+				json_object_set_new(o, "in_recovery", json_boolean(n->obs.in_recovery));
+				json_object_set_new(o, "snapshot", json_boolean(n->snap != NULL));
+				if (n->snapshot_error[0])
+					json_object_set_new(o, "snapshot_error", json_string(n->snapshot_error));
+				if (n->snap)
+				{
+					json_object_set_new(o, "schema_version", json_integer(n->snap->schema_version));
+					json_object_set_new(o, "next_cursor", json_integer((json_int_t) n->snap->next_cursor));
+				}
+			}
+			json_object_set_new(o, "poll_seconds", json_real(n->poll_seconds));
+			for (int k = 0; k < facts.n; k++)
+			{
+				json_t	   *f = json_object();
+
+				json_object_set_new(f, "kind", json_string(rule_kind_name(facts.v[k].kind)));
+				json_object_set_new(f, "subject", json_string(facts.v[k].subject));
+				json_object_set_new(f, "value", json_real(facts.v[k].value));
+				json_object_set_new(f, "summary", json_string(facts.v[k].summary));
+				json_array_append_new(fa, f);
+			}
+			json_object_set_new(o, "facts", fa);
+			json_array_append_new(arr, o);
+		}
+		else
+		{
+			char		conn[32] = "-";
+
+			if (n->obs.reachable)
+				snprintf(conn, sizeof(conn), "%d/%d", n->obs.connections, n->obs.max_connections);
+			printf("%-20s %-16s %-6s %-11s %-8s %s\n", n->cfg.name, n->cfg.cluster,
+				   n->obs.reachable ? "yes" : "no", conn,
+				   !n->obs.reachable ? "-" : n->obs.in_recovery ? "standby" : "primary",
+				   !n->obs.reachable ? n->error : n->snap ? "ok" : n->snapshot_error);
+			for (int k = 0; k < facts.n; k++)
+				if (facts.v[k].value != 0)
+					printf("    %-24s %-32s %12.6g  %s\n", rule_kind_name(facts.v[k].kind),
+						   facts.v[k].subject, facts.v[k].value, facts.v[k].summary);
+		}
+		facts_free(&facts);
+	}
+	if (json)
+	{
+		char	   *s = json_dumps(arr, JSON_INDENT(2));
+
+		printf("%s\n", s);
+		free(s);
+	}
+	json_decref(arr);
+	collector_free(c);
+	config_free(&cfg);
+	return unreachable ? 3 : 0;
+}
+
+/* ---------- run ---------- */
+
+/* pagers of an event: the rule's list (default all), above their min_severity */
+static bool
+wants(agent *a, int p, const alert_event *ev)
+{
+	const rule_cfg *r = config_rule(&a->cfg, ev->rule);
+	bool		wanted = !r || r->n_pagers == 0;
+
+	for (int k = 0; r && k < r->n_pagers; k++)
+		if (!strcmp(r->pagers[k], pager_name(a->pagers[p])))
+			wanted = true;
+	return wanted && pager_accepts(a->pagers[p], ev);
+}
+
+static void
+route(agent *a, event_list *events)
+{
+	json_t	   *intent;
+	char	   *text,
+			   *err = NULL;
+	bool		have_intent;
+
+	if (events->n == 0)
+		return;
+	/* the fan-out below is several files: record it first (see spool.h) */
+	intent = json_array();
+	for (int i = 0; i < events->n; i++)
+	{
+		json_t	   *item = json_object();
+		json_t	   *targets = json_array();
+		char	   *ev = alert_to_json(&events->v[i]);
+
+		for (int p = 0; p < a->n_pagers; p++)
+			if (wants(a, p, &events->v[i]))
+				json_array_append_new(targets, json_string(pager_name(a->pagers[p])));
+		json_object_set_new(item, "pagers", targets);
+		json_object_set_new(item, "event", json_loads(ev, 0, NULL));
+		json_array_append_new(intent, item);
+		free(ev);
+	}
+	text = json_dumps(intent, JSON_COMPACT);
+	json_decref(intent);
+	have_intent = text && spool_intent_write(a->cfg.spool_dir, text, &err);
+	if (!have_intent && err)
+	{
+		log_error("%s", err);
+		free(err);
+	}
+	free(text);
+	for (int i = 0; i < events->n; i++)
+	{
+		alert_event *ev = &events->v[i];
+
+		log_info("alert %s: %s [%s] %s", ev->status == ALERT_FIRING ? "firing" : "resolved",
+				 ev->dedup_key, severity_name(ev->sev), ev->summary);
+		for (int p = 0; p < a->n_pagers; p++)
+			if (wants(a, p, ev))
+				pager_enqueue(a->pagers[p], ev);
+	}
+	if (have_intent)
+		spool_intent_clear(a->cfg.spool_dir);
+}
+
+/* a crash during a fan-out: spool its events again for all their pagers */
+static void
+recover_fanout(agent *a)
+{
+	char	   *text = spool_intent_read(a->cfg.spool_dir);
+	json_t	   *intent;
+	size_t		i;
+	json_t	   *item;
+	int			n = 0;
+
+	if (!text)
+		return;
+	intent = json_loads(text, 0, NULL);
+	free(text);
+	json_array_foreach(intent, i, item)
+	{
+		alert_event ev;
+		char	   *evs = json_dumps(json_object_get(item, "event"), JSON_COMPACT);
+		size_t		j;
+		json_t	   *name;
+
+		if (evs && alert_from_json(evs, &ev))
+		{
+			json_array_foreach(json_object_get(item, "pagers"), j, name)
+				for (int p = 0; p < a->n_pagers; p++)
+					if (json_is_string(name) && !strcmp(json_string_value(name), pager_name(a->pagers[p])))
+					{
+						pager_enqueue(a->pagers[p], &ev);
+						n++;
+					}
+			alert_free(&ev);
+		}
+		free(evs);
+	}
+	json_decref(intent);
+	log_warn("recovered an interrupted fan-out: %d notifications spooled again "
+			 "(receivers deduplicate them)", n);
+	spool_intent_clear(a->cfg.spool_dir);
+}
+
+static void
+node_finished(agent *a, int idx, node *n)
+{
+	fact_list	facts = {0};
+	event_list	events = {0};
+	const char *err = !n->obs.reachable ? n->error : n->snapshot_error;
+	const node_cfg *ncfg = NULL;
+
+	for (int i = 0; i < a->cfg.n_nodes; i++)
+		if (!strcmp(a->cfg.nodes[i].name, n->cfg.name))
+			ncfg = &a->cfg.nodes[i];
+	if (!a->last_error[idx] || strcmp(a->last_error[idx], err))
+	{
+		if (*err)
+			log_warn("node %s: %s", n->cfg.name, err);
+		else
+			log_info("node %s: %s", n->cfg.name, n->snap ? "polling snapshots" : "reachable");
+		free(a->last_error[idx]);
+		a->last_error[idx] = xstrdup(err);
+	}
+	collect_facts(n, &facts);
+	if (ncfg)
+		rules_eval_node(a->re, &a->cfg, ncfg, &facts, now_us(), &events);
+	route(a, &events);
+	stats_node_update(n, a->cfg.top_n);
+	events_free(&events);
+	facts_free(&facts);
+	node_consume(n);
+}
+
+static void
+load_cursors(agent *a)
+{
+	char	   *err = NULL;
+
+	cursor_store_free(&a->cursors);
+	free(a->cursor_path);
+	a->cursor_path = xasprintf("%s/cursors", a->cfg.spool_dir);
+	if (!cursor_load(a->cursor_path, &a->cursors, &err))
+	{
+		log_warn("%s", err);
+		free(err);
+	}
+	for (int i = 0; i < a->coll->n; i++)
+	{
+		node	   *n = a->coll->v[i];
+		const cursor_entry *e = cursor_get(&a->cursors, n->cfg.name);
+
+		if (e && !n->start_us && !n->cursor)
+		{
+			n->cursor = e->cursor;
+			n->system_id = e->system_id;
+			n->start_us = e->start_us;
+		}
+	}
+}
+
+static void
+save_cursors(agent *a)
+{
+	char	   *err = NULL;
+
+	for (int i = 0; i < a->coll->n; i++)
+	{
+		node	   *n = a->coll->v[i];
+
+		if (n->cursor || n->start_us)
+			cursor_set(&a->cursors, n->cfg.name, n->system_id, n->start_us, n->cursor);
+	}
+	if (!cursor_save(a->cursor_path, &a->cursors, &err))
+	{
+		log_warn("%s", err);
+		free(err);
+	}
+}
+
+static void
+publish(agent *a)
+{
+	metric_set	ms = {0};
+
+	stats_build(&ms, &a->cfg, a->coll, a->re, a->pagers, a->n_pagers, a->rw);
+	if (a->srv)
+		metrics_server_publish(a->srv, mset_format(&ms), true);
+	if (a->rw)
+	{
+		size_t		len,
+					series;
+		uint8_t    *body = remote_write_encode(&ms, &a->cfg.external_labels, now_us() / 1000,
+											   &a->rw_sent, &len, &series);
+
+		if (len > 0)
+			remote_writer_push(a->rw, body, len, series);
+		else
+			free(body);
+	}
+	mset_free(&ms);
+}
+
+static bool
+start_outputs(agent *a)
+{
+	char	   *err = NULL;
+
+	a->pagers = xcalloc((size_t) (a->cfg.n_pagers ? a->cfg.n_pagers : 1), sizeof(pager *));
+	a->n_pagers = 0;
+	for (int i = 0; i < a->cfg.n_pagers; i++)
+	{
+		pager	   *p = pager_start(&a->cfg.pagers[i], a->cfg.spool_dir, &err);
+
+		if (!p)
+		{
+			log_error("%s", err);
+			free(err);
+			return false;
+		}
+		a->pagers[a->n_pagers++] = p;
+	}
+	if (a->cfg.remote_write_url && *a->cfg.remote_write_url)
+		a->rw = remote_writer_start(a->cfg.remote_write_url, a->cfg.remote_write_timeout_s);
+	return true;
+}
+
+static void
+stop_outputs(agent *a)
+{
+	for (int i = 0; i < a->n_pagers; i++)
+		pager_stop(a->pagers[i]);
+	free(a->pagers);
+	a->pagers = NULL;
+	a->n_pagers = 0;
+	remote_writer_stop(a->rw);
+	a->rw = NULL;
+}
+
+static bool
+start_server(agent *a)
+{
+	char	   *err = NULL;
+
+	if (!*a->cfg.listen || !strcmp(a->cfg.listen, "off"))
+		return true;
+	a->srv = metrics_server_start(a->cfg.listen, &err);
+	if (!a->srv)
+	{
+		log_error("%s", err);
+		free(err);
+		return false;
+	}
+	return true;
+}
+
+static void
+reload(agent *a, const char *path)
+{
+	agent_cfg	fresh;
+	event_list	events = {0};
+	bool		relisten;
+
+	if (!load_or_explain(path, &fresh))
+	{
+		log_error("reload: configuration has errors; keeping the running one");
+		config_free(&fresh);
+		return;
+	}
+	relisten = strcmp(fresh.listen, a->cfg.listen) != 0;
+	stop_outputs(a);
+	for (int i = 0; i < a->coll->n; i++)
+		free(a->last_error[i]);
+	free(a->last_error);
+	config_free(&a->cfg);
+	a->cfg = fresh;
+	log_configure(a->cfg.log_fmt, a->cfg.log_lvl);
+	collector_reload(a->coll, &a->cfg);
+	a->last_error = xcalloc((size_t) (a->coll->n ? a->coll->n : 1), sizeof(char *));
+	if (!start_outputs(a))
+		log_error("reload: a pager could not start; its events stay spooled");
+	load_cursors(a);
+	if (relisten)
+	{
+		metrics_server_stop(a->srv);
+		a->srv = NULL;
+		start_server(a);
+	}
+	rules_reconcile(a->re, &a->cfg, now_us(), &events);
+	route(a, &events);
+	events_free(&events);
+	log_info("configuration reloaded: %d nodes, %d pagers, %d rules", a->cfg.n_nodes,
+			 a->cfg.n_pagers, a->cfg.n_rules);
+}
+
+static int
+run_agent(const char *path)
+{
+	agent		a = {0};
+	int64_t		next_tick;
+	bool		pending_publish = false;
+	int			rc = 0;
+
+	if (!load_or_explain(path, &a.cfg))
+	{
+		config_free(&a.cfg);
+		return 1;
+	}
+	log_configure(a.cfg.log_fmt, a.cfg.log_lvl);
+	install_signals();
+	http_global_init();
+	a.re = rules_new();
+	a.coll = collector_new(&a.cfg);
+	a.last_error = xcalloc((size_t) (a.coll->n ? a.coll->n : 1), sizeof(char *));
+	if (!start_outputs(&a) || !start_server(&a))
+		rc = 1;
+	else
+	{
+		recover_fanout(&a);
+		load_cursors(&a);
+		log_info("orguard-agent %s started: %d nodes, %d pagers, interval %gs, metrics on %s",
+				 ORGUARD_VERSION, a.cfg.n_nodes, a.cfg.n_pagers, a.cfg.interval_s,
+				 *a.cfg.listen ? a.cfg.listen : "(off)");
+	}
+	next_tick = mono_ms();
+	while (rc == 0 && !got_term)
+	{
+		int64_t		now = mono_ms();
+		int64_t		wait;
+
+		if (got_hup)
+		{
+			got_hup = 0;
+			reload(&a, path);
+		}
+		if (now >= next_tick)
+		{
+			int			busy = collector_start_poll(a.coll, now);
+
+			if (busy)
+				log_debug("%d nodes still busy from the previous interval", busy);
+			next_tick += (int64_t) (a.cfg.interval_s * 1000);
+			if (next_tick <= now)
+				next_tick = now + (int64_t) (a.cfg.interval_s * 1000);
+			pending_publish = true;
+		}
+		wait = next_tick - now;
+		collector_step(a.coll, (int) (wait < 250 ? (wait > 0 ? wait : 0) : 250));
+		for (int i = 0; i < a.coll->n; i++)
+			if (a.coll->v[i]->done)
+				node_finished(&a, i, a.coll->v[i]);
+		if (pending_publish && !collector_busy(a.coll))
+		{
+			publish(&a);
+			save_cursors(&a);
+			pending_publish = false;
+		}
+	}
+	log_info("orguard-agent stopping");
+	stop_outputs(&a);
+	metrics_server_stop(a.srv);
+	for (int i = 0; i < a.coll->n; i++)
+		free(a.last_error[i]);
+	free(a.last_error);
+	if (a.cursor_path)
+		save_cursors(&a);
+	cursor_store_free(&a.cursors);
+	free(a.cursor_path);
+	rw_state_free(&a.rw_sent);
+	collector_free(a.coll);
+	rules_free(a.re);
+	config_free(&a.cfg);
+	http_global_cleanup();
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"format", required_argument, NULL, 'f'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0}
+	};
+	const char *path = ORGUARD_DEFAULT_CONFIG;
+	const char *cmd = "run";
+	const char *format = "table";
+	int			c;
+
+	while ((c = getopt_long(argc, argv, "c:f:hV", opts, NULL)) != -1)
+	{
+		switch (c)
+		{
+			case 'c':
+				path = optarg;
+				break;
+			case 'f':
+				format = optarg;
+				if (strcmp(format, "table") && strcmp(format, "json"))
+				{
+					fprintf(stderr, "orguard-agent: --format must be table or json\n");
+					return 2;
+				}
+				break;
+			case 'h':
+				usage(stdout);
+				return 0;
+			case 'V':
+				printf("orguard-agent " ORGUARD_VERSION "\n");
+				return 0;
+			default:
+				usage(stderr);
+				return 2;
+		}
+	}
+	/* GNU getopt has moved the command after the options, wherever it was */
+	if (optind < argc)
+		cmd = argv[optind++];
+	if (optind < argc)
+	{
+		fprintf(stderr, "orguard-agent: unexpected argument \"%s\"\n", argv[optind]);
+		return 2;
+	}
+	if (!strcmp(cmd, "check-config"))
+		return check_config(path);
+	if (!strcmp(cmd, "once"))
+		return run_once(path, format);
+	if (!strcmp(cmd, "run"))
+		return run_agent(path);
+	fprintf(stderr, "orguard-agent: unknown command \"%s\"\n", cmd);
+	usage(stderr);
+	return 2;
+}

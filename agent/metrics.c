@@ -1,0 +1,314 @@
+/*
+ * metrics.c: metric families, the Prometheus text exposition format 0.0.4
+ * (HELP and TYPE once per family, label values escaped, samples of a
+ * family together) and the /metrics, /healthz, /ready server.
+ */
+#include "metrics.h"
+#include "log.h"
+
+#include <arpa/inet.h>
+#include <math.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+metric_family *
+mset_family(metric_set *ms, const char *name, const char *help, metric_type type)
+{
+	metric_family *f;
+
+	for (int i = 0; i < ms->n; i++)
+		if (!strcmp(ms->f[i].name, name))
+			return &ms->f[i];
+	ms->f = xrealloc(ms->f, sizeof(metric_family) * (size_t) (ms->n + 1));
+	f = &ms->f[ms->n++];
+	memset(f, 0, sizeof(*f));
+	f->name = xstrdup(name);
+	f->help = xstrdup(help);
+	f->type = type;
+	return f;
+}
+
+static metric_sample *
+new_sample(metric_family *f, double value)
+{
+	metric_sample *s;
+
+	f->s = xrealloc(f->s, sizeof(metric_sample) * (size_t) (f->n + 1));
+	s = &f->s[f->n++];
+	memset(s, 0, sizeof(*s));
+	s->value = value;
+	return s;
+}
+
+void
+mset_add(metric_family *f, double value, ...)
+{
+	metric_sample *s = new_sample(f, value);
+	va_list		ap;
+	const char *n;
+
+	va_start(ap, value);
+	while ((n = va_arg(ap, const char *)) != NULL)
+	{
+		const char *v = va_arg(ap, const char *);
+
+		labels_set(&s->labels, n, v ? v : "");
+	}
+	va_end(ap);
+}
+
+void
+mset_add_labels(metric_family *f, const labelset *labels, double value)
+{
+	metric_sample *s = new_sample(f, value);
+
+	labels_copy(&s->labels, labels);
+}
+
+static int
+by_value_desc(const void *a, const void *b)
+{
+	double		x = ((const metric_sample *) a)->value;
+	double		y = ((const metric_sample *) b)->value;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+void
+mset_top_n(metric_family *f, int n)
+{
+	if (n < 0 || f->n <= n)
+		return;
+	qsort(f->s, (size_t) f->n, sizeof(metric_sample), by_value_desc);
+	for (int i = n; i < f->n; i++)
+		labels_free(&f->s[i].labels);
+	f->n = n;
+}
+
+void
+metric_format_value(double v, char *buf, size_t len)
+{
+	if (isnan(v))
+		snprintf(buf, len, "NaN");
+	else if (isinf(v))
+		snprintf(buf, len, v > 0 ? "+Inf" : "-Inf");
+	else
+	{
+		snprintf(buf, len, "%.15g", v);
+		if (strtod(buf, NULL) != v)
+			snprintf(buf, len, "%.17g", v);
+	}
+}
+
+static void
+escape(strbuf *sb, const char *s, bool quotes)
+{
+	for (; *s; s++)
+	{
+		if (*s == '\\')
+			sb_append(sb, "\\\\");
+		else if (*s == '\n')
+			sb_append(sb, "\\n");
+		else if (quotes && *s == '"')
+			sb_append(sb, "\\\"");
+		else
+			sb_appendc(sb, *s);
+	}
+}
+
+char *
+mset_format(const metric_set *ms)
+{
+	strbuf		sb;
+	char		val[64];
+
+	sb_init(&sb);
+	for (int i = 0; i < ms->n; i++)
+	{
+		const metric_family *f = &ms->f[i];
+
+		if (!valid_metric_name(f->name))
+			continue;
+		sb_printf(&sb, "# HELP %s ", f->name);
+		escape(&sb, f->help, false);
+		sb_printf(&sb, "\n# TYPE %s %s\n", f->name, f->type == METRIC_COUNTER ? "counter" : "gauge");
+		for (int j = 0; j < f->n; j++)
+		{
+			const metric_sample *s = &f->s[j];
+			int			written = 0;
+
+			sb_append(&sb, f->name);
+			for (int k = 0; k < s->labels.n; k++)
+			{
+				if (!valid_label_name(s->labels.v[k].name) || !strncmp(s->labels.v[k].name, "__", 2))
+					continue;
+				sb_append(&sb, written++ ? "," : "{");
+				sb_printf(&sb, "%s=\"", s->labels.v[k].name);
+				escape(&sb, s->labels.v[k].value, true);
+				sb_appendc(&sb, '"');
+			}
+			if (written)
+				sb_appendc(&sb, '}');
+			metric_format_value(s->value, val, sizeof(val));
+			sb_printf(&sb, " %s\n", val);
+		}
+	}
+	return sb_steal(&sb);
+}
+
+void
+mset_free(metric_set *ms)
+{
+	for (int i = 0; i < ms->n; i++)
+	{
+		metric_family *f = &ms->f[i];
+
+		for (int j = 0; j < f->n; j++)
+			labels_free(&f->s[j].labels);
+		free(f->s);
+		free(f->name);
+		free(f->help);
+	}
+	free(ms->f);
+	ms->f = NULL;
+	ms->n = 0;
+}
+
+/* ---------- HTTP server ---------- */
+
+struct metrics_server
+{
+	struct MHD_Daemon *d;
+	pthread_mutex_t lock;
+	char	   *text;
+	bool		ready;
+};
+
+static enum MHD_Result
+reply(struct MHD_Connection *c, unsigned int status, const char *type, const char *body)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *) body,
+															 MHD_RESPMEM_MUST_COPY);
+	enum MHD_Result ret;
+
+	MHD_add_response_header(r, "Content-Type", type);
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result
+handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+	   const char *version, const char *upload_data, size_t *upload_size, void **req_cls)
+{
+	metrics_server *srv = cls;
+	enum MHD_Result ret;
+
+	(void) version;
+	(void) upload_data;
+	(void) upload_size;
+	(void) req_cls;
+	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "method not allowed\n");
+	if (!strcmp(url, "/metrics"))
+	{
+		char	   *copy;
+
+		pthread_mutex_lock(&srv->lock);
+		copy = xstrdup(srv->text ? srv->text : "");
+		pthread_mutex_unlock(&srv->lock);
+		ret = reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", copy);
+		free(copy);
+		return ret;
+	}
+	if (!strcmp(url, "/healthz"))
+		return reply(c, MHD_HTTP_OK, "text/plain", "ok\n");
+	if (!strcmp(url, "/ready"))
+	{
+		bool		ready;
+
+		pthread_mutex_lock(&srv->lock);
+		ready = srv->ready;
+		pthread_mutex_unlock(&srv->lock);
+		return ready ? reply(c, MHD_HTTP_OK, "text/plain", "ready\n")
+			: reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain", "not ready: first poll not done\n");
+	}
+	return reply(c, MHD_HTTP_NOT_FOUND, "text/plain", "not found: try /metrics, /healthz or /ready\n");
+}
+
+metrics_server *
+metrics_server_start(const char *listen, char **err)
+{
+	metrics_server *srv;
+	struct sockaddr_in sa;
+	const char *colon = strrchr(listen, ':');
+	char		host[64];
+	long		port;
+
+	if (!colon || colon == listen || (size_t) (colon - listen) >= sizeof(host))
+	{
+		*err = xasprintf("listen: expected host:port, got \"%s\"", listen);
+		return NULL;
+	}
+	snprintf(host, sizeof(host), "%.*s", (int) (colon - listen), listen);
+	port = strtol(colon + 1, NULL, 10);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t) port);
+	if (port <= 0 || port > 65535 || inet_pton(AF_INET, strcmp(host, "localhost") ? host : "127.0.0.1",
+											   &sa.sin_addr) != 1)
+	{
+		*err = xasprintf("listen: expected an IPv4 address and a port, got \"%s\"", listen);
+		return NULL;
+	}
+	srv = xcalloc(1, sizeof(metrics_server));
+	pthread_mutex_init(&srv->lock, NULL);
+	srv->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, (uint16_t) port,
+							  NULL, NULL, handle, srv,
+							  MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &sa,
+							  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) 10,
+							  MHD_OPTION_CONNECTION_LIMIT, (unsigned int) 64,
+							  MHD_OPTION_END);
+	if (!srv->d)
+	{
+		*err = xasprintf("cannot listen on %s (address in use?)", listen);
+		pthread_mutex_destroy(&srv->lock);
+		free(srv);
+		return NULL;
+	}
+	return srv;
+}
+
+void
+metrics_server_publish(metrics_server *srv, char *text, bool ready)
+{
+	char	   *old;
+
+	if (!srv)
+	{
+		free(text);
+		return;
+	}
+	pthread_mutex_lock(&srv->lock);
+	old = srv->text;
+	srv->text = text;
+	srv->ready = srv->ready || ready;
+	pthread_mutex_unlock(&srv->lock);
+	free(old);
+}
+
+void
+metrics_server_stop(metrics_server *srv)
+{
+	if (!srv)
+		return;
+	MHD_stop_daemon(srv->d);
+	pthread_mutex_destroy(&srv->lock);
+	free(srv->text);
+	free(srv);
+}

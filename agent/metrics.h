@@ -1,0 +1,62 @@
+/*
+ * metrics.h: the agent's metrics as a set of families, their Prometheus
+ * text exposition (pure), and the HTTP server for /metrics, /healthz and
+ * /ready (libmicrohttpd, own thread).  The main loop builds a fresh set
+ * after each poll and publishes its text; scrapes never touch live state.
+ */
+#ifndef ORGUARD_METRICS_H
+#define ORGUARD_METRICS_H
+
+#include "util.h"
+
+#include <stdbool.h>
+
+typedef enum metric_type
+{
+	METRIC_GAUGE,
+	METRIC_COUNTER
+} metric_type;
+
+typedef struct metric_sample
+{
+	labelset	labels;
+	double		value;
+} metric_sample;
+
+typedef struct metric_family
+{
+	char	   *name;
+	char	   *help;
+	metric_type type;
+	metric_sample *s;
+	int			n;
+} metric_family;
+
+typedef struct metric_set
+{
+	metric_family *f;
+	int			n;
+} metric_set;
+
+/* finds or creates a family; name must be a valid metric name */
+metric_family *mset_family(metric_set *ms, const char *name, const char *help, metric_type type);
+/* adds a sample with label pairs given as name, value, ..., NULL */
+void		mset_add(metric_family *f, double value, ...) __attribute__((sentinel));
+void		mset_add_labels(metric_family *f, const labelset *labels, double value);
+/* keeps the n samples with the largest values (bounded cardinality) */
+void		mset_top_n(metric_family *f, int n);
+char	   *mset_format(const metric_set *ms);
+void		mset_free(metric_set *ms);
+
+/* formats one value the way the exposition format wants it */
+void		metric_format_value(double v, char *buf, size_t len);
+
+typedef struct metrics_server metrics_server;
+
+/* listen is "host:port" (IPv4); returns NULL and sets *err on failure */
+metrics_server *metrics_server_start(const char *listen, char **err);
+/* takes ownership of text */
+void		metrics_server_publish(metrics_server *srv, char *text, bool ready);
+void		metrics_server_stop(metrics_server *srv);
+
+#endif

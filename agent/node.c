@@ -1,0 +1,801 @@
+/*
+ * node.c: libpq connections, their non-blocking state machine and the
+ * per-node deadline (see node.h).  Only this file talks to PostgreSQL.
+ */
+#include "node.h"
+#include "log.h"
+#include "metrics.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *const stats_sql =
+"SELECT current_setting('max_connections')::int,"
+" current_setting('superuser_reserved_connections')::int,"
+" (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')::int,"
+" pg_is_in_recovery(),"
+" to_regprocedure('odoo_retail_guard.snapshot(bigint)') IS NOT NULL,"
+" to_regclass('ir_model') IS NOT NULL,"
+" current_database()";
+
+/* Odoo names a model's table after the model, dots as underscores */
+static const char *const models_sql =
+"SELECT replace(model, '.', '_'), model FROM ir_model ORDER BY 1";
+
+static const char *const snapshot_sql = "SELECT odoo_retail_guard.snapshot($1::bigint)";
+
+/* ---------- ir_model mapping (pure) ---------- */
+
+static void
+model_map_free(model_map *m)
+{
+	for (int i = 0; i < m->n; i++)
+	{
+		free(m->table[i]);
+		free(m->model[i]);
+	}
+	free(m->table);
+	free(m->model);
+	memset(m, 0, sizeof(*m));
+}
+
+const char *
+model_map_lookup(const model_map *map, const char *relation)
+{
+	const char *dot;
+	int			lo = 0,
+				hi = map->n - 1;
+
+	if (!relation || !*relation)
+		return NULL;
+	/* "public.sale_order" and "sale_order" name the same table */
+	dot = strrchr(relation, '.');
+	if (dot)
+		relation = dot + 1;
+	while (lo <= hi)
+	{
+		int			mid = (lo + hi) / 2;
+		int			c = strcmp(map->table[mid], relation);
+
+		if (c == 0)
+			return map->model[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return NULL;
+}
+
+static void
+remap(const model_map *map, const char *rel, char **model)
+{
+	const char *m = model_map_lookup(map, rel);
+
+	if (!m || (*model && !strcmp(*model, m)))
+		return;
+	if (*model && *model != protobuf_c_empty_string)
+		free(*model);
+	*model = xstrdup(m);
+}
+
+static bool
+same_db(const char *dbname, const char *db)
+{
+	return !db || !*db || !dbname || !strcmp(dbname, db);
+}
+
+void
+node_apply_models(const model_map *map, const char *dbname, OdooRetailGuard__Snapshot *s)
+{
+	if (!map->n || !s)
+		return;
+	for (size_t i = 0; i < s->n_blocking_chains; i++)
+		if (same_db(dbname, s->blocking_chains[i]->database))
+			remap(map, s->blocking_chains[i]->relation, &s->blocking_chains[i]->model);
+	for (size_t i = 0; i < s->n_lock_wait_events; i++)
+		if (same_db(dbname, s->lock_wait_events[i]->database))
+			remap(map, s->lock_wait_events[i]->relation, &s->lock_wait_events[i]->model);
+	for (size_t i = 0; i < s->n_lock_contention; i++)
+		if (same_db(dbname, s->lock_contention[i]->database))
+			remap(map, s->lock_contention[i]->relation, &s->lock_contention[i]->model);
+	for (size_t i = 0; i < s->n_autovacuum_lag; i++)
+		if (same_db(dbname, s->autovacuum_lag[i]->database))
+			remap(map, s->autovacuum_lag[i]->relation, &s->autovacuum_lag[i]->model);
+	for (size_t i = 0; i < s->n_destructive_events; i++)
+		if (same_db(dbname, s->destructive_events[i]->database))
+			remap(map, s->destructive_events[i]->relation, &s->destructive_events[i]->model);
+	for (size_t i = 0; i < s->n_slow_samples; i++)
+		if (same_db(dbname, s->slow_samples[i]->database))
+			remap(map, s->slow_samples[i]->relation, &s->slow_samples[i]->model);
+	for (size_t i = 0; i < s->n_queries; i++)
+		if (same_db(dbname, s->queries[i]->database))
+			remap(map, s->queries[i]->relation, &s->queries[i]->model);
+}
+
+/* ---------- node lifecycle ---------- */
+
+static void
+copy_node_cfg(node_cfg *dst, const node_cfg *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	dst->name = xstrdup(src->name);
+	dst->conninfo = xstrdup(src->conninfo);
+	dst->cluster = xstrdup(src->cluster);
+	dst->password = src->password ? xstrdup(src->password) : NULL;
+	labels_copy(&dst->tags, &src->tags);
+	dst->line = src->line;
+}
+
+static void
+free_node_cfg(node_cfg *c)
+{
+	free(c->name);
+	free(c->conninfo);
+	free(c->cluster);
+	if (c->password)
+		explicit_bzero(c->password, strlen(c->password));
+	free(c->password);
+	labels_free(&c->tags);
+}
+
+static node *
+node_new(const node_cfg *cfg)
+{
+	node	   *n = xcalloc(1, sizeof(node));
+
+	copy_node_cfg(&n->cfg, cfg);
+	n->mem = facts_memory_new();
+	return n;
+}
+
+void
+node_consume(node *n)
+{
+	if (n->snap)
+		odoo_retail_guard__snapshot__free_unpacked(n->snap, NULL);
+	n->snap = NULL;
+	n->done = false;
+}
+
+static void
+disconnect(node *n)
+{
+	if (n->conn)
+		PQfinish(n->conn);
+	n->conn = NULL;
+	n->state = NODE_DISCONNECTED;
+	n->models_loaded = false;
+}
+
+static void
+node_free(node *n)
+{
+	disconnect(n);
+	node_consume(n);
+	model_map_free(&n->models);
+	facts_memory_free(n->mem);
+	if (n->metrics)
+		mset_free(n->metrics);
+	free(n->metrics);
+	free(n->dbname);
+	free_node_cfg(&n->cfg);
+	free(n);
+}
+
+static void
+finish_poll(node *n, int64_t now_ms)
+{
+	n->busy = false;
+	n->done = true;
+	n->polls++;
+	n->poll_seconds = (double) (now_ms - n->poll_start_ms) / 1000.0;
+	n->obs.now_us = now_us();
+	n->obs.error = n->obs.reachable ? NULL : n->error;
+}
+
+/* libpq messages span lines with tabs; logs want one line */
+static void
+clean_message(char *dst, size_t len, const char *src)
+{
+	size_t		o = 0;
+
+	for (; *src && o + 1 < len; src++)
+	{
+		char		ch = (*src == '\n' || *src == '\t' || *src == '\r') ? ' ' : *src;
+
+		if (ch == ' ' && (o == 0 || dst[o - 1] == ' '))
+			continue;
+		dst[o++] = ch;
+	}
+	while (o > 0 && dst[o - 1] == ' ')
+		o--;
+	dst[o] = '\0';
+}
+
+static void
+fail(collector *c, node *n, const char *what, int64_t now_ms)
+{
+	double		delay = 0.5;
+
+	/* the message may hold a host name, never the password */
+	clean_message(n->error, sizeof(n->error), what);
+	n->obs.reachable = false;
+	n->failures++;
+	disconnect(n);
+	for (int i = 0; i < n->backoff && delay < c->reconnect_max_s; i++)
+		delay *= 2;
+	if (delay > c->reconnect_max_s)
+		delay = c->reconnect_max_s;
+	n->backoff++;
+	n->next_connect_ms = now_ms + (int64_t) (delay * 1000);
+	log_debug("node %s: %s (next attempt in %.1fs)", n->cfg.name, n->error, delay);
+	finish_poll(n, now_ms);
+}
+
+/* cancel requests still under way, so that exiting does not drop them */
+static pthread_mutex_t cancel_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cancel_cond = PTHREAD_COND_INITIALIZER;
+static int	cancels_in_flight;
+
+static void *
+cancel_thread(void *arg)
+{
+	PGcancel   *pc = arg;
+	char		err[256];
+
+	PQcancel(pc, err, sizeof(err));
+	PQfreeCancel(pc);
+	pthread_mutex_lock(&cancel_lock);
+	cancels_in_flight--;
+	pthread_cond_broadcast(&cancel_cond);
+	pthread_mutex_unlock(&cancel_lock);
+	return NULL;
+}
+
+/* waits up to ms for cancel requests to be delivered */
+static void
+wait_for_cancels(int ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long) (ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000)
+	{
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&cancel_lock);
+	while (cancels_in_flight > 0)
+		if (pthread_cond_timedwait(&cancel_cond, &cancel_lock, &ts) != 0)
+			break;
+	pthread_mutex_unlock(&cancel_lock);
+}
+
+/* PQcancel blocks on its own connection, so it runs off the poll loop */
+static void
+cancel_async(PGconn *conn)
+{
+	PGcancel   *pc = PQgetCancel(conn);
+	pthread_t	t;
+	pthread_attr_t attr;
+
+	if (!pc)
+		return;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_mutex_lock(&cancel_lock);
+	cancels_in_flight++;
+	pthread_mutex_unlock(&cancel_lock);
+	if (pthread_create(&t, &attr, cancel_thread, pc) != 0)
+	{
+		PQfreeCancel(pc);
+		pthread_mutex_lock(&cancel_lock);
+		cancels_in_flight--;
+		pthread_mutex_unlock(&cancel_lock);
+	}
+	pthread_attr_destroy(&attr);
+}
+
+static bool
+send_query(collector *c, node *n, node_state st, int64_t now_ms)
+{
+	int			ok;
+
+	if (st == NODE_SNAPSHOT)
+	{
+		char		cur[32];
+		const char *vals[1] = {cur};
+
+		snprintf(cur, sizeof(cur), "%llu", (unsigned long long) n->cursor);
+		ok = PQsendQueryParams(n->conn, snapshot_sql, 1, NULL, vals, NULL, NULL, 1);
+	}
+	else if (st == NODE_SETUP)
+	{
+		char		sql[256];
+
+		snprintf(sql, sizeof(sql),
+				 "SET statement_timeout = %d; SET lock_timeout = %d; "
+				 "SET idle_in_transaction_session_timeout = %d",
+				 (int) (c->statement_timeout_s * 1000), (int) (c->lock_timeout_s * 1000),
+				 (int) (c->timeout_s * 2000));
+		ok = PQsendQuery(n->conn, sql);
+	}
+	else
+		ok = PQsendQuery(n->conn, st == NODE_STATS ? stats_sql : models_sql);
+	if (!ok)
+	{
+		fail(c, n, PQerrorMessage(n->conn), now_ms);
+		return false;
+	}
+	n->state = st;
+	return true;
+}
+
+static void
+start_connect(collector *c, node *n, int64_t now_ms)
+{
+	const char *keys[6];
+	const char *vals[6];
+	char		timeout[16];
+	int			k = 0;
+
+	snprintf(timeout, sizeof(timeout), "%d", (int) (c->timeout_s < 2 ? 2 : c->timeout_s));
+	keys[k] = "dbname";
+	vals[k++] = n->cfg.conninfo;
+	keys[k] = "fallback_application_name";
+	vals[k++] = "orguard-agent";
+	keys[k] = "connect_timeout";
+	vals[k++] = timeout;
+	if (n->cfg.password)
+	{
+		keys[k] = "password";
+		vals[k++] = n->cfg.password;
+	}
+	keys[k] = NULL;
+	vals[k] = NULL;
+	n->conn = PQconnectStartParams(keys, vals, 1);
+	if (!n->conn || PQstatus(n->conn) == CONNECTION_BAD)
+	{
+		fail(c, n, n->conn ? PQerrorMessage(n->conn) : "out of memory", now_ms);
+		return;
+	}
+	PQsetnonblocking(n->conn, 1);
+	n->state = NODE_CONNECTING;
+	n->connect_events = POLLOUT;
+}
+
+int
+collector_start_poll(collector *c, int64_t now_ms)
+{
+	int			busy = 0;
+
+	for (int i = 0; i < c->n; i++)
+	{
+		node	   *n = c->v[i];
+
+		if (n->busy)
+		{
+			busy++;
+			continue;
+		}
+		node_consume(n);
+		n->busy = true;
+		n->poll_start_ms = now_ms;
+		n->deadline_ms = now_ms + (int64_t) (c->timeout_s * 1000);
+		memset(&n->obs, 0, sizeof(n->obs));
+		n->snapshot_error[0] = '\0';
+		if (n->state == NODE_DISCONNECTED)
+		{
+			if (now_ms < n->next_connect_ms)
+			{
+				/* still backing off: report the last failure again */
+				n->obs.reachable = false;
+				finish_poll(n, now_ms);
+				continue;
+			}
+			start_connect(c, n, now_ms);
+		}
+		else
+			send_query(c, n, NODE_STATS, now_ms);
+	}
+	return busy;
+}
+
+bool
+collector_busy(const collector *c)
+{
+	for (int i = 0; i < c->n; i++)
+		if (c->v[i]->busy)
+			return true;
+	return false;
+}
+
+static void
+read_stats(collector *c, node *n, PGresult *r, int64_t now_ms)
+{
+	n->obs.reachable = true;
+	n->obs.max_connections = atoi(PQgetvalue(r, 0, 0));
+	n->obs.superuser_reserved = atoi(PQgetvalue(r, 0, 1));
+	n->obs.connections = atoi(PQgetvalue(r, 0, 2));
+	n->obs.in_recovery = PQgetvalue(r, 0, 3)[0] == 't';
+	n->has_snapshot_fn = PQgetvalue(r, 0, 4)[0] == 't';
+	n->has_ir_model = PQgetvalue(r, 0, 5)[0] == 't';
+	free(n->dbname);
+	n->dbname = xstrdup(PQgetvalue(r, 0, 6));
+	n->backoff = 0;
+	if (n->has_ir_model && !n->models_loaded)
+		send_query(c, n, NODE_MODELS, now_ms);
+	else if (n->has_snapshot_fn)
+		send_query(c, n, NODE_SNAPSHOT, now_ms);
+	else
+	{
+		snprintf(n->snapshot_error, sizeof(n->snapshot_error),
+				 "function odoo_retail_guard.snapshot(bigint) not found in database %s "
+				 "(run CREATE EXTENSION odoo_retail_guard there)", n->dbname);
+		n->state = NODE_IDLE;
+		finish_poll(n, now_ms);
+	}
+}
+
+static void
+read_models(collector *c, node *n, PGresult *r, int64_t now_ms)
+{
+	int			rows = PQntuples(r);
+
+	model_map_free(&n->models);
+	n->models.table = xcalloc((size_t) rows, sizeof(char *));
+	n->models.model = xcalloc((size_t) rows, sizeof(char *));
+	for (int i = 0; i < rows; i++)
+	{
+		/* sorted by the query (C collation not guaranteed): keep only ascending */
+		if (n->models.n > 0 && strcmp(n->models.table[n->models.n - 1], PQgetvalue(r, i, 0)) >= 0)
+			continue;
+		n->models.table[n->models.n] = xstrdup(PQgetvalue(r, i, 0));
+		n->models.model[n->models.n] = xstrdup(PQgetvalue(r, i, 1));
+		n->models.n++;
+	}
+	n->models_loaded = true;
+	log_debug("node %s: %d Odoo models mapped from ir_model", n->cfg.name, n->models.n);
+	if (n->has_snapshot_fn)
+		send_query(c, n, NODE_SNAPSHOT, now_ms);
+	else
+	{
+		snprintf(n->snapshot_error, sizeof(n->snapshot_error),
+				 "function odoo_retail_guard.snapshot(bigint) not found in database %s "
+				 "(run CREATE EXTENSION odoo_retail_guard there)", n->dbname);
+		n->state = NODE_IDLE;
+		finish_poll(n, now_ms);
+	}
+}
+
+#define DROP_RING(s, field) \
+	do { \
+		for (size_t i_ = 0; i_ < (s)->n_##field; i_++) \
+			protobuf_c_message_free_unpacked(&(s)->field[i_]->base, NULL); \
+		free((s)->field); \
+		(s)->field = NULL; \
+		(s)->n_##field = 0; \
+	} while (0)
+
+static void
+drop_ring_entries(OdooRetailGuard__Snapshot *s)
+{
+	DROP_RING(s, slow_samples);
+	DROP_RING(s, lock_wait_events);
+	DROP_RING(s, throttle_events);
+	DROP_RING(s, destructive_events);
+}
+
+static void
+read_snapshot(node *n, PGresult *r, int64_t now_ms)
+{
+	if (PQntuples(r) != 1 || PQgetisnull(r, 0, 0))
+		snprintf(n->snapshot_error, sizeof(n->snapshot_error), "snapshot() returned no data");
+	else
+	{
+		size_t		len = (size_t) PQgetlength(r, 0, 0);
+		const uint8_t *data = (const uint8_t *) PQgetvalue(r, 0, 0);
+
+		n->snap = odoo_retail_guard__snapshot__unpack(NULL, len, data);
+		n->snapshot_bytes += len;
+		if (!n->snap)
+			snprintf(n->snapshot_error, sizeof(n->snapshot_error),
+					 "snapshot() returned %zu bytes that do not decode as a Snapshot", len);
+		else
+		{
+			const OdooRetailGuard__NodeIdentity *id = n->snap->node;
+			OdooRetailGuard__Snapshot *sn = n->snap;
+
+			if (id && n->start_us &&
+				(id->postmaster_start_us != n->start_us || id->system_identifier != n->system_id))
+			{
+				/* new rings: what this cursor let through may be partial; read from zero next */
+				log_info("node %s: restarted or replaced; reading its event rings from the start",
+						 n->cfg.name);
+				drop_ring_entries(sn);
+				n->cursor = 0;
+			}
+			else
+				n->cursor = sn->next_cursor;
+			if (id)
+			{
+				n->system_id = id->system_identifier;
+				n->start_us = id->postmaster_start_us;
+			}
+			if (sn->slow_samples_gap || sn->lock_wait_events_gap || sn->throttle_events_gap ||
+				sn->destructive_events_gap)
+			{
+				n->ring_gaps++;
+				log_warn("node %s: event rings overwrote entries before they were read "
+						 "(poll more often or enlarge the rings)", n->cfg.name);
+			}
+			node_apply_models(&n->models, n->dbname, sn);
+		}
+	}
+	n->state = NODE_IDLE;
+	finish_poll(n, now_ms);
+}
+
+/* one complete query result arrived (r is the last non-NULL result) */
+static void
+on_result(collector *c, node *n, PGresult *r, const char *errmsg, int64_t now_ms)
+{
+	node_state st = n->state;
+
+	if (errmsg)
+	{
+		if (PQstatus(n->conn) != CONNECTION_OK)
+		{
+			fail(c, n, errmsg, now_ms);
+			return;
+		}
+		if (st == NODE_SNAPSHOT)
+		{
+			char		msg[480];
+
+			clean_message(msg, sizeof(msg), errmsg);
+			snprintf(n->snapshot_error, sizeof(n->snapshot_error), "snapshot() failed: %s", msg);
+			n->state = NODE_IDLE;
+			finish_poll(n, now_ms);
+			return;
+		}
+		if (st == NODE_MODELS)
+		{
+			n->models_loaded = true;	/* not Odoo after all; do not retry each poll */
+			if (n->has_snapshot_fn)
+				send_query(c, n, NODE_SNAPSHOT, now_ms);
+			else
+			{
+				n->state = NODE_IDLE;
+				finish_poll(n, now_ms);
+			}
+			return;
+		}
+		fail(c, n, errmsg, now_ms);
+		return;
+	}
+	switch (st)
+	{
+		case NODE_SETUP:
+			send_query(c, n, NODE_STATS, now_ms);
+			break;
+		case NODE_STATS:
+			if (!r || PQntuples(r) != 1)
+				fail(c, n, "unexpected answer to the connection query", now_ms);
+			else
+				read_stats(c, n, r, now_ms);
+			break;
+		case NODE_MODELS:
+			read_models(c, n, r, now_ms);
+			break;
+		case NODE_SNAPSHOT:
+			read_snapshot(n, r, now_ms);
+			break;
+		default:
+			break;
+	}
+}
+
+static void
+advance(collector *c, node *n, short revents, int64_t now_ms)
+{
+	if (n->state == NODE_CONNECTING)
+	{
+		PostgresPollingStatusType st = PQconnectPoll(n->conn);
+
+		if (st == PGRES_POLLING_FAILED)
+			fail(c, n, PQerrorMessage(n->conn), now_ms);
+		else if (st == PGRES_POLLING_OK)
+		{
+			PQsetnonblocking(n->conn, 1);
+			send_query(c, n, NODE_SETUP, now_ms);
+		}
+		else
+			n->connect_events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+		return;
+	}
+	if (n->state < NODE_SETUP || n->state == NODE_IDLE)
+		return;
+	if (revents & POLLOUT)
+	{
+		if (PQflush(n->conn) < 0)
+		{
+			fail(c, n, PQerrorMessage(n->conn), now_ms);
+			return;
+		}
+	}
+	if (revents & (POLLIN | POLLERR | POLLHUP))
+	{
+		PGresult   *last = NULL;
+		char	   *err = NULL;
+
+		if (!PQconsumeInput(n->conn))
+		{
+			fail(c, n, PQerrorMessage(n->conn), now_ms);
+			return;
+		}
+		while (!PQisBusy(n->conn))
+		{
+			PGresult   *r = PQgetResult(n->conn);
+
+			if (!r)
+			{
+				on_result(c, n, last, err, now_ms);
+				PQclear(last);
+				free(err);
+				return;
+			}
+			if (PQresultStatus(r) == PGRES_FATAL_ERROR && !err)
+				err = xstrdup(PQresultErrorMessage(r));
+			PQclear(last);
+			last = r;
+		}
+		PQclear(last);
+		free(err);
+	}
+}
+
+static short
+wanted_events(node *n)
+{
+	if (n->state == NODE_CONNECTING)
+		return n->connect_events;
+	return (short) (POLLIN | (PQflush(n->conn) == 1 ? POLLOUT : 0));
+}
+
+void
+collector_step(collector *c, int timeout_ms)
+{
+	struct pollfd *fds = xcalloc((size_t) (c->n ? c->n : 1), sizeof(struct pollfd));
+	int		   *idx = xcalloc((size_t) (c->n ? c->n : 1), sizeof(int));
+	int			nf = 0;
+	int64_t		now = mono_ms();
+
+	for (int i = 0; i < c->n; i++)
+	{
+		node	   *n = c->v[i];
+
+		if (!n->busy || !n->conn)
+			continue;
+		if (n->deadline_ms - now < timeout_ms)
+			timeout_ms = (int) (n->deadline_ms - now > 0 ? n->deadline_ms - now : 0);
+		fds[nf].fd = PQsocket(n->conn);
+		fds[nf].events = wanted_events(n);
+		idx[nf++] = i;
+	}
+	if (nf > 0 || timeout_ms > 0)
+	{
+		if (poll(fds, (nfds_t) nf, timeout_ms) < 0 && errno != EINTR)
+			log_warn("poll: %s", strerror(errno));
+	}
+	now = mono_ms();
+	for (int k = 0; k < nf; k++)
+	{
+		node	   *n = c->v[idx[k]];
+
+		if (fds[k].revents && n->busy && n->conn)
+			advance(c, n, fds[k].revents, now);
+	}
+	for (int i = 0; i < c->n; i++)
+	{
+		node	   *n = c->v[i];
+
+		if (n->busy && now >= n->deadline_ms)
+		{
+			char		msg[128];
+
+			n->overruns++;
+			if (n->conn && n->state != NODE_CONNECTING)
+				cancel_async(n->conn);
+			snprintf(msg, sizeof(msg), "no answer within the node deadline of %.1fs; query cancelled",
+					 c->timeout_s);
+			fail(c, n, msg, now);
+		}
+	}
+	free(fds);
+	free(idx);
+}
+
+static void
+apply_settings(collector *c, const agent_cfg *cfg)
+{
+	c->timeout_s = cfg->node_timeout_s;
+	c->statement_timeout_s = cfg->statement_timeout_s;
+	c->lock_timeout_s = cfg->lock_timeout_s;
+	c->reconnect_max_s = cfg->reconnect_max_s;
+}
+
+collector *
+collector_new(const agent_cfg *cfg)
+{
+	collector  *c = xcalloc(1, sizeof(collector));
+
+	apply_settings(c, cfg);
+	c->v = xcalloc((size_t) (cfg->n_nodes ? cfg->n_nodes : 1), sizeof(node *));
+	for (int i = 0; i < cfg->n_nodes; i++)
+		c->v[c->n++] = node_new(&cfg->nodes[i]);
+	return c;
+}
+
+static bool
+same_target(const node_cfg *a, const node_cfg *b)
+{
+	return !strcmp(a->conninfo, b->conninfo) &&
+		!strcmp(a->password ? a->password : "", b->password ? b->password : "");
+}
+
+void
+collector_reload(collector *c, const agent_cfg *cfg)
+{
+	node	  **nv = xcalloc((size_t) (cfg->n_nodes ? cfg->n_nodes : 1), sizeof(node *));
+
+	apply_settings(c, cfg);
+	for (int i = 0; i < cfg->n_nodes; i++)
+	{
+		node	   *keep = NULL;
+
+		for (int j = 0; j < c->n; j++)
+			if (c->v[j] && !strcmp(c->v[j]->cfg.name, cfg->nodes[i].name) &&
+				same_target(&c->v[j]->cfg, &cfg->nodes[i]))
+			{
+				keep = c->v[j];
+				c->v[j] = NULL;
+			}
+		if (keep)
+		{
+			/* new tags and cluster name; ir_model is read again */
+			free_node_cfg(&keep->cfg);
+			copy_node_cfg(&keep->cfg, &cfg->nodes[i]);
+			keep->models_loaded = false;
+			nv[i] = keep;
+		}
+		else
+			nv[i] = node_new(&cfg->nodes[i]);
+	}
+	for (int j = 0; j < c->n; j++)
+		if (c->v[j])
+			node_free(c->v[j]);
+	free(c->v);
+	c->v = nv;
+	c->n = cfg->n_nodes;
+}
+
+void
+collector_free(collector *c)
+{
+	if (!c)
+		return;
+	wait_for_cancels((int) (c->timeout_s * 1000) + 1000);
+	for (int i = 0; i < c->n; i++)
+		node_free(c->v[i]);
+	free(c->v);
+	free(c);
+}

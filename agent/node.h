@@ -1,0 +1,108 @@
+/*
+ * node.h: the agent's view of each PostgreSQL node and the collector that
+ * polls them all from one thread with libpq's non-blocking API.
+ *
+ * Every node has at most one query in flight and a hard client-side
+ * deadline per poll; on overrun the query is cancelled, the connection
+ * dropped and re-opened later with exponential backoff, so one slow or
+ * dead node never delays the others.  The session sets statement_timeout,
+ * lock_timeout and idle_in_transaction_session_timeout for itself.
+ *
+ * A poll runs: connection figures (always), ir_model (once per connection,
+ * Odoo databases only), then odoo_retail_guard.snapshot(cursor) when the
+ * function exists.  A node without the function still yields its
+ * connection facts and a clear per-node error.
+ */
+#ifndef ORGUARD_NODE_H
+#define ORGUARD_NODE_H
+
+#include "config.h"
+#include "facts.h"
+#include "odoo_retail_guard.pb-c.h"
+
+#include <libpq-fe.h>
+#include <stdint.h>
+
+typedef enum node_state
+{
+	NODE_DISCONNECTED,
+	NODE_CONNECTING,
+	NODE_SETUP,
+	NODE_IDLE,
+	NODE_STATS,
+	NODE_MODELS,
+	NODE_SNAPSHOT
+} node_state;
+
+typedef struct model_map
+{
+	char	  **table;
+	char	  **model;
+	int			n;
+} model_map;
+
+typedef struct node
+{
+	node_cfg	cfg;			/* own copy */
+	PGconn	   *conn;
+	node_state	state;
+	short		connect_events;	/* what PQconnectPoll waits for */
+	bool		busy;			/* a poll is under way */
+	bool		done;			/* a poll finished and awaits its reader */
+	int64_t		poll_start_ms;
+	int64_t		deadline_ms;
+	int64_t		next_connect_ms;
+	int			backoff;
+	uint64_t	cursor;
+	uint64_t	system_id;		/* whose event rings the cursor belongs to */
+	int64_t		start_us;		/* postmaster start of that system; 0 unknown */
+	bool		has_snapshot_fn;
+	bool		has_ir_model;
+	bool		models_loaded;
+	char	   *dbname;
+	model_map	models;
+
+	/* the finished poll */
+	node_observation obs;
+	char		error[512];
+	char		snapshot_error[512];
+	OdooRetailGuard__Snapshot *snap;
+	double		poll_seconds;
+
+	uint64_t	polls;
+	uint64_t	failures;
+	uint64_t	overruns;
+	uint64_t	snapshot_bytes;
+	uint64_t	ring_gaps;		/* snapshots that said entries were overwritten unread */
+	facts_memory *mem;
+	struct metric_set *metrics;	/* built by stats.c from the last poll */
+} node;
+
+typedef struct collector
+{
+	node	  **v;
+	int			n;
+	double		timeout_s;
+	double		statement_timeout_s;
+	double		lock_timeout_s;
+	double		reconnect_max_s;
+} collector;
+
+collector  *collector_new(const agent_cfg *cfg);
+/* applies a new configuration, keeping connections, cursors and memory of unchanged nodes */
+void		collector_reload(collector *c, const agent_cfg *cfg);
+void		collector_free(collector *c);
+
+/* starts a poll on every idle node; returns how many were still busy */
+int			collector_start_poll(collector *c, int64_t now_ms);
+/* waits up to timeout_ms for sockets and advances every node */
+void		collector_step(collector *c, int timeout_ms);
+bool		collector_busy(const collector *c);
+/* releases a finished poll's snapshot */
+void		node_consume(node *n);
+
+/* applies the ir_model mapping of the node's database to a snapshot (pure) */
+void		node_apply_models(const model_map *map, const char *dbname, OdooRetailGuard__Snapshot *s);
+const char *model_map_lookup(const model_map *map, const char *relation);
+
+#endif

@@ -1,0 +1,68 @@
+/*
+ * pager_webhook.c: the generic webhook's JSON body and its optional
+ * HMAC-SHA256 signature (OpenSSL's HMAC: no hand-written crypto).
+ * Receivers verify "X-Orguard-Signature: sha256=<hex of HMAC(key, body)>".
+ */
+#include "pager.h"
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdlib.h>
+#include <string.h>
+
+char *
+webhook_payload(const alert_event *ev)
+{
+	json_t	   *o = json_object();
+	json_t	   *labels = json_object();
+	char		ts[40];
+	char	   *s,
+			   *r;
+
+	json_object_set_new(o, "version", json_integer(1));
+	json_object_set_new(o, "status", json_string(ev->status == ALERT_FIRING ? "firing" : "resolved"));
+	json_object_set_new(o, "dedup_key", json_string(ev->dedup_key));
+	json_object_set_new(o, "rule", json_string(ev->rule));
+	json_object_set_new(o, "severity", json_string(severity_name(ev->sev)));
+	json_object_set_new(o, "cluster", json_string(ev->cluster));
+	json_object_set_new(o, "node", json_string(ev->node));
+	json_object_set_new(o, "subject", json_string(ev->subject));
+	json_object_set_new(o, "summary", json_string(ev->summary));
+	json_object_set_new(o, "value", json_real(ev->value));
+	for (int i = 0; i < ev->labels.n; i++)
+		json_object_set_new(labels, ev->labels.v[i].name, json_string(ev->labels.v[i].value));
+	json_object_set_new(o, "labels", labels);
+	format_iso8601(ev->starts_at_us, ts, sizeof(ts));
+	json_object_set_new(o, "starts_at", json_string(ts));
+	if (ev->status == ALERT_RESOLVED)
+	{
+		format_iso8601(ev->ends_at_us, ts, sizeof(ts));
+		json_object_set_new(o, "ends_at", json_string(ts));
+	}
+	format_iso8601(ev->event_at_us, ts, sizeof(ts));
+	json_object_set_new(o, "event_at", json_string(ts));
+	s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	r = xstrdup(s ? s : "{}");
+	free(s);
+	json_decref(o);
+	return r;
+}
+
+char *
+webhook_signature_header(const char *key, const char *body)
+{
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	strbuf		sb;
+
+	if (!key || !*key)
+		return NULL;
+	if (!HMAC(EVP_sha256(), key, (int) strlen(key), (const unsigned char *) body, strlen(body), mac, &len))
+		return NULL;
+	sb_init(&sb);
+	sb_append(&sb, "X-Orguard-Signature: sha256=");
+	for (unsigned int i = 0; i < len; i++)
+		sb_printf(&sb, "%02x", mac[i]);
+	return sb_steal(&sb);
+}

@@ -1,0 +1,46 @@
+/*
+ * rules.h: the alert state machine.  Each (rule, node, subject) is one
+ * alert instance that moves inactive -> pending -> firing -> resolved like
+ * a Prometheus alerting rule, with a lower clear threshold (hysteresis),
+ * keep_firing_for, re-notification, flap suppression and schedules that
+ * raise severity or mute non-critical alerts.  Pure: time is an argument.
+ *
+ * Instances are keyed by their deduplication key, so reloading the
+ * configuration keeps the state of every alert whose rule still exists.
+ */
+#ifndef ORGUARD_RULES_H
+#define ORGUARD_RULES_H
+
+#include "alert.h"
+#include "config.h"
+#include "facts.h"
+
+typedef struct rule_engine rule_engine;
+
+rule_engine *rules_new(void);
+void		rules_free(rule_engine *re);
+
+/*
+ * Evaluates the facts of one poll of one node; subjects with no fact this
+ * time count as below their thresholds.  Appends notifications to out.
+ */
+void		rules_eval_node(rule_engine *re, const agent_cfg *cfg, const node_cfg *node,
+							const fact_list *facts, int64_t now_us, event_list *out);
+
+/* after a reload: resolves alerts whose node or rule is gone or disabled */
+void		rules_reconcile(rule_engine *re, const agent_cfg *cfg, int64_t now_us, event_list *out);
+
+typedef struct rule_counts
+{
+	int			pending;
+	int			firing;
+} rule_counts;
+
+/* per-rule counts for metrics; rule name NULL counts all */
+rule_counts rules_count(const rule_engine *re, const char *rule);
+
+/* effective severity of a rule at a time (schedules applied) */
+severity	rules_effective_severity(const rule_cfg *r, int64_t now_us);
+bool		rules_muted(const rule_cfg *r, severity sev, int64_t now_us);
+
+#endif

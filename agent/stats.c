@@ -1,0 +1,210 @@
+/*
+ * stats.c: the metric families the agent exposes.  Names follow the
+ * Prometheus conventions (orguard_ prefix, base units, _total for
+ * counters); per-object families keep only the top_n largest samples per
+ * node so that a 1000-table Odoo database cannot flood Prometheus.
+ */
+#include "stats.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void
+node_labels(labelset *ls, const node *n)
+{
+	labels_set(ls, "cluster", n->cfg.cluster);
+	labels_set(ls, "node", n->cfg.name);
+	/* store, region, brand: one value per node, so no extra cardinality */
+	labels_copy(ls, &n->cfg.tags);
+}
+
+static void
+add(metric_set *ms, const char *name, const char *help, metric_type t, const node *n, double v,
+	...) __attribute__((sentinel));
+
+static void
+add(metric_set *ms, const char *name, const char *help, metric_type t, const node *n, double v, ...)
+{
+	metric_family *f = mset_family(ms, name, help, t);
+	labelset	ls = {0};
+	va_list		ap;
+	const char *k;
+
+	node_labels(&ls, n);
+	va_start(ap, v);
+	while ((k = va_arg(ap, const char *)) != NULL)
+	{
+		const char *val = va_arg(ap, const char *);
+
+		labels_set(&ls, k, val && *val ? val : "unknown");
+	}
+	va_end(ap);
+	mset_add_labels(f, &ls, v);
+	labels_free(&ls);
+}
+
+static const char *
+nz(const char *s)
+{
+	return s && *s ? s : "unknown";
+}
+
+void
+stats_node_update(node *n, int top_n)
+{
+	metric_set *ms;
+	const OdooRetailGuard__Snapshot *s = n->snap;
+
+	if (!n->metrics)
+		n->metrics = xcalloc(1, sizeof(metric_set));
+	ms = n->metrics;
+	mset_free(ms);
+	add(ms, "orguard_node_up", "Whether the last poll reached the node.", METRIC_GAUGE, n,
+		n->obs.reachable ? 1 : 0, NULL);
+	add(ms, "orguard_node_poll_duration_seconds", "Duration of the last poll.", METRIC_GAUGE, n,
+		n->poll_seconds, NULL);
+	add(ms, "orguard_node_polls_total", "Polls of the node.", METRIC_COUNTER, n, (double) n->polls, NULL);
+	add(ms, "orguard_node_poll_failures_total", "Polls that did not reach the node.", METRIC_COUNTER, n,
+		(double) n->failures, NULL);
+	add(ms, "orguard_node_deadline_overruns_total", "Polls cancelled at the node deadline.",
+		METRIC_COUNTER, n, (double) n->overruns, NULL);
+	add(ms, "orguard_node_snapshot_ok", "Whether the last poll decoded a snapshot.", METRIC_GAUGE, n,
+		s ? 1 : 0, NULL);
+	add(ms, "orguard_node_ring_gaps_total", "Snapshots reporting ring entries overwritten unread.",
+		METRIC_COUNTER, n, (double) n->ring_gaps, NULL);
+	add(ms, "orguard_node_snapshot_bytes_total", "Bytes of snapshots read from the node.",
+		METRIC_COUNTER, n, (double) n->snapshot_bytes, NULL);
+	if (!n->obs.reachable)
+		return;
+	add(ms, "orguard_node_connections", "Client backends on the node.", METRIC_GAUGE, n,
+		n->obs.connections, NULL);
+	add(ms, "orguard_node_max_connections", "The node's max_connections.", METRIC_GAUGE, n,
+		n->obs.max_connections, NULL);
+	add(ms, "orguard_node_in_recovery", "Whether the node is a standby.", METRIC_GAUGE, n,
+		n->obs.in_recovery ? 1 : 0, NULL);
+	if (!s)
+		return;
+	{
+		double		max_wait = 0;
+
+		for (size_t i = 0; i < s->n_blocking_chains; i++)
+			if (s->blocking_chains[i]->wait_ms > max_wait)
+				max_wait = s->blocking_chains[i]->wait_ms;
+		add(ms, "orguard_blocking_chains", "Sessions waiting on a lock now.", METRIC_GAUGE, n,
+			(double) s->n_blocking_chains, NULL);
+		add(ms, "orguard_lock_wait_max_seconds", "Longest current lock wait.", METRIC_GAUGE, n,
+			max_wait / 1000.0, NULL);
+	}
+	for (size_t i = 0; i < s->n_models; i++)
+	{
+		const OdooRetailGuard__ModelStat *m = s->models[i];
+
+		add(ms, "orguard_model_calls_total", "Statements per Odoo model and operation.", METRIC_COUNTER,
+			n, (double) m->calls, "database", nz(m->database), "model", nz(m->model), "operation",
+			nz(m->operation), NULL);
+		add(ms, "orguard_model_slow_calls_total", "Slow statements per Odoo model and operation.",
+			METRIC_COUNTER, n, (double) m->slow_calls, "database", nz(m->database), "model",
+			nz(m->model), "operation", nz(m->operation), NULL);
+		add(ms, "orguard_model_p95_seconds", "95th percentile statement time per Odoo model.",
+			METRIC_GAUGE, n, m->p95_ms / 1000.0, "database", nz(m->database), "model", nz(m->model),
+			"operation", nz(m->operation), NULL);
+	}
+	for (size_t i = 0; i < s->n_autovacuum_lag; i++)
+	{
+		const OdooRetailGuard__AutovacuumLag *a = s->autovacuum_lag[i];
+
+		add(ms, "orguard_table_dead_tuples", "Dead tuples per table (top N).", METRIC_GAUGE, n,
+			(double) a->dead_tuples, "database", nz(a->database), "relation", nz(a->relation), NULL);
+		add(ms, "orguard_table_autovacuum_lag_seconds", "Time a table has been over its autovacuum "
+			"threshold (top N).", METRIC_GAUGE, n, a->lag_s, "database", nz(a->database), "relation",
+			nz(a->relation), NULL);
+	}
+	for (size_t i = 0; i < s->n_replication; i++)
+	{
+		const OdooRetailGuard__ReplicationStandby *r = s->replication[i];
+
+		add(ms, "orguard_replication_replay_lag_bytes", "Replay lag per standby.", METRIC_GAUGE, n,
+			(double) r->replay_lag_bytes, "standby", nz(r->application_name), NULL);
+		if (r->replay_lag_ms >= 0)
+			add(ms, "orguard_replication_replay_lag_seconds", "Replay lag per standby.", METRIC_GAUGE,
+				n, r->replay_lag_ms / 1000.0, "standby", nz(r->application_name), NULL);
+	}
+	for (size_t i = 0; i < s->n_replication_slots; i++)
+		add(ms, "orguard_replication_slot_retained_bytes", "WAL retained per replication slot.",
+			METRIC_GAUGE, n, (double) s->replication_slots[i]->retained_bytes, "slot",
+			nz(s->replication_slots[i]->slot_name), NULL);
+	if (s->vacuum_horizon)
+		add(ms, "orguard_vacuum_horizon_age_seconds", "Age of the oldest vacuum horizon holder.",
+			METRIC_GAUGE, n, s->vacuum_horizon->age_s, NULL);
+	for (int i = 0; i < ms->n; i++)
+		mset_top_n(&ms->f[i], top_n);
+}
+
+void
+stats_build(metric_set *out, const agent_cfg *cfg, const collector *c, const rule_engine *re,
+			pager **pagers, int n_pagers, remote_writer *rw)
+{
+	metric_family *f;
+
+	f = mset_family(out, "orguard_agent_info", "Agent version.", METRIC_GAUGE);
+	mset_add(f, 1, "version", ORGUARD_VERSION, NULL);
+	f = mset_family(out, "orguard_agent_nodes", "Configured nodes.", METRIC_GAUGE);
+	mset_add(f, c->n, NULL);
+	for (int i = 0; i < c->n; i++)
+	{
+		const metric_set *ms = c->v[i]->metrics;
+
+		for (int j = 0; ms && j < ms->n; j++)
+		{
+			metric_family *src = &ms->f[j];
+
+			f = mset_family(out, src->name, src->help, src->type);
+			for (int k = 0; k < src->n; k++)
+				mset_add_labels(f, &src->s[k].labels, src->s[k].value);
+		}
+	}
+	f = mset_family(out, "orguard_alerts", "Alert instances by rule and state.", METRIC_GAUGE);
+	for (int i = 0; i < cfg->n_rules; i++)
+	{
+		rule_counts rc = rules_count(re, cfg->rules[i].name);
+
+		mset_add(f, rc.firing, "rule", cfg->rules[i].name, "state", "firing", NULL);
+		mset_add(f, rc.pending, "rule", cfg->rules[i].name, "state", "pending", NULL);
+	}
+	for (int i = 0; i < n_pagers; i++)
+	{
+		pager_stats ps = pager_get_stats(pagers[i]);
+		const char *name = pager_name(pagers[i]);
+
+		f = mset_family(out, "orguard_pager_events_queued_total", "Notifications written to the spool.",
+						METRIC_COUNTER);
+		mset_add(f, (double) ps.queued, "pager", name, NULL);
+		f = mset_family(out, "orguard_pager_events_sent_total", "Notifications the receiver accepted.",
+						METRIC_COUNTER);
+		mset_add(f, (double) ps.sent, "pager", name, NULL);
+		f = mset_family(out, "orguard_pager_retries_total", "Failed attempts that will be retried.",
+						METRIC_COUNTER);
+		mset_add(f, (double) ps.retries, "pager", name, NULL);
+		f = mset_family(out, "orguard_pager_dead_letters_total",
+						"Notifications the receiver refused for good.", METRIC_COUNTER);
+		mset_add(f, (double) ps.dead_letters, "pager", name, NULL);
+		f = mset_family(out, "orguard_pager_spool_pending", "Notifications waiting in the spool.",
+						METRIC_GAUGE);
+		mset_add(f, (double) ps.pending, "pager", name, NULL);
+	}
+	if (rw)
+	{
+		remote_write_stats rs = remote_writer_stats(rw);
+
+		f = mset_family(out, "orguard_remote_write_samples_sent_total", "Samples accepted by the "
+						"remote write receiver.", METRIC_COUNTER);
+		mset_add(f, (double) rs.samples_sent, NULL);
+		f = mset_family(out, "orguard_remote_write_failures_total", "Failed remote write requests.",
+						METRIC_COUNTER);
+		mset_add(f, (double) rs.failures, NULL);
+		f = mset_family(out, "orguard_remote_write_batches_dropped_total", "Batches dropped because "
+						"the queue was full.", METRIC_COUNTER);
+		mset_add(f, (double) rs.dropped, NULL);
+	}
+}

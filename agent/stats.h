@@ -1,0 +1,23 @@
+/*
+ * stats.h: builds the agent's metric set from what it knows: per-node
+ * figures from the last poll (label cardinality bounded by top_n per
+ * kind), alert counts, pager and remote-write counters.
+ */
+#ifndef ORGUARD_STATS_H
+#define ORGUARD_STATS_H
+
+#include "config.h"
+#include "metrics.h"
+#include "node.h"
+#include "pager.h"
+#include "remote_write.h"
+#include "rules.h"
+
+/* rebuilds n->metrics from the poll that just finished */
+void		stats_node_update(node *n, int top_n);
+
+/* the whole set; the caller frees it with mset_free */
+void		stats_build(metric_set *out, const agent_cfg *cfg, const collector *c,
+						const rule_engine *re, pager **pagers, int n_pagers, remote_writer *rw);
+
+#endif

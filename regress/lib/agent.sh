@@ -1,0 +1,82 @@
+# regress/lib/agent.sh: helpers for the agent's integration tests and
+# benchmarks.  Source after regress/lib/cluster.sh and org_harness_init.
+#
+#   agent_bg NAME CMD...       start a background process, stopped on exit
+#   agent_kill NAME [SIG]      stop one of them (TERM by default) and reap it
+#   agent_start NAME CONF      run orguard-agent with CONF in the background
+#   tap_ok DESC CMD...         run CMD; print "ok N - DESC" or "not ok N - DESC"
+#   tap_done                   exit status: non-zero when a check failed
+#   http_get URL               curl with a deadline, body on stdout
+#   spool_count DIR            entries waiting in a spool directory
+
+AGENT_BIN=${AGENT_BIN:-$ORG_SRC_DIR/agent/orguard-agent}
+declare -A AGENT_PIDS
+TAP_N=0
+TAP_FAILED=0
+
+agent_cleanup_all() {
+	local rc=$? name
+	for name in "${!AGENT_PIDS[@]}"; do
+		kill -KILL "${AGENT_PIDS[$name]}" 2>/dev/null
+		{ wait "${AGENT_PIDS[$name]}"; } 2>/dev/null
+	done
+	(exit $rc)
+	org_harness_cleanup
+}
+trap agent_cleanup_all EXIT
+
+agent_bg() {
+	local name=$1
+	shift
+	"$@" >>"$ORG_TMP/$name.log" 2>&1 &
+	AGENT_PIDS[$name]=$!
+}
+
+agent_kill() {
+	local name=$1 sig=${2:-TERM} pid=${AGENT_PIDS[$1]:-}
+	[ -n "$pid" ] || return 0
+	kill "-$sig" "$pid" 2>/dev/null
+	# bounded: escalate to KILL after 10 s
+	for _ in $(seq 1 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null
+	{ wait "$pid"; } 2>/dev/null
+	unset "AGENT_PIDS[$name]"
+}
+
+agent_alive() { kill -0 "${AGENT_PIDS[$1]}" 2>/dev/null; }
+
+agent_start() {
+	local name=$1 conf=$2
+	agent_bg "$name" "$AGENT_BIN" --config "$conf" run
+}
+
+tap_ok() {
+	local desc=$1
+	shift
+	TAP_N=$((TAP_N + 1))
+	if "$@"; then
+		echo "ok $TAP_N - $desc"
+	else
+		echo "not ok $TAP_N - $desc"
+		TAP_FAILED=$((TAP_FAILED + 1))
+	fi
+}
+
+tap_done() {
+	echo "1..$TAP_N"
+	[ "$TAP_FAILED" -eq 0 ]
+}
+
+http_get() { curl -fsS --max-time 5 "$1"; }
+
+spool_count() {
+	find "$1" -maxdepth 1 -name '*.json' 2>/dev/null | wc -l
+}
+
+# wait_for_http URL SECS: until the URL answers 2xx
+wait_for_http() {
+	org_wait_until "$2" "$1" curl -fsS --max-time 2 -o /dev/null "$1"
+}

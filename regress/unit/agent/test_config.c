@@ -1,0 +1,402 @@
+/*
+ * test_config.c: agent.conf parsing, defaults, overrides, secrets and every
+ * error path, each reported as file:line.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define NODE "[node n1]\nconninfo = host=/tmp dbname=odoo\n"
+
+static bool
+parse(const char *text, agent_cfg *cfg, config_errors *errs)
+{
+	memset(errs, 0, sizeof(*errs));
+	return config_parse("/etc/orguard/agent.conf", text, cfg, errs);
+}
+
+/* the text parses with exactly one error, at that line, containing needle */
+static void
+expect_error(const char *text, int line, const char *needle)
+{
+	agent_cfg	cfg;
+	config_errors errs;
+	char		prefix[64];
+
+	assert_false(parse(text, &cfg, &errs));
+	if (errs.n != 1)
+		for (int i = 0; i < errs.n; i++)
+			fprintf(stderr, "unexpected: %s\n", errs.msg[i]);
+	assert_int_equal(errs.n, 1);
+	if (line > 0)
+		snprintf(prefix, sizeof(prefix), "/etc/orguard/agent.conf:%d: ", line);
+	else
+		snprintf(prefix, sizeof(prefix), "/etc/orguard/agent.conf: ");
+	if (strncmp(errs.msg[0], prefix, strlen(prefix)) != 0 || !strstr(errs.msg[0], needle))
+		fail_msg("got \"%s\", wanted prefix \"%s\" and \"%s\"", errs.msg[0], prefix, needle);
+	config_errors_free(&errs);
+	config_free(&cfg);
+}
+
+static void
+test_minimal_defaults(void **state)
+{
+	agent_cfg	cfg;
+	config_errors errs;
+
+	(void) state;
+	assert_true(parse(NODE, &cfg, &errs));
+	assert_int_equal(errs.n, 0);
+	assert_int_equal(cfg.n_nodes, 1);
+	assert_string_equal(cfg.nodes[0].name, "n1");
+	assert_string_equal(cfg.nodes[0].cluster, "n1");
+	assert_true(cfg.interval_s == 10);
+	assert_string_equal(cfg.listen, "127.0.0.1:9188");
+	assert_int_equal(cfg.n_rules, RULE_KIND_COUNT);
+	assert_non_null(config_rule(&cfg, "lock_wait"));
+	assert_true(config_rule(&cfg, "connection_usage")->threshold == 80);
+	assert_int_equal(cfg.log_fmt, LOG_FORMAT_TEXT);
+	config_free(&cfg);
+}
+
+static void
+test_node_timeout_follows_interval(void **state)
+{
+	agent_cfg	cfg;
+	config_errors errs;
+
+	(void) state;
+	assert_true(parse("[agent]\ninterval = 1s\nlisten = off\n" NODE, &cfg, &errs));
+	assert_true(cfg.node_timeout_s == 0.8);
+	assert_string_equal(cfg.listen, "off");
+	config_free(&cfg);
+	assert_true(parse("[agent]\ninterval = 1m\n" NODE, &cfg, &errs));
+	assert_true(cfg.node_timeout_s == 5);
+	config_free(&cfg);
+}
+
+static void
+test_full_file(void **state)
+{
+	agent_cfg	cfg;
+	config_errors errs;
+	const rule_cfg *r;
+	const char *text =
+		"# comment\n"
+		"; another\n"
+		"[agent]\n"
+		"interval = 500ms\n"
+		"node_timeout = 400ms\n"
+		"spool_dir = \"/var/spool/o g\"   # quoted keeps blanks\n"
+		"listen = 127.0.0.1:9999\n"
+		"log_format = json\n"
+		"log_level = debug\n"
+		"top_n = 5\n"
+		"remote_write_url = http://127.0.0.1:9090/api/v1/write\n"
+		"external_label.region = eu\n"
+		"[node store-042]\n"
+		"conninfo = host=10.0.0.1 dbname=odoo user=monitor\n"
+		"cluster = retail-eu\n"
+		"store = 042\n"
+		"region = eu-west\n"
+		"brand = acme\n"
+		"tag.tier = gold\n"
+		"[pager am]\n"
+		"type = alertmanager\n"
+		"url = http://127.0.0.1:9093\n"
+		"[pager hook]\n"
+		"type = webhook\n"
+		"url = https://hooks.example/orguard\n"
+		"tls_verify = false\n"
+		"min_severity = warning\n"
+		"[rule lock_wait]\n"
+		"threshold = 10s\n"
+		"clear = 5s\n"
+		"for = 1m\n"
+		"severity = critical\n"
+		"label.team = dba\n"
+		"pagers = am, hook\n"
+		"raise_during = mon-sat 09:00-21:00\n"
+		"mute_during = * 01:00-04:00\n"
+		"[rule big_lag]\n"
+		"kind = replication_lag_bytes\n"
+		"threshold = 64MB\n"
+		"[rule connection_usage]\n"
+		"threshold = 90%\n"
+		"[runbook throttle]\n"
+		"max_connections = 10\n";
+
+	(void) state;
+	assert_true(parse(text, &cfg, &errs));
+	assert_true(cfg.interval_s == 0.5);
+	assert_true(cfg.node_timeout_s == 0.4);
+	assert_string_equal(cfg.spool_dir, "/var/spool/o g");
+	assert_string_equal(cfg.listen, "127.0.0.1:9999");
+	assert_int_equal(cfg.log_fmt, LOG_FORMAT_JSON);
+	assert_int_equal(cfg.log_lvl, LOG_DEBUG);
+	assert_int_equal(cfg.top_n, 5);
+	assert_string_equal(labels_get(&cfg.external_labels, "region"), "eu");
+	assert_string_equal(cfg.nodes[0].cluster, "retail-eu");
+	assert_string_equal(labels_get(&cfg.nodes[0].tags, "store"), "042");
+	assert_string_equal(labels_get(&cfg.nodes[0].tags, "brand"), "acme");
+	assert_string_equal(labels_get(&cfg.nodes[0].tags, "tier"), "gold");
+	assert_int_equal(cfg.n_pagers, 2);
+	assert_int_equal(config_pager(&cfg, "am")->kind, PAGER_ALERTMANAGER);
+	assert_false(config_pager(&cfg, "hook")->tls_verify);
+	assert_int_equal(config_pager(&cfg, "hook")->min_severity, SEV_WARNING);
+	r = config_rule(&cfg, "lock_wait");
+	assert_true(r->threshold == 10 && r->clear == 5 && r->for_s == 60);
+	assert_int_equal(r->sev, SEV_CRITICAL);
+	assert_string_equal(labels_get(&r->labels, "team"), "dba");
+	assert_int_equal(r->n_pagers, 2);
+	assert_string_equal(r->pagers[1], "hook");
+	assert_int_equal(r->raise_during.n, 1);
+	assert_int_equal(r->mute_during.n, 1);
+	r = config_rule(&cfg, "big_lag");
+	assert_non_null(r);
+	assert_int_equal(r->kind, RULE_REPLICATION_LAG_BYTES);
+	assert_true(r->threshold == 64.0 * 1024 * 1024);
+	assert_true(r->clear == r->threshold);	/* clear follows a new threshold */
+	assert_true(config_rule(&cfg, "connection_usage")->threshold == 90);
+	assert_int_equal(cfg.n_rules, RULE_KIND_COUNT + 1);
+	assert_int_equal(cfg.n_runbooks, 1);
+	assert_string_equal(labels_get(&cfg.runbooks[0].settings, "max_connections"), "10");
+	config_free(&cfg);
+}
+
+static void
+test_secrets(void **state)
+{
+	agent_cfg	cfg;
+	config_errors errs;
+	char		dir[] = "/tmp/orguard-cfg-XXXXXX";
+	char		path[128],
+				keyfile[128];
+	FILE	   *f;
+	char	   *text;
+
+	(void) state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(keyfile, sizeof(keyfile), "%s/pd.key", dir);
+	f = fopen(keyfile, "w");
+	fputs("R0UTINGKEY0123456789abcdef012345\n", f);
+	fclose(f);
+	setenv("ORGUARD_TEST_PW", "s3cret", 1);
+	/* a relative secret path is relative to the config file */
+	text = "[pager pd]\ntype = pagerduty\nrouting_key_file = pd.key\n"
+		"[node n1]\nconninfo = host=x\npassword_env = ORGUARD_TEST_PW\n";
+	snprintf(path, sizeof(path), "%s/agent.conf", dir);
+	memset(&errs, 0, sizeof(errs));
+	assert_true(config_parse(path, text, &cfg, &errs));
+	assert_string_equal(cfg.pagers[0].secret, "R0UTINGKEY0123456789abcdef012345");
+	assert_string_equal(cfg.pagers[0].url, "https://events.pagerduty.com/v2/enqueue");
+	assert_true(cfg.pagers[0].rate_per_min == 120);
+	assert_string_equal(cfg.nodes[0].password, "s3cret");
+	config_free(&cfg);
+	unlink(keyfile);
+	rmdir(dir);
+}
+
+static void
+test_secret_never_echoed(void **state)
+{
+	agent_cfg	cfg;
+	config_errors errs;
+
+	(void) state;
+	assert_false(parse("[pager pd]\ntype = pagerduty\nrouting_key = TOPSECRETVALUE\n" NODE, &cfg, &errs));
+	for (int i = 0; i < errs.n; i++)
+		assert_null(strstr(errs.msg[i], "TOPSECRETVALUE"));
+	config_errors_free(&errs);
+	config_free(&cfg);
+	assert_false(parse("[node n1]\nconninfo = host=x password=TOPSECRETVALUE\n", &cfg, &errs));
+	assert_int_equal(errs.n, 1);
+	assert_null(strstr(errs.msg[0], "TOPSECRETVALUE"));
+	config_errors_free(&errs);
+	config_free(&cfg);
+}
+
+static void
+test_syntax_errors(void **state)
+{
+	(void) state;
+	expect_error(NODE "[agent\n", 3, "malformed section header");
+	expect_error(NODE "[]\n", 3, "empty section name");
+	expect_error(NODE "just words\n", 3, "expected key = value");
+	expect_error(NODE "= value\n", 3, "missing key");
+	expect_error(NODE "spool = \"unterminated\n", 3, "unbalanced quotes");
+	expect_error("key = 1\n" NODE, 1, "outside of any section");
+	expect_error(NODE "[nonsense]\n", 3, "unknown section [nonsense]");
+	expect_error(NODE "[node n1]\nconninfo = x\n", 3, "duplicate section [node n1] (first at line 1)");
+	expect_error(NODE "[agent x]\n", 3, "[agent] takes no name");
+	expect_error(NODE "[pager]\n", 3, "[pager] needs a name");
+	expect_error(NODE "[node bad/name]\nconninfo = x\n", 3, "names may hold");
+}
+
+static void
+test_agent_errors(void **state)
+{
+	(void) state;
+	expect_error("[agent]\ninterval = 10x\n" NODE, 2, "interval: invalid duration \"10x\"");
+	expect_error("[agent]\ninterval = 50ms\nnode_timeout = 10ms\n" NODE, 1, "interval must be at least 100ms");
+	expect_error("[agent]\ninterval = 1s\nnode_timeout = 2s\n" NODE, 1, "node_timeout must be positive and at most interval");
+	expect_error("[agent]\nlog_format = xml\n" NODE, 2, "log_format: expected text or json");
+	expect_error("[agent]\nlog_level = loud\n" NODE, 2, "log_level: expected");
+	expect_error("[agent]\ntop_n = 2.5\n" NODE, 2, "top_n: expected an integer");
+	expect_error("[agent]\nbogus = 1\n" NODE, 2, "unknown key \"bogus\" in [agent]");
+	expect_error("[agent]\nremote_write_url = ftp://x\n" NODE, 2, "remote_write_url: expected an http");
+	expect_error("[agent]\nexternal_label.bad-name = x\n" NODE, 2, "not a valid label name");
+	expect_error("[agent]\n", 0, "no [node NAME] section");
+	expect_error("[agent]\nlisten = 9187\n" NODE, 2, "listen: expected HOST:PORT");
+	expect_error("[agent]\nlisten = 127.0.0.1:http\n" NODE, 2, "listen: expected HOST:PORT");
+}
+
+static void
+test_node_errors(void **state)
+{
+	(void) state;
+	expect_error("[node a]\ncluster = c\n", 1, "conninfo is required");
+	expect_error("[node a]\nconninfo = host=x password=y\n", 2, "must not contain a password");
+	expect_error("[node a]\nconninfo = host=x\nport = 5432\n", 3, "unknown key \"port\" in [node a]");
+	expect_error("[node a]\nconninfo = host=x\ntag.bad-label = 1\n", 3, "not a usable label name");
+	expect_error("[node a]\nconninfo = host=x\ntag.node = 1\n", 3, "not a usable label name");
+	expect_error("[node a]\nconninfo = host=x\npassword_env = ORGUARD_SURELY_UNSET_VAR\n", 3,
+				 "environment variable ORGUARD_SURELY_UNSET_VAR is not set");
+	expect_error("[node a]\nconninfo = host=x\npassword_file = /nonexistent/pw\n", 3, "cannot read \"/nonexistent/pw\"");
+	expect_error("[node a]\nconninfo = host=x\npassword_file = /dev/null\n", 3, "is empty");
+	setenv("ORGUARD_TEST_PW2", "x", 1);
+	expect_error("[node a]\nconninfo = host=x\npassword_file = /dev/null\npassword_env = ORGUARD_TEST_PW2\n", 4,
+				 "both set");
+}
+
+static void
+test_pager_errors(void **state)
+{
+	(void) state;
+	expect_error(NODE "[pager p]\nurl = http://x\n", 3, "type is required");
+	expect_error(NODE "[pager dead-letter]\ntype = webhook\nurl = http://x\n", 3, "reserved by the spool");
+	expect_error(NODE "[pager p]\ntype = opsgenie\nurl = http://x\n", 4, "unknown pager type \"opsgenie\"");
+	expect_error(NODE "[pager p]\ntype = pagerduty\n", 3, "routing_key_file or routing_key_env is required");
+	expect_error(NODE "[pager p]\ntype = pagerduty\nrouting_key = abc\n", 5, "secrets are not accepted inline");
+	expect_error(NODE "[pager p]\ntype = alertmanager\n", 3, "url is required");
+	expect_error(NODE "[pager p]\ntype = webhook\nurl = gopher://x\n", 5, "url: expected an http");
+	expect_error(NODE "[pager p]\ntype = webhook\nurl = http://x\ntimeout = soon\n", 6, "timeout: invalid duration");
+	expect_error(NODE "[pager p]\ntype = webhook\nurl = http://x\ntimeout = 0\n", 3, "timeout must be positive");
+	expect_error(NODE "[pager p]\ntype = webhook\nurl = http://x\nbackoff_initial = 10s\nbackoff_max = 1s\n", 3,
+				 "backoff_initial <= backoff_max");
+	expect_error(NODE "[pager p]\ntype = webhook\nurl = http://x\nrate_limit = -1\n", 3, "rate_limit must not be negative");
+	expect_error(NODE "[pager p]\ntype = webhook\nurl = http://x\ntls_verify = maybe\n", 6, "expected true or false");
+	expect_error(NODE "[pager p]\ntype = webhook\nurl = http://x\nmin_severity = loud\n", 6, "unknown severity \"loud\"");
+	expect_error(NODE "[pager p]\ntype = webhook\nurl = http://x\nrouting_key_env = X\n", 6, "unknown key \"routing_key_env\"");
+}
+
+static void
+test_rule_errors(void **state)
+{
+	(void) state;
+	expect_error(NODE "[rule my-rule]\n", 3, "must be a valid label name");
+	expect_error(NODE "[rule custom]\nthreshold = 1\n", 3, "not a built-in rule; set kind");
+	expect_error(NODE "[rule custom]\nkind = cpu\n", 4, "unknown rule kind \"cpu\"");
+	expect_error(NODE "[rule lock_wait]\nkind = xid_age\n", 4, "built-in rule lock_wait is of kind lock_wait");
+	expect_error(NODE "[rule lock_wait]\nthreshold = many\n", 4, "threshold: invalid number");
+	expect_error(NODE "[rule lock_wait]\nthreshold = 10s\nclear = 20s\n", 3, "clear (20) must not exceed threshold (10)");
+	expect_error(NODE "[rule lock_wait]\nfor = forever\n", 4, "for: invalid duration");
+	expect_error(NODE "[rule lock_wait]\nseverity = page\n", 4, "unknown severity");
+	expect_error(NODE "[rule lock_wait]\nenabled = perhaps\n", 4, "expected true or false");
+	expect_error(NODE "[rule lock_wait]\nraise_during = someday 09:00-10:00\n", 4, "raise_during: unknown day");
+	expect_error(NODE "[rule lock_wait]\nmute_during = * 25:00-26:00\n", 4, "mute_during: bad time range");
+	expect_error(NODE "[rule lock_wait]\npagers = nowhere\n", 4, "pagers: no [pager nowhere] section");
+	expect_error(NODE "[rule lock_wait]\nlabel.__x = 1\n", 4, "not a valid label name");
+	expect_error(NODE "[rule lock_wait]\nflap_count = -1\n", 3, "flap_count must not be negative");
+	expect_error(NODE "[rule lock_wait]\nthresold = 1\n", 4, "unknown key \"thresold\" in [rule lock_wait]");
+}
+
+static void
+test_errors_sorted_and_all_reported(void **state)
+{
+	agent_cfg	cfg;
+	config_errors errs;
+	const char *text =
+		"[agent]\n"
+		"interval = nope\n"		/* 2 */
+		"[node a]\n"
+		"conninfo = host=x password=p\n"	/* 4 */
+		"[rule lock_wait]\n"
+		"severity = ??\n"		/* 6 */
+		"[what]\n";				/* 7 */
+
+	(void) state;
+	assert_false(parse(text, &cfg, &errs));
+	assert_int_equal(errs.n, 4);
+	assert_non_null(strstr(errs.msg[0], ":2: "));
+	assert_non_null(strstr(errs.msg[1], ":4: "));
+	assert_non_null(strstr(errs.msg[2], ":6: "));
+	assert_non_null(strstr(errs.msg[3], ":7: "));
+	config_errors_free(&errs);
+	config_free(&cfg);
+}
+
+static void
+test_load_missing_file(void **state)
+{
+	agent_cfg	cfg;
+	config_errors errs = {0};
+
+	(void) state;
+	assert_false(config_load("/nonexistent/agent.conf", &cfg, &errs));
+	assert_int_equal(errs.n, 1);
+	assert_non_null(strstr(errs.msg[0], "/nonexistent/agent.conf: cannot open"));
+	config_errors_free(&errs);
+	config_free(&cfg);
+}
+
+static void
+test_quantities(void **state)
+{
+	double		v;
+
+	(void) state;
+	assert_true(parse_duration("250ms", &v) && v == 0.25);
+	assert_true(parse_duration("2m", &v) && v == 120);
+	assert_true(parse_duration("1h", &v) && v == 3600);
+	assert_true(parse_duration("1d", &v) && v == 86400);
+	assert_true(parse_duration("7", &v) && v == 7);
+	assert_false(parse_duration("-1s", &v));
+	assert_false(parse_duration("1y", &v));
+	assert_false(parse_duration("", &v));
+	assert_true(parse_quantity("1GB", &v) && v == 1073741824.0);
+	assert_true(parse_quantity("512kB", &v) && v == 524288);
+	assert_true(parse_quantity("80%", &v) && v == 80);
+	assert_true(parse_quantity("1e9", &v) && v == 1e9);
+	assert_false(parse_quantity("lots", &v));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_minimal_defaults),
+		cmocka_unit_test(test_node_timeout_follows_interval),
+		cmocka_unit_test(test_full_file),
+		cmocka_unit_test(test_secrets),
+		cmocka_unit_test(test_secret_never_echoed),
+		cmocka_unit_test(test_syntax_errors),
+		cmocka_unit_test(test_agent_errors),
+		cmocka_unit_test(test_node_errors),
+		cmocka_unit_test(test_pager_errors),
+		cmocka_unit_test(test_rule_errors),
+		cmocka_unit_test(test_errors_sorted_and_all_reported),
+		cmocka_unit_test(test_load_missing_file),
+		cmocka_unit_test(test_quantities),
+	};
+
+	return cmocka_run_group_tests_name("agent config", tests, NULL, NULL);
+}

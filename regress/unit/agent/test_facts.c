@@ -1,0 +1,276 @@
+/*
+ * test_facts.c: a snapshot, encoded and decoded as on the wire, reduced to
+ * facts: lock waits per model with the root blocker, blocking chains,
+ * idle-in-transaction holders, autovacuum, replication, slots, slow-query
+ * rate, destructive events; ir_model overriding the extension's model.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "facts.h"
+#include "node.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const fact *
+find(const fact_list *l, rule_kind k, const char *subject)
+{
+	for (int i = 0; i < l->n; i++)
+		if (l->v[i].kind == k && !strcmp(l->v[i].subject, subject))
+			return &l->v[i];
+	return NULL;
+}
+
+/* builds, packs and unpacks a snapshot, as the agent receives it */
+static OdooRetailGuard__Snapshot *
+wire_snapshot(uint64_t slow_calls)
+{
+	OdooRetailGuard__Snapshot s = ODOO_RETAIL_GUARD__SNAPSHOT__INIT;
+	OdooRetailGuard__BlockingChain c1 = ODOO_RETAIL_GUARD__BLOCKING_CHAIN__INIT;
+	OdooRetailGuard__BlockingChain c2 = ODOO_RETAIL_GUARD__BLOCKING_CHAIN__INIT;
+	OdooRetailGuard__BlockingChain *chains[2] = {&c1, &c2};
+	int32_t		chain1[2] = {501, 400};
+	OdooRetailGuard__AutovacuumLag av = ODOO_RETAIL_GUARD__AUTOVACUUM_LAG__INIT;
+	OdooRetailGuard__AutovacuumLag *avs[1] = {&av};
+	OdooRetailGuard__ReplicationStandby rs = ODOO_RETAIL_GUARD__REPLICATION_STANDBY__INIT;
+	OdooRetailGuard__ReplicationStandby *rss[1] = {&rs};
+	OdooRetailGuard__ReplicationSlot sl = ODOO_RETAIL_GUARD__REPLICATION_SLOT__INIT;
+	OdooRetailGuard__ReplicationSlot *sls[1] = {&sl};
+	OdooRetailGuard__ModelStat ms = ODOO_RETAIL_GUARD__MODEL_STAT__INIT;
+	OdooRetailGuard__ModelStat *mss[1] = {&ms};
+	OdooRetailGuard__DestructiveEvent de = ODOO_RETAIL_GUARD__DESTRUCTIVE_EVENT__INIT;
+	OdooRetailGuard__DestructiveEvent *des[1] = {&de};
+	OdooRetailGuard__StandbyStatus st = ODOO_RETAIL_GUARD__STANDBY_STATUS__INIT;
+	uint8_t    *buf;
+	size_t		len;
+	OdooRetailGuard__Snapshot *out;
+
+	s.schema_version = 1;
+	s.next_cursor = 17;
+	c1.waiter_pid = 600;
+	c1.database = "odoo";
+	c1.relation = "stock_quant";
+	c1.model = "";				/* the extension could not tell */
+	c1.wait_ms = 42000;
+	c1.n_chain = 2;
+	c1.chain = chain1;
+	c1.root_pid = 400;
+	c1.root_application_name = "odoo-cron";
+	c1.root_state = "idle in transaction";
+	c1.root_xact_age_ms = 600000;
+	c1.root_query = "UPDATE stock_quant SET quantity = $1 WHERE id = $2";
+	c2 = c1;
+	c2.waiter_pid = 601;
+	c2.wait_ms = 5000;			/* shorter wait on the same model */
+	c2.n_chain = 0;
+	c2.chain = NULL;
+	s.n_blocking_chains = 2;
+	s.blocking_chains = chains;
+	av.database = "odoo";
+	av.relation = "mail_message";
+	av.model = "mail.message";
+	av.dead_tuples = 123456;
+	av.over_threshold_since_us = 1;
+	av.lag_s = 7200;
+	av.xid_age = 1500000000;
+	s.n_autovacuum_lag = 1;
+	s.autovacuum_lag = avs;
+	rs.application_name = "replica1";
+	rs.replay_lag_bytes = 2147483648LL;
+	rs.replay_lag_ms = -1;
+	s.n_replication = 1;
+	s.replication = rss;
+	sl.slot_name = "old_slot";
+	sl.active = 0;
+	sl.retained_bytes = 5368709120LL;
+	s.n_replication_slots = 1;
+	s.replication_slots = sls;
+	ms.database = "odoo";
+	ms.model = "sale.order";
+	ms.operation = "select";
+	ms.slow_calls = slow_calls;
+	ms.p95_ms = 12;
+	s.n_models = 1;
+	s.models = mss;
+	de.id = 9;
+	de.kind = "truncate";
+	de.database = "odoo";
+	de.relation = "account_move_line";
+	de.role = "odoo";
+	de.rows = 1000;
+	de.lsn_before = 0x1600000028ULL;
+	s.n_destructive_events = 1;
+	s.destructive_events = des;
+	st.receiver_state = "stopping";
+	st.replay_delay_ms = 90000;
+	s.standby = &st;
+	len = odoo_retail_guard__snapshot__get_packed_size(&s);
+	buf = malloc(len);
+	odoo_retail_guard__snapshot__pack(&s, buf);
+	out = odoo_retail_guard__snapshot__unpack(NULL, len, buf);
+	free(buf);
+	assert_non_null(out);
+	return out;
+}
+
+static void
+test_snapshot_facts(void **state)
+{
+	OdooRetailGuard__Snapshot *s = wire_snapshot(100);
+	facts_memory *mem = facts_memory_new();
+	fact_list	l = {0};
+	const fact *f;
+	model_map	map = {0};
+	char	   *tables[] = {"account_move_line", "stock_quant"};
+	char	   *models[] = {"account.move.line", "stock.quant"};
+
+	(void) state;
+	map.table = tables;
+	map.model = models;
+	map.n = 2;
+	node_apply_models(&map, "odoo", s);
+	facts_from_snapshot(s, mem, 1000000, &l);
+
+	f = find(&l, RULE_LOCK_WAIT, "odoo/stock.quant");
+	assert_non_null(f);
+	assert_true(f->value == 42);	/* the longest wait of the model */
+	assert_string_equal(labels_get(&f->labels, "model"), "stock.quant");
+	assert_string_equal(labels_get(&f->labels, "root_pid"), "400");
+	assert_string_equal(labels_get(&f->labels, "root_application"), "odoo-cron");
+	assert_string_equal(labels_get(&f->labels, "root_state"), "idle in transaction");
+	assert_string_equal(labels_get(&f->labels, "duration_seconds"), "42");
+	assert_non_null(strstr(f->summary, "root blocker pid 400"));
+
+	f = find(&l, RULE_BLOCKING_CHAIN, "odoo/pid:400");
+	assert_non_null(f);
+	assert_true(f->value == 3);
+	f = find(&l, RULE_IDLE_IN_TRANSACTION, "pid:400");
+	assert_non_null(f);
+	assert_true(f->value == 600);
+	f = find(&l, RULE_AUTOVACUUM_LAG, "odoo/mail_message");
+	assert_true(f && f->value == 7200);
+	f = find(&l, RULE_XID_AGE, "odoo/mail_message");
+	assert_true(f && f->value == 1.5e9);
+	f = find(&l, RULE_REPLICATION_LAG_BYTES, "replica1");
+	assert_true(f && f->value == 2147483648.0);
+	assert_null(find(&l, RULE_REPLICATION_LAG_SECONDS, "replica1"));	/* unknown: -1 */
+	f = find(&l, RULE_STANDBY_DISCONNECTED, "wal_receiver");
+	assert_true(f && f->value == 1);
+	f = find(&l, RULE_REPLICATION_LAG_SECONDS, "replay");
+	assert_true(f && f->value == 90);
+	f = find(&l, RULE_INACTIVE_SLOT, "old_slot");
+	assert_true(f && f->value == 5368709120.0);
+	f = find(&l, RULE_DESTRUCTIVE_EVENT, "truncate/odoo/account_move_line/9");
+	assert_non_null(f);
+	assert_string_equal(labels_get(&f->labels, "model"), "account.move.line");
+	assert_string_equal(labels_get(&f->labels, "lsn_before"), "16/28");
+	/* the first poll has no rate yet */
+	assert_null(find(&l, RULE_SLOW_QUERY_RATE, "odoo/sale.order"));
+	facts_free(&l);
+	odoo_retail_guard__snapshot__free_unpacked(s, NULL);
+
+	/* 30 more slow calls in 60 s: 30 per minute */
+	s = wire_snapshot(130);
+	facts_from_snapshot(s, mem, 61000000, &l);
+	f = find(&l, RULE_SLOW_QUERY_RATE, "odoo/sale.order");
+	assert_non_null(f);
+	assert_true(f->value > 29.99 && f->value < 30.01);
+	facts_free(&l);
+	odoo_retail_guard__snapshot__free_unpacked(s, NULL);
+	facts_memory_free(mem);
+}
+
+static void
+test_p95_baseline(void **state)
+{
+	facts_memory *mem = facts_memory_new();
+	fact_list	l = {0};
+	const fact *f = NULL;
+
+	(void) state;
+	for (int i = 0; i < 12; i++)
+	{
+		OdooRetailGuard__Snapshot *s = wire_snapshot(100);
+
+		if (i == 11)
+			s->models[0]->p95_ms = 60;	/* 5x the 12 ms baseline */
+		facts_free(&l);
+		facts_from_snapshot(s, mem, (int64_t) (i + 1) * 10000000, &l);
+		odoo_retail_guard__snapshot__free_unpacked(s, NULL);
+	}
+	f = find(&l, RULE_SLOW_QUERY_P95, "odoo/sale.order/select");
+	assert_non_null(f);
+	assert_true(f->value > 4.99 && f->value < 5.01);
+	facts_free(&l);
+	facts_memory_free(mem);
+}
+
+static void
+test_observation_facts(void **state)
+{
+	node_observation o = {0};
+	fact_list	l = {0};
+	const fact *f;
+
+	(void) state;
+	o.reachable = true;
+	o.max_connections = 200;
+	o.connections = 170;
+	facts_from_observation(&o, &l);
+	f = find(&l, RULE_CONNECTION_USAGE, "connections");
+	assert_true(f && f->value == 85);
+	f = find(&l, RULE_NODE_UNREACHABLE, "node");
+	assert_true(f && f->value == 0);
+	facts_free(&l);
+	o.reachable = false;
+	o.error = "connection refused";
+	facts_from_observation(&o, &l);
+	assert_int_equal(l.n, 1);
+	assert_true(l.v[0].value == 1);
+	assert_non_null(strstr(l.v[0].summary, "connection refused"));
+	facts_free(&l);
+	/* a node without the extension: no snapshot facts, no crash */
+	facts_from_snapshot(NULL, NULL, 0, &l);
+	assert_int_equal(l.n, 0);
+}
+
+static void
+test_model_map(void **state)
+{
+	model_map	map = {0};
+	char	   *tables[] = {"res_partner", "sale_order", "stock_quant"};
+	char	   *models[] = {"res.partner", "sale.order", "stock.quant"};
+	OdooRetailGuard__Snapshot *s = wire_snapshot(1);
+
+	(void) state;
+	map.table = tables;
+	map.model = models;
+	map.n = 3;
+	assert_string_equal(model_map_lookup(&map, "sale_order"), "sale.order");
+	assert_string_equal(model_map_lookup(&map, "public.stock_quant"), "stock.quant");
+	assert_null(model_map_lookup(&map, "pg_class"));
+	assert_null(model_map_lookup(&map, ""));
+	assert_null(model_map_lookup(&map, NULL));
+	/* another database on the node keeps the extension's guess */
+	node_apply_models(&map, "other_db", s);
+	assert_string_equal(s->blocking_chains[0]->model, "");
+	node_apply_models(&map, "odoo", s);
+	assert_string_equal(s->blocking_chains[0]->model, "stock.quant");
+	odoo_retail_guard__snapshot__free_unpacked(s, NULL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_snapshot_facts),
+		cmocka_unit_test(test_p95_baseline),
+		cmocka_unit_test(test_observation_facts),
+		cmocka_unit_test(test_model_map),
+	};
+
+	return cmocka_run_group_tests_name("agent facts", tests, NULL, NULL);
+}

@@ -1,0 +1,131 @@
+/*
+ * test_metrics.c: Prometheus text exposition: HELP/TYPE once per family,
+ * escaping, special values, invalid names dropped, top-N cardinality.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "metrics.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void
+test_format(void **state)
+{
+	metric_set	ms = {0};
+	metric_family *f;
+	char	   *text;
+
+	(void) state;
+	f = mset_family(&ms, "orguard_node_up", "Whether the node answered.", METRIC_GAUGE);
+	mset_add(f, 1, "cluster", "eu", "node", "store-1", NULL);
+	mset_add(f, 0, "cluster", "eu", "node", "store-2", NULL);
+	f = mset_family(&ms, "orguard_polls_total", "Polls.\nSecond line \\ backslash.", METRIC_COUNTER);
+	mset_add(f, 12345678901234.0, NULL);
+	/* same family again: samples stay together */
+	f = mset_family(&ms, "orguard_node_up", "ignored", METRIC_GAUGE);
+	mset_add(f, 1, "cluster", "eu", "node", "quote\"back\\slash\nnewline", NULL);
+	text = mset_format(&ms);
+	assert_string_equal(text,
+						"# HELP orguard_node_up Whether the node answered.\n"
+						"# TYPE orguard_node_up gauge\n"
+						"orguard_node_up{cluster=\"eu\",node=\"store-1\"} 1\n"
+						"orguard_node_up{cluster=\"eu\",node=\"store-2\"} 0\n"
+						"orguard_node_up{cluster=\"eu\",node=\"quote\\\"back\\\\slash\\nnewline\"} 1\n"
+						"# HELP orguard_polls_total Polls.\\nSecond line \\\\ backslash.\n"
+						"# TYPE orguard_polls_total counter\n"
+						"orguard_polls_total 12345678901234\n");
+	free(text);
+	mset_free(&ms);
+}
+
+static void
+test_invalid_names_dropped(void **state)
+{
+	metric_set	ms = {0};
+	metric_family *f;
+	char	   *text;
+
+	(void) state;
+	f = mset_family(&ms, "bad-name", "x", METRIC_GAUGE);
+	mset_add(f, 1, NULL);
+	f = mset_family(&ms, "ok_metric", "x", METRIC_GAUGE);
+	mset_add(f, 2, "bad-label", "v", "__reserved", "v", "good", "v", NULL);
+	text = mset_format(&ms);
+	assert_null(strstr(text, "bad-name"));
+	assert_non_null(strstr(text, "ok_metric{good=\"v\"} 2\n"));
+	free(text);
+	mset_free(&ms);
+}
+
+static void
+test_values(void **state)
+{
+	char		buf[64];
+
+	(void) state;
+	metric_format_value(NAN, buf, sizeof(buf));
+	assert_string_equal(buf, "NaN");
+	metric_format_value(INFINITY, buf, sizeof(buf));
+	assert_string_equal(buf, "+Inf");
+	metric_format_value(-INFINITY, buf, sizeof(buf));
+	assert_string_equal(buf, "-Inf");
+	metric_format_value(0.1, buf, sizeof(buf));
+	assert_string_equal(buf, "0.1");
+	metric_format_value(1.0 / 3.0, buf, sizeof(buf));
+	assert_true(strtod(buf, NULL) == 1.0 / 3.0);
+	metric_format_value(-2.5e-7, buf, sizeof(buf));
+	assert_string_equal(buf, "-2.5e-07");
+}
+
+static void
+test_top_n(void **state)
+{
+	metric_set	ms = {0};
+	metric_family *f = mset_family(&ms, "orguard_table_dead_tuples", "x", METRIC_GAUGE);
+	char		name[16];
+
+	(void) state;
+	for (int i = 0; i < 100; i++)
+	{
+		snprintf(name, sizeof(name), "t%d", i);
+		mset_add(f, (double) ((i * 37) % 100), "relation", name, NULL);
+	}
+	mset_top_n(f, 5);
+	assert_int_equal(f->n, 5);
+	for (int i = 0; i < 5; i++)
+		assert_true(f->s[i].value == 99 - i);
+	mset_top_n(f, 10);			/* fewer than n: unchanged */
+	assert_int_equal(f->n, 5);
+	mset_free(&ms);
+}
+
+static void
+test_empty(void **state)
+{
+	metric_set	ms = {0};
+	char	   *text = mset_format(&ms);
+
+	(void) state;
+	assert_string_equal(text, "");
+	free(text);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_format),
+		cmocka_unit_test(test_invalid_names_dropped),
+		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_top_n),
+		cmocka_unit_test(test_empty),
+	};
+
+	return cmocka_run_group_tests_name("agent metrics", tests, NULL, NULL);
+}

@@ -1,0 +1,429 @@
+/*
+ * test_rules.c: the alert state machine (pending, firing, resolved,
+ * hysteresis, keep_firing_for, re-notification, flapping, schedules,
+ * reload), deduplication keys, schedules and the event's JSON form.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "alert.h"
+#include "config.h"
+#include "facts.h"
+#include "rules.h"
+#include "schedule.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S(x) ((int64_t) (x) * 1000000)
+/* 2026-11-23 is a Monday; 12:00 UTC */
+#define MONDAY_NOON ((int64_t) 1795435200 * 1000000)
+
+typedef struct fixture
+{
+	agent_cfg	cfg;
+	rule_engine *re;
+	event_list	ev;
+} fixture;
+
+static int
+setup_text(void **state, const char *extra)
+{
+	fixture    *f = calloc(1, sizeof(fixture));
+	config_errors errs = {0};
+	char	   *text = xasprintf("[node n1]\nconninfo = host=x\ncluster = eu\nstore = 7\n%s", extra);
+
+	if (!config_parse("t.conf", text, &f->cfg, &errs))
+	{
+		for (int i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.msg[i]);
+		free(text);
+		return -1;
+	}
+	free(text);
+	f->re = rules_new();
+	*state = f;
+	return 0;
+}
+
+static int
+setup(void **state)
+{
+	return setup_text(state,
+					  "[rule connection_usage]\nthreshold = 80\nclear = 70\nfor = 60s\nrenotify = 10m\n"
+					  "label.team = dba\n"
+					  "[rule node_unreachable]\nfor = 0\nflap_count = 3\nflap_window = 10m\n"
+					  "[rule lock_wait]\nthreshold = 30s\nclear = 20s\nfor = 0\nkeep_firing_for = 2m\n");
+}
+
+static int
+teardown(void **state)
+{
+	fixture    *f = *state;
+
+	events_free(&f->ev);
+	rules_free(f->re);
+	config_free(&f->cfg);
+	free(f);
+	return 0;
+}
+
+/* evaluates one fact (or none when value < 0) at time t; returns events produced */
+static int
+eval(fixture *f, rule_kind kind, const char *subject, double value, int64_t t)
+{
+	fact_list	facts = {0};
+	int			before = f->ev.n;
+
+	if (value >= 0)
+	{
+		fact	   *fa = facts_add(&facts, kind, subject, value, "value %g", value);
+
+		labels_set(&fa->labels, "model", "stock.quant");
+	}
+	rules_eval_node(f->re, &f->cfg, &f->cfg.nodes[0], &facts, t, &f->ev);
+	facts_free(&facts);
+	return f->ev.n - before;
+}
+
+static alert_event *
+last(fixture *f)
+{
+	return &f->ev.v[f->ev.n - 1];
+}
+
+static void
+test_pending_then_firing_then_resolved(void **state)
+{
+	fixture    *f = *state;
+	int64_t		t = MONDAY_NOON;
+
+	assert_int_equal(eval(f, RULE_CONNECTION_USAGE, "connections", 50, t), 0);
+	assert_int_equal(rules_count(f->re, NULL).pending, 0);
+	assert_int_equal(eval(f, RULE_CONNECTION_USAGE, "connections", 85, t + S(10)), 0);
+	assert_int_equal(rules_count(f->re, "connection_usage").pending, 1);
+	assert_int_equal(eval(f, RULE_CONNECTION_USAGE, "connections", 90, t + S(40)), 0);
+	/* held for 60s: fires */
+	assert_int_equal(eval(f, RULE_CONNECTION_USAGE, "connections", 90, t + S(70)), 1);
+	assert_int_equal(last(f)->status, ALERT_FIRING);
+	assert_string_equal(last(f)->dedup_key, "eu/n1/connection_usage/connections");
+	assert_string_equal(labels_get(&last(f)->labels, "alertname"), "connection_usage");
+	assert_string_equal(labels_get(&last(f)->labels, "severity"), "warning");
+	assert_string_equal(labels_get(&last(f)->labels, "store"), "7");
+	assert_string_equal(labels_get(&last(f)->labels, "team"), "dba");
+	assert_string_equal(labels_get(&last(f)->labels, "model"), "stock.quant");
+	assert_true(last(f)->starts_at_us == t + S(70));
+	assert_int_equal(rules_count(f->re, NULL).firing, 1);
+	/* hysteresis: 75 is below the threshold but above clear: still firing, no event */
+	assert_int_equal(eval(f, RULE_CONNECTION_USAGE, "connections", 75, t + S(80)), 0);
+	assert_int_equal(rules_count(f->re, NULL).firing, 1);
+	/* below clear: resolved */
+	assert_int_equal(eval(f, RULE_CONNECTION_USAGE, "connections", 60, t + S(90)), 1);
+	assert_int_equal(last(f)->status, ALERT_RESOLVED);
+	assert_true(last(f)->ends_at_us == t + S(90));
+	assert_int_equal(rules_count(f->re, NULL).firing, 0);
+}
+
+static void
+test_pending_drops_without_event(void **state)
+{
+	fixture    *f = *state;
+	int64_t		t = MONDAY_NOON;
+
+	assert_int_equal(eval(f, RULE_CONNECTION_USAGE, "connections", 85, t), 0);
+	assert_int_equal(eval(f, RULE_CONNECTION_USAGE, "connections", 79, t + S(30)), 0);
+	assert_int_equal(rules_count(f->re, NULL).pending, 0);
+	/* the for clock restarts */
+	assert_int_equal(eval(f, RULE_CONNECTION_USAGE, "connections", 85, t + S(40)), 0);
+	assert_int_equal(eval(f, RULE_CONNECTION_USAGE, "connections", 85, t + S(90)), 0);
+	assert_int_equal(eval(f, RULE_CONNECTION_USAGE, "connections", 85, t + S(100)), 1);
+}
+
+static void
+test_missing_fact_resolves(void **state)
+{
+	fixture    *f = *state;
+	int64_t		t = MONDAY_NOON;
+
+	assert_int_equal(eval(f, RULE_NODE_UNREACHABLE, "node", 1, t), 1);
+	assert_int_equal(eval(f, RULE_NODE_UNREACHABLE, "node", -1, t + S(10)), 1);
+	assert_int_equal(last(f)->status, ALERT_RESOLVED);
+}
+
+static void
+test_renotify(void **state)
+{
+	fixture    *f = *state;
+	int64_t		t = MONDAY_NOON;
+
+	eval(f, RULE_CONNECTION_USAGE, "connections", 90, t);
+	assert_int_equal(eval(f, RULE_CONNECTION_USAGE, "connections", 90, t + S(60)), 1);
+	assert_int_equal(eval(f, RULE_CONNECTION_USAGE, "connections", 90, t + S(300)), 0);
+	assert_int_equal(eval(f, RULE_CONNECTION_USAGE, "connections", 90, t + S(660)), 1);
+	assert_int_equal(last(f)->status, ALERT_FIRING);
+	/* same start: one alert, notified again */
+	assert_true(last(f)->starts_at_us == t + S(60));
+}
+
+static void
+test_keep_firing_for(void **state)
+{
+	fixture    *f = *state;
+	int64_t		t = MONDAY_NOON;
+
+	assert_int_equal(eval(f, RULE_LOCK_WAIT, "odoo/stock.quant", 45, t), 1);
+	assert_int_equal(eval(f, RULE_LOCK_WAIT, "odoo/stock.quant", -1, t + S(60)), 0);
+	assert_int_equal(eval(f, RULE_LOCK_WAIT, "odoo/stock.quant", 10, t + S(100)), 0);
+	assert_int_equal(eval(f, RULE_LOCK_WAIT, "odoo/stock.quant", -1, t + S(121)), 1);
+	assert_int_equal(last(f)->status, ALERT_RESOLVED);
+}
+
+static void
+test_subjects_are_separate_alerts(void **state)
+{
+	fixture    *f = *state;
+	int64_t		t = MONDAY_NOON;
+	fact_list	facts = {0};
+
+	facts_add(&facts, RULE_LOCK_WAIT, "odoo/stock.quant", 40, "a");
+	facts_add(&facts, RULE_LOCK_WAIT, "odoo/sale.order", 50, "b");
+	facts_add(&facts, RULE_LOCK_WAIT, "odoo/res.partner", 5, "c");
+	rules_eval_node(f->re, &f->cfg, &f->cfg.nodes[0], &facts, t, &f->ev);
+	facts_free(&facts);
+	assert_int_equal(f->ev.n, 2);
+	assert_string_equal(f->ev.v[0].dedup_key, "eu/n1/lock_wait/odoo/stock.quant");
+	assert_string_equal(f->ev.v[1].dedup_key, "eu/n1/lock_wait/odoo/sale.order");
+}
+
+static void
+test_flap_suppression(void **state)
+{
+	fixture    *f = *state;
+	int64_t		t = MONDAY_NOON;
+
+	/* fire/resolve twice: normal */
+	assert_int_equal(eval(f, RULE_NODE_UNREACHABLE, "node", 1, t), 1);
+	assert_int_equal(eval(f, RULE_NODE_UNREACHABLE, "node", 0, t + S(10)), 1);
+	assert_int_equal(eval(f, RULE_NODE_UNREACHABLE, "node", 1, t + S(20)), 1);
+	assert_int_equal(eval(f, RULE_NODE_UNREACHABLE, "node", 0, t + S(30)), 1);
+	/* third fire within 10 minutes: flapping, stays firing while clear */
+	assert_int_equal(eval(f, RULE_NODE_UNREACHABLE, "node", 1, t + S(40)), 1);
+	assert_int_equal(eval(f, RULE_NODE_UNREACHABLE, "node", 0, t + S(50)), 0);
+	assert_int_equal(eval(f, RULE_NODE_UNREACHABLE, "node", 1, t + S(60)), 0);
+	assert_int_equal(eval(f, RULE_NODE_UNREACHABLE, "node", 0, t + S(70)), 0);
+	assert_int_equal(rules_count(f->re, NULL).firing, 1);
+	/* clear for the whole window: one resolution */
+	assert_int_equal(eval(f, RULE_NODE_UNREACHABLE, "node", 0, t + S(70 + 600)), 1);
+	assert_int_equal(last(f)->status, ALERT_RESOLVED);
+}
+
+static void
+test_schedule_raises_severity(void **state)
+{
+	fixture    *f;
+	int64_t		mon_noon = MONDAY_NOON;
+	int64_t		sun_noon = MONDAY_NOON - S(86400);
+
+	(void) state;
+	assert_int_equal(setup_text((void **) &f, "[rule node_unreachable]\nfor = 0\nseverity = warning\n"
+								"raise_during = mon-sat 09:00-21:00\nraise_severity = critical\n"), 0);
+	assert_int_equal(eval(f, RULE_NODE_UNREACHABLE, "node", 1, sun_noon), 1);
+	assert_int_equal(last(f)->sev, SEV_WARNING);
+	/* still firing on Monday: severity rises, notified again at once */
+	assert_int_equal(eval(f, RULE_NODE_UNREACHABLE, "node", 1, mon_noon), 1);
+	assert_int_equal(last(f)->sev, SEV_CRITICAL);
+	assert_string_equal(labels_get(&last(f)->labels, "severity"), "critical");
+	/* the resolution carries the severity that was notified */
+	assert_int_equal(eval(f, RULE_NODE_UNREACHABLE, "node", 0, mon_noon + S(10)), 1);
+	assert_int_equal(last(f)->sev, SEV_CRITICAL);
+	teardown((void **) &f);
+}
+
+static void
+test_schedule_mutes_non_critical(void **state)
+{
+	fixture    *f;
+	int64_t		batch = MONDAY_NOON - S(10 * 3600);	/* 02:00 */
+	int64_t		after = MONDAY_NOON - S(7 * 3600);	/* 05:00 */
+
+	(void) state;
+	assert_int_equal(setup_text((void **) &f, "[rule connection_usage]\nfor = 0\nmute_during = * 01:00-04:00\n"
+								"[rule node_unreachable]\nfor = 0\nmute_during = * 01:00-04:00\n"), 0);
+	/* warning: muted; critical node_unreachable: not muted */
+	assert_int_equal(eval(f, RULE_CONNECTION_USAGE, "connections", 95, batch), 0);
+	assert_int_equal(rules_count(f->re, NULL).firing, 1);
+	assert_int_equal(eval(f, RULE_NODE_UNREACHABLE, "node", 1, batch), 1);
+	/* window over, still firing: notified now (node_unreachable, absent, resolves) */
+	assert_int_equal(eval(f, RULE_CONNECTION_USAGE, "connections", 95, after), 2);
+	assert_string_equal(f->ev.v[f->ev.n - 2].rule, "connection_usage");
+	assert_int_equal(f->ev.v[f->ev.n - 2].status, ALERT_FIRING);
+	assert_string_equal(last(f)->rule, "node_unreachable");
+	assert_int_equal(last(f)->status, ALERT_RESOLVED);
+	teardown((void **) &f);
+	/* a muted alert that resolves inside the window sends nothing at all */
+	assert_int_equal(setup_text((void **) &f, "[rule connection_usage]\nfor = 0\nmute_during = * 01:00-04:00\n"), 0);
+	assert_int_equal(eval(f, RULE_CONNECTION_USAGE, "connections", 95, batch), 0);
+	assert_int_equal(eval(f, RULE_CONNECTION_USAGE, "connections", 10, batch + S(60)), 0);
+	assert_int_equal(rules_count(f->re, NULL).firing, 0);
+	teardown((void **) &f);
+}
+
+static void
+test_disabled_rule(void **state)
+{
+	fixture    *f;
+
+	(void) state;
+	assert_int_equal(setup_text((void **) &f, "[rule node_unreachable]\nenabled = false\n"), 0);
+	assert_int_equal(eval(f, RULE_NODE_UNREACHABLE, "node", 1, MONDAY_NOON), 0);
+	assert_int_equal(rules_count(f->re, NULL).pending + rules_count(f->re, NULL).firing, 0);
+	teardown((void **) &f);
+}
+
+static void
+test_reload_keeps_and_resolves(void **state)
+{
+	fixture    *f = *state;
+	agent_cfg	fresh;
+	config_errors errs = {0};
+	int64_t		t = MONDAY_NOON;
+	fact_list	facts = {0};
+
+	facts_add(&facts, RULE_NODE_UNREACHABLE, "node", 1, "down");
+	facts_add(&facts, RULE_LOCK_WAIT, "odoo/x", 99, "wait");
+	rules_eval_node(f->re, &f->cfg, &f->cfg.nodes[0], &facts, t, &f->ev);
+	facts_free(&facts);
+	assert_int_equal(f->ev.n, 2);
+	/* the new configuration drops lock_wait: its alert resolves; node_unreachable is kept */
+	assert_true(config_parse("t.conf", "[node n1]\nconninfo = host=x\ncluster = eu\n"
+							 "[rule lock_wait]\nenabled = false\n[rule node_unreachable]\nfor = 0\n",
+							 &fresh, &errs));
+	config_free(&f->cfg);
+	f->cfg = fresh;
+	rules_reconcile(f->re, &f->cfg, t + S(1), &f->ev);
+	assert_int_equal(f->ev.n, 3);
+	assert_int_equal(last(f)->status, ALERT_RESOLVED);
+	assert_string_equal(last(f)->rule, "lock_wait");
+	assert_int_equal(rules_count(f->re, NULL).firing, 1);
+	/* no second firing for the kept alert */
+	assert_int_equal(eval(f, RULE_NODE_UNREACHABLE, "node", 1, t + S(2)), 0);
+}
+
+static void
+test_dedup_key(void **state)
+{
+	char	   *k = alert_dedup_key("eu", "store-1", "lock_wait", "odoo/stock.quant");
+	char		longsub[400];
+	char	   *a,
+			   *b;
+
+	(void) state;
+	assert_string_equal(k, "eu/store-1/lock_wait/odoo/stock.quant");
+	free(k);
+	memset(longsub, 'x', sizeof(longsub) - 1);
+	longsub[sizeof(longsub) - 1] = '\0';
+	a = alert_dedup_key("eu", "n", "r", longsub);
+	longsub[300] = 'y';
+	b = alert_dedup_key("eu", "n", "r", longsub);
+	assert_int_equal(strlen(a), DEDUP_KEY_MAX);
+	assert_int_equal(strlen(b), DEDUP_KEY_MAX);
+	assert_string_not_equal(a, b);
+	assert_memory_equal(a, "eu/n/r/xxx", 10);
+	free(a);
+	free(b);
+}
+
+static void
+test_alert_json_round_trip(void **state)
+{
+	fixture    *f = *state;
+	alert_event back;
+	char	   *json;
+
+	eval(f, RULE_NODE_UNREACHABLE, "node", 1, MONDAY_NOON);
+	json = alert_to_json(last(f));
+	assert_true(alert_from_json(json, &back));
+	assert_string_equal(back.dedup_key, last(f)->dedup_key);
+	assert_string_equal(back.summary, last(f)->summary);
+	assert_int_equal(back.sev, SEV_CRITICAL);
+	assert_int_equal(back.status, ALERT_FIRING);
+	assert_true(back.starts_at_us == MONDAY_NOON);
+	assert_int_equal(back.labels.n, last(f)->labels.n);
+	assert_string_equal(labels_get(&back.labels, "store"), "7");
+	alert_free(&back);
+	free(json);
+	assert_false(alert_from_json("{\"status\":\"firing\"}", &back));
+	assert_false(alert_from_json("not json", &back));
+	assert_false(alert_from_json("[]", &back));
+}
+
+static void
+test_schedule_parse_and_contains(void **state)
+{
+	schedule	s;
+	struct tm	tm = {0};
+
+	(void) state;
+	assert_null(schedule_parse("mon-fri 08:00-21:00; sat 09:00-18:00", &s));
+	assert_int_equal(s.n, 2);
+	tm.tm_wday = 1;				/* Monday */
+	tm.tm_hour = 8;
+	assert_true(schedule_contains(&s, &tm));
+	tm.tm_hour = 21;
+	assert_false(schedule_contains(&s, &tm));
+	tm.tm_wday = 6;				/* Saturday */
+	tm.tm_hour = 17;
+	tm.tm_min = 59;
+	assert_true(schedule_contains(&s, &tm));
+	tm.tm_wday = 0;				/* Sunday */
+	assert_false(schedule_contains(&s, &tm));
+	schedule_free(&s);
+	/* crossing midnight belongs to the starting day; ranges wrap */
+	assert_null(schedule_parse("fri-mon 22:00-02:00", &s));
+	tm.tm_wday = 6;				/* Saturday 01:00: Friday's window */
+	tm.tm_hour = 1;
+	tm.tm_min = 0;
+	assert_true(schedule_contains(&s, &tm));
+	tm.tm_wday = 3;				/* Wednesday 01:00 */
+	assert_false(schedule_contains(&s, &tm));
+	tm.tm_wday = 2;				/* Tuesday 01:00: Monday's window */
+	assert_true(schedule_contains(&s, &tm));
+	schedule_free(&s);
+	assert_null(schedule_parse("* 00:00-24:00", &s));
+	tm.tm_hour = 23;
+	tm.tm_min = 59;
+	assert_true(schedule_contains(&s, &tm));
+	schedule_free(&s);
+	assert_non_null(schedule_parse("", &s));
+	assert_non_null(schedule_parse("mon", &s));
+	assert_non_null(schedule_parse("mon 10:00-10:00", &s));
+	assert_non_null(schedule_parse("mon 10:00-11:00 extra", &s));
+	assert_non_null(schedule_parse("funday 10:00-11:00", &s));
+	assert_non_null(schedule_parse("mon 1000-1100", &s));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_pending_then_firing_then_resolved, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pending_drops_without_event, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_fact_resolves, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_renotify, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keep_firing_for, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_subjects_are_separate_alerts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flap_suppression, setup, teardown),
+		cmocka_unit_test(test_schedule_raises_severity),
+		cmocka_unit_test(test_schedule_mutes_non_critical),
+		cmocka_unit_test(test_disabled_rule),
+		cmocka_unit_test_setup_teardown(test_reload_keeps_and_resolves, setup, teardown),
+		cmocka_unit_test(test_dedup_key),
+		cmocka_unit_test_setup_teardown(test_alert_json_round_trip, setup, teardown),
+		cmocka_unit_test(test_schedule_parse_and_contains),
+	};
+
+	return cmocka_run_group_tests_name("agent rules", tests, NULL, NULL);
+}
