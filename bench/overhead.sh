@@ -20,9 +20,15 @@
 # statement as text with literals, never prepared statements.  The clients
 # set application_name odoo-<n>, so the extension takes its Odoo path.
 #
-# Prints the median TPS per configuration and script and the ratio to the
-# baseline, and writes the same to bench/results/overhead-<date>.txt.  It
-# never passes or fails on the figures.
+# Besides TPS, every run measures the CPU time the server spent (all its
+# processes, from /proc) per transaction.  On a shared machine TPS follows
+# the neighbours' load; CPU per transaction follows it much less, so it is
+# the steadier measure of what a tracker costs.
+#
+# Prints, per configuration and script, the median TPS and CPU time per
+# transaction and their ratios to the baseline, and writes the same to
+# bench/results/overhead-<date>.txt.  It never passes or fails on the
+# figures.
 #
 # Environment (defaults in brackets):
 #   BENCH_ROUNDS [5]      rounds; more rounds, steadier medians
@@ -58,6 +64,7 @@ esac
 # shellcheck source=../regress/lib/cluster.sh
 . "$ORG_SRC_DIR/regress/lib/cluster.sh"
 command -v pgbench >/dev/null || org_die "pgbench is missing (install postgresql-15)"
+CLK_TCK=$(getconf CLK_TCK)
 
 CONFIGS=(none pg_stat_statements odoo_retail_guard both)
 declare -A PRELOAD=(
@@ -96,6 +103,36 @@ bench_switch() {
 		org_die "shared_preload_libraries is not '$preload' after the restart"
 	bench_psql "SELECT sum(pg_prewarm(c.oid)) FROM pg_class c
 		WHERE c.relname LIKE 'pgbench%' AND c.relkind IN ('r', 'i')" >/dev/null
+	# pg_stat_statements keeps its counts across restarts
+	case "$preload" in
+		*pg_stat_statements*)
+			if [ "$(bench_psql "SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements'")" = 1 ]; then
+				bench_psql "SELECT pg_stat_statements_reset()" >/dev/null
+			fi ;;
+	esac
+}
+
+bench_postmaster() { head -n 1 "${ORG_DATA[bench]}/postmaster.pid"; }
+
+# CPU clock ticks used by the cluster so far: the postmaster, its live
+# children, and its exited children (cutime/cstime, once reaped).
+bench_cpu_ticks() {
+	local pm child total f
+	pm=$(bench_postmaster)
+	# /proc/PID/stat after "(comm) ": [11] utime [12] stime [13] cutime [14] cstime
+	read -r -a f < <(sed 's/^.*) //' "/proc/$pm/stat")
+	total=$((f[11] + f[12] + f[13] + f[14]))
+	for child in $(ps --ppid "$pm" -o pid=); do
+		read -r -a f < <(sed 's/^.*) //' "/proc/$child/stat" 2>/dev/null) || continue
+		[ ${#f[@]} -gt 12 ] || continue
+		total=$((total + f[11] + f[12]))
+	done
+	echo "$total"
+}
+
+# true when no client backend of the bench database is left
+bench_no_clients() {
+	! pgrep -P "$(bench_postmaster)" -f "^postgres: postgres $BENCH_DB " >/dev/null
 }
 
 # Statements the loaded trackers saw since the restart: proves the hooks ran.
@@ -112,16 +149,26 @@ bench_tracked() {
 	echo "${out:-no tracker}"
 }
 
-bench_run() { # bench_run SCRIPT LOG -> prints TPS
-	local script=$1 log=$2 builtin
+bench_run() { # bench_run SCRIPT LOG -> prints "TPS CPU-microseconds-per-transaction"
+	local script=$1 log=$2 builtin cpu0 cpu1 tps xacts
 	case "$script" in
 		select-only) builtin=(-S) ;;
 		tpcb-like) builtin=(-b tpcb-like) ;;
 	esac
+	org_wait_until 30 "client backends to exit" bench_no_clients || org_die "client backends left over"
+	cpu0=$(bench_cpu_ticks)
 	PGAPPNAME=odoo-4242 pgbench -n "${builtin[@]}" -M "$BENCH_PROTOCOL" -c "$BENCH_CLIENTS" -j "$BENCH_JOBS" \
 		-T "$BENCH_SECONDS" -h "${ORG_SOCK[bench]}" -p "${ORG_PORT[bench]}" -U postgres "$BENCH_DB" >"$log" 2>&1 ||
 		{ tail -n 20 "$log" >&2; org_die "pgbench $script failed"; }
-	sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' "$log"
+	org_wait_until 30 "client backends to exit" bench_no_clients || org_die "client backends left over"
+	cpu1=$(bench_cpu_ticks)
+	tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' "$log")
+	xacts=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$log")
+	if [ -z "$tps" ] || [ -z "$xacts" ] || [ "$xacts" -eq 0 ]; then
+		org_die "no TPS in the pgbench output ($log)"
+	fi
+	awk -v t="$tps" -v d=$((cpu1 - cpu0)) -v x="$xacts" -v hz="$CLK_TCK" \
+		'BEGIN { printf "%s %.2f\n", t, d * 1000000 / hz / x }'
 }
 
 median() { # numbers on stdin -> median
@@ -167,11 +214,12 @@ for round in $(seq 1 "$BENCH_ROUNDS"); do
 		bench_switch "${PRELOAD[$config]}"
 		for script in "${SCRIPTS[@]}"; do
 			n=$((n + 1))
-			tps=$(bench_run "$script" "$ORG_TMP/pgbench-$round-$config-$script.log")
-			[ -n "$tps" ] || org_die "no TPS in the pgbench output ($round $config $script)"
-			printf '%s\t%s\t%s\t%s\n' "$round" "$config" "$script" "$tps" >>"$runs_file"
-			printf 'overhead: [%2d/%d] round %d  %-19s %-12s %10.1f tps  (tracked: %s)\n' \
-				"$n" "$total" "$round" "$config" "$script" "$tps" "$(bench_tracked "$config")"
+			out=$(bench_run "$script" "$ORG_TMP/pgbench-$round-$config-$script.log")
+			read -r tps cpu <<<"$out"
+			load=$(cut -d' ' -f1 /proc/loadavg)
+			printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$config" "$script" "$tps" "$cpu" "$load" >>"$runs_file"
+			printf 'overhead: [%2d/%d] round %d  %-19s %-12s %10.1f tps %8.1f us/tx  load %5s  (tracked: %s)\n' \
+				"$n" "$total" "$round" "$config" "$script" "$tps" "$cpu" "$load" "$(bench_tracked "$config")"
 		done
 	done
 done
@@ -185,24 +233,33 @@ done
 	echo "pgbench: -c $BENCH_CLIENTS -j $BENCH_JOBS -M $BENCH_PROTOCOL -T $BENCH_SECONDS, scale $BENCH_SCALE, application_name odoo-4242"
 	echo "rounds: $BENCH_ROUNDS (configurations interleaved, order rotated per round)"
 	echo
-	printf '%-12s %-19s %5s %12s %12s %12s %8s\n' script configuration runs "median tps" "min tps" "max tps" ratio
+	printf '%-12s %-19s %4s %11s %10s %10s %7s %10s %7s\n' script configuration runs \
+		"median tps" "min tps" "max tps" ratio "cpu us/tx" ratio
 	for script in "${SCRIPTS[@]}"; do
 		base=$(awk -F'\t' -v s="$script" '$2 == "none" && $3 == s {print $4}' "$runs_file" | median)
+		base_cpu=$(awk -F'\t' -v s="$script" '$2 == "none" && $3 == s {print $5}' "$runs_file" | median)
 		for config in "${CONFIGS[@]}"; do
 			vals=$(awk -F'\t' -v s="$script" -v c="$config" '$2 == c && $3 == s {print $4}' "$runs_file")
+			cpus=$(awk -F'\t' -v s="$script" -v c="$config" '$2 == c && $3 == s {print $5}' "$runs_file")
 			med=$(median <<<"$vals")
-			printf '%-12s %-19s %5d %12.1f %12.1f %12.1f %8.3f\n' "$script" "$config" \
+			med_cpu=$(median <<<"$cpus")
+			printf '%-12s %-19s %4d %11.1f %10.1f %10.1f %7.3f %10.1f %7.3f\n' "$script" "$config" \
 				"$(wc -l <<<"$vals")" "$med" \
 				"$(sort -g <<<"$vals" | head -n 1)" "$(sort -g <<<"$vals" | tail -n 1)" \
-				"$(awk -v m="$med" -v b="$base" 'BEGIN { print (b > 0) ? m / b : 0 }')"
+				"$(awk -v m="$med" -v b="$base" 'BEGIN { print (b > 0) ? m / b : 0 }')" \
+				"$med_cpu" "$(awk -v m="$med_cpu" -v b="$base_cpu" 'BEGIN { print (b > 0) ? m / b : 0 }')"
 		done
 	done
 	echo
-	echo "ratio = median tps / median tps of 'none' for the same script (1.000 = no overhead)."
-	echo "All runs (round, configuration, script, tps):"
+	echo "tps ratio = median tps / median tps of 'none' for the same script (1.000 = no overhead;"
+	echo "  below 1 = slower).  cpu us/tx = server CPU time (all its processes) per transaction;"
+	echo "  its ratio = median / median of 'none' (1.000 = no overhead; above 1 = more CPU per"
+	echo "  transaction).  On a shared machine trust the CPU ratio and the spread more than TPS."
+	echo "load = 1-minute load average at the end of the run."
+	echo "All runs (round, configuration, script, tps, cpu us/tx, load):"
 	sed 's/^/  /' "$runs_file"
 } >"$result_file"
 
 echo
-sed -n '1,/^ratio = /p' "$result_file"
+sed -n '1,/^load = /p' "$result_file"
 echo "overhead: written to bench/results/$(basename "$result_file")"
