@@ -188,7 +188,7 @@ phase_trading() {
 		fi
 		printf '    %-10s %-15s %7s %12s %8s %8s %8s\n' "$name" "$app" "$clients" \
 			"$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$log")" \
-			"$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$log" | head -n 1 | cut -d. -f1)" \
+			"$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$log" | head -n 1 | awk '{ printf "%.1f", $1 }')" \
 			"$(sed -n 's/^number of transactions retried: \([0-9]*\).*/\1/p' "$log")" \
 			"$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$log")"
 	done
