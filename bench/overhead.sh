@@ -130,9 +130,13 @@ bench_cpu_ticks() {
 	echo "$total"
 }
 
-# true when no client backend of the bench database is left
+# true when no client backend of the bench database is left and every
+# exited child has been reaped (its CPU time is then in cutime/cstime)
 bench_no_clients() {
-	! pgrep -P "$(bench_postmaster)" -f "^postgres: postgres $BENCH_DB " >/dev/null
+	local pm
+	pm=$(bench_postmaster)
+	! pgrep -P "$pm" -f "^postgres: postgres $BENCH_DB " >/dev/null &&
+		! pgrep -P "$pm" -r Z >/dev/null
 }
 
 # Statements the loaded trackers saw since the restart: proves the hooks ran.
