@@ -33,7 +33,7 @@ include $(PGXS)
 $(SNAPSHOT_PB).c $(SNAPSHOT_PB).h &: proto/odoo_retail_guard.proto
 	protoc-c --proto_path=proto --c_out=extension proto/odoo_retail_guard.proto
 
-extension/snapshot.o: $(SNAPSHOT_PB).h
+extension/snapshot.o extension/snapshot.bc: $(SNAPSHOT_PB).h
 # ---- end of snapshot encoding ----
 
 # PGXS tracks no header dependencies: rebuild every object when a header

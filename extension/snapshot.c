@@ -49,6 +49,9 @@
 #include "queries.h"
 #include "ring.h"
 #include "destructive.h"
+#include "locks.h"
+#include "replication.h"
+#include "vacuum.h"
 #include "snapshot.h"
 #include "throttle.h"
 #include "throttle_match.h"
@@ -153,27 +156,22 @@ static OdooRetailGuard__NodeIdentity *
 build_node(void)
 {
 	OdooRetailGuard__NodeIdentity *n = palloc(sizeof(*n));
-	bool		in_recovery = RecoveryInProgress();
+	OrgNodeStatus st;
 
+	/* the same facts as the node_status view */
+	org_node_status(&st);
 	odoo_retail_guard__node_identity__init(n);
-	n->system_identifier = GetSystemIdentifier();
-	n->in_recovery = in_recovery;
-	if (in_recovery)
-	{
-		TimeLineID	tli = 0;
-
-		n->replay_lsn = GetXLogReplayRecPtr(&tli);
-		n->timeline = tli;
-	}
+	n->system_identifier = st.system_identifier;
+	n->in_recovery = st.in_recovery;
+	n->timeline = st.timeline;
+	if (st.in_recovery)
+		n->replay_lsn = st.replay_lsn;
 	else
-	{
-		n->current_lsn = GetXLogInsertRecPtr();
-		n->timeline = GetWALInsertionTimeLine();
-	}
-	n->server_version_num = PG_VERSION_NUM;
-	n->time_us = org_unix_us(GetCurrentTimestamp());
+		n->current_lsn = st.current_lsn;
+	n->server_version_num = st.server_version_num;
+	n->time_us = org_unix_us(st.now);
 	n->extension_version = str(ORG_EXTVERSION);
-	n->postmaster_start_us = org_unix_us(PgStartTime);
+	n->postmaster_start_us = org_unix_us(st.postmaster_start);
 	return n;
 }
 
@@ -490,6 +488,268 @@ add_memory(List **areas, const char *area, int64 capacity, int64 used,
 }
 
 /* the same figures as the memory view, from the same accessors */
+/* ---- lock, vacuum and replication trackers (filled by the sampler) ---- */
+
+/* a palloc'd copy of a fixed array of pids for a repeated int32 field */
+static int32_t *
+pid_array(const int32 *pids, int n)
+{
+	int32_t    *out = palloc(sizeof(int32_t) * Max(n, 1));
+
+	memcpy(out, pids, sizeof(int32_t) * n);
+	return out;
+}
+
+static void
+build_locks(OdooRetailGuard__Snapshot *snap, SnapshotBuild *b,
+			uint64 cursor, uint64 horizon)
+{
+	OrgBlockingChain *chains;
+	OrgLockContention *cont;
+	OrgLockWaitEvent *events;
+	OrgLockConflicts *conf;
+	bool		gap;
+	int			n;
+	int			i;
+
+	chains = org_blocking_chains_collect(&n, b->show_text);
+	snap->blocking_chains = palloc(sizeof(*snap->blocking_chains) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		OdooRetailGuard__BlockingChain *m = palloc(sizeof(*m));
+		OrgBlockingChain *c = &chains[i];
+
+		odoo_retail_guard__blocking_chain__init(m);
+		m->waiter_pid = c->waiter_pid;
+		m->database = str(org_snapshot_dbname(b, c->dbid));
+		m->waiter_application_name = c->waiter_appname;
+		m->waiter_worker_class = str(org_worker_class_name(c->waiter_worker_class));
+		m->lock_type = c->lock_type;
+		m->mode = c->mode;
+		m->relation = c->relation;
+		m->model = c->model;
+		m->wait_ms = c->wait_ms;
+		m->wait_started_us = org_unix_us(c->wait_start);
+		m->n_chain = c->chain_len;
+		m->chain = pid_array(c->chain, c->chain_len);
+		m->chain_cut = c->chain_cut;
+		m->n_hard_blockers = c->n_hard;
+		m->hard_blockers = pid_array(c->hard_blockers, c->n_hard);
+		m->n_soft_blockers = c->n_soft;
+		m->soft_blockers = pid_array(c->soft_blockers, c->n_soft);
+		m->root_pid = c->root_pid;
+		m->root_application_name = c->root_appname;
+		m->root_worker_class = str(org_worker_class_name(c->root_worker_class));
+		m->root_state = c->root_state;
+		m->root_xact_age_ms = c->root_xact_age_ms;
+		m->root_query = str(c->root_query);
+		m->waiter_query = str(c->waiter_query);
+		snap->blocking_chains[i] = m;
+	}
+	snap->n_blocking_chains = n;
+
+	cont = org_lock_contention_collect(&n);
+	snap->lock_contention = palloc(sizeof(*snap->lock_contention) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		OdooRetailGuard__LockContention *m = palloc(sizeof(*m));
+
+		odoo_retail_guard__lock_contention__init(m);
+		m->database = str(org_snapshot_dbname(b, cont[i].dbid));
+		m->relation = cont[i].relation;
+		m->model = cont[i].model;
+		m->lock_type = cont[i].lock_type;
+		m->mode = cont[i].mode;
+		m->waits = cont[i].waits;
+		m->total_wait_ms = cont[i].total_wait_ms;
+		m->max_wait_ms = cont[i].max_wait_ms;
+		m->distinct_waiters = cont[i].distinct_waiters;
+		snap->lock_contention[i] = m;
+	}
+	snap->n_lock_contention = n;
+
+	events = org_lock_wait_events_since(cursor, horizon, &n, &gap);
+	snap->lock_wait_events = palloc(sizeof(*snap->lock_wait_events) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		OdooRetailGuard__LockWaitEvent *m = palloc(sizeof(*m));
+		OrgLockWaitEvent *e = &events[i];
+
+		odoo_retail_guard__lock_wait_event__init(m);
+		m->id = e->id;
+		m->time_us = org_unix_us(e->ts);
+		m->wait_started_us = org_unix_us(e->wait_start);
+		m->waiter_pid = e->waiter_pid;
+		m->root_pid = e->root_pid;
+		m->database = str(org_snapshot_dbname(b, e->dbid));
+		m->relation = e->relation;
+		m->model = e->model;
+		m->lock_type = e->lock_type;
+		m->mode = e->mode;
+		m->wait_ms = e->wait_ms;
+		m->waiter_application_name = e->waiter_appname;
+		m->root_application_name = e->root_appname;
+		m->waiter_worker_class = str(org_worker_class_name(e->waiter_worker_class));
+		m->root_worker_class = str(org_worker_class_name(e->root_worker_class));
+		snap->lock_wait_events[i] = m;
+	}
+	snap->n_lock_wait_events = n;
+	snap->lock_wait_events_gap = gap;
+
+	conf = org_lock_conflicts_collect(&n);
+	snap->database_conflicts = palloc(sizeof(*snap->database_conflicts) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		OdooRetailGuard__DatabaseConflicts *m = palloc(sizeof(*m));
+
+		odoo_retail_guard__database_conflicts__init(m);
+		m->database = str(org_snapshot_dbname(b, conf[i].dbid));
+		m->deadlocks = conf[i].deadlocks;
+		m->deadlocks_logged = conf[i].deadlocks_logged;
+		m->lock_timeouts = conf[i].lock_not_available;
+		m->serialization_failures = conf[i].serialization_failures;
+		snap->database_conflicts[i] = m;
+	}
+	snap->n_database_conflicts = n;
+}
+
+static void
+build_vacuum(OdooRetailGuard__Snapshot *snap, SnapshotBuild *b)
+{
+	OrgAutovacuumLag *lag;
+	OrgVacuumHorizon *hz;
+	int			n;
+	int			i;
+
+	lag = org_autovacuum_lag_collect(&n);
+	snap->autovacuum_lag = palloc(sizeof(*snap->autovacuum_lag) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		OdooRetailGuard__AutovacuumLag *m = palloc(sizeof(*m));
+		OrgAutovacuumLag *t = &lag[i];
+
+		odoo_retail_guard__autovacuum_lag__init(m);
+		m->database = str(org_snapshot_dbname(b, t->dbid));
+		m->relation = t->relation;
+		m->model = t->model;
+		m->live_tuples = t->live_tuples;
+		m->dead_tuples = t->dead_tuples;
+		m->threshold = t->threshold;
+		m->dead_over_threshold = t->dead_over_threshold;
+		m->over_threshold_since_us = org_unix_us(t->over_threshold_since);
+		m->lag_s = t->lag_s;
+		m->last_vacuum_us = org_unix_us(t->last_vacuum);
+		m->last_autovacuum_us = org_unix_us(t->last_autovacuum);
+		m->last_analyze_us = org_unix_us(t->last_analyze);
+		m->last_autoanalyze_us = org_unix_us(t->last_autoanalyze);
+		m->vacuum_running = t->vacuum_running;
+		m->vacuum_phase = t->vacuum_phase;
+		m->xid_age = t->xid_age;
+		m->mxid_age = t->mxid_age;
+		m->freeze_max_age = t->freeze_max_age;
+		snap->autovacuum_lag[i] = m;
+	}
+	snap->n_autovacuum_lag = n;
+
+	/* the oldest holder comes first */
+	hz = org_vacuum_horizon_collect(&n, b->show_text);
+	if (n > 0)
+	{
+		OdooRetailGuard__VacuumHorizon *m = palloc(sizeof(*m));
+
+		odoo_retail_guard__vacuum_horizon__init(m);
+		m->holder_kind = hz[0].holder_kind;
+		m->pid = hz[0].pid;
+		m->database = str(org_snapshot_dbname(b, hz[0].dbid));
+		m->application_name = hz[0].application_name;
+		m->worker_class = str(org_worker_class_name(hz[0].worker_class));
+		m->state = hz[0].state;
+		m->xmin_age = hz[0].xmin_age;
+		m->age_s = hz[0].age_s;
+		m->name = hz[0].name;
+		m->query = str(hz[0].query);
+		snap->vacuum_horizon = m;
+	}
+}
+
+static void
+build_replication(OdooRetailGuard__Snapshot *snap, SnapshotBuild *b)
+{
+	OrgReplicationStandby *sb;
+	OrgReplicationSlot *slots;
+	OrgStandbyStatus st;
+	int			n;
+	int			i;
+
+	sb = org_replication_standbys_collect(&n);
+	snap->replication = palloc(sizeof(*snap->replication) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		OdooRetailGuard__ReplicationStandby *m = palloc(sizeof(*m));
+
+		odoo_retail_guard__replication_standby__init(m);
+		m->pid = sb[i].pid;
+		m->application_name = sb[i].application_name;
+		m->client_addr = sb[i].client_addr;
+		m->state = sb[i].state;
+		m->sync_state = sb[i].sync_state;
+		m->sync_priority = sb[i].sync_priority;
+		m->sent_lsn = sb[i].sent_lsn;
+		m->write_lsn = sb[i].write_lsn;
+		m->flush_lsn = sb[i].flush_lsn;
+		m->replay_lsn = sb[i].replay_lsn;
+		m->sent_lag_bytes = sb[i].sent_lag_bytes;
+		m->write_lag_bytes = sb[i].write_lag_bytes;
+		m->flush_lag_bytes = sb[i].flush_lag_bytes;
+		m->replay_lag_bytes = sb[i].replay_lag_bytes;
+		m->write_lag_ms = sb[i].write_lag_ms;
+		m->flush_lag_ms = sb[i].flush_lag_ms;
+		m->replay_lag_ms = sb[i].replay_lag_ms;
+		m->replay_age_ms = sb[i].replay_age_ms;
+		m->reply_time_us = org_unix_us(sb[i].reply_time);
+		snap->replication[i] = m;
+	}
+	snap->n_replication = n;
+
+	slots = org_replication_slots_collect(&n);
+	snap->replication_slots = palloc(sizeof(*snap->replication_slots) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		OdooRetailGuard__ReplicationSlot *m = palloc(sizeof(*m));
+
+		odoo_retail_guard__replication_slot__init(m);
+		m->slot_name = slots[i].slot_name;
+		m->slot_type = slots[i].slot_type;
+		m->database = str(org_snapshot_dbname(b, slots[i].dbid));
+		m->active = slots[i].active;
+		m->active_pid = slots[i].active_pid;
+		m->restart_lsn = slots[i].restart_lsn;
+		m->retained_bytes = slots[i].retained_bytes;
+		m->wal_status = slots[i].wal_status;
+		snap->replication_slots[i] = m;
+	}
+	snap->n_replication_slots = n;
+
+	if (org_standby_status(&st))
+	{
+		OdooRetailGuard__StandbyStatus *m = palloc(sizeof(*m));
+
+		odoo_retail_guard__standby_status__init(m);
+		m->receive_lsn = st.receive_lsn;
+		m->replay_lsn = st.replay_lsn;
+		m->last_replay_commit_us = org_unix_us(st.last_replay_commit);
+		m->replay_delay_ms = st.replay_delay_ms;
+		m->receiver_state = pstrdup(st.receiver_state);
+		m->last_msg_receipt_us = org_unix_us(st.last_msg_receipt);
+		m->last_msg_send_us = org_unix_us(st.last_msg_send);
+		m->replay_paused = st.replay_paused;
+		m->sender_host = pstrdup(st.sender_host);
+		m->sender_port = st.sender_port;
+		m->slot_name = pstrdup(st.slot_name);
+		snap->standby = m;
+	}
+}
+
 static void
 build_memory(OdooRetailGuard__Snapshot *snap)
 {
@@ -557,6 +817,9 @@ org_snapshot_encode(uint64 cursor, bool show_text)
 	build_slow_samples(&snap, &b, cursor, horizon);
 	build_throttle(&snap, cursor, horizon);
 	build_destructive(&snap, &b, cursor, horizon);
+	build_locks(&snap, &b, cursor, horizon);
+	build_vacuum(&snap, &b);
+	build_replication(&snap, &b);
 	build_memory(&snap);
 
 	MemoryContextSwitchTo(oldcxt);
