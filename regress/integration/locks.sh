@@ -70,6 +70,16 @@ ok "blockers match pg_blocking_pids()" org_true $C $DB \
 	"SELECT bool_and(b.hard_blockers || b.soft_blockers = pg_blocking_pids(b.waiter_pid))
 	 FROM $V.blocking_chains b"
 
+# the agent's snapshot carries the same chains (decoded by the official protoc)
+snap_text="$ORG_TMP/locks-snapshot.txt"
+org_query $C $DB "SELECT encode($V.snapshot(0), 'base64')" | base64 -d |
+	protoc --proto_path="$ORG_SRC_DIR/proto" --decode=odoo_retail_guard.Snapshot \
+		"$ORG_SRC_DIR/proto/odoo_retail_guard.proto" >"$snap_text"
+ok "the snapshot decodes with protoc" test -s "$snap_text"
+ok "the snapshot carries the chain with the cron as root" bash -c \
+	"awk '/^blocking_chains \\{/ {b=1} b && /^}/ {b=0} b' '$snap_text' | grep -q 'root_pid: $CRON' &&
+	 grep -q 'model: \"stock.quant\"' '$snap_text' && grep -q 'root_worker_class: \"cron\"' '$snap_text'"
+
 # privileges: readers see chains without texts, others see nothing
 org_psql $C -d $DB >/dev/null <<'SQL'
 CREATE ROLE guard_reader LOGIN IN ROLE odoo_retail_guard_reader;
