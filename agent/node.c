@@ -163,9 +163,20 @@ node_consume(node *n)
 	n->done = false;
 }
 
+
+static void
+clear_pending(node *n)
+{
+	PQclear(n->pending_result);
+	n->pending_result = NULL;
+	free(n->pending_error);
+	n->pending_error = NULL;
+}
+
 static void
 disconnect(node *n)
 {
+	clear_pending(n);
 	if (n->conn)
 		PQfinish(n->conn);
 	n->conn = NULL;
@@ -308,6 +319,8 @@ static bool
 send_query(collector *c, node *n, node_state st, int64_t now_ms)
 {
 	int			ok;
+
+	clear_pending(n);
 
 	if (st == NODE_SNAPSHOT)
 	{
@@ -634,32 +647,38 @@ advance(collector *c, node *n, short revents, int64_t now_ms)
 	}
 	if (revents & (POLLIN | POLLERR | POLLHUP))
 	{
-		PGresult   *last = NULL;
-		char	   *err = NULL;
-
 		if (!PQconsumeInput(n->conn))
 		{
 			fail(c, n, PQerrorMessage(n->conn), now_ms);
 			return;
 		}
+
+		/*
+		 * A query's results may arrive over several wake-ups (an error, then
+		 * the end of the query in a later packet): keep what came so far in
+		 * the node until PQgetResult says the query is complete.
+		 */
 		while (!PQisBusy(n->conn))
 		{
 			PGresult   *r = PQgetResult(n->conn);
 
 			if (!r)
 			{
+				PGresult   *last = n->pending_result;
+				char	   *err = n->pending_error;
+
+				n->pending_result = NULL;
+				n->pending_error = NULL;
 				on_result(c, n, last, err, now_ms);
 				PQclear(last);
 				free(err);
 				return;
 			}
-			if (PQresultStatus(r) == PGRES_FATAL_ERROR && !err)
-				err = xstrdup(PQresultErrorMessage(r));
-			PQclear(last);
-			last = r;
+			if (PQresultStatus(r) == PGRES_FATAL_ERROR && !n->pending_error)
+				n->pending_error = xstrdup(PQresultErrorMessage(r));
+			PQclear(n->pending_result);
+			n->pending_result = r;
 		}
-		PQclear(last);
-		free(err);
 	}
 }
 

@@ -48,6 +48,9 @@ typedef struct node
 	node_state	state;
 	short		connect_events;	/* what PQconnectPoll waits for */
 	bool		busy;			/* a poll is under way */
+	/* results of the query in flight, kept until libpq says it is complete */
+	PGresult   *pending_result;
+	char	   *pending_error;
 	bool		done;			/* a poll finished and awaits its reader */
 	int64_t		poll_start_ms;
 	int64_t		deadline_ms;
