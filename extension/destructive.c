@@ -53,6 +53,7 @@
 #include "normalize.h"
 #include "odoo_classify.h"
 #include "odoo_retail_guard.h"
+#include "sql_values.h"
 #include "ring.h"
 
 #define DESTRUCTIVE_RING_NAME	"odoo_retail_guard destructive events"
@@ -463,13 +464,6 @@ org_destructive_info(OrgDestructiveInfo *info)
 	info->written = org_ring_writes(ring);
 }
 
-static Datum
-text_or_null(const char *s, bool *isnull)
-{
-	*isnull = (s == NULL || s[0] == '\0');
-	return *isnull ? (Datum) 0 : CStringGetTextDatum(s);
-}
-
 Datum
 org_destructive_events(PG_FUNCTION_ARGS)
 {
@@ -481,10 +475,7 @@ org_destructive_events(PG_FUNCTION_ARGS)
 	int			n;
 	int			i;
 
-	if (cursor < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("cursor must not be negative")));
+	(void) org_cursor_arg(cursor);
 
 	org_require_shmem();
 	InitMaterializedSRF(fcinfo, 0);
@@ -503,10 +494,10 @@ org_destructive_events(PG_FUNCTION_ARGS)
 		values[c++] = CStringGetTextDatum(org_destructive_kind_name(e[i].kind));
 		values[c++] = ObjectIdGetDatum(e[i].dbid);
 		values[c++] = ObjectIdGetDatum(e[i].userid);
-		values[c] = text_or_null(e[i].appname, &nulls[c]);
+		values[c] = org_text_or_null(e[i].appname, &nulls[c]);
 		c++;
 		values[c++] = CStringGetTextDatum(e[i].relation);
-		values[c] = text_or_null(e[i].model, &nulls[c]);
+		values[c] = org_text_or_null(e[i].model, &nulls[c]);
 		c++;
 		values[c] = Int64GetDatum(e[i].rows);
 		nulls[c] = (e[i].rows < 0);
@@ -516,7 +507,7 @@ org_destructive_events(PG_FUNCTION_ARGS)
 		nulls[c] = !TransactionIdIsValid(e[i].xid);
 		c++;
 		values[c++] = Int32GetDatum(e[i].pid);
-		values[c] = text_or_null(e[i].text, &nulls[c]);
+		values[c] = org_text_or_null(e[i].text, &nulls[c]);
 		c++;
 		values[c++] = BoolGetDatum(gap);
 		Assert(c == lengthof(values));

@@ -26,6 +26,7 @@
 #include "locks.h"
 #include "odoo_classify.h"
 #include "odoo_retail_guard.h"
+#include "sql_values.h"
 #include "replication.h"
 #include "ring.h"
 #include "sampler.h"
@@ -44,25 +45,6 @@ PG_FUNCTION_INFO_V1(org_replication_history);
 PG_FUNCTION_INFO_V1(org_sampler_status_fn);
 PG_FUNCTION_INFO_V1(org_autovacuum_lag);
 PG_FUNCTION_INFO_V1(org_vacuum_horizon);
-
-/* texts carry the shape of customer queries: pg_read_all_stats only */
-static bool
-may_read_text(void)
-{
-	return has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
-}
-
-static Datum
-text_or_null(const char *s, bool *isnull)
-{
-	if (s == NULL || s[0] == '\0')
-	{
-		*isnull = true;
-		return (Datum) 0;
-	}
-	*isnull = false;
-	return CStringGetTextDatum(s);
-}
 
 static Datum
 int4_array(const int32 *v, int n)
@@ -120,7 +102,7 @@ Datum
 org_blocking_chains(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	bool		show_text = may_read_text();
+	bool		show_text = org_may_read_text();
 	OrgBlockingChain *c;
 	int			n;
 	int			i;
@@ -139,16 +121,16 @@ org_blocking_chains(PG_FUNCTION_ARGS)
 		values[k++] = Int32GetDatum(c[i].waiter_pid);
 		values[k] = oid_or_null(c[i].dbid, &nulls[k]);
 		k++;
-		values[k] = text_or_null(c[i].waiter_appname, &nulls[k]);
+		values[k] = org_text_or_null(c[i].waiter_appname, &nulls[k]);
 		k++;
 		values[k++] = CStringGetTextDatum(org_worker_class_name(c[i].waiter_worker_class));
 		values[k++] = CStringGetTextDatum(c[i].lock_type);
 		values[k++] = CStringGetTextDatum(c[i].mode);
 		values[k] = oid_or_null(c[i].relid, &nulls[k]);
 		k++;
-		values[k] = text_or_null(c[i].relation, &nulls[k]);
+		values[k] = org_text_or_null(c[i].relation, &nulls[k]);
 		k++;
-		values[k] = text_or_null(c[i].model, &nulls[k]);
+		values[k] = org_text_or_null(c[i].model, &nulls[k]);
 		k++;
 		values[k] = ts_or_null(c[i].wait_start, &nulls[k]);
 		k++;
@@ -160,20 +142,20 @@ org_blocking_chains(PG_FUNCTION_ARGS)
 		values[k] = Int32GetDatum(c[i].root_pid);
 		nulls[k] = (c[i].root_pid == 0);
 		k++;
-		values[k] = text_or_null(c[i].root_appname, &nulls[k]);
+		values[k] = org_text_or_null(c[i].root_appname, &nulls[k]);
 		k++;
 		values[k] = CStringGetTextDatum(org_worker_class_name(c[i].root_worker_class));
 		nulls[k] = (c[i].root_pid == 0);
 		k++;
-		values[k] = text_or_null(c[i].root_state, &nulls[k]);
+		values[k] = org_text_or_null(c[i].root_state, &nulls[k]);
 		k++;
 		values[k] = ts_or_null(c[i].root_xact_start, &nulls[k]);
 		k++;
 		values[k] = ms_or_null(c[i].root_xact_age_ms, &nulls[k]);
 		k++;
-		values[k] = text_or_null(c[i].root_query, &nulls[k]);
+		values[k] = org_text_or_null(c[i].root_query, &nulls[k]);
 		k++;
-		values[k] = text_or_null(c[i].waiter_query, &nulls[k]);
+		values[k] = org_text_or_null(c[i].waiter_query, &nulls[k]);
 		k++;
 		values[k++] = TimestampTzGetDatum(c[i].sampled_at);
 		Assert(k == lengthof(values));
@@ -205,9 +187,9 @@ org_lock_contention(PG_FUNCTION_ARGS)
 		k++;
 		values[k] = oid_or_null(c[i].relid, &nulls[k]);
 		k++;
-		values[k] = text_or_null(c[i].relation, &nulls[k]);
+		values[k] = org_text_or_null(c[i].relation, &nulls[k]);
 		k++;
-		values[k] = text_or_null(c[i].model, &nulls[k]);
+		values[k] = org_text_or_null(c[i].model, &nulls[k]);
 		k++;
 		values[k++] = CStringGetTextDatum(c[i].lock_type);
 		values[k++] = CStringGetTextDatum(c[i].mode);
@@ -234,11 +216,7 @@ org_lock_wait_events_fn(PG_FUNCTION_ARGS)
 	int			n;
 	int			i;
 
-	if (cursor < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("cursor must not be negative"),
-				 errhint("Pass 0 to read every event still in the ring.")));
+	(void) org_cursor_arg(cursor);
 
 	org_require_shmem();
 	InitMaterializedSRF(fcinfo, 0);
@@ -256,13 +234,13 @@ org_lock_wait_events_fn(PG_FUNCTION_ARGS)
 		values[k] = ts_or_null(e[i].wait_start, &nulls[k]);
 		k++;
 		values[k++] = Int32GetDatum(e[i].waiter_pid);
-		values[k] = text_or_null(e[i].waiter_appname, &nulls[k]);
+		values[k] = org_text_or_null(e[i].waiter_appname, &nulls[k]);
 		k++;
 		values[k++] = CStringGetTextDatum(org_worker_class_name(e[i].waiter_worker_class));
 		values[k] = Int32GetDatum(e[i].root_pid);
 		nulls[k] = (e[i].root_pid == 0);
 		k++;
-		values[k] = text_or_null(e[i].root_appname, &nulls[k]);
+		values[k] = org_text_or_null(e[i].root_appname, &nulls[k]);
 		k++;
 		values[k] = CStringGetTextDatum(org_worker_class_name(e[i].root_worker_class));
 		nulls[k] = (e[i].root_pid == 0);
@@ -271,9 +249,9 @@ org_lock_wait_events_fn(PG_FUNCTION_ARGS)
 		k++;
 		values[k] = oid_or_null(e[i].relid, &nulls[k]);
 		k++;
-		values[k] = text_or_null(e[i].relation, &nulls[k]);
+		values[k] = org_text_or_null(e[i].relation, &nulls[k]);
 		k++;
-		values[k] = text_or_null(e[i].model, &nulls[k]);
+		values[k] = org_text_or_null(e[i].model, &nulls[k]);
 		k++;
 		values[k++] = CStringGetTextDatum(e[i].lock_type);
 		values[k++] = CStringGetTextDatum(e[i].mode);
@@ -379,9 +357,9 @@ org_replication_standbys(PG_FUNCTION_ARGS)
 
 		memset(nulls, 0, sizeof(nulls));
 		values[k++] = Int32GetDatum(r[i].pid);
-		values[k] = text_or_null(r[i].application_name, &nulls[k]);
+		values[k] = org_text_or_null(r[i].application_name, &nulls[k]);
 		k++;
-		values[k] = text_or_null(r[i].client_addr, &nulls[k]);
+		values[k] = org_text_or_null(r[i].client_addr, &nulls[k]);
 		k++;
 		values[k++] = CStringGetTextDatum(r[i].state);
 		values[k++] = CStringGetTextDatum(r[i].sync_state);
@@ -451,7 +429,7 @@ org_replication_slots(PG_FUNCTION_ARGS)
 		k++;
 		values[k] = bytes_or_null(s[i].retained_bytes, &nulls[k], s[i].retained_bytes >= 0);
 		k++;
-		values[k] = text_or_null(s[i].wal_status, &nulls[k]);
+		values[k] = org_text_or_null(s[i].wal_status, &nulls[k]);
 		k++;
 		values[k] = TransactionIdGetDatum(s[i].xmin);
 		nulls[k] = !TransactionIdIsValid(s[i].xmin);
@@ -506,12 +484,12 @@ org_standby_status_fn(PG_FUNCTION_ARGS)
 	k++;
 	values[k] = ts_or_null(s.latest_end_time, &nulls[k]);
 	k++;
-	values[k] = text_or_null(s.sender_host, &nulls[k]);
+	values[k] = org_text_or_null(s.sender_host, &nulls[k]);
 	k++;
 	values[k] = Int32GetDatum(s.sender_port);
 	nulls[k] = (s.sender_port == 0);
 	k++;
-	values[k] = text_or_null(s.slot_name, &nulls[k]);
+	values[k] = org_text_or_null(s.slot_name, &nulls[k]);
 	k++;
 	Assert(k == lengthof(values));
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
@@ -646,7 +624,7 @@ org_autovacuum_lag(PG_FUNCTION_ARGS)
 		values[k++] = ObjectIdGetDatum(l[i].dbid);
 		values[k++] = ObjectIdGetDatum(l[i].relid);
 		values[k++] = CStringGetTextDatum(l[i].relation);
-		values[k] = text_or_null(l[i].model, &nulls[k]);
+		values[k] = org_text_or_null(l[i].model, &nulls[k]);
 		k++;
 		values[k++] = Int64GetDatum(l[i].live_tuples);
 		values[k++] = Int64GetDatum(l[i].dead_tuples);
@@ -670,7 +648,7 @@ org_autovacuum_lag(PG_FUNCTION_ARGS)
 		values[k] = Int32GetDatum(l[i].vacuum_pid);
 		nulls[k] = !l[i].vacuum_running;
 		k++;
-		values[k] = text_or_null(l[i].vacuum_phase, &nulls[k]);
+		values[k] = org_text_or_null(l[i].vacuum_phase, &nulls[k]);
 		k++;
 		values[k++] = Int64GetDatum(l[i].xid_age);
 		values[k++] = Int64GetDatum(l[i].mxid_age);
@@ -686,7 +664,7 @@ Datum
 org_vacuum_horizon(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	bool		show_text = may_read_text();
+	bool		show_text = org_may_read_text();
 	OrgVacuumHorizon *h;
 	int			n;
 	int			i;
@@ -708,10 +686,10 @@ org_vacuum_horizon(PG_FUNCTION_ARGS)
 		k++;
 		values[k] = oid_or_null(h[i].dbid, &nulls[k]);
 		k++;
-		values[k] = text_or_null(h[i].application_name, &nulls[k]);
+		values[k] = org_text_or_null(h[i].application_name, &nulls[k]);
 		k++;
 		values[k++] = CStringGetTextDatum(org_worker_class_name(h[i].worker_class));
-		values[k] = text_or_null(h[i].state, &nulls[k]);
+		values[k] = org_text_or_null(h[i].state, &nulls[k]);
 		k++;
 		values[k] = TransactionIdGetDatum(h[i].xmin);
 		nulls[k] = !TransactionIdIsValid(h[i].xmin);
@@ -721,9 +699,9 @@ org_vacuum_horizon(PG_FUNCTION_ARGS)
 		k++;
 		values[k] = ms_or_null(h[i].age_s, &nulls[k]);
 		k++;
-		values[k] = text_or_null(h[i].name, &nulls[k]);
+		values[k] = org_text_or_null(h[i].name, &nulls[k]);
 		k++;
-		values[k] = text_or_null(h[i].query, &nulls[k]);
+		values[k] = org_text_or_null(h[i].query, &nulls[k]);
 		k++;
 		values[k++] = BoolGetDatum(i == 0);
 		Assert(k == lengthof(values));

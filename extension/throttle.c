@@ -62,6 +62,7 @@
 
 #include "odoo_classify.h"
 #include "odoo_retail_guard.h"
+#include "sql_values.h"
 #include "ring.h"
 #include "throttle.h"
 #include "throttle_match.h"
@@ -867,13 +868,6 @@ org_throttle_event_kind_name(int kind)
 
 /* ---- set-returning functions behind the views ---- */
 
-static Datum
-text_or_null(const char *s, bool *isnull)
-{
-	*isnull = (s == NULL || s[0] == '\0');
-	return *isnull ? (Datum) 0 : CStringGetTextDatum(s);
-}
-
 Datum
 org_throttle_rules(PG_FUNCTION_ARGS)
 {
@@ -895,13 +889,13 @@ org_throttle_rules(PG_FUNCTION_ARGS)
 		memset(nulls, 0, sizeof(nulls));
 		values[c++] = Int32GetDatum((int32) r[i].id);
 		values[c++] = CStringGetTextDatum(r[i].name);
-		values[c] = text_or_null(r[i].appname_pattern, &nulls[c]);
+		values[c] = org_text_or_null(r[i].appname_pattern, &nulls[c]);
 		c++;
-		values[c] = text_or_null(r[i].role, &nulls[c]);
+		values[c] = org_text_or_null(r[i].role, &nulls[c]);
 		c++;
-		values[c] = text_or_null(r[i].database, &nulls[c]);
+		values[c] = org_text_or_null(r[i].database, &nulls[c]);
 		c++;
-		values[c] = text_or_null(r[i].worker_class == ORG_THROTTLE_ANY_CLASS ? NULL
+		values[c] = org_text_or_null(r[i].worker_class == ORG_THROTTLE_ANY_CLASS ? NULL
 								 : org_worker_class_name(r[i].worker_class), &nulls[c]);
 		c++;
 		values[c++] = Int32GetDatum(r[i].max_connections);
@@ -929,10 +923,7 @@ org_throttle_events(PG_FUNCTION_ARGS)
 	int			n;
 	int			i;
 
-	if (cursor < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("cursor must not be negative")));
+	(void) org_cursor_arg(cursor);
 
 	org_require_shmem();
 	InitMaterializedSRF(fcinfo, 0);
@@ -951,11 +942,11 @@ org_throttle_events(PG_FUNCTION_ARGS)
 		values[c++] = Int32GetDatum((int32) e[i].rule_id);
 		values[c++] = CStringGetTextDatum(e[i].rule_name);
 		values[c++] = Int32GetDatum(e[i].pid);
-		values[c] = text_or_null(e[i].database, &nulls[c]);
+		values[c] = org_text_or_null(e[i].database, &nulls[c]);
 		c++;
-		values[c] = text_or_null(e[i].role, &nulls[c]);
+		values[c] = org_text_or_null(e[i].role, &nulls[c]);
 		c++;
-		values[c] = text_or_null(e[i].appname, &nulls[c]);
+		values[c] = org_text_or_null(e[i].appname, &nulls[c]);
 		c++;
 		values[c++] = CStringGetTextDatum(org_worker_class_name(e[i].worker_class));
 		values[c++] = BoolGetDatum(gap);

@@ -25,6 +25,7 @@
 #include "locks.h"
 #include "odoo_classify.h"
 #include "odoo_retail_guard.h"
+#include "sql_values.h"
 #include "queries.h"
 #include "destructive.h"
 #include "ring.h"
@@ -38,25 +39,6 @@ PG_FUNCTION_INFO_V1(org_model_stats);
 PG_FUNCTION_INFO_V1(org_slow_query_samples);
 PG_FUNCTION_INFO_V1(org_memory);
 PG_FUNCTION_INFO_V1(org_reset);
-
-/* texts carry the shape of customer queries: pg_read_all_stats only */
-static bool
-may_read_text(void)
-{
-	return has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
-}
-
-static Datum
-text_or_null(const char *s, bool *isnull)
-{
-	if (s == NULL || s[0] == '\0')
-	{
-		*isnull = true;
-		return (Datum) 0;
-	}
-	*isnull = false;
-	return CStringGetTextDatum(s);
-}
 
 static void
 put_percentiles(const uint64 *hist, double min_ms, double max_ms,
@@ -97,9 +79,9 @@ put_query_row(const OrgQueryStat *q, void *arg)
 	values[c++] = CStringGetTextDatum(org_worker_class_name(q->key.worker_class));
 	values[c++] = Int64GetDatum((int64) q->key.queryid);
 	values[c++] = BoolGetDatum(q->key.toplevel);
-	values[c] = text_or_null(q->model, &nulls[c]);
+	values[c] = org_text_or_null(q->model, &nulls[c]);
 	c++;
-	values[c] = text_or_null(q->relation, &nulls[c]);
+	values[c] = org_text_or_null(q->relation, &nulls[c]);
 	c++;
 	values[c++] = CStringGetTextDatum(org_operation_name(q->operation));
 	values[c++] = BoolGetDatum(q->has_row_lock);
@@ -116,7 +98,7 @@ put_query_row(const OrgQueryStat *q, void *arg)
 	values[c++] = Int64GetDatum(q->c.slow_calls);
 	values[c++] = TimestampTzGetDatum(q->first_seen);
 	values[c++] = TimestampTzGetDatum(q->last_seen);
-	values[c] = text_or_null(st->show_text ? q->text : NULL, &nulls[c]);
+	values[c] = org_text_or_null(st->show_text ? q->text : NULL, &nulls[c]);
 	c++;
 	Assert(c == lengthof(values));
 	tuplestore_putvalues(st->rsinfo->setResult, st->rsinfo->setDesc,
@@ -132,7 +114,7 @@ org_query_stats(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 
 	st.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	st.show_text = may_read_text();
+	st.show_text = org_may_read_text();
 	org_queries_foreach(put_query_row, &st);
 	return (Datum) 0;
 }
@@ -181,17 +163,13 @@ org_slow_query_samples(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	int64		cursor = PG_GETARG_INT64(0);
-	bool		show_text = may_read_text();
+	bool		show_text = org_may_read_text();
 	OrgSlowSample *s;
 	bool		gap;
 	int			n;
 	int			i;
 
-	if (cursor < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("cursor must not be negative"),
-				 errhint("Pass 0 to read every sample still in the ring.")));
+	(void) org_cursor_arg(cursor);
 
 	org_require_shmem();
 	InitMaterializedSRF(fcinfo, 0);
@@ -210,18 +188,18 @@ org_slow_query_samples(PG_FUNCTION_ARGS)
 		values[c++] = Int32GetDatum(s[i].pid);
 		values[c++] = ObjectIdGetDatum(s[i].dbid);
 		values[c++] = ObjectIdGetDatum(s[i].userid);
-		values[c] = text_or_null(s[i].appname, &nulls[c]);
+		values[c] = org_text_or_null(s[i].appname, &nulls[c]);
 		c++;
 		values[c++] = CStringGetTextDatum(org_worker_class_name(s[i].worker_class));
 		values[c++] = Float8GetDatum(s[i].duration_ms);
 		values[c++] = Int64GetDatum(s[i].rows);
-		values[c] = text_or_null(s[i].model, &nulls[c]);
+		values[c] = org_text_or_null(s[i].model, &nulls[c]);
 		c++;
-		values[c] = text_or_null(s[i].relation, &nulls[c]);
+		values[c] = org_text_or_null(s[i].relation, &nulls[c]);
 		c++;
 		values[c++] = CStringGetTextDatum(org_operation_name(s[i].operation));
 		values[c++] = Int64GetDatum((int64) s[i].queryid);
-		values[c] = text_or_null(s[i].text, &nulls[c]);
+		values[c] = org_text_or_null(s[i].text, &nulls[c]);
 		if (!show_text)
 			nulls[c] = true;
 		c++;
