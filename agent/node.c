@@ -164,8 +164,18 @@ node_consume(node *n)
 }
 
 static void
+drop_partial(node *n)
+{
+	PQclear(n->partial);
+	n->partial = NULL;
+	free(n->partial_err);
+	n->partial_err = NULL;
+}
+
+static void
 disconnect(node *n)
 {
+	drop_partial(n);
 	if (n->conn)
 		PQfinish(n->conn);
 	n->conn = NULL;
@@ -634,32 +644,37 @@ advance(collector *c, node *n, short revents, int64_t now_ms)
 	}
 	if (revents & (POLLIN | POLLERR | POLLHUP))
 	{
-		PGresult   *last = NULL;
-		char	   *err = NULL;
-
 		if (!PQconsumeInput(n->conn))
 		{
 			fail(c, n, PQerrorMessage(n->conn), now_ms);
 			return;
 		}
+		/*
+		 * A query's results may arrive over several reads (an error, then
+		 * ReadyForQuery): what was read so far stays on the node until the
+		 * end of the query, so an error is never lost between two reads.
+		 */
 		while (!PQisBusy(n->conn))
 		{
 			PGresult   *r = PQgetResult(n->conn);
 
 			if (!r)
 			{
+				PGresult   *last = n->partial;
+				char	   *err = n->partial_err;
+
+				n->partial = NULL;
+				n->partial_err = NULL;
 				on_result(c, n, last, err, now_ms);
 				PQclear(last);
 				free(err);
 				return;
 			}
-			if (PQresultStatus(r) == PGRES_FATAL_ERROR && !err)
-				err = xstrdup(PQresultErrorMessage(r));
-			PQclear(last);
-			last = r;
+			if (PQresultStatus(r) == PGRES_FATAL_ERROR && !n->partial_err)
+				n->partial_err = xstrdup(PQresultErrorMessage(r));
+			PQclear(n->partial);
+			n->partial = r;
 		}
-		PQclear(last);
-		free(err);
 	}
 }
 

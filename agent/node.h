@@ -61,6 +61,9 @@ typedef struct node
 	bool		models_loaded;
 	char	   *dbname;
 	model_map	models;
+	/* the query in flight: its results so far (they may span several reads) */
+	PGresult   *partial;
+	char	   *partial_err;
 
 	/* the finished poll */
 	node_observation obs;
