@@ -12,6 +12,8 @@ AGENT_PROTOS   := proto/odoo_retail_guard.proto proto/remote_write.proto
 AGENT_PB_C     := $(patsubst proto/%.proto,$(AGENT_DIR)/%.pb-c.c,$(AGENT_PROTOS))
 AGENT_PB_H     := $(AGENT_PB_C:.c=.h)
 AGENT_SRCS     := $(filter-out %.pb-c.c,$(sort $(wildcard $(AGENT_DIR)/*.c)))
+# agent/runbooks: backup, point-in-time recovery, promotion and rejoin
+AGENT_SRCS     += $(sort $(wildcard $(AGENT_DIR)/runbooks/*.c))
 AGENT_OBJS     := $(AGENT_SRCS:.c=.o) $(AGENT_PB_C:.c=.o)
 
 PREFIX         ?= /usr/local
@@ -37,7 +39,7 @@ $(AGENT_DIR)/%.pb-c.c $(AGENT_DIR)/%.pb-c.h: proto/%.proto
 	protoc-c --c_out=$(AGENT_DIR) -Iproto $<
 
 # every agent object may include a generated header
-$(AGENT_SRCS:.c=.o): $(AGENT_PB_H) $(wildcard $(AGENT_DIR)/*.h)
+$(AGENT_SRCS:.c=.o): $(AGENT_PB_H) $(wildcard $(AGENT_DIR)/*.h $(AGENT_DIR)/runbooks/*.h)
 
 $(AGENT_DIR)/%.o: $(AGENT_DIR)/%.c
 	$(AGENT_CC) $(AGENT_CFLAGS) $(AGENT_CPPFLAGS) -c -o $@ $<
@@ -54,4 +56,4 @@ install-agent: $(AGENT_BIN)
 	install -m 0755 $(AGENT_BIN) $(DESTDIR)$(PREFIX)/bin/orguard-agent
 
 clean-agent:
-	rm -f $(AGENT_BIN) $(AGENT_DIR)/*.o $(AGENT_PB_C) $(AGENT_PB_H)
+	rm -f $(AGENT_BIN) $(AGENT_DIR)/*.o $(AGENT_DIR)/runbooks/*.o $(AGENT_PB_C) $(AGENT_PB_H)

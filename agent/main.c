@@ -15,6 +15,7 @@
 #include "pager.h"
 #include "remote_write.h"
 #include "rules.h"
+#include "runbooks/cli.h"
 #include "spool.h"
 #include "stats.h"
 #include "util.h"
@@ -55,6 +56,8 @@ usage(FILE *f)
 		  "  run            run the agent (the default); SIGHUP reloads, SIGTERM stops\n"
 		  "  check-config   validate the configuration and explain every error\n"
 		  "  once           poll every node once and print what it sees\n"
+		  "  runbook ...    backup, point-in-time recovery, promotion and rejoin\n"
+		  "                 (orguard-agent runbook --help)\n"
 		  "\n"
 		  "Options:\n"
 		  "  -c, --config FILE   configuration file (default " ORGUARD_DEFAULT_CONFIG ")\n"
@@ -622,6 +625,9 @@ main(int argc, char **argv)
 	const char *format = "table";
 	int			c;
 
+	/* the runbooks parse their own options (runbooks/cli.h) */
+	if (runbook_cli_wanted(argc, argv))
+		return runbook_cli_dispatch(argc, argv);
 	while ((c = getopt_long(argc, argv, "c:f:hV", opts, NULL)) != -1)
 	{
 		switch (c)

@@ -163,20 +163,19 @@ node_consume(node *n)
 	n->done = false;
 }
 
-
 static void
-clear_pending(node *n)
+drop_partial(node *n)
 {
-	PQclear(n->pending_result);
-	n->pending_result = NULL;
-	free(n->pending_error);
-	n->pending_error = NULL;
+	PQclear(n->partial);
+	n->partial = NULL;
+	free(n->partial_err);
+	n->partial_err = NULL;
 }
 
 static void
 disconnect(node *n)
 {
-	clear_pending(n);
+	drop_partial(n);
 	if (n->conn)
 		PQfinish(n->conn);
 	n->conn = NULL;
@@ -319,8 +318,6 @@ static bool
 send_query(collector *c, node *n, node_state st, int64_t now_ms)
 {
 	int			ok;
-
-	clear_pending(n);
 
 	if (st == NODE_SNAPSHOT)
 	{
@@ -652,11 +649,10 @@ advance(collector *c, node *n, short revents, int64_t now_ms)
 			fail(c, n, PQerrorMessage(n->conn), now_ms);
 			return;
 		}
-
 		/*
-		 * A query's results may arrive over several wake-ups (an error, then
-		 * the end of the query in a later packet): keep what came so far in
-		 * the node until PQgetResult says the query is complete.
+		 * A query's results may arrive over several reads (an error, then
+		 * ReadyForQuery): what was read so far stays on the node until the
+		 * end of the query, so an error is never lost between two reads.
 		 */
 		while (!PQisBusy(n->conn))
 		{
@@ -664,20 +660,20 @@ advance(collector *c, node *n, short revents, int64_t now_ms)
 
 			if (!r)
 			{
-				PGresult   *last = n->pending_result;
-				char	   *err = n->pending_error;
+				PGresult   *last = n->partial;
+				char	   *err = n->partial_err;
 
-				n->pending_result = NULL;
-				n->pending_error = NULL;
+				n->partial = NULL;
+				n->partial_err = NULL;
 				on_result(c, n, last, err, now_ms);
 				PQclear(last);
 				free(err);
 				return;
 			}
-			if (PQresultStatus(r) == PGRES_FATAL_ERROR && !n->pending_error)
-				n->pending_error = xstrdup(PQresultErrorMessage(r));
-			PQclear(n->pending_result);
-			n->pending_result = r;
+			if (PQresultStatus(r) == PGRES_FATAL_ERROR && !n->partial_err)
+				n->partial_err = xstrdup(PQresultErrorMessage(r));
+			PQclear(n->partial);
+			n->partial = r;
 		}
 	}
 }

@@ -48,9 +48,6 @@ typedef struct node
 	node_state	state;
 	short		connect_events;	/* what PQconnectPoll waits for */
 	bool		busy;			/* a poll is under way */
-	/* results of the query in flight, kept until libpq says it is complete */
-	PGresult   *pending_result;
-	char	   *pending_error;
 	bool		done;			/* a poll finished and awaits its reader */
 	int64_t		poll_start_ms;
 	int64_t		deadline_ms;
@@ -64,6 +61,9 @@ typedef struct node
 	bool		models_loaded;
 	char	   *dbname;
 	model_map	models;
+	/* the query in flight: its results so far (they may span several reads) */
+	PGresult   *partial;
+	char	   *partial_err;
 
 	/* the finished poll */
 	node_observation obs;

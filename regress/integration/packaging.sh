@@ -3,7 +3,8 @@
 # them into this machine, and checks the installed files:
 #   - CREATE EXTENSION from the package, on a throwaway cluster run by the
 #     SYSTEM PostgreSQL binaries (not the harness's staged copy);
-#   - the agent's check-config on the shipped sample configuration;
+#   - the agent's check-config and runbook check-config on the shipped
+#     sample configuration;
 #   - systemd-analyze verify on the unit (the installed one when the agent
 #     package exists, else a copy whose ExecStart is /bin/true);
 #   - rpmspec --parse on the RPM spec and an rpmbuild of its file lists;
@@ -181,6 +182,13 @@ if [ $installed = 1 ] && [ -n "$agent_deb" ]; then
 	else
 		not_ok "orguard-agent check-config accepts the shipped $conf (as orguard)"
 		sed 's/^/# /' "$ORG_TMP/check-config.log"
+	fi
+	if runuser -u orguard -- env "${secrets[@]}" /usr/bin/orguard-agent --config "$conf" runbook check-config \
+		>"$ORG_TMP/runbook-check-config.log" 2>&1; then
+		ok "orguard-agent runbook check-config accepts the shipped $conf's runbooks"
+	else
+		not_ok "orguard-agent runbook check-config accepts the shipped $conf's runbooks"
+		sed 's/^/# /' "$ORG_TMP/runbook-check-config.log"
 	fi
 elif [ $have_agent = 0 ]; then
 	skip "agent not in this tree: check-config on the shipped sample not run"

@@ -1,0 +1,358 @@
+/*
+ * cli.c: "orguard-agent [-c FILE] runbook SUBCOMMAND [NAME] [options]".
+ *
+ *   runbook backup [NAME] [--dry-run]
+ *   runbook pitr [NAME] (--target-time T | --target-lsn LSN | --before-event ID)
+ *                [--restore-dir DIR] [--restore-port N] [--dry-run]
+ *   runbook promote [NAME] [--dry-run] [--watch] [--last-primary-lsn LSN]
+ *   runbook rejoin NODE [NAME] [--dry-run]
+ *   runbook list-backups [NAME]
+ *   runbook abandon NAME
+ *   runbook check-config
+ *
+ * Exit codes: 0 done (or planned), 1 failed, 2 usage or configuration
+ * error, 3 refused by a guard (nothing changed).
+ */
+#include "runbooks/cli.h"
+#include "runbooks/pitr.h"
+#include "runbooks/promote.h"
+#include "runbooks/rbutil.h"
+#include "runbooks/run.h"
+#include "runbooks/settings.h"
+#include "log.h"
+#include "util.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void
+usage(FILE *f)
+{
+	fputs("Usage: orguard-agent [-c FILE] runbook COMMAND [NAME] [OPTIONS]\n"
+		  "\n"
+		  "Commands:\n"
+		  "  backup        take a base backup (immediate checkpoint) and check WAL archiving\n"
+		  "  list-backups  list the base backups a pitr runbook can restore from\n"
+		  "  pitr          restore to a point in time, side by side (new directory and port)\n"
+		  "  promote       promote the most advanced standby when the primary is dead\n"
+		  "  rejoin NODE   make a fenced old primary a standby of the new one (pg_rewind)\n"
+		  "  abandon       close an interrupted run of NAME (its steps are not undone)\n"
+		  "  check-config  validate every [runbook] section\n"
+		  "\n"
+		  "NAME is a [runbook NAME] section; it may be left out when only one of the kind exists.\n"
+		  "\n"
+		  "Options:\n"
+		  "  --dry-run               check the guards and print the plan; change nothing\n"
+		  "  --target-time TIME      pitr: 'YYYY-MM-DD HH:MM:SS[.ffffff]+00' (a UTC offset is required)\n"
+		  "  --target-lsn LSN        pitr: a WAL position, e.g. 0/3000028\n"
+		  "  --before-event ID       pitr: just before a destructive event of the extension's journal\n"
+		  "  --restore-dir DIR       pitr: new data directory (default: restore_dir)\n"
+		  "  --restore-port PORT     pitr: port of the restored node (default: restore_port)\n"
+		  "  --watch                 promote: keep probing until the primary is dead, then act\n"
+		  "  --last-primary-lsn LSN  promote: the primary's last known flush position\n"
+		  "\n"
+		  "Exit status: 0 done, 1 failed, 2 usage or configuration error, 3 refused (nothing changed).\n", f);
+}
+
+static bool
+load_settings(const agent_cfg *cfg, const char *name, rb_kind kind, rb_settings *s)
+{
+	char		err[512];
+	const runbook_cfg *rb = rb_settings_find(cfg, name, kind, err, sizeof(err));
+	config_errors errs = {0};
+	bool		ok;
+
+	if (!rb)
+	{
+		fprintf(stderr, "orguard-agent: %s\n", err);
+		return false;
+	}
+	ok = rb_settings_load(cfg, rb, s, &errs);
+	for (int i = 0; i < errs.n; i++)
+		fprintf(stderr, "%s\n", errs.msg[i]);
+	config_errors_free(&errs);
+	if (!ok)
+		rb_settings_free(s);
+	return ok;
+}
+
+static int
+list_backups(const rb_settings *s)
+{
+	pitr_backup *b;
+	int			n;
+	char		err[512];
+
+	if (!rb_backups_load(s->pitr.backup_dir, &b, &n, err, sizeof(err)))
+	{
+		fprintf(stderr, "orguard-agent: %s\n", err);
+		return RB_EXIT_FAILED;
+	}
+	for (int i = 0; i < n; i++)
+	{
+		char	   *one = pitr_describe_backups(&b[i], 1);
+
+		printf("%s\n", one);
+		free(one);
+	}
+	if (n == 0)
+		printf("no base backups in %s\n", s->pitr.backup_dir);
+	rb_backups_free(b, n);
+	return RB_EXIT_DONE;
+}
+
+int
+runbook_cli_main(int argc, char **argv, const agent_cfg *cfg)
+{
+	static const struct option opts[] = {
+		{"dry-run", no_argument, NULL, 'n'},
+		{"target-time", required_argument, NULL, 'T'},
+		{"target-lsn", required_argument, NULL, 'L'},
+		{"before-event", required_argument, NULL, 'E'},
+		{"restore-dir", required_argument, NULL, 'D'},
+		{"restore-port", required_argument, NULL, 'P'},
+		{"watch", no_argument, NULL, 'w'},
+		{"last-primary-lsn", required_argument, NULL, 'l'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}
+	};
+	const char *cmd,
+			   *name = NULL,
+			   *node = NULL;
+	bool		dry_run = false,
+				watch = false,
+				have_target = false;
+	rb_pitr_request preq = {0};
+	rb_promote_request mreq = {0};
+	char		err[512];
+	int			c,
+				rc;
+	rb_settings s;
+
+	if (argc < 2)
+	{
+		usage(stderr);
+		return RB_EXIT_USAGE;
+	}
+	cmd = argv[1];
+	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help"))
+	{
+		usage(stdout);
+		return RB_EXIT_DONE;
+	}
+	optind = 0;					/* full re-initialisation of getopt */
+	while ((c = getopt_long(argc - 1, argv + 1, "h", opts, NULL)) != -1)
+	{
+		pitr_target_kind kind = PITR_TARGET_TIME;
+
+		switch (c)
+		{
+			case 'n':
+				dry_run = true;
+				break;
+			case 'T':
+			case 'L':
+			case 'E':
+				if (have_target)
+				{
+					fprintf(stderr, "orguard-agent: give one target (--target-time, --target-lsn or --before-event)\n");
+					return RB_EXIT_USAGE;
+				}
+				kind = c == 'T' ? PITR_TARGET_TIME : c == 'L' ? PITR_TARGET_LSN : PITR_TARGET_EVENT;
+				if (!pitr_target_parse(kind, optarg, &preq.target, err, sizeof(err)))
+				{
+					fprintf(stderr, "orguard-agent: %s\n", err);
+					return RB_EXIT_USAGE;
+				}
+				have_target = true;
+				break;
+			case 'D':
+				preq.restore_dir = optarg;
+				break;
+			case 'P':
+				preq.restore_port = atoi(optarg);
+				if (preq.restore_port <= 0 || preq.restore_port > 65535)
+				{
+					fprintf(stderr, "orguard-agent: --restore-port: \"%s\" is not a port\n", optarg);
+					return RB_EXIT_USAGE;
+				}
+				break;
+			case 'w':
+				watch = true;
+				break;
+			case 'l':
+				if (!lsn_parse(optarg, &mreq.last_primary_lsn))
+				{
+					fprintf(stderr, "orguard-agent: --last-primary-lsn: \"%s\" is not an LSN\n", optarg);
+					return RB_EXIT_USAGE;
+				}
+				mreq.primary_lsn_known = true;
+				break;
+			case 'h':
+				usage(stdout);
+				return RB_EXIT_DONE;
+			default:
+				usage(stderr);
+				return RB_EXIT_USAGE;
+		}
+	}
+	/* getopt saw argv + 1: its optind counts from the subcommand */
+	if (!strcmp(cmd, "rejoin"))
+	{
+		if (optind >= argc - 1)
+		{
+			fprintf(stderr, "orguard-agent: rejoin needs the NODE to rejoin\n");
+			return RB_EXIT_USAGE;
+		}
+		node = argv[1 + optind++];
+	}
+	if (optind < argc - 1)
+		name = argv[1 + optind++];
+	if (optind < argc - 1)
+	{
+		fprintf(stderr, "orguard-agent: unexpected argument \"%s\"\n", argv[1 + optind]);
+		return RB_EXIT_USAGE;
+	}
+
+	if (!strcmp(cmd, "backup") || !strcmp(cmd, "list-backups") || !strcmp(cmd, "pitr"))
+	{
+		if (!load_settings(cfg, name, RB_KIND_PITR, &s))
+			return RB_EXIT_USAGE;
+		if (!strcmp(cmd, "backup"))
+			rc = rb_backup_native(&s, dry_run);
+		else if (!strcmp(cmd, "list-backups"))
+			rc = list_backups(&s);
+		else if (!have_target)
+		{
+			fprintf(stderr, "orguard-agent: pitr needs --target-time, --target-lsn or --before-event\n");
+			rc = RB_EXIT_USAGE;
+		}
+		else
+		{
+			preq.dry_run = dry_run;
+			rc = rb_pitr_native(&s, &preq);
+		}
+		rb_settings_free(&s);
+		return rc;
+	}
+	if (!strcmp(cmd, "promote") || !strcmp(cmd, "rejoin"))
+	{
+		if (!load_settings(cfg, name, RB_KIND_PROMOTE, &s))
+			return RB_EXIT_USAGE;
+		mreq.dry_run = dry_run;
+		mreq.watch = watch;
+		rc = node ? rb_rejoin_native(&s, node, dry_run) : rb_promote_native(&s, &mreq);
+		rb_settings_free(&s);
+		return rc;
+	}
+	if (!strcmp(cmd, "check-config"))
+	{
+		config_errors errs = {0};
+		bool		ok = rb_settings_check_all(cfg, &errs);
+
+		for (int i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.msg[i]);
+		config_errors_free(&errs);
+		if (ok)
+			printf("%s: %d runbook%s ok\n", cfg->path, cfg->n_runbooks, cfg->n_runbooks == 1 ? "" : "s");
+		return ok ? RB_EXIT_DONE : RB_EXIT_USAGE;
+	}
+	if (!strcmp(cmd, "abandon"))
+	{
+		const runbook_cfg *rb;
+		config_errors errs = {0};
+
+		if (!name)
+		{
+			fprintf(stderr, "orguard-agent: abandon needs the runbook's NAME\n");
+			return RB_EXIT_USAGE;
+		}
+		for (int i = 0; i < cfg->n_runbooks; i++)
+			if (!strcmp(cfg->runbooks[i].name, name))
+			{
+				rb = &cfg->runbooks[i];
+				if (!rb_settings_load(cfg, rb, &s, &errs))
+				{
+					for (int k = 0; k < errs.n; k++)
+						fprintf(stderr, "%s\n", errs.msg[k]);
+					config_errors_free(&errs);
+					rb_settings_free(&s);
+					return RB_EXIT_USAGE;
+				}
+				rc = rb_run_abandon(&s, err, sizeof(err));
+				if (rc != RB_EXIT_DONE)
+					fprintf(stderr, "orguard-agent: %s\n", err);
+				rb_settings_free(&s);
+				return rc;
+			}
+		fprintf(stderr, "orguard-agent: no [runbook %s] section\n", name);
+		return RB_EXIT_USAGE;
+	}
+	fprintf(stderr, "orguard-agent: unknown runbook command \"%s\"\n", cmd);
+	usage(stderr);
+	return RB_EXIT_USAGE;
+}
+
+/* the index of the command word: the first argument that is not an option */
+static int
+command_index(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+	{
+		const char *a = argv[i];
+
+		if (!strcmp(a, "-c") || !strcmp(a, "--config") || !strcmp(a, "-f") || !strcmp(a, "--format"))
+		{
+			i++;
+			continue;
+		}
+		if (a[0] == '-')
+			continue;
+		return i;
+	}
+	return -1;
+}
+
+bool
+runbook_cli_wanted(int argc, char **argv)
+{
+	int			i = command_index(argc, argv);
+
+	return i > 0 && !strcmp(argv[i], "runbook");
+}
+
+int
+runbook_cli_dispatch(int argc, char **argv)
+{
+	const char *path = ORGUARD_DEFAULT_CONFIG;
+	int			at = command_index(argc, argv);
+	agent_cfg	cfg;
+	config_errors errs = {0};
+	int			rc;
+
+	for (int i = 1; i < at; i++)
+	{
+		if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < at)
+			path = argv[++i];
+		else if (!strncmp(argv[i], "--config=", 9))
+			path = argv[i] + 9;
+		else if (!strncmp(argv[i], "-c", 2) && argv[i][2])
+			path = argv[i] + 2;
+	}
+	if (!config_load(path, &cfg, &errs))
+	{
+		for (int i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.msg[i]);
+		fprintf(stderr, "%s: %d error%s\n", path, errs.n, errs.n == 1 ? "" : "s");
+		config_errors_free(&errs);
+		config_free(&cfg);
+		return RB_EXIT_USAGE;
+	}
+	config_errors_free(&errs);
+	log_configure(cfg.log_fmt, cfg.log_lvl);
+	rc = runbook_cli_main(argc - at, argv + at, &cfg);
+	config_free(&cfg);
+	return rc;
+}

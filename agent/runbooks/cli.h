@@ -1,0 +1,22 @@
+/*
+ * cli.h: "orguard-agent runbook ...", the operator's entry to the
+ * runbooks.  main.c hands over the whole command line when its command is
+ * "runbook" (runbook_cli_wanted), before its own option parsing, so that
+ * runbook options never collide with the daemon's.
+ */
+#ifndef ORGUARD_RB_CLI_H
+#define ORGUARD_RB_CLI_H
+
+#include "config.h"
+
+#include <stdbool.h>
+
+/* argv[0] is "runbook"; returns the process exit code (see run.h) */
+int			runbook_cli_main(int argc, char **argv, const agent_cfg *cfg);
+
+/* true when the command line's command is "runbook" */
+bool		runbook_cli_wanted(int argc, char **argv);
+/* loads -c/--config (or the default) and runs runbook_cli_main */
+int			runbook_cli_dispatch(int argc, char **argv);
+
+#endif

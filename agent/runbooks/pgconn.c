@@ -1,0 +1,128 @@
+/*
+ * pgconn.c: blocking libpq helpers for the runbooks.  Passwords come from
+ * the node's password_file/password_env (never from conninfo) and are
+ * handed to libpq as a separate parameter, never logged.
+ */
+#include "runbooks/pgconn.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* libpq's messages span lines ("...\n\tIs the server running..."): keep one */
+static void
+one_line(char *s)
+{
+	char	   *w = s;
+
+	for (char *r = s; *r; r++)
+	{
+		if (*r == '\n' || *r == '\t')
+		{
+			if (w > s && w[-1] != ' ')
+				*w++ = ' ';
+			continue;
+		}
+		*w++ = *r;
+	}
+	*w = '\0';
+}
+
+PGconn *
+rb_connect(const char *conninfo, const char *password, double timeout_s, char *err, size_t errlen)
+{
+	const char *keys[6];
+	const char *vals[6];
+	char		tmo[16];
+	int			i = 0;
+	PGconn	   *c;
+
+	/* libpq counts whole seconds and treats 1 as 2 */
+	snprintf(tmo, sizeof(tmo), "%d", timeout_s < 2 ? 2 : (int) (timeout_s + 0.5));
+	keys[i] = "dbname";
+	vals[i++] = conninfo;
+	keys[i] = "connect_timeout";
+	vals[i++] = tmo;
+	keys[i] = "application_name";
+	vals[i++] = "orguard-agent runbook";
+	if (password)
+	{
+		keys[i] = "password";
+		vals[i++] = password;
+	}
+	keys[i] = NULL;
+	vals[i] = NULL;
+	c = PQconnectdbParams(keys, vals, 1);
+	if (!c || PQstatus(c) != CONNECTION_OK)
+	{
+		const char *m = c ? PQerrorMessage(c) : "out of memory";
+		size_t		n = strlen(m);
+
+		while (n > 0 && (m[n - 1] == '\n' || m[n - 1] == ' '))
+			n--;
+		snprintf(err, errlen, "%.*s", (int) n, m);
+		one_line(err);
+		PQfinish(c);
+		return NULL;
+	}
+	return c;
+}
+
+PGconn *
+rb_connect_node(const node_cfg *n, double timeout_s, char *err, size_t errlen)
+{
+	return rb_connect(n->conninfo, n->password, timeout_s, err, errlen);
+}
+
+static void
+result_error(PGconn *c, PGresult *r, char *err, size_t errlen)
+{
+	const char *m = r ? PQresultErrorMessage(r) : PQerrorMessage(c);
+	size_t		n = strlen(m);
+
+	while (n > 0 && (m[n - 1] == '\n' || m[n - 1] == ' '))
+		n--;
+	snprintf(err, errlen, "%.*s", (int) n, m);
+	one_line(err);
+}
+
+bool
+rb_query_value(PGconn *c, const char *sql, char **val, char *err, size_t errlen)
+{
+	PGresult   *r = PQexec(c, sql);
+
+	*val = NULL;
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+	{
+		result_error(c, r, err, errlen);
+		PQclear(r);
+		return false;
+	}
+	if (PQntuples(r) > 0 && PQnfields(r) > 0 && !PQgetisnull(r, 0, 0))
+		*val = xstrdup(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return true;
+}
+
+bool
+rb_exec_sql(PGconn *c, const char *sql, char *err, size_t errlen)
+{
+	PGresult   *r = PQexec(c, sql);
+	ExecStatusType st = PQresultStatus(r);
+
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+	{
+		result_error(c, r, err, errlen);
+		PQclear(r);
+		return false;
+	}
+	PQclear(r);
+	return true;
+}
+
+char *
+rb_password_env(const node_cfg *n)
+{
+	return n && n->password ? xasprintf("PGPASSWORD=%s", n->password) : NULL;
+}

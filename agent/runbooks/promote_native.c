@@ -1,0 +1,606 @@
+/*
+ * promote_native.c: "orguard-agent runbook promote" with the native
+ * backend.
+ *
+ * A single agent has no lease to make the old primary step down by itself
+ * (as a distributed configuration store gives Patroni), so it fences
+ * explicitly and only then promotes.  The primary counts as dead after `probes` consecutive failed
+ * probes spanning at least `min_dead_for`, and only if the chosen standby's
+ * WAL receiver no longer streams from it.  While the primary answers, each
+ * probe records its flush position and its synchronous standbys: that is
+ * what bounds the data loss of the promotion (max_lag_bytes).
+ *
+ * Steps: primary-dead, choose, fence, promote, verify, repoint (each other
+ * standby), traffic.  A re-run after a crash skips what the journal says
+ * was done, and never promotes twice (a candidate already out of recovery
+ * is verified instead).
+ */
+#include "runbooks/exec.h"
+#include "runbooks/pgconn.h"
+#include "runbooks/promote.h"
+#include "runbooks/promote_plan.h"
+#include "runbooks/rbutil.h"
+#include "runbooks/run.h"
+#include "log.h"
+#include "util.h"
+
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_PROBES 4096
+
+typedef struct primary_view
+{
+	probe_sample h[MAX_PROBES];
+	int			n;
+	bool		seen;			/* answered at least once */
+	bool		lsn_known;
+	uint64_t	flush_lsn;
+	uint64_t	sysid;
+	char	   *sync_names;		/* ",s1,s2," of standbys in sync/quorum state */
+	char		last_error[512];
+	int64_t		first_fail_ms;
+} primary_view;
+
+typedef struct standby_view
+{
+	const node_cfg *node;
+	promote_candidate c;
+	uint32_t	timeline;
+	char		error[512];
+} standby_view;
+
+static volatile sig_atomic_t stop_requested;
+
+static void
+on_signal(int sig)
+{
+	(void) sig;
+	stop_requested = 1;
+}
+
+static void
+split_sample(const char *v, uint64_t *lsn, uint64_t *sysid, bool *in_recovery)
+{
+	char		buf[128];
+	char	   *a,
+			   *b,
+			   *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", v);
+	a = strtok_r(buf, " ", &save);
+	b = strtok_r(NULL, " ", &save);
+	*in_recovery = a && !strcmp(a, "t");
+	if (b)
+		lsn_parse(b, lsn);
+	if ((a = strtok_r(NULL, " ", &save)))
+		*sysid = strtoull(a, NULL, 10);
+}
+
+/* one probe of the primary; records its position when it answers */
+static bool
+probe_primary(const rb_settings *s, primary_view *pv)
+{
+	const rb_promote_settings *p = &s->promote;
+	char		err[512];
+	PGconn	   *c = rb_connect_node(p->primary, p->probe_timeout_s, err, sizeof(err));
+	char	   *v = NULL,
+			   *sync = NULL;
+	bool		ok = false;
+
+	if (c)
+	{
+		char		tmo[64];
+
+		snprintf(tmo, sizeof(tmo), "SET statement_timeout = %d", (int) (p->probe_timeout_s * 1000));
+		if (rb_exec_sql(c, tmo, err, sizeof(err)) &&
+			rb_query_value(c, "SELECT pg_is_in_recovery()::text || ' ' || "
+						   "CASE WHEN pg_is_in_recovery() THEN '0/0' ELSE pg_current_wal_flush_lsn()::text END || ' ' || "
+						   "(SELECT system_identifier FROM pg_control_system())", &v, err, sizeof(err)) && v &&
+			rb_query_value(c, "SELECT ',' || coalesce(string_agg(application_name, ','), '') || ',' "
+						   "FROM pg_stat_replication WHERE sync_state IN ('sync', 'quorum')", &sync, err, sizeof(err)))
+		{
+			uint64_t	lsn = 0,
+						sysid = 0;
+			bool		rec;
+
+			split_sample(v, &lsn, &sysid, &rec);
+			if (rec)
+				snprintf(err, sizeof(err), "%s is in recovery: not a primary", p->primary->name);
+			else
+			{
+				ok = true;
+				pv->seen = true;
+				pv->lsn_known = true;
+				pv->flush_lsn = lsn;
+				pv->sysid = sysid;
+				free(pv->sync_names);
+				pv->sync_names = sync;
+				sync = NULL;
+			}
+		}
+	}
+	if (!ok)
+		snprintf(pv->last_error, sizeof(pv->last_error), "%s", err);
+	free(v);
+	free(sync);
+	PQfinish(c);
+	if (pv->n == MAX_PROBES)
+	{
+		memmove(pv->h, pv->h + MAX_PROBES / 2, sizeof(probe_sample) * (MAX_PROBES / 2));
+		pv->n = MAX_PROBES / 2;
+	}
+	pv->h[pv->n].at_ms = mono_ms();
+	pv->h[pv->n].ok = ok;
+	pv->n++;
+	if (!ok && (pv->n == 1 || pv->h[pv->n - 2].ok))
+		pv->first_fail_ms = pv->h[pv->n - 1].at_ms;
+	return ok;
+}
+
+static void
+sample_standby(const rb_settings *s, const primary_view *pv, standby_view *sv)
+{
+	char		err[512];
+	PGconn	   *c = rb_connect_node(sv->node, s->promote.probe_timeout_s, err, sizeof(err));
+	PGresult   *r;
+
+	memset(&sv->c, 0, sizeof(sv->c));
+	sv->c.name = sv->node->name;
+	sv->error[0] = '\0';
+	if (!c)
+	{
+		snprintf(sv->error, sizeof(sv->error), "%s", err);
+		return;
+	}
+	r = PQexec(c, "SELECT pg_is_in_recovery(), (SELECT system_identifier FROM pg_control_system()), "
+			   "coalesce(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn(), '0/0'), "
+			   "coalesce(pg_last_wal_replay_lsn(), '0/0'), "
+			   "coalesce((SELECT status = 'streaming' FROM pg_stat_wal_receiver), false), "
+			   "(SELECT timeline_id FROM pg_control_checkpoint())");
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+	{
+		sv->c.reachable = true;
+		sv->c.in_recovery = !strcmp(PQgetvalue(r, 0, 0), "t");
+		sv->c.sysid = strtoull(PQgetvalue(r, 0, 1), NULL, 10);
+		lsn_parse(PQgetvalue(r, 0, 2), &sv->c.receive_lsn);
+		lsn_parse(PQgetvalue(r, 0, 3), &sv->c.replay_lsn);
+		sv->c.streaming = !strcmp(PQgetvalue(r, 0, 4), "t");
+		sv->timeline = (uint32_t) strtoul(PQgetvalue(r, 0, 5), NULL, 10);
+		if (pv->sync_names)
+		{
+			char	   *needle = xasprintf(",%s,", sv->node->name);
+
+			sv->c.was_sync = strstr(pv->sync_names, needle) != NULL;
+			free(needle);
+		}
+	}
+	else
+		snprintf(sv->error, sizeof(sv->error), "%s", PQresultErrorMessage(r));
+	PQclear(r);
+	PQfinish(c);
+}
+
+static void
+sleep_until(int64_t at_ms)
+{
+	while (!stop_requested)
+	{
+		int64_t		left = at_ms - mono_ms();
+
+		if (left <= 0)
+			return;
+		usleep((useconds_t) ((left > 200 ? 200 : left) * 1000));
+	}
+}
+
+static char **
+hook_env(const rb_settings *s, const node_cfg *cand, const char *run)
+{
+	char	  **env = xcalloc(6, sizeof(char *));
+
+	env[0] = xasprintf("ORGUARD_OLD_PRIMARY=%s", s->promote.primary->name);
+	env[1] = xasprintf("ORGUARD_OLD_PRIMARY_CONNINFO=%s", s->promote.primary->conninfo);
+	env[2] = xasprintf("ORGUARD_NEW_PRIMARY=%s", cand ? cand->name : "");
+	env[3] = xasprintf("ORGUARD_NEW_PRIMARY_CONNINFO=%s", cand ? cand->conninfo : "");
+	env[4] = xasprintf("ORGUARD_RUN=%s", run ? run : "");
+	return env;
+}
+
+static void
+free_env(char **env)
+{
+	for (int i = 0; env[i]; i++)
+		free(env[i]);
+	free(env);
+}
+
+static bool
+run_hook(const rb_settings *s, const char *cmd, const node_cfg *cand, const char *run, char *detail, size_t len)
+{
+	char	  **env = hook_env(s, cand, run);
+	strbuf		out;
+	char		err[256];
+	int			rc;
+
+	sb_init(&out);
+	rc = rb_shell(cmd, env, s->promote.command_timeout_s, &out, err, sizeof(err));
+	if (rc == 0)
+		snprintf(detail, len, "exit 0%s%s", out.len ? ": " : "", rb_tail_lines(out.data, 1));
+	else if (rc < 0)
+		snprintf(detail, len, "%s", err);
+	else
+		snprintf(detail, len, "exit %d: %s", rc, rb_tail_lines(out.data, 3));
+	for (size_t k = strlen(detail); k > 0 && (detail[k - 1] == '\n' || detail[k - 1] == ' '); k--)
+		detail[k - 1] = '\0';
+	sb_free(&out);
+	free_env(env);
+	return rc == 0;
+}
+
+/* primary_conninfo for a standby following cand */
+static char *
+follow_conninfo(const node_cfg *cand, const node_cfg *standby)
+{
+	return xasprintf("%s application_name=%s", cand->conninfo, standby->name);
+}
+
+static bool
+repoint(const rb_settings *s, const node_cfg *cand, const node_cfg *sb, uint32_t new_tl, char *detail, size_t len)
+{
+	char		err[512];
+	PGconn	   *c = rb_connect_node(sb, s->promote.probe_timeout_s, err, sizeof(err));
+	char	   *ci = follow_conninfo(cand, sb);
+	char	   *q = conf_quote(ci);
+	char	   *sql = xasprintf("ALTER SYSTEM SET primary_conninfo = %s", q);
+	bool		ok = false;
+	int64_t		deadline;
+
+	free(ci);
+	free(q);
+	if (!c)
+	{
+		snprintf(detail, len, "does not answer: %s", err);
+		free(sql);
+		return false;
+	}
+	if (!rb_exec_sql(c, sql, err, sizeof(err)) || !rb_exec_sql(c, "SELECT pg_reload_conf()", err, sizeof(err)))
+	{
+		snprintf(detail, len, "cannot set primary_conninfo: %s", err);
+		goto out;
+	}
+	/* it follows once its WAL receiver streams the new timeline */
+	deadline = mono_ms() + (int64_t) (s->promote.command_timeout_s * 1000);
+	for (;;)
+	{
+		char	   *v = NULL;
+
+		if (rb_query_value(c, "SELECT received_tli FROM pg_stat_wal_receiver WHERE status = 'streaming'", &v, err, sizeof(err)) &&
+			v && strtoul(v, NULL, 10) >= new_tl)
+		{
+			free(v);
+			snprintf(detail, len, "streams timeline %u from %s", new_tl, cand->name);
+			ok = true;
+			break;
+		}
+		free(v);
+		if (mono_ms() >= deadline)
+		{
+			snprintf(detail, len, "primary_conninfo set, but not streaming timeline %u from %s within %.0f s",
+					 new_tl, cand->name, s->promote.command_timeout_s);
+			break;
+		}
+		usleep(200000);
+	}
+out:
+	free(sql);
+	PQfinish(c);
+	return ok;
+}
+
+/* promotes cand (unless it is already out of recovery) and checks it takes writes */
+static bool
+promote_and_verify(const rb_settings *s, standby_view *cand, uint64_t cluster_sysid, uint32_t *new_tl,
+				   bool *was_promoted, char *detail, size_t len)
+{
+	char		err[512];
+	PGconn	   *c = rb_connect_node(cand->node, s->promote.probe_timeout_s, err, sizeof(err));
+	char	   *v = NULL;
+	bool		ok = false;
+
+	*was_promoted = false;
+	if (!c)
+	{
+		snprintf(detail, len, "candidate does not answer: %s", err);
+		return false;
+	}
+	if (!rb_query_value(c, "SELECT pg_is_in_recovery()", &v, err, sizeof(err)) || !v)
+	{
+		snprintf(detail, len, "%s", err);
+		goto out;
+	}
+	if (!strcmp(v, "t"))
+	{
+		char	   *sql = xasprintf("SELECT pg_promote(true, %d)", (int) (s->promote.promote_timeout_s + 0.5));
+		char	   *pr = NULL;
+
+		if (!rb_query_value(c, sql, &pr, err, sizeof(err)))
+		{
+			snprintf(detail, len, "pg_promote failed: %s", err);
+			free(sql);
+			goto out;
+		}
+		free(sql);
+		free(pr);
+		*was_promoted = true;
+	}
+	free(v);
+	v = NULL;
+	/* pg_promote's false is ambiguous: ask again */
+	if (!rb_query_value(c, "SELECT pg_is_in_recovery()::text || ' ' || "
+						"(SELECT system_identifier FROM pg_control_system()) || ' ' || "
+						"substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) || ' ' || "
+						"pg_current_xact_id()::text || ' ' || current_setting('synchronous_standby_names')",
+						&v, err, sizeof(err)) || !v)
+	{
+		snprintf(detail, len, "the promoted node does not take writes: %s", err);
+		goto out;
+	}
+	{
+		char		rec[8],
+					tl[16];
+		unsigned long long sysid;
+		unsigned long long xid;
+		int			off = 0;
+		const char *sync;
+
+		if (sscanf(v, "%7s %llu %15s %llu %n", rec, &sysid, tl, &xid, &off) != 4 || strcmp(rec, "false"))
+		{
+			snprintf(detail, len, "still in recovery after pg_promote (%s)", v);
+			goto out;
+		}
+		*new_tl = (uint32_t) strtoul(tl, NULL, 16);
+		if (cluster_sysid && sysid != cluster_sysid)
+		{
+			snprintf(detail, len, "system identifier %llu is not the cluster's %" PRIu64, sysid, cluster_sysid);
+			goto out;
+		}
+		if (*new_tl <= cand->timeline)
+		{
+			snprintf(detail, len, "timeline %u is not above %u", *new_tl, cand->timeline);
+			goto out;
+		}
+		/* inherited from the old primary's configuration: commits wait for these */
+		sync = off > 0 ? v + off : "";
+		snprintf(detail, len, "writable on timeline %u (was %u), xid %llu, system identifier %llu%s%s%s",
+				 *new_tl, cand->timeline, xid, sysid,
+				 *sync ? "; note: synchronous_standby_names = '" : "", sync, *sync ? "', commits wait for it" : "");
+		ok = true;
+	}
+out:
+	free(v);
+	PQfinish(c);
+	return ok;
+}
+
+int
+rb_promote_native(const rb_settings *s, const rb_promote_request *req)
+{
+	const rb_promote_settings *p = &s->promote;
+	primary_view *pv = xcalloc(1, sizeof(primary_view));
+	standby_view *sv = xcalloc((size_t) p->n_standbys, sizeof(standby_view));
+	promote_candidate *cands = xcalloc((size_t) p->n_standbys, sizeof(promote_candidate));
+	dead_rule	rule = {p->probes, (int64_t) (p->min_dead_for_s * 1000)};
+	promote_guards g = {0};
+	promote_decision d;
+	rb_run		r;
+	char		err[1024],
+				detail[1024],
+				a[24];
+	int			rc = RB_EXIT_FAILED,
+				fails = 0;
+	int64_t		next,
+				t_dead = 0,
+				t_promoted;
+	uint32_t	new_tl = 0;
+	bool		was_promoted = false;
+	char	   *params;
+	standby_view *cand;
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	stop_requested = 0;
+	for (int i = 0; i < p->n_standbys; i++)
+		sv[i].node = p->standbys[i];
+
+	/* 1. is the primary dead?  (no lock and no journal while watching) */
+	if (req->watch)
+		printf("watching %s: dead after %d failed probes over %.1f s (every %.1f s, timeout %.1f s)\n",
+			   p->primary->name, p->probes, p->min_dead_for_s, p->probe_interval_s, p->probe_timeout_s);
+	fflush(stdout);
+	next = mono_ms();
+	for (;;)
+	{
+		bool		was_ok = pv->n == 0 || pv->h[pv->n - 1].ok;
+		bool		ok;
+
+		sleep_until(next);
+		if (stop_requested)
+		{
+			printf("stopped by signal: no action taken\n");
+			rc = RB_EXIT_DONE;
+			goto out;
+		}
+		next = mono_ms() + (int64_t) (p->probe_interval_s * 1000);
+		ok = probe_primary(s, pv);
+		if (req->watch && ok != was_ok)
+		{
+			if (ok)
+				printf("probe: %s answers again\n", p->primary->name);
+			else
+				printf("probe: %s does not answer: %s\n", p->primary->name, pv->last_error);
+			fflush(stdout);
+		}
+		if (promote_primary_dead(pv->h, pv->n, &rule, &fails))
+			break;
+		if (ok && !req->watch)
+		{
+			char		where[24];
+
+			lsn_format(pv->flush_lsn, where, sizeof(where));
+			params = xasprintf("promote %s", p->primary->name);
+			if (rb_run_begin(&r, s, params, req->dry_run, err, sizeof(err)) == RB_EXIT_DONE)
+				rc = rb_run_finish(&r, "refused", "primary_dead: %s answers (flush lsn %s); nothing to do",
+								   p->primary->name, where);
+			else
+			{
+				fprintf(stderr, "orguard-agent: %s\n", err);
+				rc = RB_EXIT_REFUSED;
+			}
+			free(params);
+			goto out;
+		}
+	}
+	t_dead = mono_ms();
+
+	/* 2. the run: lock, journal */
+	params = xasprintf("promote %s", p->primary->name);
+	rc = rb_run_begin(&r, s, params, req->dry_run, err, sizeof(err));
+	free(params);
+	if (rc != RB_EXIT_DONE)
+	{
+		fprintf(stderr, "orguard-agent: %s\n", err);
+		goto out;
+	}
+	rb_run_step(&r, "primary-dead", p->primary->name, "ok", "%d failed probes over %.1f s: %s", fails,
+				(double) (pv->h[pv->n - 1].at_ms - pv->h[pv->n - fails].at_ms) / 1000.0, pv->last_error);
+
+	/* 3. choose */
+	for (int i = 0; i < p->n_standbys; i++)
+	{
+		sample_standby(s, pv, &sv[i]);
+		cands[i] = sv[i].c;
+	}
+	g.fence_configured = true;	/* settings insist on fence_command (or none) */
+	g.cluster_sysid = pv->sysid;
+	g.primary_lsn_known = pv->lsn_known || req->primary_lsn_known;
+	g.last_primary_lsn = req->primary_lsn_known && req->last_primary_lsn > pv->flush_lsn
+		? req->last_primary_lsn : pv->flush_lsn;
+	g.max_lag_bytes = p->max_lag_bytes;
+	g.require_sync = p->require_sync;
+	for (int i = 0; i < p->n_standbys; i++)
+	{
+		char		rl[24],
+					pl[24];
+
+		lsn_format(sv[i].c.receive_lsn, rl, sizeof(rl));
+		lsn_format(sv[i].c.replay_lsn, pl, sizeof(pl));
+		if (!sv[i].c.reachable)
+			rb_run_step(&r, "standby", sv[i].node->name, "skipped", "does not answer: %s", sv[i].error);
+		else
+			rb_run_step(&r, "standby", sv[i].node->name, "ok", "%s, received %s, replayed %s, timeline %u%s%s",
+						sv[i].c.in_recovery ? "in recovery" : "NOT in recovery", rl, pl, sv[i].timeline,
+						sv[i].c.streaming ? ", still streaming" : "", sv[i].c.was_sync ? ", was synchronous" : "");
+	}
+	if (!promote_decide(cands, p->n_standbys, &g, &d))
+	{
+		rc = rb_run_finish(&r, "refused", "%s: %s", d.guard, d.reason);
+		goto out;
+	}
+	cand = &sv[d.candidate];
+	lsn_format(g.last_primary_lsn, a, sizeof(a));
+	rb_run_step(&r, "choose", cand->node->name, "ok", "%s (primary last seen at %s)", d.reason, a);
+	if (req->dry_run)
+	{
+		printf("plan: fence %s with %s, promote %s (pg_promote, wait), verify writes on a new timeline",
+			   p->primary->name, p->fence_command ? p->fence_command : "nothing (fence_command = none)",
+			   cand->node->name);
+		if (p->repoint)
+			for (int i = 0; i < p->n_standbys; i++)
+				if (&sv[i] != cand && sv[i].c.reachable && sv[i].c.in_recovery)
+					printf(", repoint %s", sv[i].node->name);
+		if (p->traffic_command)
+			printf(", move traffic with %s", p->traffic_command);
+		printf("\n");
+		rc = rb_run_finish(&r, "done", "nothing changed");
+		goto out;
+	}
+
+	/* 4. fence the old primary, then make sure it stays silent */
+	if (!rb_run_step_done(&r, "fence", p->primary->name))
+	{
+		if (p->fence_command)
+		{
+			if (!run_hook(s, p->fence_command, cand->node, r.run, detail, sizeof(detail)))
+			{
+				rb_run_step(&r, "fence", p->primary->name, "failed", "%s", detail);
+				rc = rb_run_finish(&r, "failed", "fence_command failed: not promoting");
+				goto out;
+			}
+			rb_run_step(&r, "fence", p->primary->name, "ok", "%s", detail);
+		}
+		else
+			rb_run_step(&r, "fence", p->primary->name, "ok", "fence_command = none: not fenced");
+	}
+	if (probe_primary(s, pv))
+	{
+		rc = rb_run_finish(&r, "refused", "primary_dead: %s answers again after fencing: not promoting",
+						   p->primary->name);
+		goto out;
+	}
+
+	/* 5. promote and verify */
+	if (!promote_and_verify(s, cand, g.cluster_sysid ? g.cluster_sysid : cand->c.sysid, &new_tl, &was_promoted,
+							detail, sizeof(detail)))
+	{
+		rb_run_step(&r, "promote", cand->node->name, "failed", "%s", detail);
+		rc = rb_run_finish(&r, "failed", "promotion of %s did not verify", cand->node->name);
+		goto out;
+	}
+	t_promoted = mono_ms();
+	rb_run_step(&r, "promote", cand->node->name, "ok", "%s%s", was_promoted ? "" : "already promoted; ", detail);
+
+	/* 6. the other standbys follow the new primary */
+	for (int i = 0; i < p->n_standbys && p->repoint; i++)
+	{
+		if (&sv[i] == cand || !sv[i].c.reachable || !sv[i].c.in_recovery ||
+			rb_run_step_done(&r, "repoint", sv[i].node->name))
+			continue;
+		if (repoint(s, cand->node, sv[i].node, new_tl, detail, sizeof(detail)))
+			rb_run_step(&r, "repoint", sv[i].node->name, "ok", "%s", detail);
+		else
+			rb_run_step(&r, "repoint", sv[i].node->name, "failed", "%s", detail);
+	}
+
+	/* 7. traffic */
+	if (p->traffic_command && !rb_run_step_done(&r, "traffic", cand->node->name))
+	{
+		if (run_hook(s, p->traffic_command, cand->node, r.run, detail, sizeof(detail)))
+			rb_run_step(&r, "traffic", cand->node->name, "ok", "%s", detail);
+		else
+		{
+			rb_run_step(&r, "traffic", cand->node->name, "failed", "%s", detail);
+			rc = rb_run_finish(&r, "failed", "%s is the new primary but traffic_command failed", cand->node->name);
+			goto out;
+		}
+	}
+	rc = rb_run_finish(&r, "done", "%s promoted; %.2f s from the first failed probe to writable (decision %.2f s, action %.2f s); "
+					   "at most %" PRIu64 " bytes behind the primary's last sample",
+					   cand->node->name, (double) (t_promoted - pv->first_fail_ms) / 1000.0,
+					   (double) (t_dead - pv->first_fail_ms) / 1000.0, (double) (t_promoted - t_dead) / 1000.0,
+					   d.lag_bytes);
+	goto out;
+out:
+	free(pv->sync_names);
+	free(pv);
+	free(sv);
+	free(cands);
+	return rc;
+}

@@ -1,0 +1,201 @@
+/*
+ * rbutil.c: LSN and timestamp parsing and quoting for the runbooks (pure).
+ */
+#include "runbooks/rbutil.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+bool
+lsn_parse(const char *s, uint64_t *out)
+{
+	unsigned long long hi = 0,
+				lo = 0;
+	int			nhi = 0,
+				nlo = 0;
+	const char *p = s;
+
+	if (!s)
+		return false;
+	while (isxdigit((unsigned char) *p) && nhi < 8)
+	{
+		hi = hi * 16 + (unsigned long long) (isdigit((unsigned char) *p) ? *p - '0' : (tolower((unsigned char) *p) - 'a' + 10));
+		p++;
+		nhi++;
+	}
+	if (nhi == 0 || *p != '/')
+		return false;
+	p++;
+	while (isxdigit((unsigned char) *p) && nlo < 8)
+	{
+		lo = lo * 16 + (unsigned long long) (isdigit((unsigned char) *p) ? *p - '0' : (tolower((unsigned char) *p) - 'a' + 10));
+		p++;
+		nlo++;
+	}
+	if (nlo == 0 || *p != '\0')
+		return false;
+	*out = ((uint64_t) hi << 32) | (uint64_t) lo;
+	return true;
+}
+
+void
+lsn_format(uint64_t lsn, char *buf, size_t len)
+{
+	snprintf(buf, len, "%X/%X", (unsigned) (lsn >> 32), (unsigned) (lsn & 0xffffffffu));
+}
+
+static bool
+take_digits(const char **p, int n, int *out)
+{
+	int			v = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		if (!isdigit((unsigned char) (*p)[i]))
+			return false;
+		v = v * 10 + ((*p)[i] - '0');
+	}
+	*p += n;
+	*out = v;
+	return true;
+}
+
+/* days since 1970-01-01 of a proleptic Gregorian date */
+static int64_t
+days_from_civil(int y, int m, int d)
+{
+	int64_t		era,
+				yoe,
+				doy,
+				doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+bool
+rb_time_parse(const char *s, int64_t *out_us)
+{
+	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	const char *p = s;
+	int			y,
+				mo,
+				d,
+				h,
+				mi,
+				sec,
+				oh = 0,
+				om = 0,
+				sign = 1;
+	int64_t		frac = 0,
+				us;
+
+	if (!s)
+		return false;
+	if (!take_digits(&p, 4, &y) || *p++ != '-' || !take_digits(&p, 2, &mo) || *p++ != '-' ||
+		!take_digits(&p, 2, &d))
+		return false;
+	if (*p != ' ' && *p != 'T')
+		return false;
+	p++;
+	if (!take_digits(&p, 2, &h) || *p++ != ':' || !take_digits(&p, 2, &mi) || *p++ != ':' ||
+		!take_digits(&p, 2, &sec))
+		return false;
+	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || sec > 59)
+		return false;
+	if (*p == '.')
+	{
+		int			n = 0;
+
+		p++;
+		while (isdigit((unsigned char) *p))
+		{
+			if (n < 6)
+				frac = frac * 10 + (*p - '0');
+			n++;
+			p++;
+		}
+		if (n == 0)
+			return false;
+		for (; n < 6; n++)
+			frac *= 10;
+	}
+	if (*p == ' ')
+		p++;
+	if (*p == 'Z' && p[1] == '\0')
+		p++;
+	else if (!strcmp(p, "UTC"))
+		p += 3;
+	else if (*p == '+' || *p == '-')
+	{
+		sign = *p == '-' ? -1 : 1;
+		p++;
+		if (!take_digits(&p, 2, &oh))
+			return false;
+		if (*p == ':')
+			p++;
+		if (*p && !take_digits(&p, 2, &om))
+			return false;
+		if (oh > 15 || om > 59)
+			return false;
+	}
+	else
+		return false;			/* no zone: refuse to guess */
+	if (*p != '\0')
+		return false;
+	us = ((days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) -
+		  sign * (oh * 3600 + om * 60)) * 1000000 + frac;
+	*out_us = us;
+	return true;
+}
+
+void
+rb_time_format(int64_t us, char *buf, size_t len)
+{
+	time_t		t = (time_t) (us / 1000000);
+	struct tm	tm;
+	char		base[32];
+
+	gmtime_r(&t, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%d %H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%06d+00", base, (int) (us % 1000000));
+}
+
+static char *
+quote_with(const char *s, const char *esc)
+{
+	strbuf		sb;
+
+	sb_init(&sb);
+	sb_appendc(&sb, '\'');
+	for (; *s; s++)
+	{
+		if (*s == '\'')
+			sb_append(&sb, esc);
+		else
+			sb_appendc(&sb, *s);
+	}
+	sb_appendc(&sb, '\'');
+	return sb_steal(&sb);
+}
+
+char *
+conf_quote(const char *s)
+{
+	return quote_with(s, "''");
+}
+
+char *
+shell_quote(const char *s)
+{
+	return quote_with(s, "'\\''");
+}

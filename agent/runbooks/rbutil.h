@@ -1,0 +1,32 @@
+/*
+ * rbutil.h: small pure helpers shared by the runbooks: WAL positions
+ * (LSNs), timestamps with an explicit UTC offset, and quoting for
+ * postgresql.conf values and shell words.
+ */
+#ifndef ORGUARD_RB_UTIL_H
+#define ORGUARD_RB_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* "16/B374D848" as PostgreSQL prints pg_lsn; false when malformed */
+bool		lsn_parse(const char *s, uint64_t *out);
+/* buf of at least 24 bytes */
+void		lsn_format(uint64_t lsn, char *buf, size_t len);
+
+/*
+ * "2026-11-23 10:04:05.123456+00", "2026-11-23T10:04:05Z", "... +05:30":
+ * microseconds since the epoch.  A zone offset is required: a bare local
+ * time means something different to the agent and to the server.
+ */
+bool		rb_time_parse(const char *s, int64_t *out_us);
+/* "2026-11-23 10:04:05.123456+00" (what recovery_target_time accepts) */
+void		rb_time_format(int64_t us, char *buf, size_t len);
+
+/* 'it''s' for postgresql.conf */
+char	   *conf_quote(const char *s);
+/* 'it'\''s' for /bin/sh */
+char	   *shell_quote(const char *s);
+
+#endif

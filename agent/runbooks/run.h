@@ -1,0 +1,59 @@
+/*
+ * run.h: the life of one runbook run, shared by every executor.
+ *
+ * A run holds the cluster's lock (one runbook at a time per cluster),
+ * opens or resumes its journal run, records each step (journal, stdout and
+ * the log) and closes with a final result.  A dry run takes no lock and
+ * writes nothing: it only prints.
+ */
+#ifndef ORGUARD_RB_RUN_H
+#define ORGUARD_RB_RUN_H
+
+#include "runbooks/journal.h"
+#include "runbooks/settings.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* exit codes of "orguard-agent runbook ..." */
+#define RB_EXIT_DONE 0
+#define RB_EXIT_FAILED 1
+#define RB_EXIT_USAGE 2
+#define RB_EXIT_REFUSED 3
+
+typedef struct rb_run
+{
+	const rb_settings *s;
+	const char *runbook;		/* the section name */
+	bool		dry_run;
+	bool		resumed;
+	char	   *run;
+	rb_journal	j;
+	journal_entries past;		/* the journal as it was when the run began */
+	int			lock_fd;
+	int64_t		t0_ms;
+} rb_run;
+
+/*
+ * Takes the cluster lock, reads the journal and either resumes the
+ * interrupted run of this runbook (when its parameters are the same) or
+ * starts a new one.  Returns RB_EXIT_DONE to go on, or an exit code with
+ * err filled (another run holds the cluster, the journal is unusable, an
+ * interrupted run has other parameters).
+ */
+int			rb_run_begin(rb_run *r, const rb_settings *s, const char *params, bool dry_run,
+						 char *err, size_t errlen);
+/* true when this run (resumed) already recorded step on target as ok */
+bool		rb_run_step_done(const rb_run *r, const char *step, const char *target);
+/* records one step */
+void		rb_run_step(rb_run *r, const char *step, const char *target, const char *result,
+						const char *fmt,...) __attribute__((format(printf, 5, 6)));
+/* closes the run with done, failed or refused and returns the exit code */
+int			rb_run_finish(rb_run *r, const char *result, const char *fmt,...)
+			__attribute__((format(printf, 3, 4)));
+/* closes an interrupted run by hand */
+int			rb_run_abandon(const rb_settings *s, char *err, size_t errlen);
+/* seconds since rb_run_begin */
+double		rb_run_elapsed(const rb_run *r);
+
+#endif

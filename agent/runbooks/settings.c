@@ -1,0 +1,405 @@
+/*
+ * settings.c: interpretation and validation of [runbook NAME] sections.
+ */
+#include "runbooks/settings.h"
+#include "util.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+typedef struct ctx
+{
+	const agent_cfg *cfg;
+	const runbook_cfg *rb;
+	config_errors *errs;
+	bool		ok;
+} ctx;
+
+static void add_error(ctx *c, const char *fmt,...) __attribute__((format(printf, 2, 3)));
+
+static void
+add_error(ctx *c, const char *fmt,...)
+{
+	va_list		ap;
+	strbuf		sb;
+
+	sb_init(&sb);
+	sb_printf(&sb, "%s:%d: [runbook %s]: ", c->cfg->path ? c->cfg->path : "-", c->rb->line, c->rb->name);
+	va_start(ap, fmt);
+	sb_vprintf(&sb, fmt, ap);
+	va_end(ap);
+	c->errs->msg = xrealloc(c->errs->msg, sizeof(char *) * (size_t) (c->errs->n + 1));
+	c->errs->msg[c->errs->n++] = sb_steal(&sb);
+	c->ok = false;
+}
+
+static const char *const common_keys[] = {"kind", "backend", "cluster", "journal", "bin_dir", NULL};
+static const char *const pitr_keys[] = {
+	"node", "backup_dir", "archive_dir", "restore_command", "restore_dir", "restore_port",
+	"restore_socket_dir", "check_query", "target_timeline", "backup_timeout", "archive_timeout",
+	"start_timeout", "recovery_timeout", NULL
+};
+static const char *const promote_keys[] = {
+	"primary", "standbys", "probes", "probe_interval", "probe_timeout", "min_dead_for",
+	"max_lag_bytes", "require_sync", "fence_command", "traffic_command", "repoint",
+	"catchup_timeout", "promote_timeout", "command_timeout", "rewind_timeout", NULL
+};
+
+static bool
+in_list(const char *const *l, const char *k)
+{
+	for (int i = 0; l[i]; i++)
+		if (!strcmp(l[i], k))
+			return true;
+	return false;
+}
+
+static char *
+get_str(ctx *c, const char *key, const char *dflt)
+{
+	const char *v = labels_get(&c->rb->settings, key);
+
+	if (v && !*v)
+	{
+		add_error(c, "%s: must not be empty", key);
+		return NULL;
+	}
+	return v ? xstrdup(v) : (dflt ? xstrdup(dflt) : NULL);
+}
+
+static char *
+get_path(ctx *c, const char *key, bool required)
+{
+	char	   *v = get_str(c, key, NULL);
+
+	if (!v && required && !labels_get(&c->rb->settings, key))
+		add_error(c, "%s: is required", key);
+	else if (v && v[0] != '/')
+	{
+		add_error(c, "%s: must be an absolute path", key);
+		free(v);
+		return NULL;
+	}
+	return v;
+}
+
+static double
+get_duration(ctx *c, const char *key, double dflt)
+{
+	const char *v = labels_get(&c->rb->settings, key);
+	double		d;
+
+	if (!v)
+		return dflt;
+	if (!parse_duration(v, &d) || d <= 0)
+	{
+		add_error(c, "%s: \"%s\" is not a positive duration (e.g. 2s, 500ms, 1m)", key, v);
+		return dflt;
+	}
+	return d;
+}
+
+static int
+get_int(ctx *c, const char *key, int dflt, int min, int max)
+{
+	const char *v = labels_get(&c->rb->settings, key);
+	char	   *end;
+	long		n;
+
+	if (!v)
+		return dflt;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || end == v || *end || n < min || n > max)
+	{
+		add_error(c, "%s: \"%s\" is not an integer from %d to %d", key, v, min, max);
+		return dflt;
+	}
+	return (int) n;
+}
+
+static bool
+get_bool(ctx *c, const char *key, bool dflt)
+{
+	const char *v = labels_get(&c->rb->settings, key);
+
+	if (!v)
+		return dflt;
+	if (!strcasecmp(v, "on") || !strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcmp(v, "1"))
+		return true;
+	if (!strcasecmp(v, "off") || !strcasecmp(v, "false") || !strcasecmp(v, "no") || !strcmp(v, "0"))
+		return false;
+	add_error(c, "%s: \"%s\" is not on or off", key, v);
+	return dflt;
+}
+
+static const node_cfg *
+find_node(const agent_cfg *cfg, const char *name)
+{
+	for (int i = 0; i < cfg->n_nodes; i++)
+		if (!strcmp(cfg->nodes[i].name, name))
+			return &cfg->nodes[i];
+	return NULL;
+}
+
+static const node_cfg *
+get_node(ctx *c, const char *key, bool required)
+{
+	const char *v = labels_get(&c->rb->settings, key);
+	const node_cfg *n;
+
+	if (!v)
+	{
+		if (required)
+			add_error(c, "%s: is required (the name of a [node] section)", key);
+		return NULL;
+	}
+	if (!(n = find_node(c->cfg, v)))
+		add_error(c, "%s: no [node %s] section", key, v);
+	return n;
+}
+
+static void
+load_pitr(ctx *c, rb_settings *s)
+{
+	rb_pitr_settings *p = &s->pitr;
+	const char *v;
+
+	p->node = get_node(c, "node", false);
+	p->backup_dir = get_path(c, "backup_dir", true);
+	p->archive_dir = get_path(c, "archive_dir", false);
+	p->restore_command = get_str(c, "restore_command", NULL);
+	if (!p->archive_dir && !p->restore_command)
+		add_error(c, "archive_dir: is required unless restore_command is set");
+	p->restore_dir = get_path(c, "restore_dir", false);
+	p->restore_port = get_int(c, "restore_port", 0, 1, 65535);
+	p->restore_socket_dir = get_path(c, "restore_socket_dir", false);
+	p->check_query = get_str(c, "check_query", NULL);
+	p->target_timeline = get_str(c, "target_timeline", "latest");
+	if (p->target_timeline && strcmp(p->target_timeline, "latest") && strcmp(p->target_timeline, "current") &&
+		strspn(p->target_timeline, "0123456789") != strlen(p->target_timeline))
+		add_error(c, "target_timeline: \"%s\" is not latest, current or a timeline number", p->target_timeline);
+	p->backup_timeout_s = get_duration(c, "backup_timeout", 3600);
+	p->archive_timeout_s = get_duration(c, "archive_timeout", 60);
+	p->start_timeout_s = get_duration(c, "start_timeout", 60);
+	p->recovery_timeout_s = get_duration(c, "recovery_timeout", 3600);
+	if ((v = labels_get(&c->rb->settings, "backend")) && strcmp(v, "native"))
+		add_error(c, "backend: \"%s\" is not supported (native)", v);
+}
+
+static void
+load_promote(ctx *c, rb_settings *s)
+{
+	rb_promote_settings *p = &s->promote;
+	const char *v;
+	double		q;
+
+	p->primary = get_node(c, "primary", true);
+	if ((v = labels_get(&c->rb->settings, "standbys")))
+	{
+		char	   *copy = xstrdup(v),
+				   *save = NULL;
+
+		for (char *tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save))
+		{
+			const node_cfg *n = find_node(c->cfg, tok);
+
+			if (!n)
+			{
+				add_error(c, "standbys: no [node %s] section", tok);
+				continue;
+			}
+			if (n == p->primary)
+			{
+				add_error(c, "standbys: %s is the primary", tok);
+				continue;
+			}
+			p->standbys = xrealloc(p->standbys, sizeof(*p->standbys) * (size_t) (p->n_standbys + 1));
+			p->standbys[p->n_standbys++] = n;
+		}
+		free(copy);
+	}
+	if (p->n_standbys == 0)
+		add_error(c, "standbys: is required (names of [node] sections)");
+	p->probes = get_int(c, "probes", 3, 1, 100);
+	p->probe_interval_s = get_duration(c, "probe_interval", 2);
+	p->probe_timeout_s = get_duration(c, "probe_timeout", 2);
+	p->min_dead_for_s = get_duration(c, "min_dead_for", (p->probes - 1) * p->probe_interval_s);
+	p->max_lag_bytes = 1048576;
+	if ((v = labels_get(&c->rb->settings, "max_lag_bytes")))
+	{
+		if (!strcmp(v, "unbounded"))
+			p->max_lag_bytes = -1;
+		else if (!parse_quantity(v, &q) || q < 0 || q > 9.0e18)
+			add_error(c, "max_lag_bytes: \"%s\" is not a size (0, 64kB, 16MB) or unbounded", v);
+		else
+			p->max_lag_bytes = (int64_t) q;
+	}
+	p->require_sync = get_bool(c, "require_sync", false);
+	v = labels_get(&c->rb->settings, "fence_command");
+	if (!v || !*v)
+		add_error(c, "fence_command: is required: a command that fences the old primary, or none");
+	else if (strcmp(v, "none"))
+		p->fence_command = xstrdup(v);
+	p->traffic_command = get_str(c, "traffic_command", NULL);
+	p->repoint = get_bool(c, "repoint", true);
+	p->catchup_timeout_s = get_duration(c, "catchup_timeout", 30);
+	p->promote_timeout_s = get_duration(c, "promote_timeout", 60);
+	p->command_timeout_s = get_duration(c, "command_timeout", 30);
+	p->rewind_timeout_s = get_duration(c, "rewind_timeout", 3600);
+	for (int i = 0; i < c->rb->settings.n; i++)
+	{
+		const char *k = c->rb->settings.v[i].name;
+		const char *dir = c->rb->settings.v[i].value;
+
+		if (strncmp(k, "data_dir.", 9))
+			continue;
+		if (!find_node(c->cfg, k + 9))
+			add_error(c, "%s: no [node %s] section", k, k + 9);
+		else if (dir[0] != '/')
+			add_error(c, "%s: must be an absolute path", k);
+		else
+			labels_set(&p->data_dirs, k + 9, dir);
+	}
+	if ((v = labels_get(&c->rb->settings, "backend")) && strcmp(v, "native"))
+		add_error(c, "backend: \"%s\" is not supported (native)", v);
+}
+
+bool
+rb_settings_load(const agent_cfg *cfg, const runbook_cfg *rb, rb_settings *s, config_errors *errs)
+{
+	ctx			c = {cfg, rb, errs, true};
+	const char *kind = labels_get(&rb->settings, "kind");
+
+	memset(s, 0, sizeof(*s));
+	s->name = xstrdup(rb->name);
+	s->line = rb->line;
+	if (!kind)
+		kind = rb->name;
+	if (!strcmp(kind, "pitr"))
+		s->kind = RB_KIND_PITR;
+	else if (!strcmp(kind, "promote"))
+		s->kind = RB_KIND_PROMOTE;
+	else
+	{
+		add_error(&c, "kind: \"%s\" is not pitr or promote", kind);
+		return false;
+	}
+	for (int i = 0; i < rb->settings.n; i++)
+	{
+		const char *k = rb->settings.v[i].name;
+
+		if (s->kind == RB_KIND_PROMOTE && !strncmp(k, "data_dir.", 9))
+			continue;
+		if (!in_list(common_keys, k) &&
+			!in_list(s->kind == RB_KIND_PITR ? pitr_keys : promote_keys, k))
+			add_error(&c, "%s: unknown setting for a %s runbook", k, kind);
+	}
+	s->journal = get_path(&c, "journal", false);
+	if (!s->journal && !labels_get(&rb->settings, "journal"))
+		s->journal = xstrdup(RB_DEFAULT_JOURNAL);
+	s->bin_dir = get_path(&c, "bin_dir", false);
+	if (!s->bin_dir && !labels_get(&rb->settings, "bin_dir"))
+		s->bin_dir = xstrdup(RB_DEFAULT_BINDIR);
+	if (s->kind == RB_KIND_PITR)
+		load_pitr(&c, s);
+	else
+		load_promote(&c, s);
+	s->cluster = get_str(&c, "cluster", NULL);
+	if (!s->cluster)
+	{
+		const node_cfg *n = s->kind == RB_KIND_PITR ? s->pitr.node : s->promote.primary;
+
+		s->cluster = xstrdup(n && n->cluster ? n->cluster : rb->name);
+	}
+	return c.ok;
+}
+
+void
+rb_settings_free(rb_settings *s)
+{
+	free(s->name);
+	free(s->cluster);
+	free(s->journal);
+	free(s->bin_dir);
+	free(s->pitr.backup_dir);
+	free(s->pitr.archive_dir);
+	free(s->pitr.restore_command);
+	free(s->pitr.restore_dir);
+	free(s->pitr.restore_socket_dir);
+	free(s->pitr.check_query);
+	free(s->pitr.target_timeline);
+	free(s->promote.standbys);
+	free(s->promote.fence_command);
+	free(s->promote.traffic_command);
+	labels_free(&s->promote.data_dirs);
+	memset(s, 0, sizeof(*s));
+}
+
+static bool
+kind_of(const runbook_cfg *rb, rb_kind kind)
+{
+	const char *k = labels_get(&rb->settings, "kind");
+
+	if (!k)
+		k = rb->name;
+	return kind == RB_KIND_PITR ? !strcmp(k, "pitr") : !strcmp(k, "promote");
+}
+
+const runbook_cfg *
+rb_settings_find(const agent_cfg *cfg, const char *name, rb_kind kind, char *err, size_t errlen)
+{
+	const runbook_cfg *found = NULL;
+	const char *kn = kind == RB_KIND_PITR ? "pitr" : "promote";
+
+	for (int i = 0; i < cfg->n_runbooks; i++)
+	{
+		const runbook_cfg *rb = &cfg->runbooks[i];
+
+		if (name)
+		{
+			if (strcmp(rb->name, name))
+				continue;
+			if (!kind_of(rb, kind))
+			{
+				snprintf(err, errlen, "[runbook %s] is not a %s runbook", name, kn);
+				return NULL;
+			}
+			return rb;
+		}
+		if (kind_of(rb, kind))
+		{
+			if (found)
+			{
+				snprintf(err, errlen, "several %s runbooks are configured; name one", kn);
+				return NULL;
+			}
+			found = rb;
+		}
+	}
+	if (!found)
+		snprintf(err, errlen, name ? "no [runbook %s] section" : "no %s runbook is configured",
+				 name ? name : kn);
+	return found;
+}
+
+bool
+rb_settings_check_all(const agent_cfg *cfg, config_errors *errs)
+{
+	bool		ok = true;
+
+	for (int i = 0; i < cfg->n_runbooks; i++)
+	{
+		rb_settings s;
+
+		if (!rb_settings_load(cfg, &cfg->runbooks[i], &s, errs))
+			ok = false;
+		rb_settings_free(&s);
+	}
+	return ok;
+}

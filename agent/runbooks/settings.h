@@ -1,0 +1,86 @@
+/*
+ * settings.h: the settings of [runbook NAME] sections, interpreted and
+ * validated here (config.c keeps them as plain name = value pairs).
+ *
+ * Every runbook section has a kind (pitr or promote; by default the
+ * section's name).  Errors read "file:line: [runbook NAME]: key: problem",
+ * the line being the section's header.
+ */
+#ifndef ORGUARD_RB_SETTINGS_H
+#define ORGUARD_RB_SETTINGS_H
+
+#include "config.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef enum rb_kind
+{
+	RB_KIND_PITR,
+	RB_KIND_PROMOTE
+} rb_kind;
+
+#define RB_DEFAULT_JOURNAL "/var/lib/odoo-retail-guard/runbooks.journal"
+#define RB_DEFAULT_BINDIR "/usr/lib/postgresql/15/bin"
+
+typedef struct rb_pitr_settings
+{
+	const node_cfg *node;		/* the source cluster (backups, archive check, events) */
+	char	   *backup_dir;
+	char	   *archive_dir;
+	char	   *restore_command;	/* default: cp from archive_dir */
+	char	   *restore_dir;	/* side-by-side data directory (or --restore-dir) */
+	int			restore_port;	/* 0: --restore-port must say */
+	char	   *restore_socket_dir; /* default: restore_dir's parent */
+	char	   *check_query;	/* must return true on the restored node */
+	char	   *target_timeline;
+	double		backup_timeout_s;
+	double		archive_timeout_s;
+	double		start_timeout_s;
+	double		recovery_timeout_s;
+} rb_pitr_settings;
+
+typedef struct rb_promote_settings
+{
+	const node_cfg *primary;
+	const node_cfg **standbys;
+	int			n_standbys;
+	int			probes;
+	double		probe_interval_s;
+	double		probe_timeout_s;
+	double		min_dead_for_s;
+	int64_t		max_lag_bytes;	/* -1: unbounded */
+	bool		require_sync;
+	char	   *fence_command;	/* NULL when fence_command = none */
+	char	   *traffic_command;
+	bool		repoint;
+	double		catchup_timeout_s;
+	double		promote_timeout_s;
+	double		command_timeout_s;
+	labelset	data_dirs;		/* data_dir.NODE = /path, for rejoin (local nodes) */
+	double		rewind_timeout_s;
+} rb_promote_settings;
+
+typedef struct rb_settings
+{
+	char	   *name;
+	rb_kind		kind;
+	char	   *cluster;		/* one runbook at a time per cluster */
+	char	   *journal;
+	char	   *bin_dir;
+	int			line;
+	rb_pitr_settings pitr;
+	rb_promote_settings promote;
+} rb_settings;
+
+/* false with errors appended (as in config_errors) when invalid */
+bool		rb_settings_load(const agent_cfg *cfg, const runbook_cfg *rb, rb_settings *out,
+							 config_errors *errs);
+void		rb_settings_free(rb_settings *s);
+/* the runbook section called name, or the only one of kind when name is NULL */
+const runbook_cfg *rb_settings_find(const agent_cfg *cfg, const char *name, rb_kind kind,
+									char *err, size_t errlen);
+/* checks every [runbook] section of cfg */
+bool		rb_settings_check_all(const agent_cfg *cfg, config_errors *errs);
+
+#endif

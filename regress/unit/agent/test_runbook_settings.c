@@ -1,0 +1,203 @@
+/*
+ * test_runbook_settings.c
+ *	  Unit tests for [runbook NAME] sections: defaults, validation and
+ *	  file:line error messages.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "config.h"
+#include "runbooks/settings.h"
+
+#define NODES \
+	"[node p]\nconninfo = host=/run/pg port=5432 user=postgres\ncluster = shop\n" \
+	"[node s1]\nconninfo = host=/run/pg port=5433 user=postgres\ncluster = shop\n" \
+	"[node s2]\nconninfo = host=/run/pg port=5434 user=postgres\ncluster = shop\n"
+
+typedef struct loaded
+{
+	agent_cfg	cfg;
+	config_errors cerrs;
+	config_errors errs;
+	rb_settings s;
+	bool		ok;
+} loaded;
+
+static void
+load(loaded *l, const char *text, const char *name)
+{
+	memset(l, 0, sizeof(*l));
+	assert_true(config_parse("/etc/agent.conf", text, &l->cfg, &l->cerrs));
+	for (int i = 0; i < l->cfg.n_runbooks; i++)
+		if (!strcmp(l->cfg.runbooks[i].name, name))
+			l->ok = rb_settings_load(&l->cfg, &l->cfg.runbooks[i], &l->s, &l->errs);
+}
+
+static void
+unload(loaded *l)
+{
+	rb_settings_free(&l->s);
+	config_errors_free(&l->errs);
+	config_errors_free(&l->cerrs);
+	config_free(&l->cfg);
+}
+
+static bool
+has_error(const loaded *l, const char *needle)
+{
+	for (int i = 0; i < l->errs.n; i++)
+		if (strstr(l->errs.msg[i], needle))
+			return true;
+	return false;
+}
+
+static void
+test_promote_defaults(void **state)
+{
+	loaded		l;
+
+	(void) state;
+	load(&l, NODES "[runbook promote]\nprimary = p\nstandbys = s1, s2\nfence_command = /usr/local/bin/fence\n", "promote");
+	assert_true(l.ok);
+	assert_int_equal(l.s.kind, RB_KIND_PROMOTE);
+	assert_string_equal(l.s.cluster, "shop");
+	assert_string_equal(l.s.journal, RB_DEFAULT_JOURNAL);
+	assert_string_equal(l.s.promote.primary->name, "p");
+	assert_int_equal(l.s.promote.n_standbys, 2);
+	assert_string_equal(l.s.promote.standbys[1]->name, "s2");
+	assert_int_equal(l.s.promote.probes, 3);
+	assert_true(l.s.promote.probe_interval_s == 2.0);
+	assert_true(l.s.promote.min_dead_for_s == 4.0);
+	assert_int_equal(l.s.promote.max_lag_bytes, 1048576);
+	assert_string_equal(l.s.promote.fence_command, "/usr/local/bin/fence");
+	assert_true(l.s.promote.repoint);
+	assert_false(l.s.promote.require_sync);
+	unload(&l);
+}
+
+static void
+test_promote_values(void **state)
+{
+	loaded		l;
+
+	(void) state;
+	load(&l, NODES "[runbook failover]\nkind = promote\nprimary = p\nstandbys = s1\nfence_command = none\n"
+		 "max_lag_bytes = 64kB\nprobes = 5\nprobe_interval = 500ms\nrequire_sync = on\nrepoint = off\n"
+		 "cluster = store-42\ndata_dir.p = /srv/pg/p\n", "failover");
+	assert_true(l.ok);
+	assert_string_equal(labels_get(&l.s.promote.data_dirs, "p"), "/srv/pg/p");
+	assert_null(l.s.promote.fence_command);
+	assert_int_equal(l.s.promote.max_lag_bytes, 65536);
+	assert_true(l.s.promote.min_dead_for_s == 2.0);
+	assert_true(l.s.promote.require_sync);
+	assert_false(l.s.promote.repoint);
+	assert_string_equal(l.s.cluster, "store-42");
+	unload(&l);
+	load(&l, NODES "[runbook promote]\nprimary = p\nstandbys = s1\nfence_command = none\nmax_lag_bytes = unbounded\n", "promote");
+	assert_true(l.ok);
+	assert_int_equal(l.s.promote.max_lag_bytes, -1);
+	unload(&l);
+}
+
+static void
+test_promote_errors(void **state)
+{
+	loaded		l;
+
+	(void) state;
+	load(&l, NODES "\n[runbook promote]\nprimary = q\nstandbys = p, s9\nmax_lag_bytes = lots\n"
+		 "probes = 0\nprobe_interval = soon\nrepoint = maybe\nbackend = patroni\nfence = x\n"
+		 "data_dir.zz = /x\ndata_dir.p = relative\n", "promote");
+	assert_false(l.ok);
+	/* nine lines of nodes, a blank line, then the section header */
+	assert_true(has_error(&l, "/etc/agent.conf:11: [runbook promote]: primary: no [node q] section"));
+	assert_true(has_error(&l, "standbys: no [node s9] section"));
+	assert_true(has_error(&l, "max_lag_bytes: \"lots\""));
+	assert_true(has_error(&l, "probes: \"0\" is not an integer from 1 to 100"));
+	assert_true(has_error(&l, "probe_interval: \"soon\""));
+	assert_true(has_error(&l, "repoint: \"maybe\" is not on or off"));
+	assert_true(has_error(&l, "fence_command: is required"));
+	assert_true(has_error(&l, "backend: \"patroni\" is not supported"));
+	assert_true(has_error(&l, "fence: unknown setting for a promote runbook"));
+	assert_true(has_error(&l, "data_dir.zz: no [node zz] section"));
+	assert_true(has_error(&l, "data_dir.p: must be an absolute path"));
+	unload(&l);
+	load(&l, NODES "[runbook promote]\nprimary = p\nstandbys = p\nfence_command = none\n", "promote");
+	assert_false(l.ok);
+	assert_true(has_error(&l, "standbys: p is the primary"));
+	unload(&l);
+}
+
+static void
+test_pitr(void **state)
+{
+	loaded		l;
+
+	(void) state;
+	load(&l, NODES "[runbook pitr]\nnode = p\nbackup_dir = /srv/backups\narchive_dir = /srv/archive\n"
+		 "restore_dir = /srv/restore\nrestore_port = 5499\ncheck_query = SELECT true\n", "pitr");
+	assert_true(l.ok);
+	assert_int_equal(l.s.kind, RB_KIND_PITR);
+	assert_string_equal(l.s.pitr.node->name, "p");
+	assert_string_equal(l.s.pitr.backup_dir, "/srv/backups");
+	assert_int_equal(l.s.pitr.restore_port, 5499);
+	assert_string_equal(l.s.pitr.target_timeline, "latest");
+	assert_string_equal(l.s.bin_dir, RB_DEFAULT_BINDIR);
+	assert_string_equal(l.s.cluster, "shop");
+	unload(&l);
+	load(&l, NODES "[runbook pitr]\nbackup_dir = backups\nrestore_port = 70000\ntarget_timeline = newest\n"
+		 "max_lag_bytes = 1\n", "pitr");
+	assert_false(l.ok);
+	assert_true(has_error(&l, "backup_dir: must be an absolute path"));
+	assert_true(has_error(&l, "archive_dir: is required unless restore_command is set"));
+	assert_true(has_error(&l, "restore_port: \"70000\""));
+	assert_true(has_error(&l, "target_timeline: \"newest\""));
+	assert_true(has_error(&l, "max_lag_bytes: unknown setting for a pitr runbook"));
+	unload(&l);
+}
+
+static void
+test_find(void **state)
+{
+	agent_cfg	cfg;
+	config_errors errs = {0};
+	char		err[256];
+
+	(void) state;
+	assert_true(config_parse("/etc/agent.conf", NODES
+							 "[runbook pitr]\nbackup_dir = /b\narchive_dir = /a\n"
+							 "[runbook nightly]\nkind = pitr\nbackup_dir = /b\narchive_dir = /a\n"
+							 "[runbook promote]\nprimary = p\nstandbys = s1\nfence_command = none\n"
+							 "[runbook weird]\nkind = reboot\n", &cfg, &errs));
+	assert_non_null(rb_settings_find(&cfg, NULL, RB_KIND_PROMOTE, err, sizeof(err)));
+	assert_null(rb_settings_find(&cfg, NULL, RB_KIND_PITR, err, sizeof(err)));
+	assert_non_null(strstr(err, "several pitr runbooks"));
+	assert_string_equal(rb_settings_find(&cfg, "nightly", RB_KIND_PITR, err, sizeof(err))->name, "nightly");
+	assert_null(rb_settings_find(&cfg, "promote", RB_KIND_PITR, err, sizeof(err)));
+	assert_non_null(strstr(err, "is not a pitr runbook"));
+	assert_null(rb_settings_find(&cfg, "nope", RB_KIND_PITR, err, sizeof(err)));
+	assert_false(rb_settings_check_all(&cfg, &errs));
+	assert_int_equal(errs.n, 1);
+	assert_non_null(strstr(errs.msg[0], "kind: \"reboot\" is not pitr or promote"));
+	config_errors_free(&errs);
+	config_free(&cfg);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_promote_defaults),
+		cmocka_unit_test(test_promote_values),
+		cmocka_unit_test(test_promote_errors),
+		cmocka_unit_test(test_pitr),
+		cmocka_unit_test(test_find),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
