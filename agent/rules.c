@@ -321,6 +321,17 @@ rules_eval_node(rule_engine *re, const agent_cfg *cfg, const node_cfg *node, con
 			{
 				free(in->summary);
 				in->summary = xstrdup(fa->summary);
+			}
+
+			/*
+			 * Labels are frozen once the alert fires: receivers such as
+			 * Alertmanager identify an alert by its label set, so the
+			 * re-notifications and the resolution must carry the labels it
+			 * fired with (a growing duration_seconds would otherwise make
+			 * each of them a new alert and leave the first one firing).
+			 */
+			if (in->state != INST_FIRING)
+			{
 				labels_free(&in->labels);
 				labels_copy(&in->labels, &fa->labels);
 			}
