@@ -39,6 +39,8 @@ rb_cleanup() {
 	# their children, by id
 	for pid in $(jobs -p); do
 		kill -KILL $(ps -o pid= --ppid "$pid") "$pid" 2>/dev/null
+		# reap it here, so the shell prints no job notice for it
+		{ wait "$pid"; } 2>/dev/null
 	done
 	(exit $rc)
 	org_harness_cleanup

@@ -38,6 +38,8 @@ rb_cleanup() {
 	# their children, by id
 	for pid in $(jobs -p); do
 		kill -KILL $(ps -o pid= --ppid "$pid") "$pid" 2>/dev/null
+		# reap it here, so the shell prints no job notice for it
+		{ wait "$pid"; } 2>/dev/null
 	done
 	# a node frozen by a failed check must be able to stop
 	for name in "${ORG_CLUSTERS[@]}"; do
