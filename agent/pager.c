@@ -88,24 +88,7 @@ pager_accepts(const pager *p, const alert_event *ev)
 static bool
 pause_ms(pager *p, int64_t ms)
 {
-	struct timespec ts;
-	bool		go;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000)
-	{
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
-	pthread_mutex_lock(&p->lock);
-	while (!p->stop)
-		if (pthread_cond_timedwait(&p->cond, &p->lock, &ts) != 0)
-			break;
-	go = !p->stop;
-	pthread_mutex_unlock(&p->lock);
-	return go;
+	return cond_wait_ms(&p->lock, &p->cond, &p->stop, ms);
 }
 
 static send_result

@@ -214,24 +214,7 @@ struct remote_writer
 static bool
 wait_ms(remote_writer *w, int64_t ms)
 {
-	struct timespec ts;
-	bool		go;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000)
-	{
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
-	pthread_mutex_lock(&w->lock);
-	while (!w->stop)
-		if (pthread_cond_timedwait(&w->cond, &w->lock, &ts) != 0)
-			break;
-	go = !w->stop;
-	pthread_mutex_unlock(&w->lock);
-	return go;
+	return cond_wait_ms(&w->lock, &w->cond, &w->stop, ms);
 }
 
 static void *

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 
 #define ORGUARD_VERSION "1.0.0"
 
@@ -70,5 +71,13 @@ bool		valid_label_name(const char *s);
 
 /* FNV-1a 64 */
 uint64_t	hash64(const char *s);
+
+/*
+ * Waits up to ms on cond (lock not held by the caller) or until *stop is set;
+ * returns false when asked to stop.  For worker threads that sleep between
+ * retries but must end promptly.
+ */
+bool		cond_wait_ms(pthread_mutex_t *lock, pthread_cond_t *cond,
+						 const bool *stop, int64_t ms);
 
 #endif
