@@ -124,18 +124,8 @@ typedef struct ThrottleShared
 } ThrottleShared;
 
 /* a throttle event as stored in the ring */
-typedef struct ThrottlePayload
-{
-	TimestampTz ts;
-	int16		kind;
-	int16		worker_class;
-	uint32		rule_id;
-	int32		pid;
-	char		rule_name[NAMEDATALEN];
-	char		role[NAMEDATALEN];
-	char		database[NAMEDATALEN];
-	char		appname[NAMEDATALEN];
-} ThrottlePayload;
+/* a throttle event as stored in the ring: the reader's struct, id unused */
+typedef OrgThrottleEvent ThrottlePayload;
 
 static ThrottleShared *tshared = NULL;
 static OrgRing *event_ring = NULL;
@@ -828,19 +818,8 @@ org_throttle_events_since(uint64 cursor, uint64 horizon, int *count, bool *gap)
 	out = palloc0(sizeof(OrgThrottleEvent) * Max(n, 1));
 	for (i = 0; i < n; i++)
 	{
-		ThrottlePayload *p = (ThrottlePayload *) (payloads + i * event_ring->payload_size);
-		OrgThrottleEvent *e = &out[i];
-
-		e->id = ids[i];
-		e->ts = p->ts;
-		e->kind = p->kind;
-		e->worker_class = p->worker_class;
-		e->rule_id = p->rule_id;
-		e->pid = p->pid;
-		memcpy(e->rule_name, p->rule_name, sizeof(e->rule_name));
-		memcpy(e->role, p->role, sizeof(e->role));
-		memcpy(e->database, p->database, sizeof(e->database));
-		memcpy(e->appname, p->appname, sizeof(e->appname));
+		out[i] = *(ThrottlePayload *) (payloads + i * event_ring->payload_size);
+		out[i].id = ids[i];
 	}
 	pfree(payloads);
 	pfree(ids);
