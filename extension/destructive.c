@@ -61,19 +61,13 @@
 /* DML statements in flight whose LSN was taken at ExecutorStart */
 #define PENDING_SLOTS			16
 
+/*
+ * A destructive event as stored in the ring: the reader's struct (its id
+ * and text pointer unused here) followed by the normalized text itself.
+ */
 typedef struct DestructivePayload
 {
-	TimestampTz ts;
-	int16		kind;
-	int32		pid;
-	Oid			dbid;
-	Oid			userid;
-	TransactionId xid;
-	XLogRecPtr	lsn_before;
-	int64		rows;
-	char		appname[NAMEDATALEN];
-	char		relation[NAMEDATALEN * 2];
-	char		model[NAMEDATALEN];
+	OrgDestructiveEvent ev;
 	int			text_len;
 	char		text[FLEXIBLE_ARRAY_MEMBER];
 } DestructivePayload;
@@ -211,17 +205,17 @@ record(OrgDestructiveKind kind, const TargetRel *t, int64 rows,
 			return;
 	}
 	p = payload_buf;
-	p->ts = GetCurrentTimestamp();
-	p->kind = kind;
-	p->pid = MyProcPid;
-	p->dbid = MyDatabaseId;
-	p->userid = GetUserId();
-	p->xid = GetTopTransactionIdIfAny();
-	p->lsn_before = lsn;
-	p->rows = rows;
-	strlcpy(p->appname, application_name ? application_name : "", sizeof(p->appname));
-	strlcpy(p->relation, t->relation, sizeof(p->relation));
-	strlcpy(p->model, t->model, sizeof(p->model));
+	p->ev.ts = GetCurrentTimestamp();
+	p->ev.kind = kind;
+	p->ev.pid = MyProcPid;
+	p->ev.dbid = MyDatabaseId;
+	p->ev.userid = GetUserId();
+	p->ev.xid = GetTopTransactionIdIfAny();
+	p->ev.lsn_before = lsn;
+	p->ev.rows = rows;
+	strlcpy(p->ev.appname, application_name ? application_name : "", sizeof(p->ev.appname));
+	strlcpy(p->ev.relation, t->relation, sizeof(p->ev.relation));
+	strlcpy(p->ev.model, t->model, sizeof(p->ev.model));
 	p->text_len = 0;
 	p->text[0] = '\0';
 	if (source != NULL)
@@ -434,21 +428,10 @@ org_destructive_events_since(uint64 cursor, uint64 horizon, int *count,
 	for (i = 0; i < n; i++)
 	{
 		DestructivePayload *p = (DestructivePayload *) (payloads + i * ring->payload_size);
-		OrgDestructiveEvent *e = &out[i];
 
-		e->id = ids[i];
-		e->ts = p->ts;
-		e->kind = p->kind;
-		e->pid = p->pid;
-		e->dbid = p->dbid;
-		e->userid = p->userid;
-		e->xid = p->xid;
-		e->lsn_before = p->lsn_before;
-		e->rows = p->rows;
-		memcpy(e->appname, p->appname, sizeof(e->appname));
-		memcpy(e->relation, p->relation, sizeof(e->relation));
-		memcpy(e->model, p->model, sizeof(e->model));
-		e->text = with_text ? pnstrdup(p->text, p->text_len) : NULL;
+		out[i] = p->ev;
+		out[i].id = ids[i];
+		out[i].text = with_text ? pnstrdup(p->text, p->text_len) : NULL;
 	}
 	pfree(payloads);
 	pfree(ids);
