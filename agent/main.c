@@ -37,6 +37,7 @@ typedef struct agent
 	rule_engine *re;
 	pager	  **pagers;
 	int			n_pagers;
+	int64_t    *reposted_ms;	/* per pager: last re-post of firing alerts */
 	metrics_server *srv;
 	remote_writer *rw;
 	char	  **last_error;		/* per node, to log changes only */
@@ -338,6 +339,36 @@ recover_fanout(agent *a)
 	spool_intent_clear(a->cfg.spool_dir);
 }
 
+/*
+ * Alertmanager drops an alert once its endsAt (now + alert_ttl when posted)
+ * passes, so every firing alert is posted to it again at a third of
+ * alert_ttl, as Prometheus re-sends its alerts; other receivers keep an
+ * alert open until it resolves and only hear of it again at `renotify`.
+ */
+static void
+repost_to_alertmanagers(agent *a, int64_t now_ms)
+{
+	event_list	firing = {0};
+	bool		listed = false;
+
+	for (int p = 0; p < a->n_pagers; p++)
+	{
+		const pager_cfg *pc = &a->cfg.pagers[p];
+		int64_t		every_ms = (int64_t) (pc->alert_ttl_s * 1000 / 3);
+
+		if (pc->kind != PAGER_ALERTMANAGER || now_ms - a->reposted_ms[p] < every_ms)
+			continue;
+		a->reposted_ms[p] = now_ms;
+		if (!listed)
+			rules_firing(a->re, &a->cfg, now_us(), &firing);
+		listed = true;
+		for (int i = 0; i < firing.n; i++)
+			if (wants(a, p, &firing.v[i]))
+				pager_enqueue(a->pagers[p], &firing.v[i]);
+	}
+	events_free(&firing);
+}
+
 static void
 node_finished(agent *a, int idx, node *n)
 {
@@ -443,6 +474,9 @@ start_outputs(agent *a)
 	char	   *err = NULL;
 
 	a->pagers = xcalloc((size_t) (a->cfg.n_pagers ? a->cfg.n_pagers : 1), sizeof(pager *));
+	a->reposted_ms = xcalloc((size_t) (a->cfg.n_pagers ? a->cfg.n_pagers : 1), sizeof(int64_t));
+	for (int i = 0; i < a->cfg.n_pagers; i++)
+		a->reposted_ms[i] = mono_ms();
 	a->n_pagers = 0;
 	for (int i = 0; i < a->cfg.n_pagers; i++)
 	{
@@ -468,6 +502,8 @@ stop_outputs(agent *a)
 		pager_stop(a->pagers[i]);
 	free(a->pagers);
 	a->pagers = NULL;
+	free(a->reposted_ms);
+	a->reposted_ms = NULL;
 	a->n_pagers = 0;
 	remote_writer_stop(a->rw);
 	a->rw = NULL;
@@ -591,6 +627,7 @@ run_agent(const char *path)
 			save_cursors(&a);
 			pending_publish = false;
 		}
+		repost_to_alertmanagers(&a, mono_ms());
 	}
 	log_info("orguard-agent stopping");
 	stop_outputs(&a);

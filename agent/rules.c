@@ -371,6 +371,19 @@ rules_reconcile(rule_engine *re, const agent_cfg *cfg, int64_t now, event_list *
 	collect_garbage(re, cfg, now);
 }
 
+void
+rules_firing(const rule_engine *re, const agent_cfg *cfg, int64_t now, event_list *out)
+{
+	for (int i = 0; i < re->n; i++)
+	{
+		const instance *in = &re->v[i];
+
+		if (in->state == INST_FIRING && in->notified)
+			emit(in, config_rule(cfg, in->rule), cfg_node(cfg, in->node), ALERT_FIRING,
+				 in->notified_sev, now, out);
+	}
+}
+
 rule_counts
 rules_count(const rule_engine *re, const char *rule)
 {

@@ -30,6 +30,14 @@ void		rules_eval_node(rule_engine *re, const agent_cfg *cfg, const node_cfg *nod
 /* after a reload: resolves alerts whose node or rule is gone or disabled */
 void		rules_reconcile(rule_engine *re, const agent_cfg *cfg, int64_t now_us, event_list *out);
 
+/*
+ * The firing alerts the receivers were told of, as notifications again (no
+ * state changes): for receivers that forget an alert unless it is re-posted
+ * (Alertmanager's endsAt), whatever the rule's renotify says.
+ */
+void		rules_firing(const rule_engine *re, const agent_cfg *cfg, int64_t now_us,
+						 event_list *out);
+
 typedef struct rule_counts
 {
 	int			pending;

@@ -95,17 +95,28 @@ url = $am_url
 backoff_initial = 200ms
 backoff_max = 2s
 
+# Alertmanager forgets an alert at its endsAt (now + alert_ttl): the agent
+# must re-post a firing alert well within alert_ttl, whatever renotify says
+[pager am_short_ttl]
+type = alertmanager
+url = $am_url
+alert_ttl = 6s
+
 [rule node_unreachable]
 for = 0
+renotify = 0
+pagers = am_short_ttl
 
 [rule connection_usage]
 threshold = 5%
 clear = 4%
 for = 0
+pagers = am
 
 [rule lock_wait]
 threshold = 30s
 clear = 20s
+pagers = am
 EOF
 
 # am_has MATCHER...: an active alert matches every MATCHER (label="value")
@@ -133,6 +144,7 @@ tap_ok "/metrics passes promtool check metrics (lint included)" \
 
 tap_ok "node_unreachable fires in Alertmanager for the dead node" \
 	org_wait_until 30 "node_unreachable" am_has 'alertname="node_unreachable"'
+unreachable_fired=$(date +%s)
 tap_ok "node_unreachable carries cluster and node labels" \
 	am_has 'alertname="node_unreachable"' 'node="ghost"' 'cluster="retail-test"' 'severity="critical"'
 tap_ok "lock_wait fires with model (from ir_model), root blocker and duration" \
@@ -157,6 +169,13 @@ tap_ok "connection_usage resolves when they are gone" \
 
 # reload keeps alert state: no new alert, the firing ones stay firing
 kill -HUP "${AGENT_PIDS[agent]}"
+# three alert_ttl periods after it fired, the never-renotified alert is still
+# active in Alertmanager: the agent re-posted it
+three_ttls_passed() { [ $(($(date +%s) - unreachable_fired)) -ge 19 ]; }
+org_wait_until 30 "three alert_ttl periods" three_ttls_passed
+tap_ok "a firing alert outlives its alert_ttl in Alertmanager (re-posted)" \
+	am_has 'alertname="node_unreachable"' 'node="ghost"'
+
 tap_ok "SIGHUP reloads the configuration" \
 	org_wait_until 15 "reload" grep -q "configuration reloaded" "$ORG_TMP/agent.log"
 tap_ok "alerts survive the reload" am_has 'alertname="lock_wait"' 'node="store1"'

@@ -168,6 +168,30 @@ test_renotify(void **state)
 	assert_true(last(f)->starts_at_us == t + S(60));
 }
 
+/* firing alerts are listed again as they were notified, pending ones not */
+static void
+test_firing_listed_for_repost(void **state)
+{
+	fixture    *f = *state;
+	int64_t		t = MONDAY_NOON;
+	event_list	out = {0};
+
+	eval(f, RULE_CONNECTION_USAGE, "connections", 90, t);
+	assert_int_equal(eval(f, RULE_CONNECTION_USAGE, "connections", 90, t + S(60)), 1);
+	rules_firing(f->re, &f->cfg, t + S(120), &out);
+	assert_int_equal(out.n, 1);
+	assert_int_equal(out.v[0].status, ALERT_FIRING);
+	assert_string_equal(out.v[0].dedup_key, last(f)->dedup_key);
+	assert_true(out.v[0].starts_at_us == t + S(60));
+	assert_true(out.v[0].event_at_us == t + S(120));
+	events_free(&out);
+	/* resolved: nothing to re-post */
+	eval(f, RULE_CONNECTION_USAGE, "connections", 10, t + S(180));
+	rules_firing(f->re, &f->cfg, t + S(240), &out);
+	assert_int_equal(out.n, 0);
+	events_free(&out);
+}
+
 static void
 test_keep_firing_for(void **state)
 {
@@ -413,6 +437,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_pending_drops_without_event, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_fact_resolves, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_renotify, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_firing_listed_for_repost, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keep_firing_for, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_subjects_are_separate_alerts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flap_suppression, setup, teardown),
