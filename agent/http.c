@@ -53,6 +53,7 @@ http_post(const http_request *req, http_response *resp)
 	char		ua[64];
 
 	resp->status = 0;
+	resp->retry_after_s = 0;
 	resp->error[0] = '\0';
 	resp->body[0] = '\0';
 	if (!c)
@@ -85,7 +86,14 @@ http_post(const http_request *req, http_response *resp)
 	if (rc != CURLE_OK)
 		snprintf(resp->error, sizeof(resp->error), "%s", curl_easy_strerror(rc));
 	else
+	{
+		curl_off_t	retry_after = 0;
+
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+		/* seconds or an HTTP date, as libcurl parses it */
+		if (curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK && retry_after > 0)
+			resp->retry_after_s = (double) retry_after;
+	}
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(c);
 }

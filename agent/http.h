@@ -29,6 +29,7 @@ typedef struct http_request
 typedef struct http_response
 {
 	long		status;			/* 0 when no answer arrived */
+	double		retry_after_s;	/* the answer's Retry-After, 0 without one */
 	char		error[256];		/* transport error, "" otherwise */
 	char		body[512];		/* start of the answer, for logs */
 } http_response;

@@ -72,6 +72,15 @@ backoff_ms(double initial_s, double max_s, int attempt, double rand01)
 	return (int64_t) (d * 1000.0 * (0.5 + 0.5 * rand01));
 }
 
+int64_t
+retry_delay_ms(int64_t backoff, double retry_after_s, double max_s)
+{
+	double		asked = retry_after_s < max_s ? retry_after_s : max_s;
+	int64_t		asked_ms = (int64_t) (asked * 1000.0);
+
+	return asked_ms > backoff ? asked_ms : backoff;
+}
+
 const char *
 pager_name(const pager *p)
 {
@@ -193,8 +202,9 @@ handle_entry(pager *p, uint64_t seq)
 			return true;
 		}
 		{
-			int64_t		delay = backoff_ms(p->cfg.backoff_initial_s, p->cfg.backoff_max_s, attempt++,
-										   (double) rand_r(&p->seed) / ((double) RAND_MAX + 1.0));
+			int64_t		backoff = backoff_ms(p->cfg.backoff_initial_s, p->cfg.backoff_max_s, attempt++,
+											 (double) rand_r(&p->seed) / ((double) RAND_MAX + 1.0));
+			int64_t		delay = retry_delay_ms(backoff, resp.retry_after_s, p->cfg.backoff_max_s);
 
 			if (resp.status)
 				log_warn("pager %s: HTTP %ld, retrying in %lldms", p->cfg.name, resp.status,

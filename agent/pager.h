@@ -45,6 +45,12 @@ int64_t		ratelimit_take(rate_limiter *rl, int64_t now_ms);
 
 /* exponential backoff, capped, with jitter in [50%, 100%]; rand01 in [0,1) */
 int64_t		backoff_ms(double initial_s, double max_s, int attempt, double rand01);
+/*
+ * the wait before a retry: the backoff, or longer when the receiver asked
+ * for it with Retry-After (at most max_s, so a bogus value cannot stall
+ * paging for hours)
+ */
+int64_t		retry_delay_ms(int64_t backoff, double retry_after_s, double max_s);
 
 typedef struct pager_stats
 {

@@ -4,7 +4,8 @@
 # and resolve, the agent is killed with SIGKILL while retrying and again in
 # the middle of a delivery stream, and every event still arrives, in order
 # per deduplication key.  A receiver that answers 400 gets no retries; its
-# events land in the dead-letter directory.  Webhook HMAC signatures verify.
+# events land in the dead-letter directory.  A receiver that answers 429
+# with Retry-After is not retried before that.  Webhook HMAC signatures verify.
 set -uo pipefail
 ORG_SRC_DIR=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ORG_SRC_DIR"
@@ -16,11 +17,13 @@ make -s agent >/dev/null || org_die "agent build failed"
 
 # ---- the receiver: logs every POST as one JSON line ----
 cat >"$ORG_TMP/receiver.py" <<'PY'
-import hashlib, hmac, json, sys, time
+import hashlib, hmac, json, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 port, log_path, delay, key = int(sys.argv[1]), sys.argv[2], float(sys.argv[3]), sys.argv[4].encode()
 log = open(log_path, "a", buffering=1)
+busy = {"answered": 0}
+busy_lock = threading.Lock()
 
 class H(BaseHTTPRequestHandler):
     def log_message(self, *a):
@@ -28,6 +31,17 @@ class H(BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         time.sleep(delay)
+        if self.path == "/busy":
+            # the first two requests are told to come back in 2 s
+            with busy_lock:
+                n = busy["answered"]
+                busy["answered"] += 1
+            log.write(json.dumps({"path": "/busy", "t": time.time(), "n": n, "body": {}}) + "\n")
+            if n < 2:
+                self.send_response(429); self.send_header("Retry-After", "2"); self.end_headers()
+                return
+            self.send_response(202); self.end_headers()
+            return
         if self.path == "/reject":
             self.send_response(400); self.end_headers()
             self.wfile.write(b'{"status":"invalid event","message":"Event object is invalid"}')
@@ -89,6 +103,12 @@ type = webhook
 url = http://127.0.0.1:$rport/reject
 backoff_initial = 100ms
 backoff_max = 1s
+
+[pager busy]
+type = webhook
+url = http://127.0.0.1:$rport/busy
+backoff_initial = 100ms
+backoff_max = 10s
 
 [rule node_unreachable]
 for = 0
@@ -160,6 +180,16 @@ sys.exit(0 if len(rows) >= 20 and all(r['sig_ok'] for r in rows) else 1)"
 tap_ok "a 400 is not retried: events go to the dead-letter directory" \
 	org_wait_until 30 "reject dead-lettered" bash -c \
 	"[ \$(find '$spool/dead-letter' -name 'reject-*.json' | wc -l) -ge 20 ] && [ \$(find '$spool/reject' -name '*.json' | wc -l) -eq 0 ]"
+# the pager waited as asked after each 429 (its own backoff is 100 ms)
+busy_waited() {
+	python3 - "$ORG_TMP/phase_a.jsonl" <<'PY'
+import json, sys
+t = [r["t"] for r in map(json.loads, open(sys.argv[1])) if r["path"] == "/busy"]
+sys.exit(0 if len(t) >= 3 and t[1] - t[0] >= 1.8 and t[2] - t[1] >= 1.8 else 1)
+PY
+}
+tap_ok "a 429 with Retry-After is retried no sooner than asked" \
+	org_wait_until 30 "busy receiver retried" busy_waited
 tap_ok "the refusal is logged with the receiver's answer" grep -q "pager reject: receiver refused .* HTTP 400" "$ORG_TMP/agent.log"
 
 # ---- phase B: kill -9 in the middle of a slow delivery stream ----

@@ -269,6 +269,20 @@ test_backoff(void **state)
 		assert_true(backoff_ms(0.5, 60, a, 0.3) <= backoff_ms(0.5, 60, a + 1, 0.3));
 }
 
+static void
+test_retry_after(void **state)
+{
+	(void) state;
+	/* no Retry-After: the backoff */
+	assert_int_equal(retry_delay_ms(750, 0, 300), 750);
+	/* a receiver asking for longer than the backoff gets it */
+	assert_int_equal(retry_delay_ms(750, 30, 300), 30000);
+	/* never shorter than the backoff */
+	assert_int_equal(retry_delay_ms(4000, 1, 300), 4000);
+	/* capped at backoff_max */
+	assert_int_equal(retry_delay_ms(750, 86400, 300), 300000);
+}
+
 int
 main(void)
 {
@@ -280,6 +294,7 @@ main(void)
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_rate_limit),
 		cmocka_unit_test(test_backoff),
+		cmocka_unit_test(test_retry_after),
 	};
 
 	return cmocka_run_group_tests_name("agent pagers", tests, NULL, NULL);
