@@ -10,6 +10,7 @@
  */
 #include "config.h"
 #include "ini.h"
+#include "listen_addr.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -505,12 +506,11 @@ load_agent(parse_state *ps, section *s, agent_cfg *cfg)
 		add_error(ps, s->line, "node_timeout must be positive and at most interval (%gs)", cfg->interval_s);
 	if ((e = get(s, "listen")) != NULL && *e->value && strcmp(e->value, "off"))
 	{
-		const char *colon = strrchr(e->value, ':');
-		char	   *end = NULL;
-		long		port = colon ? strtol(colon + 1, &end, 10) : 0;
+		listen_addr la;
+		char		why[160];
 
-		if (!colon || colon == e->value || !end || *end || port < 0 || port > 65535)
-			add_error(ps, e->line, "listen: expected HOST:PORT (IPv4) or off, got \"%s\"", e->value);
+		if (!listen_addr_parse(e->value, &la, why, sizeof(why)))
+			add_error(ps, e->line, "listen: %s, or off", why);
 	}
 	if (cfg->remote_write_url && *cfg->remote_write_url &&
 		strncmp(cfg->remote_write_url, "http://", 7) && strncmp(cfg->remote_write_url, "https://", 8))

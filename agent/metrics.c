@@ -4,6 +4,7 @@
  * family together) and the /metrics, /healthz, /ready server.
  */
 #include "metrics.h"
+#include "listen_addr.h"
 #include "log.h"
 
 #include <arpa/inet.h>
@@ -245,32 +246,20 @@ metrics_server *
 metrics_server_start(const char *listen, char **err)
 {
 	metrics_server *srv;
-	struct sockaddr_in sa;
-	const char *colon = strrchr(listen, ':');
-	char		host[64];
-	long		port;
+	listen_addr la;
+	char		why[160];
 
-	if (!colon || colon == listen || (size_t) (colon - listen) >= sizeof(host))
+	if (!listen_addr_parse(listen, &la, why, sizeof(why)))
 	{
-		*err = xasprintf("listen: expected host:port, got \"%s\"", listen);
-		return NULL;
-	}
-	snprintf(host, sizeof(host), "%.*s", (int) (colon - listen), listen);
-	port = strtol(colon + 1, NULL, 10);
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t) port);
-	if (port <= 0 || port > 65535 || inet_pton(AF_INET, strcmp(host, "localhost") ? host : "127.0.0.1",
-											   &sa.sin_addr) != 1)
-	{
-		*err = xasprintf("listen: expected an IPv4 address and a port, got \"%s\"", listen);
+		*err = xasprintf("listen: %s", why);
 		return NULL;
 	}
 	srv = xcalloc(1, sizeof(metrics_server));
 	pthread_mutex_init(&srv->lock, NULL);
-	srv->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, (uint16_t) port,
+	srv->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+							  (la.family == AF_INET6 ? MHD_USE_IPv6 : 0), (uint16_t) la.port,
 							  NULL, NULL, handle, srv,
-							  MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &sa,
+							  MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &la.sa,
 							  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) 10,
 							  MHD_OPTION_CONNECTION_LIMIT, (unsigned int) 64,
 							  MHD_OPTION_END);

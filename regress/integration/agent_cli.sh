@@ -98,4 +98,11 @@ lines = open('$ORG_TMP/jsonlog.log').read().splitlines()
 ok = lines and all(set(json.loads(l)) == {'ts', 'level', 'msg'} for l in lines)
 sys.exit(0 if ok else 1)"
 
+# /metrics on the IPv6 loopback
+v6_port=$(org_free_port)
+sed "s/^\[agent\]\$/[agent]\nlisten = [::1]:$v6_port/" "$conf" >"$ORG_TMP/v6.conf"
+agent_start v6 "$ORG_TMP/v6.conf"
+tap_ok "listen = [::1]:PORT serves /healthz over IPv6" wait_for_http "http://[::1]:$v6_port/healthz" 30
+agent_kill v6
+
 tap_done

@@ -8,6 +8,10 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "listen_addr.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -257,6 +261,32 @@ test_agent_errors(void **state)
 	expect_error("[agent]\n", 0, "no [node NAME] section");
 	expect_error("[agent]\nlisten = 9187\n" NODE, 2, "listen: expected HOST:PORT");
 	expect_error("[agent]\nlisten = 127.0.0.1:http\n" NODE, 2, "listen: expected HOST:PORT");
+	expect_error("[agent]\nlisten = ::1:9188\n" NODE, 2, "IPv6 addresses go in brackets");
+	expect_error("[agent]\nlisten = [::1:9188\n" NODE, 2, "listen: expected HOST:PORT");
+	expect_error("[agent]\nlisten = [1.2.3.4]:9188\n" NODE, 2, "is not an IPv6 address");
+	expect_error("[agent]\nlisten = 127.0.0.1:0\n" NODE, 2, "port from 1 to 65535");
+}
+
+static void
+test_listen_addresses(void **state)
+{
+	listen_addr la;
+	char		err[160];
+
+	(void) state;
+	assert_true(listen_addr_parse("127.0.0.1:9188", &la, err, sizeof(err)));
+	assert_int_equal(la.family, AF_INET);
+	assert_int_equal(la.port, 9188);
+	assert_true(listen_addr_parse("localhost:1", &la, err, sizeof(err)));
+	assert_int_equal(la.family, AF_INET);
+	assert_true(listen_addr_parse("[::1]:9188", &la, err, sizeof(err)));
+	assert_int_equal(la.family, AF_INET6);
+	assert_int_equal(la.len, sizeof(struct sockaddr_in6));
+	assert_int_equal(ntohs(((struct sockaddr_in6 *) &la.sa)->sin6_port), 9188);
+	assert_true(listen_addr_parse("[::]:65535", &la, err, sizeof(err)));
+	assert_false(listen_addr_parse("[::1]:65536", &la, err, sizeof(err)));
+	assert_false(listen_addr_parse("[]:80", &la, err, sizeof(err)));
+	assert_false(listen_addr_parse("host.example:80", &la, err, sizeof(err)));
 }
 
 static void
@@ -390,6 +420,7 @@ main(void)
 		cmocka_unit_test(test_secret_never_echoed),
 		cmocka_unit_test(test_syntax_errors),
 		cmocka_unit_test(test_agent_errors),
+		cmocka_unit_test(test_listen_addresses),
 		cmocka_unit_test(test_node_errors),
 		cmocka_unit_test(test_pager_errors),
 		cmocka_unit_test(test_rule_errors),
