@@ -133,7 +133,7 @@ check "list-backups shows the full backup from pgbackrest info" grep -q "^$label
 # pgBackRest records whole seconds: a time target is only known to follow
 # the backup from the second after its recorded stop
 stop=$(br --output=json info | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["backup"][-1]["timestamp"]["stop"])')
-org_wait_until 5 "the second after the backup's stop" test "$(date +%s)" -gt "$((stop + 1))"
+org_wait_until 5 "the second after the backup's stop" bash -c "[ \$(date +%s) -ge $((stop + 1)) ]"
 q src "INSERT INTO res_partner (name, batch) SELECT 'partner ' || g, 2 FROM generate_series(101, 150) g;" >/dev/null
 lsn_before=$(q src "SELECT pg_current_wal_lsn()")
 time_before=$(q src "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00'")
