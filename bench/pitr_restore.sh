@@ -104,9 +104,9 @@ done
 echo "backup sizes: native $(du -sh "$W/backups" | cut -f1), pgBackRest repository $(du -sh "$W/repo" | cut -f1) (lz4)"
 pgb() { "$ORG_BINDIR/pgbench" -n -c 2 -t "$1" -h "${ORG_SOCK[src]}" -p "${ORG_PORT[src]}" -U postgres postgres >/dev/null 2>&1; }
 w0=$(q src "SELECT pg_current_wal_lsn()")
-pgb 3000
+pgb 20000
 lsn=$(q src "SELECT pg_current_wal_lsn()")
-pgb 1000
+pgb 2000
 echo "WAL after the backups: $(q src "SELECT pg_size_pretty(pg_wal_lsn_diff('$lsn', '$w0'))") up to the target $lsn, more after it"
 
 : >"$W/native.tsv"
