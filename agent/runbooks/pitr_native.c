@@ -23,8 +23,6 @@
 #include "util.h"
 
 #include <errno.h>
-#include <inttypes.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,32 +207,13 @@ static int
 execute(pitr_job *j, PGconn *src)
 {
 	const rb_settings *s = j->s;
-	char		err[2048],
-				detail[2048];
+	char		err[2048];
+	int			rc;
 
 	/* the WAL up to now must be in the archive for targets close to now */
-	if (src)
-	{
-		char	   *v = NULL;
-
-		if (rb_query_value(src, "SELECT pg_is_in_recovery()", &v, err, sizeof(err)) && v && !strcmp(v, "f"))
-		{
-			if (rb_archive_flush(src, &s->pitr, detail, sizeof(detail)))
-				rb_run_step(&j->r, "archive-flush", s->pitr.node->name, "ok", "%s", detail);
-			else
-				rb_run_step(&j->r, "archive-flush", s->pitr.node->name, "failed", "%s; recovery may stop short", detail);
-		}
-		free(v);
-	}
-	if (j->in_place && !rb_run_step_done(&j->r, "move-aside", j->restore_dir))
-	{
-		if (!pitr_move_aside(j->restore_dir, j->aside, err, sizeof(err)))
-		{
-			rb_run_step(&j->r, "move-aside", j->restore_dir, "failed", "%s", err);
-			return rb_run_finish(&j->r, "failed", "the source's data directory could not be moved aside");
-		}
-		rb_run_step(&j->r, "move-aside", j->restore_dir, "ok", "kept as %s", j->aside);
-	}
+	pitr_step_archive_flush(&j->r, src, &s->pitr);
+	if (j->in_place && !pitr_step_move_aside(&j->r, j->restore_dir, j->aside, &rc))
+		return rc;
 	if (!rb_run_step_done(&j->r, "copy-backup", j->restore_dir))
 	{
 		rb_run_step(&j->r, "copy-backup", j->restore_dir, "started", "from %s", j->backups[j->chosen].label);
@@ -245,18 +224,8 @@ execute(pitr_job *j, PGconn *src)
 		}
 		rb_run_step(&j->r, "copy-backup", j->restore_dir, "ok", "in %.2f s", j->t_copy);
 	}
-	if (j->in_place && !rb_run_step_done(&j->r, "keep-wal", j->restore_dir))
-	{
-		int			copied;
-
-		if (!pitr_keep_unarchived_wal(j->aside, j->restore_dir, &copied, err, sizeof(err)))
-		{
-			rb_run_step(&j->r, "keep-wal", j->restore_dir, "failed", "%s", err);
-			return rb_run_finish(&j->r, "failed", "cannot copy the old pg_wal's segments");
-		}
-		rb_run_step(&j->r, "keep-wal", j->restore_dir, "ok", "%d segment%s of %s/pg_wal the backup lacks", copied,
-					copied == 1 ? "" : "s", j->aside);
-	}
+	if (j->in_place && !pitr_step_keep_wal(&j->r, j->restore_dir, j->aside, &rc))
+		return rc;
 	if (!rb_run_step_done(&j->r, "recovery-settings", j->restore_dir))
 	{
 		if (!write_settings(j, err, sizeof(err)))
@@ -289,18 +258,8 @@ rb_pitr_native(const rb_settings *s, const rb_pitr_request *req)
 	j.chosen = -1;
 	j.in_place = req->in_place;
 	pitr_target_describe(&j.target, j.target_text, sizeof(j.target_text));
-	if (j.in_place)
-	{
-		j.restore_dir = s->pitr.data_dir;
-		j.port = req->restore_port ? req->restore_port : pitr_node_port(s->pitr.node);
-		params = xasprintf("pitr to %s in place of %s", j.target_text, j.restore_dir ? j.restore_dir : "?");
-	}
-	else
-	{
-		j.restore_dir = req->restore_dir ? req->restore_dir : s->pitr.restore_dir;
-		j.port = req->restore_port ? req->restore_port : s->pitr.restore_port;
-		params = xasprintf("pitr to %s into %s port %d", j.target_text, j.restore_dir ? j.restore_dir : "?", j.port);
-	}
+	params = pitr_request_destination(s, j.in_place, req->restore_dir, req->restore_port, j.target_text,
+									  &j.restore_dir, &j.port);
 	rc = rb_run_begin(&j.r, s, params, req->dry_run, err, sizeof(err));
 	free(params);
 	if (rc != RB_EXIT_DONE)

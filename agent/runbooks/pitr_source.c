@@ -6,6 +6,7 @@
 #include "runbooks/pitr_source.h"
 #include "runbooks/exec.h"
 #include "runbooks/pgconn.h"
+#include "runbooks/pitr.h"
 #include "runbooks/rbutil.h"
 #include "util.h"
 
@@ -250,4 +251,72 @@ pitr_keep_unarchived_wal(const char *aside, const char *data_dir, int *copied, c
 	closedir(d);
 	free(from);
 	return ok;
+}
+
+void
+pitr_step_archive_flush(rb_run *r, PGconn *src, const rb_pitr_settings *p)
+{
+	char		err[512],
+				detail[1024];
+	char	   *v = NULL;
+
+	if (src && rb_query_value(src, "SELECT pg_is_in_recovery()", &v, err, sizeof(err)) && v && !strcmp(v, "f"))
+	{
+		if (rb_archive_flush(src, p, detail, sizeof(detail)))
+			rb_run_step(r, "archive-flush", p->node->name, "ok", "%s", detail);
+		else
+			rb_run_step(r, "archive-flush", p->node->name, "failed", "%s; recovery may stop short", detail);
+	}
+	free(v);
+}
+
+bool
+pitr_step_move_aside(rb_run *r, const char *data_dir, const char *aside, int *rc)
+{
+	char		err[1024];
+
+	if (rb_run_step_done(r, "move-aside", data_dir))
+		return true;
+	if (!pitr_move_aside(data_dir, aside, err, sizeof(err)))
+	{
+		rb_run_step(r, "move-aside", data_dir, "failed", "%s", err);
+		*rc = rb_run_finish(r, "failed", "the source's data directory could not be moved aside");
+		return false;
+	}
+	rb_run_step(r, "move-aside", data_dir, "ok", "kept as %s", aside);
+	return true;
+}
+
+bool
+pitr_step_keep_wal(rb_run *r, const char *data_dir, const char *aside, int *rc)
+{
+	char		err[1024];
+	int			copied;
+
+	if (rb_run_step_done(r, "keep-wal", data_dir))
+		return true;
+	if (!pitr_keep_unarchived_wal(aside, data_dir, &copied, err, sizeof(err)))
+	{
+		rb_run_step(r, "keep-wal", data_dir, "failed", "%s", err);
+		*rc = rb_run_finish(r, "failed", "cannot copy the old pg_wal's segments");
+		return false;
+	}
+	rb_run_step(r, "keep-wal", data_dir, "ok", "%d segment%s of %s/pg_wal the restore lacks", copied,
+				copied == 1 ? "" : "s", aside);
+	return true;
+}
+
+char *
+pitr_request_destination(const rb_settings *s, bool in_place, const char *req_dir, int req_port,
+						 const char *target_text, const char **restore_dir, int *port)
+{
+	if (in_place)
+	{
+		*restore_dir = s->pitr.data_dir;
+		*port = req_port ? req_port : pitr_node_port(s->pitr.node);
+		return xasprintf("pitr to %s in place of %s", target_text, *restore_dir ? *restore_dir : "?");
+	}
+	*restore_dir = req_dir ? req_dir : s->pitr.restore_dir;
+	*port = req_port ? req_port : s->pitr.restore_port;
+	return xasprintf("pitr to %s into %s port %d", target_text, *restore_dir ? *restore_dir : "?", *port);
 }

@@ -60,4 +60,26 @@ bool		pitr_move_aside(const char *data_dir, const char *aside, char *err, size_t
 bool		pitr_keep_unarchived_wal(const char *aside, const char *data_dir, int *copied,
 									 char *err, size_t errlen);
 
+/* the steps both executors share, each journaled through rb_run_step */
+
+/*
+ * archive-flush: when src is a primary, switch WAL and wait for it in the
+ * archive, so that targets close to now are reachable (a failure is only
+ * recorded: the restore may still reach an older target)
+ */
+void		pitr_step_archive_flush(rb_run *r, PGconn *src, const rb_pitr_settings *p);
+/* move-aside (in place); false once it failed and the run is finished, *rc its exit code */
+bool		pitr_step_move_aside(rb_run *r, const char *data_dir, const char *aside, int *rc);
+/* keep-wal (in place); false once it failed and the run is finished, *rc its exit code */
+bool		pitr_step_keep_wal(rb_run *r, const char *data_dir, const char *aside, int *rc);
+
+/*
+ * Where a request restores to: in place, data_dir and the node's port
+ * (or --restore-port); side by side, --restore-dir/restore_dir and
+ * --restore-port/restore_port.  Returns the run's parameters (for the
+ * journal and resumption), malloc'd.
+ */
+char	   *pitr_request_destination(const rb_settings *s, bool in_place, const char *req_dir, int req_port,
+									 const char *target_text, const char **restore_dir, int *port);
+
 #endif

@@ -110,6 +110,26 @@ agent() { org_as_owner "$AGENT" -c "$conf" runbook "$@"; }
 journal_lines() { wc -l <"$W/journal" 2>/dev/null || echo 0; }
 last_journal() { tail -n 1 "$W/journal"; }
 q() { PGCONNECT_TIMEOUT=5 PGOPTIONS='-c statement_timeout=20s' org_psql "$1" -d postgres -Atc "$2"; }
+# pitr_side NAME ARGS...: a side-by-side restore into $W/NAME on a free
+# port (sets out, rc and port).  On this shared machine another process may
+# take the port between the probe and the start: that run is abandoned and
+# the restore tried again on another port.
+pitr_side() {
+	local name=$1 try
+	shift
+	for try in 1 2 3; do
+		port=$(org_free_port)
+		out=$(agent pitr "$@" --restore-dir "$W/$name" --restore-port "$port" 2>&1)
+		rc=$?
+		if [ $rc -ne 0 ] && grep -q "could not create any TCP/IP sockets\|Address already in use" <<<"$out"; then
+			echo "# port $port was taken before the restored node started; again on another port"
+			agent abandon pitr >/dev/null 2>&1
+			org_as_owner rm -rf "$W/$name" "$W/$name.log"
+			continue
+		fi
+		return 0
+	done
+}
 
 check "runbook settings validate" agent check-config
 
@@ -169,10 +189,9 @@ check "dry run shows pgbackrest restore to the event's LSN, exclusive, with the 
 
 # --- restore to just before the journaled DELETE ---
 t0=$SECONDS
-out=$(agent pitr --before-event "$event" --restore-dir "$W/r_event" --restore-port "$port1" 2>&1)
-rc=$?
+pitr_side r_event --before-event "$event"
 echo "$out" | sed 's/^/# /'
-[ -d "$W/r_event" ] && org_adopt_cluster r_event "$W/r_event" "$W" "$port1"
+[ -d "$W/r_event" ] && org_adopt_cluster r_event "$W/r_event" "$W" "$port"
 check "pitr before the event succeeds" [ $rc -eq 0 ]
 check "pgbackrest restored it (its restore_command is archive-get)" grep -q "archive-get" "$W/r_event/postgresql.auto.conf"
 check "restored node is out of recovery" [ "$(q r_event 'SELECT pg_is_in_recovery()')" = f ]
@@ -183,13 +202,10 @@ check "source is untouched" [ "$(q src 'SELECT count(*) FROM res_partner')" = 45
 echo "# pitr before event: $((SECONDS - t0)) s wall; $(grep -o 'restored to .*' <<<"$out" | tail -1)"
 
 # --- restore to the time before the DELETE ---
-port2=$(org_free_port)
-[ "$port2" = "$port1" ] && port2=$(org_free_port)
 t0=$SECONDS
-out=$(agent pitr --target-time "$time_before" --restore-dir "$W/r_time" --restore-port "$port2" 2>&1)
-rc=$?
+pitr_side r_time --target-time "$time_before"
 echo "$out" | sed 's/^/# /'
-[ -d "$W/r_time" ] && org_adopt_cluster r_time "$W/r_time" "$W" "$port2"
+[ -d "$W/r_time" ] && org_adopt_cluster r_time "$W/r_time" "$W" "$port"
 check "pitr to a time succeeds" [ $rc -eq 0 ]
 check "time restore has the deleted rows and none of the later" \
 	[ "$(q r_time "SELECT count(*) FILTER (WHERE batch IN (1, 2)) || '/' || count(*) FILTER (WHERE batch = 3) FROM res_partner")" = 150/0 ]
