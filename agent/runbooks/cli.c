@@ -3,7 +3,7 @@
  *
  *   runbook backup [NAME] [--dry-run]
  *   runbook pitr [NAME] (--target-time T | --target-lsn LSN | --before-event ID)
- *                [--restore-dir DIR] [--restore-port N] [--dry-run]
+ *                [--restore-dir DIR] [--restore-port N] [--in-place] [--dry-run]
  *   runbook promote [NAME] [--dry-run] [--watch] [--last-primary-lsn LSN]
  *   runbook rejoin NODE [NAME] [--dry-run]
  *   runbook list-backups [NAME]
@@ -50,6 +50,7 @@ usage(FILE *f)
 		  "  --before-event ID       pitr: just before a destructive event of the extension's journal\n"
 		  "  --restore-dir DIR       pitr: new data directory (default: restore_dir)\n"
 		  "  --restore-port PORT     pitr: port of the restored node (default: restore_port)\n"
+		  "  --in-place              pitr: restore into the stopped source's data_dir (the old one is kept aside)\n"
 		  "  --watch                 promote: keep probing until the primary is dead, then act\n"
 		  "  --last-primary-lsn LSN  promote: the primary's last known flush position\n"
 		  "\n"
@@ -113,6 +114,7 @@ runbook_cli_main(int argc, char **argv, const agent_cfg *cfg)
 		{"before-event", required_argument, NULL, 'E'},
 		{"restore-dir", required_argument, NULL, 'D'},
 		{"restore-port", required_argument, NULL, 'P'},
+		{"in-place", no_argument, NULL, 'I'},
 		{"watch", no_argument, NULL, 'w'},
 		{"last-primary-lsn", required_argument, NULL, 'l'},
 		{"help", no_argument, NULL, 'h'},
@@ -179,6 +181,9 @@ runbook_cli_main(int argc, char **argv, const agent_cfg *cfg)
 					return RB_EXIT_USAGE;
 				}
 				break;
+			case 'I':
+				preq.in_place = true;
+				break;
 			case 'w':
 				watch = true;
 				break;
@@ -220,10 +225,12 @@ runbook_cli_main(int argc, char **argv, const agent_cfg *cfg)
 	{
 		if (!load_settings(cfg, name, RB_KIND_PITR, &s))
 			return RB_EXIT_USAGE;
+		bool		pgbr = s.pitr.backend == RB_PITR_PGBACKREST;
+
 		if (!strcmp(cmd, "backup"))
-			rc = rb_backup_native(&s, dry_run);
+			rc = pgbr ? rb_backup_pgbackrest(&s, dry_run) : rb_backup_native(&s, dry_run);
 		else if (!strcmp(cmd, "list-backups"))
-			rc = list_backups(&s);
+			rc = pgbr ? rb_list_backups_pgbackrest(&s) : list_backups(&s);
 		else if (!have_target)
 		{
 			fprintf(stderr, "orguard-agent: pitr needs --target-time, --target-lsn or --before-event\n");
@@ -232,7 +239,7 @@ runbook_cli_main(int argc, char **argv, const agent_cfg *cfg)
 		else
 		{
 			preq.dry_run = dry_run;
-			rc = rb_pitr_native(&s, &preq);
+			rc = pgbr ? rb_pitr_pgbackrest(&s, &preq) : rb_pitr_native(&s, &preq);
 		}
 		rb_settings_free(&s);
 		return rc;

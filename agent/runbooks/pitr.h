@@ -1,6 +1,7 @@
 /*
- * pitr.h: the executors of the native backup and point-in-time recovery
- * runbooks (pg_basebackup + a WAL archive directory).
+ * pitr.h: the executors of the backup and point-in-time recovery
+ * runbooks: native (pg_basebackup + a WAL archive directory) and
+ * pgBackRest (a stanza of its own configuration).
  *
  * Layout of backup_dir: one directory per base backup, named by its UTC
  * start time, holding data/ (the pg_basebackup output, plain format, taken
@@ -25,11 +26,17 @@ typedef struct rb_pitr_request
 	pitr_target target;
 	const char *restore_dir;	/* overrides the setting */
 	int			restore_port;	/* overrides the setting */
+	bool		in_place;		/* restore into the source's data_dir (stopped) */
 	bool		dry_run;
 } rb_pitr_request;
 
 /* orguard-agent runbook pitr */
 int			rb_pitr_native(const rb_settings *s, const rb_pitr_request *req);
+
+/* the same with backend = pgbackrest (pitr_pgbackrest.c) */
+int			rb_backup_pgbackrest(const rb_settings *s, bool dry_run);
+int			rb_pitr_pgbackrest(const rb_settings *s, const rb_pitr_request *req);
+int			rb_list_backups_pgbackrest(const rb_settings *s);
 
 /* the complete backups of backup_dir, oldest first */
 bool		rb_backups_load(const char *backup_dir, pitr_backup **out, int *n, char *err, size_t errlen);

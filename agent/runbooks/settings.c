@@ -42,7 +42,8 @@ static const char *const common_keys[] = {"kind", "backend", "cluster", "journal
 static const char *const pitr_keys[] = {
 	"node", "backup_dir", "archive_dir", "restore_command", "restore_dir", "restore_port",
 	"restore_socket_dir", "check_query", "target_timeline", "backup_timeout", "archive_timeout",
-	"start_timeout", "recovery_timeout", NULL
+	"start_timeout", "recovery_timeout", "stanza", "pgbackrest_config", "pgbackrest_bin", "data_dir",
+	NULL
 };
 static const char *const promote_keys[] = {
 	"primary", "standbys", "probes", "probe_interval", "probe_timeout", "min_dead_for",
@@ -164,18 +165,52 @@ get_node(ctx *c, const char *key, bool required)
 	return n;
 }
 
+/*
+ * backend = pgbackrest: the stanza names the cluster in pgBackRest's own
+ * configuration, which holds the repository; backups and WAL live there,
+ * so backup_dir and archive_dir have no meaning.
+ */
+static void
+load_pitr_pgbackrest(ctx *c, rb_pitr_settings *p)
+{
+	static const char *const native_only[] = {"backup_dir", "archive_dir", "restore_command", NULL};
+
+	p->stanza = get_str(c, "stanza", NULL);
+	if (!p->stanza && !labels_get(&c->rb->settings, "stanza"))
+		add_error(c, "stanza: is required with backend = pgbackrest (the [stanza] of pgbackrest.conf)");
+	p->pgbackrest_config = get_path(c, "pgbackrest_config", false);
+	p->pgbackrest_bin = get_str(c, "pgbackrest_bin", RB_DEFAULT_PGBACKREST);
+	for (int i = 0; native_only[i]; i++)
+		if (labels_get(&c->rb->settings, native_only[i]))
+			add_error(c, "%s: not used with backend = pgbackrest (the repository is set in pgbackrest.conf)",
+					  native_only[i]);
+}
+
 static void
 load_pitr(ctx *c, rb_settings *s)
 {
 	rb_pitr_settings *p = &s->pitr;
 	const char *v;
 
+	v = labels_get(&c->rb->settings, "backend");
+	if (!v || !strcmp(v, "native"))
+		p->backend = RB_PITR_NATIVE;
+	else if (!strcmp(v, "pgbackrest"))
+		p->backend = RB_PITR_PGBACKREST;
+	else
+		add_error(c, "backend: \"%s\" is not native or pgbackrest", v);
 	p->node = get_node(c, "node", false);
-	p->backup_dir = get_path(c, "backup_dir", true);
-	p->archive_dir = get_path(c, "archive_dir", false);
-	p->restore_command = get_str(c, "restore_command", NULL);
-	if (!p->archive_dir && !p->restore_command)
-		add_error(c, "archive_dir: is required unless restore_command is set");
+	if (p->backend == RB_PITR_PGBACKREST)
+		load_pitr_pgbackrest(c, p);
+	else
+	{
+		p->backup_dir = get_path(c, "backup_dir", true);
+		p->archive_dir = get_path(c, "archive_dir", false);
+		p->restore_command = get_str(c, "restore_command", NULL);
+		if (!p->archive_dir && !p->restore_command)
+			add_error(c, "archive_dir: is required unless restore_command is set");
+	}
+	p->data_dir = get_path(c, "data_dir", false);
 	p->restore_dir = get_path(c, "restore_dir", false);
 	p->restore_port = get_int(c, "restore_port", 0, 1, 65535);
 	p->restore_socket_dir = get_path(c, "restore_socket_dir", false);
@@ -188,8 +223,6 @@ load_pitr(ctx *c, rb_settings *s)
 	p->archive_timeout_s = get_duration(c, "archive_timeout", 60);
 	p->start_timeout_s = get_duration(c, "start_timeout", 60);
 	p->recovery_timeout_s = get_duration(c, "recovery_timeout", 3600);
-	if ((v = labels_get(&c->rb->settings, "backend")) && strcmp(v, "native"))
-		add_error(c, "backend: \"%s\" is not supported (native)", v);
 }
 
 static void
@@ -334,6 +367,10 @@ rb_settings_free(rb_settings *s)
 	free(s->pitr.restore_socket_dir);
 	free(s->pitr.check_query);
 	free(s->pitr.target_timeline);
+	free(s->pitr.stanza);
+	free(s->pitr.pgbackrest_config);
+	free(s->pitr.pgbackrest_bin);
+	free(s->pitr.data_dir);
 	free(s->promote.standbys);
 	free(s->promote.fence_command);
 	free(s->promote.traffic_command);

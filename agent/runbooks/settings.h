@@ -23,6 +23,14 @@ typedef enum rb_kind
 #define RB_DEFAULT_JOURNAL "/var/lib/odoo-retail-guard/runbooks.journal"
 #define RB_DEFAULT_BINDIR "/usr/lib/postgresql/15/bin"
 
+typedef enum rb_pitr_backend
+{
+	RB_PITR_NATIVE,				/* pg_basebackup + archive directory */
+	RB_PITR_PGBACKREST			/* a pgBackRest stanza */
+} rb_pitr_backend;
+
+#define RB_DEFAULT_PGBACKREST "pgbackrest"
+
 typedef struct rb_pitr_settings
 {
 	const node_cfg *node;		/* the source cluster (backups, archive check, events) */
@@ -38,6 +46,11 @@ typedef struct rb_pitr_settings
 	double		archive_timeout_s;
 	double		start_timeout_s;
 	double		recovery_timeout_s;
+	rb_pitr_backend backend;
+	char	   *stanza;			/* pgbackrest: --stanza */
+	char	   *pgbackrest_config;	/* pgbackrest: --config (NULL: its default) */
+	char	   *pgbackrest_bin;	/* pgbackrest: the program (default: from PATH) */
+	char	   *data_dir;		/* the source's data directory, for --in-place */
 } rb_pitr_settings;
 
 typedef struct rb_promote_settings

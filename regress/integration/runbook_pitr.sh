@@ -3,7 +3,8 @@
 # a real cluster with WAL archiving and the extension loaded: base backup,
 # rows, a destructive DELETE that the extension journals, more rows;
 # side-by-side restores to just before that event (--before-event) and to
-# a time taken before the DELETE; a run killed mid-way and resumed;
+# a time taken before the DELETE; a run killed mid-way and resumed; an
+# in-place restore into the stopped source's directory;
 # refusals that change nothing; dry run.  Bounded: a watchdog ends the
 # script after ORG_RB_TIMEOUT seconds (default 150).
 set -uo pipefail
@@ -71,6 +72,7 @@ cluster = shop
 node = src
 backup_dir = $W/backups
 archive_dir = $W/archive
+data_dir = ${ORG_DATA[src]}
 journal = $W/journal
 bin_dir = $ORG_BINDIR
 restore_socket_dir = $W
@@ -240,6 +242,20 @@ check "the re-run resumes the interrupted run and finishes" eval '[ $rc -eq 0 ] 
 check "the re-run neither copies nor starts again" not grep -q '^copy-backup\|^start ' <<<"$out"
 check "the resumed node has the rows from before the DELETE" \
 	[ "$(q r_resume "SELECT count(*) FILTER (WHERE batch IN (1, 2)) || '/' || count(*) FILTER (WHERE batch = 3) FROM res_partner")" = 150/0 ]
+
+# --- in place: the stopped source's own directory and port, old data kept ---
+data=${ORG_DATA[src]}
+out=$(agent pitr pitr --in-place --target-lsn "$lsn_before" 2>&1)
+rc=$?
+check "in place refuses while the source runs" eval '[ $rc -eq 3 ] && grep -q "source_stopped: " <<<"$out" && [ "$(q src "SELECT 1")" = 1 ]'
+org_cluster_stop src
+out=$(agent pitr pitr --in-place --target-lsn "$lsn_before" 2>&1)
+rc=$?
+echo "$out" | sed 's/^/# /'
+aside=$(ls -d "$data".before-pitr-* 2>/dev/null | head -1)
+check "in-place pitr succeeds and keeps the old data directory" eval '[ $rc -eq 0 ] && [ -f "$aside/PG_VERSION" ]'
+check "the source's port serves the rows from before the DELETE" \
+	[ "$(q src "SELECT count(*) FILTER (WHERE batch IN (1, 2)) || '/' || count(*) FILTER (WHERE batch = 3) FROM res_partner")" = 150/0 ]
 
 check "every journal line is a JSON object with the audit fields" \
 	python3 -c 'import json,sys

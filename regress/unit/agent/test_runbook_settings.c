@@ -162,6 +162,50 @@ test_pitr(void **state)
 }
 
 static void
+test_pitr_pgbackrest(void **state)
+{
+	loaded		l;
+
+	(void) state;
+	load(&l, NODES "[runbook pitr]\nbackend = pgbackrest\nnode = p\nstanza = shop\n"
+		 "restore_dir = /srv/restore\nrestore_port = 5499\ndata_dir = /srv/pg/main\n", "pitr");
+	assert_true(l.ok);
+	assert_int_equal(l.s.pitr.backend, RB_PITR_PGBACKREST);
+	assert_string_equal(l.s.pitr.stanza, "shop");
+	assert_null(l.s.pitr.pgbackrest_config);	/* the tool's own default */
+	assert_string_equal(l.s.pitr.pgbackrest_bin, RB_DEFAULT_PGBACKREST);
+	assert_null(l.s.pitr.backup_dir);
+	assert_null(l.s.pitr.archive_dir);
+	assert_string_equal(l.s.pitr.data_dir, "/srv/pg/main");
+	unload(&l);
+	load(&l, NODES "[runbook pitr]\nbackend = pgbackrest\nstanza = shop\npgbackrest_config = /etc/pgbackrest/pgbackrest.conf\n"
+		 "pgbackrest_bin = /opt/pgbackrest/bin/pgbackrest\n", "pitr");
+	assert_true(l.ok);
+	assert_string_equal(l.s.pitr.pgbackrest_config, "/etc/pgbackrest/pgbackrest.conf");
+	assert_string_equal(l.s.pitr.pgbackrest_bin, "/opt/pgbackrest/bin/pgbackrest");
+	unload(&l);
+	/* what is missing or meaningless is named */
+	load(&l, NODES "[runbook pitr]\nbackend = pgbackrest\nbackup_dir = /b\narchive_dir = /a\n"
+		 "pgbackrest_config = pgbackrest.conf\ndata_dir = main\n", "pitr");
+	assert_false(l.ok);
+	assert_true(has_error(&l, "stanza: is required with backend = pgbackrest"));
+	assert_true(has_error(&l, "backup_dir: not used with backend = pgbackrest"));
+	assert_true(has_error(&l, "archive_dir: not used with backend = pgbackrest"));
+	assert_true(has_error(&l, "pgbackrest_config: must be an absolute path"));
+	assert_true(has_error(&l, "data_dir: must be an absolute path"));
+	unload(&l);
+	load(&l, NODES "[runbook pitr]\nbackend = barman\nbackup_dir = /b\narchive_dir = /a\n", "pitr");
+	assert_false(l.ok);
+	assert_true(has_error(&l, "backend: \"barman\" is not native or pgbackrest"));
+	unload(&l);
+	/* the native backend still needs its directories */
+	load(&l, NODES "[runbook pitr]\nbackend = native\nstanza = shop\n", "pitr");
+	assert_false(l.ok);
+	assert_true(has_error(&l, "backup_dir: is required"));
+	unload(&l);
+}
+
+static void
 test_find(void **state)
 {
 	agent_cfg	cfg;
@@ -196,6 +240,7 @@ main(void)
 		cmocka_unit_test(test_promote_values),
 		cmocka_unit_test(test_promote_errors),
 		cmocka_unit_test(test_pitr),
+		cmocka_unit_test(test_pitr_pgbackrest),
 		cmocka_unit_test(test_find),
 	};
 

@@ -1,0 +1,460 @@
+/*
+ * pitr_pgbackrest.c: the backup and point-in-time recovery runbooks with
+ * backend = pgbackrest: the repository, its WAL archive and its catalogue
+ * belong to pgBackRest (a stanza of its configuration file); the agent
+ * chooses the backup itself, has pgBackRest restore it, then brings the
+ * node up and verifies it exactly as the native backend does.
+ *
+ *   backup        pgbackrest backup --type=full --start-fast, then check
+ *   list-backups  pgbackrest info --output=json
+ *   pitr          plan, archive-flush, [move-aside,] restore, [keep-wal,]
+ *                 node-settings, start, recovery, verify
+ */
+#include "runbooks/exec.h"
+#include "runbooks/pgbackrest_plan.h"
+#include "runbooks/pgconn.h"
+#include "runbooks/pitr.h"
+#include "runbooks/pitr_node.h"
+#include "runbooks/pitr_source.h"
+#include "runbooks/rbutil.h"
+#include "runbooks/run.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static pgbr_cmd
+cmd_of(const rb_settings *s)
+{
+	pgbr_cmd	c = {s->pitr.pgbackrest_bin, s->pitr.pgbackrest_config, s->pitr.stanza};
+
+	return c;
+}
+
+/*
+ * Runs a pgbackrest command line; its output (stdout and stderr) in out.
+ * Returns its exit status, -1 with err filled when it could not run.
+ */
+static int
+run_pgbackrest(const rb_settings *s, const pgbr_argv *a, double timeout_s, strbuf *out, char *err, size_t errlen)
+{
+	char	   *pw = s->pitr.node ? rb_password_env(s->pitr.node) : NULL;
+	char	   *env[] = {pw, NULL};
+	int			rc = rb_exec(a->v, env, timeout_s, out, err, errlen);
+
+	free(pw);
+	return rc;
+}
+
+/* the stanza's backups, from pgbackrest info */
+static bool
+load_backups(const rb_settings *s, pgbr_backups *b, char *err, size_t errlen)
+{
+	pgbr_cmd	c = cmd_of(s);
+	pgbr_argv	a = pgbr_info_argv(&c);
+	strbuf		out;
+	int			rc;
+	bool		ok;
+
+	sb_init(&out);
+	rc = run_pgbackrest(s, &a, 120, &out, err, errlen);
+	pgbr_argv_free(&a);
+	if (rc != 0)
+	{
+		if (rc > 0)
+			snprintf(err, errlen, "pgbackrest info failed (exit %d): %s", rc, rb_tail_lines(out.data, 3));
+		sb_free(&out);
+		memset(b, 0, sizeof(*b));
+		return false;
+	}
+	/* warnings go to stderr, which out shares: the JSON starts at its '[' */
+	ok = pgbr_parse_info(strchr(out.data, '[') ? strchr(out.data, '[') : out.data, s->pitr.stanza, b, err, errlen);
+	sb_free(&out);
+	return ok;
+}
+
+int
+rb_list_backups_pgbackrest(const rb_settings *s)
+{
+	pgbr_backups b;
+	char		err[1024];
+	char	   *list;
+
+	if (!load_backups(s, &b, err, sizeof(err)))
+	{
+		fprintf(stderr, "orguard-agent: %s\n", err);
+		return RB_EXIT_FAILED;
+	}
+	if (b.n == 0)
+		printf("no backups in stanza %s\n", s->pitr.stanza);
+	else
+	{
+		list = pgbr_describe_backups(&b);
+		printf("%s\n", list);
+		free(list);
+	}
+	pgbr_backups_free(&b);
+	return RB_EXIT_DONE;
+}
+
+int
+rb_backup_pgbackrest(const rb_settings *s, bool dry_run)
+{
+	pgbr_cmd	c = cmd_of(s);
+	pgbr_argv	backup = pgbr_backup_argv(&c),
+				check = pgbr_check_argv(&c);
+	char	   *bd = pgbr_argv_describe(&backup),
+			   *cd = pgbr_argv_describe(&check);
+	rb_run		r;
+	char		err[1024];
+	strbuf		out;
+	pgbr_backups b = {0};
+	int			rc;
+	int64_t		t0;
+	double		took;
+
+	sb_init(&out);
+	rc = rb_run_begin(&r, s, "backup", dry_run, err, sizeof(err));
+	if (rc != RB_EXIT_DONE)
+	{
+		fprintf(stderr, "orguard-agent: %s\n", err);
+		goto out;
+	}
+	if (dry_run)
+	{
+		printf("plan: %s\n      then %s (a WAL switch must reach the repository)\n", bd, cd);
+		rc = rb_run_finish(&r, "done", "backup of stanza %s", s->pitr.stanza);
+		goto out;
+	}
+	rb_run_step(&r, "base-backup", s->pitr.stanza, "started", "%s", bd);
+	t0 = mono_ms();
+	rc = run_pgbackrest(s, &backup, s->pitr.backup_timeout_s, &out, err, sizeof(err));
+	took = (double) (mono_ms() - t0) / 1000.0;
+	if (rc != 0)
+	{
+		rb_run_step(&r, "base-backup", s->pitr.stanza, "failed", "%s", rc < 0 ? err : rb_tail_lines(out.data, 5));
+		rc = rb_run_finish(&r, "failed", "pgbackrest backup failed");
+		goto out;
+	}
+	if (load_backups(s, &b, err, sizeof(err)) && b.n > 0)
+	{
+		const pitr_backup *last = &b.v[b.n - 1];
+		char		s1[24],
+					s2[24];
+
+		lsn_format(last->start_lsn, s1, sizeof(s1));
+		lsn_format(last->stop_lsn, s2, sizeof(s2));
+		rb_run_step(&r, "base-backup", s->pitr.stanza, "ok", "%s lsn %s..%s timeline %u in %.2f s",
+					last->label, s1, s2, last->timeline, took);
+	}
+	else
+		rb_run_step(&r, "base-backup", s->pitr.stanza, "ok", "in %.2f s (catalogue not read: %s)", took,
+					b.n ? "" : err);
+	sb_reset(&out);
+	rc = run_pgbackrest(s, &check, s->pitr.archive_timeout_s + 60, &out, err, sizeof(err));
+	if (rc != 0)
+	{
+		rb_run_step(&r, "archive-check", s->pitr.stanza, "failed", "%s", rc < 0 ? err : rb_tail_lines(out.data, 5));
+		rc = rb_run_finish(&r, "failed", "backup taken, but WAL archiving does not work: PITR past its end is impossible");
+		goto out;
+	}
+	rb_run_step(&r, "archive-check", s->pitr.stanza, "ok", "pgbackrest check: WAL reaches the repository");
+	rc = rb_run_finish(&r, "done", "backup %s in %.2f s", b.n ? b.v[b.n - 1].label : "?", took);
+out:
+	pgbr_backups_free(&b);
+	pgbr_argv_free(&backup);
+	pgbr_argv_free(&check);
+	free(bd);
+	free(cd);
+	sb_free(&out);
+	return rc;
+}
+
+typedef struct pgbr_job
+{
+	const rb_settings *s;
+	const rb_pitr_request *req;
+	rb_run		r;
+	pitr_target target;
+	char		target_text[128];
+	const char *restore_dir;	/* new, or data_dir in place */
+	bool		in_place;
+	char	   *aside;
+	int			port;
+	char	   *sock_dir;
+	char	   *logfile;
+	char	   *conninfo;
+	pitr_node	node;
+	pgbr_backups backups;
+	int			chosen;
+	double		t_restore;
+} pgbr_job;
+
+static int
+refuse(pgbr_job *j, const char *fmt, const char *a)
+{
+	return rb_run_finish(&j->r, "refused", fmt, a ? a : "");
+}
+
+/* guards and the choice of a backup; no change yet */
+static int
+plan(pgbr_job *j, PGconn *src)
+{
+	char		err[2048];
+
+	if (j->in_place && !pitr_in_place_guard(j->s, &j->r, &j->target, j->aside, err, sizeof(err)))
+		return refuse(j, "%s", err);
+	if (j->target.kind == PITR_TARGET_EVENT)
+	{
+		if (!pitr_resolve_event(src, j->s->pitr.node, &j->target, err, sizeof(err)))
+			return refuse(j, "%s", err);
+		pitr_target_describe(&j->target, j->target_text, sizeof(j->target_text));
+	}
+	if (!load_backups(j->s, &j->backups, err, sizeof(err)))
+		return refuse(j, "base_backup: %s", err);
+	/* the choice is the agent's: pgBackRest would take a later backup silently */
+	j->chosen = pitr_choose_backup(j->backups.v, j->backups.n, &j->target, pitr_source_sysid(src));
+	if (j->chosen < 0)
+	{
+		char	   *list = pitr_describe_backups(j->backups.v, j->backups.n);
+		int			rc = rb_run_finish(&j->r, "refused", "base_backup: no base backup precedes the target; backups: %s", list);
+
+		free(list);
+		return rc;
+	}
+	if (!j->in_place &&
+		!pitr_side_by_side_guard(&j->r, "restore", j->restore_dir, j->port, j->sock_dir, err, sizeof(err)))
+		return refuse(j, "%s", err);
+	return RB_EXIT_DONE;
+}
+
+static pgbr_argv
+restore_argv(const pgbr_job *j)
+{
+	pgbr_cmd	c = cmd_of(j->s);
+
+	return pgbr_restore_argv(&c, j->restore_dir, j->backups.v[j->chosen].label, &j->target,
+							 j->s->pitr.target_timeline);
+}
+
+/* side by side: own port and socket; in place: the source's port */
+static char *
+node_settings(const pgbr_job *j)
+{
+	char	   *body;
+	char	   *all;
+
+	if (!j->in_place)
+		body = pitr_side_by_side_settings(j->port, j->sock_dir);
+	else if (j->port > 0)
+		body = xasprintf("# in place: the source's port\nport = %d\n", j->port);
+	else
+		body = xstrdup("");
+	all = xasprintf("# orguard-agent runbook pitr, run %s, after pgbackrest restore\n%s", j->r.run, body);
+	free(body);
+	return all;
+}
+
+/* pgbackrest restore into an empty directory */
+static bool
+restore(pgbr_job *j, char *err, size_t errlen)
+{
+	pgbr_argv	a = restore_argv(j);
+	strbuf		out;
+	int			rc;
+	int64_t		t0;
+
+	sb_init(&out);
+	if (access(j->restore_dir, F_OK) == 0)
+	{
+		/* our own half restore from an interrupted run (the source is aside) */
+		char	   *rm[] = {"rm", "-rf", (char *) j->restore_dir, NULL};
+
+		if (rb_exec(rm, NULL, 600, &out, err, errlen) != 0)
+		{
+			snprintf(err, errlen, "cannot remove the interrupted restore %s", j->restore_dir);
+			sb_free(&out);
+			pgbr_argv_free(&a);
+			return false;
+		}
+	}
+	if (mkdir(j->restore_dir, 0700) != 0)
+	{
+		snprintf(err, errlen, "cannot create %s: %s", j->restore_dir, strerror(errno));
+		sb_free(&out);
+		pgbr_argv_free(&a);
+		return false;
+	}
+	t0 = mono_ms();
+	rc = run_pgbackrest(j->s, &a, j->s->pitr.backup_timeout_s, &out, err, errlen);
+	j->t_restore = (double) (mono_ms() - t0) / 1000.0;
+	if (rc > 0)
+		snprintf(err, errlen, "pgbackrest restore failed (exit %d): %s", rc, rb_tail_lines(out.data, 3));
+	sb_free(&out);
+	pgbr_argv_free(&a);
+	return rc == 0;
+}
+
+static bool
+write_node_settings(pgbr_job *j, char *err, size_t errlen)
+{
+	char	   *auto_conf = xasprintf("%s/postgresql.auto.conf", j->restore_dir);
+	char	   *existing = rb_file_read(auto_conf);
+	char	   *text = node_settings(j);
+	bool		ok = true;
+
+	/* pgBackRest wrote the recovery settings; a resumed run may have appended already */
+	if (!existing || !strstr(existing, "recovery_target_action"))
+	{
+		snprintf(err, errlen, "%s lacks the recovery settings pgbackrest restore writes", auto_conf);
+		ok = false;
+	}
+	else if (!strstr(existing, j->r.run) && !rb_file_append(auto_conf, text))
+	{
+		snprintf(err, errlen, "cannot append to %s: %s", auto_conf, strerror(errno));
+		ok = false;
+	}
+	free(auto_conf);
+	free(existing);
+	free(text);
+	return ok;
+}
+
+static void
+print_plan(pgbr_job *j)
+{
+	const pitr_backup *b = &j->backups.v[j->chosen];
+	pgbr_argv	a = restore_argv(j);
+	char	   *cmd = pgbr_argv_describe(&a);
+	char	   *settings = node_settings(j);
+	char		s1[24],
+				s2[24];
+
+	lsn_format(b->start_lsn, s1, sizeof(s1));
+	lsn_format(b->stop_lsn, s2, sizeof(s2));
+	printf("plan: restore %s to %s\n"
+		   "  backup       %s %s (lsn %s..%s, timeline %u) of stanza %s\n", j->s->cluster, j->target_text,
+		   j->backups.type[j->chosen], b->label, s1, s2, b->timeline, j->s->pitr.stanza);
+	if (j->in_place)
+		printf("  in place     move %s aside to %s (kept), restore into %s, keep the old pg_wal's\n"
+			   "               unarchived segments, port %d, log %s\n",
+			   j->restore_dir, j->aside, j->restore_dir, j->port, j->logfile);
+	else
+		printf("  restore to   %s (side by side, port %d, socket %s, log %s)\n",
+			   j->restore_dir, j->port, j->sock_dir, j->logfile);
+	printf("  command      %s\n"
+		   "  settings     appended to postgresql.auto.conf:\n%s"
+		   "  then         start, wait for the end of recovery, verify%s%s\n",
+		   cmd, settings, j->s->pitr.check_query ? " with: " : "", j->s->pitr.check_query ? j->s->pitr.check_query : "");
+	free(cmd);
+	free(settings);
+	pgbr_argv_free(&a);
+}
+
+static int
+execute(pgbr_job *j, PGconn *src)
+{
+	const rb_settings *s = j->s;
+	char		err[2048];
+	int			rc;
+
+	/* the WAL up to now must be in the archive for targets close to now */
+	pitr_step_archive_flush(&j->r, src, &s->pitr);
+	if (j->in_place && !pitr_step_move_aside(&j->r, j->restore_dir, j->aside, &rc))
+		return rc;
+	if (!rb_run_step_done(&j->r, "restore", j->restore_dir))
+	{
+		rb_run_step(&j->r, "restore", j->restore_dir, "started", "pgbackrest restore of %s, %s",
+					j->backups.v[j->chosen].label, j->target_text);
+		if (!restore(j, err, sizeof(err)))
+		{
+			rb_run_step(&j->r, "restore", j->restore_dir, "failed", "%s", err);
+			return rb_run_finish(&j->r, "failed", "pgbackrest restore failed");
+		}
+		rb_run_step(&j->r, "restore", j->restore_dir, "ok", "in %.2f s", j->t_restore);
+	}
+	if (j->in_place && !pitr_step_keep_wal(&j->r, j->restore_dir, j->aside, &rc))
+		return rc;
+	if (!rb_run_step_done(&j->r, "node-settings", j->restore_dir))
+	{
+		if (!write_node_settings(j, err, sizeof(err)))
+		{
+			rb_run_step(&j->r, "node-settings", j->restore_dir, "failed", "%s", err);
+			return rb_run_finish(&j->r, "failed", "cannot configure the restored node");
+		}
+		rb_run_step(&j->r, "node-settings", j->restore_dir, "ok", "%s",
+					j->in_place ? "in place" : "side by side: own port and socket, archive_mode off");
+	}
+	return pitr_bring_up(&j->r, &j->node, j->backups.v[j->chosen].timeline, s->pitr.check_query, j->target_text,
+						 j->port, j->t_restore);
+}
+
+int
+rb_pitr_pgbackrest(const rb_settings *s, const rb_pitr_request *req)
+{
+	pgbr_job	j;
+	char		err[2048];
+	char	   *params;
+	PGconn	   *src = NULL;
+	int			rc;
+
+	memset(&j, 0, sizeof(j));
+	j.s = s;
+	j.req = req;
+	j.target = req->target;
+	j.chosen = -1;
+	j.in_place = req->in_place;
+	pitr_target_describe(&j.target, j.target_text, sizeof(j.target_text));
+	params = pitr_request_destination(s, j.in_place, req->restore_dir, req->restore_port, j.target_text,
+									  &j.restore_dir, &j.port);
+	rc = rb_run_begin(&j.r, s, params, req->dry_run, err, sizeof(err));
+	free(params);
+	if (rc != RB_EXIT_DONE)
+	{
+		fprintf(stderr, "orguard-agent: %s\n", err);
+		goto out;
+	}
+	pitr_job_paths(s, &j.r, j.restore_dir, j.in_place, j.port, &j.sock_dir, &j.logfile, &j.aside, &j.conninfo);
+	j.node = (pitr_node)
+	{
+		s->bin_dir, j.restore_dir, j.logfile, j.conninfo, j.in_place && s->pitr.node ? s->pitr.node->password : NULL,
+			s->pitr.start_timeout_s, s->pitr.recovery_timeout_s, 0, 0
+	};
+	if (s->pitr.node && !(src = rb_connect_node(s->pitr.node, 5, err, sizeof(err))))
+		rb_run_step(&j.r, "source", s->pitr.node->name, "skipped", "does not answer (%s); restoring from the repository as it is", err);
+	if ((rc = plan(&j, src)) != RB_EXIT_DONE)
+		goto out;
+	if (req->dry_run)
+	{
+		print_plan(&j);
+		rc = rb_run_finish(&j.r, "done", "nothing changed");
+		goto out;
+	}
+	{
+		const pitr_backup *b = &j.backups.v[j.chosen];
+		char		s1[24],
+					s2[24];
+
+		lsn_format(b->start_lsn, s1, sizeof(s1));
+		lsn_format(b->stop_lsn, s2, sizeof(s2));
+		if (j.in_place)
+			rb_run_step(&j.r, "plan", j.restore_dir, "ok", "%s from pgbackrest backup %s (lsn %s..%s) in place, old data kept as %s",
+						j.target_text, b->label, s1, s2, j.aside);
+		else
+			rb_run_step(&j.r, "plan", j.restore_dir, "ok", "%s from pgbackrest backup %s (lsn %s..%s) on port %d",
+						j.target_text, b->label, s1, s2, j.port);
+	}
+	rc = execute(&j, src);
+out:
+	PQfinish(src);
+	pgbr_backups_free(&j.backups);
+	free(j.sock_dir);
+	free(j.logfile);
+	free(j.conninfo);
+	free(j.aside);
+	return rc;
+}
