@@ -287,7 +287,9 @@ rb_modes_trigger(const agent_cfg *cfg, const rb_trigger_request *t)
 	announce_proposal(&s, id, t->node, "pending", detail, false, now_us());
 	printf("proposal %s: %s %s %s (rule %s on %s, %s)\n", id, kind_word(s.kind), s.name, args, t->rule,
 		   t->node, t->subject);
-	printf("plan%s:\n%s", rc == RB_EXIT_DONE ? "" : " (its guards refuse now)", plan);
+	if (rc != RB_EXIT_DONE)
+		printf("its guards refuse now:\n");
+	fputs(plan, stdout);
 	printf("approve within %s: %s\nreject: %s\n", within, approve, reject);
 	free(detail);
 	free(within);
