@@ -27,10 +27,11 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+/* the CLI command of a kind; the daemon's own kinds (throttle) have none */
 static const char *
 kind_word(rb_kind k)
 {
-	return k == RB_KIND_PITR ? "pitr" : "promote";
+	return k == RB_KIND_PITR ? "pitr" : k == RB_KIND_PROMOTE ? "promote" : NULL;
 }
 
 /* the [runbook NAME] section, any kind; false (reported) when missing or invalid */
@@ -245,6 +246,13 @@ rb_modes_trigger(const agent_cfg *cfg, const rb_trigger_request *t)
 	}
 	if (!load_named(cfg, t->runbook, &s, false))
 		return RB_EXIT_USAGE;
+	if (!kind_word(s.kind))
+	{
+		fprintf(stderr, "orguard-agent: [runbook %s] is engaged by the daemon itself, not by trigger\n",
+				s.name);
+		rb_settings_free(&s);
+		return RB_EXIT_USAGE;
+	}
 	/* a promotion watches for twice the dead rule, plus a margin, then gives up */
 	args = rb_trigger_args(s.kind, t->rule, rule->kind == RULE_DESTRUCTIVE_EVENT, t->subject,
 						   s.kind == RB_KIND_PROMOTE ? 2 * s.promote.min_dead_for_s + 30 : 0,
@@ -267,7 +275,8 @@ rb_modes_trigger(const agent_cfg *cfg, const rb_trigger_request *t)
 	}
 
 	/* page-first: the plan, a proposal, a page; nothing changes */
-	plan = capture_dry_run(cfg, &s, args, &rc);
+	/* a promotion's plan is one look now: the page must not wait for the watch */
+	plan = capture_dry_run(cfg, &s, s.kind == RB_KIND_PROMOTE ? "" : args, &rc);
 	id = rb_proposal_new_id(now_us(), (int) getpid());
 	if (!append_proposal_line(&s, id, t->node, "pending", args))
 	{
@@ -401,7 +410,7 @@ decide(const agent_cfg *cfg, const char *id, const char *decision, rb_settings *
 		{
 			*params = xstrdup(p.params);
 			rc = RB_EXIT_DONE;
-			printf("proposal %s (%s %s %s): %s\n", id, kind_word(s->kind), s->name, p.params, decision);
+			printf("proposal %s (%s %s): %s\n", id, s->name, p.params, decision);
 			announce_proposal(s, id, p.node, decision, p.params, true, p.proposed_us);
 		}
 		else
@@ -438,7 +447,7 @@ rb_modes_approve(const agent_cfg *cfg, const char *id)
 
 	if (rc != RB_EXIT_DONE)
 		return rc;
-	if (s.kind == RB_KIND_PITR || s.kind == RB_KIND_PROMOTE)
+	if (kind_word(s.kind))
 	{
 		printf("running %s %s %s\n", kind_word(s.kind), s.name, params);
 		fflush(stdout);
@@ -498,8 +507,8 @@ rb_modes_proposals(const agent_cfg *cfg)
 				continue;
 			age = format_age((double) (now_us() - p.proposed_us) / 1e6);
 			left = format_age(s.approve_within_s - (double) (now_us() - p.proposed_us) / 1e6);
-			printf("%s  %s %s %s  node %s  age %s  expires in %s\n", p.id, kind_word(s.kind), s.name,
-				   p.params, p.node ? p.node : "", age, left);
+			printf("%s  %s %s  node %s  age %s  expires in %s\n", p.id, s.name, p.params,
+				   p.node ? p.node : "", age, left);
 			free(age);
 			free(left);
 			shown++;

@@ -32,6 +32,11 @@ rb_trigger_args(rb_kind kind, const char *rule, bool destructive, const char *su
 
 	if (kind == RB_KIND_PROMOTE)
 		return xasprintf("--watch-for %.0fs", watch_for_s < 1 ? 1 : watch_for_s);
+	if (kind != RB_KIND_PITR)
+	{
+		snprintf(err, errlen, "kind: this runbook is not run by trigger");
+		return NULL;
+	}
 	if (!destructive)
 	{
 		snprintf(err, errlen,

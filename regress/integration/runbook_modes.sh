@@ -221,7 +221,7 @@ check "proposing changed nothing (no restore, one journal line)" \
 	eval '[ ! -e "$W/restored" ] && [ "$(wc -l <"$W/journal")" -eq $((lines_before + 1)) ]'
 out=$(agent proposals 2>&1)
 echo "$out" | sed 's/^/# /'
-check "proposals lists it with its age" grep -q "^$pid  pitr pitr --before-event $event  node src  age [0-9]*s" <<<"$out"
+check "proposals lists it with its age" grep -q "^$pid  pitr --before-event $event  node src  age [0-9]*s" <<<"$out"
 
 # --- approve: the restore runs, announced step by step ---
 refresh_port port1
