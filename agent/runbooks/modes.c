@@ -290,8 +290,8 @@ rb_modes_trigger(const agent_cfg *cfg, const rb_trigger_request *t)
 	approve = approve_command(cfg, "approve", id);
 	reject = approve_command(cfg, "reject", id);
 	within = format_age(s.approve_within_s);
-	detail = xasprintf("rule %s on %s (%s); approve within %s: %s; or: %s; plan%s: %s", t->rule, t->node,
-					   t->subject, within, approve, reject,
+	detail = xasprintf("rule %s on %s (%s); approve within %s: %s; or: %s; dry run%s: %s", t->rule,
+					   t->node, t->subject, within, approve, reject,
 					   rc == RB_EXIT_DONE ? "" : " (its guards refuse now)", flat);
 	announce_proposal(&s, id, t->node, "pending", detail, false, now_us());
 	printf("proposal %s: %s %s %s (rule %s on %s, %s)\n", id, kind_word(s.kind), s.name, args, t->rule,
