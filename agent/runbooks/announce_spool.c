@@ -32,7 +32,6 @@ typedef struct ann_root
 	char	   *path;
 	char	   *cluster;
 	int			lock_fd;
-	bool		own;			/* created by this process */
 	pager	  **pagers;
 	int			n_pagers;
 } ann_root;
@@ -235,7 +234,6 @@ root_create(const agent_cfg *cfg, const char *cluster)
 		path = NULL;
 		r->cluster = xstrdup(cluster);
 		r->lock_fd = fd;
-		r->own = true;
 	}
 	free(base);
 	free(id);
@@ -301,6 +299,63 @@ rb_announcer_init(const agent_cfg *cfg)
 	ann.cfg = cfg;
 }
 
+/*
+ * Moves what an orphan holds into this process's spools, oldest first and
+ * before anything of our own: one delivery thread per pager then sends a
+ * resumed run's earlier steps before its later ones.  An entry leaves the
+ * orphan only once it is durable in ours (a crash in between duplicates,
+ * which receivers absorb).  Entries of pagers no longer configured stay.
+ */
+static int
+absorb(ann_root *own, ann_root *orphan)
+{
+	int			moved = 0;
+
+	for (int i = 0; i < own->n_pagers; i++)
+	{
+		char	   *err = NULL;
+		spool	   *sp = spool_open(orphan->path, pager_name(own->pagers[i]), &err);
+		uint64_t   *seqs;
+		int			n;
+
+		if (!sp)
+		{
+			free(err);
+			continue;
+		}
+		n = spool_list(sp, &seqs);
+		for (int k = 0; k < n; k++)
+		{
+			char	   *data = spool_read(sp, seqs[k]);
+			alert_event ev;
+
+			if (!data)
+				continue;
+			if (!alert_from_json(data, &ev))
+				spool_dead_letter(sp, seqs[k]);
+			else
+			{
+				if (pager_enqueue(own->pagers[i], &ev))
+				{
+					spool_ack(sp, seqs[k]);
+					moved++;
+				}
+				alert_free(&ev);
+			}
+			free(data);
+		}
+		free(seqs);
+		spool_close(sp);
+	}
+	return moved;
+}
+
+static int
+by_path(const void *a, const void *b)
+{
+	return strcmp((*(ann_root *const *) a)->path, (*(ann_root *const *) b)->path);
+}
+
 static ann_root *
 own_root(const char *cluster)
 {
@@ -310,7 +365,7 @@ own_root(const char *cluster)
 	int			n;
 
 	for (int i = 0; i < ann.n_roots; i++)
-		if (ann.roots[i]->own && !strcmp(ann.roots[i]->cluster, cluster))
+		if (!strcmp(ann.roots[i]->cluster, cluster))
 			return ann.roots[i];
 	if (!(r = root_create(ann.cfg, cluster)))
 		return NULL;
@@ -318,19 +373,20 @@ own_root(const char *cluster)
 	ann.roots = xrealloc(ann.roots, sizeof(ann_root *) * (size_t) (ann.n_roots + 1));
 	ann.roots[ann.n_roots++] = r;
 
-	/* what earlier runs on this cluster left undelivered goes out too */
+	/* what earlier runs on this cluster left undelivered goes out first */
 	base = cluster_dir(ann.cfg, cluster);
 	n = adopt_orphans(base, cluster, NULL, NULL, &orphans);
+	if (n > 1)
+		qsort(orphans, (size_t) n, sizeof(*orphans), by_path);	/* ids sort by time */
 	for (int i = 0; i < n; i++)
 	{
-		if (!strcmp(orphans[i]->path, r->path))
-		{
-			root_free(orphans[i]);	/* cannot happen: ours is locked */
-			continue;
-		}
-		root_start_pagers(orphans[i], ann.cfg, true);
-		ann.roots = xrealloc(ann.roots, sizeof(ann_root *) * (size_t) (ann.n_roots + 1));
-		ann.roots[ann.n_roots++] = orphans[i];
+		int			moved = absorb(r, orphans[i]);
+
+		if (moved > 0)
+			log_info("runbook announcements: %d left by an earlier run in %s are sent now", moved,
+					 orphans[i]->path);
+		root_release(orphans[i]);
+		root_free(orphans[i]);
 	}
 	free(orphans);
 	free(base);

@@ -11,10 +11,12 @@
  * background.  At exit it waits at most announce_timeout for its spools to
  * drain, then removes the directory if empty, or leaves it.
  *
- * A directory whose lock is free is an orphan: the next CLI process on the
- * same cluster and the daemon (rb_orphans_poll, every tick) adopt it by
- * taking its lock, deliver what it holds with the same pagers, and remove
- * it once empty.  The lock guarantees one writer and one reader per
+ * A directory whose lock is free is an orphan.  The next CLI process that
+ * announces on the same cluster adopts it by taking its lock and moves its
+ * entries into its own spools ahead of its own (so a resumed run's pages
+ * stay in order); the daemon (rb_orphans_poll, every tick) adopts the
+ * orphans no CLI took and delivers them with the same pagers.  Either
+ * removes the directory once empty.  The lock guarantees one writer and one reader per
  * directory; an event is deleted only after its receiver accepted it, so
  * nothing is lost, and a duplicate is harmless (receivers deduplicate on
  * the run's key).
