@@ -161,6 +161,16 @@ bin_dir = $ORG_BINDIR
 restore_dir = $W/auto
 restore_port = $port2
 restore_socket_dir = $W
+
+[runbook busy]
+kind = pitr
+node = src
+backup_dir = $W/backups
+archive_dir = $W/archive
+journal = $W/journal
+bin_dir = $ORG_BINDIR
+restore_dir = $W/archive
+restore_port = $port1
 CONF
 
 agent() { org_as_owner "$AGENT" -c "$conf" runbook "$@"; }
@@ -257,6 +267,23 @@ check "reject closes a pending proposal" eval '[ $rc -eq 0 ] && [ -n "$pid2" ] &
 out=$(agent approve "$pid2" 2>&1)
 rc=$?
 check "a rejected proposal cannot be approved (exit 3)" eval '[ $rc -eq 3 ] && grep -q "already rejected" <<<"$out"'
+
+# --- two people approve at once: one decision, one run ---
+out=$(agent trigger busy --rule destructive_event --node src --subject "$subject" 2>&1)
+pid4=$(grep -o '^proposal p[^:]*' <<<"$out" | cut -d' ' -f2)
+agent approve "$pid4" >"$W/approve-a.out" 2>&1 &
+a=$!
+agent approve "$pid4" >"$W/approve-b.out" 2>&1 &
+b=$!
+wait "$a"
+wait "$b"
+sed 's/^/# a: /' "$W/approve-a.out"
+sed 's/^/# b: /' "$W/approve-b.out"
+check "concurrent approvals: one is recorded, the other refused as already approved" \
+	eval '[ -n "$pid4" ] && [ "$(grep -c "\"run\":\"$pid4\",.*\"result\":\"approved\"" "$W/journal")" -eq 1 ] &&
+	      [ "$(cat "$W/approve-a.out" "$W/approve-b.out" | grep -c "already approved")" -eq 1 ]'
+check "...and the runbook ran once, refused by its own guard (restore_dir exists)" \
+	[ "$(cat "$W/approve-a.out" "$W/approve-b.out" | grep -c "refused *restore_dir: .* already exists")" -eq 1 ]
 
 # --- expiry: approve_within = 1s ---
 out=$(agent trigger quick --rule destructive_event --node src --subject "$subject" 2>&1)
