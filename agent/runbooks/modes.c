@@ -218,6 +218,26 @@ refuse_trigger(const rb_settings *s, const rb_trigger_request *t, const char *wh
 	return rb_run_finish(&r, "refused", "%s", why);
 }
 
+/* true (and said) when the same proposal is still pending: its page stands */
+static bool
+already_proposed(const rb_settings *s, const char *args)
+{
+	journal_entries es;
+	char		err[512];
+	const char *id;
+	bool		found = false;
+
+	if (!journal_read(s->journal, &es, err, sizeof(err)))
+		return false;			/* appending the proposal will say what is wrong */
+	if ((id = rb_proposal_pending_for(&es, s->name, args, now_us(), s->approve_within_s)))
+	{
+		printf("proposal %s: %s %s is already pending; not proposed again\n", id, s->name, args);
+		found = true;
+	}
+	journal_entries_free(&es);
+	return found;
+}
+
 int
 rb_modes_trigger(const agent_cfg *cfg, const rb_trigger_request *t)
 {
@@ -275,6 +295,12 @@ rb_modes_trigger(const agent_cfg *cfg, const rb_trigger_request *t)
 	}
 
 	/* page-first: the plan, a proposal, a page; nothing changes */
+	if (already_proposed(&s, args))
+	{
+		free(args);
+		rb_settings_free(&s);
+		return RB_EXIT_DONE;
+	}
 	/* a promotion's plan is one look now: the page must not wait for the watch */
 	plan = capture_dry_run(cfg, &s, s.kind == RB_KIND_PROMOTE ? "" : args, &rc);
 	id = rb_proposal_new_id(now_us(), (int) getpid());

@@ -149,3 +149,23 @@ rb_proposal_ids(const journal_entries *es, const char ***ids)
 	}
 	return n;
 }
+
+const char *
+rb_proposal_pending_for(const journal_entries *es, const char *runbook, const char *params,
+						int64_t now_us, double approve_within_s)
+{
+	const char **ids;
+	const char *found = NULL;
+	int			n = rb_proposal_ids(es, &ids);
+
+	for (int i = 0; i < n && !found; i++)
+	{
+		rb_proposal p;
+
+		if (rb_proposal_find(es, ids[i], now_us, approve_within_s, &p) == RB_PROPOSAL_PENDING &&
+			eq(p.runbook, runbook) && eq(p.params, params))
+			found = p.id;
+	}
+	free(ids);
+	return found;
+}

@@ -62,4 +62,11 @@ rb_proposal_state rb_proposal_find(const journal_entries *es, const char *id, in
  */
 int			rb_proposal_ids(const journal_entries *es, const char ***ids);
 
+/*
+ * The pending proposal of runbook with these params, or NULL: an alert
+ * that fires again while its proposal waits does not propose twice.
+ */
+const char *rb_proposal_pending_for(const journal_entries *es, const char *runbook, const char *params,
+									int64_t now_us, double approve_within_s);
+
 #endif

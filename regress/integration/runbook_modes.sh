@@ -229,6 +229,10 @@ check "the receiver got the plan with the approve command" \
 	org_wait_until 10 "proposal page" page "p['subject'] == '$pid' and p['status'] == 'firing' and 'runbook approve $pid' in p['summary'] and 'before event $event' in p['summary']"
 check "proposing changed nothing (no restore, one journal line)" \
 	eval '[ ! -e "$W/restored" ] && [ "$(wc -l <"$W/journal")" -eq $((lines_before + 1)) ]'
+out=$(agent trigger pitr --rule destructive_event --node src --subject "$subject" 2>&1)
+rc=$?
+check "the alert firing again while it waits does not propose twice" \
+	eval '[ $rc -eq 0 ] && grep -q "proposal $pid: .* already pending" <<<"$out" && [ "$(grep -c "\"step\":\"proposal\"" "$W/journal")" -eq 1 ]'
 out=$(agent proposals 2>&1)
 echo "$out" | sed 's/^/# /'
 check "proposals lists it with its age" grep -q "^$pid  pitr --before-event $event  node src  age [0-9]*s" <<<"$out"

@@ -203,6 +203,25 @@ test_proposal_ids(void **state)
 }
 
 static void
+test_proposal_pending_for(void **state)
+{
+	journal_entry v[] = {
+		line(T0, "pA", "pitr", "proposal", "pending", "--before-event 42"),
+		line(T0, "pA", "pitr", "proposal", "approved", "--before-event 42"),
+		line(T0, "pB", "pitr", "proposal", "pending", "--before-event 42"),
+		line(T0, "pC", "promote", "proposal", "pending", "--watch-for 60s"),
+	};
+	journal_entries es = {v, 4, 0};
+
+	(void) state;
+	assert_string_equal(rb_proposal_pending_for(&es, "pitr", "--before-event 42", T0_US, 1800), "pB");
+	assert_null(rb_proposal_pending_for(&es, "pitr", "--before-event 43", T0_US, 1800));
+	assert_null(rb_proposal_pending_for(&es, "other", "--watch-for 60s", T0_US, 1800));
+	/* an expired proposal does not stop a new one */
+	assert_null(rb_proposal_pending_for(&es, "promote", "--watch-for 60s", T0_US + 3600000000, 1800));
+}
+
+static void
 test_proposal_id(void **state)
 {
 	char	   *id = rb_proposal_new_id(T0_US, 4242);
@@ -284,6 +303,7 @@ main(void)
 		cmocka_unit_test(test_proposal_states),
 		cmocka_unit_test(test_proposal_expiry),
 		cmocka_unit_test(test_proposal_ids),
+		cmocka_unit_test(test_proposal_pending_for),
 		cmocka_unit_test(test_proposal_id),
 		cmocka_unit_test(test_trigger_pitr_from_destructive_event),
 		cmocka_unit_test(test_trigger_pitr_refuses_without_target),
