@@ -329,7 +329,12 @@ check "the announcements are on disk" [ "$(spooled)" -gt 0 ]
 
 # the daemon delivers what the CLI left, once the receiver is back
 receiver_up
-org_as_owner "$AGENT" -c "$conf" run >"$W/daemon.log" 2>&1 &
+# started without runuser in between, so that $! is the daemon itself
+if [ "$(id -u)" -eq 0 ]; then
+	setpriv --reuid=postgres --regid=postgres --init-groups -- "$AGENT" -c "$conf" run >"$W/daemon.log" 2>&1 &
+else
+	"$AGENT" -c "$conf" run >"$W/daemon.log" 2>&1 &
+fi
 daemon=$!
 check "the daemon delivers them once the receiver is back" \
 	org_wait_until 20 "down run resolved" page "p['subject'] == '$down_run' and p['status'] == 'resolved'"
@@ -337,6 +342,7 @@ check "...and removes the drained spool" \
 	org_wait_until 10 "spool drained" bash -c "[ \$(find '$W/spool/runbooks' -mindepth 2 -maxdepth 2 -type d | wc -l) -eq 0 ]"
 kill -TERM "$daemon" 2>/dev/null
 wait "$daemon" 2>/dev/null
+check "the daemon stopped" not kill -0 "$daemon" 2>/dev/null
 
 # the next CLI run on the cluster delivers them too
 receiver_down
