@@ -10,7 +10,6 @@
 #include "runbooks/announce_spool.h"
 #include "log.h"
 #include "pager.h"
-#include "runbooks/journal.h"
 #include "spool.h"
 #include "util.h"
 
@@ -209,12 +208,29 @@ cluster_dir(const agent_cfg *cfg, const char *cluster)
 	return xasprintf("%s/runbooks/%s", cfg->spool_dir, cluster);
 }
 
+/*
+ * UTC time to the microsecond, then the pid: unique, and names sort by
+ * age (the order in which orphans are sent)
+ */
+static char *
+root_id(void)
+{
+	int64_t		us = now_us();
+	time_t		t = (time_t) (us / 1000000);
+	struct tm	tm;
+	char		base[32];
+
+	gmtime_r(&t, &tm);
+	strftime(base, sizeof(base), "%Y%m%dT%H%M%S", &tm);
+	return xasprintf("%s.%06dZ-%d", base, (int) (us % 1000000), (int) getpid());
+}
+
 /* a fresh directory of this process, locked */
 static ann_root *
 root_create(const agent_cfg *cfg, const char *cluster)
 {
 	char	   *base = cluster_dir(cfg, cluster);
-	char	   *id = journal_new_run_id(now_us(), (int) getpid());
+	char	   *id = root_id();
 	char	   *hidden = xasprintf("%s/.new-%s", base, id);
 	char	   *path = xasprintf("%s/%s", base, id);
 	ann_root   *r = NULL;

@@ -5,21 +5,22 @@
  * A runbook may run while a pager is down, and a failover must never wait
  * for one; nor may two processes write one spool directory.  So every
  * announcing CLI process spools into a directory of its own,
- * SPOOL_DIR/runbooks/CLUSTER/ID (ID: time and pid), held with flock() on
- * its "owner.lock" for the life of the process; it enqueues (an fsynced
- * file per pager, never a wait) and its pager threads deliver in the
- * background.  At exit it waits at most announce_timeout for its spools to
- * drain, then removes the directory if empty, or leaves it.
+ * SPOOL_DIR/runbooks/CLUSTER/ID (ID: UTC time to the microsecond and pid),
+ * held with flock() on its "owner.lock" for the life of the process; it
+ * enqueues (an fsynced file per pager, never a wait) and its pager threads
+ * deliver in the background.  At exit it waits at most announce_timeout
+ * for its spools to drain, then removes the directory if empty, or leaves
+ * it.
  *
  * A directory whose lock is free is an orphan.  The next CLI process that
  * announces on the same cluster adopts it by taking its lock and moves its
  * entries into its own spools ahead of its own (so a resumed run's pages
  * stay in order); the daemon (rb_orphans_poll, every tick) adopts the
  * orphans no CLI took and delivers them with the same pagers.  Either
- * removes the directory once empty.  The lock guarantees one writer and one reader per
- * directory; an event is deleted only after its receiver accepted it, so
- * nothing is lost, and a duplicate is harmless (receivers deduplicate on
- * the run's key).
+ * removes the directory once empty.  The lock guarantees one writer and
+ * one reader per directory; an event is deleted only after its receiver
+ * accepted it, so nothing is lost, and a duplicate is harmless (receivers
+ * deduplicate on the run's key).
  */
 #ifndef ORGUARD_RB_ANNOUNCE_SPOOL_H
 #define ORGUARD_RB_ANNOUNCE_SPOOL_H

@@ -23,6 +23,7 @@
 #include "runbooks/rbutil.h"
 #include "runbooks/run.h"
 #include "runbooks/settings.h"
+#include "http.h"
 #include "log.h"
 #include "util.h"
 
@@ -349,11 +350,13 @@ runbook_cli_main(int argc, char **argv, const agent_cfg *cfg)
 	int			rc;
 
 	/* every journaled line of a real run goes to the pagers too */
+	http_global_init();			/* before any pager thread exists */
 	rb_announcer_init(cfg);
 	rb_run_observe(rb_announcer_run_line);
 	rc = runbook_cli_command(argc, argv, cfg);
 	rb_run_observe(NULL);
 	rb_announcer_finish();
+	http_global_cleanup();
 	return rc;
 }
 
