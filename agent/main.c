@@ -15,6 +15,7 @@
 #include "pager.h"
 #include "remote_write.h"
 #include "rules.h"
+#include "runbooks/announce_spool.h"
 #include "runbooks/cli.h"
 #include "spool.h"
 #include "stats.h"
@@ -44,6 +45,7 @@ typedef struct agent
 	cursor_store cursors;
 	char	   *cursor_path;
 	rw_state	rw_sent;		/* series pushed last time, for stale markers */
+	rb_orphans *rb_orphans;		/* runbook announcements a CLI left unsent */
 } agent;
 
 static void
@@ -490,6 +492,7 @@ start_outputs(agent *a)
 		}
 		a->pagers[a->n_pagers++] = p;
 	}
+	a->rb_orphans = rb_orphans_new();
 	if (a->cfg.remote_write_url && *a->cfg.remote_write_url)
 		a->rw = remote_writer_start(a->cfg.remote_write_url, a->cfg.remote_write_timeout_s);
 	return true;
@@ -507,6 +510,8 @@ stop_outputs(agent *a)
 	a->n_pagers = 0;
 	remote_writer_stop(a->rw);
 	a->rw = NULL;
+	rb_orphans_free(a->rb_orphans);
+	a->rb_orphans = NULL;
 }
 
 static bool
@@ -611,6 +616,8 @@ run_agent(const char *path)
 
 			if (busy)
 				log_debug("%d nodes still busy from the previous interval", busy);
+			if (a.rb_orphans)
+				rb_orphans_poll(a.rb_orphans, &a.cfg);
 			next_tick += (int64_t) (a.cfg.interval_s * 1000);
 			if (next_tick <= now)
 				next_tick = now + (int64_t) (a.cfg.interval_s * 1000);

@@ -14,10 +14,22 @@ or_empty(const char *s)
 	return s ? s : "";
 }
 
+/* a run that succeeded, or a proposal someone decided (or let expire) */
+static bool
+closes_ok(const char *result)
+{
+	static const char *const ok[] = {"done", "approved", "rejected", "expired", NULL};
+
+	for (int i = 0; result && ok[i]; i++)
+		if (!strcmp(result, ok[i]))
+			return true;
+	return false;
+}
+
 void
 rb_announce_event(const rb_announcement *a, alert_event *ev)
 {
-	bool		closed_ok = a->final && a->result && !strcmp(a->result, "done");
+	bool		closed_ok = a->final && closes_ok(a->result);
 	bool		closed_bad = a->final && !closed_ok;
 	strbuf		sb;
 

@@ -5,7 +5,9 @@
  * One run is one alert instance (rule "OrguardRunbook", subject the run
  * id): every step re-sends it firing with the step in its summary and
  * labels; the closing step of a successful run resolves it, a failed or
- * refused run stays firing at critical severity until someone looks.
+ * refused run stays firing at critical severity until someone looks.  A
+ * page-first proposal is an instance of its own (subject the proposal id)
+ * that fires "pending" and resolves once approved, rejected or expired.
  * Pure: building the event does no I/O.
  */
 #ifndef ORGUARD_RB_ANNOUNCE_H

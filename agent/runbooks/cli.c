@@ -9,16 +9,21 @@
  *   runbook list-backups [NAME]
  *   runbook abandon NAME
  *   runbook check-config
+ *   runbook trigger RBNAME --rule R --node N --subject S
+ *   runbook approve ID | reject ID | proposals
  *
  * Exit codes: 0 done (or planned), 1 failed, 2 usage or configuration
  * error, 3 refused by a guard (nothing changed).
  */
 #include "runbooks/cli.h"
+#include "runbooks/announce_spool.h"
+#include "runbooks/modes.h"
 #include "runbooks/pitr.h"
 #include "runbooks/promote.h"
 #include "runbooks/rbutil.h"
 #include "runbooks/run.h"
 #include "runbooks/settings.h"
+#include "http.h"
 #include "log.h"
 #include "util.h"
 
@@ -40,6 +45,11 @@ usage(FILE *f)
 		  "  rejoin NODE   make a fenced old primary a standby of the new one (pg_rewind)\n"
 		  "  abandon       close an interrupted run of NAME (its steps are not undone)\n"
 		  "  check-config  validate every [runbook] section\n"
+		  "  trigger NAME  what a rule with \"runbook = NAME\" starts (needs --rule, --node, --subject):\n"
+		  "                mode = auto runs the runbook; mode = page-first pages its plan as a proposal\n"
+		  "  approve ID    run a pending proposal (it expires after approve_within)\n"
+		  "  reject ID     close a pending proposal without running it\n"
+		  "  proposals     list the pending proposals with their age\n"
 		  "\n"
 		  "NAME is a [runbook NAME] section; it may be left out when only one of the kind exists.\n"
 		  "\n"
@@ -53,6 +63,12 @@ usage(FILE *f)
 		  "  --in-place              pitr: restore into the stopped source's data_dir (the old one is kept aside)\n"
 		  "  --watch                 promote: keep probing until the primary is dead, then act\n"
 		  "  --last-primary-lsn LSN  promote: the primary's last known flush position\n"
+		  "  --watch-for DURATION    promote --watch: give up after DURATION if the primary answers\n"
+		  "  --rule R, --node N, --subject S\n"
+		  "                          trigger: the rule that fired, on which node, for which subject\n"
+		  "\n"
+		  "Steps, results and proposals are announced to the configured pagers (not dry runs);\n"
+		  "promote and pitr typed by hand run at once in either mode.\n"
 		  "\n"
 		  "Exit status: 0 done, 1 failed, 2 usage or configuration error, 3 refused (nothing changed).\n", f);
 }
@@ -105,7 +121,7 @@ list_backups(const rb_settings *s)
 }
 
 int
-runbook_cli_main(int argc, char **argv, const agent_cfg *cfg)
+runbook_cli_command(int argc, char **argv, const agent_cfg *cfg)
 {
 	static const struct option opts[] = {
 		{"dry-run", no_argument, NULL, 'n'},
@@ -117,6 +133,10 @@ runbook_cli_main(int argc, char **argv, const agent_cfg *cfg)
 		{"in-place", no_argument, NULL, 'I'},
 		{"watch", no_argument, NULL, 'w'},
 		{"last-primary-lsn", required_argument, NULL, 'l'},
+		{"watch-for", required_argument, NULL, 'W'},
+		{"rule", required_argument, NULL, 'R'},
+		{"node", required_argument, NULL, 'N'},
+		{"subject", required_argument, NULL, 'S'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
@@ -126,6 +146,7 @@ runbook_cli_main(int argc, char **argv, const agent_cfg *cfg)
 	bool		dry_run = false,
 				watch = false,
 				have_target = false;
+	rb_trigger_request treq = {0};
 	rb_pitr_request preq = {0};
 	rb_promote_request mreq = {0};
 	char		err[512];
@@ -195,6 +216,23 @@ runbook_cli_main(int argc, char **argv, const agent_cfg *cfg)
 				}
 				mreq.primary_lsn_known = true;
 				break;
+			case 'W':
+				if (!parse_duration(optarg, &mreq.watch_for_s) || mreq.watch_for_s <= 0)
+				{
+					fprintf(stderr, "orguard-agent: --watch-for: \"%s\" is not a duration\n", optarg);
+					return RB_EXIT_USAGE;
+				}
+				watch = true;
+				break;
+			case 'R':
+				treq.rule = optarg;
+				break;
+			case 'N':
+				treq.node = optarg;
+				break;
+			case 'S':
+				treq.subject = optarg;
+				break;
 			case 'h':
 				usage(stdout);
 				return RB_EXIT_DONE;
@@ -254,6 +292,17 @@ runbook_cli_main(int argc, char **argv, const agent_cfg *cfg)
 		rb_settings_free(&s);
 		return rc;
 	}
+	if (!strcmp(cmd, "trigger"))
+	{
+		treq.runbook = name;
+		return rb_modes_trigger(cfg, &treq);
+	}
+	if (!strcmp(cmd, "approve"))
+		return rb_modes_approve(cfg, name);
+	if (!strcmp(cmd, "reject"))
+		return rb_modes_reject(cfg, name);
+	if (!strcmp(cmd, "proposals"))
+		return rb_modes_proposals(cfg);
 	if (!strcmp(cmd, "check-config"))
 	{
 		config_errors errs = {0};
@@ -300,6 +349,22 @@ runbook_cli_main(int argc, char **argv, const agent_cfg *cfg)
 	fprintf(stderr, "orguard-agent: unknown runbook command \"%s\"\n", cmd);
 	usage(stderr);
 	return RB_EXIT_USAGE;
+}
+
+int
+runbook_cli_main(int argc, char **argv, const agent_cfg *cfg)
+{
+	int			rc;
+
+	/* every journaled line of a real run goes to the pagers too */
+	http_global_init();			/* before any pager thread exists */
+	rb_announcer_init(cfg);
+	rb_run_observe(rb_announcer_run_line);
+	rc = runbook_cli_command(argc, argv, cfg);
+	rb_run_observe(NULL);
+	rb_announcer_finish();
+	http_global_cleanup();
+	return rc;
 }
 
 /* the index of the command word: the first argument that is not an option */

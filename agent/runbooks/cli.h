@@ -11,8 +11,14 @@
 
 #include <stdbool.h>
 
-/* argv[0] is "runbook"; returns the process exit code (see run.h) */
+/*
+ * argv[0] is "runbook"; returns the process exit code (see run.h).  Runs
+ * the command with its announcements, and waits (bounded) for their
+ * delivery before returning.
+ */
 int			runbook_cli_main(int argc, char **argv, const agent_cfg *cfg);
+/* the command alone (approve and trigger run their runbook through it) */
+int			runbook_cli_command(int argc, char **argv, const agent_cfg *cfg);
 
 /* true when the command line's command is "runbook" */
 bool		runbook_cli_wanted(int argc, char **argv);

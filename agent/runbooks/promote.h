@@ -16,6 +16,7 @@ typedef struct rb_promote_request
 {
 	bool		dry_run;
 	bool		watch;			/* probe until the primary is dead */
+	double		watch_for_s;	/* with watch: give up after this (0: never) */
 	bool		primary_lsn_known;
 	uint64_t	last_primary_lsn;	/* --last-primary-lsn */
 } rb_promote_request;

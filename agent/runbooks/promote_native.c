@@ -404,6 +404,7 @@ rb_promote_native(const rb_settings *s, const rb_promote_request *req)
 	int			rc = RB_EXIT_FAILED,
 				fails = 0;
 	int64_t		next,
+				watch_end,
 				t_dead = 0,
 				t_promoted;
 	uint32_t	new_tl = 0;
@@ -426,6 +427,7 @@ rb_promote_native(const rb_settings *s, const rb_promote_request *req)
 			   p->primary->name, p->probes, p->min_dead_for_s, p->probe_interval_s, p->probe_timeout_s);
 	fflush(stdout);
 	next = mono_ms();
+	watch_end = req->watch_for_s > 0 ? next + (int64_t) (req->watch_for_s * 1000) : 0;
 	for (;;)
 	{
 		bool		was_ok = pv->n == 0 || pv->h[pv->n - 1].ok;
@@ -450,7 +452,8 @@ rb_promote_native(const rb_settings *s, const rb_promote_request *req)
 		}
 		if (promote_primary_dead(pv->h, pv->n, &rule, &fails))
 			break;
-		if (ok && !req->watch)
+		/* a bounded watch (a rule-triggered run) gives up like a single look */
+		if (ok && (!req->watch || (watch_end && mono_ms() >= watch_end)))
 		{
 			char		where[24];
 

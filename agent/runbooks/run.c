@@ -14,6 +14,24 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+static rb_run_observer observer;
+
+void
+rb_run_observe(rb_run_observer fn)
+{
+	observer = fn;
+}
+
+static void
+observe(const rb_settings *s, const char *run, const char *step, const char *target,
+		const char *result, const char *detail, bool final, int64_t started_us)
+{
+	rb_run_line l = {s, run, step, target, result, detail, final, started_us};
+
+	if (observer)
+		observer(&l);
+}
+
 static int
 take_lock(const rb_settings *s, char *err, size_t errlen)
 {
@@ -62,6 +80,12 @@ journal_refusal(const rb_settings *s, const char *params, const char *guard, con
 		journal_write(&j, "runbook", s->cluster, "refused", "%s: %s", guard, why);
 		journal_close(&j);
 	}
+	{
+		char	   *detail = xasprintf("%s: %s", guard, why);
+
+		observe(s, run, "runbook", s->cluster, "refused", detail, true, now_us());
+		free(detail);
+	}
 	free(run);
 }
 
@@ -78,6 +102,7 @@ rb_run_begin(rb_run *r, const rb_settings *s, const char *params, bool dry_run, 
 	r->lock_fd = -1;
 	r->j.fd = -1;
 	r->t0_ms = mono_ms();
+	r->started_us = now_us();
 	if (!journal_read(s->journal, &r->past, err, errlen))
 		return RB_EXIT_FAILED;
 	open_run = journal_unfinished_run(&r->past, s->name, &open_params);
@@ -131,7 +156,8 @@ rb_run_step_done(const rb_run *r, const char *step, const char *target)
 }
 
 static void
-record(rb_run *r, const char *step, const char *target, const char *result, const char *detail)
+record(rb_run *r, const char *step, const char *target, const char *result, const char *detail,
+	   bool final)
 {
 	printf("%-12s %-22s %-9s %s\n", step, target ? target : "", result, detail ? detail : "");
 	fflush(stdout);
@@ -143,6 +169,7 @@ record(rb_run *r, const char *step, const char *target, const char *result, cons
 			detail && *detail ? ": " : "", detail ? detail : "");
 	if (r->j.fd >= 0 && !journal_write(&r->j, step, target, result, "%s", detail ? detail : ""))
 		log_error("runbook %s: journal %s is not durable: %s", r->runbook, r->s->journal, strerror(errno));
+	observe(r->s, r->run, step, target, result, detail, final, r->started_us);
 }
 
 void
@@ -158,7 +185,7 @@ rb_run_step(rb_run *r, const char *step, const char *target, const char *result,
 		sb_vprintf(&sb, fmt, ap);
 		va_end(ap);
 	}
-	record(r, step, target, result, sb.data);
+	record(r, step, target, result, sb.data, false);
 	sb_free(&sb);
 }
 
@@ -181,7 +208,7 @@ rb_run_finish(rb_run *r, const char *result, const char *fmt,...)
 		printf("%-12s %-22s %-9s %s\n", "dry-run", r->s->cluster,
 			   !strcmp(result, "done") ? "planned" : result, sb.data);
 	else
-		record(r, "runbook", r->s->cluster, result, sb.data);
+		record(r, "runbook", r->s->cluster, result, sb.data, true);
 	sb_free(&sb);
 	journal_close(&r->j);
 	journal_entries_free(&r->past);

@@ -32,7 +32,29 @@ typedef struct rb_run
 	journal_entries past;		/* the journal as it was when the run began */
 	int			lock_fd;
 	int64_t		t0_ms;
+	int64_t		started_us;		/* wall clock, for the announcements */
 } rb_run;
+
+/* one recorded line of a real run, as an observer sees it */
+typedef struct rb_run_line
+{
+	const rb_settings *s;
+	const char *run;
+	const char *step;
+	const char *target;
+	const char *result;
+	const char *detail;
+	bool		final;			/* the run's closing line */
+	int64_t		started_us;
+} rb_run_line;
+
+typedef void (*rb_run_observer) (const rb_run_line *line);
+
+/*
+ * Every journaled line of every real run (and every refusal) is also
+ * handed to fn: the CLI announces them to the pagers.  NULL: none.
+ */
+void		rb_run_observe(rb_run_observer fn);
 
 /*
  * Takes the cluster lock, reads the journal and either resumes the

@@ -38,7 +38,9 @@ add_error(ctx *c, const char *fmt,...)
 	c->ok = false;
 }
 
-static const char *const common_keys[] = {"kind", "backend", "cluster", "journal", "bin_dir", NULL};
+static const char *const common_keys[] = {
+	"kind", "backend", "cluster", "journal", "bin_dir", "mode", "approve_within", "announce_timeout", NULL
+};
 static const char *const pitr_keys[] = {
 	"node", "backup_dir", "archive_dir", "restore_command", "restore_dir", "restore_port",
 	"restore_socket_dir", "check_query", "target_timeline", "backup_timeout", "archive_timeout",
@@ -303,6 +305,21 @@ load_promote(ctx *c, rb_settings *s)
 		add_error(c, "backend: \"%s\" is not supported (native)", v);
 }
 
+/* promote and pitr propose by default: a human approves a destructive act */
+static void
+load_mode(ctx *c, rb_settings *s)
+{
+	const char *v = labels_get(&c->rb->settings, "mode");
+
+	s->mode = RB_MODE_PAGE_FIRST;
+	if (v && !strcmp(v, "auto"))
+		s->mode = RB_MODE_AUTO;
+	else if (v && strcmp(v, "page-first"))
+		add_error(c, "mode: \"%s\" is not auto or page-first", v);
+	s->approve_within_s = get_duration(c, "approve_within", 1800);
+	s->announce_timeout_s = get_duration(c, "announce_timeout", 10);
+}
+
 bool
 rb_settings_load(const agent_cfg *cfg, const runbook_cfg *rb, rb_settings *s, config_errors *errs)
 {
@@ -339,6 +356,7 @@ rb_settings_load(const agent_cfg *cfg, const runbook_cfg *rb, rb_settings *s, co
 	s->bin_dir = get_path(&c, "bin_dir", false);
 	if (!s->bin_dir && !labels_get(&rb->settings, "bin_dir"))
 		s->bin_dir = xstrdup(RB_DEFAULT_BINDIR);
+	load_mode(&c, s);
 	if (s->kind == RB_KIND_PITR)
 		load_pitr(&c, s);
 	else

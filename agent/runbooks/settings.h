@@ -20,6 +20,13 @@ typedef enum rb_kind
 	RB_KIND_PROMOTE
 } rb_kind;
 
+/* auto: a rule that fires runs the runbook; page-first: it pages a proposal */
+typedef enum rb_mode
+{
+	RB_MODE_AUTO,
+	RB_MODE_PAGE_FIRST
+} rb_mode;
+
 #define RB_DEFAULT_JOURNAL "/var/lib/odoo-retail-guard/runbooks.journal"
 #define RB_DEFAULT_BINDIR "/usr/lib/postgresql/15/bin"
 
@@ -82,6 +89,9 @@ typedef struct rb_settings
 	char	   *journal;
 	char	   *bin_dir;
 	int			line;
+	rb_mode		mode;			/* of rule-triggered runs */
+	double		approve_within_s;	/* a proposal expires after this */
+	double		announce_timeout_s; /* the CLI waits this long for its pages */
 	rb_pitr_settings pitr;
 	rb_promote_settings promote;
 } rb_settings;
