@@ -5,6 +5,7 @@
  *   runbook pitr [NAME] (--target-time T | --target-lsn LSN | --before-event ID)
  *                [--restore-dir DIR] [--restore-port N] [--dry-run]
  *   runbook promote [NAME] [--dry-run] [--watch] [--last-primary-lsn LSN]
+ *   runbook promote [NAME] [--candidate MEMBER] [--switchover] [--dry-run]   (backend = patroni)
  *   runbook rejoin NODE [NAME] [--dry-run]
  *   runbook list-backups [NAME]
  *   runbook abandon NAME
@@ -52,6 +53,8 @@ usage(FILE *f)
 		  "  --restore-port PORT     pitr: port of the restored node (default: restore_port)\n"
 		  "  --watch                 promote: keep probing until the primary is dead, then act\n"
 		  "  --last-primary-lsn LSN  promote: the primary's last known flush position\n"
+		  "  --candidate MEMBER      promote (patroni): the member to promote (default: chosen)\n"
+		  "  --switchover            promote (patroni): hand over from a live leader\n"
 		  "\n"
 		  "Exit status: 0 done, 1 failed, 2 usage or configuration error, 3 refused (nothing changed).\n", f);
 }
@@ -103,6 +106,25 @@ list_backups(const rb_settings *s)
 	return RB_EXIT_DONE;
 }
 
+/* backend = patroni: Patroni rejoins old leaders itself and watches on its own */
+static int
+patroni_promote_cli(const rb_settings *s, const char *node, const rb_promote_request *req)
+{
+	if (node)
+	{
+		fprintf(stderr, "orguard-agent: rejoin is for the native backend; Patroni rejoins an old leader "
+				"itself (postgresql.use_pg_rewind)\n");
+		return RB_EXIT_USAGE;
+	}
+	if (req->watch || req->primary_lsn_known)
+	{
+		fprintf(stderr, "orguard-agent: --watch and --last-primary-lsn are for the native backend; "
+				"Patroni detects a dead leader by itself\n");
+		return RB_EXIT_USAGE;
+	}
+	return rb_promote_patroni(s, req);
+}
+
 int
 runbook_cli_main(int argc, char **argv, const agent_cfg *cfg)
 {
@@ -115,6 +137,8 @@ runbook_cli_main(int argc, char **argv, const agent_cfg *cfg)
 		{"restore-port", required_argument, NULL, 'P'},
 		{"watch", no_argument, NULL, 'w'},
 		{"last-primary-lsn", required_argument, NULL, 'l'},
+		{"candidate", required_argument, NULL, 'C'},
+		{"switchover", no_argument, NULL, 'S'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
@@ -190,6 +214,12 @@ runbook_cli_main(int argc, char **argv, const agent_cfg *cfg)
 				}
 				mreq.primary_lsn_known = true;
 				break;
+			case 'C':
+				mreq.candidate = optarg;
+				break;
+			case 'S':
+				mreq.switchover = true;
+				break;
 			case 'h':
 				usage(stdout);
 				return RB_EXIT_DONE;
@@ -243,7 +273,15 @@ runbook_cli_main(int argc, char **argv, const agent_cfg *cfg)
 			return RB_EXIT_USAGE;
 		mreq.dry_run = dry_run;
 		mreq.watch = watch;
-		rc = node ? rb_rejoin_native(&s, node, dry_run) : rb_promote_native(&s, &mreq);
+		if (s.promote.backend == RB_BACKEND_PATRONI)
+			rc = patroni_promote_cli(&s, node, &mreq);
+		else if (mreq.candidate || mreq.switchover)
+		{
+			fprintf(stderr, "orguard-agent: --candidate and --switchover need backend = patroni\n");
+			rc = RB_EXIT_USAGE;
+		}
+		else
+			rc = node ? rb_rejoin_native(&s, node, dry_run) : rb_promote_native(&s, &mreq);
 		rb_settings_free(&s);
 		return rc;
 	}

@@ -1,7 +1,11 @@
 # regress/lib/patroni.sh: a throwaway Patroni cluster (Debian's patroni and
 # etcd-server) on loopback for the Patroni backend's tests and benchmark.
-# Source it after cluster.sh and org_harness_init.
+# Source it after cluster.sh.
 #
+#   org_patroni_harness_init          temp root and exit trap, like
+#                                     org_harness_init but without staging the
+#                                     extension (Patroni runs the system's
+#                                     PostgreSQL)
 #   org_etcd_start                    one etcd 3.4 member (v3 API), free ports
 #   org_patroni_start NAME [TTL LOOP_WAIT RETRY_TIMEOUT]
 #                                     one Patroni member with its own PostgreSQL
@@ -34,6 +38,19 @@ ORG_ETCD_PORT=""
 ORG_PATRONI_AUTH_FILE=""
 declare -A ORG_PATRONI_PID ORG_PATRONI_API ORG_PATRONI_PGPORT ORG_PATRONI_DIR
 ORG_PATRONI_MEMBERS=()
+
+org_patroni_harness_init() {
+	ORG_TMP=$(mktemp -d "${TMPDIR:-/tmp}/orguard.XXXXXX")
+	chmod 755 "$ORG_TMP"
+	trap 'org_patroni_stop_all; org_harness_cleanup' EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	if [ "$(id -u)" -eq 0 ] && ! id postgres >/dev/null 2>&1; then
+		org_die "the postgres system user is missing (install postgresql-15)"
+	fi
+	command -v patroni >/dev/null && command -v etcd >/dev/null ||
+		org_die "patroni and etcd are needed (Debian: patroni, etcd-server)"
+}
 
 # a background process as the cluster owner; setpriv execs, so $! is its pid
 org_patroni_bg() {
