@@ -10,6 +10,8 @@
 #   org_patroni_start NAME [TTL LOOP_WAIT RETRY_TIMEOUT]
 #                                     one Patroni member with its own PostgreSQL
 #                                     (bin_dir: the system's PostgreSQL 15)
+#   org_patroni_restart NAME          start a killed member again (same config
+#                                     and data: it rejoins as a replica)
 #   org_patroni_wait_leader SECS      poll /cluster until a member leads and runs
 #   org_patroni_wait_streaming SECS N poll until N replicas stream
 #   org_patroni_cluster [NAME]        GET /cluster (JSON) from NAME or the first member
@@ -159,6 +161,13 @@ EOF
 	ORG_PATRONI_MEMBERS+=("$name")
 	org_wait_until 60 "$name's REST API answers" curl -sS -m 2 -o /dev/null "http://127.0.0.1:$api/liveness" ||
 		{ tail -n 30 "$dir/patroni.log" >&2; org_die "patroni $name did not start"; }
+}
+
+org_patroni_restart() {
+	local name=$1 dir=${ORG_PATRONI_DIR[$1]}
+	[ -z "${ORG_PATRONI_PID[$name]:-}" ] || return 0
+	org_patroni_bg "$dir/patroni.log.restart" patroni "$dir/patroni.yml"
+	ORG_PATRONI_PID[$name]=$!
 }
 
 org_patroni_api() {
