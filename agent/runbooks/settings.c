@@ -386,6 +386,11 @@ rb_settings_load(const agent_cfg *cfg, const runbook_cfg *rb, rb_settings *s, co
 		}
 		if (s->kind == RB_KIND_PROMOTE && !strncmp(k, "data_dir.", 9))
 			continue;
+		if (s->kind == RB_KIND_PROMOTE && in_list(patroni_keys, k) && !in_list(promote_keys, k))
+		{
+			add_error(&c, "%s: is a setting of backend = patroni (this runbook's backend is native)", k);
+			continue;
+		}
 		if (!in_list(common_keys, k) &&
 			!in_list(s->kind == RB_KIND_PITR ? pitr_keys : promote_keys, k))
 			add_error(&c, "%s: unknown setting for a %s runbook", k, kind);

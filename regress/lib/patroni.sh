@@ -241,7 +241,13 @@ org_patroni_psql() {
 		-U postgres -d postgres -Atc "$2"
 }
 
-org_patroni_postmaster() { head -n 1 "${ORG_PATRONI_DIR[$1]}/data/postmaster.pid" 2>/dev/null; }
+# NAME's postmaster, only while it runs on NAME's data directory (a stale
+# postmaster.pid left by a kill may name someone else's process by now)
+org_patroni_postmaster() {
+	local dir="${ORG_PATRONI_DIR[$1]}/data" pm
+	pm=$(head -n 1 "$dir/postmaster.pid" 2>/dev/null)
+	[ -n "$pm" ] && tr '\0' ' ' <"/proc/$pm/cmdline" 2>/dev/null | grep -qF -- "$dir" && echo "$pm"
+}
 
 org_patroni_kill_postgres() {
 	local pm

@@ -240,6 +240,12 @@ test_promote_patroni(void **state)
 	assert_true(has_error(&l, "max_lag_bytes: \"lots\""));
 	unload(&l);
 
+	load(&l, NODES "[runbook promote]\nprimary = p\nstandbys = s1\nfence_command = none\n"
+		 "patroni_url = http://127.0.0.1:8008\n", "promote");
+	assert_false(l.ok);
+	assert_true(has_error(&l, "patroni_url: is a setting of backend = patroni (this runbook's backend is native)"));
+	unload(&l);
+
 	load(&l, NODES "[runbook promote]\nbackend = patroni\nnode = nope\n", "promote");
 	assert_false(l.ok);
 	assert_true(has_error(&l, "patroni_url: is required with backend = patroni"));
