@@ -246,7 +246,7 @@ org_patroni_psql() {
 org_patroni_postmaster() {
 	local dir="${ORG_PATRONI_DIR[$1]}/data" pm
 	pm=$(head -n 1 "$dir/postmaster.pid" 2>/dev/null)
-	[ -n "$pm" ] && tr '\0' ' ' <"/proc/$pm/cmdline" 2>/dev/null | grep -qF -- "$dir" && echo "$pm"
+	[ -n "$pm" ] && tr '\0' ' ' 2>/dev/null <"/proc/$pm/cmdline" | grep -qF -- "$dir" && echo "$pm"
 }
 
 org_patroni_kill_postgres() {
@@ -259,9 +259,9 @@ org_patroni_kill_postgres() {
 # a node crash: Patroni first (so it cannot restart PostgreSQL), then PostgreSQL
 org_patroni_kill() {
 	local pid=${ORG_PATRONI_PID[$1]:-}
-	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+	# reaped at once, so the shell prints no job notice for it
+	[ -n "$pid" ] && { kill -9 "$pid"; wait "$pid"; } 2>/dev/null
 	org_patroni_kill_postgres "$1"
-	[ -n "$pid" ] && { wait "$pid"; } 2>/dev/null
 	ORG_PATRONI_PID[$1]=""
 }
 
