@@ -5,6 +5,7 @@
  *   runbook pitr [NAME] (--target-time T | --target-lsn LSN | --before-event ID)
  *                [--restore-dir DIR] [--restore-port N] [--in-place] [--dry-run]
  *   runbook promote [NAME] [--dry-run] [--watch] [--last-primary-lsn LSN]
+ *   runbook promote [NAME] [--candidate MEMBER] [--switchover] [--dry-run]   (backend = patroni)
  *   runbook rejoin NODE [NAME] [--dry-run]
  *   runbook list-backups [NAME]
  *   runbook abandon NAME
@@ -69,6 +70,8 @@ usage(FILE *f)
 		  "\n"
 		  "Steps, results and proposals are announced to the configured pagers (not dry runs);\n"
 		  "promote and pitr typed by hand run at once in either mode.\n"
+		  "  --candidate MEMBER      promote (patroni): the member to promote (default: chosen)\n"
+		  "  --switchover            promote (patroni): hand over from a live leader\n"
 		  "\n"
 		  "Exit status: 0 done, 1 failed, 2 usage or configuration error, 3 refused (nothing changed).\n", f);
 }
@@ -120,6 +123,25 @@ list_backups(const rb_settings *s)
 	return RB_EXIT_DONE;
 }
 
+/* backend = patroni: Patroni rejoins old leaders itself and watches on its own */
+static int
+patroni_promote_cli(const rb_settings *s, const char *node, const rb_promote_request *req)
+{
+	if (node)
+	{
+		fprintf(stderr, "orguard-agent: rejoin is for the native backend; Patroni rejoins an old leader "
+				"itself (postgresql.use_pg_rewind)\n");
+		return RB_EXIT_USAGE;
+	}
+	if (req->watch || req->primary_lsn_known)
+	{
+		fprintf(stderr, "orguard-agent: --watch and --last-primary-lsn are for the native backend; "
+				"Patroni detects a dead leader by itself\n");
+		return RB_EXIT_USAGE;
+	}
+	return rb_promote_patroni(s, req);
+}
+
 int
 runbook_cli_command(int argc, char **argv, const agent_cfg *cfg)
 {
@@ -137,6 +159,8 @@ runbook_cli_command(int argc, char **argv, const agent_cfg *cfg)
 		{"rule", required_argument, NULL, 'R'},
 		{"node", required_argument, NULL, 'N'},
 		{"subject", required_argument, NULL, 'S'},
+		{"candidate", required_argument, NULL, 'C'},
+		{"switchover", no_argument, NULL, 'O'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
@@ -233,6 +257,12 @@ runbook_cli_command(int argc, char **argv, const agent_cfg *cfg)
 			case 'S':
 				treq.subject = optarg;
 				break;
+			case 'C':
+				mreq.candidate = optarg;
+				break;
+			case 'O':
+				mreq.switchover = true;
+				break;
 			case 'h':
 				usage(stdout);
 				return RB_EXIT_DONE;
@@ -288,7 +318,15 @@ runbook_cli_command(int argc, char **argv, const agent_cfg *cfg)
 			return RB_EXIT_USAGE;
 		mreq.dry_run = dry_run;
 		mreq.watch = watch;
-		rc = node ? rb_rejoin_native(&s, node, dry_run) : rb_promote_native(&s, &mreq);
+		if (s.promote.backend == RB_BACKEND_PATRONI)
+			rc = patroni_promote_cli(&s, node, &mreq);
+		else if (mreq.candidate || mreq.switchover)
+		{
+			fprintf(stderr, "orguard-agent: --candidate and --switchover need backend = patroni\n");
+			rc = RB_EXIT_USAGE;
+		}
+		else
+			rc = node ? rb_rejoin_native(&s, node, dry_run) : rb_promote_native(&s, &mreq);
 		rb_settings_free(&s);
 		return rc;
 	}

@@ -53,6 +53,12 @@ static const char *const promote_keys[] = {
 	"catchup_timeout", "promote_timeout", "command_timeout", "rewind_timeout", NULL
 };
 
+/* backend = patroni: Patroni decides how to promote, fence and repoint */
+static const char *const patroni_keys[] = {
+	"patroni_url", "patroni_auth_file", "candidate", "node", "max_lag_bytes", "api_timeout",
+	"promote_timeout", "probe_timeout", NULL
+};
+
 static bool
 in_list(const char *const *l, const char *k)
 {
@@ -227,6 +233,73 @@ load_pitr(ctx *c, rb_settings *s)
 	p->recovery_timeout_s = get_duration(c, "recovery_timeout", 3600);
 }
 
+static int64_t
+get_max_lag(ctx *c)
+{
+	const char *v = labels_get(&c->rb->settings, "max_lag_bytes");
+	double		q;
+
+	if (!v)
+		return 1048576;
+	if (!strcmp(v, "unbounded"))
+		return -1;
+	if (!parse_quantity(v, &q) || q < 0 || q > 9.0e18)
+	{
+		add_error(c, "max_lag_bytes: \"%s\" is not a size (0, 64kB, 16MB) or unbounded", v);
+		return 1048576;
+	}
+	return (int64_t) q;
+}
+
+static void
+load_promote_patroni(ctx *c, rb_settings *s)
+{
+	rb_promote_settings *p = &s->promote;
+	rb_patroni_settings *pt = &p->patroni;
+	const char *v = labels_get(&c->rb->settings, "patroni_url");
+
+	p->backend = RB_BACKEND_PATRONI;
+	if (!v || !*v)
+		add_error(c, "patroni_url: is required with backend = patroni "
+				  "(REST base URLs of cluster members, comma-separated, e.g. http://127.0.0.1:8008)");
+	else
+	{
+		char	   *copy = xstrdup(v),
+				   *save = NULL;
+
+		for (char *tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save))
+		{
+			size_t		n = strlen(tok);
+
+			if (strncmp(tok, "http://", 7) && strncmp(tok, "https://", 8))
+			{
+				add_error(c, "patroni_url: \"%s\" is not an http:// or https:// URL", tok);
+				continue;
+			}
+			while (n > 0 && tok[n - 1] == '/')
+				tok[--n] = '\0';
+			pt->urls = xrealloc(pt->urls, sizeof(char *) * (size_t) (pt->n_urls + 1));
+			pt->urls[pt->n_urls++] = xstrdup(tok);
+		}
+		free(copy);
+	}
+	pt->auth_file = get_path(c, "patroni_auth_file", false);
+	pt->candidate = get_str(c, "candidate", NULL);
+	if (pt->candidate && !strcmp(pt->candidate, "auto"))
+	{
+		free(pt->candidate);
+		pt->candidate = NULL;
+	}
+	pt->node = get_node(c, "node", false);
+	if (!pt->node && !labels_get(&c->rb->settings, "node"))
+		add_error(c, "node: is required with backend = patroni (a [node] section whose conninfo gives "
+				  "the user, database and password for the write check; host and port come from Patroni)");
+	p->max_lag_bytes = get_max_lag(c);
+	pt->api_timeout_s = get_duration(c, "api_timeout", 5);
+	p->promote_timeout_s = get_duration(c, "promote_timeout", 60);
+	p->probe_timeout_s = get_duration(c, "probe_timeout", 2);
+}
+
 static void
 load_promote(ctx *c, rb_settings *s)
 {
@@ -234,6 +307,11 @@ load_promote(ctx *c, rb_settings *s)
 	const char *v;
 	double		q;
 
+	if ((v = labels_get(&c->rb->settings, "backend")) && !strcmp(v, "patroni"))
+	{
+		load_promote_patroni(c, s);
+		return;
+	}
 	p->primary = get_node(c, "primary", true);
 	if ((v = labels_get(&c->rb->settings, "standbys")))
 	{
@@ -302,7 +380,7 @@ load_promote(ctx *c, rb_settings *s)
 			labels_set(&p->data_dirs, k + 9, dir);
 	}
 	if ((v = labels_get(&c->rb->settings, "backend")) && strcmp(v, "native"))
-		add_error(c, "backend: \"%s\" is not supported (native)", v);
+		add_error(c, "backend: \"%s\" is not supported (native or patroni)", v);
 }
 
 /* promote and pitr propose by default: a human approves a destructive act */
@@ -343,9 +421,26 @@ rb_settings_load(const agent_cfg *cfg, const runbook_cfg *rb, rb_settings *s, co
 	for (int i = 0; i < rb->settings.n; i++)
 	{
 		const char *k = rb->settings.v[i].name;
+		const char *backend = labels_get(&rb->settings, "backend");
 
+		if (s->kind == RB_KIND_PROMOTE && backend && !strcmp(backend, "patroni"))
+		{
+			if (in_list(common_keys, k) || in_list(patroni_keys, k))
+				continue;
+			if (in_list(promote_keys, k) || !strncmp(k, "data_dir.", 9))
+				add_error(&c, "%s: is a setting of the native backend; with backend = patroni, "
+						  "Patroni fences, promotes and repoints (remove it)", k);
+			else
+				add_error(&c, "%s: unknown setting for a promote runbook with backend = patroni", k);
+			continue;
+		}
 		if (s->kind == RB_KIND_PROMOTE && !strncmp(k, "data_dir.", 9))
 			continue;
+		if (s->kind == RB_KIND_PROMOTE && in_list(patroni_keys, k) && !in_list(promote_keys, k))
+		{
+			add_error(&c, "%s: is a setting of backend = patroni (this runbook's backend is native)", k);
+			continue;
+		}
 		if (!in_list(common_keys, k) &&
 			!in_list(s->kind == RB_KIND_PITR ? pitr_keys : promote_keys, k))
 			add_error(&c, "%s: unknown setting for a %s runbook", k, kind);
@@ -364,7 +459,8 @@ rb_settings_load(const agent_cfg *cfg, const runbook_cfg *rb, rb_settings *s, co
 	s->cluster = get_str(&c, "cluster", NULL);
 	if (!s->cluster)
 	{
-		const node_cfg *n = s->kind == RB_KIND_PITR ? s->pitr.node : s->promote.primary;
+		const node_cfg *n = s->kind == RB_KIND_PITR ? s->pitr.node
+			: s->promote.backend == RB_BACKEND_PATRONI ? s->promote.patroni.node : s->promote.primary;
 
 		s->cluster = xstrdup(n && n->cluster ? n->cluster : rb->name);
 	}
@@ -393,6 +489,11 @@ rb_settings_free(rb_settings *s)
 	free(s->promote.fence_command);
 	free(s->promote.traffic_command);
 	labels_free(&s->promote.data_dirs);
+	for (int i = 0; i < s->promote.patroni.n_urls; i++)
+		free(s->promote.patroni.urls[i]);
+	free(s->promote.patroni.urls);
+	free(s->promote.patroni.auth_file);
+	free(s->promote.patroni.candidate);
 	memset(s, 0, sizeof(*s));
 }
 

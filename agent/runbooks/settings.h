@@ -60,6 +60,23 @@ typedef struct rb_pitr_settings
 	char	   *data_dir;		/* the source's data directory, for --in-place */
 } rb_pitr_settings;
 
+typedef enum rb_backend
+{
+	RB_BACKEND_NATIVE,
+	RB_BACKEND_PATRONI			/* promote: Patroni's REST API performs it */
+} rb_backend;
+
+/* backend = patroni: the agent asks Patroni, which holds the leader lock */
+typedef struct rb_patroni_settings
+{
+	char	  **urls;			/* REST base URLs of members, tried in order */
+	int			n_urls;
+	char	   *auth_file;		/* "user:password" for basic auth, or NULL */
+	char	   *candidate;		/* a member name; NULL: choose */
+	const node_cfg *node;		/* credentials for the write check on the new leader */
+	double		api_timeout_s;	/* one REST call (POST waits promote_timeout) */
+} rb_patroni_settings;
+
 typedef struct rb_promote_settings
 {
 	const node_cfg *primary;
@@ -79,6 +96,8 @@ typedef struct rb_promote_settings
 	double		command_timeout_s;
 	labelset	data_dirs;		/* data_dir.NODE = /path, for rejoin (local nodes) */
 	double		rewind_timeout_s;
+	rb_backend	backend;
+	rb_patroni_settings patroni;
 } rb_promote_settings;
 
 typedef struct rb_settings

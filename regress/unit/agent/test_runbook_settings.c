@@ -111,7 +111,7 @@ test_promote_errors(void **state)
 
 	(void) state;
 	load(&l, NODES "\n[runbook promote]\nprimary = q\nstandbys = p, s9\nmax_lag_bytes = lots\n"
-		 "probes = 0\nprobe_interval = soon\nrepoint = maybe\nbackend = patroni\nfence = x\n"
+		 "probes = 0\nprobe_interval = soon\nrepoint = maybe\nbackend = raft\nfence = x\n"
 		 "data_dir.zz = /x\ndata_dir.p = relative\n", "promote");
 	assert_false(l.ok);
 	/* nine lines of nodes, a blank line, then the section header */
@@ -122,7 +122,7 @@ test_promote_errors(void **state)
 	assert_true(has_error(&l, "probe_interval: \"soon\""));
 	assert_true(has_error(&l, "repoint: \"maybe\" is not on or off"));
 	assert_true(has_error(&l, "fence_command: is required"));
-	assert_true(has_error(&l, "backend: \"patroni\" is not supported"));
+	assert_true(has_error(&l, "backend: \"raft\" is not supported (native or patroni)"));
 	assert_true(has_error(&l, "fence: unknown setting for a promote runbook"));
 	assert_true(has_error(&l, "data_dir.zz: no [node zz] section"));
 	assert_true(has_error(&l, "data_dir.p: must be an absolute path"));
@@ -232,6 +232,71 @@ test_find(void **state)
 	config_free(&cfg);
 }
 
+static void
+test_promote_patroni(void **state)
+{
+	loaded		l;
+	const rb_patroni_settings *pt;
+
+	(void) state;
+	load(&l, NODES "[runbook promote]\nbackend = patroni\n"
+		 "patroni_url = http://10.0.0.1:8008/, https://10.0.0.2:8008\nnode = p\n", "promote");
+	assert_true(l.ok);
+	pt = &l.s.promote.patroni;
+	assert_int_equal(l.s.promote.backend, RB_BACKEND_PATRONI);
+	assert_int_equal(pt->n_urls, 2);
+	assert_string_equal(pt->urls[0], "http://10.0.0.1:8008");
+	assert_string_equal(pt->urls[1], "https://10.0.0.2:8008");
+	assert_null(pt->auth_file);
+	assert_null(pt->candidate);
+	assert_string_equal(pt->node->name, "p");
+	assert_string_equal(l.s.cluster, "shop");
+	assert_int_equal(l.s.promote.max_lag_bytes, 1048576);
+	assert_true(pt->api_timeout_s == 5.0);
+	assert_true(l.s.promote.promote_timeout_s == 60.0);
+	/* no fence_command, primary or standbys needed */
+	assert_null(l.s.promote.primary);
+	unload(&l);
+
+	load(&l, NODES "[runbook promote]\nbackend = patroni\npatroni_url = http://127.0.0.1:8008\nnode = s1\n"
+		 "patroni_auth_file = /etc/orguard/patroni-auth\ncandidate = s2\nmax_lag_bytes = unbounded\n"
+		 "api_timeout = 2s\npromote_timeout = 90s\n", "promote");
+	assert_true(l.ok);
+	pt = &l.s.promote.patroni;
+	assert_string_equal(pt->auth_file, "/etc/orguard/patroni-auth");
+	assert_string_equal(pt->candidate, "s2");
+	assert_int_equal(l.s.promote.max_lag_bytes, -1);
+	assert_true(pt->api_timeout_s == 2.0);
+	assert_true(l.s.promote.promote_timeout_s == 90.0);
+	unload(&l);
+
+	load(&l, NODES "\n[runbook promote]\nbackend = patroni\npatroni_url = 127.0.0.1:8008\n"
+		 "patroni_auth_file = auth\nfence_command = /bin/fence\nstandbys = s1\ndata_dir.p = /d\n"
+		 "colour = blue\nmax_lag_bytes = lots\n", "promote");
+	assert_false(l.ok);
+	assert_true(has_error(&l, "/etc/agent.conf:11: [runbook promote]: patroni_url: \"127.0.0.1:8008\" is not an http://"));
+	assert_true(has_error(&l, "patroni_auth_file: must be an absolute path"));
+	assert_true(has_error(&l, "node: is required with backend = patroni"));
+	assert_true(has_error(&l, "fence_command: is a setting of the native backend"));
+	assert_true(has_error(&l, "standbys: is a setting of the native backend"));
+	assert_true(has_error(&l, "data_dir.p: is a setting of the native backend"));
+	assert_true(has_error(&l, "colour: unknown setting for a promote runbook with backend = patroni"));
+	assert_true(has_error(&l, "max_lag_bytes: \"lots\""));
+	unload(&l);
+
+	load(&l, NODES "[runbook promote]\nprimary = p\nstandbys = s1\nfence_command = none\n"
+		 "patroni_url = http://127.0.0.1:8008\n", "promote");
+	assert_false(l.ok);
+	assert_true(has_error(&l, "patroni_url: is a setting of backend = patroni (this runbook's backend is native)"));
+	unload(&l);
+
+	load(&l, NODES "[runbook promote]\nbackend = patroni\nnode = nope\n", "promote");
+	assert_false(l.ok);
+	assert_true(has_error(&l, "patroni_url: is required with backend = patroni"));
+	assert_true(has_error(&l, "node: no [node nope] section"));
+	unload(&l);
+}
+
 int
 main(void)
 {
@@ -242,6 +307,7 @@ main(void)
 		cmocka_unit_test(test_pitr),
 		cmocka_unit_test(test_pitr_pgbackrest),
 		cmocka_unit_test(test_find),
+		cmocka_unit_test(test_promote_patroni),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
