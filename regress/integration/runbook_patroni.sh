@@ -113,9 +113,18 @@ check "journal names the leader_alive guard" grep -q '"result":"refused","detail
 check "journal: the cluster was read through the second URL" journal_has "\"step\":\"cluster\",\"target\":\"${ORG_PATRONI_API[m1]}\""
 check "m1 still leads" leader_is m1
 
+# the chosen candidate is the replica with the least lag (then the name):
+# wait until both replay the inserts so that the plan names m2
+replicas_caught_up() {
+	org_patroni_cluster | python3 -c 'import json, sys
+ms = [m for m in json.load(sys.stdin)["members"] if m.get("role") in ("replica", "sync_standby")]
+sys.exit(0 if len(ms) == 2 and all(m.get("lag") == 0 for m in ms) else 1)'
+}
+org_wait_until 30 "replicas caught up" replicas_caught_up
 out=$(agent "$W/a.conf" runbook promote --switchover --dry-run 2>&1)
 rc=$?
 check "dry run of a switchover plans it (exit 0)" eval '[ $rc -eq 0 ] && grep -q "plan: POST /switchover {\"leader\":\"m1\",\"candidate\":\"m2\"}" <<<"$out"'
+[ $rc -eq 0 ] || printf '# %s\n' "$out" | head -20
 check "dry run changed nothing" eval 'leader_is m1 && role_is m2 replica && role_is m3 replica'
 
 out=$(agent "$W/dead.conf" runbook promote --switchover 2>&1)
