@@ -16,6 +16,7 @@
  * is verified instead).
  */
 #include "runbooks/exec.h"
+#include "runbooks/fenced.h"
 #include "runbooks/pgconn.h"
 #include "runbooks/promote.h"
 #include "runbooks/promote_plan.h"
@@ -387,6 +388,42 @@ out:
 	return ok;
 }
 
+/*
+ * Refuses (and returns true) when the journal says this section's primary
+ * was already failed over from and has not rejoined: the section is stale.
+ */
+static bool
+refuse_fenced_primary(const rb_settings *s, const rb_promote_request *req, int *rc)
+{
+	journal_entries es = {0};
+	fenced_primary fp;
+	char		err[1024];
+	bool		stale;
+
+	if (!journal_read(s->journal, &es, err, sizeof(err)))
+		return false;			/* rb_run_begin reports an unreadable journal */
+	stale = journal_fenced_primary(&es, s->cluster, &fp) && !strcmp(fp.node, s->promote.primary->name);
+	if (stale)
+	{
+		char	   *params = xasprintf("promote %s", s->promote.primary->name);
+		rb_run		r;
+
+		if (rb_run_begin(&r, s, params, req->dry_run, err, sizeof(err)) == RB_EXIT_DONE)
+			*rc = rb_run_finish(&r, "refused", "fenced_primary: %s was fenced by run %s, which promoted %s, "
+								"and has not rejoined since: name the new primary in [runbook %s], "
+								"or rejoin %s first", fp.node, fp.run, *fp.promoted ? fp.promoted : "a standby",
+								s->name, fp.node);
+		else
+		{
+			fprintf(stderr, "orguard-agent: %s\n", err);
+			*rc = RB_EXIT_REFUSED;
+		}
+		free(params);
+	}
+	journal_entries_free(&es);
+	return stale;
+}
+
 int
 rb_promote_native(const rb_settings *s, const rb_promote_request *req)
 {
@@ -419,6 +456,8 @@ rb_promote_native(const rb_settings *s, const rb_promote_request *req)
 	stop_requested = 0;
 	for (int i = 0; i < p->n_standbys; i++)
 		sv[i].node = p->standbys[i];
+	if (refuse_fenced_primary(s, req, &rc))
+		goto out;
 
 	/* 1. is the primary dead?  (no lock and no journal while watching) */
 	if (req->watch)

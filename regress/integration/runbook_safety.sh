@@ -13,6 +13,8 @@
 #       with `runbook rejoin` for the next run.  No monitor round may see
 #       two writable nodes; in sync runs every acknowledged row must be on
 #       the new primary; the daemon's two_primaries alert must stay quiet;
+#       after the first promotion, the section that still names the old
+#       primary is refused at once (fenced_primary);
 #   (c) one more crash with fencing disabled (fence_command = none) and the
 #       old primary restarted writable: the monitor must see the overlap
 #       (so it can fail) and the daemon must fire two_primaries naming both
@@ -297,6 +299,17 @@ for run in $(seq 1 "$RUNS"); do
 		pg_ctl_as_operator "$P" stop fast || why="${why:+$why; }cannot stop $P"
 	else
 		why="${why:+$why; }restarted $P did not start: $(tail -n 2 "$ORG_TMP/$P/server.log" | tr '\n' ' ')"
+	fi
+	# the section that promoted still names the old primary: stale until it rejoins
+	if [ "$run" = 1 ]; then
+		lines=$(journal_lines)
+		out=$(org_as_owner "$AGENT" -c "$W/run$run.conf" runbook promote --watch 2>&1)
+		rc=$?
+		echo "$out" | sed 's/^/# /'
+		check "promote with the stale section refuses at once: fenced_primary (exit 3)" \
+			eval '[ $rc = 3 ] && [ "$(tail -n 1 "$W/journal" | grep -c "\"result\":\"refused\",\"detail\":\"fenced_primary: $P was fenced")" = 1 ]'
+		check "the refusal changed nothing: only its own two journal lines, $S primary, $P stopped" \
+			eval '[ "$(journal_lines)" = $((lines + 2)) ] && not in_recovery "$S" && not running "$P"'
 	fi
 	overlap=$(two_writable "$from")
 	[ "$overlap" = 0 ] || why="${why:+$why; }$overlap monitor rounds with two writable nodes"
