@@ -82,12 +82,19 @@ split_sample(const char *v, uint64_t *lsn, uint64_t *sysid, bool *in_recovery)
 		*sysid = strtoull(a, NULL, 10);
 }
 
-/* one probe of the primary; records its position when it answers */
+/*
+ * One probe of the primary, dated `started`; records its position when it
+ * answers.  Probes are dated by their scheduled start, which are
+ * probe_interval apart: `probes` failures then span (probes - 1) intervals
+ * exactly, and a failure that took a few ms longer than the next one does
+ * not cost one more probe against min_dead_for.
+ */
 static bool
-probe_primary(const rb_settings *s, primary_view *pv)
+probe_primary(const rb_settings *s, primary_view *pv, int64_t started)
 {
 	const rb_promote_settings *p = &s->promote;
 	char		err[512];
+
 	PGconn	   *c = rb_connect_node(p->primary, p->probe_timeout_s, err, sizeof(err));
 	char	   *v = NULL,
 			   *sync = NULL;
@@ -135,7 +142,7 @@ probe_primary(const rb_settings *s, primary_view *pv)
 		memmove(pv->h, pv->h + MAX_PROBES / 2, sizeof(probe_sample) * (MAX_PROBES / 2));
 		pv->n = MAX_PROBES / 2;
 	}
-	pv->h[pv->n].at_ms = mono_ms();
+	pv->h[pv->n].at_ms = started;
 	pv->h[pv->n].ok = ok;
 	pv->n++;
 	if (!ok && (pv->n == 1 || pv->h[pv->n - 2].ok))
@@ -477,8 +484,12 @@ rb_promote_native(const rb_settings *s, const rb_promote_request *req)
 			rc = RB_EXIT_DONE;
 			goto out;
 		}
-		next = mono_ms() + (int64_t) (p->probe_interval_s * 1000);
-		ok = probe_primary(s, pv);
+		{
+			int64_t		start = mono_ms();
+
+			next = start + (int64_t) (p->probe_interval_s * 1000);
+			ok = probe_primary(s, pv, start);
+		}
 		if (req->watch && ok != was_ok)
 		{
 			if (ok)
@@ -588,7 +599,7 @@ rb_promote_native(const rb_settings *s, const rb_promote_request *req)
 		else
 			rb_run_step(&r, "fence", p->primary->name, "ok", "fence_command = none: not fenced");
 	}
-	if (probe_primary(s, pv))
+	if (probe_primary(s, pv, mono_ms()))
 	{
 		rc = rb_run_finish(&r, "refused", "primary_dead: %s answers again after fencing: not promoting",
 						   p->primary->name);
