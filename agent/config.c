@@ -76,6 +76,8 @@ static const builtin_rule builtin_rules[RULE_KIND_COUNT] = {
 	{"connection_usage", RULE_CONNECTION_USAGE, 80, 70, 60, 0, SEV_WARNING, "%"},
 	{"node_unreachable", RULE_NODE_UNREACHABLE, 1, 1, 30, 0, SEV_CRITICAL, ""},
 	{"destructive_event", RULE_DESTRUCTIVE_EVENT, 1, 1, 0, 900, SEV_CRITICAL, ""},
+	/* value: nodes of one cluster answering as primary at once (split brain) */
+	{"two_primaries", RULE_TWO_PRIMARIES, 2, 2, 0, 0, SEV_CRITICAL, ""},
 };
 
 static const char *const severity_names[] = {"info", "warning", "error", "critical"};

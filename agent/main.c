@@ -17,6 +17,7 @@
 #include "rules.h"
 #include "runbooks/announce_spool.h"
 #include "runbooks/cli.h"
+#include "split_brain.h"
 #include "spool.h"
 #include "stats.h"
 #include "util.h"
@@ -46,6 +47,7 @@ typedef struct agent
 	char	   *cursor_path;
 	rw_state	rw_sent;		/* series pushed last time, for stale markers */
 	rb_orphans *rb_orphans;		/* runbook announcements a CLI left unsent */
+	role_table	roles;			/* latest role of every node: two_primaries */
 } agent;
 
 static void
@@ -131,6 +133,30 @@ collect_facts(node *n, fact_list *facts)
 	facts_from_snapshot(n->snap, n->mem, n->obs.now_us, facts);
 }
 
+static void
+record_role(role_table *roles, const node *n)
+{
+	uint32_t	tl = n->snap && n->snap->node ? n->snap->node->timeline : 0;
+
+	role_table_set(roles, n->cfg.name, n->cfg.cluster, n->obs.reachable, n->obs.in_recovery, tl,
+				   n->obs.now_us);
+}
+
+/*
+ * The cluster's two_primaries fact, under its anchor node only.  A role
+ * older than two intervals plus a poll deadline is stale: that node
+ * missed a poll.
+ */
+static void
+collect_cluster_facts(const agent_cfg *cfg, const role_table *roles, const node_cfg *ncfg,
+					  int64_t now, fact_list *facts)
+{
+	int64_t		max_age = (int64_t) ((2 * cfg->interval_s + cfg->node_timeout_s) * 1e6);
+
+	if (ncfg && split_brain_anchor(cfg, ncfg))
+		split_brain_facts(roles, ncfg->cluster, now, max_age, facts);
+}
+
 /* ---------- once ---------- */
 
 static void
@@ -149,6 +175,7 @@ run_once(const char *path, const char *format)
 	int			unreachable = 0;
 	bool		json = format && !strcmp(format, "json");
 	json_t	   *arr = json_array();
+	role_table	roles = {0};
 
 	if (!load_or_explain(path, &cfg))
 	{
@@ -158,6 +185,8 @@ run_once(const char *path, const char *format)
 	}
 	c = collector_new(&cfg);
 	poll_once(c);
+	for (int i = 0; i < c->n; i++)
+		record_role(&roles, c->v[i]);
 	if (!json)
 		printf("%-20s %-16s %-6s %-11s %-8s %s\n", "NODE", "CLUSTER", "UP", "CONNECTIONS", "ROLE",
 			   "SNAPSHOT");
@@ -167,6 +196,9 @@ run_once(const char *path, const char *format)
 		fact_list	facts = {0};
 
 		collect_facts(n, &facts);
+		for (int k = 0; k < cfg.n_nodes; k++)
+			if (!strcmp(cfg.nodes[k].name, n->cfg.name))
+				collect_cluster_facts(&cfg, &roles, &cfg.nodes[k], n->obs.now_us, &facts);
 		if (!n->obs.reachable)
 			unreachable++;
 		if (json)
@@ -232,6 +264,7 @@ run_once(const char *path, const char *format)
 		free(s);
 	}
 	json_decref(arr);
+	role_table_free(&roles);
 	collector_free(c);
 	config_free(&cfg);
 	return unreachable ? 3 : 0;
@@ -392,6 +425,8 @@ node_finished(agent *a, int idx, node *n)
 		a->last_error[idx] = xstrdup(err);
 	}
 	collect_facts(n, &facts);
+	record_role(&a->roles, n);
+	collect_cluster_facts(&a->cfg, &a->roles, ncfg, n->obs.now_us, &facts);
 	if (ncfg)
 		rules_eval_node(a->re, &a->cfg, ncfg, &facts, now_us(), &events);
 	route(a, &events);
@@ -648,6 +683,7 @@ run_agent(const char *path)
 	free(a.cursor_path);
 	rw_state_free(&a.rw_sent);
 	collector_free(a.coll);
+	role_table_free(&a.roles);
 	rules_free(a.re);
 	config_free(&a.cfg);
 	http_global_cleanup();

@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
-# bench/runbook_failover.sh [RUNS]: figures for the native runbooks on
-# loopback (prints, never fails on time).
+# bench/runbook_failover.sh [RUNS]: failover figures of the native promotion
+# runbook on loopback (prints, never fails on time).
 #
-#   failover  RUNS times: primary + standby (pg_basebackup -R), the agent
-#             watching (probes 3 x 1 s), kill -9 of the primary and its
-#             processes; time from the crash to the first write on the
-#             promoted standby, and the agent's own detection/action split
-#   pitr      RUNS/2 side-by-side restores of a base backup plus archive to
-#             an LSN: the agent's total and its copy/start/recovery parts
+# RUNS (default 10) runs with asynchronous replication, then RUNS with
+# synchronous replication: a fresh primary + standby (pg_basebackup -R),
+# the agent watching with the shipped probe defaults (3 probes 2 s apart,
+# dead after 4 s), a writer committing one row at a time on the primary and
+# noting the primary's flush LSN after each acknowledged commit, kill -9 of
+# the primary and its processes.  Per run:
+#
+#   crash -> first write   from the kill to the first write the promoted
+#                          standby accepts
+#   data lost              the last acknowledged flush LSN of the primary
+#                          minus the promoted standby's switch point (from
+#                          its timeline history file), 0 when it has all;
+#                          and the acknowledged rows missing on it
+#
+# plus the agent's own split (detection, fence + promote + verify).
 set -uo pipefail
 
 RUNS=${1:-10}
@@ -42,6 +51,12 @@ as_owner_bg() {
 		"$@" &
 	fi
 }
+streams_as() { [ "$(q "$1" "SELECT sync_state FROM pg_stat_replication WHERE application_name = '$2' AND state = 'streaming'")" = "$3" ]; }
+acked_at_least() { [ "$(wc -l <"$1")" -ge "$2" ]; }
+lsn_bytes() { # LSN -> bytes
+	local hi=${1%/*} lo=${1#*/}
+	echo $(((16#$hi << 32) + 16#$lo))
+}
 stats() { # stats LABEL < numbers: n, median, p95, min, max
 	sort -n | awk -v l="$1" '{ v[NR] = $1 } END {
 		if (NR == 0) { printf "%-34s no samples\n", l; exit }
@@ -49,15 +64,37 @@ stats() { # stats LABEL < numbers: n, median, p95, min, max
 		i = int(0.95 * NR + 0.999); if (i < 1) i = 1; if (i > NR) i = NR
 		printf "%-34s n=%d  median %.2f s  p95 %.2f s  min %.2f s  max %.2f s\n", l, NR, m, v[i], v[1], v[NR] }'
 }
+stats_bytes() { # stats_bytes LABEL < numbers
+	sort -n | awk -v l="$1" '{ v[NR] = $1; t += $1 } END {
+		if (NR == 0) { printf "%-34s no samples\n", l; exit }
+		m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		i = int(0.95 * NR + 0.999); if (i < 1) i = 1; if (i > NR) i = NR
+		printf "%-34s n=%d  median %d B  p95 %d B  max %d B  total %d B\n", l, NR, m, v[i], v[NR], t }'
+}
 
-: >"$W/failover.tsv"
-for run in $(seq 1 "$RUNS"); do
-	p="p$run" s="s$run"
-	org_cluster_start "$p"
+# writer NODE ACKED: one row per commit; "id flush_lsn" after each acknowledgement
+writer() {
+	local i=1
+	while out=$(PGCONNECT_TIMEOUT=5 org_psql "$1" -d postgres -At -c "INSERT INTO t VALUES ($i)" \
+		-c "SELECT pg_current_wal_flush_lsn()" 2>/dev/null); do
+		echo "$i $out" >>"$2"
+		i=$((i + 1))
+	done
+}
+
+# one run: MODE (async|sync) RUN; appends "mode total first decision action lost_bytes lost_rows"
+one_run() {
+	local mode=$1 run=$2 p="p$1$2" s="s$1$2" t0 t1 watcher wpid agent_line total first decision action
+	local switch last lost rows_lost
+	org_cluster_start "$p" "wal_keep_size = '64MB'"
 	org_standby_create "$s" "$p"
-	org_wait_until 30 "standby streams" org_standby_streaming "$p" "$s" || continue
-	q "$p" "CREATE TABLE t (id int)" >/dev/null
-	org_as_owner tee "$W/f$run.conf" >/dev/null <<EOF
+	q "$p" "CREATE TABLE t (id int PRIMARY KEY)" >/dev/null
+	if [ "$mode" = sync ]; then
+		q "$p" "ALTER SYSTEM SET synchronous_standby_names = '$s'" >/dev/null
+		q "$p" "SELECT pg_reload_conf()" >/dev/null
+	fi
+	org_wait_until 30 "standby streams" streams_as "$p" "$s" "$mode" || { echo "$mode run $run: standby not streaming"; return; }
+	org_as_owner tee "$W/$p.conf" >/dev/null <<EOF
 [agent]
 spool_dir = $W/spool
 [node $p]
@@ -67,21 +104,22 @@ conninfo = host=${ORG_SOCK[$s]} port=${ORG_PORT[$s]} user=postgres dbname=postgr
 [runbook promote]
 primary = $p
 standbys = $s
-probes = 3
-probe_interval = 1s
-probe_timeout = 2s
 fence_command = none
 journal = $W/journal
 EOF
-	as_owner_bg "$AGENT" -c "$W/f$run.conf" runbook promote --watch >"$W/f$run.out" 2>&1
+	as_owner_bg "$AGENT" -c "$W/$p.conf" runbook promote --watch >"$W/$p.out" 2>&1
 	watcher=$!
-	org_wait_until 10 "watcher" grep -q '^watching' "$W/f$run.out"
-	sleep 1.5
+	org_wait_until 10 "watcher" grep -q '^watching' "$W/$p.out"
+	: >"$W/$p.acked"
+	writer "$p" "$W/$p.acked" &
+	wpid=$!
+	org_wait_until 20 "writes acknowledged" acked_at_least "$W/$p.acked" 20
 	t0=$(date +%s.%N)
 	crash "$p"
+	wait "$wpid" 2>/dev/null
 	t1=""
-	for _ in $(seq 1 300); do
-		if q "$s" "INSERT INTO t VALUES (1)" >/dev/null 2>&1; then
+	for _ in $(seq 1 600); do
+		if q "$s" "SET synchronous_commit = local; INSERT INTO t VALUES (-1)" >/dev/null 2>&1; then
 			t1=$(date +%s.%N)
 			break
 		fi
@@ -94,67 +132,43 @@ EOF
 	done
 	kill -TERM "$watcher" 2>/dev/null
 	wait "$watcher"
-	agent_line=$(grep -o '[0-9.]* s from the first failed probe to writable (decision [0-9.]* s, action [0-9.]* s)' "$W/f$run.out")
-	if [ -n "$t1" ]; then
+	agent_line=$(grep -o '[0-9.]* s from the first failed probe to writable (decision [0-9.]* s, action [0-9.]* s)' "$W/$p.out")
+	if [ -z "$t1" ] || [ -z "$agent_line" ]; then
+		echo "$mode run $run: no promotion within 30 s"
+		sed 's/^/  /' "$W/$p.out"
+	else
 		total=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
 		read -r first decision action <<<"$(sed 's/ s from.*decision / /; s/ s, action / /; s/ s)//' <<<"$agent_line")"
-		printf '%s\t%s\t%s\t%s\n' "$total" "$first" "$decision" "$action" >>"$W/failover.tsv"
-		echo "failover run $run: crash to first write ${total} s; agent: $agent_line"
-	else
-		echo "failover run $run: no write within 15 s"
-		sed 's/^/  /' "$W/f$run.out"
+		# the switch point: where the promoted standby's history leaves timeline 1
+		switch=$(org_as_owner cat "${ORG_DATA[$s]}/pg_wal/00000002.history" | awk '$1 == 1 { print $2 }')
+		last=$(tail -n 1 "$W/$p.acked" | cut -d' ' -f2)
+		lost=$(($(lsn_bytes "$last") - $(lsn_bytes "$switch")))
+		[ "$lost" -lt 0 ] && lost=0
+		rows_lost=$(q "$s" "SELECT count(*) FROM unnest(ARRAY[$(cut -d' ' -f1 "$W/$p.acked" | paste -sd,)]) a(id) WHERE NOT EXISTS (SELECT 1 FROM t WHERE t.id = a.id)")
+		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$total" "$first" "$decision" "$action" "$lost" "$rows_lost" >>"$W/failover.tsv"
+		echo "$mode run $run: crash to first write ${total} s; $(wc -l <"$W/$p.acked") commits acknowledged, last at $last, switch point $switch: ${lost} bytes, ${rows_lost} rows lost; agent: $agent_line"
 	fi
 	org_cluster_stop "$s"
 	org_cluster_stop "$p"
+	rm -rf "$ORG_TMP/$p" "$ORG_TMP/$s"
+}
+
+: >"$W/failover.tsv"
+for mode in async sync; do
+	for run in $(seq 1 "$RUNS"); do
+		one_run "$mode" "$run"
+	done
 done
 
-# ---- pitr ----
-org_as_owner mkdir -p "$W/archive" "$W/backups"
-org_cluster_start src "$(org_archive_conf "$W/archive")"
-q src "CREATE TABLE res_partner AS SELECT g AS id, repeat('x', 100) AS name FROM generate_series(1, 200000) g" >/dev/null
-org_as_owner tee "$W/pitr.conf" >/dev/null <<EOF
-[agent]
-spool_dir = $W/spool
-[node src]
-conninfo = host=${ORG_SOCK[src]} port=${ORG_PORT[src]} user=postgres dbname=postgres
-[runbook pitr]
-node = src
-backup_dir = $W/backups
-archive_dir = $W/archive
-journal = $W/journal
-bin_dir = $ORG_BINDIR
-restore_socket_dir = $W
-EOF
-org_as_owner "$AGENT" -c "$W/pitr.conf" runbook backup >"$W/backup.out" 2>&1 || cat "$W/backup.out"
-grep -o 'backup .* in [0-9.]* s' "$W/backup.out" | tail -1 | sed 's/^/base backup: /'
-q src "INSERT INTO res_partner SELECT g, 'later' FROM generate_series(200001, 250000) g" >/dev/null
-lsn=$(q src "SELECT pg_current_wal_lsn()")
-q src "DELETE FROM res_partner WHERE id % 2 = 0" >/dev/null
-: >"$W/pitr.tsv"
-for run in $(seq 1 $(((RUNS + 1) / 2))); do
-	port=$(org_free_port)
-	org_as_owner "$AGENT" -c "$W/pitr.conf" runbook pitr --target-lsn "$lsn" \
-		--restore-dir "$W/r$run" --restore-port "$port" >"$W/r$run.out" 2>&1
-	org_adopt_cluster "r$run" "$W/r$run" "$W" "$port"
-	line=$(grep -o 'in [0-9.]* s (copy [0-9.]* s, start [0-9.]* s, recovery [0-9.]* s)' "$W/r$run.out")
-	if [ -n "$line" ]; then
-		sed 's/in \([0-9.]*\) s (copy \([0-9.]*\) s, start \([0-9.]*\) s, recovery \([0-9.]*\) s)/\1\t\2\t\3\t\4/' <<<"$line" >>"$W/pitr.tsv"
-		echo "pitr run $run: $line"
-	else
-		echo "pitr run $run: failed"
-		tail -n 5 "$W/r$run.out" | sed 's/^/  /'
-	fi
-	org_cluster_stop "r$run"
-done
-
+col() { awk -F'\t' -v m="$1" -v c="$2" 'm == "" || $1 == m { print $c }' "$W/failover.tsv"; }
 echo
-echo "== native failover (primary + 1 standby, probes 3 x 1 s, loopback) =="
-cut -f1 "$W/failover.tsv" | stats "crash -> first write"
-cut -f2 "$W/failover.tsv" | stats "agent: first failed probe -> writable"
-cut -f3 "$W/failover.tsv" | stats "agent: decision (dead rule)"
-cut -f4 "$W/failover.tsv" | stats "agent: fence + promote + verify"
-echo "== native PITR (side by side, $(du -sh "$W/backups" | cut -f1) backup dir, to an LSN) =="
-cut -f1 "$W/pitr.tsv" | stats "restore total"
-cut -f2 "$W/pitr.tsv" | stats "copy"
-cut -f3 "$W/pitr.tsv" | stats "start"
-cut -f4 "$W/pitr.tsv" | stats "recovery to promoted"
+echo "== native failover (primary + 1 standby, shipped probes 3 x 2 s, loopback) =="
+col "" 2 | stats "crash -> first write"
+col async 2 | stats "crash -> first write, async"
+col sync 2 | stats "crash -> first write, sync"
+col "" 3 | stats "agent: first failed probe -> writable"
+col "" 4 | stats "agent: decision (dead rule)"
+col "" 5 | stats "agent: fence + promote + verify"
+col async 6 | stats_bytes "data lost, async"
+col sync 6 | stats_bytes "data lost, sync"
+echo "acknowledged rows lost: async $(col async 7 | awk '{ t += $1 } END { print t + 0 }'), sync $(col sync 7 | awk '{ t += $1 } END { print t + 0 }')"

@@ -16,6 +16,7 @@
  * is verified instead).
  */
 #include "runbooks/exec.h"
+#include "runbooks/fenced.h"
 #include "runbooks/pgconn.h"
 #include "runbooks/promote.h"
 #include "runbooks/promote_plan.h"
@@ -81,12 +82,19 @@ split_sample(const char *v, uint64_t *lsn, uint64_t *sysid, bool *in_recovery)
 		*sysid = strtoull(a, NULL, 10);
 }
 
-/* one probe of the primary; records its position when it answers */
+/*
+ * One probe of the primary, dated `started`; records its position when it
+ * answers.  Probes are dated by their scheduled start, which are
+ * probe_interval apart: `probes` failures then span (probes - 1) intervals
+ * exactly, and a failure that took a few ms longer than the next one does
+ * not cost one more probe against min_dead_for.
+ */
 static bool
-probe_primary(const rb_settings *s, primary_view *pv)
+probe_primary(const rb_settings *s, primary_view *pv, int64_t started)
 {
 	const rb_promote_settings *p = &s->promote;
 	char		err[512];
+
 	PGconn	   *c = rb_connect_node(p->primary, p->probe_timeout_s, err, sizeof(err));
 	char	   *v = NULL,
 			   *sync = NULL;
@@ -134,7 +142,7 @@ probe_primary(const rb_settings *s, primary_view *pv)
 		memmove(pv->h, pv->h + MAX_PROBES / 2, sizeof(probe_sample) * (MAX_PROBES / 2));
 		pv->n = MAX_PROBES / 2;
 	}
-	pv->h[pv->n].at_ms = mono_ms();
+	pv->h[pv->n].at_ms = started;
 	pv->h[pv->n].ok = ok;
 	pv->n++;
 	if (!ok && (pv->n == 1 || pv->h[pv->n - 2].ok))
@@ -387,6 +395,42 @@ out:
 	return ok;
 }
 
+/*
+ * Refuses (and returns true) when the journal says this section's primary
+ * was already failed over from and has not rejoined: the section is stale.
+ */
+static bool
+refuse_fenced_primary(const rb_settings *s, const rb_promote_request *req, int *rc)
+{
+	journal_entries es = {0};
+	fenced_primary fp;
+	char		err[1024];
+	bool		stale;
+
+	if (!journal_read(s->journal, &es, err, sizeof(err)))
+		return false;			/* rb_run_begin reports an unreadable journal */
+	stale = journal_fenced_primary(&es, s->cluster, &fp) && !strcmp(fp.node, s->promote.primary->name);
+	if (stale)
+	{
+		char	   *params = xasprintf("promote %s", s->promote.primary->name);
+		rb_run		r;
+
+		if (rb_run_begin(&r, s, params, req->dry_run, err, sizeof(err)) == RB_EXIT_DONE)
+			*rc = rb_run_finish(&r, "refused", "fenced_primary: %s was fenced by run %s, which promoted %s, "
+								"and has not rejoined since: name the new primary in [runbook %s], "
+								"or rejoin %s first", fp.node, fp.run, *fp.promoted ? fp.promoted : "a standby",
+								s->name, fp.node);
+		else
+		{
+			fprintf(stderr, "orguard-agent: %s\n", err);
+			*rc = RB_EXIT_REFUSED;
+		}
+		free(params);
+	}
+	journal_entries_free(&es);
+	return stale;
+}
+
 int
 rb_promote_native(const rb_settings *s, const rb_promote_request *req)
 {
@@ -420,6 +464,8 @@ rb_promote_native(const rb_settings *s, const rb_promote_request *req)
 	stop_requested = 0;
 	for (int i = 0; i < p->n_standbys; i++)
 		sv[i].node = p->standbys[i];
+	if (refuse_fenced_primary(s, req, &rc))
+		goto out;
 
 	/* 1. is the primary dead?  (no lock and no journal while watching) */
 	if (req->watch)
@@ -440,8 +486,12 @@ rb_promote_native(const rb_settings *s, const rb_promote_request *req)
 			rc = RB_EXIT_DONE;
 			goto out;
 		}
-		next = mono_ms() + (int64_t) (p->probe_interval_s * 1000);
-		ok = probe_primary(s, pv);
+		{
+			int64_t		start = mono_ms();
+
+			next = start + (int64_t) (p->probe_interval_s * 1000);
+			ok = probe_primary(s, pv, start);
+		}
 		if (req->watch && ok != was_ok)
 		{
 			if (ok)
@@ -552,7 +602,7 @@ rb_promote_native(const rb_settings *s, const rb_promote_request *req)
 		else
 			rb_run_step(&r, "fence", p->primary->name, "ok", "fence_command = none: not fenced");
 	}
-	if (probe_primary(s, pv))
+	if (probe_primary(s, pv, mono_ms()))
 	{
 		rc = rb_run_finish(&r, "refused", "primary_dead: %s answers again after fencing: not promoting",
 						   p->primary->name);

@@ -14,7 +14,9 @@
  * (standby.signal, primary_conninfo): its crash recovery then writes
  * nothing, and when it had no WAL past the new timeline's switch point it
  * simply follows.  Only when it does not (the log says the new timeline
- * forked off before its recovery point) is it stopped, which leaves it
+ * forked off before its recovery point, or the start fails because an
+ * earlier start in recovery, by an operator after the fence, replayed the
+ * node's WAL past the switch point) is it stopped, which leaves it
  * cleanly shut down in recovery, rewound with pg_rewind (after a CHECKPOINT
  * on the new primary, whose control file names its new timeline only from
  * then on), configured again and started.  Letting pg_rewind run crash recovery itself would write a
@@ -195,6 +197,17 @@ pg_ctl(const rb_settings *s, const char *dir, const char *action, const char *lo
 	return rc == 0;
 }
 
+/* true when the node's log, from offset on, holds needle */
+static bool
+log_says(const char *log, off_t offset, const char *needle)
+{
+	char	   *text = slurp(log);
+	bool		found = text && (size_t) offset < strlen(text) && strstr(text + offset, needle) != NULL;
+
+	free(text);
+	return found;
+}
+
 /*
  * Waits until node streams timeline tl; false early when its log (from
  * offset on) says it cannot follow without a rewind.
@@ -253,7 +266,8 @@ rb_rejoin_native(const rb_settings *s, const char *name, bool dry_run)
 	controldata cd;
 	const char *guard;
 	bool		rewindable = true,
-				forked = false;
+				forked = false,
+				stopped = false;
 	int			rc,
 				n_primaries = 0;
 	off_t		offset;
@@ -382,14 +396,26 @@ rb_rejoin_native(const rb_settings *s, const char *name, bool dry_run)
 			if (!pg_ctl(s, dir, "start", log, err, sizeof(err)))
 			{
 				rb_run_step(&r, "start", name, "failed", "%s", err);
-				rc = rb_run_finish(&r, "failed", "%s did not start as a standby", name);
-				goto out;
+
+				/*
+				 * A start in recovery after the fence (an operator, a crash
+				 * loop) replayed the node's own WAL past the switch point:
+				 * its minimum recovery point is not on the new timeline.
+				 * It stopped shut down in recovery, as pg_rewind needs.
+				 */
+				if (!log_says(log, offset, "does not contain minimum recovery point"))
+				{
+					rc = rb_run_finish(&r, "failed", "%s did not start as a standby", name);
+					goto out;
+				}
+				forked = stopped = true;
 			}
-			rb_run_step(&r, "start", name, "ok", "as a standby");
+			else
+				rb_run_step(&r, "start", name, "ok", "as a standby");
 		}
 		else
 			offset = 0;
-		if (wait_follow(s, node, primary_tl, log, offset, p->catchup_timeout_s, &forked))
+		if (!stopped && wait_follow(s, node, primary_tl, log, offset, p->catchup_timeout_s, &forked))
 		{
 			rb_run_step(&r, "follow", name, "ok", "streams timeline %u from %s; no rewind was needed", primary_tl, primary->name);
 			rc = rb_run_finish(&r, "done", "%s rejoined as a standby of %s in %.2f s without a rewind",
@@ -405,7 +431,7 @@ rb_rejoin_native(const rb_settings *s, const char *name, bool dry_run)
 							   "data checksums: %s is stopped; a re-clone (pg_basebackup) is needed", name);
 			goto out;
 		}
-		if (!pg_ctl(s, dir, "stop", NULL, err, sizeof(err)))
+		if (!stopped && !pg_ctl(s, dir, "stop", NULL, err, sizeof(err)))
 		{
 			rb_run_step(&r, "stop", name, "failed", "%s", err);
 			rc = rb_run_finish(&r, "failed", "cannot stop %s for the rewind", name);
