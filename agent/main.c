@@ -16,6 +16,7 @@
 #include "remote_write.h"
 #include "rules.h"
 #include "runbooks/cli.h"
+#include "runbooks/trigger.h"
 #include "spool.h"
 #include "stats.h"
 #include "util.h"
@@ -43,6 +44,7 @@ typedef struct agent
 	cursor_store cursors;
 	char	   *cursor_path;
 	rw_state	rw_sent;		/* series pushed last time, for stale markers */
+	rb_trigger *trig;			/* runbooks named by rules (runbook = NAME) */
 } agent;
 
 static void
@@ -362,8 +364,16 @@ node_finished(agent *a, int idx, node *n)
 	if (ncfg)
 		rules_eval_node(a->re, &a->cfg, ncfg, &facts, now_us(), &events);
 	route(a, &events);
-	stats_node_update(n, a->cfg.top_n);
+	rb_trigger_observe(a->trig, &a->cfg, &events);
 	events_free(&events);
+	if (ncfg)
+	{
+		/* the runbooks' steps reach on-call like any alert */
+		rb_trigger_node_polled(a->trig, ncfg, now_us(), &events);
+		route(a, &events);
+		events_free(&events);
+	}
+	stats_node_update(n, a->cfg.top_n);
 	facts_free(&facts);
 	node_consume(n);
 }
@@ -420,6 +430,7 @@ publish(agent *a)
 	metric_set	ms = {0};
 
 	stats_build(&ms, &a->cfg, a->coll, a->re, a->pagers, a->n_pagers, a->rw);
+	rb_trigger_metrics(a->trig, &ms);
 	if (a->srv)
 		metrics_server_publish(a->srv, mset_format(&ms), true);
 	if (a->rw)
@@ -522,8 +533,10 @@ reload(agent *a, const char *path)
 		a->srv = NULL;
 		start_server(a);
 	}
+	rb_trigger_configure(a->trig, &a->cfg);
 	rules_reconcile(a->re, &a->cfg, now_us(), &events);
 	route(a, &events);
+	rb_trigger_observe(a->trig, &a->cfg, &events);
 	events_free(&events);
 	log_info("configuration reloaded: %d nodes, %d pagers, %d rules", a->cfg.n_nodes,
 			 a->cfg.n_pagers, a->cfg.n_rules);
@@ -546,6 +559,8 @@ run_agent(const char *path)
 	install_signals();
 	http_global_init();
 	a.re = rules_new();
+	a.trig = rb_trigger_new();
+	rb_trigger_configure(a.trig, &a.cfg);
 	a.coll = collector_new(&a.cfg);
 	a.last_error = xcalloc((size_t) (a.coll->n ? a.coll->n : 1), sizeof(char *));
 	if (!start_outputs(&a) || !start_server(&a))
@@ -585,6 +600,7 @@ run_agent(const char *path)
 		for (int i = 0; i < a.coll->n; i++)
 			if (a.coll->v[i]->done)
 				node_finished(&a, i, a.coll->v[i]);
+		rb_trigger_reap(a.trig);
 		if (pending_publish && !collector_busy(a.coll))
 		{
 			publish(&a);
@@ -605,6 +621,7 @@ run_agent(const char *path)
 	rw_state_free(&a.rw_sent);
 	collector_free(a.coll);
 	rules_free(a.re);
+	rb_trigger_free(a.trig);
 	config_free(&a.cfg);
 	http_global_cleanup();
 	return rc;
