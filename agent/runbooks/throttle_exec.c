@@ -251,8 +251,8 @@ unmet_guard(throttle_exec *x)
 	if (why)
 		return why;
 	if (!rb_query_value(x->conn,
-						"SELECT r.rolsuper OR r.rolname = ANY (string_to_array(replace("
-						"coalesce(current_setting('odoo_retail_guard.exempt_roles', true), ''), ' ', ''), ','))"
+						"SELECT (r.rolsuper OR r.rolname = ANY (string_to_array(replace("
+						"coalesce(current_setting('odoo_retail_guard.exempt_roles', true), ''), ' ', ''), ',')))::text"
 						" || ' ' || r.rolname FROM pg_roles r WHERE r.rolname = current_user",
 						&v, err, sizeof(err)))
 		return xasprintf("exempt_role: %s", err);
