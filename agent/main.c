@@ -98,6 +98,8 @@ load_or_explain(const char *path, agent_cfg *cfg)
 	config_errors errs = {0};
 	bool		ok = config_load(path, cfg, &errs);
 
+	if (ok)
+		ok = rb_trigger_check(cfg, &errs);
 	for (int i = 0; i < errs.n; i++)
 		log_error("%s", errs.msg[i]);
 	config_errors_free(&errs);
@@ -111,6 +113,9 @@ check_config(const char *path)
 	config_errors errs = {0};
 	bool		ok = config_load(path, &cfg, &errs);
 
+	/* the runbooks that rules start are the daemon's to run: check them too */
+	if (ok)
+		ok = rb_trigger_check(&cfg, &errs);
 	for (int i = 0; i < errs.n; i++)
 		fprintf(stderr, "%s\n", errs.msg[i]);
 	if (ok)

@@ -312,6 +312,12 @@ add_target(ctx *c, rb_throttle_settings *t, const char *worker_class, const char
 	tg->role = role ? xstrdup(role) : NULL;
 	tg->max_connections = get_int(c, key, dflt, 0, 100000);
 	free(key);
+	/* the extension keeps rule names in a NAMEDATALEN buffer */
+	key = rb_throttle_rule_name(c->rb->name, tg);
+	if (strlen(key) > 63)
+		add_error(c, "%s: the rule name %s would be longer than 63 bytes; shorten the section's name",
+				  worker_class ? "classes" : "roles", key);
+	free(key);
 }
 
 static void

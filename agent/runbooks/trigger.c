@@ -4,6 +4,7 @@
 #include "runbooks/trigger.h"
 
 #include "log.h"
+#include "runbooks/settings.h"
 #include "runbooks/throttle_exec.h"
 #include "util.h"
 
@@ -83,6 +84,24 @@ named_by_a_rule(const agent_cfg *cfg, const char *runbook)
 		if (cfg->rules[i].enabled && cfg->rules[i].runbook && !strcmp(cfg->rules[i].runbook, runbook))
 			return true;
 	return false;
+}
+
+bool
+rb_trigger_check(const agent_cfg *cfg, config_errors *errs)
+{
+	bool		ok = true;
+
+	for (int r = 0; r < cfg->n_runbooks; r++)
+	{
+		rb_settings s;
+
+		if (!named_by_a_rule(cfg, cfg->runbooks[r].name))
+			continue;
+		if (!rb_settings_load(cfg, &cfg->runbooks[r], &s, errs))
+			ok = false;
+		rb_settings_free(&s);
+	}
+	return ok;
 }
 
 void

@@ -16,12 +16,16 @@
 #include "config.h"
 #include "metrics.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct rb_trigger rb_trigger;
 
 rb_trigger *rb_trigger_new(void);
 void		rb_trigger_free(rb_trigger *t);
+
+/* validates every runbook a rule names; false with errors appended */
+bool		rb_trigger_check(const agent_cfg *cfg, config_errors *errs);
 
 /* (re)reads the runbooks that rules name, keeping the state of the throttles */
 void		rb_trigger_configure(rb_trigger *t, const agent_cfg *cfg);

@@ -179,6 +179,10 @@ listen="127.0.0.1:$(org_free_port)"
 write_conf watcher auto
 "$AGENT" -c "$W/agent.conf" check-config >/dev/null 2>&1
 check "check-config accepts a rule that names the throttle runbook" [ $? = 0 ]
+sed 's/^classes = .*/classes = cron, pos/' "$W/agent.conf" >"$W/bad.conf"
+"$AGENT" -c "$W/bad.conf" check-config >"$W/bad.out" 2>&1
+check "the daemon's check-config checks the runbooks rules start" \
+	[ $? = 1 ] && grep -q '\[runbook throttle\]: classes: "pos" is not a worker class' "$W/bad.out"
 agent_start
 storm_start
 check "not exempt: the engagement is refused and the journal names the guard" \

@@ -140,6 +140,10 @@ test_settings_errors(void **state)
 	assert_true(has(&l.errs, "backend: not a setting of a throttle runbook"));
 	assert_true(has(&l.errs, "primary: unknown setting for a throttle runbook"));
 	unload(&l);
+	load(&l, NODE "[runbook throttle]\nroles = reporting_role_of_the_central_business_intelligence_team\n", "throttle");
+	assert_false(l.ok);
+	assert_true(has(&l.errs, "roles: the rule name orguard_throttle_role_reporting_role_of_the_central_business_intelligence_team would be longer than 63 bytes"));
+	unload(&l);
 	load(&l, NODE "[runbook throttle]\nclasses = \n", "throttle");
 	assert_false(l.ok);
 	assert_true(has(&l.errs, "classes: nothing to throttle"));
