@@ -54,7 +54,7 @@ static const char *const promote_keys[] = {
 
 static const char *const throttle_keys[] = {
 	"classes", "roles", "max_connections", "ttl", "release_after", "drain_idle_in_transaction",
-	"statement_timeout", NULL
+	"statement_timeout", "pgbouncer_admin", "pgbouncer_db", "pgbouncer_pool_size", NULL
 };
 
 /* the worker classes of the extension's throttle (docs/throttle.md) */
@@ -367,6 +367,15 @@ load_throttle(ctx *c, rb_settings *s)
 	if (t->ttl_s < 2)
 		add_error(c, "ttl: must be at least 2s (it is renewed when half spent)");
 	t->statement_timeout_s = get_duration(c, "statement_timeout", 5);
+	t->pgbouncer_admin = get_str(c, "pgbouncer_admin", NULL);
+	t->pgbouncer_db = get_str(c, "pgbouncer_db", NULL);
+	t->pgbouncer_pool_size = get_int(c, "pgbouncer_pool_size", 0, 1, 100000);
+	if (t->pgbouncer_admin && (!t->pgbouncer_db || !t->pgbouncer_pool_size))
+		add_error(c, "pgbouncer_admin: needs pgbouncer_db and pgbouncer_pool_size");
+	if (!t->pgbouncer_admin && (t->pgbouncer_db || labels_get(&c->rb->settings, "pgbouncer_pool_size")))
+		add_error(c, "pgbouncer_db, pgbouncer_pool_size: need pgbouncer_admin");
+	if (t->pgbouncer_admin && strstr(t->pgbouncer_admin, "password"))
+		add_error(c, "pgbouncer_admin: must not contain a password (use a .pgpass file or peer/trust on loopback)");
 	if (labels_get(&c->rb->settings, "backend"))
 		add_error(c, "backend: not a setting of a throttle runbook");
 }
@@ -469,6 +478,8 @@ rb_settings_free(rb_settings *s)
 		free(s->throttle.targets[i].role);
 	}
 	free(s->throttle.targets);
+	free(s->throttle.pgbouncer_admin);
+	free(s->throttle.pgbouncer_db);
 	memset(s, 0, sizeof(*s));
 }
 

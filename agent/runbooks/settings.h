@@ -86,6 +86,9 @@ typedef struct rb_throttle_settings
 	double		release_after_s;	/* triggering alerts resolved this long */
 	double		drain_idle_in_transaction_s;	/* 0: no drain */
 	double		statement_timeout_s;
+	char	   *pgbouncer_admin;	/* conninfo of pgbouncer's admin console, or NULL */
+	char	   *pgbouncer_db;	/* the pgbouncer database to cap */
+	int			pgbouncer_pool_size;
 } rb_throttle_settings;
 
 typedef struct rb_settings

@@ -360,6 +360,59 @@ reason_text(const throttle_exec *x)
 					 x->last_rule ? x->last_rule : "?", x->node);
 }
 
+/*
+ * pgbouncer is capped beside the extension's rules; unlike them it has no
+ * TTL, so the values it had are journaled for a restarted agent to restore.
+ */
+static void
+cap_pgbouncer(throttle_exec *x, const node_cfg *n, int64_t now_us, event_list *out)
+{
+	const rb_throttle_settings *t = &x->s.throttle;
+	pgb_saved	now;
+	char		err[512],
+				was[96];
+
+	if (!pgb_cap(t->pgbouncer_admin, t->pgbouncer_db, t->pgbouncer_pool_size, t->statement_timeout_s,
+				 &now, err, sizeof(err)))
+	{
+		record(x, n, x->run, "pgbouncer-cap", t->pgbouncer_db, "failed", true, now_us, out,
+			   "%s; the extension's rules still hold", err);
+		x->counts.failures++;
+		return;
+	}
+	/* still capped from a release that could not restore: keep the original values */
+	if (!x->pgb_capped)
+		x->pgb = now;
+	x->pgb_capped = true;
+	pgb_saved_format(&x->pgb, was, sizeof(was));
+	record(x, n, x->run, "pgbouncer-cap", t->pgbouncer_db, "ok", true, now_us, out,
+		   "saved %s; default_pool_size and max_db_connections set to %d; RECONNECT %s", was,
+		   t->pgbouncer_pool_size, t->pgbouncer_db);
+}
+
+static void
+restore_pgbouncer(throttle_exec *x, const node_cfg *n, const char *run, int64_t now_us, event_list *out)
+{
+	const rb_throttle_settings *t = &x->s.throttle;
+	char		err[512],
+				was[96];
+
+	pgb_saved_format(&x->pgb, was, sizeof(was));
+	if (!t->pgbouncer_admin)
+		return;
+	if (!pgb_restore(t->pgbouncer_admin, t->pgbouncer_db, &x->pgb, t->statement_timeout_s, err,
+					 sizeof(err)))
+	{
+		record(x, n, run, "pgbouncer-restore", t->pgbouncer_db, "failed", true, now_us, out,
+			   "%s; still capped: to be restored to %s", err, was);
+		x->counts.failures++;
+		return;
+	}
+	x->pgb_capped = false;
+	record(x, n, run, "pgbouncer-restore", t->pgbouncer_db, "ok", true, now_us, out,
+		   "restored %s; RESUME %s", was, t->pgbouncer_db);
+}
+
 static void
 do_propose(throttle_exec *x, const node_cfg *n, int64_t now_us, event_list *out)
 {
@@ -438,13 +491,15 @@ do_engage(throttle_exec *x, const node_cfg *n, int64_t now_us, event_list *out)
 		record(x, n, x->run, "engage", x->node, "ok", true, now_us, out, "%s; ttl %gs", done.data,
 			   x->s.throttle.ttl_s);
 		x->counts.engagements++;
+		if (x->s.throttle.pgbouncer_admin)
+			cap_pgbouncer(x, n, now_us, out);
 	}
 	sb_free(&done);
 	free(reason);
 }
 
 static void
-do_renew(throttle_exec *x, const node_cfg *n)
+do_renew(throttle_exec *x, const node_cfg *n, int64_t now_us, event_list *out)
 {
 	char		err[512];
 	char	   *reason = reason_text(x);
@@ -458,7 +513,12 @@ do_renew(throttle_exec *x, const node_cfg *n)
 		tc_renew_failed(&x->ctl);
 	}
 	else
+	{
 		x->counts.renewals++;
+		/* a run taken over after a restart, or a cap that failed: pgbouncer too */
+		if (x->s.throttle.pgbouncer_admin && !x->pgb_capped && x->run)
+			cap_pgbouncer(x, n, now_us, out);
+	}
 	free(reason);
 }
 
@@ -493,6 +553,8 @@ do_release(throttle_exec *x, const node_cfg *n, int64_t now_us, event_list *out)
 	int			released = -1;
 	char	   *run = x->run ? xstrdup(x->run) : journal_new_run_id(now_us, (int) getpid());
 
+	if (x->pgb_capped)
+		restore_pgbouncer(x, n, run, now_us, out);
 	if (ensure_conn(x, n, err, sizeof(err)))
 		released = release_rules(x, err, sizeof(err));
 	if (released < 0)
@@ -538,6 +600,8 @@ check_journal(throttle_exec *x, const node_cfg *n, int64_t now_us, event_list *o
 		x->run = xstrdup(open);
 		x->run_started_us = now_us;
 		tc_resume_engaged(&x->ctl, now_us);
+		if (pgb_saved_parse(journal_step_detail(&es, open, "pgbouncer-cap"), &x->pgb))
+			x->pgb_capped = true;
 		record(x, n, x->run, "runbook", x->node, "resumed", true, now_us, out,
 			   "an engagement interrupted by a restart; its rules are set again while the alerts fire");
 	}
@@ -618,7 +682,7 @@ throttle_exec_poll(throttle_exec *x, const node_cfg *n, int64_t now_us, event_li
 	if (act & TC_ACT_ENGAGE)
 		do_engage(x, n, now_us, out);
 	if (act & TC_ACT_RENEW)
-		do_renew(x, n);
+		do_renew(x, n, now_us, out);
 	if ((act & TC_ACT_DRAIN) && (x->ctl.state == TC_ENGAGED || x->ctl.state == TC_RELEASING))
 		do_drain(x, n, now_us, out);
 	if (act & TC_ACT_RELEASE)

@@ -10,6 +10,7 @@
 
 #include "alert.h"
 #include "config.h"
+#include "runbooks/pgbouncer_admin.h"
 #include "runbooks/settings.h"
 #include "runbooks/throttle_control.h"
 
@@ -44,6 +45,8 @@ typedef struct throttle_exec
 	char	   *proposal;		/* page-first: the pending proposal's id */
 	bool		journal_checked;	/* an interrupted run was looked for */
 	PGconn	   *conn;
+	bool		pgb_capped;		/* pgbouncer's settings are lowered; saved holds the old ones */
+	pgb_saved	pgb;
 	throttle_counts counts;
 } throttle_exec;
 

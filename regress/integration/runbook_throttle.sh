@@ -93,6 +93,7 @@ jcount() { # jcount STEP RESULT: journal lines of the throttle with that step an
 	grep -c "\"runbook\":\"throttle\",\"step\":\"$1\",\"target\":\"store7\",\"result\":\"$2\"" "$W/journal" 2>/dev/null
 }
 j_at_least() { [ "$(jcount "$1" "$2")" -ge "$3" ]; }
+pgb_step() { grep -q "\"runbook\":\"throttle\",\"step\":\"$1\",\"target\":\"odoo\",\"result\":\"ok\"" "$W/journal"; }
 metric() { curl -fsS --max-time 3 "http://$listen/metrics" | awk -v m="$1" '$1 ~ "^"m"[{]" {print $2; exit}'; }
 metric_at_least() { [ "$(metric "$1" | cut -d. -f1)" -ge "$2" ] 2>/dev/null; }
 both_resolved() {
@@ -191,7 +192,8 @@ agent_start
 storm_start
 check "not exempt: the engagement is refused and the journal names the guard" \
 	org_wait_until 30 "refusal" grep -q '"result":"refused","detail":"exempt_role: the agent.s role watcher' "$W/journal"
-check "the refusal reaches the pagers' route" grep -q "alert firing: shop/store7/OrguardRunbook/" "$W/agent.log"
+check "the refusal reaches the pagers' route" \
+	org_wait_until 10 "announcement" grep -q "alert firing: shop/store7/OrguardRunbook/" "$W/agent.log"
 check "a refusal changes nothing" no_rules
 agent_stop
 
@@ -230,7 +232,7 @@ check "the release lifted both rules itself (not their TTL)" \
 	grep -q '"step":"release","target":"store7","result":"ok","detail":"2 rules lifted' "$W/journal"
 check "the run closes done" j_at_least runbook done 1
 check "cron workers connect again" connects odoo-cron-2997 odoo
-check "the release reaches the pagers' route" grep -q "alert resolved: shop/store7/OrguardRunbook/" "$W/agent.log"
+check "the release reaches the pagers' route" org_wait_until 10 "announcement" grep -q "alert resolved: shop/store7/OrguardRunbook/" "$W/agent.log"
 
 # ---- round 2: the agent dies while engaged: the TTL ends the throttle ----
 storm_start
@@ -273,8 +275,66 @@ echo "# approval -> engaged: $(secs_since $t_appr) s"
 check "the run records the approved proposal" grep -q "\"result\":\"started\",\"detail\":\"node=store7 rule=[a-z_]* approved=$prop\"" "$W/journal"
 check "a new cron connection is refused" refused_by_throttle odoo-cron-2993 odoo
 storm_stop
-check "released after the storm" org_wait_until 30 "release" j_at_least release ok 2
+# the third release: round 1, the run taken over in round 2, this one
+check "released after the storm" org_wait_until 30 "release" j_at_least release ok 3
 agent_stop
+
+# ---- round 4: pgbouncer's pool is capped too, and restored on release ----
+pb_port=$(org_free_port)
+printf '"odoo" ""\n"postgres" ""\n' >"$W/userlist.txt"
+cat >"$W/pgbouncer.ini" <<EOF
+[databases]
+odoo = host=${ORG_SOCK[n1]} port=${ORG_PORT[n1]} dbname=odoo
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $pb_port
+unix_socket_dir =
+auth_type = trust
+auth_file = $W/userlist.txt
+admin_users = postgres
+pool_mode = transaction
+default_pool_size = 20
+max_db_connections = 0
+EOF
+chown "$(org_owner_name)" "$W/pgbouncer.ini" "$W/userlist.txt" 2>/dev/null
+bg pgbouncer org_as_owner /usr/sbin/pgbouncer "$W/pgbouncer.ini"
+admin() { PGCONNECT_TIMEOUT=5 psql -X -At -F ' ' -h 127.0.0.1 -p "$pb_port" -U postgres -d pgbouncer -c "$1"; }
+org_wait_until 30 "pgbouncer" admin "SHOW VERSION" || org_die "pgbouncer did not start"
+pb_config() { admin "SHOW CONFIG" | awk '$1 == "default_pool_size" || $1 == "max_db_connections" {printf "%s=%s ", $1, $2}'; }
+pb_servers() { admin "SHOW SERVERS" | awk '$3 == "odoo"' | wc -l; }
+servers_at_most() { [ "$(pb_servers)" -le "$1" ]; }
+servers_at_least() { [ "$(pb_servers)" -ge "$1" ]; }
+# six POS clients through pgbouncer, one short transaction after another
+yes 'SELECT pg_sleep(0.5);' | head -n 240 >"$W/pos-load.sql"
+for i in $(seq 1 6); do
+	bg "pb$i" env PGAPPNAME="odoo-pos-$((4000 + i))" psql -X -q -h 127.0.0.1 -p "$pb_port" -U odoo -d odoo \
+		-o /dev/null -f "$W/pos-load.sql"
+done
+check "pgbouncer holds six server connections for the POS clients" org_wait_until 20 "6 servers" servers_at_least 6
+sed -i "s/^mode = .*/mode = auto/" "$W/agent.conf"
+printf '%s\n' "pgbouncer_admin = host=127.0.0.1 port=$pb_port dbname=pgbouncer user=postgres" \
+	"pgbouncer_db = odoo" "pgbouncer_pool_size = 3" >>"$W/agent.conf"
+agent_start
+storm_start
+check "the storm engages the throttle with pgbouncer" org_wait_until 30 "pgbouncer cap" pgb_step pgbouncer-cap
+t_cap=$(now_ms)
+check "the journal keeps pgbouncer's previous values" \
+	grep -q '"step":"pgbouncer-cap","target":"odoo","result":"ok","detail":"saved default_pool_size=20 max_db_connections=0;' "$W/journal"
+check "pgbouncer's pool is lowered" [ "$(pb_config)" = "default_pool_size=3 max_db_connections=3 " ]
+check "RECONNECT: at most 3 server connections within 2 s" org_wait_until 2 "servers" servers_at_most 3
+echo "# pgbouncer capped -> server connections at most 3: $(secs_since $t_cap) s"
+pb_xacts() { admin "SHOW STATS" | awk '$1 == "odoo" {print $2}'; }
+xacts=$(pb_xacts)
+check "the POS clients are still served, through the smaller pool" \
+	org_wait_until 10 "transactions" bash -c "[ \$(PGCONNECT_TIMEOUT=5 psql -X -At -F ' ' -h 127.0.0.1 -p $pb_port \
+		-U postgres -d pgbouncer -c 'SHOW STATS' | awk '\$1 == \"odoo\" {print \$2}') -ge $((xacts + 6)) ]"
+check "and none of them saw an error" bash -c "! cat '$W'/pb?.log | grep -q ."
+storm_stop
+check "released: pgbouncer's values are restored" org_wait_until 30 "restore" pgb_step pgbouncer-restore
+check "default_pool_size and max_db_connections as before" [ "$(pb_config)" = "default_pool_size=20 max_db_connections=0 " ]
+agent_stop
+for i in $(seq 1 6); do stop "pb$i"; done
+stop pgbouncer
 
 check "the journal is whole (every line is JSON)" python3 -c "
 import json

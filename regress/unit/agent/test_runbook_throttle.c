@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "runbooks/journal.h"
+#include "runbooks/pgbouncer_admin.h"
 #include "runbooks/settings.h"
 #include "runbooks/throttle_control.h"
 
@@ -167,6 +168,48 @@ test_rule_names_runbook(void **state)
 	assert_false(l.parsed);
 	assert_true(has(&l.cerrs, "/etc/agent.conf:5: runbook: no [runbook brake] section"));
 	unload(&l);
+}
+
+static void
+test_settings_pgbouncer(void **state)
+{
+	loaded		l;
+
+	(void) state;
+	load(&l, NODE "[runbook throttle]\npgbouncer_admin = host=127.0.0.1 port=6432 dbname=pgbouncer user=orguard\n"
+		 "pgbouncer_db = odoo\npgbouncer_pool_size = 8\n", "throttle");
+	assert_true(l.ok);
+	assert_string_equal(l.s.throttle.pgbouncer_db, "odoo");
+	assert_int_equal(l.s.throttle.pgbouncer_pool_size, 8);
+	unload(&l);
+	load(&l, NODE "[runbook throttle]\npgbouncer_admin = host=127.0.0.1 password=secret\n", "throttle");
+	assert_false(l.ok);
+	assert_true(has(&l.errs, "pgbouncer_admin: needs pgbouncer_db and pgbouncer_pool_size"));
+	assert_true(has(&l.errs, "pgbouncer_admin: must not contain a password"));
+	unload(&l);
+	load(&l, NODE "[runbook throttle]\npgbouncer_db = odoo\n", "throttle");
+	assert_false(l.ok);
+	assert_true(has(&l.errs, "need pgbouncer_admin"));
+	unload(&l);
+}
+
+static void
+test_pgbouncer_saved(void **state)
+{
+	pgb_saved	s = {20, 0},
+				back = {-1, -1};
+	char		buf[96];
+
+	(void) state;
+	pgb_saved_format(&s, buf, sizeof(buf));
+	assert_string_equal(buf, "default_pool_size=20 max_db_connections=0");
+	/* as the journal's detail carries it, followed by what was set */
+	assert_true(pgb_saved_parse("saved default_pool_size=20 max_db_connections=0; "
+								"default_pool_size and max_db_connections set to 5", &back));
+	assert_int_equal(back.default_pool_size, 20);
+	assert_int_equal(back.max_db_connections, 0);
+	assert_false(pgb_saved_parse("default_pool_size=x", &back));
+	assert_false(pgb_saved_parse(NULL, &back));
 }
 
 /* ---------- the state machine ---------- */
@@ -371,6 +414,8 @@ main(void)
 		cmocka_unit_test(test_settings_values),
 		cmocka_unit_test(test_settings_errors),
 		cmocka_unit_test(test_rule_names_runbook),
+		cmocka_unit_test(test_settings_pgbouncer),
+		cmocka_unit_test(test_pgbouncer_saved),
 		cmocka_unit_test(test_engage_renew_release),
 		cmocka_unit_test(test_hysteresis_restarts),
 		cmocka_unit_test(test_drain_while_engaged),
