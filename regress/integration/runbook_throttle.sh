@@ -152,6 +152,21 @@ listen = $listen
 conninfo = host=${ORG_SOCK[n1]} port=${ORG_PORT[n1]} user=$1 dbname=odoo
 cluster = shop
 
+# a node that never answers: its node_unreachable alert starts a promote
+[node ghost]
+conninfo = host=127.0.0.1 port=$ghost_port user=postgres dbname=odoo
+cluster = ghost
+
+[rule node_unreachable]
+for = 0
+runbook = promote
+
+[runbook promote]
+primary = ghost
+standbys = store7
+fence_command = none
+journal = $W/journal
+
 # 12 of 40 connections: the storm; below 8 it is over
 [rule connection_usage]
 threshold = 30%
@@ -177,6 +192,7 @@ EOF
 agent_start() { bg agent "$AGENT" -c "$W/agent.conf" run; }
 agent_stop() { stop agent "${1:-TERM}"; }
 listen="127.0.0.1:$(org_free_port)"
+ghost_port=$(org_free_port)
 
 # ---- the guard: an agent whose role could be refused does not throttle ----
 write_conf watcher auto
@@ -200,11 +216,22 @@ agent_stop
 # ---- round 1: auto, engaged by the storm, released after it ----
 write_conf postgres auto
 : >"$W/agent.log"
-t0=$(now_ms)
+# another runbook holds the cluster (as a promote run does): the throttle waits
+bg lockholder flock -x "$W/journal.shop.lock" sleep 600
+org_wait_until 10 "the lock to be held" bash -c "! flock -n -x '$W/journal.shop.lock' true"
 agent_start
+check "while another runbook holds the cluster, the throttle skips its step" \
+	org_wait_until 30 "skip" grep -q "another runbook holds cluster shop; throttle step skipped this poll" "$W/agent.log"
+check "and changes nothing" no_rules
+stop lockholder
+t0=$(now_ms)
 check "the storm fires the rules and the throttle engages" \
 	org_wait_until 30 "engage" j_at_least engage ok 1
-echo "# agent started in the storm -> throttle engaged: $(secs_since $t0) s (interval 1 s)"
+echo "# cluster lock released -> throttle engaged: $(secs_since $t0) s (interval 1 s)"
+check "a promote runbook named by a rule starts as a child process" \
+	grep -q "runbook promote: started (pid [0-9]*) by alert ghost/ghost/node_unreachable/node: orguard-agent -c $W/agent.conf runbook trigger promote --rule node_unreachable --node ghost --subject node" "$W/agent.log"
+check "which the daemon reaps" org_wait_until 10 "reaped" grep -q "runbook promote (pid [0-9]*) exited with" "$W/agent.log"
+check "and starts once while its alert fires" [ "$(grep -c "runbook promote: started" "$W/agent.log")" = 1 ]
 check "the extension's rules are set for the Odoo database only" \
 	[ "$(q "SELECT string_agg(name || ':' || worker_class || ':' || database || ':' || max_connections, ',' ORDER BY name)
 		FROM odoo_retail_guard.throttle_rules")" = \
