@@ -40,8 +40,12 @@ throttle_exec_free(throttle_exec *x)
 	if (x->conn)
 		PQfinish(x->conn);
 	for (int i = 0; i < x->n_firing; i++)
+	{
 		free(x->firing[i]);
+		free(x->firing_rule[i]);
+	}
 	free(x->firing);
+	free(x->firing_rule);
 	if (x->have_settings)
 		rb_settings_free(&x->s);
 	free(x->runbook);
@@ -85,6 +89,16 @@ throttle_exec_configure(throttle_exec *x, const agent_cfg *cfg)
 	return true;
 }
 
+static void
+forget(throttle_exec *x, int at)
+{
+	free(x->firing[at]);
+	free(x->firing_rule[at]);
+	x->n_firing--;
+	x->firing[at] = x->firing[x->n_firing];
+	x->firing_rule[at] = x->firing_rule[x->n_firing];
+}
+
 void
 throttle_exec_alert(throttle_exec *x, const alert_event *ev)
 {
@@ -100,12 +114,25 @@ throttle_exec_alert(throttle_exec *x, const alert_event *ev)
 		if (at >= 0)
 			return;
 		x->firing = xrealloc(x->firing, sizeof(char *) * (size_t) (x->n_firing + 1));
+		x->firing_rule = xrealloc(x->firing_rule, sizeof(char *) * (size_t) (x->n_firing + 1));
+		x->firing_rule[x->n_firing] = xstrdup(ev->rule);
 		x->firing[x->n_firing++] = xstrdup(ev->dedup_key);
 	}
 	else if (at >= 0)
+		forget(x, at);
+}
+
+void
+throttle_exec_prune(throttle_exec *x, const agent_cfg *cfg)
+{
+	for (int i = 0; i < x->n_firing;)
 	{
-		free(x->firing[at]);
-		x->firing[at] = x->firing[--x->n_firing];
+		const rule_cfg *r = config_rule(cfg, x->firing_rule[i]);
+
+		if (r && r->enabled && r->runbook && !strcmp(r->runbook, x->runbook))
+			i++;
+		else
+			forget(x, i);
 	}
 }
 

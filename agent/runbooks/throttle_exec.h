@@ -38,6 +38,7 @@ typedef struct throttle_exec
 	bool		have_settings;
 	throttle_ctl ctl;
 	char	  **firing;			/* dedup keys of the triggering alerts that fire */
+	char	  **firing_rule;	/* and their rules */
 	int			n_firing;
 	char	   *last_rule;		/* the rule that fired last, for the journal */
 	char	   *run;			/* the journal run while engaged */
@@ -57,6 +58,8 @@ bool		throttle_exec_configure(throttle_exec *x, const agent_cfg *cfg);
 
 /* a triggering alert fired (again) or resolved */
 void		throttle_exec_alert(throttle_exec *x, const alert_event *ev);
+/* after a reload: forgets alerts of rules that no longer name the runbook */
+void		throttle_exec_prune(throttle_exec *x, const agent_cfg *cfg);
 
 /* one step after a poll of the node: notifications of the steps taken go to out */
 void		throttle_exec_poll(throttle_exec *x, const node_cfg *n, int64_t now_us, event_list *out);

@@ -30,6 +30,8 @@ struct rb_trigger
 	int			n_x;
 	child	   *children;
 	int			n_children;
+	char	  **started_by;		/* firing alerts that already started their runbook */
+	int			n_started_by;
 	char	   *config_path;
 };
 
@@ -51,6 +53,9 @@ rb_trigger_free(rb_trigger *t)
 	for (int i = 0; i < t->n_children; i++)
 		free(t->children[i].runbook);
 	free(t->children);
+	for (int i = 0; i < t->n_started_by; i++)
+		free(t->started_by[i]);
+	free(t->started_by);
 	free(t->config_path);
 	free(t);
 }
@@ -132,6 +137,7 @@ rb_trigger_configure(rb_trigger *t, const agent_cfg *cfg)
 						t->x[k] = NULL;
 			/* invalid settings on reload: the last valid ones stay */
 			throttle_exec_configure(x, cfg);
+			throttle_exec_prune(x, cfg);
 			keep = xrealloc(keep, sizeof(*keep) * (size_t) (n_keep + 1));
 			keep[n_keep++] = x;
 		}
@@ -176,9 +182,16 @@ start_child(rb_trigger *t, const char *runbook, const alert_event *ev)
 	}
 	if (pid == 0)
 	{
+		static const char msg[] = "orguard-agent: cannot exec the triggered runbook\n";
+
+		/* the daemon's sockets (metrics listener, nodes, pagers) are not the runbook's */
+		if (close_range(3, ~0U, 0) != 0)
+			for (int fd = 3; fd < 1024; fd++)
+				close(fd);
 		execl("/proc/self/exe", "orguard-agent", "-c", t->config_path, "runbook", "trigger", runbook,
 			  "--rule", ev->rule, "--node", ev->node, "--subject", ev->subject, (char *) NULL);
-		fprintf(stderr, "orguard-agent: runbook %s: cannot exec: %s\n", runbook, strerror(errno));
+		/* nothing more to do if even this fails */
+		(void) !write(2, msg, sizeof(msg) - 1);
 		_exit(127);
 	}
 	log_warn("runbook %s: started (pid %d) by alert %s: orguard-agent -c %s runbook trigger %s "
@@ -187,6 +200,30 @@ start_child(rb_trigger *t, const char *runbook, const alert_event *ev)
 	t->children = xrealloc(t->children, sizeof(child) * (size_t) (t->n_children + 1));
 	t->children[t->n_children].runbook = xstrdup(runbook);
 	t->children[t->n_children++].pid = pid;
+}
+
+/*
+ * A child runbook starts when its alert becomes firing, not again when the
+ * same alert is notified anew (renotify, flapping) before it resolves.
+ */
+static bool
+note_started_by(rb_trigger *t, const alert_event *ev)
+{
+	for (int i = 0; i < t->n_started_by; i++)
+		if (!strcmp(t->started_by[i], ev->dedup_key))
+		{
+			if (ev->status == ALERT_RESOLVED)
+			{
+				free(t->started_by[i]);
+				t->started_by[i] = t->started_by[--t->n_started_by];
+			}
+			return false;
+		}
+	if (ev->status == ALERT_RESOLVED)
+		return false;
+	t->started_by = xrealloc(t->started_by, sizeof(char *) * (size_t) (t->n_started_by + 1));
+	t->started_by[t->n_started_by++] = xstrdup(ev->dedup_key);
+	return true;
 }
 
 void
@@ -199,6 +236,15 @@ rb_trigger_observe(rb_trigger *t, const agent_cfg *cfg, const event_list *events
 		const char *kind;
 		throttle_exec *x;
 
+		if (ev->status == ALERT_RESOLVED)
+		{
+			note_started_by(t, ev);
+			/* whatever the rule says now: a rule removed by a reload resolves its alerts */
+			for (int k = 0; k < t->n_x; k++)
+				if (!strcmp(t->x[k]->node, ev->node))
+					throttle_exec_alert(t->x[k], ev);
+			continue;
+		}
 		if (!r || !r->runbook || !(kind = kind_of(cfg, r->runbook)))
 			continue;
 		if (!strcmp(kind, "throttle"))
@@ -206,7 +252,7 @@ rb_trigger_observe(rb_trigger *t, const agent_cfg *cfg, const event_list *events
 			if ((x = find_exec(t, r->runbook, ev->node)) != NULL)
 				throttle_exec_alert(x, ev);
 		}
-		else if (ev->status == ALERT_FIRING)
+		else if (note_started_by(t, ev))
 			start_child(t, r->runbook, ev);
 	}
 }

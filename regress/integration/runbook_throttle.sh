@@ -137,7 +137,7 @@ storm_stop() {
 	for i in $(seq 1 11); do stop "cron$i"; done
 	stop cronlock
 	stop pos
-	q "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'odoo'" >/dev/null
+	q "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'odoo'" >/dev/null 2>&1
 }
 
 write_conf() { # write_conf USER MODE
