@@ -76,8 +76,9 @@ kind_of(const agent_cfg *cfg, const char *runbook)
 static throttle_exec *
 find_exec(const rb_trigger *t, const char *runbook, const char *node)
 {
+	/* NULL entries: already taken over while rb_trigger_configure rebuilds the list */
 	for (int i = 0; i < t->n_x; i++)
-		if (!strcmp(t->x[i]->runbook, runbook) && !strcmp(t->x[i]->node, node))
+		if (t->x[i] && !strcmp(t->x[i]->runbook, runbook) && !strcmp(t->x[i]->node, node))
 			return t->x[i];
 	return NULL;
 }

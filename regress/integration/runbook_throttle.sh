@@ -261,11 +261,19 @@ check "the run closes done" j_at_least runbook done 1
 check "cron workers connect again" connects odoo-cron-2997 odoo
 check "the release reaches the pagers' route" org_wait_until 10 "announcement" grep -q "alert resolved: shop/store7/OrguardRunbook/" "$W/agent.log"
 
-# ---- round 2: the agent dies while engaged: the TTL ends the throttle ----
+# ---- round 2: drain on reload; the agent dies while engaged: the TTL ends the throttle ----
+echo "drain_idle_in_transaction = 2s" >>"$W/agent.conf"
+kill -HUP "${BG[agent]}"
+check "the agent reloads with a drain" org_wait_until 10 "reload" grep -q "configuration reloaded" "$W/agent.log"
 storm_start
 t_storm=$(now_ms)
 check "the storm engages the throttle again" org_wait_until 30 "engage" j_at_least engage ok 2
 echo "# storm on -> throttle engaged: $(secs_since $t_storm) s (interval 1 s, connection_usage for 0)"
+lock_holder_gone() { [ "$(q "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'odoo-cron-2100'")" = 0 ]; }
+check "the cron idle in transaction on the stock_quant row is drained" \
+	org_wait_until 20 "drain" j_at_least drain ok 1
+check "its session is gone, and its lock with it" lock_holder_gone
+check "drained sessions are counted in /metrics" metric_at_least orguard_runbook_throttle_drained_total 1
 agent_stop KILL
 t_kill=$(now_ms)
 check "the agent is gone, the throttle still holds" refused_by_throttle odoo-cron-2996 odoo
