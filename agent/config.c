@@ -743,6 +743,18 @@ load_rule(parse_state *ps, section *s, agent_cfg *cfg)
 		}
 		free(copy);
 	}
+	if ((e = get(s, "runbook")) != NULL)
+	{
+		bool		known = false;
+
+		for (int i = 0; i < ps->n; i++)
+			if (!strcmp(ps->s[i].kind, "runbook") && !strcmp(ps->s[i].name, e->value))
+				known = true;
+		if (!known)
+			add_error(ps, e->line, "runbook: no [runbook %s] section", e->value);
+		free(r->runbook);
+		r->runbook = xstrdup(e->value);
+	}
 	for (int i = 0; i < s->n; i++)
 		if (!strncmp(s->e[i].key, "label.", 6))
 		{
@@ -936,6 +948,7 @@ config_free(agent_cfg *cfg)
 		free(r->pagers);
 		schedule_free(&r->raise_during);
 		schedule_free(&r->mute_during);
+		free(r->runbook);
 	}
 	free(cfg->rules);
 	for (int i = 0; i < cfg->n_runbooks; i++)

@@ -97,6 +97,7 @@ typedef struct rule_cfg
 	schedule	raise_during;
 	severity	raise_severity;
 	schedule	mute_during;	/* mutes rules below critical */
+	char	   *runbook;		/* [runbook NAME] started when it fires, or NULL */
 	int			line;
 } rule_cfg;
 

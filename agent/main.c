@@ -18,6 +18,7 @@
 #include "runbooks/announce_spool.h"
 #include "runbooks/cli.h"
 #include "split_brain.h"
+#include "runbooks/trigger.h"
 #include "spool.h"
 #include "stats.h"
 #include "util.h"
@@ -48,6 +49,7 @@ typedef struct agent
 	rw_state	rw_sent;		/* series pushed last time, for stale markers */
 	rb_orphans *rb_orphans;		/* runbook announcements a CLI left unsent */
 	role_table	roles;			/* latest role of every node: two_primaries */
+	rb_trigger *trig;			/* runbooks named by rules (runbook = NAME) */
 } agent;
 
 static void
@@ -101,6 +103,8 @@ load_or_explain(const char *path, agent_cfg *cfg)
 	config_errors errs = {0};
 	bool		ok = config_load(path, cfg, &errs);
 
+	if (ok)
+		ok = rb_trigger_check(cfg, &errs);
 	for (int i = 0; i < errs.n; i++)
 		log_error("%s", errs.msg[i]);
 	config_errors_free(&errs);
@@ -114,6 +118,9 @@ check_config(const char *path)
 	config_errors errs = {0};
 	bool		ok = config_load(path, &cfg, &errs);
 
+	/* the runbooks that rules start are the daemon's to run: check them too */
+	if (ok)
+		ok = rb_trigger_check(&cfg, &errs);
 	for (int i = 0; i < errs.n; i++)
 		fprintf(stderr, "%s\n", errs.msg[i]);
 	if (ok)
@@ -430,8 +437,16 @@ node_finished(agent *a, int idx, node *n)
 	if (ncfg)
 		rules_eval_node(a->re, &a->cfg, ncfg, &facts, now_us(), &events);
 	route(a, &events);
-	stats_node_update(n, a->cfg.top_n);
+	rb_trigger_observe(a->trig, &a->cfg, &events);
 	events_free(&events);
+	if (ncfg)
+	{
+		/* the runbooks' steps reach on-call like any alert */
+		rb_trigger_node_polled(a->trig, ncfg, now_us(), &events);
+		route(a, &events);
+		events_free(&events);
+	}
+	stats_node_update(n, a->cfg.top_n);
 	facts_free(&facts);
 	node_consume(n);
 }
@@ -488,6 +503,7 @@ publish(agent *a)
 	metric_set	ms = {0};
 
 	stats_build(&ms, &a->cfg, a->coll, a->re, a->pagers, a->n_pagers, a->rw);
+	rb_trigger_metrics(a->trig, &ms);
 	if (a->srv)
 		metrics_server_publish(a->srv, mset_format(&ms), true);
 	if (a->rw)
@@ -598,8 +614,10 @@ reload(agent *a, const char *path)
 		a->srv = NULL;
 		start_server(a);
 	}
+	rb_trigger_configure(a->trig, &a->cfg);
 	rules_reconcile(a->re, &a->cfg, now_us(), &events);
 	route(a, &events);
+	rb_trigger_observe(a->trig, &a->cfg, &events);
 	events_free(&events);
 	log_info("configuration reloaded: %d nodes, %d pagers, %d rules", a->cfg.n_nodes,
 			 a->cfg.n_pagers, a->cfg.n_rules);
@@ -622,6 +640,8 @@ run_agent(const char *path)
 	install_signals();
 	http_global_init();
 	a.re = rules_new();
+	a.trig = rb_trigger_new();
+	rb_trigger_configure(a.trig, &a.cfg);
 	a.coll = collector_new(&a.cfg);
 	a.last_error = xcalloc((size_t) (a.coll->n ? a.coll->n : 1), sizeof(char *));
 	if (!start_outputs(&a) || !start_server(&a))
@@ -663,6 +683,7 @@ run_agent(const char *path)
 		for (int i = 0; i < a.coll->n; i++)
 			if (a.coll->v[i]->done)
 				node_finished(&a, i, a.coll->v[i]);
+		rb_trigger_reap(a.trig);
 		if (pending_publish && !collector_busy(a.coll))
 		{
 			publish(&a);
@@ -685,6 +706,7 @@ run_agent(const char *path)
 	collector_free(a.coll);
 	role_table_free(&a.roles);
 	rules_free(a.re);
+	rb_trigger_free(a.trig);
 	config_free(&a.cfg);
 	http_global_cleanup();
 	return rc;

@@ -59,6 +59,14 @@ static const char *const patroni_keys[] = {
 	"promote_timeout", "probe_timeout", NULL
 };
 
+static const char *const throttle_keys[] = {
+	"classes", "roles", "max_connections", "ttl", "release_after", "drain_idle_in_transaction",
+	"statement_timeout", "pgbouncer_admin", "pgbouncer_db", "pgbouncer_pool_size", NULL
+};
+
+/* the worker classes of the extension's throttle (docs/throttle.md) */
+static const char *const worker_classes[] = {"http", "cron", "queue_job", "bus", "other", NULL};
+
 static bool
 in_list(const char *const *l, const char *k)
 {
@@ -383,19 +391,124 @@ load_promote(ctx *c, rb_settings *s)
 		add_error(c, "backend: \"%s\" is not supported (native or patroni)", v);
 }
 
-/* promote and pitr propose by default: a human approves a destructive act */
+/*
+ * promote and pitr propose by default: a human approves a destructive act;
+ * a throttle acts at once (it only caps low-priority classes, and expires)
+ */
 static void
 load_mode(ctx *c, rb_settings *s)
 {
 	const char *v = labels_get(&c->rb->settings, "mode");
 
-	s->mode = RB_MODE_PAGE_FIRST;
+	s->mode = s->kind == RB_KIND_THROTTLE ? RB_MODE_AUTO : RB_MODE_PAGE_FIRST;
 	if (v && !strcmp(v, "auto"))
 		s->mode = RB_MODE_AUTO;
-	else if (v && strcmp(v, "page-first"))
+	else if (v && !strcmp(v, "page-first"))
+		s->mode = RB_MODE_PAGE_FIRST;
+	else if (v)
 		add_error(c, "mode: \"%s\" is not auto or page-first", v);
 	s->approve_within_s = get_duration(c, "approve_within", 1800);
 	s->announce_timeout_s = get_duration(c, "announce_timeout", 10);
+}
+
+static const char *
+nz_str(const char *s)
+{
+	return s ? s : "";
+}
+
+static void
+add_target(ctx *c, rb_throttle_settings *t, const char *worker_class, const char *role, int dflt)
+{
+	const char *name = worker_class ? worker_class : role;
+	char	   *key = xasprintf("max_connections.%s", name);
+	rb_throttle_target *tg;
+
+	for (int i = 0; i < t->n_targets; i++)
+		if (!strcmp(worker_class ? nz_str(t->targets[i].worker_class) : nz_str(t->targets[i].role), name))
+		{
+			add_error(c, "%s: %s is listed twice", worker_class ? "classes" : "roles", name);
+			free(key);
+			return;
+		}
+	if (t->n_targets == RB_THROTTLE_MAX_TARGETS)
+	{
+		add_error(c, "classes, roles: more than %d in all", RB_THROTTLE_MAX_TARGETS);
+		free(key);
+		return;
+	}
+	t->targets = xrealloc(t->targets, sizeof(*t->targets) * (size_t) (t->n_targets + 1));
+	tg = &t->targets[t->n_targets++];
+	tg->worker_class = worker_class ? xstrdup(worker_class) : NULL;
+	tg->role = role ? xstrdup(role) : NULL;
+	tg->max_connections = get_int(c, key, dflt, 0, 100000);
+	free(key);
+	/* the extension keeps rule names in a NAMEDATALEN buffer */
+	key = rb_throttle_rule_name(c->rb->name, tg);
+	if (strlen(key) > 63)
+		add_error(c, "%s: the rule name %s would be longer than 63 bytes; shorten the section's name",
+				  worker_class ? "classes" : "roles", key);
+	free(key);
+}
+
+static void
+load_throttle(ctx *c, rb_settings *s)
+{
+	rb_throttle_settings *t = &s->throttle;
+	const char *classes = labels_get(&c->rb->settings, "classes");
+	const char *roles = labels_get(&c->rb->settings, "roles");
+	int			dflt = get_int(c, "max_connections", 2, 0, 100000);
+	char	   *copy,
+			   *save = NULL;
+
+	copy = xstrdup(classes ? classes : "cron, queue_job");
+	for (char *tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save))
+	{
+		if (!in_list(worker_classes, tok))
+			add_error(c, "classes: \"%s\" is not a worker class (http, cron, queue_job, bus, other)", tok);
+		else
+			add_target(c, t, tok, NULL, dflt);
+	}
+	free(copy);
+	copy = xstrdup(roles ? roles : "");
+	save = NULL;
+	for (char *tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save))
+		add_target(c, t, NULL, tok, dflt);
+	free(copy);
+	if (t->n_targets == 0)
+		add_error(c, "classes: nothing to throttle (set classes or roles)");
+	for (int i = 0; i < c->rb->settings.n; i++)
+	{
+		const char *k = c->rb->settings.v[i].name;
+		bool		known = false;
+
+		if (strncmp(k, "max_connections.", 16))
+			continue;
+		for (int j = 0; j < t->n_targets; j++)
+			if (!strcmp(k + 16, t->targets[j].worker_class ? t->targets[j].worker_class : t->targets[j].role))
+				known = true;
+		if (!known)
+			add_error(c, "%s: %s is not in classes or roles", k, k + 16);
+	}
+	t->ttl_s = get_duration(c, "ttl", 300);
+	t->release_after_s = get_duration(c, "release_after", 120);
+	t->drain_idle_in_transaction_s = get_duration(c, "drain_idle_in_transaction", 0);
+	if (t->drain_idle_in_transaction_s > 0 && t->drain_idle_in_transaction_s < 1)
+		add_error(c, "drain_idle_in_transaction: must be at least 1s");
+	if (t->ttl_s < 2)
+		add_error(c, "ttl: must be at least 2s (it is renewed when half spent)");
+	t->statement_timeout_s = get_duration(c, "statement_timeout", 5);
+	t->pgbouncer_admin = get_str(c, "pgbouncer_admin", NULL);
+	t->pgbouncer_db = get_str(c, "pgbouncer_db", NULL);
+	t->pgbouncer_pool_size = get_int(c, "pgbouncer_pool_size", 0, 1, 100000);
+	if (t->pgbouncer_admin && (!t->pgbouncer_db || !t->pgbouncer_pool_size))
+		add_error(c, "pgbouncer_admin: needs pgbouncer_db and pgbouncer_pool_size");
+	if (!t->pgbouncer_admin && (t->pgbouncer_db || labels_get(&c->rb->settings, "pgbouncer_pool_size")))
+		add_error(c, "pgbouncer_db, pgbouncer_pool_size: need pgbouncer_admin");
+	if (t->pgbouncer_admin && strstr(t->pgbouncer_admin, "password"))
+		add_error(c, "pgbouncer_admin: must not contain a password (use a .pgpass file or peer/trust on loopback)");
+	if (labels_get(&c->rb->settings, "backend"))
+		add_error(c, "backend: not a setting of a throttle runbook");
 }
 
 bool
@@ -413,9 +526,11 @@ rb_settings_load(const agent_cfg *cfg, const runbook_cfg *rb, rb_settings *s, co
 		s->kind = RB_KIND_PITR;
 	else if (!strcmp(kind, "promote"))
 		s->kind = RB_KIND_PROMOTE;
+	else if (!strcmp(kind, "throttle"))
+		s->kind = RB_KIND_THROTTLE;
 	else
 	{
-		add_error(&c, "kind: \"%s\" is not pitr or promote", kind);
+		add_error(&c, "kind: \"%s\" is not pitr, promote or throttle", kind);
 		return false;
 	}
 	for (int i = 0; i < rb->settings.n; i++)
@@ -441,8 +556,11 @@ rb_settings_load(const agent_cfg *cfg, const runbook_cfg *rb, rb_settings *s, co
 			add_error(&c, "%s: is a setting of backend = patroni (this runbook's backend is native)", k);
 			continue;
 		}
+		if (s->kind == RB_KIND_THROTTLE && !strncmp(k, "max_connections.", 16))
+			continue;
 		if (!in_list(common_keys, k) &&
-			!in_list(s->kind == RB_KIND_PITR ? pitr_keys : promote_keys, k))
+			!in_list(s->kind == RB_KIND_PITR ? pitr_keys :
+					 s->kind == RB_KIND_PROMOTE ? promote_keys : throttle_keys, k))
 			add_error(&c, "%s: unknown setting for a %s runbook", k, kind);
 	}
 	s->journal = get_path(&c, "journal", false);
@@ -454,12 +572,15 @@ rb_settings_load(const agent_cfg *cfg, const runbook_cfg *rb, rb_settings *s, co
 	load_mode(&c, s);
 	if (s->kind == RB_KIND_PITR)
 		load_pitr(&c, s);
-	else
+	else if (s->kind == RB_KIND_PROMOTE)
 		load_promote(&c, s);
+	else
+		load_throttle(&c, s);
 	s->cluster = get_str(&c, "cluster", NULL);
 	if (!s->cluster)
 	{
 		const node_cfg *n = s->kind == RB_KIND_PITR ? s->pitr.node
+			: s->kind != RB_KIND_PROMOTE ? NULL
 			: s->promote.backend == RB_BACKEND_PATRONI ? s->promote.patroni.node : s->promote.primary;
 
 		s->cluster = xstrdup(n && n->cluster ? n->cluster : rb->name);
@@ -494,7 +615,21 @@ rb_settings_free(rb_settings *s)
 	free(s->promote.patroni.urls);
 	free(s->promote.patroni.auth_file);
 	free(s->promote.patroni.candidate);
+	for (int i = 0; i < s->throttle.n_targets; i++)
+	{
+		free(s->throttle.targets[i].worker_class);
+		free(s->throttle.targets[i].role);
+	}
+	free(s->throttle.targets);
+	free(s->throttle.pgbouncer_admin);
+	free(s->throttle.pgbouncer_db);
 	memset(s, 0, sizeof(*s));
+}
+
+static const char *
+kind_name(rb_kind kind)
+{
+	return kind == RB_KIND_PITR ? "pitr" : kind == RB_KIND_PROMOTE ? "promote" : "throttle";
 }
 
 static bool
@@ -504,14 +639,14 @@ kind_of(const runbook_cfg *rb, rb_kind kind)
 
 	if (!k)
 		k = rb->name;
-	return kind == RB_KIND_PITR ? !strcmp(k, "pitr") : !strcmp(k, "promote");
+	return !strcmp(k, kind_name(kind));
 }
 
 const runbook_cfg *
 rb_settings_find(const agent_cfg *cfg, const char *name, rb_kind kind, char *err, size_t errlen)
 {
 	const runbook_cfg *found = NULL;
-	const char *kn = kind == RB_KIND_PITR ? "pitr" : "promote";
+	const char *kn = kind_name(kind);
 
 	for (int i = 0; i < cfg->n_runbooks; i++)
 	{
@@ -558,4 +693,11 @@ rb_settings_check_all(const agent_cfg *cfg, config_errors *errs)
 		rb_settings_free(&s);
 	}
 	return ok;
+}
+
+char *
+rb_throttle_rule_name(const char *runbook, const rb_throttle_target *t)
+{
+	return t->worker_class ? xasprintf("orguard_%s_%s", runbook, t->worker_class)
+		: xasprintf("orguard_%s_role_%s", runbook, t->role);
 }

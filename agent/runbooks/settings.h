@@ -2,8 +2,8 @@
  * settings.h: the settings of [runbook NAME] sections, interpreted and
  * validated here (config.c keeps them as plain name = value pairs).
  *
- * Every runbook section has a kind (pitr or promote; by default the
- * section's name).  Errors read "file:line: [runbook NAME]: key: problem",
+ * Every runbook section has a kind (pitr, promote or throttle; by default
+ * the section's name).  Errors read "file:line: [runbook NAME]: key: problem",
  * the line being the section's header.
  */
 #ifndef ORGUARD_RB_SETTINGS_H
@@ -17,10 +17,11 @@
 typedef enum rb_kind
 {
 	RB_KIND_PITR,
-	RB_KIND_PROMOTE
+	RB_KIND_PROMOTE,
+	RB_KIND_THROTTLE
 } rb_kind;
 
-/* auto: a rule that fires runs the runbook; page-first: it pages a proposal */
+/* auto: act at once; page-first: page the plan and wait for an approval */
 typedef enum rb_mode
 {
 	RB_MODE_AUTO,
@@ -100,6 +101,28 @@ typedef struct rb_promote_settings
 	rb_patroni_settings patroni;
 } rb_promote_settings;
 
+/* the connection throttle, run by the daemon when a rule naming it fires */
+#define RB_THROTTLE_MAX_TARGETS 16
+typedef struct rb_throttle_target
+{
+	char	   *worker_class;	/* http, cron, queue_job, bus or other; NULL for a role */
+	char	   *role;			/* a login role; NULL for a class */
+	int			max_connections;
+} rb_throttle_target;
+
+typedef struct rb_throttle_settings
+{
+	rb_throttle_target *targets;	/* classes in their order, then roles */
+	int			n_targets;
+	double		ttl_s;			/* of the extension's rules, renewed while firing */
+	double		release_after_s;	/* triggering alerts resolved this long */
+	double		drain_idle_in_transaction_s;	/* 0: no drain */
+	double		statement_timeout_s;
+	char	   *pgbouncer_admin;	/* conninfo of pgbouncer's admin console, or NULL */
+	char	   *pgbouncer_db;	/* the pgbouncer database to cap */
+	int			pgbouncer_pool_size;
+} rb_throttle_settings;
+
 typedef struct rb_settings
 {
 	char	   *name;
@@ -108,11 +131,12 @@ typedef struct rb_settings
 	char	   *journal;
 	char	   *bin_dir;
 	int			line;
-	rb_mode		mode;			/* of rule-triggered runs */
-	double		approve_within_s;	/* a proposal expires after this */
+	rb_mode		mode;			/* default: page-first for promote and pitr, auto for throttle */
+	double		approve_within_s;	/* a proposal older than this expires */
 	double		announce_timeout_s; /* the CLI waits this long for its pages */
 	rb_pitr_settings pitr;
 	rb_promote_settings promote;
+	rb_throttle_settings throttle;
 } rb_settings;
 
 /* false with errors appended (as in config_errors) when invalid */
@@ -122,6 +146,8 @@ void		rb_settings_free(rb_settings *s);
 /* the runbook section called name, or the only one of kind when name is NULL */
 const runbook_cfg *rb_settings_find(const agent_cfg *cfg, const char *name, rb_kind kind,
 									char *err, size_t errlen);
+/* the rule names the throttle runbook sets in the extension, e.g. orguard_throttle_cron */
+char	   *rb_throttle_rule_name(const char *runbook, const rb_throttle_target *t);
 /* checks every [runbook] section of cfg */
 bool		rb_settings_check_all(const agent_cfg *cfg, config_errors *errs);
 

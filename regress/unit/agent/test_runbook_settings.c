@@ -227,7 +227,7 @@ test_find(void **state)
 	assert_null(rb_settings_find(&cfg, "nope", RB_KIND_PITR, err, sizeof(err)));
 	assert_false(rb_settings_check_all(&cfg, &errs));
 	assert_int_equal(errs.n, 1);
-	assert_non_null(strstr(errs.msg[0], "kind: \"reboot\" is not pitr or promote"));
+	assert_non_null(strstr(errs.msg[0], "kind: \"reboot\" is not pitr, promote or throttle"));
 	config_errors_free(&errs);
 	config_free(&cfg);
 }
