@@ -146,7 +146,7 @@ record_role(role_table *roles, const node *n)
 	uint32_t	tl = n->snap && n->snap->node ? n->snap->node->timeline : 0;
 
 	role_table_set(roles, n->cfg.name, n->cfg.cluster, n->obs.reachable, n->obs.in_recovery, tl,
-				   n->obs.now_us);
+				   n->system_id, n->start_us, n->obs.now_us);
 }
 
 /*

@@ -14,7 +14,7 @@
 
 void
 role_table_set(role_table *t, const char *node, const char *cluster, bool reachable, bool in_recovery,
-			   uint32_t timeline, int64_t at_us)
+			   uint32_t timeline, uint64_t system_id, int64_t start_us, int64_t at_us)
 {
 	role_report *r = NULL;
 
@@ -34,6 +34,8 @@ role_table_set(role_table *t, const char *node, const char *cluster, bool reacha
 	r->reachable = reachable;
 	r->in_recovery = in_recovery;
 	r->timeline = timeline;
+	r->system_id = system_id;
+	r->start_us = start_us;
 	r->at_us = at_us;
 }
 
@@ -61,6 +63,21 @@ append_primary(strbuf *sb, const role_report *r)
 		sb_printf(sb, "%s (timeline unknown)", r->node);
 }
 
+/* a and b are databases of one running server */
+static bool
+same_server(const role_report *a, const role_report *b)
+{
+	return a->system_id && a->start_us && a->system_id == b->system_id && a->start_us == b->start_us;
+}
+
+/* r counts as a primary of cluster at now_us */
+static bool
+counts(const role_report *r, const char *cluster, int64_t now_us, int64_t max_age_us)
+{
+	return !strcmp(r->cluster, cluster) && r->reachable && !r->in_recovery &&
+		now_us - r->at_us <= max_age_us;
+}
+
 void
 split_brain_facts(const role_table *t, const char *cluster, int64_t now_us, int64_t max_age_us,
 				  fact_list *out)
@@ -75,9 +92,13 @@ split_brain_facts(const role_table *t, const char *cluster, int64_t now_us, int6
 	for (int i = 0; i < t->n; i++)
 	{
 		const role_report *r = &t->v[i];
+		bool		seen = false;
 
-		if (strcmp(r->cluster, cluster) || !r->reachable || r->in_recovery ||
-			now_us - r->at_us > max_age_us)
+		if (!counts(r, cluster, now_us, max_age_us))
+			continue;
+		for (int k = 0; k < i && !seen; k++)
+			seen = counts(&t->v[k], cluster, now_us, max_age_us) && same_server(&t->v[k], r);
+		if (seen)
 			continue;
 		primaries++;
 		append_primary(&who, r);

@@ -25,6 +25,8 @@ typedef struct role_report
 	bool		reachable;
 	bool		in_recovery;
 	uint32_t	timeline;		/* from the extension's node identity; 0 unknown */
+	uint64_t	system_id;		/* the server's identity, 0 unknown: several */
+	int64_t		start_us;		/* [node]s may be databases of one server */
 	int64_t		at_us;			/* when the poll finished */
 } role_report;
 
@@ -36,14 +38,17 @@ typedef struct role_table
 
 /* records the outcome of one poll of one node (replaces its previous one) */
 void		role_table_set(role_table *t, const char *node, const char *cluster, bool reachable,
-						   bool in_recovery, uint32_t timeline, int64_t at_us);
+						   bool in_recovery, uint32_t timeline, uint64_t system_id,
+						   int64_t start_us, int64_t at_us);
 void		role_table_free(role_table *t);
 
 /*
  * Appends one RULE_TWO_PRIMARIES fact with subject `cluster`: its value is
- * the number of the cluster's nodes that last answered as a primary (not
+ * the number of the cluster's servers that last answered as a primary (not
  * in recovery) no longer than max_age_us before now_us; the summary and
- * the label `primaries` name them with their timelines.
+ * the label `primaries` name them with their timelines.  Nodes with the
+ * same system identifier and postmaster start are one server (two Odoo
+ * databases of one instance): they count once.
  */
 void		split_brain_facts(const role_table *t, const char *cluster, int64_t now_us,
 							  int64_t max_age_us, fact_list *out);

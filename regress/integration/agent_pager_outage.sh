@@ -117,6 +117,11 @@ renotify = 0
 
 [rule connection_usage]
 enabled = false
+
+# ten [node]s on one server without the extension: no identity to tell
+# they are one server, and this test is about node_unreachable only
+[rule two_primaries]
+enabled = false
 EOF
 	for i in $(seq 0 9); do
 		printf '[node n%d]\nconninfo = %s dbname=postgres connect_timeout=1\ncluster = outage\n\n' "$i" "$(org_conn po_node)"

@@ -42,8 +42,8 @@ test_one_primary_is_fine(void **state)
 	const fact *f;
 
 	(void) state;
-	role_table_set(&t, "p", "shop", true, false, 1, S(100));
-	role_table_set(&t, "s1", "shop", true, true, 1, S(100));
+	role_table_set(&t, "p", "shop", true, false, 1, 0, 0, S(100));
+	role_table_set(&t, "s1", "shop", true, true, 1, 0, 0, S(100));
 	split_brain_facts(&t, "shop", S(101), S(25), &l);
 	f = only_fact(&l);
 	assert_string_equal(f->subject, "shop");
@@ -61,12 +61,12 @@ test_two_primaries_named_with_timelines(void **state)
 	const fact *f;
 
 	(void) state;
-	role_table_set(&t, "p", "shop", true, true, 1, S(90));
+	role_table_set(&t, "p", "shop", true, true, 1, 0, 0, S(90));
 	/* the standby was promoted; the old primary came back writable */
-	role_table_set(&t, "s1", "shop", true, false, 2, S(100));
-	role_table_set(&t, "p", "shop", true, false, 1, S(100));
+	role_table_set(&t, "s1", "shop", true, false, 2, 0, 0, S(100));
+	role_table_set(&t, "p", "shop", true, false, 1, 0, 0, S(100));
 	/* another cluster's primary does not count */
-	role_table_set(&t, "other", "warehouse", true, false, 1, S(100));
+	role_table_set(&t, "other", "warehouse", true, false, 1, 0, 0, S(100));
 	assert_int_equal(t.n, 3);
 	split_brain_facts(&t, "shop", S(101), S(25), &l);
 	f = only_fact(&l);
@@ -85,9 +85,9 @@ test_stale_unreachable_and_unknown_timeline(void **state)
 	const fact *f;
 
 	(void) state;
-	role_table_set(&t, "p", "shop", true, false, 1, S(10));	/* missed its polls */
-	role_table_set(&t, "s1", "shop", true, false, 0, S(100));	/* no extension */
-	role_table_set(&t, "x", "shop", false, false, 0, S(100));	/* does not answer */
+	role_table_set(&t, "p", "shop", true, false, 1, 0, 0, S(10));	/* missed its polls */
+	role_table_set(&t, "s1", "shop", true, false, 0, 0, 0, S(100));	/* no extension */
+	role_table_set(&t, "x", "shop", false, false, 0, 0, 0, S(100));	/* does not answer */
 	split_brain_facts(&t, "shop", S(101), S(25), &l);
 	f = only_fact(&l);
 	assert_true(f->value == 1);
@@ -95,13 +95,13 @@ test_stale_unreachable_and_unknown_timeline(void **state)
 	facts_free(&l);
 
 	/* p answers again, still writable: two */
-	role_table_set(&t, "p", "shop", true, false, 1, S(101));
+	role_table_set(&t, "p", "shop", true, false, 1, 0, 0, S(101));
 	split_brain_facts(&t, "shop", S(102), S(25), &l);
 	assert_true(only_fact(&l)->value == 2);
 	facts_free(&l);
 
 	/* a node moved to another cluster by a reload */
-	role_table_set(&t, "p", "warehouse", true, false, 1, S(102));
+	role_table_set(&t, "p", "warehouse", true, false, 1, 0, 0, S(102));
 	split_brain_facts(&t, "shop", S(103), S(25), &l);
 	assert_true(only_fact(&l)->value == 1);
 	facts_free(&l);
@@ -109,6 +109,32 @@ test_stale_unreachable_and_unknown_timeline(void **state)
 	f = only_fact(&l);
 	assert_true(f->value == 0);
 	assert_string_equal(labels_get(&f->labels, "primaries"), "");
+	facts_free(&l);
+	role_table_free(&t);
+}
+
+/* two Odoo databases of one server are one primary; another server is not */
+static void
+test_databases_of_one_server_count_once(void **state)
+{
+	role_table	t = {0};
+	fact_list	l = {0};
+	const fact *f;
+
+	(void) state;
+	role_table_set(&t, "shop_db", "shop", true, false, 1, 7711, 5000, S(100));
+	role_table_set(&t, "ecom_db", "shop", true, false, 1, 7711, 5000, S(100));
+	split_brain_facts(&t, "shop", S(101), S(25), &l);
+	f = only_fact(&l);
+	assert_true(f->value == 1);
+	assert_string_equal(labels_get(&f->labels, "primaries"), "shop_db");
+	facts_free(&l);
+	/* a promoted standby: same system identifier, another postmaster */
+	role_table_set(&t, "standby", "shop", true, false, 2, 7711, 6000, S(100));
+	split_brain_facts(&t, "shop", S(101), S(25), &l);
+	f = only_fact(&l);
+	assert_true(f->value == 2);
+	assert_string_equal(labels_get(&f->labels, "primaries"), "shop_db,standby");
 	facts_free(&l);
 	role_table_free(&t);
 }
@@ -148,14 +174,14 @@ test_rule_fires_and_resolves(void **state)
 	assert_int_equal(r->sev, SEV_CRITICAL);
 	assert_string_equal(rule_kind_name(RULE_TWO_PRIMARIES), "two_primaries");
 
-	role_table_set(&t, "p", "shop", true, false, 1, S(100));
-	role_table_set(&t, "s1", "shop", true, true, 1, S(100));
+	role_table_set(&t, "p", "shop", true, false, 1, 0, 0, S(100));
+	role_table_set(&t, "s1", "shop", true, true, 1, 0, 0, S(100));
 	split_brain_facts(&t, "shop", S(100), S(25), &l);
 	rules_eval_node(re, &cfg, &cfg.nodes[0], &l, S(100), &ev);
 	facts_free(&l);
 	assert_int_equal(ev.n, 0);
 
-	role_table_set(&t, "s1", "shop", true, false, 2, S(110));
+	role_table_set(&t, "s1", "shop", true, false, 2, 0, 0, S(110));
 	split_brain_facts(&t, "shop", S(110), S(25), &l);
 	rules_eval_node(re, &cfg, &cfg.nodes[0], &l, S(110), &ev);
 	facts_free(&l);
@@ -175,7 +201,7 @@ test_rule_fires_and_resolves(void **state)
 	assert_int_equal(rules_count(re, "two_primaries").firing, 1);
 
 	/* the old primary is fenced (stops answering): resolved */
-	role_table_set(&t, "p", "shop", false, false, 0, S(130));
+	role_table_set(&t, "p", "shop", false, false, 0, 0, 0, S(130));
 	split_brain_facts(&t, "shop", S(130), S(25), &l);
 	rules_eval_node(re, &cfg, &cfg.nodes[0], &l, S(130), &ev);
 	facts_free(&l);
@@ -197,6 +223,7 @@ main(void)
 		cmocka_unit_test(test_one_primary_is_fine),
 		cmocka_unit_test(test_two_primaries_named_with_timelines),
 		cmocka_unit_test(test_stale_unreachable_and_unknown_timeline),
+		cmocka_unit_test(test_databases_of_one_server_count_once),
 		cmocka_unit_test(test_anchor_is_first_node_of_cluster),
 		cmocka_unit_test(test_rule_fires_and_resolves),
 	};
