@@ -19,26 +19,13 @@ ORG_SRC_DIR=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ORG_SRC_DIR/regress/lib/cluster.sh"
 # shellcheck source=../lib/runbook_nodes.sh
 . "$ORG_SRC_DIR/regress/lib/runbook_nodes.sh"
+# shellcheck source=../lib/runbook_test.sh
+. "$ORG_SRC_DIR/regress/lib/runbook_test.sh"
 # shellcheck source=../lib/patroni.sh
 . "$ORG_SRC_DIR/regress/lib/patroni.sh"
 
-n=0
-fails=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $*"; }
-check() { # check DESC CMD...
-	local desc=$1
-	shift
-	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
-}
-
 org_patroni_harness_init
-limit=${ORG_RB_TIMEOUT:-150}
-( sleep "$limit" >/dev/null 2>&1
-  echo "not ok - runbook_patroni.sh: timed out after $limit s"
-  kill -TERM $$
-  for pid in $(ps -o pid= --ppid $$); do [ "$pid" != "$BASHPID" ] && kill -TERM "$pid"; done ) &
-watchdog=$!
+rb_watchdog "${ORG_RB_TIMEOUT:-150}"
 rb_cleanup() {
 	local rc=$? pid
 	kill -KILL "$watchdog" 2>/dev/null
@@ -51,8 +38,6 @@ rb_cleanup() {
 }
 trap rb_cleanup EXIT
 
-AGENT="$ORG_SRC_DIR/agent/orguard-agent"
-[ -x "$AGENT" ] || make -s -C "$ORG_SRC_DIR" agent >/dev/null || org_die "cannot build the agent"
 W=$(org_scratch_dir rb)
 
 org_etcd_start

@@ -17,41 +17,22 @@ ORG_SRC_DIR=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ORG_SRC_DIR/regress/lib/cluster.sh"
 # shellcheck source=../lib/runbook_nodes.sh
 . "$ORG_SRC_DIR/regress/lib/runbook_nodes.sh"
-
-n=0
-fails=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $*"; }
-check() { # check DESC CMD...
-	local desc=$1
-	shift
-	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
-}
+# shellcheck source=../lib/runbook_test.sh
+. "$ORG_SRC_DIR/regress/lib/runbook_test.sh"
 
 org_harness_init
 # the whole script is bounded: on timeout, end the foreground command too
 # so that the exit trap runs and stops every cluster
-limit=${ORG_RB_TIMEOUT:-150}
-( sleep "$limit" >/dev/null 2>&1
-  echo "not ok - runbook_throttle.sh: timed out after $limit s"
-  kill -TERM $$
-  for pid in $(ps -o pid= --ppid $$); do [ "$pid" != "$BASHPID" ] && kill -TERM "$pid"; done ) &
-watchdog=$!
+rb_watchdog "${ORG_RB_TIMEOUT:-150}"
 declare -A BG
 rb_cleanup() {
 	local rc=$? pid
-	# background jobs (the watchdog, agents, sessions) and their children, by id
-	for pid in $(jobs -p); do
-		kill -KILL $(ps -o pid= --ppid "$pid") "$pid" 2>/dev/null
-		{ wait "$pid"; } 2>/dev/null
-	done
+	rb_kill_jobs
 	(exit $rc)
 	org_harness_cleanup
 }
 trap rb_cleanup EXIT
 
-AGENT="$ORG_SRC_DIR/agent/orguard-agent"
-make -s -C "$ORG_SRC_DIR" agent >/dev/null || org_die "cannot build the agent"
 W=$(org_scratch_dir rb)
 TTL=12
 RELEASE_AFTER=3

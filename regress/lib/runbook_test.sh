@@ -1,0 +1,44 @@
+# regress/lib/runbook_test.sh: the frame shared by the runbooks'
+# integration scripts.  Source it after cluster.sh.
+#
+#   ok DESC, not_ok DESC     one TAP line, counted in $n and $fails
+#   check DESC CMD...        ok when CMD succeeds, not ok otherwise
+#   rb_watchdog SECS         bounds the whole script: after SECS it prints a
+#                            "not ok" line and ends the script and its
+#                            foreground command, so that the exit trap still
+#                            stops every cluster ($watchdog is its pid)
+#   rb_kill_jobs             kills the background jobs not reaped yet (the
+#                            watchdog, agents, writers) and their children,
+#                            and reaps them so the shell prints no job notice
+#   AGENT                    the agent binary, built when out of date
+
+n=0
+fails=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $*"; }
+check() { # check DESC CMD...
+	local desc=$1
+	shift
+	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
+
+rb_watchdog() {
+	local limit=$1 script
+	script=$(basename "$0")
+	( sleep "$limit" >/dev/null 2>&1
+	  echo "not ok - $script: timed out after $limit s"
+	  kill -TERM $$
+	  for pid in $(ps -o pid= --ppid $$); do [ "$pid" != "$BASHPID" ] && kill -TERM "$pid"; done ) &
+	watchdog=$!
+}
+
+rb_kill_jobs() {
+	local pid
+	for pid in $(jobs -p); do
+		kill -KILL $(ps -o pid= --ppid "$pid") "$pid" 2>/dev/null
+		{ wait "$pid"; } 2>/dev/null
+	done
+}
+
+AGENT="$ORG_SRC_DIR/agent/orguard-agent"
+make -s -C "$ORG_SRC_DIR" agent >/dev/null || org_die "cannot build the agent"
