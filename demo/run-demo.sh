@@ -9,7 +9,7 @@
 # nodes every second, then plays a flash sale with its incidents (a cron
 # holding stock_quant rows, a slow posting holding the no-gap invoice
 # sequence, a long cron snapshot pinning the vacuum horizon, a bulk cleanup
-# lagging the standby, a cron connection storm answered by a throttle rule),
+# lagging the standby, a cron connection storm answered by the agent's throttle runbook),
 # showing the DBA's views and the alerts as they fire and resolve, and ends
 # with a summary.
 #
@@ -85,7 +85,6 @@ declare -A DEMO_SVC=()
 DEMO_AM_URL=
 # flash sale: seconds since the start of the demo of what happened
 declare -A DEMO_AT=()
-DEMO_ACTIONS=()
 DEMO_T0=$SECONDS
 DEMO_FAILED=0
 
@@ -366,13 +365,29 @@ keep_firing_for = 10s
 
 [rule slow_query_p95]
 enabled = false
+
+# the cron storm fills the connection slots: the throttle runbook caps the
+# cron class on the primary's Odoo database while this fires, and releases
+# release_after it has cleared
+[rule connection_usage]
+threshold = 35%
+clear = 25%
+for = 0
+runbook = throttle
+
+[runbook throttle]
+journal = $ORG_TMP/runbooks.journal
+classes = cron
+max_connections = 2
+ttl = 2m
+release_after = 20s
 EOF2
 	"$ORG_SRC_DIR/agent/orguard-agent" --config "$conf" check-config >"$ORG_TMP/agent-check.log" 2>&1 ||
 		{ cat "$ORG_TMP/agent-check.log" >&2; org_die "agent configuration rejected"; }
 	demo_svc agent "$ORG_SRC_DIR/agent/orguard-agent" --config "$conf" run
 	org_wait_until 30 "the agent polling both nodes" demo_agent_polls || org_die "the agent does not poll (see $ORG_TMP/agent.log)"
 	step "orguard-agent polls primary and standby1 every 1 s ($conf), /metrics on $DEMO_METRICS_URL"
-	step "demo rule thresholds: lock_wait 3 s, idle_in_transaction 8 s, vacuum_horizon 10 s, replication_lag_bytes 1 MB, destructive_event (any)"
+	step "demo rule thresholds: lock_wait 3 s, idle_in_transaction 8 s, vacuum_horizon 10 s, replication_lag_bytes 1 MB, destructive_event (any), connection_usage 35 % (runs the throttle runbook: cron capped at 2)"
 }
 
 demo_agent_polls() {
@@ -487,8 +502,10 @@ demo_event() { # KEY TEXT: a scenario step, with its time since the start of the
 	say "  >> t=$(demo_t)s $2"
 }
 
-demo_cron_conns() {
-	[ "$(demo_count "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'odoo-cron-4%'")" -ge "$1" ]
+demo_throttle_engaged() { grep -q '"step":"engage",[^}]*"result":"ok"' "$ORG_TMP/runbooks.journal" 2>/dev/null; }
+demo_throttle_released() { grep -q '"step":"release",[^}]*"result":"ok"' "$ORG_TMP/runbooks.journal" 2>/dev/null; }
+demo_throttle_rules() {
+	demo_psql -Atc "SELECT coalesce(string_agg(format('%s (%s, at most %s)', name, worker_class, max_connections), ', '), 'none') FROM odoo_retail_guard.throttle_rules"
 }
 
 demo_storm_loop() { # APP END_SECONDS: connect, work 2 s, disconnect, again
@@ -575,18 +592,18 @@ COMMIT;"
 	demo_event resume "standby1: pg_wal_replay_resume(), the standby catches up"
 	demo_until 38
 
-	# 5. a connection storm of cron workers, answered by a throttle rule
-	for i in 1 2 3 4 5 6 7 8; do
-		demo_storm_loop "odoo-cron-400$i" $((DEMO_SALE_T0 + 58)) >"$ORG_TMP/storm-$i.log" &
+	# 5. a connection storm of cron workers: connection_usage fires and the
+	# agent's throttle runbook caps the cron class
+	for i in $(seq 10 29); do
+		demo_storm_loop "odoo-cron-40$i" $((DEMO_SALE_T0 + 58)) >"$ORG_TMP/storm-$i.log" &
 		DEMO_PIDS+=($!)
 	done
-	demo_event storm "connection storm: 8 cron workers odoo-cron-4001..4008 connect and reconnect"
-	demo_until_cond 15 "cron storm" demo_cron_conns 6 || true
-	demo_until 42
-	say "  >> RUNBOOK ACTION (applied by the demo itself: the agent's throttle runbook is not built yet):"
-	demo_psql -Atc "SELECT odoo_retail_guard.throttle('cron-storm', 2, '2 min', 'flash sale: cron storm', application_name => 'odoo-cron-*')" >/dev/null
-	DEMO_ACTIONS+=("t=$(demo_t)s SELECT odoo_retail_guard.throttle('cron-storm', 2, '2 min', 'flash sale: cron storm', application_name => 'odoo-cron-*')")
-	demo_event throttle "throttle('cron-storm', 2, '2 min', ..., application_name => 'odoo-cron-*'): at most 2 cron connections"
+	demo_event storm "connection storm: 20 cron workers odoo-cron-4010..4029 connect and reconnect"
+	if demo_until_cond 20 "the agent's throttle runbook engages" demo_throttle_engaged; then
+		demo_event throttle "orguard-agent: connection_usage fired, throttle runbook engaged: $(demo_throttle_rules)"
+	else
+		say "  (the throttle runbook did not engage within 20 s: see $ORG_TMP/agent.log)"
+	fi
 	demo_until 46
 	# a POS terminal connects as the same role during the storm
 	DEMO_POS_OK=0
@@ -600,8 +617,7 @@ COMMIT;"
 
 	say "  The flash sale is over; waiting for the workers and for the alerts to resolve."
 	demo_stop_workers_wait 30
-	org_psql primary -d "$DEMO_DB" -Atc "SELECT odoo_retail_guard.release('cron-storm')" >/dev/null
-	DEMO_ACTIONS+=("t=$(demo_t)s SELECT odoo_retail_guard.release('cron-storm') (the storm is over)")
+	demo_until_cond 40 "the throttle released" demo_throttle_released || true
 	demo_until_cond 30 "all alerts resolved" demo_all_resolved || true
 	demo_panel
 }
@@ -662,11 +678,12 @@ SQL
 		say "    pgbench clients aborted in:${DEMO_SALE_FAILED} (see $ORG_TMP/sale-*.log)"
 	fi
 	say ""
-	say "  Actions taken:"
-	for a in "${DEMO_ACTIONS[@]}"; do
-		say "    $a"
-	done
-	say "    (the throttle is the runbook action; the demo applied it itself, since the agent's throttle runbook is not built yet)"
+	say "  Actions taken by orguard-agent's throttle runbook (its journal, $ORG_TMP/runbooks.journal):"
+	python3 -c 'import json, sys
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    print("    %s  %-8s %-10s %-8s %s" % (e["time"][11:19], e["step"], e["target"], e["result"], e["detail"]))' \
+		"$ORG_TMP/runbooks.journal" 2>/dev/null || say "    none"
 }
 
 # DEMO_KEEP=1, after a successful run: take the clusters off the harness's
