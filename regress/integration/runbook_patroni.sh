@@ -42,7 +42,7 @@ W=$(org_scratch_dir rb)
 
 org_etcd_start
 org_patroni_start m1
-org_patroni_wait_leader 60 || org_die "no Patroni leader"
+org_patroni_wait_leader 120 || org_die "no Patroni leader"
 org_patroni_start m2
 org_patroni_start m3
 org_patroni_wait_streaming 90 2 || org_die "Patroni replicas do not stream"

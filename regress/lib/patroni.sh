@@ -13,6 +13,7 @@
 #   org_patroni_restart NAME          start a killed member again (same config
 #                                     and data: it rejoins as a replica)
 #   org_patroni_wait_leader SECS      poll /cluster until a member leads and runs
+#                                     (on failure, the members' logs to stderr)
 #   org_patroni_wait_streaming SECS N poll until N replicas stream
 #   org_patroni_cluster [NAME]        GET /cluster (JSON) from NAME or the first member
 #   org_patroni_api NAME METHOD PATH [BODY]
@@ -218,7 +219,21 @@ print(sum(1 for m in json.load(sys.stdin)["members"]
 }
 
 org_patroni_wait_leader() {
-	org_wait_until "$1" "a Patroni leader" org_patroni_has_leader
+	org_wait_until "$1" "a Patroni leader" org_patroni_has_leader && return 0
+	org_patroni_logs_tail
+	return 1
+}
+
+# the end of every member's Patroni log (and etcd's), to stderr: what a
+# failed wait needs to be understood after the temp dir is gone
+org_patroni_logs_tail() {
+	local m
+	for m in "${ORG_PATRONI_MEMBERS[@]}"; do
+		echo "---- patroni $m: ${ORG_PATRONI_DIR[$m]}/patroni.log (last 30 lines)" >&2
+		tail -n 30 "${ORG_PATRONI_DIR[$m]}/patroni.log" >&2 2>/dev/null
+	done
+	echo "---- etcd (last 10 lines)" >&2
+	tail -n 10 "$ORG_TMP/etcd/etcd.log" >&2 2>/dev/null
 }
 
 org_patroni_streaming_at_least() { [ "$(org_patroni_n_streaming 2>/dev/null)" -ge "$1" ] 2>/dev/null; }
