@@ -267,7 +267,8 @@ pgb_pause(const char *conninfo, const char *db, double timeout_s, double connect
 			}
 			if (left <= 0)
 			{
-				snprintf(err, errlen, "pgbouncer: %s did not complete within %gs", cmd, timeout_s);
+				snprintf(err, errlen, "pgbouncer: %s did not complete within %.1fs: server connections still busy",
+						 cmd, timeout_s);
 				rc = 0;
 				break;
 			}

@@ -408,7 +408,7 @@ enforce_pgbouncer_cap(throttle_exec *x, const node_cfg *n, int64_t now_us, event
 	const char *db = t->pgbouncer_db;
 	double		ct = t->statement_timeout_s;
 	int64_t		t0 = mono_ms(),
-				t_pause;
+				t_step;
 	int			count,
 				rc;
 	char		err[512];
@@ -432,21 +432,22 @@ enforce_pgbouncer_cap(throttle_exec *x, const node_cfg *n, int64_t now_us, event
 	record(x, n, x->run, "pgbouncer-reconnect", db, "timeout", true, now_us + (mono_ms() - t0) * 1000, out,
 		   "%d server connections still over the cap %d %.1fs after RECONNECT; PAUSE %s", count,
 		   t->pgbouncer_pool_size, secs_since(t0), db);
-	t_pause = mono_ms();
+	t_step = mono_ms();
 	rc = pgb_pause(t->pgbouncer_admin, db, t->pgbouncer_pause_timeout_s, ct, err, sizeof(err));
 	if (rc == 1)
 		record(x, n, x->run, "pgbouncer-pause", db, "ok", true, now_us + (mono_ms() - t0) * 1000, out,
-			   "PAUSE %s completed in %.1fs: its server connections are released", db, secs_since(t_pause));
+			   "PAUSE %s completed in %.1fs: its server connections are released", db, secs_since(t_step));
 	else
 	{
+		/* a PAUSE that timed out says how long it was waited for in err */
 		record(x, n, x->run, "pgbouncer-pause", db, rc == 0 ? "timeout" : "failed", true,
-			   now_us + (mono_ms() - t0) * 1000, out, "%s after %.1fs; KILL %s", err, secs_since(t_pause), db);
+			   now_us + (mono_ms() - t0) * 1000, out, "%s; KILL %s", err, db);
 		if (rc < 0)
 			x->counts.failures++;
-		t_pause = mono_ms();
+		t_step = mono_ms();
 		if (pgb_kill(t->pgbouncer_admin, db, ct, err, sizeof(err)))
 			record(x, n, x->run, "pgbouncer-kill", db, "ok", true, now_us + (mono_ms() - t0) * 1000, out,
-				   "KILL %s in %.1fs: its client and server connections are dropped", db, secs_since(t_pause));
+				   "KILL %s in %.1fs: its client and server connections are dropped", db, secs_since(t_step));
 		else
 		{
 			record(x, n, x->run, "pgbouncer-kill", db, "failed", true, now_us + (mono_ms() - t0) * 1000, out,
@@ -455,7 +456,7 @@ enforce_pgbouncer_cap(throttle_exec *x, const node_cfg *n, int64_t now_us, event
 		}
 	}
 	/* paused or killed, pgbouncer holds new clients back: let them in again under the cap */
-	t_pause = mono_ms();
+	t_step = mono_ms();
 	if (!pgb_resume(t->pgbouncer_admin, db, ct, err, sizeof(err)))
 	{
 		record(x, n, x->run, "pgbouncer-resume", db, "failed", true, now_us + (mono_ms() - t0) * 1000, out,
@@ -467,7 +468,7 @@ enforce_pgbouncer_cap(throttle_exec *x, const node_cfg *n, int64_t now_us, event
 		count = -1;
 	record(x, n, x->run, "pgbouncer-resume", db, "ok", true, now_us + (mono_ms() - t0) * 1000, out,
 		   "RESUME %s in %.1fs; %d server connections (cap %d), %.1fs after RECONNECT", db,
-		   secs_since(t_pause), count, t->pgbouncer_pool_size, secs_since(t0));
+		   secs_since(t_step), count, t->pgbouncer_pool_size, secs_since(t0));
 }
 
 /*
