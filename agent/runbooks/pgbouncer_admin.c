@@ -208,7 +208,10 @@ pgb_wait_under_cap(const char *conninfo, const char *db, int cap, double timeout
 	{
 		*count = servers_now(c, db, cap, err, errlen);
 		if (*count < 0)
+		{
+			rc = -1;
 			break;
+		}
 		rc = *count <= cap;
 		if (rc || mono_ms() >= deadline)
 			break;

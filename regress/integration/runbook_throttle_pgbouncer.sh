@@ -23,6 +23,8 @@ rb_watchdog "${ORG_RB_TIMEOUT:-150}"
 declare -A BG
 rb_cleanup() {
 	local rc=$?
+	# pgbouncer runs under runuser: a KILLed job would leave it behind
+	[ -s "${W:-}/pgbouncer.pid" ] && kill "$(cat "$W/pgbouncer.pid")" 2>/dev/null
 	rb_kill_jobs
 	(exit $rc)
 	org_harness_cleanup
@@ -73,6 +75,7 @@ listen_port = $pb_port
 unix_socket_dir =
 auth_type = trust
 auth_file = $W/userlist.txt
+pidfile = $W/pgbouncer.pid
 admin_users = postgres
 pool_mode = transaction
 default_pool_size = 20
