@@ -126,12 +126,17 @@ pgb_restore(const char *conninfo, const char *db, const pgb_saved *saved, double
 	if (!(c = rb_connect(conninfo, NULL, timeout_s, err, errlen)))
 		return false;
 	ok = set_both(c, saved->default_pool_size, saved->max_db_connections, err, errlen);
+	/* RESUME even when SET failed: a database left paused by the cap's PAUSE or KILL blocks every client */
+	cmd = xasprintf("RESUME %s", db);
 	if (ok)
-	{
-		cmd = xasprintf("RESUME %s", db);
 		ok = console(c, cmd, "is not paused", err, errlen);
-		free(cmd);
+	else
+	{
+		char		err2[256];
+
+		console(c, cmd, "is not paused", err2, sizeof(err2));
 	}
+	free(cmd);
 	PQfinish(c);
 	return ok;
 }
