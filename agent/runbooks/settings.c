@@ -61,7 +61,8 @@ static const char *const patroni_keys[] = {
 
 static const char *const throttle_keys[] = {
 	"classes", "roles", "max_connections", "ttl", "release_after", "drain_idle_in_transaction",
-	"statement_timeout", "pgbouncer_admin", "pgbouncer_db", "pgbouncer_pool_size", NULL
+	"statement_timeout", "pgbouncer_admin", "pgbouncer_db", "pgbouncer_pool_size",
+	"pgbouncer_reconnect_timeout", "pgbouncer_pause_timeout", NULL
 };
 
 /* the worker classes of the extension's throttle (docs/throttle.md) */
@@ -507,6 +508,11 @@ load_throttle(ctx *c, rb_settings *s)
 		add_error(c, "pgbouncer_db, pgbouncer_pool_size: need pgbouncer_admin");
 	if (t->pgbouncer_admin && strstr(t->pgbouncer_admin, "password"))
 		add_error(c, "pgbouncer_admin: must not contain a password (use a .pgpass file or peer/trust on loopback)");
+	/* past RECONNECT's timeout PAUSE, past PAUSE's KILL: both are waited for inside the poll */
+	t->pgbouncer_reconnect_timeout_s = get_duration(c, "pgbouncer_reconnect_timeout", 2);
+	t->pgbouncer_pause_timeout_s = get_duration(c, "pgbouncer_pause_timeout", 5);
+	if (t->pgbouncer_reconnect_timeout_s > 60 || t->pgbouncer_pause_timeout_s > 60)
+		add_error(c, "pgbouncer_reconnect_timeout, pgbouncer_pause_timeout: at most 60s (the agent waits for them)");
 	if (labels_get(&c->rb->settings, "backend"))
 		add_error(c, "backend: not a setting of a throttle runbook");
 }

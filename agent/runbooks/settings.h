@@ -121,6 +121,8 @@ typedef struct rb_throttle_settings
 	char	   *pgbouncer_admin;	/* conninfo of pgbouncer's admin console, or NULL */
 	char	   *pgbouncer_db;	/* the pgbouncer database to cap */
 	int			pgbouncer_pool_size;
+	double		pgbouncer_reconnect_timeout_s;	/* RECONNECT's cap to hold, else PAUSE */
+	double		pgbouncer_pause_timeout_s;	/* PAUSE to complete, else KILL */
 } rb_throttle_settings;
 
 typedef struct rb_settings

@@ -387,6 +387,90 @@ reason_text(const throttle_exec *x)
 					 x->last_rule ? x->last_rule : "?", x->node);
 }
 
+static double
+secs_since(int64_t t0_ms)
+{
+	return (double) (mono_ms() - t0_ms) / 1000.0;
+}
+
+/*
+ * RECONNECT closes a server connection only when its client releases it;
+ * one kept busy (a long transaction) keeps the pool over the cap.  Past
+ * pgbouncer_reconnect_timeout the database is PAUSEd, past
+ * pgbouncer_pause_timeout KILLed, then RESUMEd under the new cap.  These
+ * waits are bounded and run inside the poll; a failure here only leaves
+ * pgbouncer less capped, never the extension's rules unset.
+ */
+static void
+enforce_pgbouncer_cap(throttle_exec *x, const node_cfg *n, int64_t now_us, event_list *out)
+{
+	const rb_throttle_settings *t = &x->s.throttle;
+	const char *db = t->pgbouncer_db;
+	double		ct = t->statement_timeout_s;
+	int64_t		t0 = mono_ms(),
+				t_step;
+	int			count,
+				rc;
+	char		err[512];
+
+	rc = pgb_wait_under_cap(t->pgbouncer_admin, db, t->pgbouncer_pool_size, t->pgbouncer_reconnect_timeout_s,
+							ct, &count, err, sizeof(err));
+	if (rc < 0)
+	{
+		record(x, n, x->run, "pgbouncer-reconnect", db, "failed", true, now_us + (mono_ms() - t0) * 1000, out,
+			   "%s; the extension's rules still hold", err);
+		x->counts.failures++;
+		return;
+	}
+	if (rc == 1)
+	{
+		record(x, n, x->run, "pgbouncer-reconnect", db, "ok", true, now_us + (mono_ms() - t0) * 1000, out,
+			   "%d server connections (cap %d) %.1fs after RECONNECT", count, t->pgbouncer_pool_size,
+			   secs_since(t0));
+		return;
+	}
+	record(x, n, x->run, "pgbouncer-reconnect", db, "timeout", true, now_us + (mono_ms() - t0) * 1000, out,
+		   "%d server connections still over the cap %d %.1fs after RECONNECT; PAUSE %s", count,
+		   t->pgbouncer_pool_size, secs_since(t0), db);
+	t_step = mono_ms();
+	rc = pgb_pause(t->pgbouncer_admin, db, t->pgbouncer_pause_timeout_s, ct, err, sizeof(err));
+	if (rc == 1)
+		record(x, n, x->run, "pgbouncer-pause", db, "ok", true, now_us + (mono_ms() - t0) * 1000, out,
+			   "PAUSE %s completed in %.1fs: its server connections are released", db, secs_since(t_step));
+	else
+	{
+		/* a PAUSE that timed out says how long it was waited for in err */
+		record(x, n, x->run, "pgbouncer-pause", db, rc == 0 ? "timeout" : "failed", true,
+			   now_us + (mono_ms() - t0) * 1000, out, "%s; KILL %s", err, db);
+		if (rc < 0)
+			x->counts.failures++;
+		t_step = mono_ms();
+		if (pgb_kill(t->pgbouncer_admin, db, ct, err, sizeof(err)))
+			record(x, n, x->run, "pgbouncer-kill", db, "ok", true, now_us + (mono_ms() - t0) * 1000, out,
+				   "KILL %s in %.1fs: its client and server connections are dropped", db, secs_since(t_step));
+		else
+		{
+			record(x, n, x->run, "pgbouncer-kill", db, "failed", true, now_us + (mono_ms() - t0) * 1000, out,
+				   "%s; RESUME %s all the same", err, db);
+			x->counts.failures++;
+		}
+	}
+	/* paused or killed, pgbouncer holds new clients back: let them in again under the cap */
+	t_step = mono_ms();
+	if (!pgb_resume(t->pgbouncer_admin, db, ct, err, sizeof(err)))
+	{
+		record(x, n, x->run, "pgbouncer-resume", db, "failed", true, now_us + (mono_ms() - t0) * 1000, out,
+			   "%s; the release RESUMEs %s again", err, db);
+		x->counts.failures++;
+		return;
+	}
+	if (pgb_wait_under_cap(t->pgbouncer_admin, db, t->pgbouncer_pool_size, 0, ct, &count, err, sizeof(err)) < 0)
+		count = -1;
+	record(x, n, x->run, "pgbouncer-resume", db, "ok", true, now_us + (mono_ms() - t0) * 1000, out,
+		   "RESUME %s in %.1fs; %d server connections (cap %d), %.1fs after RECONNECT", db,
+		   secs_since(t_step), count, t->pgbouncer_pool_size, secs_since(t0));
+}
+
 /*
  * pgbouncer is capped beside the extension's rules; unlike them it has no
  * TTL, so the values it had are journaled for a restarted agent to restore.
@@ -415,6 +499,7 @@ cap_pgbouncer(throttle_exec *x, const node_cfg *n, int64_t now_us, event_list *o
 	record(x, n, x->run, "pgbouncer-cap", t->pgbouncer_db, "ok", true, now_us, out,
 		   "saved %s; default_pool_size and max_db_connections set to %d; RECONNECT %s", was,
 		   t->pgbouncer_pool_size, t->pgbouncer_db);
+	enforce_pgbouncer_cap(x, n, now_us, out);
 }
 
 static void

@@ -339,6 +339,9 @@ check "the journal keeps pgbouncer's previous values" \
 check "pgbouncer's pool is lowered" [ "$(pb_config)" = "default_pool_size=3 max_db_connections=3 " ]
 check "RECONNECT: at most 3 server connections within 2 s" org_wait_until 2 "servers" servers_at_most 3
 echo "# pgbouncer capped -> server connections at most 3: $(secs_since $t_cap) s"
+check "the runbook saw the cap hold after RECONNECT: no PAUSE needed" \
+	org_wait_until 10 "reconnect" pgb_step pgbouncer-reconnect
+check "and sent none" bash -c "! grep -q '\"step\":\"pgbouncer-pause\"' '$W/journal'"
 pb_xacts() { admin "SHOW STATS" | awk '$1 == "odoo" {print $2}'; }
 xacts=$(pb_xacts)
 check "the POS clients are still served, through the smaller pool" \
