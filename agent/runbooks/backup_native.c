@@ -7,6 +7,7 @@
 #include "runbooks/exec.h"
 #include "runbooks/pgconn.h"
 #include "runbooks/pitr.h"
+#include "runbooks/rbfile.h"
 #include "runbooks/rbutil.h"
 #include "runbooks/run.h"
 #include "util.h"
@@ -20,23 +21,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static char *
-read_file(const char *path)
-{
-	FILE	   *f = fopen(path, "r");
-	strbuf		sb;
-	char		buf[8192];
-	size_t		n;
-
-	if (!f)
-		return NULL;
-	sb_init(&sb);
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		sb_append_len(&sb, buf, n);
-	fclose(f);
-	return sb_steal(&sb);
-}
 
 static bool
 write_file_durably(const char *path, const char *text)
@@ -91,7 +75,7 @@ rb_backups_load(const char *backup_dir, pitr_backup **out, int *n, char *err, si
 		if (de->d_name[0] == '.' || strstr(de->d_name, ".partial"))
 			continue;
 		path = xasprintf("%s/%s/backup.json", backup_dir, de->d_name);
-		text = read_file(path);
+		text = rb_file_read(path);
 		free(path);
 		if (!text)
 			continue;
@@ -303,9 +287,9 @@ rb_backup_native(const rb_settings *s, bool dry_run)
 		free(data);
 	}
 	{
-		char	   *lbl_text = read_file(text),
+		char	   *lbl_text = rb_file_read(text),
 				   *mpath = xasprintf("%s/data/backup_manifest", partial),
-				   *man = read_file(mpath);
+				   *man = rb_file_read(mpath);
 		bool		ok = lbl_text && pitr_parse_backup_label(lbl_text, &b) && man && pitr_parse_manifest(man, &b);
 
 		free(lbl_text);

@@ -9,6 +9,7 @@
 #define ORGUARD_RB_PITR_NODE_H
 
 #include "config.h"
+#include "runbooks/rbfile.h"
 #include "runbooks/run.h"
 
 #include <stdbool.h>
@@ -81,12 +82,5 @@ void		pitr_job_paths(const rb_settings *s, const rb_run *r, const char *restore_
  */
 int			pitr_bring_up(rb_run *r, pitr_node *n, uint32_t backup_timeline, const char *check_query,
 						  const char *target_text, int port, double t_restore);
-
-/* the whole file, NULL when unreadable */
-char	   *rb_file_read(const char *path);
-/* appends text and fsyncs */
-bool		rb_file_append(const char *path, const char *text);
-/* an empty file, fsynced (recovery.signal) */
-bool		rb_file_touch(const char *path);
 
 #endif

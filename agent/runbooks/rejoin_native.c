@@ -29,6 +29,7 @@
 #include "runbooks/pgconn.h"
 #include "runbooks/promote.h"
 #include "runbooks/promote_plan.h"
+#include "runbooks/rbfile.h"
 #include "runbooks/rbutil.h"
 #include "runbooks/run.h"
 #include "util.h"
@@ -45,23 +46,6 @@
 static const char *const conf_files[] = {
 	"postgresql.conf", "postgresql.auto.conf", "pg_hba.conf", "pg_ident.conf", NULL
 };
-
-static char *
-slurp(const char *path)
-{
-	FILE	   *f = fopen(path, "r");
-	strbuf		sb;
-	char		buf[8192];
-	size_t		n;
-
-	if (!f)
-		return NULL;
-	sb_init(&sb);
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		sb_append_len(&sb, buf, n);
-	fclose(f);
-	return sb_steal(&sb);
-}
 
 static bool
 put_file(const char *path, const char *text, bool append)
@@ -84,7 +68,7 @@ copy_conf(const char *from, const char *to, char *err, size_t errlen)
 	{
 		char	   *src = xasprintf("%s/%s", from, conf_files[i]);
 		char	   *dst = xasprintf("%s/%s", to, conf_files[i]);
-		char	   *text = slurp(src);
+		char	   *text = rb_file_read(src);
 		bool		ok = !text || put_file(dst, text, false);
 
 		if (!ok)
@@ -187,7 +171,7 @@ pg_ctl(const rb_settings *s, const char *dir, const char *action, const char *lo
 	rc = rb_exec(argv, NULL, s->promote.promote_timeout_s + 10, &out, err, errlen);
 	if (rc > 0)
 	{
-		char	   *text = log ? slurp(log) : NULL;
+		char	   *text = log ? rb_file_read(log) : NULL;
 
 		snprintf(err, errlen, "pg_ctl %s: %s", action, rb_tail_lines(text ? text : out.data, 2));
 		free(text);
@@ -201,7 +185,7 @@ pg_ctl(const rb_settings *s, const char *dir, const char *action, const char *lo
 static bool
 log_says(const char *log, off_t offset, const char *needle)
 {
-	char	   *text = slurp(log);
+	char	   *text = rb_file_read(log);
 	bool		found = text && (size_t) offset < strlen(text) && strstr(text + offset, needle) != NULL;
 
 	free(text);
@@ -232,7 +216,7 @@ wait_follow(const rb_settings *s, const node_cfg *node, unsigned tl, const char 
 		PQfinish(c);
 		if (follows)
 			return true;
-		if ((text = slurp(log)) != NULL)
+		if ((text = rb_file_read(log)) != NULL)
 		{
 			size_t		len = strlen(text);
 
