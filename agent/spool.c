@@ -15,26 +15,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static bool
-mkdir_p(const char *path)
-{
-	char	   *copy = xstrdup(path);
-
-	for (char *p = copy + 1; *p; p++)
-		if (*p == '/')
-		{
-			*p = '\0';
-			if (mkdir(copy, 0700) != 0 && errno != EEXIST)
-			{
-				free(copy);
-				return false;
-			}
-			*p = '/';
-		}
-	free(copy);
-	return mkdir(path, 0700) == 0 || errno == EEXIST;
-}
-
 static void
 fsync_dir(const char *dir)
 {

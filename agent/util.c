@@ -6,9 +6,11 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 static void
@@ -318,4 +320,24 @@ cond_wait_ms(pthread_mutex_t *lock, pthread_cond_t *cond, const bool *stop,
 	go = !*stop;
 	pthread_mutex_unlock(lock);
 	return go;
+}
+
+bool
+mkdir_p(const char *path)
+{
+	char	   *copy = xstrdup(path);
+
+	for (char *p = copy + 1; *p; p++)
+		if (*p == '/')
+		{
+			*p = '\0';
+			if (mkdir(copy, 0700) != 0 && errno != EEXIST)
+			{
+				free(copy);
+				return false;
+			}
+			*p = '/';
+		}
+	free(copy);
+	return mkdir(path, 0700) == 0 || errno == EEXIST;
 }

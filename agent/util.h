@@ -69,6 +69,9 @@ void		format_iso8601(int64_t us, char *buf, size_t len);
 bool		valid_metric_name(const char *s);
 bool		valid_label_name(const char *s);
 
+/* creates path and its missing parents (mode 0700); true when it exists */
+bool		mkdir_p(const char *path);
+
 /* FNV-1a 64 */
 uint64_t	hash64(const char *s);
 

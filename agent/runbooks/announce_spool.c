@@ -35,26 +35,6 @@ typedef struct ann_root
 	int			n_pagers;
 } ann_root;
 
-static bool
-mkdir_p(const char *path)
-{
-	char	   *copy = xstrdup(path);
-
-	for (char *p = copy + 1; *p; p++)
-		if (*p == '/')
-		{
-			*p = '\0';
-			if (mkdir(copy, 0700) != 0 && errno != EEXIST)
-			{
-				free(copy);
-				return false;
-			}
-			*p = '/';
-		}
-	free(copy);
-	return mkdir(path, 0700) == 0 || errno == EEXIST;
-}
-
 /* spooled entries of one pager directory */
 static int
 count_entries(const char *dir)
