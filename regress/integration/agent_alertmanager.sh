@@ -50,23 +50,14 @@ blocking_chains {
 }'
 
 # ---- Alertmanager ----
-am_port=$(org_free_port)
-mkdir -p "$ORG_TMP/am"
-cat >"$ORG_TMP/am/am.yml" <<'YML'
-global:
+alertmanager_start "global:
   resolve_timeout: 5m
 route:
   receiver: 'null'
   group_by: [alertname, node]
   group_wait: 1s
 receivers:
-  - name: 'null'
-YML
-agent_bg alertmanager prometheus-alertmanager --config.file="$ORG_TMP/am/am.yml" \
-	--storage.path="$ORG_TMP/am/data" --web.listen-address="127.0.0.1:$am_port" \
-	--cluster.listen-address=
-am_url="http://127.0.0.1:$am_port"
-wait_for_http "$am_url/-/ready" 60 || org_die "alertmanager did not start"
+  - name: 'null'"
 
 # ---- the agent ----
 metrics_port=$(org_free_port)

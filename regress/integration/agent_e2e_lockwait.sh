@@ -22,13 +22,7 @@ CREATE TABLE stock_quant (id serial PRIMARY KEY, product_id int, quantity numeri
 INSERT INTO stock_quant (product_id, quantity) SELECT g, 10 FROM generate_series(1, 10) g;
 SQL
 
-am_port=$(org_free_port)
-mkdir -p "$ORG_TMP/am"
-printf 'route:\n  receiver: "null"\n  group_wait: 1s\nreceivers:\n  - name: "null"\n' >"$ORG_TMP/am/am.yml"
-agent_bg alertmanager prometheus-alertmanager --config.file="$ORG_TMP/am/am.yml" \
-	--storage.path="$ORG_TMP/am/data" --web.listen-address="127.0.0.1:$am_port" --cluster.listen-address=
-am_url="http://127.0.0.1:$am_port"
-wait_for_http "$am_url/-/ready" 60 || org_die "alertmanager did not start"
+alertmanager_start
 
 conf="$ORG_TMP/agent.conf"
 cat >"$conf" <<EOF

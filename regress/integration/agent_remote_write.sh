@@ -28,7 +28,7 @@ agent_bg prometheus prometheus --config.file="$ORG_TMP/prom/prometheus.yml" \
 	--storage.tsdb.path="$ORG_TMP/prom/data" --web.listen-address="127.0.0.1:$prom_port" \
 	--web.enable-remote-write-receiver
 prom="http://127.0.0.1:$prom_port"
-wait_for_http "$prom/-/ready" 60 || org_die "prometheus did not start"
+service_ready prometheus "$prom/-/ready" 120
 
 conf="$ORG_TMP/agent.conf"
 cat >"$conf" <<EOF

@@ -80,3 +80,29 @@ spool_count() {
 wait_for_http() {
 	org_wait_until "$2" "$1" curl -fsS --max-time 2 -o /dev/null "$1"
 }
+
+# service_ready NAME URL SECS: waits until URL (of a service started with
+# agent_bg NAME) answers; otherwise prints the end of its log and ends the
+# script
+service_ready() {
+	wait_for_http "$2" "$3" && return 0
+	echo "---- $1: $ORG_TMP/$1.log (last 20 lines)" >&2
+	tail -n 20 "$ORG_TMP/$1.log" >&2 2>/dev/null
+	org_die "$1 did not start"
+}
+
+# alertmanager_start [CONFIG]: a real Alertmanager (Debian
+# prometheus-alertmanager) on a free loopback port, clustering off, with
+# CONFIG (YAML text) or a single "null" receiver that keeps the alerts for
+# its API; sets am_url
+alertmanager_start() {
+	local port
+	port=$(org_free_port) || org_die "no free port"
+	mkdir -p "$ORG_TMP/am"
+	printf '%s\n' "${1:-$(printf 'route:\n  receiver: "null"\n  group_wait: 1s\nreceivers:\n  - name: "null"')}" \
+		>"$ORG_TMP/am/am.yml"
+	agent_bg alertmanager prometheus-alertmanager --config.file="$ORG_TMP/am/am.yml" \
+		--storage.path="$ORG_TMP/am/data" --web.listen-address="127.0.0.1:$port" --cluster.listen-address=
+	am_url="http://127.0.0.1:$port"
+	service_ready alertmanager "$am_url/-/ready" 120
+}
