@@ -198,19 +198,10 @@ char *
 spool_read(spool *s, uint64_t seq)
 {
 	char	   *path = xasprintf("%s/%020llu.json", s->dir, (unsigned long long) seq);
-	FILE	   *f = fopen(path, "r");
-	strbuf		sb;
-	char		buf[4096];
-	size_t		n;
+	char	   *text = file_read(path);
 
 	free(path);
-	if (!f)
-		return NULL;
-	sb_init(&sb);
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		sb_append_len(&sb, buf, n);
-	fclose(f);
-	return sb_steal(&sb);
+	return text;
 }
 
 bool
@@ -275,19 +266,10 @@ char *
 spool_intent_read(const char *root)
 {
 	char	   *path = xasprintf("%s/fanout.json", root);
-	FILE	   *f = fopen(path, "r");
-	strbuf		sb;
-	char		buf[4096];
-	size_t		n;
+	char	   *text = file_read(path);
 
 	free(path);
-	if (!f)
-		return NULL;
-	sb_init(&sb);
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		sb_append_len(&sb, buf, n);
-	fclose(f);
-	return sb_steal(&sb);
+	return text;
 }
 
 void

@@ -341,3 +341,20 @@ mkdir_p(const char *path)
 	free(copy);
 	return mkdir(path, 0700) == 0 || errno == EEXIST;
 }
+
+char *
+file_read(const char *path)
+{
+	FILE	   *f = fopen(path, "r");
+	strbuf		sb;
+	char		buf[8192];
+	size_t		n;
+
+	if (!f)
+		return NULL;
+	sb_init(&sb);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		sb_append_len(&sb, buf, n);
+	fclose(f);
+	return sb_steal(&sb);
+}

@@ -69,6 +69,8 @@ void		format_iso8601(int64_t us, char *buf, size_t len);
 bool		valid_metric_name(const char *s);
 bool		valid_label_name(const char *s);
 
+/* the whole file, NULL when unreadable */
+char	   *file_read(const char *path);
 /* creates path and its missing parents (mode 0700); true when it exists */
 bool		mkdir_p(const char *path);
 

@@ -7,7 +7,6 @@
 #include "runbooks/exec.h"
 #include "runbooks/pgconn.h"
 #include "runbooks/pitr.h"
-#include "runbooks/rbfile.h"
 #include "runbooks/rbutil.h"
 #include "runbooks/run.h"
 #include "util.h"
@@ -75,7 +74,7 @@ rb_backups_load(const char *backup_dir, pitr_backup **out, int *n, char *err, si
 		if (de->d_name[0] == '.' || strstr(de->d_name, ".partial"))
 			continue;
 		path = xasprintf("%s/%s/backup.json", backup_dir, de->d_name);
-		text = rb_file_read(path);
+		text = file_read(path);
 		free(path);
 		if (!text)
 			continue;
@@ -287,9 +286,9 @@ rb_backup_native(const rb_settings *s, bool dry_run)
 		free(data);
 	}
 	{
-		char	   *lbl_text = rb_file_read(text),
+		char	   *lbl_text = file_read(text),
 				   *mpath = xasprintf("%s/data/backup_manifest", partial),
-				   *man = rb_file_read(mpath);
+				   *man = file_read(mpath);
 		bool		ok = lbl_text && pitr_parse_backup_label(lbl_text, &b) && man && pitr_parse_manifest(man, &b);
 
 		free(lbl_text);

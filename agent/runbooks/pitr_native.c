@@ -155,11 +155,11 @@ write_settings(pitr_job *j, char *err, size_t errlen)
 	char	   *pid = xasprintf("%s/postmaster.pid", j->restore_dir);
 	char	   *all = xasprintf("%s%s", rec, side);
 	bool		ok = true;
-	char	   *existing = rb_file_read(auto_conf);
+	char	   *existing = file_read(auto_conf);
 
 	/* a resumed run may have appended already */
 	if (!existing || !strstr(existing, j->r.run))
-		ok = rb_file_append(auto_conf, all);
+		ok = rb_file_write(auto_conf, all, true);
 	ok = ok && rb_file_touch(signal);
 	unlink(standby);
 	unlink(pid);

@@ -151,7 +151,7 @@ pitr_node_start(pitr_node *n, char *err, size_t errlen)
 	n->t_start = (double) (mono_ms() - t0) / 1000.0;
 	if (rc != 0)
 	{
-		char	   *log = rb_file_read(n->logfile);
+		char	   *log = file_read(n->logfile);
 
 		snprintf(err, errlen, "pg_ctl start failed: %s", rb_tail_lines(log ? log : out.data, 4));
 		free(log);
@@ -184,7 +184,7 @@ pitr_node_wait_promoted(pitr_node *n, char *err, size_t errlen)
 		}
 		if (!pitr_node_running(n))
 		{
-			char	   *log = rb_file_read(n->logfile);
+			char	   *log = file_read(n->logfile);
 			char		line[512];
 
 			if (log && find_line(log, "recovery ended before configured recovery target", line, sizeof(line)))
@@ -206,7 +206,7 @@ pitr_node_wait_promoted(pitr_node *n, char *err, size_t errlen)
 bool
 pitr_node_verify(const pitr_node *n, uint32_t backup_timeline, const char *check_query, char *detail, size_t len)
 {
-	char	   *log = rb_file_read(n->logfile);
+	char	   *log = file_read(n->logfile);
 	char		stop[512] = "";
 	char		err[512];
 	PGconn	   *c = rb_connect(n->conninfo, n->password, 5, err, sizeof(err));

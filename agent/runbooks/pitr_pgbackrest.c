@@ -303,7 +303,7 @@ static bool
 write_node_settings(pgbr_job *j, char *err, size_t errlen)
 {
 	char	   *auto_conf = xasprintf("%s/postgresql.auto.conf", j->restore_dir);
-	char	   *existing = rb_file_read(auto_conf);
+	char	   *existing = file_read(auto_conf);
 	char	   *text = node_settings(j);
 	bool		ok = true;
 
@@ -313,7 +313,7 @@ write_node_settings(pgbr_job *j, char *err, size_t errlen)
 		snprintf(err, errlen, "%s lacks the recovery settings pgbackrest restore writes", auto_conf);
 		ok = false;
 	}
-	else if (!strstr(existing, j->r.run) && !rb_file_append(auto_conf, text))
+	else if (!strstr(existing, j->r.run) && !rb_file_write(auto_conf, text, true))
 	{
 		snprintf(err, errlen, "cannot append to %s: %s", auto_conf, strerror(errno));
 		ok = false;

@@ -1,16 +1,15 @@
 /*
- * rbfile.h: the small whole-file operations the runbooks need on data
- * directories, logs and backup catalogues.
+ * rbfile.h: the small fsynced file writes the runbooks make in data
+ * directories (configuration, signal files); reading a whole file is
+ * util.h's file_read.
  */
 #ifndef ORGUARD_RB_FILE_H
 #define ORGUARD_RB_FILE_H
 
 #include <stdbool.h>
 
-/* the whole file, NULL when unreadable */
-char	   *rb_file_read(const char *path);
-/* appends text and fsyncs */
-bool		rb_file_append(const char *path, const char *text);
+/* writes text (appended, or replacing the file) and fsyncs */
+bool		rb_file_write(const char *path, const char *text, bool append);
 /* an empty file, fsynced (recovery.signal) */
 bool		rb_file_touch(const char *path);
 

@@ -47,19 +47,6 @@ static const char *const conf_files[] = {
 	"postgresql.conf", "postgresql.auto.conf", "pg_hba.conf", "pg_ident.conf", NULL
 };
 
-static bool
-put_file(const char *path, const char *text, bool append)
-{
-	int			fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0600);
-	size_t		len = strlen(text);
-	bool		ok;
-
-	if (fd < 0)
-		return false;
-	ok = write(fd, text, len) == (ssize_t) len && fsync(fd) == 0;
-	return close(fd) == 0 && ok;
-}
-
 /* copies the node's own configuration files from one directory to another */
 static bool
 copy_conf(const char *from, const char *to, char *err, size_t errlen)
@@ -68,8 +55,8 @@ copy_conf(const char *from, const char *to, char *err, size_t errlen)
 	{
 		char	   *src = xasprintf("%s/%s", from, conf_files[i]);
 		char	   *dst = xasprintf("%s/%s", to, conf_files[i]);
-		char	   *text = rb_file_read(src);
-		bool		ok = !text || put_file(dst, text, false);
+		char	   *text = file_read(src);
+		bool		ok = !text || rb_file_write(dst, text, false);
 
 		if (!ok)
 			snprintf(err, errlen, "cannot write %s: %s", dst, strerror(errno));
@@ -119,7 +106,7 @@ configure_standby(const rb_run *r, const char *dir, const char *save_dir, const 
 	bool		ok;
 
 	err[0] = '\0';
-	ok = copy_conf(save_dir, dir, err, errlen) && put_file(auto_conf, add, true) && put_file(signal, "", false);
+	ok = copy_conf(save_dir, dir, err, errlen) && rb_file_write(auto_conf, add, true) && rb_file_write(signal, "", false);
 	if (!ok && !err[0])
 		snprintf(err, errlen, "%s", strerror(errno));
 	free(ci);
@@ -171,7 +158,7 @@ pg_ctl(const rb_settings *s, const char *dir, const char *action, const char *lo
 	rc = rb_exec(argv, NULL, s->promote.promote_timeout_s + 10, &out, err, errlen);
 	if (rc > 0)
 	{
-		char	   *text = log ? rb_file_read(log) : NULL;
+		char	   *text = log ? file_read(log) : NULL;
 
 		snprintf(err, errlen, "pg_ctl %s: %s", action, rb_tail_lines(text ? text : out.data, 2));
 		free(text);
@@ -185,7 +172,7 @@ pg_ctl(const rb_settings *s, const char *dir, const char *action, const char *lo
 static bool
 log_says(const char *log, off_t offset, const char *needle)
 {
-	char	   *text = rb_file_read(log);
+	char	   *text = file_read(log);
 	bool		found = text && (size_t) offset < strlen(text) && strstr(text + offset, needle) != NULL;
 
 	free(text);
@@ -216,7 +203,7 @@ wait_follow(const rb_settings *s, const node_cfg *node, unsigned tl, const char 
 		PQfinish(c);
 		if (follows)
 			return true;
-		if ((text = rb_file_read(log)) != NULL)
+		if ((text = file_read(log)) != NULL)
 		{
 			size_t		len = strlen(text);
 
