@@ -191,28 +191,6 @@ pitr_recovery_settings(const pitr_target *t, const char *restore_command,
 	return sb_steal(&sb);
 }
 
-static const char *
-label_value(const char *text, const char *key)
-{
-	const char *p = text;
-	size_t		kl = strlen(key);
-
-	while (p && *p)
-	{
-		if (!strncmp(p, key, kl) && p[kl] == ':')
-		{
-			p += kl + 1;
-			while (*p == ' ')
-				p++;
-			return p;
-		}
-		p = strchr(p, '\n');
-		if (p)
-			p++;
-	}
-	return NULL;
-}
-
 bool
 pitr_parse_backup_label(const char *text, pitr_backup *b)
 {
@@ -221,7 +199,7 @@ pitr_parse_backup_label(const char *text, pitr_backup *b)
 				tm[64];
 	int			i = 0;
 
-	if (!(v = label_value(text, "START WAL LOCATION")))
+	if (!(v = rb_line_value(text, "START WAL LOCATION")))
 		return false;
 	while (v[i] && v[i] != ' ' && v[i] != '\n' && i < (int) sizeof(lsn) - 1)
 	{
@@ -231,9 +209,9 @@ pitr_parse_backup_label(const char *text, pitr_backup *b)
 	lsn[i] = '\0';
 	if (!lsn_parse(lsn, &b->start_lsn))
 		return false;
-	if ((v = label_value(text, "START TIMELINE")))
+	if ((v = rb_line_value(text, "START TIMELINE")))
 		b->timeline = (uint32_t) strtoul(v, NULL, 10);
-	if ((v = label_value(text, "START TIME")))
+	if ((v = rb_line_value(text, "START TIME")))
 	{
 		const char *nl = strchr(v, '\n');
 		size_t		n = nl ? (size_t) (nl - v) : strlen(v);

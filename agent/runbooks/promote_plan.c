@@ -117,48 +117,26 @@ promote_decide(const promote_candidate *c, int n, const promote_guards *g, promo
 	return true;
 }
 
-static const char *
-control_value(const char *text, const char *key)
-{
-	const char *p = text;
-	size_t		kl = strlen(key);
-
-	while (p && *p)
-	{
-		if (!strncmp(p, key, kl) && p[kl] == ':')
-		{
-			p += kl + 1;
-			while (*p == ' ' || *p == '\t')
-				p++;
-			return p;
-		}
-		p = strchr(p, '\n');
-		if (p)
-			p++;
-	}
-	return NULL;
-}
-
 bool
 controldata_parse(const char *text, controldata *cd)
 {
 	const char *v;
 
 	memset(cd, 0, sizeof(*cd));
-	if (!text || !(v = control_value(text, "Database system identifier")))
+	if (!text || !(v = rb_line_value(text, "Database system identifier")))
 		return false;
 	cd->sysid = strtoull(v, NULL, 10);
-	if ((v = control_value(text, "Database cluster state")))
+	if ((v = rb_line_value(text, "Database cluster state")))
 	{
 		size_t		n = strcspn(v, "\n");
 
 		snprintf(cd->state, sizeof(cd->state), "%.*s", (int) n, v);
 	}
-	if ((v = control_value(text, "wal_log_hints setting")))
+	if ((v = rb_line_value(text, "wal_log_hints setting")))
 		cd->wal_log_hints = !strncmp(v, "on", 2);
-	if ((v = control_value(text, "Data page checksum version")))
+	if ((v = rb_line_value(text, "Data page checksum version")))
 		cd->checksum_version = atoi(v);
-	if ((v = control_value(text, "Latest checkpoint's TimeLineID")))
+	if ((v = rb_line_value(text, "Latest checkpoint's TimeLineID")))
 		cd->timeline = (uint32_t) strtoul(v, NULL, 10);
 	return cd->sysid != 0;
 }

@@ -199,3 +199,25 @@ shell_quote(const char *s)
 {
 	return quote_with(s, "'\\''");
 }
+
+const char *
+rb_line_value(const char *text, const char *key)
+{
+	const char *p = text;
+	size_t		kl = strlen(key);
+
+	while (p && *p)
+	{
+		if (!strncmp(p, key, kl) && p[kl] == ':')
+		{
+			p += kl + 1;
+			while (*p == ' ' || *p == '\t')
+				p++;
+			return p;
+		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return NULL;
+}

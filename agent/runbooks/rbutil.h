@@ -29,4 +29,11 @@ char	   *conf_quote(const char *s);
 /* 'it'\''s' for /bin/sh */
 char	   *shell_quote(const char *s);
 
+/*
+ * the value of the first line "KEY: value" of text (backup_label,
+ * pg_controldata output), spaces and tabs after the colon skipped; it runs
+ * to the end of that line.  NULL when no line has the key.
+ */
+const char *rb_line_value(const char *text, const char *key);
+
 #endif
