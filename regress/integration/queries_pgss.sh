@@ -64,6 +64,11 @@ done
 org_psql first -d postgres -c "CREATE EXTENSION odoo_retail_guard" >/dev/null
 org_psql last -d postgres -c "CREATE EXTENSION odoo_retail_guard" >/dev/null
 
+for c in base first last; do
+	tap_ok "auto_explain is active beside pg_stat_statements ($c)" \
+		grep -q "plan:" "$(org_server_log $c)"
+done
+
 want=$(pgss_figures base)
 echo "# pg_stat_statements alone (query:calls:hit:touched:wal_records): $want"
 tap_ok "the baseline counts buffers and WAL" \
