@@ -537,7 +537,9 @@ read_snapshot(node *n, PGresult *r, int64_t now_ms)
 				n->shmem_restarts++;
 				log_warn("node %s: PostgreSQL crash-restarted (shared memory re-initialized, "
 						 "incarnation %llu -> %llu); event ids restarted at 1: reading its event "
-						 "rings from the start, its throttle rules are gone", n->cfg.name,
+						 "rings from the start; events written between the previous poll and the "
+						 "crash were lost with the shared memory, and so were its throttle rules",
+						 n->cfg.name,
 						 (unsigned long long) n->incarnation,
 						 (unsigned long long) id->shmem_incarnation);
 			}
