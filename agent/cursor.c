@@ -23,15 +23,18 @@ cursor_parse(const char *text, cursor_store *cs)
 	{
 		char		name[256];
 		unsigned long long sys,
-					cur;
+					cur,
+					inc = 0;
 		long long	start;
+		int			fields = sscanf(line, "%255s %llu %lld %llu %llu", name, &sys, &start, &cur, &inc);
 
-		if (sscanf(line, "%255s %llu %lld %llu", name, &sys, &start, &cur) != 4)
+		if (fields != 4 && fields != 5)
 		{
 			ok = false;
 			continue;
 		}
 		cursor_set(cs, name, sys, start, cur);
+		cursor_set_incarnation(cs, name, fields == 5 ? inc : 0);
 	}
 	free(copy);
 	cs->dirty = false;
@@ -45,8 +48,14 @@ cursor_format(const cursor_store *cs)
 
 	sb_init(&sb);
 	for (int i = 0; i < cs->n; i++)
-		sb_printf(&sb, "%s %llu %lld %llu\n", cs->v[i].node, (unsigned long long) cs->v[i].system_id,
+	{
+		sb_printf(&sb, "%s %llu %lld %llu", cs->v[i].node, (unsigned long long) cs->v[i].system_id,
 				  (long long) cs->v[i].start_us, (unsigned long long) cs->v[i].cursor);
+		/* unknown incarnations keep the four-field lines older agents read */
+		if (cs->v[i].incarnation)
+			sb_printf(&sb, " %llu", (unsigned long long) cs->v[i].incarnation);
+		sb_printf(&sb, "\n");
+	}
 	return sb_steal(&sb);
 }
 
@@ -69,6 +78,7 @@ cursor_set(cursor_store *cs, const char *node, uint64_t system_id, int64_t start
 		cs->v = xrealloc(cs->v, sizeof(cursor_entry) * (size_t) (cs->n + 1));
 		e = &cs->v[cs->n++];
 		e->node = xstrdup(node);
+		e->incarnation = 0;
 	}
 	else if (e->system_id == system_id && e->start_us == start_us && e->cursor == cursor)
 		return;
@@ -76,6 +86,28 @@ cursor_set(cursor_store *cs, const char *node, uint64_t system_id, int64_t start
 	e->start_us = start_us;
 	e->cursor = cursor;
 	cs->dirty = true;
+}
+
+void
+cursor_set_incarnation(cursor_store *cs, const char *node, uint64_t incarnation)
+{
+	cursor_entry *e = (cursor_entry *) cursor_get(cs, node);
+
+	if (!e || e->incarnation == incarnation)
+		return;
+	e->incarnation = incarnation;
+	cs->dirty = true;
+}
+
+cursor_life
+cursor_life_check(uint64_t had_sys, int64_t had_start_us, uint64_t had_incarnation,
+				  uint64_t sys, int64_t start_us, uint64_t incarnation)
+{
+	if (had_start_us && (start_us != had_start_us || sys != had_sys))
+		return CURSOR_NODE_RESTARTED;
+	if (had_incarnation && incarnation && incarnation != had_incarnation)
+		return CURSOR_SHMEM_RESTARTED;
+	return CURSOR_SAME_LIFE;
 }
 
 void

@@ -474,6 +474,7 @@ load_cursors(agent *a)
 			n->cursor = e->cursor;
 			n->system_id = e->system_id;
 			n->start_us = e->start_us;
+			n->incarnation = e->incarnation;
 		}
 	}
 }
@@ -488,7 +489,10 @@ save_cursors(agent *a)
 		node	   *n = a->coll->v[i];
 
 		if (n->cursor || n->start_us)
+		{
 			cursor_set(&a->cursors, n->cfg.name, n->system_id, n->start_us, n->cursor);
+			cursor_set_incarnation(&a->cursors, n->cfg.name, n->incarnation);
+		}
 	}
 	if (!cursor_save(a->cursor_path, &a->cursors, &err))
 	{

@@ -3,6 +3,7 @@
  * per-node deadline (see node.h).  Only this file talks to PostgreSQL.
  */
 #include "node.h"
+#include "cursor.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -523,13 +524,28 @@ read_snapshot(node *n, PGresult *r, int64_t now_ms)
 		{
 			const OdooRetailGuard__NodeIdentity *id = n->snap->node;
 			OdooRetailGuard__Snapshot *sn = n->snap;
+			cursor_life life = !id ? CURSOR_SAME_LIFE :
+				cursor_life_check(n->system_id, n->start_us, n->incarnation, id->system_identifier,
+								  id->postmaster_start_us, id->shmem_incarnation);
 
-			if (id && n->start_us &&
-				(id->postmaster_start_us != n->start_us || id->system_identifier != n->system_id))
-			{
-				/* new rings: what this cursor let through may be partial; read from zero next */
+			if (life == CURSOR_NODE_RESTARTED)
 				log_info("node %s: restarted or replaced; reading its event rings from the start",
 						 n->cfg.name);
+			else if (life == CURSOR_SHMEM_RESTARTED)
+			{
+				/* ids restarted at 1 below our cursor: without this the new events are never read */
+				n->shmem_restarts++;
+				log_warn("node %s: PostgreSQL crash-restarted (shared memory re-initialized, "
+						 "incarnation %llu -> %llu); event ids restarted at 1: reading its event "
+						 "rings from the start; events written between the previous poll and the "
+						 "crash were lost with the shared memory, and so were its throttle rules",
+						 n->cfg.name,
+						 (unsigned long long) n->incarnation,
+						 (unsigned long long) id->shmem_incarnation);
+			}
+			if (life != CURSOR_SAME_LIFE)
+			{
+				/* new rings: what this cursor let through may be partial; read from zero next */
 				drop_ring_entries(sn);
 				n->cursor = 0;
 			}
@@ -539,6 +555,7 @@ read_snapshot(node *n, PGresult *r, int64_t now_ms)
 			{
 				n->system_id = id->system_identifier;
 				n->start_us = id->postmaster_start_us;
+				n->incarnation = id->shmem_incarnation;
 			}
 			if (sn->slow_samples_gap || sn->lock_wait_events_gap || sn->throttle_events_gap ||
 				sn->destructive_events_gap)

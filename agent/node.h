@@ -56,6 +56,7 @@ typedef struct node
 	uint64_t	cursor;
 	uint64_t	system_id;		/* whose event rings the cursor belongs to */
 	int64_t		start_us;		/* postmaster start of that system; 0 unknown */
+	uint64_t	incarnation;	/* its shared-memory incarnation; 0 unknown */
 	bool		has_snapshot_fn;
 	bool		has_ir_model;
 	bool		models_loaded;
@@ -77,6 +78,7 @@ typedef struct node
 	uint64_t	overruns;
 	uint64_t	snapshot_bytes;
 	uint64_t	ring_gaps;		/* snapshots that said entries were overwritten unread */
+	uint64_t	shmem_restarts;	/* shared memory re-initialized under the same postmaster */
 	facts_memory *mem;
 	struct metric_set *metrics;	/* built by stats.c from the last poll */
 } node;

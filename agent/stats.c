@@ -73,6 +73,9 @@ stats_node_update(node *n, int top_n)
 		s ? 1 : 0, NULL);
 	add(ms, "orguard_node_ring_gaps_total", "Snapshots reporting ring entries overwritten unread.",
 		METRIC_COUNTER, n, (double) n->ring_gaps, NULL);
+	add(ms, "orguard_node_shmem_restarts_total",
+		"Crash-restarts seen: the node's shared memory re-initialized, its event rings read again from the start.",
+		METRIC_COUNTER, n, (double) n->shmem_restarts, NULL);
 	add(ms, "orguard_node_snapshot_bytes_total", "Bytes of snapshots read from the node.",
 		METRIC_COUNTER, n, (double) n->snapshot_bytes, NULL);
 	if (!n->obs.reachable)

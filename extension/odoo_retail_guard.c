@@ -24,6 +24,7 @@
 #include "storage/shmem.h"
 #include "utils/guc.h"
 #include "utils/queryjumble.h"
+#include "utils/timestamp.h"
 
 #include "locks.h"
 #include "odoo_retail_guard.h"
@@ -61,6 +62,18 @@ char	   *org_vacuum_databases = NULL;
 int			org_max_tracked_tables = 10000;
 
 static bool shmem_started = false;
+
+#define INCARNATION_SHMEM_NAME "odoo_retail_guard incarnation"
+
+/*
+ * Which life of our shared memory this is.  Set when the postmaster
+ * initializes it: at start, and again after a crash-restart, which empties
+ * every ring, restarts the event id sequence at 1 and drops the throttle
+ * rules while postmaster_start stays the same.  Readers compare it between
+ * two reads to know that cursors and rules are from an earlier life.
+ * Written once before any backend exists, read without a lock.
+ */
+static uint64 *shmem_incarnation = NULL;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -358,6 +371,7 @@ org_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 
+	RequestAddinShmemSpace(MAXALIGN(sizeof(uint64)));
 	RequestAddinShmemSpace(org_ring_sequence_shmem_size());
 	org_queries_shmem_request();
 	org_throttle_shmem_request();
@@ -368,6 +382,35 @@ org_shmem_request(void)
 	org_sampler_shmem_request();
 }
 
+/* a random value, never 0 (0 means "unknown" to readers) */
+static uint64
+new_incarnation(void)
+{
+	uint64		v = 0;
+
+	if (!pg_strong_random(&v, sizeof(v)) || v == 0)
+		v = (uint64) GetCurrentTimestamp() ^ ((uint64) MyProcPid << 48);
+	return v != 0 ? v : 1;
+}
+
+static void
+incarnation_shmem_startup(void)
+{
+	bool		found;
+
+	shmem_incarnation = ShmemInitStruct(INCARNATION_SHMEM_NAME, sizeof(uint64),
+										&found);
+	if (!found)
+		*shmem_incarnation = new_incarnation();
+}
+
+uint64
+org_shmem_incarnation(void)
+{
+	org_require_shmem();
+	return *shmem_incarnation;
+}
+
 static void
 org_shmem_startup(void)
 {
@@ -375,6 +418,7 @@ org_shmem_startup(void)
 		prev_shmem_startup_hook();
 
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	incarnation_shmem_startup();
 	org_ring_sequence_shmem_startup();
 	org_queries_shmem_startup();
 	org_throttle_shmem_startup();

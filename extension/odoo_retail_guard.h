@@ -57,6 +57,9 @@ extern int	org_max_tracked_tables;
 extern bool org_shmem_ready(void);
 extern void org_require_shmem(void);
 
+/* a random value set whenever our shared memory is initialized (never 0) */
+extern uint64 org_shmem_incarnation(void);
+
 /* queries.c: slow Odoo query tracking */
 extern void org_queries_shmem_request(void);
 extern void org_queries_shmem_startup(void);

@@ -6,7 +6,9 @@
  *
  * Hooks installed: ExecutorStart, ExecutorRun, ExecutorFinish, ExecutorEnd
  * and ProcessUtility (only to count nesting, so statements run inside DO
- * blocks and procedures are not taken for top-level ones); all chained.
+ * blocks and procedures are not taken for top-level ones; an SQL EXECUTE
+ * stays at its caller's level, as in pg_stat_statements); all chained.
+ * Statements of our own background workers are never tracked.
  *
  * Locking discipline (as in pg_stat_statements):
  *	- The stats hash is looked up under the tracker's LWLock in shared mode;
@@ -35,6 +37,7 @@
 #include "miscadmin.h"
 #include "nodes/plannodes.h"
 #include "parser/parsetree.h"
+#include "postmaster/bgworker.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
@@ -232,10 +235,26 @@ org_queries_install_hooks(void)
 	ProcessUtility_hook = org_ProcessUtility;
 }
 
+/*
+ * Our own background workers (the sampler, the vacuum scan) run queries
+ * through SPI at nesting level 0: they are not the workload and must never
+ * show up as its statements.
+ */
+static bool
+is_own_worker(void)
+{
+	static int	own = -1;
+
+	if (own < 0)
+		own = (MyBgworkerEntry != NULL &&
+			   strcmp(MyBgworkerEntry->bgw_library_name, ORG_NAME) == 0);
+	return own == 1;
+}
+
 static bool
 tracking_enabled(int level)
 {
-	if (qshared == NULL || IsParallelWorker())
+	if (qshared == NULL || IsParallelWorker() || is_own_worker())
 		return false;
 	return org_track == ORG_TRACK_ALL ||
 		(org_track == ORG_TRACK_TOP && level == 0);
@@ -255,9 +274,14 @@ org_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	{
 		MemoryContext oldcxt;
 
-		/* allocated in the query context, so freed with the query */
+		/*
+		 * Allocated in the query context, so freed with the query.  Others
+		 * (pg_stat_statements, auto_explain) allocate totaltime only when it
+		 * is NULL and read their buffer and WAL counters from ours: it must
+		 * count everything, as theirs would.
+		 */
 		oldcxt = MemoryContextSwitchTo(queryDesc->estate->es_query_cxt);
-		queryDesc->totaltime = InstrAlloc(1, INSTRUMENT_TIMER, false);
+		queryDesc->totaltime = InstrAlloc(1, INSTRUMENT_ALL, false);
 		MemoryContextSwitchTo(oldcxt);
 	}
 }
@@ -305,6 +329,22 @@ org_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 				   ParamListInfo params, QueryEnvironment *queryEnv,
 				   DestReceiver *dest, QueryCompletion *qc)
 {
+	/*
+	 * An SQL-level EXECUTE runs its prepared statement as the client's own
+	 * statement: counted at the caller's level, as pg_stat_statements does,
+	 * so that track = top sees it.
+	 */
+	if (IsA(pstmt->utilityStmt, ExecuteStmt))
+	{
+		if (prev_ProcessUtility)
+			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+									params, queryEnv, dest, qc);
+		return;
+	}
+
 	nesting_level++;
 	PG_TRY();
 	{

@@ -309,8 +309,8 @@ org_node_status_fn(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	OrgNodeStatus s;
-	Datum		values[9];
-	bool		nulls[9];
+	Datum		values[10];
+	bool		nulls[10];
 	char		sysid[32];
 	int			k = 0;
 
@@ -332,6 +332,7 @@ org_node_status_fn(PG_FUNCTION_ARGS)
 	k++;
 	values[k++] = Int32GetDatum(s.server_version_num);
 	values[k++] = TimestampTzGetDatum(s.postmaster_start);
+	values[k++] = Int64GetDatum((int64) org_shmem_incarnation());
 	Assert(k == lengthof(values));
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	return (Datum) 0;

@@ -172,6 +172,7 @@ build_node(void)
 	n->time_us = org_unix_us(st.now);
 	n->extension_version = str(ORG_EXTVERSION);
 	n->postmaster_start_us = org_unix_us(st.postmaster_start);
+	n->shmem_incarnation = org_shmem_incarnation();
 	return n;
 }
 

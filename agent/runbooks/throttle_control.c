@@ -33,6 +33,7 @@ engage(throttle_ctl *c, int64_t now_us)
 	c->engaged_us = now_us;
 	c->renewed_us = now_us;
 	c->clear_since_us = 0;
+	c->restore_due = false;
 	return TC_ACT_ENGAGE;
 }
 
@@ -42,10 +43,15 @@ maintain(throttle_ctl *c, const tc_params *p, bool firing, int64_t now_us)
 {
 	unsigned	act = 0;
 
-	/* renewed only while the condition holds: once clear, the TTL may end it */
-	if (firing && now_us - c->renewed_us >= p->ttl_us / 2)
+	/*
+	 * Renewed only while the condition holds: once clear, the TTL may end
+	 * it.  Rules the node lost are set again either way: until the release
+	 * the run means them to hold.
+	 */
+	if ((firing && now_us - c->renewed_us >= p->ttl_us / 2) || c->restore_due)
 	{
 		c->renewed_us = now_us;
+		c->restore_due = false;
 		act |= TC_ACT_RENEW;
 	}
 	if (p->drain)
@@ -94,6 +100,7 @@ tc_step(throttle_ctl *c, const tc_params *p, bool firing, tc_decision decision, 
 			{
 				c->state = TC_IDLE;
 				c->clear_since_us = 0;
+				c->restore_due = false;
 				return TC_ACT_RELEASE;
 			}
 			return maintain(c, p, firing, now_us);
@@ -116,6 +123,19 @@ void
 tc_renew_failed(throttle_ctl *c)
 {
 	c->renewed_us = INT64_MIN / 2;
+}
+
+void
+tc_rules_lost(throttle_ctl *c)
+{
+	if (c->state == TC_ENGAGED || c->state == TC_RELEASING)
+		c->restore_due = true;
+}
+
+bool
+tc_incarnation_changed(uint64_t had, uint64_t now)
+{
+	return had != 0 && now != 0 && had != now;
 }
 
 void

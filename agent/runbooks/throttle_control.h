@@ -11,7 +11,9 @@
  *   refused or rejected or expired: held until the alerts clear, then idle
  *
  * While engaged the extension's rules are set again when half their TTL is
- * spent, so they outlive the agent by at most one TTL.
+ * spent, so they outlive the agent by at most one TTL.  When the node lost
+ * them (a crash-restart re-initializes its shared memory), they are set
+ * again at the next step while the run is open, engaged or releasing.
  */
 #ifndef ORGUARD_RB_THROTTLE_CONTROL_H
 #define ORGUARD_RB_THROTTLE_CONTROL_H
@@ -61,6 +63,7 @@ typedef struct throttle_ctl
 	int64_t		engaged_us;
 	int64_t		renewed_us;		/* when the rules were last set */
 	int64_t		clear_since_us; /* releasing: when the last alert resolved */
+	bool		restore_due;	/* the node lost the rules: set them again */
 } throttle_ctl;
 
 const char *tc_state_name(tc_state s);
@@ -76,6 +79,16 @@ unsigned	tc_step(throttle_ctl *c, const tc_params *p, bool firing, tc_decision d
 void		tc_engage_failed(throttle_ctl *c, bool refused);
 /* setting the rules again failed: try again at the next step */
 void		tc_renew_failed(throttle_ctl *c);
+
+/*
+ * The node's rules are gone although the run is open (its shared memory was
+ * re-initialized): the next step sets them again (TC_ACT_RENEW), also while
+ * releasing.  Nothing when no run is open.
+ */
+void		tc_rules_lost(throttle_ctl *c);
+
+/* whether a node's shared-memory incarnation moved from had to now (0: unknown) */
+bool		tc_incarnation_changed(uint64_t had, uint64_t now);
 
 /*
  * After a restart: a run that engaged the throttle on this node and was

@@ -291,6 +291,25 @@ unmet_guard(throttle_exec *x)
 	return why;
 }
 
+/*
+ * The node's shared-memory incarnation (docs/snapshot.md), read before the
+ * rules are set: a crash-restart after that read changes it, so a later
+ * comparison sees the rules lost.  0 (unknown) when it cannot be read.
+ */
+static uint64_t
+read_incarnation(throttle_exec *x)
+{
+	char		err[256];
+	char	   *v = NULL;
+	uint64_t	inc = 0;
+
+	if (rb_query_value(x->conn, "SELECT shmem_incarnation FROM odoo_retail_guard.node_status", &v,
+					   err, sizeof(err)) && v)
+		inc = (uint64_t) strtoll(v, NULL, 10);
+	free(v);
+	return inc;
+}
+
 /* sets (or sets again) every rule of the runbook; false with err at the first failure */
 static bool
 set_rules(throttle_exec *x, const char *reason, strbuf *done, char *err, size_t errlen)
@@ -558,6 +577,7 @@ do_engage(throttle_exec *x, const node_cfg *n, int64_t now_us, event_list *out)
 	char	   *why,
 			   *reason;
 	strbuf		done;
+	uint64_t	inc;
 
 	if (!ensure_conn(x, n, err, sizeof(err)))
 	{
@@ -588,6 +608,7 @@ do_engage(throttle_exec *x, const node_cfg *n, int64_t now_us, event_list *out)
 	}
 	reason = reason_text(x);
 	sb_init(&done);
+	inc = read_incarnation(x);
 	if (!set_rules(x, reason, &done, err, sizeof(err)))
 	{
 		record(x, n, x->run, "engage", x->node, "failed", true, now_us, out, "%s", err);
@@ -602,6 +623,7 @@ do_engage(throttle_exec *x, const node_cfg *n, int64_t now_us, event_list *out)
 	{
 		record(x, n, x->run, "engage", x->node, "ok", true, now_us, out, "%s; ttl %gs", done.data,
 			   x->s.throttle.ttl_s);
+		x->incarnation = inc;
 		x->counts.engagements++;
 		if (x->s.throttle.pgbouncer_admin)
 			cap_pgbouncer(x, n, now_us, out);
@@ -610,28 +632,83 @@ do_engage(throttle_exec *x, const node_cfg *n, int64_t now_us, event_list *out)
 	free(reason);
 }
 
+/* restoring: the node lost the rules (crash-restart) and they are set again */
 static void
-do_renew(throttle_exec *x, const node_cfg *n, int64_t now_us, event_list *out)
+do_renew(throttle_exec *x, const node_cfg *n, bool restoring, int64_t now_us, event_list *out)
 {
 	char		err[512];
 	char	   *reason = reason_text(x);
+	uint64_t	inc = 0;
+	strbuf		done;
+	bool		ok;
 
-	if (!ensure_conn(x, n, err, sizeof(err)) || !set_rules(x, reason, NULL, err, sizeof(err)))
+	sb_init(&done);
+	ok = ensure_conn(x, n, err, sizeof(err));
+	if (ok)
 	{
-		log_warn("runbook %s: node %s: renewing the throttle failed: %s; trying again", x->runbook,
-				 x->node, err);
+		inc = read_incarnation(x);
+		ok = set_rules(x, reason, restoring ? &done : NULL, err, sizeof(err));
+	}
+	if (!ok)
+	{
+		log_warn("runbook %s: node %s: %s the throttle failed: %s; trying again", x->runbook,
+				 x->node, restoring ? "restoring" : "renewing", err);
 		drop_conn(x);
 		x->counts.failures++;
 		tc_renew_failed(&x->ctl);
+		if (restoring)
+			tc_rules_lost(&x->ctl);
 	}
 	else
 	{
+		x->incarnation = inc;
 		x->counts.renewals++;
+		if (restoring)
+			record(x, n, x->run ? x->run : "-", "restore", x->node, "ok", true, now_us, out,
+				   "the node's shared memory was re-initialized (crash-restart) and its throttle "
+				   "rules with it; set again: %s; ttl %gs", done.data, x->s.throttle.ttl_s);
 		/* a run taken over after a restart, or a cap that failed: pgbouncer too */
 		if (x->s.throttle.pgbouncer_admin && !x->pgb_capped && x->run)
 			cap_pgbouncer(x, n, now_us, out);
 	}
+	sb_free(&done);
 	free(reason);
+}
+
+/*
+ * While a run is open: did the node lose our rules?  A crash-restart
+ * re-initializes its shared memory, which empties the rule table; the
+ * incarnation tells.  A node that cannot be asked now is asked next poll.
+ */
+static void
+check_rules_kept(throttle_exec *x, const node_cfg *n)
+{
+	char		err[512];
+	uint64_t	now_inc;
+
+	if ((x->ctl.state != TC_ENGAGED && x->ctl.state != TC_RELEASING) || !x->incarnation)
+		return;
+	if (!ensure_conn(x, n, err, sizeof(err)))
+	{
+		log_info("runbook %s: node %s: cannot check the throttle rules: %s", x->runbook, x->node, err);
+		drop_conn(x);
+		return;
+	}
+	now_inc = read_incarnation(x);
+	if (!now_inc)
+	{
+		/* the connection may have died with the server: open a new one next time */
+		drop_conn(x);
+		return;
+	}
+	if (tc_incarnation_changed(x->incarnation, now_inc))
+	{
+		log_warn("runbook %s: node %s: its shared memory was re-initialized (incarnation %llu -> %llu, "
+				 "a crash-restart): the throttle rules are gone; setting them again", x->runbook, x->node,
+				 (unsigned long long) x->incarnation, (unsigned long long) now_inc);
+		x->incarnation = now_inc;
+		tc_rules_lost(&x->ctl);
+	}
 }
 
 static void
@@ -747,6 +824,7 @@ throttle_exec_poll(throttle_exec *x, const node_cfg *n, int64_t now_us, event_li
 	tc_decision decision = TC_UNDECIDED;
 	unsigned	act;
 	int			lock;
+	bool		restoring;
 
 	if (!x->have_settings)
 		return;
@@ -757,10 +835,12 @@ throttle_exec_poll(throttle_exec *x, const node_cfg *n, int64_t now_us, event_li
 	p.approve_within_us = (int64_t) (x->s.approve_within_s * 1e6);
 	if (!x->journal_checked)
 		check_journal(x, n, now_us, out);
+	check_rules_kept(x, n);
 	if (x->ctl.state == TC_PROPOSED)
 		decision = proposal_decision(x);
 	next = x->ctl;
 	act = tc_step(&next, &p, x->n_firing > 0, decision, now_us);
+	restoring = x->ctl.restore_due && !next.restore_due && (act & TC_ACT_RENEW);
 	if (x->ctl.state == TC_PROPOSED && next.state != TC_PROPOSED && !(act & TC_ACT_ENGAGE))
 	{
 		/* rejected, or no answer in time: the proposal is closed */
@@ -794,7 +874,7 @@ throttle_exec_poll(throttle_exec *x, const node_cfg *n, int64_t now_us, event_li
 	if (act & TC_ACT_ENGAGE)
 		do_engage(x, n, now_us, out);
 	if (act & TC_ACT_RENEW)
-		do_renew(x, n, now_us, out);
+		do_renew(x, n, restoring, now_us, out);
 	if ((act & TC_ACT_DRAIN) && (x->ctl.state == TC_ENGAGED || x->ctl.state == TC_RELEASING))
 		do_drain(x, n, now_us, out);
 	if (act & TC_ACT_RELEASE)

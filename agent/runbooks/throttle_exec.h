@@ -46,6 +46,7 @@ typedef struct throttle_exec
 	char	   *proposal;		/* page-first: the pending proposal's id */
 	bool		journal_checked;	/* an interrupted run was looked for */
 	PGconn	   *conn;
+	uint64_t	incarnation;	/* the node's shared-memory incarnation when the rules were set; 0 unknown */
 	bool		pgb_capped;		/* pgbouncer's settings are lowered; saved holds the old ones */
 	pgb_saved	pgb;
 	throttle_counts counts;

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Ring cursors: a destructive event is paged once, not again after the
 # agent is killed with SIGKILL and restarted (the cursor is kept on disk),
-# and a node restart (new postmaster start time, ring ids from 1 again) is
-# noticed so that its new events are not skipped.
+# and a node restart (new postmaster start time, ring ids from 1 again) or
+# crash-restart (same start time, new shared-memory incarnation) is noticed
+# so that its new events are not skipped.
 #
 # The stand-in snapshot() honours since_cursor like the extension's: it
 # returns the stored message for that cursor, else an empty one.
@@ -37,7 +38,7 @@ put() { # SINCE TEXT (SINCE "default" for the fallback)
 			ON CONFLICT (since) DO UPDATE SET data = excluded.data" >/dev/null
 	fi
 }
-ident() { echo "node { system_identifier: 7 postmaster_start_us: $1 }"; }
+ident() { echo "node { system_identifier: 7 postmaster_start_us: $1 shmem_incarnation: ${2:-0} }"; }
 # first life of the node: one TRUNCATE with id 1
 put 0 "schema_version: 1 next_cursor: 1 $(ident 1000)
 destructive_events { id: 1 kind: \"truncate\" database: \"postgres\" relation: \"pos_order\" role: \"odoo\" rows: 500 }"
@@ -100,6 +101,24 @@ tap_ok "the restart was noticed" grep -q "restarted or replaced; reading its eve
 tap_ok "the cursor file follows the new node life" \
 	org_wait_until 15 "cursor saved" grep -q "^n1 7 2000 1$" "$ORG_TMP/spool/cursors"
 tap_ok "two pages in all" test "$(fired_count)" -eq 2
+
+# the node reports its shared-memory incarnation: kept in the cursor file
+put default "schema_version: 1 next_cursor: 1 $(ident 2000 555)"
+tap_ok "the cursor file keeps the shared-memory incarnation" \
+	org_wait_until 15 "cursor saved" grep -q "^n1 7 2000 1 555$" "$ORG_TMP/spool/cursors"
+# the agent is down while the node crash-restarts: same postmaster start,
+# new incarnation, ids from 1 again (below the agent's cursor)
+agent_kill agent KILL
+put 0 "schema_version: 1 next_cursor: 1 $(ident 2000 777)
+destructive_events { id: 1 kind: \"drop_table\" database: \"postgres\" relation: \"stock_quant\" role: \"odoo\" }"
+put default "schema_version: 1 next_cursor: 1 $(ident 2000 777)"
+agent_start agent "$conf"
+tap_ok "after a crash-restart its new event is read from the start of the ring" \
+	org_wait_until 30 "third page" fired "drop_table/postgres/stock_quant/1"
+tap_ok "the crash-restart was noticed" grep -q "node n1: PostgreSQL crash-restarted" "$ORG_TMP/agent.log"
+tap_ok "the cursor file follows the new incarnation" \
+	org_wait_until 15 "cursor saved" grep -q "^n1 7 2000 1 777$" "$ORG_TMP/spool/cursors"
+tap_ok "three pages in all" test "$(fired_count)" -eq 3
 
 agent_kill agent
 tap_done

@@ -10,7 +10,8 @@ CREATE FUNCTION odoo_retail_guard.node_status_internal(
 	OUT flush_lsn pg_lsn,
 	OUT replay_lsn pg_lsn,
 	OUT server_version_num integer,
-	OUT postmaster_start timestamptz)
+	OUT postmaster_start timestamptz,
+	OUT shmem_incarnation bigint)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'org_node_status_fn'
 LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
@@ -100,7 +101,7 @@ CREATE VIEW odoo_retail_guard.node_status AS
 SELECT * FROM odoo_retail_guard.node_status_internal();
 
 COMMENT ON VIEW odoo_retail_guard.node_status IS
-	'This node: role, timeline, system identifier, current/flush/replay LSN.';
+	'This node: role, timeline, system identifier, current/flush/replay LSN, and the incarnation of the extension''s shared memory (changes at every start and crash-restart).';
 
 CREATE VIEW odoo_retail_guard.replication_lag AS
 SELECT * FROM odoo_retail_guard.replication_standbys_internal()

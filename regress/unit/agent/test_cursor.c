@@ -46,6 +46,56 @@ test_format_parse(void **state)
 	cursor_store_free(&cs);
 }
 
+/* the incarnation is a fifth field, written only when known */
+static void
+test_incarnation_field(void **state)
+{
+	cursor_store cs = {0},
+				back = {0};
+	char	   *text;
+
+	(void) state;
+	cursor_set(&cs, "n1", 7, 1000, 12);
+	cursor_set_incarnation(&cs, "n1", 18446744073709551615ULL);
+	cursor_set(&cs, "n2", 7, 1000, 3);
+	cursor_set_incarnation(&cs, "n2", 0);
+	cursor_set_incarnation(&cs, "absent", 5);	/* no such node: nothing */
+	assert_int_equal(cs.n, 2);
+	text = cursor_format(&cs);
+	assert_string_equal(text, "n1 7 1000 12 18446744073709551615\nn2 7 1000 3\n");
+	assert_true(cursor_parse(text, &back));
+	assert_true(cursor_get(&back, "n1")->incarnation == 18446744073709551615ULL);
+	assert_true(cursor_get(&back, "n2")->incarnation == 0);
+	assert_false(back.dirty);
+	cursor_set_incarnation(&back, "n1", 18446744073709551615ULL);
+	assert_false(back.dirty);
+	cursor_set_incarnation(&back, "n1", 42);
+	assert_true(back.dirty);
+	free(text);
+	cursor_store_free(&cs);
+	cursor_store_free(&back);
+}
+
+/* which changes of a node's identity invalidate a cursor */
+static void
+test_life_check(void **state)
+{
+	(void) state;
+	/* nothing known yet: the first snapshot is the same life */
+	assert_int_equal(cursor_life_check(0, 0, 0, 7, 1000, 55), CURSOR_SAME_LIFE);
+	assert_int_equal(cursor_life_check(7, 1000, 55, 7, 1000, 55), CURSOR_SAME_LIFE);
+	/* a new postmaster or another system */
+	assert_int_equal(cursor_life_check(7, 1000, 55, 7, 2000, 66), CURSOR_NODE_RESTARTED);
+	assert_int_equal(cursor_life_check(7, 1000, 55, 8, 1000, 55), CURSOR_NODE_RESTARTED);
+	/* crash-restart: same postmaster, shared memory initialized again */
+	assert_int_equal(cursor_life_check(7, 1000, 55, 7, 1000, 66), CURSOR_SHMEM_RESTARTED);
+	/* cursor loaded from a file without the incarnation, or an old extension: unknown */
+	assert_int_equal(cursor_life_check(7, 1000, 0, 7, 1000, 66), CURSOR_SAME_LIFE);
+	assert_int_equal(cursor_life_check(7, 1000, 55, 7, 1000, 0), CURSOR_SAME_LIFE);
+	/* the incarnation alone is known (no start time yet) */
+	assert_int_equal(cursor_life_check(0, 0, 55, 7, 1000, 66), CURSOR_SHMEM_RESTARTED);
+}
+
 static void
 test_save_load(void **state)
 {
@@ -81,6 +131,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_format_parse),
+		cmocka_unit_test(test_incarnation_field),
+		cmocka_unit_test(test_life_check),
 		cmocka_unit_test(test_save_load),
 	};
 

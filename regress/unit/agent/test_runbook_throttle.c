@@ -338,6 +338,47 @@ test_failures(void **state)
 	assert_int_equal(tc_step(&c, &auto_p, true, TC_UNDECIDED, S(36)), 0);
 }
 
+/* a crash-restart emptied the node's rule table while the run is open */
+static void
+test_rules_lost(void **state)
+{
+	throttle_ctl c = {0};
+
+	(void) state;
+	/* no run: nothing to restore */
+	tc_rules_lost(&c);
+	assert_int_equal(tc_step(&c, &auto_p, false, TC_UNDECIDED, S(0)), 0);
+	/* engaged: set again at the next step, long before the renewal is due */
+	assert_int_equal(tc_step(&c, &auto_p, true, TC_UNDECIDED, S(1)), TC_ACT_ENGAGE);
+	tc_rules_lost(&c);
+	assert_int_equal(tc_step(&c, &auto_p, true, TC_UNDECIDED, S(2)), TC_ACT_RENEW);
+	assert_int_equal(tc_step(&c, &auto_p, true, TC_UNDECIDED, S(3)), 0);
+	/* the renewal clock starts again from the restore */
+	assert_int_equal(tc_step(&c, &auto_p, true, TC_UNDECIDED, S(31)), 0);
+	assert_int_equal(tc_step(&c, &auto_p, true, TC_UNDECIDED, S(32)), TC_ACT_RENEW);
+	/* releasing: set again too, the run holds them until release_after */
+	assert_int_equal(tc_step(&c, &auto_p, false, TC_UNDECIDED, S(40)), 0);
+	assert_int_equal(c.state, TC_RELEASING);
+	tc_rules_lost(&c);
+	assert_int_equal(tc_step(&c, &auto_p, false, TC_UNDECIDED, S(41)), TC_ACT_RENEW);
+	assert_int_equal(tc_step(&c, &auto_p, false, TC_UNDECIDED, S(42)), 0);
+	assert_int_equal(tc_step(&c, &auto_p, false, TC_UNDECIDED, S(60)), TC_ACT_RELEASE);
+	/* lost while releasing, released before the next step: nothing left to restore */
+	c = (throttle_ctl) {0};
+	tc_step(&c, &auto_p, true, TC_UNDECIDED, S(0));
+	tc_step(&c, &auto_p, false, TC_UNDECIDED, S(1));
+	tc_rules_lost(&c);
+	assert_int_equal(tc_step(&c, &auto_p, false, TC_UNDECIDED, S(30)), TC_ACT_RELEASE);
+	assert_false(c.restore_due);
+	assert_int_equal(tc_step(&c, &auto_p, true, TC_UNDECIDED, S(31)), TC_ACT_ENGAGE);
+	assert_int_equal(tc_step(&c, &auto_p, true, TC_UNDECIDED, S(32)), 0);
+	/* the incarnation: a change only between two known values */
+	assert_true(tc_incarnation_changed(1, 2));
+	assert_false(tc_incarnation_changed(2, 2));
+	assert_false(tc_incarnation_changed(0, 2));
+	assert_false(tc_incarnation_changed(2, 0));
+}
+
 static void
 test_resume(void **state)
 {
@@ -421,6 +462,7 @@ main(void)
 		cmocka_unit_test(test_drain_while_engaged),
 		cmocka_unit_test(test_page_first),
 		cmocka_unit_test(test_failures),
+		cmocka_unit_test(test_rules_lost),
 		cmocka_unit_test(test_resume),
 		cmocka_unit_test(test_journal),
 	};
