@@ -560,8 +560,8 @@ org_sampler_status_fn(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	OrgSamplerStatus s;
 	OrgVacuumInfo vinfo;
-	Datum		values[16];
-	bool		nulls[16];
+	Datum		values[17];
+	bool		nulls[17];
 	int			k = 0;
 
 	org_require_shmem();
@@ -592,6 +592,7 @@ org_sampler_status_fn(PG_FUNCTION_ARGS)
 	values[k++] = Float8GetDatum(s.vacuum_sample_us_total / 1000.0);
 	values[k++] = Int64GetDatum((int64) vinfo.scans);
 	values[k++] = Float8GetDatum(vinfo.scan_cpu_ms);
+	values[k++] = Int64GetDatum((int64) vinfo.skipped_ticks);
 	Assert(k == lengthof(values));
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	return (Datum) 0;
