@@ -361,9 +361,13 @@ org_replication_standbys(PG_FUNCTION_ARGS)
 		k++;
 		values[k] = org_text_or_null(r[i].client_addr, &nulls[k]);
 		k++;
-		values[k++] = CStringGetTextDatum(r[i].state);
-		values[k++] = CStringGetTextDatum(r[i].sync_state);
-		values[k++] = Int32GetDatum(r[i].sync_priority);
+		values[k] = org_text_or_null(r[i].state, &nulls[k]);
+		k++;
+		values[k] = org_text_or_null(r[i].sync_state, &nulls[k]);
+		k++;
+		values[k] = Int32GetDatum(r[i].sync_priority);
+		nulls[k] = r[i].details_hidden;
+		k++;
 		values[k] = lsn_or_null(r[i].current_lsn, &nulls[k]);
 		k++;
 		values[k] = lsn_or_null(r[i].sent_lsn, &nulls[k]);
@@ -516,7 +520,8 @@ org_replication_history(PG_FUNCTION_ARGS)
 
 		memset(nulls, 0, sizeof(nulls));
 		values[k++] = TimestampTzGetDatum(h[i].ts);
-		values[k++] = CStringGetTextDatum(h[i].standby);
+		values[k] = org_text_or_null(h[i].standby, &nulls[k]);
+		k++;
 		values[k++] = BoolGetDatum(h[i].local);
 		values[k] = Int32GetDatum(h[i].pid);
 		nulls[k] = (h[i].pid == 0);
