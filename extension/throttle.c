@@ -366,8 +366,15 @@ org_ClientAuthentication(Port *port, int status)
 	b->worker_class = org_worker_class_from_appname(port->application_name
 													? port->application_name : "",
 													org_odoo_appname_prefix);
-	org_text_clip(b->role, port->user_name, sizeof(b->role));
-	org_text_clip(b->database, port->database_name, sizeof(b->database));
+	/*
+	 * The role exists (is_exempt looked it up) and PostgreSQL truncated both
+	 * names to NAMEDATALEN - 1 bytes, so they fit whole; the database
+	 * encoding is not known yet, hence no re-encoding check on them.
+	 * application_name arrives cleaned to ASCII.
+	 */
+	strlcpy(b->role, port->user_name, sizeof(b->role));
+	strlcpy(b->database, port->database_name ? port->database_name : "",
+			sizeof(b->database));
 	org_text_clip(b->appname, port->application_name, sizeof(b->appname));
 	pg_write_barrier();
 	b->pid = MyProcPid;
