@@ -507,6 +507,8 @@ org_replication_standbys_collect(int *count)
 static bool
 standby_status_read(OrgStandbyStatus *status)
 {
+	char		sender_host[sizeof(WalRcv->sender_host)];
+	char		slot_name[sizeof(WalRcv->slotname)];
 	WalRcvState state;
 	TimestampTz now = GetCurrentTimestamp();
 
@@ -546,10 +548,15 @@ standby_status_read(OrgStandbyStatus *status)
 		status->last_msg_receipt = WalRcv->lastMsgReceiptTime;
 		status->latest_end_lsn = WalRcv->latestWalEnd;
 		status->latest_end_time = WalRcv->latestWalEndTime;
-		org_text_clip(status->sender_host, WalRcv->sender_host, NAMEDATALEN);
+		memcpy(sender_host, WalRcv->sender_host, sizeof(sender_host));
 		status->sender_port = WalRcv->sender_port;
-		org_text_clip(status->slot_name, WalRcv->slotname, NAMEDATALEN);
+		memcpy(slot_name, WalRcv->slotname, sizeof(slot_name));
 		SpinLockRelease(&WalRcv->mutex);
+		/* cut at a character boundary outside the spinlock */
+		sender_host[sizeof(sender_host) - 1] = '\0';
+		slot_name[sizeof(slot_name) - 1] = '\0';
+		org_text_clip(status->sender_host, sender_host, NAMEDATALEN);
+		org_text_clip(status->slot_name, slot_name, NAMEDATALEN);
 		if (status->receiver_pid != 0)
 			strlcpy(status->receiver_state, walrcv_state_name(state),
 					ORG_REPL_STATE_LEN);
