@@ -43,7 +43,7 @@ $$;
 SQL
 q -c "CREATE TABLE sale_order_bench (id int)" \
 	-c "DO \$\$ BEGIN FOR i IN 1..1000 LOOP TRUNCATE sale_order_bench; END LOOP; END \$\$"
-q -c "SELECT odoo_retail_guard.throttle('bench_refuse', 0, '30 min', 'fill the event ring', application_name => 'odoo-refused*')" >/dev/null
+q -c "SELECT odoo_retail_guard.throttle('bench_refuse', 0, '30 min', 'fill the event ring', application_name => 'odoo-refused*', database => current_database())" >/dev/null
 seq 1 1000 | xargs -P 50 -I{} env PGAPPNAME=odoo-refused-{} psql -X -q -U odoo -c "SELECT 1" >/dev/null 2>&1
 q -c "SELECT area, capacity, used FROM odoo_retail_guard.memory ORDER BY area" | sed 's/^/  /'
 
@@ -75,8 +75,8 @@ rate() {
 }
 q -c "SELECT odoo_retail_guard.release('bench_refuse')" >/dev/null
 set_rules() {
-	q -c "SELECT odoo_retail_guard.throttle('bench_' || i, 1000, '30 min', 'bench', application_name => 'nomatch-' || i || '-*') FROM generate_series(1, 31) i" \
-		-c "SELECT odoo_retail_guard.throttle('bench_match', 1000, '30 min', 'bench', application_name => 'odoo-bench*')" >/dev/null
+	q -c "SELECT odoo_retail_guard.throttle('bench_' || i, 1000, '30 min', 'bench', application_name => 'nomatch-' || i || '-*', database => current_database()) FROM generate_series(1, 31) i" \
+		-c "SELECT odoo_retail_guard.throttle('bench_match', 1000, '30 min', 'bench', application_name => 'odoo-bench*', database => current_database())" >/dev/null
 }
 release_rules() {
 	q -c "SELECT odoo_retail_guard.release(name) FROM odoo_retail_guard.throttle_rules" >/dev/null

@@ -1095,21 +1095,46 @@ OrgBlockingChain *
 org_blocking_chains_collect(int *count, bool with_text)
 {
 	OrgBlockingChain *out;
+	Size		slot_size = chain_slot_size(locks_shared->text_length);
+	char	   *raw = NULL;
+	int			cap = 0;
 	int			n;
 	int			i;
 
-	LWLockAcquire(locks_shared->lock, LW_SHARED);
-	n = locks_shared->n_chains;
+	/*
+	 * Copy the slots as they are under the lock; allocate, and copy the
+	 * texts, outside it.  A sample may add chains between the count and the
+	 * copy: then allocate for the new count and try again.
+	 */
+	for (;;)
+	{
+		LWLockAcquire(locks_shared->lock, LW_SHARED);
+		n = locks_shared->n_chains;
+		if (n <= cap)
+		{
+			if (n > 0)
+				memcpy(raw, chain_slot(0), slot_size * n);
+			LWLockRelease(locks_shared->lock);
+			break;
+		}
+		LWLockRelease(locks_shared->lock);
+		cap = Min(n + 8, locks_shared->chain_capacity);
+		if (raw != NULL)
+			pfree(raw);
+		raw = palloc(slot_size * cap);
+	}
+
 	out = palloc(sizeof(OrgBlockingChain) * Max(n, 1));
 	for (i = 0; i < n; i++)
 	{
-		OrgBlockingChain *slot = chain_slot(i);
+		OrgBlockingChain *slot = (OrgBlockingChain *) (raw + slot_size * i);
 
 		memcpy(&out[i], slot, sizeof(OrgBlockingChain));
 		out[i].waiter_query = with_text ? pstrdup(chain_waiter_text(slot)) : NULL;
 		out[i].root_query = with_text ? pstrdup(chain_root_text(slot)) : NULL;
 	}
-	LWLockRelease(locks_shared->lock);
+	if (raw != NULL)
+		pfree(raw);
 
 	for (i = 0; i < n; i++)
 		org_resolve_relation(out[i].dbid, out[i].relid,
@@ -1125,12 +1150,19 @@ org_lock_contention_collect(int *count)
 	OrgLockContention *out;
 	ContentionEntry *table;
 	int			n;
+	int			cap;
 	int			i;
+
+	/* allocate outside the lock, with room for entries a sample adds */
+	LWLockAcquire(locks_shared->lock, LW_SHARED);
+	cap = locks_shared->contention_used;
+	LWLockRelease(locks_shared->lock);
+	cap = Min(cap + 64, locks_shared->contention_capacity);
+	out = palloc0(sizeof(OrgLockContention) * Max(cap, 1));
 
 	LWLockAcquire(locks_shared->lock, LW_SHARED);
 	table = contention_table();
-	n = locks_shared->contention_used;
-	out = palloc0(sizeof(OrgLockContention) * Max(n, 1));
+	n = Min(locks_shared->contention_used, cap);
 	for (i = 0; i < n; i++)
 	{
 		ContentionEntry *e = &table[i];

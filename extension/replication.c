@@ -12,6 +12,14 @@
  * each slot's spinlock.  The standby's application_name and address come
  * from the walsender's backend status entry.
  *
+ * Who sees what: as pg_stat_replication and pg_stat_wal_receiver do, the
+ * accessors used by the views and the snapshot show a standby's
+ * application_name, address, state, positions and lags, and this
+ * standby's primary host, port and slot, only to roles with the privileges
+ * of pg_read_all_stats (pg_monitor includes it); others get the walsender's
+ * pid alone.  The replication history hides the same.  The sampler reads
+ * everything through the internal functions.
+ *
  * Locking discipline of our own shared memory: repl_shared->lock (LWLock)
  * protects the history series.  The sampler takes it exclusively once per
  * replication interval to append one sample per standby; readers take it
@@ -27,6 +35,7 @@
 #include "access/transam.h"
 #include "access/xlog.h"
 #include "access/xlogrecovery.h"
+#include "catalog/pg_authid.h"
 #include "common/ip.h"
 #include "miscadmin.h"
 #include "replication/slot.h"
@@ -36,11 +45,13 @@
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
+#include "utils/acl.h"
 #include "utils/backend_status.h"
 #include "utils/timestamp.h"
 
 #include "odoo_retail_guard.h"
 #include "replication.h"
+#include "text_clip.h"
 
 #define REPL_TRANCHE		"odoo_retail_guard_replication"
 #define REPL_SHMEM_NAME		"odoo_retail_guard replication"
@@ -245,7 +256,7 @@ backend_identity(int pid, char *appname, char *addr)
 			continue;
 		be = &l->backendStatus;
 		if (be->st_appname)
-			strlcpy(appname, be->st_appname, NAMEDATALEN);
+			org_text_clip(appname, be->st_appname, NAMEDATALEN);
 		if (be->st_clientaddr.addr.ss_family == AF_UNIX)
 			strlcpy(addr, "local", ORG_ADDR_LEN);
 		else if (be->st_clientaddr.salen > 0)
@@ -299,8 +310,15 @@ replay_age_ms(const char *standby, XLogRecPtr replay_lsn, XLogRecPtr current,
 	return -1;
 }
 
-OrgReplicationStandby *
-org_replication_standbys_collect(int *count)
+/* pg_stat_replication's rule: details only for pg_read_all_stats */
+static bool
+may_see_replication_details(void)
+{
+	return has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
+}
+
+static OrgReplicationStandby *
+standbys_collect(int *count)
 {
 	OrgReplicationStandby *out;
 	SyncRepStandbyData *sync = NULL;
@@ -462,9 +480,35 @@ org_replication_slots_collect(int *count)
 	return out;
 }
 
-bool
-org_standby_status(OrgStandbyStatus *status)
+OrgReplicationStandby *
+org_replication_standbys_collect(int *count)
 {
+	OrgReplicationStandby *out = standbys_collect(count);
+	int			i;
+
+	if (*count == 0 || may_see_replication_details())
+		return out;
+	for (i = 0; i < *count; i++)
+	{
+		OrgReplicationStandby *r = &out[i];
+		int32		pid = r->pid;
+
+		memset(r, 0, sizeof(OrgReplicationStandby));
+		r->pid = pid;
+		r->details_hidden = true;
+		r->sent_lag_bytes = r->write_lag_bytes = -1;
+		r->flush_lag_bytes = r->replay_lag_bytes = -1;
+		r->write_lag_ms = r->flush_lag_ms = r->replay_lag_ms = -1;
+		r->replay_age_ms = -1;
+	}
+	return out;
+}
+
+static bool
+standby_status_read(OrgStandbyStatus *status)
+{
+	char		sender_host[sizeof(WalRcv->sender_host)];
+	char		slot_name[sizeof(WalRcv->slotname)];
 	WalRcvState state;
 	TimestampTz now = GetCurrentTimestamp();
 
@@ -504,13 +548,33 @@ org_standby_status(OrgStandbyStatus *status)
 		status->last_msg_receipt = WalRcv->lastMsgReceiptTime;
 		status->latest_end_lsn = WalRcv->latestWalEnd;
 		status->latest_end_time = WalRcv->latestWalEndTime;
-		strlcpy(status->sender_host, WalRcv->sender_host, NAMEDATALEN);
+		memcpy(sender_host, WalRcv->sender_host, sizeof(sender_host));
 		status->sender_port = WalRcv->sender_port;
-		strlcpy(status->slot_name, WalRcv->slotname, NAMEDATALEN);
+		memcpy(slot_name, WalRcv->slotname, sizeof(slot_name));
 		SpinLockRelease(&WalRcv->mutex);
+		/* cut at a character boundary outside the spinlock */
+		sender_host[sizeof(sender_host) - 1] = '\0';
+		slot_name[sizeof(slot_name) - 1] = '\0';
+		org_text_clip(status->sender_host, sender_host, NAMEDATALEN);
+		org_text_clip(status->slot_name, slot_name, NAMEDATALEN);
 		if (status->receiver_pid != 0)
 			strlcpy(status->receiver_state, walrcv_state_name(state),
 					ORG_REPL_STATE_LEN);
+	}
+	return true;
+}
+
+bool
+org_standby_status(OrgStandbyStatus *status)
+{
+	if (!standby_status_read(status))
+		return false;
+	if (!may_see_replication_details())
+	{
+		/* where this standby streams from, as pg_stat_wal_receiver hides it */
+		status->sender_host[0] = '\0';
+		status->sender_port = 0;
+		status->slot_name[0] = '\0';
 	}
 	return true;
 }
@@ -578,7 +642,7 @@ org_replication_sample(void)
 	{
 		OrgStandbyStatus st;
 
-		if (org_standby_status(&st))
+		if (standby_status_read(&st))
 		{
 			OrgReplicationSample *x = &samples[n++];
 
@@ -608,7 +672,7 @@ org_replication_sample(void)
 		int			nr;
 
 		pgstat_clear_backend_activity_snapshot();
-		r = org_replication_standbys_collect(&nr);
+		r = standbys_collect(&nr);
 		pgstat_clear_backend_activity_snapshot();
 		for (i = 0; i < nr && n <= max_wal_senders; i++)
 		{
@@ -643,12 +707,13 @@ OrgReplicationSample *
 org_replication_history_collect(int *count)
 {
 	OrgReplicationSample *out;
+	bool		details = may_see_replication_details();
 	int			n = 0;
-	int			cap;
+	int			cap = 0;
 	int			i;
 
+	/* count under the lock, allocate outside it, then copy what fits */
 	LWLockAcquire(repl_shared->lock, LW_SHARED);
-	cap = 0;
 	for (i = 0; i < repl_shared->series_capacity; i++)
 	{
 		HistorySeries *s = series_at(i);
@@ -656,8 +721,13 @@ org_replication_history_collect(int *count)
 		if (s->in_use)
 			cap += (int) Min(s->written, (uint64) repl_shared->samples_per_series);
 	}
-	out = palloc(sizeof(OrgReplicationSample) * Max(cap, 1));
-	for (i = 0; i < repl_shared->series_capacity; i++)
+	LWLockRelease(repl_shared->lock);
+	/* one sample per series may arrive meanwhile */
+	cap += repl_shared->series_capacity;
+	out = palloc(sizeof(OrgReplicationSample) * cap);
+
+	LWLockAcquire(repl_shared->lock, LW_SHARED);
+	for (i = 0; i < repl_shared->series_capacity && n < cap; i++)
 	{
 		HistorySeries *s = series_at(i);
 		uint64		first;
@@ -667,10 +737,22 @@ org_replication_history_collect(int *count)
 			continue;
 		first = s->written > (uint64) repl_shared->samples_per_series ?
 			s->written - repl_shared->samples_per_series : 0;
-		for (pos = first; pos < s->written; pos++)
+		for (pos = first; pos < s->written && n < cap; pos++)
 			out[n++] = series_samples(s)[pos % repl_shared->samples_per_series];
 	}
 	LWLockRelease(repl_shared->lock);
+
+	for (i = 0; !details && i < n; i++)
+	{
+		OrgReplicationSample *x = &out[i];
+
+		x->standby[0] = '\0';
+		x->current_lsn = x->sent_lsn = InvalidXLogRecPtr;
+		x->flush_lsn = x->replay_lsn = InvalidXLogRecPtr;
+		x->sent_lag_bytes = x->flush_lag_bytes = x->replay_lag_bytes = -1;
+		x->write_lag_ms = x->flush_lag_ms = x->replay_lag_ms = -1;
+		x->replay_age_ms = -1;
+	}
 	*count = n;
 	return out;
 }

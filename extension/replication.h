@@ -74,6 +74,12 @@ typedef struct OrgReplicationStandby
 	 * replay_lag_ms it keeps growing while replay is stuck or paused.
 	 */
 	double		replay_age_ms;
+
+	/*
+	 * The caller lacks pg_read_all_stats: everything but pid is blanked
+	 * (LSNs invalid, lags -1), as pg_stat_replication shows it.
+	 */
+	bool		details_hidden;
 } OrgReplicationStandby;
 
 typedef struct OrgReplicationSlot
@@ -146,7 +152,10 @@ extern void org_replication_shmem_startup(void);
 /* sampler side */
 extern void org_replication_sample(void);
 
-/* read accessors: palloc'd copies, shared by the views and the snapshot */
+/*
+ * read accessors: palloc'd copies, shared by the views and the snapshot;
+ * details hidden from roles without pg_read_all_stats (replication.c)
+ */
 extern void org_node_status(OrgNodeStatus *status);
 extern OrgReplicationStandby *org_replication_standbys_collect(int *count);
 extern OrgReplicationSlot *org_replication_slots_collect(int *count);

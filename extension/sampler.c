@@ -140,6 +140,7 @@ run_sample(SampleKind kind)
 	MemoryContext oldcxt = MemoryContextSwitchTo(tick_cxt);
 	instr_time	start;
 	instr_time	duration;
+	TimestampTz now;
 	volatile bool ok = true;
 
 	INSTR_TIME_SET_CURRENT(start);
@@ -169,23 +170,25 @@ run_sample(SampleKind kind)
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextReset(tick_cxt);
 
+	/* the spinlock only guards the copy: read the clock before */
+	now = GetCurrentTimestamp();
 	SpinLockAcquire(&sampler_shared->mutex);
 	if (kind == SAMPLE_LOCKS)
 	{
 		sampler_shared->status.lock_samples++;
-		sampler_shared->status.last_lock_sample = GetCurrentTimestamp();
+		sampler_shared->status.last_lock_sample = now;
 		sampler_shared->status.lock_sample_us_total += INSTR_TIME_GET_MICROSEC(duration);
 	}
 	else if (kind == SAMPLE_REPLICATION)
 	{
 		sampler_shared->status.replication_samples++;
-		sampler_shared->status.last_replication_sample = GetCurrentTimestamp();
+		sampler_shared->status.last_replication_sample = now;
 		sampler_shared->status.replication_sample_us_total += INSTR_TIME_GET_MICROSEC(duration);
 	}
 	else
 	{
 		sampler_shared->status.vacuum_samples++;
-		sampler_shared->status.last_vacuum_sample = GetCurrentTimestamp();
+		sampler_shared->status.last_vacuum_sample = now;
 		sampler_shared->status.vacuum_sample_us_total += INSTR_TIME_GET_MICROSEC(duration);
 	}
 	if (!ok)
@@ -244,9 +247,10 @@ org_sampler_main(Datum main_arg)
 									 "odoo_retail_guard sampler tick",
 									 ALLOCSET_DEFAULT_SIZES);
 
+	next_lock = GetCurrentTimestamp();
 	SpinLockAcquire(&sampler_shared->mutex);
 	sampler_shared->status.pid = MyProcPid;
-	sampler_shared->status.started_at = GetCurrentTimestamp();
+	sampler_shared->status.started_at = next_lock;
 	sampler_shared->status.starts++;
 	SpinLockRelease(&sampler_shared->mutex);
 	before_shmem_exit(sampler_exit, (Datum) 0);

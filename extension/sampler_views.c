@@ -362,9 +362,13 @@ org_replication_standbys(PG_FUNCTION_ARGS)
 		k++;
 		values[k] = org_text_or_null(r[i].client_addr, &nulls[k]);
 		k++;
-		values[k++] = CStringGetTextDatum(r[i].state);
-		values[k++] = CStringGetTextDatum(r[i].sync_state);
-		values[k++] = Int32GetDatum(r[i].sync_priority);
+		values[k] = org_text_or_null(r[i].state, &nulls[k]);
+		k++;
+		values[k] = org_text_or_null(r[i].sync_state, &nulls[k]);
+		k++;
+		values[k] = Int32GetDatum(r[i].sync_priority);
+		nulls[k] = r[i].details_hidden;
+		k++;
 		values[k] = lsn_or_null(r[i].current_lsn, &nulls[k]);
 		k++;
 		values[k] = lsn_or_null(r[i].sent_lsn, &nulls[k]);
@@ -517,7 +521,8 @@ org_replication_history(PG_FUNCTION_ARGS)
 
 		memset(nulls, 0, sizeof(nulls));
 		values[k++] = TimestampTzGetDatum(h[i].ts);
-		values[k++] = CStringGetTextDatum(h[i].standby);
+		values[k] = org_text_or_null(h[i].standby, &nulls[k]);
+		k++;
 		values[k++] = BoolGetDatum(h[i].local);
 		values[k] = Int32GetDatum(h[i].pid);
 		nulls[k] = (h[i].pid == 0);
@@ -561,8 +566,8 @@ org_sampler_status_fn(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	OrgSamplerStatus s;
 	OrgVacuumInfo vinfo;
-	Datum		values[16];
-	bool		nulls[16];
+	Datum		values[17];
+	bool		nulls[17];
 	int			k = 0;
 
 	org_require_shmem();
@@ -593,6 +598,7 @@ org_sampler_status_fn(PG_FUNCTION_ARGS)
 	values[k++] = Float8GetDatum(s.vacuum_sample_us_total / 1000.0);
 	values[k++] = Int64GetDatum((int64) vinfo.scans);
 	values[k++] = Float8GetDatum(vinfo.scan_cpu_ms);
+	values[k++] = Int64GetDatum((int64) vinfo.skipped_ticks);
 	Assert(k == lengthof(values));
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	return (Datum) 0;

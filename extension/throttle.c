@@ -31,16 +31,26 @@
  *	  backend gives its place back only to the rule id it was admitted under.
  *
  * A connection is counted as admitted: later changes of its
- * application_name do not move it between rules.  Superusers, replication
- * connections and the roles in odoo_retail_guard.exempt_roles are never
- * refused, drained or counted.
+ * application_name do not move it between rules.
+ *
+ * Who can never be locked out: superusers, replication connections, members
+ * of odoo_retail_guard_admin (so whoever may set or lift a rule can always
+ * connect to do it, the agent included) and the roles in
+ * odoo_retail_guard.exempt_roles are never refused, drained or counted; a
+ * rule also never refuses or counts the role that set it.  A rule that would
+ * match every role must name a database or a worker class: an
+ * application_name pattern alone does not narrow it, since every client
+ * picks its own application_name.
+ *
+ * drain() terminates sessions with pg_terminate_backend(), so it is bound by
+ * the same permission checks: superusers' sessions only for superusers,
+ * other roles' sessions only with their privileges or pg_signal_backend.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include <signal.h>
-
+#include "catalog/pg_authid.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "libpq/auth.h"
@@ -58,14 +68,18 @@
 #include "utils/acl.h"
 #include "utils/backend_status.h"
 #include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
 #include "utils/timestamp.h"
 
 #include "odoo_classify.h"
 #include "odoo_retail_guard.h"
 #include "sql_values.h"
 #include "ring.h"
+#include "text_clip.h"
 #include "throttle.h"
 #include "throttle_match.h"
+
+#define ADMIN_ROLE_NAME			"odoo_retail_guard_admin"
 
 #define THROTTLE_TRANCHE		"odoo_retail_guard_throttle"
 #define THROTTLE_SHMEM_NAME		"odoo_retail_guard throttle"
@@ -83,7 +97,8 @@ typedef struct RuleDef
 	TimestampTz created;
 	TimestampTz expires;
 	char		reason[ORG_THROTTLE_REASON_LEN];
-	char		set_by[NAMEDATALEN];
+	char		set_by[NAMEDATALEN];	/* current role of the caller */
+	char		set_by_session[NAMEDATALEN];	/* its login role */
 } RuleDef;
 
 typedef struct RuleSlot
@@ -198,11 +213,15 @@ rule_match(const RuleDef *d, OrgThrottleMatch *m)
 	m->worker_class = d->worker_class;
 }
 
+/* a rule never refuses or counts the role that set it */
 static bool
 rule_matches_backend(const RuleDef *d, const AdmittedBackend *b)
 {
 	OrgThrottleMatch m;
 
+	if (strcmp(b->role, d->set_by) == 0 ||
+		strcmp(b->role, d->set_by_session) == 0)
+		return false;
 	rule_match(d, &m);
 	return org_throttle_matches(&m, b->appname, b->role, b->database,
 								b->worker_class);
@@ -279,15 +298,20 @@ throttle_backend_exit(int code, Datum arg)
 	my_backend = NULL;
 }
 
+/* catalog lookups: called before any lock of ours is taken */
 static bool
 is_exempt(const char *user_name)
 {
 	Oid			roleid;
+	Oid			adminid;
 
 	if (am_walsender)
 		return true;
 	roleid = get_role_oid(user_name, true);
 	if (!OidIsValid(roleid) || superuser_arg(roleid))
+		return true;
+	adminid = get_role_oid(ADMIN_ROLE_NAME, true);
+	if (OidIsValid(adminid) && is_member_of_role(roleid, adminid))
 		return true;
 	return org_name_in_list(org_throttle_exempt_roles, user_name);
 }
@@ -342,11 +366,16 @@ org_ClientAuthentication(Port *port, int status)
 	b->worker_class = org_worker_class_from_appname(port->application_name
 													? port->application_name : "",
 													org_odoo_appname_prefix);
+	/*
+	 * The role exists (is_exempt looked it up) and PostgreSQL truncated both
+	 * names to NAMEDATALEN - 1 bytes, so they fit whole; the database
+	 * encoding is not known yet, hence no re-encoding check on them.
+	 * application_name arrives cleaned to ASCII.
+	 */
 	strlcpy(b->role, port->user_name, sizeof(b->role));
 	strlcpy(b->database, port->database_name ? port->database_name : "",
 			sizeof(b->database));
-	strlcpy(b->appname, port->application_name ? port->application_name : "",
-			sizeof(b->appname));
+	org_text_clip(b->appname, port->application_name, sizeof(b->appname));
 	pg_write_barrier();
 	b->pid = MyProcPid;
 	my_backend = b;
@@ -423,6 +452,17 @@ text_arg(FunctionCallInfo fcinfo, int n)
 	return PG_ARGISNULL(n) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(n));
 }
 
+/* names and reasons end up in refused clients' FATAL messages and logs */
+static void
+refuse_control_chars(const char *s, const char *what)
+{
+	if (org_has_control_chars(s))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not contain control characters", what),
+				 errhint("Refused clients see the rule's name and reason in their error message; use printable text.")));
+}
+
 /* free rules past their expiry; caller holds the lock exclusively */
 static void
 free_expired(TimestampTz now)
@@ -475,6 +515,7 @@ org_throttle(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a throttle rule needs a name")));
+	refuse_control_chars(s, "rule name");
 	copy_arg(def.name, s, "rule name");
 
 	if (PG_ARGISNULL(1) || PG_GETARG_INT32(1) < 0)
@@ -500,9 +541,11 @@ org_throttle(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a throttle rule needs a reason"),
 				 errhint("Refused clients see the reason in the error message.")));
+	refuse_control_chars(s, "reason");
 	strlcpy(def.reason, s, pg_mbcliplen(s, strlen(s), ORG_THROTTLE_REASON_LEN - 1) + 1);
 
 	s = text_arg(fcinfo, 4);
+	refuse_control_chars(s, "application_name pattern");
 	if (!org_glob_valid(s))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -526,11 +569,11 @@ org_throttle(PG_FUNCTION_ARGS)
 	}
 
 	rule_match(&def, &m);
-	if (org_throttle_match_is_empty(&m))
+	if (org_throttle_match_too_broad(&m))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("a throttle rule must match on application_name, role, database or worker_class"),
-				 errhint("A rule matching every connection would lock out all but superusers.")));
+				 errmsg("a throttle rule must name a role, a database or a worker_class"),
+				 errhint("A rule on application_name alone matches every role, since every client picks its own application_name.")));
 
 	if (!PG_ARGISNULL(8))
 	{
@@ -544,6 +587,8 @@ org_throttle(PG_FUNCTION_ARGS)
 	}
 
 	strlcpy(def.set_by, GetUserNameFromId(GetUserId(), false), sizeof(def.set_by));
+	strlcpy(def.set_by_session, GetUserNameFromId(GetSessionUserId(), false),
+			sizeof(def.set_by_session));
 
 	LWLockAcquire(tshared->lock, LW_EXCLUSIVE);
 	free_expired(now);
@@ -660,9 +705,33 @@ typedef struct DrainCandidate
 } DrainCandidate;
 
 /*
+ * pg_signal_backend()'s checks (signalfuncs.c, static there): only
+ * superusers may signal superusers' backends; others need the privileges of
+ * the backend's role or of pg_signal_backend.
+ */
+static bool
+may_terminate(int pid)
+{
+	PGPROC	   *proc = BackendPidGetProc(pid);
+	Oid			roleid;
+
+	if (proc == NULL)
+		return false;
+	roleid = proc->roleId;
+	if (!OidIsValid(roleid))
+		return superuser();
+	if (superuser_arg(roleid) && !superuser())
+		return false;
+	return has_privs_of_role(GetUserId(), roleid) ||
+		has_privs_of_role(GetUserId(), ROLE_PG_SIGNAL_BACKEND);
+}
+
+/*
  * Terminate sessions admitted under a rule with a drain that sit idle in
  * transaction longer than the rule allows (a cancel does nothing to an idle
- * session).  Returns how many were signalled.
+ * session), through pg_terminate_backend() so that its permission checks
+ * apply.  Sessions the caller may not terminate are skipped with a warning.
+ * Returns how many were signalled.
  */
 static int
 drain_sessions(void)
@@ -670,6 +739,7 @@ drain_sessions(void)
 	DrainCandidate *cand;
 	int			ncand = 0;
 	int			drained = 0;
+	int			skipped = 0;
 	TimestampTz now = GetCurrentTimestamp();
 	int			nbe;
 	int			i;
@@ -727,8 +797,14 @@ drain_sessions(void)
 			if (now - be->st_state_start_timestamp <
 				(int64) cand[j].idle_s * USECS_PER_SEC)
 				break;
-			if (BackendPidGetProc(cand[j].pid) != NULL &&
-				kill(cand[j].pid, SIGTERM) == 0)
+			if (!may_terminate(cand[j].pid))
+			{
+				skipped++;
+				break;
+			}
+			if (DatumGetBool(DirectFunctionCall2(pg_terminate_backend,
+												 Int32GetDatum(cand[j].pid),
+												 Int64GetDatum(0))))
 			{
 				RuleSlot   *r = &tshared->rules[cand[j].slot];
 
@@ -748,6 +824,12 @@ drain_sessions(void)
 	}
 	pgstat_clear_backend_activity_snapshot();
 	pfree(cand);
+	if (skipped > 0)
+		ereport(WARNING,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("drain skipped %d session(s) the current role may not terminate", skipped),
+				 errdetail("Only superusers may terminate superusers' sessions; other roles' sessions need the privileges of that role or of pg_signal_backend."),
+				 errhint("GRANT pg_signal_backend to the role that calls throttle() and drain().")));
 	return drained;
 }
 

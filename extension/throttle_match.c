@@ -101,10 +101,25 @@ org_throttle_matches(const OrgThrottleMatch *m, const char *appname,
 }
 
 bool
-org_throttle_match_is_empty(const OrgThrottleMatch *m)
+org_throttle_match_too_broad(const OrgThrottleMatch *m)
 {
-	return empty(m->appname_pattern) && empty(m->role) &&
-		empty(m->database) && m->worker_class == ORG_THROTTLE_ANY_CLASS;
+	return empty(m->role) && empty(m->database) &&
+		m->worker_class == ORG_THROTTLE_ANY_CLASS;
+}
+
+bool
+org_has_control_chars(const char *text)
+{
+	const unsigned char *p;
+
+	if (text == NULL)
+		return false;
+	for (p = (const unsigned char *) text; *p; p++)
+	{
+		if (*p < 0x20 || *p == 0x7f)
+			return true;
+	}
+	return false;
 }
 
 bool

@@ -39,8 +39,16 @@ extern bool org_throttle_matches(const OrgThrottleMatch *m,
 								 const char *appname, const char *role,
 								 const char *database, int worker_class);
 
-/* true when the rule matches everything: such a rule is refused */
-extern bool org_throttle_match_is_empty(const OrgThrottleMatch *m);
+/*
+ * True when a rule would match every role without naming a database or a
+ * worker class: such a rule is refused.  An application_name pattern does
+ * not narrow a rule down by itself, since every client chooses its own
+ * application_name ('*' matches them all).
+ */
+extern bool org_throttle_match_too_broad(const OrgThrottleMatch *m);
+
+/* true when text holds an ASCII control character (below 0x20, or 0x7f) */
+extern bool org_has_control_chars(const char *text);
 
 /*
  * True when name is an element of a comma-separated list of role names, as

@@ -28,6 +28,17 @@
  * of the proc array, prepared transactions and slots, so they are never
  * older than the call.
  *
+ * Both SPI queries run with search_path = pg_catalog, pg_temp: the
+ * horizon query runs as whoever reads the view, and the scan worker as the
+ * bootstrap superuser with the database's own settings, which its owner
+ * may choose (ALTER DATABASE ... SET search_path).  A function or operator
+ * planted in a schema earlier in the path must never be called.
+ *
+ * The sampler is one process that also samples locks and replication, so
+ * its vacuum tick never waits for pg_database: when someone holds a
+ * conflicting lock on it (LOCK pg_database, VACUUM FULL pg_database), the
+ * tick is skipped and counted (sampler_status.vacuum_skips).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -49,7 +60,9 @@
 #include "storage/shmem.h"
 #include "tcop/tcopprot.h"
 #include "utils/backend_status.h"
+#include "storage/lmgr.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -59,6 +72,7 @@
 #include "normalize.h"
 #include "odoo_classify.h"
 #include "odoo_retail_guard.h"
+#include "text_clip.h"
 #include "vacuum.h"
 
 #define VACUUM_TRANCHE		"odoo_retail_guard_vacuum"
@@ -93,6 +107,7 @@ typedef struct OrgVacuumShared
 	int			capacity;
 	uint64		untracked;
 	uint64		scans;
+	uint64		skipped_ticks;	/* pg_database was locked */
 	double		scan_cpu_us;	/* CPU used by scan workers, start-up included */
 	int			ndbs;
 	VacDb		dbs[VACUUM_MAX_DBS];
@@ -201,6 +216,7 @@ org_vacuum_shmem_startup(void)
 		vac_shared->capacity = org_max_tracked_tables;
 		vac_shared->untracked = 0;
 		vac_shared->scans = 0;
+		vac_shared->skipped_ticks = 0;
 		vac_shared->scan_cpu_us = 0;
 		vac_shared->ndbs = 0;
 	}
@@ -252,8 +268,28 @@ database_signature(Oid dbid)
 }
 
 /*
+ * Our read-only queries, with a search_path that only reaches pg_catalog
+ * (pg_temp last, and never for functions and operators).  An error on the
+ * way restores the caller's setting with the (sub)transaction's abort.
+ */
+static int
+spi_execute_pinned(const char *query)
+{
+	int			nestlevel = NewGUCNestLevel();
+	int			ret;
+
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+	ret = SPI_execute(query, true, 0);
+	AtEOXact_GUC(true, nestlevel);
+	return ret;
+}
+
+/*
  * Databases that accept connections, are no templates and are wanted,
- * sorted by oid, with their activity signature.
+ * sorted by oid, with their activity signature.  NULL when pg_database
+ * cannot be read without waiting.
  */
 static Oid *
 list_databases(int *count, uint64 **signatures)
@@ -268,8 +304,15 @@ list_databases(int *count, uint64 **signatures)
 	int			i;
 
 	StartTransactionCommand();
+	if (!ConditionalLockRelationOid(DatabaseRelationId, AccessShareLock))
+	{
+		CommitTransactionCommand();
+		MemoryContextSwitchTo(cxt);
+		*count = 0;
+		return NULL;
+	}
 	oids = MemoryContextAlloc(cxt, sizeof(Oid) * cap);
-	rel = table_open(DatabaseRelationId, AccessShareLock);
+	rel = table_open(DatabaseRelationId, NoLock);
 	scan = table_beginscan_catalog(rel, 0, NULL);
 	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
@@ -420,6 +463,15 @@ org_vacuum_sample(void)
 	}
 
 	oids = list_databases(&n, &signatures);
+	if (oids == NULL)
+	{
+		LWLockAcquire(vac_shared->lock, LW_EXCLUSIVE);
+		vac_shared->skipped_ticks++;
+		LWLockRelease(vac_shared->lock);
+		ereport(DEBUG1,
+				(errmsg("odoo_retail_guard vacuum tick skipped: pg_database is locked")));
+		return;
+	}
 	forget_other_databases(oids, n);
 	if (n == 0)
 		return;
@@ -676,7 +728,7 @@ org_vacuum_scan_main(Datum main_arg)
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, "odoo_retail_guard autovacuum lag scan");
 
-	ret = SPI_execute(scan_query, true, 0);
+	ret = spi_execute_pinned(scan_query);
 	if (ret != SPI_OK_SELECT)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
@@ -746,9 +798,14 @@ org_autovacuum_lag_collect(int *count)
 	int			n = 0;
 	int			cap;
 
+	/* allocate outside the lock, with room for tables a scan adds meanwhile */
 	LWLockAcquire(vac_shared->lock, LW_SHARED);
 	cap = (int) hash_get_num_entries(vac_hash);
+	LWLockRelease(vac_shared->lock);
+	cap = Min(cap + 256, vac_shared->capacity);
 	out = palloc(sizeof(OrgAutovacuumLag) * Max(cap, 1));
+
+	LWLockAcquire(vac_shared->lock, LW_SHARED);
 	hash_seq_init(&seq, vac_hash);
 	while ((e = hash_seq_search(&seq)) != NULL)
 	{
@@ -784,7 +841,7 @@ org_vacuum_horizon_collect(int *count, bool with_text)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("odoo_retail_guard could not connect to SPI")));
-	ret = SPI_execute(horizon_query, true, 0);
+	ret = spi_execute_pinned(horizon_query);
 	if (ret != SPI_OK_SELECT)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
@@ -810,7 +867,7 @@ org_vacuum_horizon_collect(int *count, bool with_text)
 		h->dbid = isnull ? InvalidOid : DatumGetObjectId(d);
 		s = SPI_getvalue(tup, desc, 4);
 		if (s)
-			strlcpy(h->application_name, s, NAMEDATALEN);
+			org_text_clip(h->application_name, s, NAMEDATALEN);
 		h->worker_class = org_worker_class_from_appname(h->application_name,
 														org_odoo_appname_prefix);
 		s = SPI_getvalue(tup, desc, 5);
@@ -824,8 +881,9 @@ org_vacuum_horizon_collect(int *count, bool with_text)
 		d = SPI_getbinval(tup, desc, 8, &isnull);
 		h->xmin_age = isnull ? 0 : DatumGetInt64(d);
 		s = SPI_getvalue(tup, desc, 9);
+		/* a prepared transaction's GID may be longer than a name */
 		if (s)
-			strlcpy(h->name, s, NAMEDATALEN);
+			org_text_clip(h->name, s, NAMEDATALEN);
 		s = with_text ? SPI_getvalue(tup, desc, 10) : NULL;
 		if (s)
 		{
@@ -851,6 +909,7 @@ org_vacuum_info(OrgVacuumInfo *info)
 	info->untracked = vac_shared->untracked;
 	info->databases = vac_shared->ndbs;
 	info->scans = vac_shared->scans;
+	info->skipped_ticks = vac_shared->skipped_ticks;
 	info->scan_cpu_ms = vac_shared->scan_cpu_us / 1000.0;
 	LWLockRelease(vac_shared->lock);
 }

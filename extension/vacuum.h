@@ -85,6 +85,7 @@ typedef struct OrgVacuumInfo
 	uint64		untracked;		/* tables seen while the hash was full */
 	int64		databases;		/* databases scanned at least once */
 	uint64		scans;
+	uint64		skipped_ticks;	/* sampler ticks skipped: pg_database locked */
 	double		scan_cpu_ms;	/* CPU used by scan workers since start */
 } OrgVacuumInfo;
 

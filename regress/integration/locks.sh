@@ -134,6 +134,19 @@ ok "lock_timeout is counted" org_wait_until 30 "timeout" org_true $C $DB \
 ok "the timed-out wait is in the ring" org_wait_until 30 "seq event" org_true $C $DB \
 	"SELECT count(*) = 1 FROM $V.lock_wait_events WHERE waiter_pid = $POS1 AND model = 'ir.sequence'
 	 AND root_pid = $CRON AND wait_ms >= 1000"
+
+# conflict counts come from the errors the server logs (docs/samplers.md):
+# one not logged because of log_min_messages, or caught inside PL/pgSQL, is
+# not counted; the next logged one is, exactly once
+org_psql $C -d $DB -c "SET log_min_messages = fatal" \
+	-c "SELECT number_next FROM ir_sequence WHERE id = 42 FOR UPDATE NOWAIT" >/dev/null 2>&1
+org_psql $C -d $DB -c "DO \$\$BEGIN PERFORM number_next FROM ir_sequence WHERE id = 42 FOR UPDATE NOWAIT;
+	EXCEPTION WHEN lock_not_available THEN NULL; END\$\$" >/dev/null 2>&1
+ok "a 55P03 that log_min_messages keeps out of the log, or that PL/pgSQL catches, is not counted" org_true $C $DB \
+	"SELECT lock_not_available = 2 FROM $V.lock_conflicts WHERE database = current_database()"
+org_psql $C -d $DB -c "SELECT number_next FROM ir_sequence WHERE id = 42 FOR UPDATE NOWAIT" >/dev/null 2>&1
+ok "the next logged 55P03 is counted once" org_true $C $DB \
+	"SELECT lock_not_available = 3 FROM $V.lock_conflicts WHERE database = current_database()"
 org_session_send cron "COMMIT;"
 
 # --- serialization failure under REPEATABLE READ ---

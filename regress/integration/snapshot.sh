@@ -100,7 +100,7 @@ check "a wrapped ring sets slow_samples_gap" grep -q '^slow_samples_gap: true' <
 # throttle rules and refusals travel in the snapshot, refusals by cursor
 t=$(snapshot "$cursor")
 cursor=$(echo "$t" | field next_cursor)
-psql_r -c "SELECT odoo_retail_guard.throttle('snap_rule', 0, '5 min', 'snapshot test', application_name => 'odoo-blocked*')" >/dev/null
+psql_r -c "SELECT odoo_retail_guard.throttle('snap_rule', 0, '5 min', 'snapshot test', application_name => 'odoo-blocked*', database => 'retail')" >/dev/null
 for i in 1 2 3; do
 	PGAPPNAME=odoo-blocked-$i psql -X -q -h "${ORG_SOCK[snap]}" -p "${ORG_PORT[snap]}" -U org_slow -d retail -c "SELECT 1" >/dev/null 2>&1
 done

@@ -24,7 +24,7 @@ org_cluster_start storm "max_connections = 400"
 org_psql storm -d postgres -c "CREATE EXTENSION odoo_retail_guard" \
 	-c "CREATE ROLE odoo LOGIN" >/dev/null
 org_psql storm -d postgres -c "SELECT odoo_retail_guard.throttle('storm', $LIMIT, '10 min',
-	'connection storm test', application_name => 'odoo-storm-*')" >/dev/null
+	'connection storm test', application_name => 'odoo-storm-*', database => 'postgres')" >/dev/null
 
 export PGHOST="${ORG_SOCK[storm]}" PGPORT="${ORG_PORT[storm]}" PGDATABASE=postgres
 

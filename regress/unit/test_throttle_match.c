@@ -73,15 +73,41 @@ test_matches(void **state)
 }
 
 static void
-test_empty_match(void **state)
+test_too_broad(void **state)
 {
 	OrgThrottleMatch all = {"", NULL, "", ORG_THROTTLE_ANY_CLASS};
+	OrgThrottleMatch star = {"*", "", "", ORG_THROTTLE_ANY_CLASS};
+	OrgThrottleMatch prefix = {"odoo-*", NULL, NULL, ORG_THROTTLE_ANY_CLASS};
 	OrgThrottleMatch cls = {"", "", "", 2};
+	OrgThrottleMatch db = {"*", "", "odoo", ORG_THROTTLE_ANY_CLASS};
+	OrgThrottleMatch role = {"*", "odoo", "", ORG_THROTTLE_ANY_CLASS};
 
 	(void) state;
-	assert_true(org_throttle_match_is_empty(&all));
+	assert_true(org_throttle_match_too_broad(&all));
 	assert_true(org_throttle_matches(&all, "x", "y", "z", 3));
-	assert_false(org_throttle_match_is_empty(&cls));
+	/* '*' matches every application_name, so every role */
+	assert_true(org_throttle_match_too_broad(&star));
+	assert_true(org_throttle_matches(&star, "psql", "orguard_agent", "odoo", 4));
+	/* any client may call itself odoo-1 */
+	assert_true(org_throttle_match_too_broad(&prefix));
+	assert_false(org_throttle_match_too_broad(&cls));
+	assert_false(org_throttle_match_too_broad(&db));
+	assert_false(org_throttle_match_too_broad(&role));
+}
+
+static void
+test_control_chars(void **state)
+{
+	(void) state;
+	assert_false(org_has_control_chars("lock storm on stock_quant"));
+	assert_false(org_has_control_chars("склад: блокировка"));
+	assert_false(org_has_control_chars(""));
+	assert_false(org_has_control_chars(NULL));
+	assert_true(org_has_control_chars("a\nFATAL:  fake"));
+	assert_true(org_has_control_chars("bell\a"));
+	assert_true(org_has_control_chars("tab\there"));
+	assert_true(org_has_control_chars("esc\x1b[31m"));
+	assert_true(org_has_control_chars("del\x7f"));
 }
 
 static void
@@ -110,7 +136,8 @@ main(void)
 		cmocka_unit_test(test_glob),
 		cmocka_unit_test(test_glob_valid),
 		cmocka_unit_test(test_matches),
-		cmocka_unit_test(test_empty_match),
+		cmocka_unit_test(test_too_broad),
+		cmocka_unit_test(test_control_chars),
 		cmocka_unit_test(test_name_in_list),
 	};
 

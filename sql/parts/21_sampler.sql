@@ -16,7 +16,8 @@ CREATE FUNCTION odoo_retail_guard.sampler_status_internal(
 	OUT last_vacuum_sample timestamptz,
 	OUT vacuum_sample_ms_total double precision,
 	OUT vacuum_scans bigint,
-	OUT vacuum_scan_cpu_ms_total double precision)
+	OUT vacuum_scan_cpu_ms_total double precision,
+	OUT vacuum_skips bigint)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'org_sampler_status_fn'
 LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
@@ -25,7 +26,7 @@ CREATE VIEW odoo_retail_guard.sampler_status AS
 SELECT * FROM odoo_retail_guard.sampler_status_internal();
 
 COMMENT ON VIEW odoo_retail_guard.sampler_status IS
-	'The sampler process: pid (NULL while it is down), start count, samples taken, failed samples, time spent; CPU of the per-database vacuum scans.';
+	'The sampler process: pid (NULL while it is down), start count, samples taken, failed samples, time spent; CPU of the per-database vacuum scans; vacuum ticks skipped because pg_database was locked.';
 
 REVOKE ALL ON FUNCTION odoo_retail_guard.sampler_status_internal() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION odoo_retail_guard.sampler_status_internal() TO pg_monitor, odoo_retail_guard_reader;
