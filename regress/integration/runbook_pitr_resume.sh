@@ -10,6 +10,9 @@
 #     away its own cut-short copy and restores;
 #   - a side-by-side restore is killed the same way, and a directory an
 #     operator put at the restore path meanwhile is refused, untouched;
+#   - a side-by-side restore whose socket directory holds a backslash and
+#     a quote starts and answers there (postgresql.auto.conf and conninfo
+#     quoting as PostgreSQL and libpq read them);
 #   - a secret in the agent's environment is not in the environment of the
 #     postmaster the runbook started (/proc/PID/environ).
 # Bounded: a watchdog ends the script after ORG_RB_TIMEOUT seconds (default 150).
@@ -131,9 +134,36 @@ check "side by side: the resumed run refuses a directory it did not create" \
 check "side by side: the directory put there is untouched" grep -q "operator's file" "$side/keep.txt"
 agent abandon pitr >/dev/null
 
+# --- a socket directory with a backslash and a quote: written to
+# postgresql.auto.conf (conf_quote) and to the conninfo (conninfo_quote)
+# as PostgreSQL and libpq read them back ---
+odd="$W/so\\ck'et"
+org_as_owner mkdir "$odd"
+org_as_owner tee -a "$conf" >/dev/null <<EOF
+
+[runbook odd]
+kind = pitr
+node = src
+backup_dir = $W/backups
+archive_dir = $W/archive
+journal = $W/journal
+bin_dir = $ORG_BINDIR
+restore_socket_dir = $odd
+recovery_timeout = 60s
+EOF
+oport=$(org_free_port)
+out=$(agent pitr odd --target-lsn "$lsn" --restore-dir "$W/odd" --restore-port "$oport" 2>&1)
+rc=$?
+echo "$out" | sed 's/^/# /'
+[ -d "$W/odd" ] && org_adopt_cluster odd "$W/odd" "$odd" "$oport"
+check "a restore with a backslash and a quote in its socket directory starts and verifies" \
+	eval '[ $rc -eq 0 ] && [ -S "$odd/.s.PGSQL.$oport" ]'
+check "the restored node answers there with the rows up to the target" \
+	[ "$(q odd "SELECT count(*) FILTER (WHERE batch IN (1, 2)) || '/' || count(*) FILTER (WHERE batch > 2) FROM t")" = 150/0 ]
+
 # --- in place: killed during the copy, the kept directory moved back and started ---
 org_cluster_stop src
-start_slow_agent "$W/inplace-1.out" pitr --in-place --target-lsn "$lsn"
+start_slow_agent "$W/inplace-1.out" pitr pitr --in-place --target-lsn "$lsn"
 check "in place: the copy child dies with the killed agent" kill_during_copy "$W/inplace-1.out"
 aside=$(ls -d "$data".before-pitr-* 2>/dev/null | head -1)
 check "in place: the source was moved aside before the copy" [ -f "$aside/PG_VERSION" ]
@@ -142,7 +172,7 @@ check "in place: the source was moved aside before the copy" [ -f "$aside/PG_VER
 org_as_owner mv "$aside" "$data"
 pg_ctl_owner -D "$data" -l "$W/live.log" -o "-p $port" -w -t 60 start >/dev/null
 q src "INSERT INTO t VALUES (999, 9)" >/dev/null
-out=$(agent pitr --in-place --target-lsn "$lsn" 2>&1)
+out=$(agent pitr pitr --in-place --target-lsn "$lsn" 2>&1)
 rc=$?
 echo "$out" | sed 's/^/# /'
 check "in place: the re-run is refused while the live cluster runs" \
@@ -156,11 +186,11 @@ check "in place: the refused run took its cut-short copy with it, nothing else" 
 # again, but the operator moves the kept directory back and leaves it
 # stopped: the resumed run must not take it for its own copy
 org_cluster_stop src
-start_slow_agent "$W/inplace-2.out" pitr --in-place --target-lsn "$lsn"
+start_slow_agent "$W/inplace-2.out" pitr pitr --in-place --target-lsn "$lsn"
 check "in place: killed again during the copy" kill_during_copy "$W/inplace-2.out"
 aside=$(ls -d "$data".before-pitr-* 2>/dev/null | head -1)
 org_as_owner mv "$aside" "$data"
-start_slow_agent "$W/inplace-3.out" pitr --in-place --target-lsn "$lsn"
+start_slow_agent "$W/inplace-3.out" pitr pitr --in-place --target-lsn "$lsn"
 touch "$W/cp.go"
 wait "$victim"
 rc=$?
