@@ -11,7 +11,9 @@
  * recovery, verify.  Nothing is changed before every guard holds: a
  * target is given and parsed, a base backup of this cluster precedes it,
  * the restore directory is new and the port is free (in place: the source
- * is stopped).
+ * is stopped).  A resumed run checks every guard again, and the copy goes
+ * through a staging directory so that nothing it did not create is ever
+ * deleted or taken for its restore (pitr_owner.h).
  */
 #include "runbooks/exec.h"
 #include "runbooks/pgconn.h"

@@ -1,7 +1,8 @@
 /*
  * pitr_source.c: the source cluster of a point-in-time recovery: event
  * lookup and, for in-place restores, the stopped-source guard and the
- * move of its data directory aside.
+ * move of its data directory aside; and the steps both executors share,
+ * the copy into a staging directory among them.
  */
 #include "runbooks/pitr_source.h"
 #include "runbooks/exec.h"
