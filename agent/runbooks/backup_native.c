@@ -7,6 +7,7 @@
 #include "runbooks/exec.h"
 #include "runbooks/pgconn.h"
 #include "runbooks/pitr.h"
+#include "runbooks/rbfile.h"
 #include "runbooks/rbutil.h"
 #include "runbooks/run.h"
 #include "util.h"
@@ -20,28 +21,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static bool
-write_file_durably(const char *path, const char *text)
-{
-	char	   *tmp = xasprintf("%s.tmp", path);
-	int			fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	size_t		len = strlen(text);
-	bool		ok;
-
-	if (fd < 0)
-	{
-		free(tmp);
-		return false;
-	}
-	ok = write(fd, text, len) == (ssize_t) len && fsync(fd) == 0;
-	ok = close(fd) == 0 && ok;
-	ok = ok && rename(tmp, path) == 0;
-	if (!ok)
-		unlink(tmp);
-	free(tmp);
-	return ok;
-}
 
 static int
 cmp_backup(const void *a, const void *b)
@@ -271,7 +250,7 @@ rb_backup_native(const rb_settings *s, bool dry_run)
 		env[0] = pwenv;
 		b.start_us = now_us();
 		t0 = mono_ms();
-		rc = rb_exec(argv, env, p->backup_timeout_s, &out, err, sizeof(err));
+		rc = rb_exec_pq(argv, env, p->backup_timeout_s, &out, err, sizeof(err));
 		took = (double) (mono_ms() - t0) / 1000.0;
 		b.stop_us = now_us();
 		free(lbl);
@@ -304,13 +283,14 @@ rb_backup_native(const rb_settings *s, bool dry_run)
 	{
 		char	   *json = pitr_backup_to_json(&b),
 				   *cat = xasprintf("%s/backup.json", partial);
-		bool		ok = write_file_durably(cat, json);
+		bool		ok = rb_file_write(cat, json, false);
 		char		s1[24],
 					s2[24];
 
 		free(json);
 		free(cat);
-		if (!ok || rename(partial, dir) != 0)
+		/* the catalogue entry and the rename both reach the disk before the backup counts */
+		if (!ok || rename(partial, dir) != 0 || !rb_fsync_parent(dir))
 		{
 			rc = rb_run_finish(&r, "failed", "cannot finish %s: %s", dir, strerror(errno));
 			goto out;

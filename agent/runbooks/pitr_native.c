@@ -11,12 +11,15 @@
  * recovery, verify.  Nothing is changed before every guard holds: a
  * target is given and parsed, a base backup of this cluster precedes it,
  * the restore directory is new and the port is free (in place: the source
- * is stopped).
+ * is stopped).  A resumed run checks every guard again, and the copy goes
+ * through a staging directory so that nothing it did not create is ever
+ * deleted or taken for its restore (pitr_owner.h).
  */
 #include "runbooks/exec.h"
 #include "runbooks/pgconn.h"
 #include "runbooks/pitr.h"
 #include "runbooks/pitr_node.h"
+#include "runbooks/pitr_owner.h"
 #include "runbooks/pitr_source.h"
 #include "runbooks/rbutil.h"
 #include "runbooks/run.h"
@@ -49,6 +52,8 @@ typedef struct pitr_job
 	int			n_backups;
 	int			chosen;
 	uint64_t	sysid;
+	char		pg_version[16]; /* the chosen backup's PG_VERSION */
+	pitr_identity id;			/* of this run's restore (pitr_owner.h) */
 	double		t_copy;
 } pitr_job;
 
@@ -58,14 +63,14 @@ refuse(pitr_job *j, const char *fmt, const char *a, const char *b)
 	return rb_run_finish(&j->r, "refused", fmt, a ? a : "", b ? b : "");
 }
 
-/* guards and the choice of a backup; no change yet */
+/* guards and the choice of a backup; no change yet (a resumed run checks them all again) */
 static int
 plan(pitr_job *j, PGconn *src)
 {
 	char		err[1024];
 	int			rc;
 
-	if (j->in_place && !pitr_in_place_guard(j->s, &j->r, &j->target, j->aside, err, sizeof(err)))
+	if (j->in_place && !pitr_in_place_config_guard(j->s, &j->target, err, sizeof(err)))
 		return refuse(j, "%s%s", err, NULL);
 	if (j->target.kind == PITR_TARGET_EVENT)
 	{
@@ -85,49 +90,50 @@ plan(pitr_job *j, PGconn *src)
 		free(list);
 		return rc;
 	}
-	if (j->in_place)
+	{
+		char	   *path = xasprintf("%s/%s/data/PG_VERSION", j->p->backup_dir, j->backups[j->chosen].label);
+		char	   *v = file_read(path);
+
+		snprintf(j->pg_version, sizeof(j->pg_version), "%.*s", v ? (int) strcspn(v, "\r\n") : 0, v ? v : "");
+		free(v);
+		free(path);
+	}
+	j->id = (pitr_identity)
+	{
+		j->r.run, j->backups[j->chosen].sysid, j->pg_version
+	};
+	if (j->in_place ? pitr_in_place_guard(j->s, &j->r, &j->target, j->aside, "copy-backup", &j->id, err, sizeof(err))
+		: pitr_side_by_side_guard(&j->r, "copy-backup", j->restore_dir, j->port, j->sock_dir, &j->id,
+								  err, sizeof(err)))
 		return RB_EXIT_DONE;
-	if (!pitr_side_by_side_guard(&j->r, "copy-backup", j->restore_dir, j->port, j->sock_dir, err, sizeof(err)))
-		return refuse(j, "%s%s", err, NULL);
-	return RB_EXIT_DONE;
+	pitr_refused_resume_cleanup(&j->r, j->restore_dir, &j->id);
+	return refuse(j, "%s%s", err, NULL);
 }
 
+/* pitr_fill_fn: cp -a of the backup's data into dir (new) */
 static bool
-copy_backup(pitr_job *j, char *err, size_t errlen)
+copy_backup(void *ctx, const char *dir, char *err, size_t errlen)
 {
+	pitr_job   *j = ctx;
 	const pitr_backup *b = &j->backups[j->chosen];
 	char	   *src = xasprintf("%s/%s/data", j->p->backup_dir, b->label);
-	char	   *argv[] = {"cp", "-a", src, (char *) j->restore_dir, NULL};
+	char	   *argv[] = {"cp", "-a", src, (char *) dir, NULL};
 	strbuf		out;
 	int			rc;
-	int64_t		t0 = mono_ms();
 
 	sb_init(&out);
-	if (access(j->restore_dir, F_OK) == 0)
-	{
-		/* our own half copy from an interrupted run */
-		char	   *rm[] = {"rm", "-rf", (char *) j->restore_dir, NULL};
-
-		if (rb_exec(rm, NULL, 600, &out, err, errlen) != 0)
-		{
-			snprintf(err, errlen, "cannot remove the interrupted copy %s", j->restore_dir);
-			free(src);
-			sb_free(&out);
-			return false;
-		}
-	}
 	rc = rb_exec(argv, NULL, 24 * 3600, &out, err, errlen);
-	j->t_copy = (double) (mono_ms() - t0) / 1000.0;
 	free(src);
+	if (rc > 0)
+		snprintf(err, errlen, "cp failed: %s", rb_tail_lines(out.data, 3));
+	sb_free(&out);
 	if (rc != 0)
+		return false;
+	if (chmod(dir, 0700) != 0)
 	{
-		if (rc > 0)
-			snprintf(err, errlen, "cp failed: %s", rb_tail_lines(out.data, 3));
-		sb_free(&out);
+		snprintf(err, errlen, "cannot chmod %s: %s", dir, strerror(errno));
 		return false;
 	}
-	sb_free(&out);
-	chmod(j->restore_dir, 0700);
 	return true;
 }
 
@@ -158,7 +164,7 @@ write_settings(pitr_job *j, char *err, size_t errlen)
 	char	   *existing = file_read(auto_conf);
 
 	/* a resumed run may have appended already */
-	if (!existing || !strstr(existing, j->r.run))
+	if (!existing || !pitr_settings_appended(existing, j->r.run))
 		ok = rb_file_write(auto_conf, all, true);
 	ok = ok && rb_file_touch(signal);
 	unlink(standby);
@@ -212,17 +218,16 @@ execute(pitr_job *j, PGconn *src)
 
 	/* the WAL up to now must be in the archive for targets close to now */
 	pitr_step_archive_flush(&j->r, src, &s->pitr);
-	if (j->in_place && !pitr_step_move_aside(&j->r, j->restore_dir, j->aside, &rc))
+	if (j->in_place && !pitr_step_move_aside(&j->r, j->restore_dir, j->aside, &j->id, &rc))
 		return rc;
-	if (!rb_run_step_done(&j->r, "copy-backup", j->restore_dir))
 	{
-		rb_run_step(&j->r, "copy-backup", j->restore_dir, "started", "from %s", j->backups[j->chosen].label);
-		if (!copy_backup(j, err, sizeof(err)))
-		{
-			rb_run_step(&j->r, "copy-backup", j->restore_dir, "failed", "%s", err);
-			return rb_run_finish(&j->r, "failed", "copy of the base backup failed");
-		}
-		rb_run_step(&j->r, "copy-backup", j->restore_dir, "ok", "in %.2f s", j->t_copy);
+		char	   *from = xasprintf("from %s", j->backups[j->chosen].label);
+		bool		ok = pitr_step_restore_files(&j->r, "copy-backup", j->restore_dir, &j->id, copy_backup, j,
+												 from, &j->t_copy, &rc);
+
+		free(from);
+		if (!ok)
+			return rc;
 	}
 	if (j->in_place && !pitr_step_keep_wal(&j->r, j->restore_dir, j->aside, &rc))
 		return rc;

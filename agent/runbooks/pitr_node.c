@@ -4,6 +4,7 @@
  */
 #include "runbooks/pitr_node.h"
 #include "runbooks/exec.h"
+#include "runbooks/pitr_owner.h"
 #include "runbooks/pitr_source.h"
 #include "runbooks/pgconn.h"
 #include "runbooks/rbfile.h"
@@ -61,7 +62,9 @@ pitr_restored_conninfo(const node_cfg *src, const char *sock_dir, int port)
 			   *db = NULL;
 	PQconninfoOption *opts = NULL;
 	char	   *out,
-			   *qs;
+			   *qs,
+			   *qd,
+			   *qu;
 
 	if (src && (opts = PQconninfoParse(src->conninfo, NULL)) != NULL)
 		for (PQconninfoOption *o = opts; o->keyword; o++)
@@ -71,10 +74,13 @@ pitr_restored_conninfo(const node_cfg *src, const char *sock_dir, int port)
 			if (!strcmp(o->keyword, "dbname") && o->val)
 				db = o->val;
 		}
-	qs = conf_quote(sock_dir);
-	out = xasprintf("host=%s port=%d dbname='%s'%s%s%s", qs, port, db ? db : "postgres",
-					user ? " user='" : "", user ? user : "", user ? "'" : "");
+	qs = conninfo_quote(sock_dir);
+	qd = conninfo_quote(db ? db : "postgres");
+	qu = user ? conninfo_quote(user) : NULL;
+	out = xasprintf("host=%s port=%d dbname=%s%s%s", qs, port, qd, qu ? " user=" : "", qu ? qu : "");
 	free(qs);
+	free(qd);
+	free(qu);
 	PQconninfoFree(opts);
 	return out;
 }
@@ -94,14 +100,29 @@ pitr_port_busy(const char *sock_dir, int port)
 
 bool
 pitr_side_by_side_guard(const rb_run *r, const char *step, const char *restore_dir, int port,
-						const char *sock_dir, char *err, size_t errlen)
+						const char *sock_dir, const pitr_identity *id, char *err, size_t errlen)
 {
+	char		why[512];
+	pitr_dir_owner dest = PITR_DIR_ABSENT;
+
 	if (!restore_dir || restore_dir[0] != '/')
 		snprintf(err, errlen, "restore_dir: an absolute restore directory is required (restore_dir or --restore-dir)");
 	else if (port <= 0)
 		snprintf(err, errlen, "restore_port: a port for the restored node is required (restore_port or --restore-port)");
-	else if (access(restore_dir, F_OK) == 0 && !pitr_step_started(r, step, restore_dir))
-		snprintf(err, errlen, "restore_dir: %s already exists; the runbook restores into a new directory", restore_dir);
+	else if ((dest = pitr_dest_owner(restore_dir, id, why, sizeof(why))) == PITR_DIR_FOREIGN)
+		snprintf(err, errlen, "restore_dir: %s already exists%s%s; the runbook restores into a new directory",
+				 restore_dir, r->resumed ? " and is not this run's restore: " : "", r->resumed ? why : "");
+	else if (dest != PITR_DIR_OURS &&
+			 (rb_run_step_done(r, step, restore_dir) || pitr_step_started(r, "start", restore_dir)))
+		snprintf(err, errlen, "restore_dir: %s is gone since the run was interrupted; close the run "
+				 "(runbook abandon) and restore again", restore_dir);
+	else if (pitr_staging_owner(restore_dir, id, why, sizeof(why)) == PITR_DIR_FOREIGN)
+	{
+		char	   *staging = pitr_staging_path(restore_dir, id->run);
+
+		snprintf(err, errlen, "restore_dir: %s is in the way and not this run's (%s)", staging, why);
+		free(staging);
+	}
 	else if (!rb_run_step_done(r, "start", restore_dir) && pitr_port_busy(sock_dir, port))
 		snprintf(err, errlen, "restore_port: port %d is in use", port);
 	else
@@ -306,6 +327,7 @@ pitr_bring_up(rb_run *r, pitr_node *n, uint32_t backup_timeline, const char *che
 {
 	char		err[2048],
 				detail[2048];
+	int			rc;
 
 	if (!pitr_node_running(n))
 	{
@@ -329,6 +351,9 @@ pitr_bring_up(rb_run *r, pitr_node *n, uint32_t backup_timeline, const char *che
 		return rb_run_finish(r, "failed", "the restored node is up on port %d but did not verify", port);
 	}
 	rb_run_step(r, "verify", n->data_dir, "ok", "%s", detail);
-	return rb_run_finish(r, "done", "restored to %s on port %d in %.2f s (copy %.2f s, start %.2f s, recovery %.2f s)",
-						 target_text, port, rb_run_elapsed(r), t_restore, n->t_start, n->t_recovery);
+	rc = rb_run_finish(r, "done", "restored to %s on port %d in %.2f s (copy %.2f s, start %.2f s, recovery %.2f s)",
+					   target_text, port, rb_run_elapsed(r), t_restore, n->t_start, n->t_recovery);
+	/* only a resumed run of this id needed the proof, and the run is closed */
+	pitr_marker_remove(n->data_dir);
+	return rc;
 }

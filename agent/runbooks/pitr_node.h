@@ -9,6 +9,7 @@
 #define ORGUARD_RB_PITR_NODE_H
 
 #include "config.h"
+#include "runbooks/pitr_owner.h"
 #include "runbooks/rbfile.h"
 #include "runbooks/run.h"
 
@@ -55,13 +56,14 @@ char	   *pitr_restored_conninfo(const node_cfg *src, const char *sock_dir, int p
 /* something answers on the loopback port or a socket file exists */
 bool		pitr_port_busy(const char *sock_dir, int port);
 /*
- * The guards of a side-by-side restore: an absolute restore directory
- * that does not exist yet (unless this resumed run began restoring into
- * it with step), a port that is given and free.  False with err naming
- * the unmet guard.
+ * The guards of a side-by-side restore, checked again by a resumed run:
+ * an absolute restore directory that does not exist yet or is this run's
+ * restore (pitr_owner.h; once step was journaled or the node started, it
+ * must be), no foreign staging directory in the way, a port that is given
+ * and free.  False with err naming the unmet guard.
  */
 bool		pitr_side_by_side_guard(const rb_run *r, const char *step, const char *restore_dir, int port,
-									const char *sock_dir, char *err, size_t errlen);
+									const char *sock_dir, const pitr_identity *id, char *err, size_t errlen);
 /* did this (resumed) run start, not necessarily finish, step on target? */
 bool		pitr_step_started(const rb_run *r, const char *step, const char *target);
 

@@ -15,12 +15,14 @@
 #include "runbooks/pgconn.h"
 #include "runbooks/pitr.h"
 #include "runbooks/pitr_node.h"
+#include "runbooks/pitr_owner.h"
 #include "runbooks/pitr_source.h"
 #include "runbooks/rbutil.h"
 #include "runbooks/run.h"
 #include "util.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,15 +46,38 @@ run_pgbackrest(const rb_settings *s, const pgbr_argv *a, double timeout_s, strbu
 {
 	char	   *pw = s->pitr.node ? rb_password_env(s->pitr.node) : NULL;
 	char	   *env[] = {pw, NULL};
-	int			rc = rb_exec(a->v, env, timeout_s, out, err, errlen);
+	int			rc = rb_exec_pq(a->v, env, timeout_s, out, err, errlen);
 
 	free(pw);
 	return rc;
 }
 
-/* the stanza's backups, from pgbackrest info */
+/*
+ * PG_VERSION of the stanza's database with system identifier sysid
+ * ("15"), from pgbackrest info's db list; "" when not found
+ */
+static void
+info_pg_version(const char *json, const char *stanza, uint64_t sysid, char *buf, size_t len)
+{
+	json_t	   *root = json_loads(json, 0, NULL);
+	json_t	   *st,
+			   *db;
+	size_t		i,
+				k;
+
+	buf[0] = '\0';
+	json_array_foreach(root, i, st)
+		if (json_is_string(json_object_get(st, "name")) && !strcmp(json_string_value(json_object_get(st, "name")), stanza))
+			json_array_foreach(json_object_get(st, "db"), k, db)
+				if ((uint64_t) json_integer_value(json_object_get(db, "system-id")) == sysid &&
+					json_is_string(json_object_get(db, "version")))
+					snprintf(buf, len, "%s", json_string_value(json_object_get(db, "version")));
+	json_decref(root);
+}
+
+/* the stanza's backups, from pgbackrest info; json (may be NULL) receives its text */
 static bool
-load_backups(const rb_settings *s, pgbr_backups *b, char *err, size_t errlen)
+load_backups(const rb_settings *s, pgbr_backups *b, char **json, char *err, size_t errlen)
 {
 	pgbr_cmd	c = cmd_of(s);
 	pgbr_argv	a = pgbr_info_argv(&c);
@@ -73,6 +98,8 @@ load_backups(const rb_settings *s, pgbr_backups *b, char *err, size_t errlen)
 	}
 	/* warnings go to stderr, which out shares: the JSON starts at its '[' */
 	ok = pgbr_parse_info(strchr(out.data, '[') ? strchr(out.data, '[') : out.data, s->pitr.stanza, b, err, errlen);
+	if (ok && json)
+		*json = xstrdup(strchr(out.data, '[') ? strchr(out.data, '[') : out.data);
 	sb_free(&out);
 	return ok;
 }
@@ -84,7 +111,7 @@ rb_list_backups_pgbackrest(const rb_settings *s)
 	char		err[1024];
 	char	   *list;
 
-	if (!load_backups(s, &b, err, sizeof(err)))
+	if (!load_backups(s, &b, NULL, err, sizeof(err)))
 	{
 		fprintf(stderr, "orguard-agent: %s\n", err);
 		return RB_EXIT_FAILED;
@@ -140,7 +167,7 @@ rb_backup_pgbackrest(const rb_settings *s, bool dry_run)
 		rc = rb_run_finish(&r, "failed", "pgbackrest backup failed");
 		goto out;
 	}
-	if (load_backups(s, &b, err, sizeof(err)) && b.n > 0)
+	if (load_backups(s, &b, NULL, err, sizeof(err)) && b.n > 0)
 	{
 		const pitr_backup *last = &b.v[b.n - 1];
 		char		s1[24],
@@ -191,6 +218,9 @@ typedef struct pgbr_job
 	pitr_node	node;
 	pgbr_backups backups;
 	int			chosen;
+	char	   *info_json;		/* pgbackrest info's output */
+	char		pg_version[16]; /* of the chosen backup's database */
+	pitr_identity id;			/* of this run's restore (pitr_owner.h) */
 	double		t_restore;
 } pgbr_job;
 
@@ -206,7 +236,7 @@ plan(pgbr_job *j, PGconn *src)
 {
 	char		err[2048];
 
-	if (j->in_place && !pitr_in_place_guard(j->s, &j->r, &j->target, j->aside, err, sizeof(err)))
+	if (j->in_place && !pitr_in_place_config_guard(j->s, &j->target, err, sizeof(err)))
 		return refuse(j, "%s", err);
 	if (j->target.kind == PITR_TARGET_EVENT)
 	{
@@ -214,7 +244,7 @@ plan(pgbr_job *j, PGconn *src)
 			return refuse(j, "%s", err);
 		pitr_target_describe(&j->target, j->target_text, sizeof(j->target_text));
 	}
-	if (!load_backups(j->s, &j->backups, err, sizeof(err)))
+	if (!load_backups(j->s, &j->backups, &j->info_json, err, sizeof(err)))
 		return refuse(j, "base_backup: %s", err);
 	/* the choice is the agent's: pgBackRest would take a later backup silently */
 	j->chosen = pitr_choose_backup(j->backups.v, j->backups.n, &j->target, pitr_source_sysid(src));
@@ -226,19 +256,54 @@ plan(pgbr_job *j, PGconn *src)
 		free(list);
 		return rc;
 	}
-	if (!j->in_place &&
-		!pitr_side_by_side_guard(&j->r, "restore", j->restore_dir, j->port, j->sock_dir, err, sizeof(err)))
-		return refuse(j, "%s", err);
-	return RB_EXIT_DONE;
+	info_pg_version(j->info_json, j->s->pitr.stanza, j->backups.v[j->chosen].sysid, j->pg_version,
+					sizeof(j->pg_version));
+	j->id = (pitr_identity)
+	{
+		j->r.run, j->backups.v[j->chosen].sysid, j->pg_version
+	};
+	if (j->in_place ? pitr_in_place_guard(j->s, &j->r, &j->target, j->aside, "restore", &j->id, err, sizeof(err))
+		: pitr_side_by_side_guard(&j->r, "restore", j->restore_dir, j->port, j->sock_dir, &j->id,
+								  err, sizeof(err)))
+		return RB_EXIT_DONE;
+	pitr_refused_resume_cleanup(&j->r, j->restore_dir, &j->id);
+	return refuse(j, "%s", err);
 }
 
+/* pgbackrest restore into dir: this run's staging copy of the destination */
 static pgbr_argv
-restore_argv(const pgbr_job *j)
+restore_argv(const pgbr_job *j, const char *dir)
 {
 	pgbr_cmd	c = cmd_of(j->s);
 
-	return pgbr_restore_argv(&c, j->restore_dir, j->backups.v[j->chosen].label, &j->target,
-							 j->s->pitr.target_timeline);
+	return pgbr_restore_argv(&c, dir, j->backups.v[j->chosen].label, &j->target, j->s->pitr.target_timeline);
+}
+
+/*
+ * pgBackRest writes --pg1-path into the restore_command it generates, and
+ * archive-get reads the control file there: after the staging copy was
+ * renamed into place, the node fetches WAL with the final path.
+ */
+static char *
+restore_command(const pgbr_job *j)
+{
+	const rb_pitr_settings *p = &j->s->pitr;
+	char	   *bin = shell_quote(p->pgbackrest_bin ? p->pgbackrest_bin : "pgbackrest");
+	char	   *conf = p->pgbackrest_config ? shell_quote(p->pgbackrest_config) : NULL;
+	char	   *path = shell_quote(j->restore_dir);
+	char	   *stanza = shell_quote(p->stanza);
+	char	   *cmd = xasprintf("%s%s%s --pg1-path=%s --stanza=%s archive-get %%f \"%%p\"", bin,
+								conf ? " --config=" : "", conf ? conf : "", path, stanza);
+	char	   *q = conf_quote(cmd);
+	char	   *line = xasprintf("restore_command = %s\n", q);
+
+	free(bin);
+	free(conf);
+	free(path);
+	free(stanza);
+	free(cmd);
+	free(q);
+	return line;
 }
 
 /* side by side: own port and socket; in place: the source's port */
@@ -248,50 +313,37 @@ node_settings(const pgbr_job *j)
 	char	   *body;
 	char	   *all;
 
+	char	   *fetch = restore_command(j);
+
 	if (!j->in_place)
 		body = pitr_side_by_side_settings(j->port, j->sock_dir);
 	else if (j->port > 0)
 		body = xasprintf("# in place: the source's port\nport = %d\n", j->port);
 	else
 		body = xstrdup("");
-	all = xasprintf("# orguard-agent runbook pitr, run %s, after pgbackrest restore\n%s", j->r.run, body);
+	all = xasprintf("# orguard-agent runbook pitr, run %s, after pgbackrest restore\n%s%s", j->r.run, fetch, body);
+	free(fetch);
 	free(body);
 	return all;
 }
 
-/* pgbackrest restore into an empty directory */
+/* pitr_fill_fn: pgbackrest restore into dir (new, empty) */
 static bool
-restore(pgbr_job *j, char *err, size_t errlen)
+restore(void *ctx, const char *dir, char *err, size_t errlen)
 {
-	pgbr_argv	a = restore_argv(j);
+	pgbr_job   *j = ctx;
+	pgbr_argv	a = restore_argv(j, dir);
 	strbuf		out;
 	int			rc;
-	int64_t		t0;
 
-	sb_init(&out);
-	if (access(j->restore_dir, F_OK) == 0)
+	if (mkdir(dir, 0700) != 0)
 	{
-		/* our own half restore from an interrupted run (the source is aside) */
-		char	   *rm[] = {"rm", "-rf", (char *) j->restore_dir, NULL};
-
-		if (rb_exec(rm, NULL, 600, &out, err, errlen) != 0)
-		{
-			snprintf(err, errlen, "cannot remove the interrupted restore %s", j->restore_dir);
-			sb_free(&out);
-			pgbr_argv_free(&a);
-			return false;
-		}
-	}
-	if (mkdir(j->restore_dir, 0700) != 0)
-	{
-		snprintf(err, errlen, "cannot create %s: %s", j->restore_dir, strerror(errno));
-		sb_free(&out);
+		snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
 		pgbr_argv_free(&a);
 		return false;
 	}
-	t0 = mono_ms();
+	sb_init(&out);
 	rc = run_pgbackrest(j->s, &a, j->s->pitr.backup_timeout_s, &out, err, errlen);
-	j->t_restore = (double) (mono_ms() - t0) / 1000.0;
 	if (rc > 0)
 		snprintf(err, errlen, "pgbackrest restore failed (exit %d): %s", rc, rb_tail_lines(out.data, 3));
 	sb_free(&out);
@@ -313,7 +365,7 @@ write_node_settings(pgbr_job *j, char *err, size_t errlen)
 		snprintf(err, errlen, "%s lacks the recovery settings pgbackrest restore writes", auto_conf);
 		ok = false;
 	}
-	else if (!strstr(existing, j->r.run) && !rb_file_write(auto_conf, text, true))
+	else if (!pitr_settings_appended(existing, j->r.run) && !rb_file_write(auto_conf, text, true))
 	{
 		snprintf(err, errlen, "cannot append to %s: %s", auto_conf, strerror(errno));
 		ok = false;
@@ -328,7 +380,8 @@ static void
 print_plan(pgbr_job *j)
 {
 	const pitr_backup *b = &j->backups.v[j->chosen];
-	pgbr_argv	a = restore_argv(j);
+	char	   *staging = pitr_staging_data(j->restore_dir, j->r.run);
+	pgbr_argv	a = restore_argv(j, staging);
 	char	   *cmd = pgbr_argv_describe(&a);
 	char	   *settings = node_settings(j);
 	char		s1[24],
@@ -347,11 +400,13 @@ print_plan(pgbr_job *j)
 		printf("  restore to   %s (side by side, port %d, socket %s, log %s)\n",
 			   j->restore_dir, j->port, j->sock_dir, j->logfile);
 	printf("  command      %s\n"
+		   "               (into this run's staging directory, renamed to %s when complete)\n"
 		   "  settings     appended to postgresql.auto.conf:\n%s"
 		   "  then         start, wait for the end of recovery, verify%s%s\n",
-		   cmd, settings, j->s->pitr.check_query ? " with: " : "", j->s->pitr.check_query ? j->s->pitr.check_query : "");
+		   cmd, j->restore_dir, settings, j->s->pitr.check_query ? " with: " : "", j->s->pitr.check_query ? j->s->pitr.check_query : "");
 	free(cmd);
 	free(settings);
+	free(staging);
 	pgbr_argv_free(&a);
 }
 
@@ -364,18 +419,16 @@ execute(pgbr_job *j, PGconn *src)
 
 	/* the WAL up to now must be in the archive for targets close to now */
 	pitr_step_archive_flush(&j->r, src, &s->pitr);
-	if (j->in_place && !pitr_step_move_aside(&j->r, j->restore_dir, j->aside, &rc))
+	if (j->in_place && !pitr_step_move_aside(&j->r, j->restore_dir, j->aside, &j->id, &rc))
 		return rc;
-	if (!rb_run_step_done(&j->r, "restore", j->restore_dir))
 	{
-		rb_run_step(&j->r, "restore", j->restore_dir, "started", "pgbackrest restore of %s, %s",
-					j->backups.v[j->chosen].label, j->target_text);
-		if (!restore(j, err, sizeof(err)))
-		{
-			rb_run_step(&j->r, "restore", j->restore_dir, "failed", "%s", err);
-			return rb_run_finish(&j->r, "failed", "pgbackrest restore failed");
-		}
-		rb_run_step(&j->r, "restore", j->restore_dir, "ok", "in %.2f s", j->t_restore);
+		char	   *detail = xasprintf("pgbackrest restore of %s, %s", j->backups.v[j->chosen].label, j->target_text);
+		bool		ok = pitr_step_restore_files(&j->r, "restore", j->restore_dir, &j->id, restore, j, detail,
+												 &j->t_restore, &rc);
+
+		free(detail);
+		if (!ok)
+			return rc;
 	}
 	if (j->in_place && !pitr_step_keep_wal(&j->r, j->restore_dir, j->aside, &rc))
 		return rc;
@@ -452,6 +505,7 @@ rb_pitr_pgbackrest(const rb_settings *s, const rb_pitr_request *req)
 out:
 	PQfinish(src);
 	pgbr_backups_free(&j.backups);
+	free(j.info_json);
 	free(j.sock_dir);
 	free(j.logfile);
 	free(j.conninfo);

@@ -1,13 +1,17 @@
 /*
  * pitr_source.c: the source cluster of a point-in-time recovery: event
  * lookup and, for in-place restores, the stopped-source guard and the
- * move of its data directory aside.
+ * move of its data directory aside; and the steps both executors share,
+ * the copy into a staging directory among them.
  */
 #include "runbooks/pitr_source.h"
 #include "runbooks/exec.h"
 #include "runbooks/pgconn.h"
 #include "runbooks/pitr.h"
+#include "runbooks/pitr_node.h"
+#include "runbooks/rbfile.h"
 #include "runbooks/rbutil.h"
+#include "log.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -83,7 +87,8 @@ pitr_node_port(const node_cfg *node)
 }
 
 bool
-pitr_source_stopped(const char *bin_dir, const char *data_dir, const node_cfg *node, char *err, size_t errlen)
+pitr_source_stopped(const char *bin_dir, const char *data_dir, const node_cfg *node, bool dir_may_be_missing,
+					char *err, size_t errlen)
 {
 	char	   *tool = xasprintf("%s/pg_ctl", bin_dir);
 	char	   *argv[] = {tool, "-D", (char *) data_dir, "status", NULL};
@@ -102,7 +107,7 @@ pitr_source_stopped(const char *bin_dir, const char *data_dir, const node_cfg *n
 				 "the restore replaces its files", data_dir, data_dir);
 		return false;
 	}
-	if (rc != 3)
+	if (rc != 3 && !(rc == 4 && dir_may_be_missing && access(data_dir, F_OK) != 0))
 	{
 		snprintf(err, errlen, "source_stopped: %s is not a data directory pg_ctl can read (pg_ctl status %d)",
 				 data_dir, rc);
@@ -139,12 +144,9 @@ pitr_source_stopped(const char *bin_dir, const char *data_dir, const node_cfg *n
 }
 
 bool
-pitr_in_place_guard(const rb_settings *s, const rb_run *r, const pitr_target *t, const char *aside,
-					char *err, size_t errlen)
+pitr_in_place_config_guard(const rb_settings *s, const pitr_target *t, char *err, size_t errlen)
 {
-	const char *data_dir = s->pitr.data_dir;
-
-	if (!data_dir)
+	if (!s->pitr.data_dir)
 	{
 		snprintf(err, errlen, "data_dir: --in-place needs data_dir (the source's data directory)");
 		return false;
@@ -161,17 +163,77 @@ pitr_in_place_guard(const rb_settings *s, const rb_run *r, const pitr_target *t,
 				 "to that LSN");
 		return false;
 	}
-	/* a resumed run has moved the source aside already */
-	if (rb_run_step_done(r, "move-aside", data_dir))
-		return true;
-	if (!pitr_source_stopped(s->bin_dir, data_dir, s->pitr.node, err, errlen))
+	return true;
+}
+
+bool
+pitr_in_place_guard(const rb_settings *s, const rb_run *r, const pitr_target *t, const char *aside,
+					const char *copy_step, const pitr_identity *id, char *err, size_t errlen)
+{
+	const char *data_dir = s->pitr.data_dir;
+	char		why[512];
+	pitr_dir_owner dest;
+	bool		started,
+				restored;
+
+	if (!pitr_in_place_config_guard(s, t, err, errlen))
 		return false;
-	if (aside && access(aside, F_OK) == 0)
+	dest = pitr_dest_owner(data_dir, id, why, sizeof(why));
+	started = pitr_step_started(r, "start", data_dir);
+	restored = rb_run_step_done(r, copy_step, data_dir);
+	if (started || restored)
 	{
-		snprintf(err, errlen, "data_dir: %s already exists", aside);
+		/* the files at data_dir are about to be started, or already run: they must be ours */
+		if (dest != PITR_DIR_OURS)
+		{
+			snprintf(err, errlen, "data_dir: %s is not the restore of run %s (%s): something was put in its "
+					 "place after the run was interrupted; nothing is changed (close the run with runbook abandon)",
+					 data_dir, r->run, why);
+			return false;
+		}
+		return started || pitr_source_stopped(s->bin_dir, data_dir, s->pitr.node, false, err, errlen);
+	}
+	/* before the restore: whatever is at data_dir now must be down, and the node silent */
+	if (dest == PITR_DIR_ABSENT && !rb_run_step_done(r, "move-aside", data_dir))
+	{
+		snprintf(err, errlen, "data_dir: %s does not exist", data_dir);
+		return false;
+	}
+	if (!pitr_source_stopped(s->bin_dir, data_dir, s->pitr.node, dest == PITR_DIR_ABSENT, err, errlen))
+		return false;
+	if (dest == PITR_DIR_FOREIGN && aside && access(aside, F_OK) == 0)
+	{
+		snprintf(err, errlen, "data_dir: %s already exists, and %s would be moved there", aside, data_dir);
+		return false;
+	}
+	if (pitr_staging_owner(data_dir, id, why, sizeof(why)) == PITR_DIR_FOREIGN)
+	{
+		char	   *staging = pitr_staging_path(data_dir, id->run);
+
+		snprintf(err, errlen, "data_dir: %s is in the way and not this run's (%s)", staging, why);
+		free(staging);
 		return false;
 	}
 	return true;
+}
+
+bool
+pitr_settings_appended(const char *auto_conf_text, const char *run)
+{
+	char	   *header = xasprintf("# orguard-agent runbook pitr, run %s", run);
+	bool		found = auto_conf_text && strstr(auto_conf_text, header) != NULL;
+
+	free(header);
+	return found;
+}
+
+void
+pitr_refused_resume_cleanup(const rb_run *r, const char *dest, const pitr_identity *id)
+{
+	char		err[1024];
+
+	if (r->resumed && dest && !pitr_staging_remove(dest, id, err, sizeof(err)))
+		log_warn("runbook %s run %s: %s", r->runbook, r->run, err);
 }
 
 char *
@@ -187,17 +249,17 @@ pitr_aside_path(const char *data_dir, const char *run)
 bool
 pitr_move_aside(const char *data_dir, const char *aside, char *err, size_t errlen)
 {
-	if (access(aside, F_OK) == 0)
-	{
-		snprintf(err, errlen, "%s already exists", aside);
-		return false;
-	}
-	if (rename(data_dir, aside) != 0)
-	{
-		snprintf(err, errlen, "cannot rename %s to %s: %s", data_dir, aside, strerror(errno));
-		return false;
-	}
-	return true;
+	return pitr_rename_noreplace(data_dir, aside, err, errlen);
+}
+
+/* dst exists with src's size (a segment the restore has, or copied whole before) */
+static bool
+same_size(const char *src, const char *dst)
+{
+	struct stat a,
+				b;
+
+	return stat(src, &a) == 0 && stat(dst, &b) == 0 && a.st_size == b.st_size;
 }
 
 static bool
@@ -230,9 +292,11 @@ pitr_keep_unarchived_wal(const char *aside, const char *data_dir, int *copied, c
 			continue;
 		src = xasprintf("%s/%s", from, de->d_name);
 		dst = xasprintf("%s/pg_wal/%s", data_dir, de->d_name);
-		if (access(dst, F_OK) != 0)
+		if (!same_size(src, dst))
 		{
-			char	   *argv[] = {"cp", "-p", src, dst, NULL};
+			/* through a temporary name: a copy cut short never looks like a segment */
+			char	   *tmp = xasprintf("%s.orguard-tmp", dst);
+			char	   *argv[] = {"cp", "-p", src, tmp, NULL};
 			strbuf		out;
 
 			sb_init(&out);
@@ -241,15 +305,30 @@ pitr_keep_unarchived_wal(const char *aside, const char *data_dir, int *copied, c
 				snprintf(err, errlen, "cannot copy %s: %s", src, rb_tail_lines(out.data, 2));
 				ok = false;
 			}
+			else if (rename(tmp, dst) != 0)
+			{
+				snprintf(err, errlen, "cannot rename %s: %s", tmp, strerror(errno));
+				ok = false;
+			}
 			else
 				(*copied)++;
+			if (!ok)
+				unlink(tmp);
 			sb_free(&out);
+			free(tmp);
 		}
 		free(src);
 		free(dst);
 	}
 	closedir(d);
 	free(from);
+	if (ok)
+	{
+		char	   *wal = xasprintf("%s/pg_wal/x", data_dir);
+
+		rb_fsync_parent(wal);
+		free(wal);
+	}
 	return ok;
 }
 
@@ -271,11 +350,14 @@ pitr_step_archive_flush(rb_run *r, PGconn *src, const rb_pitr_settings *p)
 }
 
 bool
-pitr_step_move_aside(rb_run *r, const char *data_dir, const char *aside, int *rc)
+pitr_step_move_aside(rb_run *r, const char *data_dir, const char *aside, const pitr_identity *id, int *rc)
 {
-	char		err[1024];
+	char		err[1024],
+				why[512];
+	bool		again = rb_run_step_done(r, "move-aside", data_dir);
 
-	if (rb_run_step_done(r, "move-aside", data_dir))
+	/* this run's restore stays; an absent data_dir was moved already */
+	if (pitr_dest_owner(data_dir, id, why, sizeof(why)) != PITR_DIR_FOREIGN)
 		return true;
 	if (!pitr_move_aside(data_dir, aside, err, sizeof(err)))
 	{
@@ -283,7 +365,8 @@ pitr_step_move_aside(rb_run *r, const char *data_dir, const char *aside, int *rc
 		*rc = rb_run_finish(r, "failed", "the source's data directory could not be moved aside");
 		return false;
 	}
-	rb_run_step(r, "move-aside", data_dir, "ok", "kept as %s", aside);
+	rb_run_step(r, "move-aside", data_dir, "ok", "kept as %s%s", aside,
+				again ? " (again: a data directory was back in its place, and stopped)" : "");
 	return true;
 }
 
@@ -303,6 +386,48 @@ pitr_step_keep_wal(rb_run *r, const char *data_dir, const char *aside, int *rc)
 	}
 	rb_run_step(r, "keep-wal", data_dir, "ok", "%d segment%s of %s/pg_wal the restore lacks", copied,
 				copied == 1 ? "" : "s", aside);
+	return true;
+}
+
+bool
+pitr_step_restore_files(rb_run *r, const char *step, const char *dest, const pitr_identity *id,
+						pitr_fill_fn fill, void *ctx, const char *detail, double *took, int *rc)
+{
+	char		err[2048],
+				why[512];
+	char	   *staging;
+	int64_t		t0;
+
+	if (rb_run_step_done(r, step, dest))
+		return true;
+	switch (pitr_dest_owner(dest, id, why, sizeof(why)))
+	{
+		case PITR_DIR_OURS:
+			/* the interrupted run renamed its complete copy into place */
+			pitr_staging_remove(dest, id, err, sizeof(err));
+			rb_run_step(r, step, dest, "ok", "complete before the interruption (%s)", why);
+			return true;
+		case PITR_DIR_FOREIGN:
+			rb_run_step(r, step, dest, "failed", "%s exists and is not this run's restore: %s", dest, why);
+			*rc = rb_run_finish(r, "failed", "%s is in the way; nothing in it was changed", dest);
+			return false;
+		case PITR_DIR_ABSENT:
+			break;
+	}
+	rb_run_step(r, step, dest, "started", "%s", detail);
+	staging = pitr_staging_data(dest, id->run);
+	t0 = mono_ms();
+	if (!pitr_staging_begin(dest, id, err, sizeof(err)) || !fill(ctx, staging, err, sizeof(err)) ||
+		!pitr_staging_commit(dest, id, err, sizeof(err)))
+	{
+		free(staging);
+		rb_run_step(r, step, dest, "failed", "%s", err);
+		*rc = rb_run_finish(r, "failed", "%s of the base backup failed", step);
+		return false;
+	}
+	free(staging);
+	*took = (double) (mono_ms() - t0) / 1000.0;
+	rb_run_step(r, step, dest, "ok", "in %.2f s", *took);
 	return true;
 }
 

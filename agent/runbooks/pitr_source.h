@@ -9,6 +9,7 @@
 #define ORGUARD_RB_PITR_SOURCE_H
 
 #include "config.h"
+#include "runbooks/pitr_owner.h"
 #include "runbooks/pitr_plan.h"
 #include "runbooks/run.h"
 #include "runbooks/settings.h"
@@ -32,23 +33,43 @@ int			pitr_node_port(const node_cfg *node);
 
 /*
  * In place: the source must be down, or the restore would pull its files
- * away under a running server.  Checks pg_ctl status on data_dir and that
+ * away under a running server.  Checks pg_ctl status on data_dir (with
+ * dir_may_be_missing, a data_dir that is not there passes) and that
  * nothing answers at the node's conninfo; false with err naming the guard.
  */
 bool		pitr_source_stopped(const char *bin_dir, const char *data_dir, const node_cfg *node,
-								char *err, size_t errlen);
+								bool dir_may_be_missing, char *err, size_t errlen);
 /*
- * Every guard of an in-place restore: data_dir and node configured, a
- * target that does not need the running source, the source stopped
- * (unless this resumed run moved it aside already), the aside path free.
+ * Every guard of an in-place restore, checked again by a resumed run:
+ * data_dir and node configured, a target that does not need the running
+ * source; before the restore has started, the source stopped (whatever
+ * is at data_dir now), the aside path free when data_dir is to be moved
+ * there, and no foreign staging directory; once files were restored
+ * (copy_step journaled, or start begun), data_dir must be this run's
+ * restore (pitr_owner.h), whatever an operator put there meanwhile.
  * False with err naming the unmet guard.
  */
 bool		pitr_in_place_guard(const rb_settings *s, const rb_run *r, const pitr_target *t, const char *aside,
-								char *err, size_t errlen);
+								const char *copy_step, const pitr_identity *id, char *err, size_t errlen);
+/*
+ * A resumed run refused by a guard is closed: its own cut-short copy in
+ * the staging directory of dest (proven by its marker) goes with it;
+ * nothing else is touched.  Call before the run is finished.
+ */
+void		pitr_refused_resume_cleanup(const rb_run *r, const char *dest, const pitr_identity *id);
+/*
+ * postgresql.auto.conf text holds the settings this run appended (their
+ * "# orguard-agent runbook pitr, run RUN" line): a resumed run appends
+ * them once.  The run id alone is no proof: pgBackRest writes the staging
+ * path, which holds it, into its restore_command.
+ */
+bool		pitr_settings_appended(const char *auto_conf_text, const char *run);
+/* the target checks of an in-place restore that need no backup (before the choice) */
+bool		pitr_in_place_config_guard(const rb_settings *s, const pitr_target *t, char *err, size_t errlen);
 
 /* DATA.before-pitr-RUN: where the old data directory is kept */
 char	   *pitr_aside_path(const char *data_dir, const char *run);
-/* renames data_dir to aside (same file system: never a copy, never a delete) */
+/* renames data_dir to aside (same file system: never a copy, never a delete, never over aside) */
 bool		pitr_move_aside(const char *data_dir, const char *aside, char *err, size_t errlen);
 
 /*
@@ -68,10 +89,29 @@ bool		pitr_keep_unarchived_wal(const char *aside, const char *data_dir, int *cop
  * recorded: the restore may still reach an older target)
  */
 void		pitr_step_archive_flush(rb_run *r, PGconn *src, const rb_pitr_settings *p);
-/* move-aside (in place); false once it failed and the run is finished, *rc its exit code */
-bool		pitr_step_move_aside(rb_run *r, const char *data_dir, const char *aside, int *rc);
+/*
+ * move-aside (in place): whatever is at data_dir and is not this run's
+ * restore (the source; or, in a resumed run, a data directory an operator
+ * moved back) is renamed to aside.  False once it failed and the run is
+ * finished, *rc its exit code.
+ */
+bool		pitr_step_move_aside(rb_run *r, const char *data_dir, const char *aside, const pitr_identity *id,
+								 int *rc);
 /* keep-wal (in place); false once it failed and the run is finished, *rc its exit code */
 bool		pitr_step_keep_wal(rb_run *r, const char *data_dir, const char *aside, int *rc);
+
+/* fills dir (new, absent) with the backup's files; false with err */
+typedef bool (*pitr_fill_fn) (void *ctx, const char *dir, char *err, size_t errlen);
+
+/*
+ * The copy step (copy-backup, restore) into dest through this run's
+ * staging directory (pitr_owner.h): a complete restore of this run found
+ * at dest is taken as done; a copy cut short is removed once proven ours.
+ * *took: the fill's seconds.  False once it failed and the run is
+ * finished, *rc its exit code.
+ */
+bool		pitr_step_restore_files(rb_run *r, const char *step, const char *dest, const pitr_identity *id,
+									pitr_fill_fn fill, void *ctx, const char *detail, double *took, int *rc);
 
 /*
  * Where a request restores to: in place, data_dir and the node's port

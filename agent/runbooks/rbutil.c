@@ -170,17 +170,20 @@ rb_time_format(int64_t us, char *buf, size_t len)
 	snprintf(buf, len, "%s.%06d+00", base, (int) (us % 1000000));
 }
 
+/* s between single quotes, each byte of from[] written as to[] */
 static char *
-quote_with(const char *s, const char *esc)
+quote_with(const char *s, const char *from, const char *const to[], const char *open)
 {
 	strbuf		sb;
 
 	sb_init(&sb);
-	sb_appendc(&sb, '\'');
+	sb_append(&sb, open);
 	for (; *s; s++)
 	{
-		if (*s == '\'')
-			sb_append(&sb, esc);
+		const char *hit = strchr(from, *s);
+
+		if (hit)
+			sb_append(&sb, to[hit - from]);
 		else
 			sb_appendc(&sb, *s);
 	}
@@ -191,13 +194,35 @@ quote_with(const char *s, const char *esc)
 char *
 conf_quote(const char *s)
 {
-	return quote_with(s, "''");
+	/* what guc-file.l's DeescapeQuotedString reads back; a raw newline would end the line */
+	static const char *const to[] = {"''", "\\\\", "\\n", "\\r"};
+
+	return quote_with(s, "'\\\n\r", to, "'");
+}
+
+char *
+conninfo_quote(const char *s)
+{
+	static const char *const to[] = {"\\'", "\\\\"};
+
+	return quote_with(s, "'\\", to, "'");
+}
+
+char *
+sql_quote(const char *s)
+{
+	/* E'' reads backslashes the same whatever standard_conforming_strings says */
+	static const char *const to[] = {"''", "\\\\"};
+
+	return quote_with(s, "'\\", to, strchr(s, '\\') ? "E'" : "'");
 }
 
 char *
 shell_quote(const char *s)
 {
-	return quote_with(s, "'\\''");
+	static const char *const to[] = {"'\\''"};
+
+	return quote_with(s, "'", to, "'");
 }
 
 const char *

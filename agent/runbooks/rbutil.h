@@ -24,8 +24,15 @@ bool		rb_time_parse(const char *s, int64_t *out_us);
 /* "2026-11-23 10:04:05.123456+00" (what recovery_target_time accepts) */
 void		rb_time_format(int64_t us, char *buf, size_t len);
 
-/* 'it''s' for postgresql.conf */
+/*
+ * a postgresql.conf value as PostgreSQL writes one: 'it''s', 'C:\\dir';
+ * a newline or carriage return becomes \n or \r (never a raw line break)
+ */
 char	   *conf_quote(const char *s);
+/* a libpq conninfo value: 'it\'s', 'C:\\dir' */
+char	   *conninfo_quote(const char *s);
+/* an SQL string literal: 'it''s', or E'C:\\dir' when s holds a backslash */
+char	   *sql_quote(const char *s);
 /* 'it'\''s' for /bin/sh */
 char	   *shell_quote(const char *s);
 

@@ -92,6 +92,27 @@ node_running(const rb_settings *s, const char *dir)
 	return rc == 0;
 }
 
+/*
+ * A resumed run finds the node running: only the standby this run started
+ * (its start journaled ok) that still answers in recovery may go on
+ */
+static bool
+own_standby(const rb_settings *s, const rb_run *r, const node_cfg *node)
+{
+	char		err[256];
+	char	   *v = NULL;
+	PGconn	   *c;
+	bool		standby;
+
+	if (!rb_run_step_done(r, "start", node->name))
+		return false;
+	c = rb_connect_node(node, s->promote.probe_timeout_s, err, sizeof(err));
+	standby = c && rb_query_value(c, "SELECT pg_is_in_recovery()", &v, err, sizeof(err)) && v && !strcmp(v, "t");
+	free(v);
+	PQfinish(c);
+	return standby;
+}
+
 /* own configuration back, then follow primary as a standby */
 static bool
 configure_standby(const rb_run *r, const char *dir, const char *save_dir, const node_cfg *primary,
@@ -299,8 +320,11 @@ rb_rejoin_native(const rb_settings *s, const char *name, bool dry_run)
 	}
 	rb_run_step(&r, "primary", primary->name, "ok", "system identifier %" PRIu64 ", timeline %u", primary_sysid, primary_tl);
 
-	/* the node must be stopped (fenced) and of this cluster */
-	if (!r.resumed)
+	/*
+	 * The node must be stopped (fenced) and of this cluster.  A resumed run
+	 * checks again: between the two runs the node may have been started as
+	 * a primary, or its directory replaced by another cluster's.
+	 */
 	{
 		char	   *tool = xasprintf("%s/pg_controldata", s->bin_dir);
 		char	   *argv[] = {tool, "-D", (char *) dir, NULL};
@@ -318,7 +342,7 @@ rb_rejoin_native(const rb_settings *s, const char *name, bool dry_run)
 			goto out;
 		}
 		sb_free(&out);
-		guard = rejoin_guard(&cd, node_running(s, dir), primary_sysid, why, sizeof(why));
+		guard = rejoin_guard(&cd, node_running(s, dir) && !own_standby(s, &r, node), primary_sysid, why, sizeof(why));
 		if (guard && !strcmp(guard, "rewindable"))
 			rewindable = false;
 		else if (guard)
@@ -326,7 +350,8 @@ rb_rejoin_native(const rb_settings *s, const char *name, bool dry_run)
 			rc = rb_run_finish(&r, "refused", "%s: %s", guard, why);
 			goto out;
 		}
-		rb_run_step(&r, "check", name, "ok", "stopped (%s), timeline %u, %s", cd.state, cd.timeline,
+		rb_run_step(&r, "check", name, "ok", "%s (%s), timeline %u, %s",
+					node_running(s, dir) ? "running as the standby this run started" : "stopped", cd.state, cd.timeline,
 					rewindable ? "rewindable" : "not rewindable (no wal_log_hints, no checksums)");
 	}
 	if (dry_run)
@@ -339,7 +364,8 @@ rb_rejoin_native(const rb_settings *s, const char *name, bool dry_run)
 		goto out;
 	}
 
-	save_dir = xasprintf("%s.rejoin.%s", s->journal, name);
+	/* per run: a later run must not overwrite the node's own files with what pg_rewind left */
+	save_dir = xasprintf("%s.rejoin.%s.%s", s->journal, name, r.run);
 	if (!rb_run_step_done(&r, "save-config", name))
 	{
 		errno = 0;
@@ -442,7 +468,7 @@ rb_rejoin_native(const rb_settings *s, const char *name, bool dry_run)
 			env[0] = pwenv;
 			sb_init(&out);
 			rb_run_step(&r, "rewind", name, "started", "from %s", primary->name);
-			x = rb_exec(argv, env, p->rewind_timeout_s, &out, err, sizeof(err));
+			x = rb_exec_pq(argv, env, p->rewind_timeout_s, &out, err, sizeof(err));
 			t_rewind = mono_ms() - t;
 			free(src);
 			free(target);

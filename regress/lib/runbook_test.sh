@@ -33,9 +33,12 @@ rb_watchdog() {
 }
 
 rb_kill_jobs() {
-	local pid
+	local pid kids
 	for pid in $(jobs -p); do
-		kill -KILL $(ps -o pid= --ppid "$pid") "$pid" 2>/dev/null
+		# the job before its children: a watchdog whose sleep died first
+		# would still print its "not ok" line
+		kids=$(ps -o pid= --ppid "$pid")
+		kill -KILL "$pid" $kids 2>/dev/null
 		{ wait "$pid"; } 2>/dev/null
 	done
 }

@@ -154,7 +154,8 @@ test_recovery_settings(void **state)
 	t.lsn = 0x3000028;
 	t.inclusive = true;
 	txt = pitr_recovery_settings(&t, cmd, NULL, "r1");
-	assert_non_null(strstr(txt, "restore_command = 'cp ''/srv/wal archive/it''\\''''s''/%f \"%p\"'\n"));
+	/* the shell's backslash doubled: PostgreSQL's config parser reads \\ back as one */
+	assert_non_null(strstr(txt, "restore_command = 'cp ''/srv/wal archive/it''\\\\''''s''/%f \"%p\"'\n"));
 	assert_non_null(strstr(txt, "recovery_target_lsn = '0/3000028'\n"));
 	assert_non_null(strstr(txt, "recovery_target_inclusive = on\n"));
 	assert_non_null(strstr(txt, "recovery_target_action = 'promote'\n"));
