@@ -13,7 +13,7 @@ cd "$ORG_SRC_DIR"
 . regress/lib/sessions.sh
 
 org_harness_init
-trap 'org_sessions_close_all; org_harness_cleanup' EXIT
+trap 'rc=$?; org_sessions_close_all; (exit $rc); org_harness_cleanup' EXIT
 org_cluster_start hang
 org_psql hang -d postgres -c "CREATE DATABASE retail" >/dev/null
 org_psql hang -d postgres -c "CREATE EXTENSION odoo_retail_guard" >/dev/null
