@@ -647,6 +647,7 @@ org_replication_history_collect(int *count)
 	int			cap;
 	int			i;
 
+	/* sized under the lock, allocated outside it: it may exceed 1 GB */
 	LWLockAcquire(repl_shared->lock, LW_SHARED);
 	cap = 0;
 	for (i = 0; i < repl_shared->series_capacity; i++)
@@ -656,8 +657,15 @@ org_replication_history_collect(int *count)
 		if (s->in_use)
 			cap += (int) Min(s->written, (uint64) repl_shared->samples_per_series);
 	}
-	out = palloc(sizeof(OrgReplicationSample) * Max(cap, 1));
-	for (i = 0; i < repl_shared->series_capacity; i++)
+	LWLockRelease(repl_shared->lock);
+	/* a series may have filled up in between: room for it */
+	cap += (int) Min((int64) repl_shared->samples_per_series * repl_shared->series_capacity - cap,
+					 (int64) repl_shared->samples_per_series);
+	out = MemoryContextAllocHuge(CurrentMemoryContext,
+								 sizeof(OrgReplicationSample) * Max(cap, 1));
+
+	LWLockAcquire(repl_shared->lock, LW_SHARED);
+	for (i = 0; i < repl_shared->series_capacity && n < cap; i++)
 	{
 		HistorySeries *s = series_at(i);
 		uint64		first;
@@ -667,7 +675,7 @@ org_replication_history_collect(int *count)
 			continue;
 		first = s->written > (uint64) repl_shared->samples_per_series ?
 			s->written - repl_shared->samples_per_series : 0;
-		for (pos = first; pos < s->written; pos++)
+		for (pos = first; pos < s->written && n < cap; pos++)
 			out[n++] = series_samples(s)[pos % repl_shared->samples_per_series];
 	}
 	LWLockRelease(repl_shared->lock);

@@ -746,9 +746,15 @@ org_autovacuum_lag_collect(int *count)
 	int			n = 0;
 	int			cap;
 
+	/* sized under the lock, allocated outside it: it may exceed 1 GB */
 	LWLockAcquire(vac_shared->lock, LW_SHARED);
 	cap = (int) hash_get_num_entries(vac_hash);
-	out = palloc(sizeof(OrgAutovacuumLag) * Max(cap, 1));
+	LWLockRelease(vac_shared->lock);
+	cap = (int) Min((int64) cap + cap / 8 + 16, (int64) vac_shared->capacity);
+	out = MemoryContextAllocHuge(CurrentMemoryContext,
+								 sizeof(OrgAutovacuumLag) * Max(cap, 1));
+
+	LWLockAcquire(vac_shared->lock, LW_SHARED);
 	hash_seq_init(&seq, vac_hash);
 	while ((e = hash_seq_search(&seq)) != NULL)
 	{
