@@ -33,8 +33,11 @@ stop_workers() {
 	workers=()
 }
 trap 'rc=$?; stop_workers; org_sessions_close_all; (exit $rc); org_harness_cleanup' EXIT
+# texts up to 64 kB: ring payloads as large as the settings allow
 org_cluster_start soak "
-odoo_retail_guard.destructive_events = 100000
+odoo_retail_guard.query_text_length = 65536
+odoo_retail_guard.slow_samples = 2000
+odoo_retail_guard.destructive_events = 5000
 odoo_retail_guard.lock_wait_event_threshold = 0
 odoo_retail_guard.lock_sample_interval = 50
 odoo_retail_guard.max_queries = 200
@@ -129,7 +132,7 @@ reader() { # every call in turn, in a random order, four per session
 shaper() { # statement shapes nobody ran before: each needs a new entry
 	local me=shaper$1 k terms
 	while running; do
-		k=$((RANDOM % 300 + 1))
+		k=$((RANDOM % 1500 + 1))
 		terms=$(seq -s' OR a = ' 1 "$k")
 		case $((RANDOM % 3)) in
 		0) sql "$me" soak_app "odoo-$1" "SELECT count(*) FROM soak_t WHERE a = $terms" >/dev/null ;;
