@@ -412,31 +412,49 @@ org_destructive_install_hooks(void)
 
 /* ---- readers: shared by the SQL view and the snapshot ---- */
 
+typedef struct DestructiveCollect
+{
+	OrgDestructiveEvent *out;
+	int			count;
+	int			capacity;
+	bool		with_text;
+} DestructiveCollect;
+
+/* one ring entry into the result, its text copied at its real length */
+static void
+destructive_visit(uint64 id, const void *payload, void *arg)
+{
+	DestructiveCollect *dc = (DestructiveCollect *) arg;
+	const DestructivePayload *p = (const DestructivePayload *) payload;
+	OrgDestructiveEvent *e;
+
+	if (dc->count == dc->capacity)
+	{
+		dc->capacity *= 2;
+		dc->out = repalloc_huge(dc->out, sizeof(OrgDestructiveEvent) * dc->capacity);
+	}
+	e = &dc->out[dc->count++];
+	*e = p->ev;
+	e->id = id;
+	e->text = dc->with_text ?
+		pnstrdup(p->text, Min(p->text_len, org_query_text_length)) : NULL;
+}
+
+/* read in bounded chunks: memory follows what is returned (ring.h) */
 OrgDestructiveEvent *
 org_destructive_events_since(uint64 cursor, uint64 horizon, int *count,
 							 bool *gap, bool with_text)
 {
-	OrgDestructiveEvent *out;
-	char	   *payloads;
-	uint64	   *ids;
-	int			n;
-	int			i;
+	DestructiveCollect dc;
 
 	org_require_shmem();
-	payloads = org_ring_read(ring, cursor, horizon, &ids, &n, gap);
-	out = palloc0(sizeof(OrgDestructiveEvent) * Max(n, 1));
-	for (i = 0; i < n; i++)
-	{
-		DestructivePayload *p = (DestructivePayload *) (payloads + i * ring->payload_size);
-
-		out[i] = p->ev;
-		out[i].id = ids[i];
-		out[i].text = with_text ? pnstrdup(p->text, p->text_len) : NULL;
-	}
-	pfree(payloads);
-	pfree(ids);
-	*count = n;
-	return out;
+	dc.count = 0;
+	dc.capacity = 16;
+	dc.with_text = with_text;
+	dc.out = palloc0(sizeof(OrgDestructiveEvent) * dc.capacity);
+	*gap = org_ring_foreach(ring, cursor, horizon, destructive_visit, &dc);
+	*count = dc.count;
+	return dc.out;
 }
 
 void

@@ -52,6 +52,7 @@
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
+#include "lockcheck.h"
 #include "locks.h"
 #include "normalize.h"
 #include "odoo_classify.h"
@@ -1073,6 +1074,7 @@ org_resolve_relation(Oid dbid, Oid relid, char *relation, size_t relation_len,
 		return;
 	if (OidIsValid(dbid) && dbid != MyDatabaseId)
 		return;
+	org_check_no_lock_held("get_rel_name");
 	relname = get_rel_name(relid);
 	if (relname == NULL)
 		return;

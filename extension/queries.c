@@ -16,8 +16,11 @@
  *	  common path and takes no exclusive lock.
  *	- Creating an entry, evicting and resetting need the LWLock exclusively.
  *	  Texts are normalized before the exclusive lock is taken.
- *	- Slow samples go to a ring (ring.c) whose spinlock is held only to take
+ *	- Slow samples go to a ring (ring.c) whose LWLock is held only to take
  *	  an id and copy one slot.  Slow executions are rare, so it never contends.
+ *	- Readers copy under the shared lock and resolve names, build tuples or
+ *	  protobuf messages only after releasing it (org_queries_foreach): no
+ *	  catalog access, tuplestore write or elog while any of our locks is held.
  *
  * Nothing here may fail the user's statement: shared hash inserts use
  * HASH_ENTER_NULL, buffers are allocated once per backend, and catalog
@@ -749,40 +752,148 @@ org_ExecutorEnd(QueryDesc *queryDesc)
 /* ---- readers: shared by the SQL views and the snapshot ---- */
 
 /*
- * Calls visit() for every statement with a consistent copy of its counters.
- * No copy of the whole table is made: a snapshot of thousands of entries
- * would otherwise spend most of its time faulting in fresh memory.  The
- * text points into shared memory (immutable once the entry exists) and is
- * valid only during the call; the shared lock is held throughout, which
- * only delays the creation of new entries, as in pg_stat_statements.
+ * One entry as copied under the lock: the strings live here or in the text
+ * arena, so the visitor can run with no lock held.
  */
-void
-org_queries_foreach(OrgQueryVisitor visit, void *arg)
+typedef struct CopiedEntry
+{
+	OrgQueryStat s;
+	char		relation[NAMEDATALEN * 2];
+	char		model[NAMEDATALEN];
+	Size		text_off;		/* into the text arena */
+	int			text_len;
+} CopiedEntry;
+
+/* attempts at a copy before taking whatever fits (new entries keep coming) */
+#define FOREACH_COPY_ATTEMPTS	3
+
+/*
+ * Copies every entry under the shared lock into copies[] (and, with
+ * with_text, their texts into the arena).  Returns false when the table
+ * outgrew the buffers between sizing and copying; *n is what fitted.
+ */
+static bool
+copy_entries(CopiedEntry *copies, int cap, char *texts, Size text_cap,
+			 bool with_text, int *n)
 {
 	HASH_SEQ_STATUS hstat;
 	OrgQueryEntry *entry;
-	OrgQueryStat s;
+	Size		text_used = 0;
+	bool		complete = true;
 
-	org_require_shmem();
-
+	*n = 0;
 	LWLockAcquire(qshared->lock, LW_SHARED);
 	hash_seq_init(&hstat, qhash);
 	while ((entry = hash_seq_search(&hstat)) != NULL)
 	{
-		s.key = entry->key;
+		CopiedEntry *c;
+
+		if (*n >= cap ||
+			(with_text && text_used + entry->text_len + 1 > text_cap))
+		{
+			complete = false;
+			hash_seq_term(&hstat);
+			break;
+		}
+		c = &copies[(*n)++];
+		c->s.key = entry->key;
 		SpinLockAcquire(&entry->mutex);
-		s.c = entry->c;
-		s.last_seen = entry->last_seen;
+		c->s.c = entry->c;
+		c->s.last_seen = entry->last_seen;
 		SpinLockRelease(&entry->mutex);
-		s.first_seen = entry->first_seen;
-		s.operation = entry->operation;
-		s.has_row_lock = entry->has_row_lock;
-		s.relation = entry->relation;
-		s.model = entry->model;
-		s.text = entry->text;
-		visit(&s, arg);
+		c->s.first_seen = entry->first_seen;
+		c->s.operation = entry->operation;
+		c->s.has_row_lock = entry->has_row_lock;
+		memcpy(c->relation, entry->relation, sizeof(c->relation));
+		memcpy(c->model, entry->model, sizeof(c->model));
+		c->text_off = text_used;
+		c->text_len = 0;
+		if (with_text)
+		{
+			/* the text is immutable once the entry exists */
+			memcpy(texts + text_used, entry->text, entry->text_len);
+			texts[text_used + entry->text_len] = '\0';
+			c->text_len = entry->text_len;
+			text_used += entry->text_len + 1;
+		}
 	}
 	LWLockRelease(qshared->lock);
+	return complete;
+}
+
+/*
+ * Calls visit() for every statement with a consistent copy of its counters
+ * (and its text when with_text; else the text is "").
+ *
+ * Everything is copied under the shared lock into memory allocated before
+ * the lock is taken, and visit() runs after it is released: visitors
+ * resolve names (catalog lookups that may wait on heavyweight locks) and
+ * write tuplestores (which may spill to disk), and a backend creating a new
+ * entry waits for this lock exclusively, where no timeout reaches it.  The
+ * lock is held only for memcpy, as long as pg_stat_statements holds it to
+ * read its entries.
+ */
+void
+org_queries_foreach(OrgQueryVisitor visit, void *arg, bool with_text)
+{
+	CopiedEntry *copies = NULL;
+	char	   *texts = NULL;
+	int			n = 0;
+	int			attempt;
+	int			i;
+
+	org_require_shmem();
+
+	for (attempt = 1; attempt <= FOREACH_COPY_ATTEMPTS; attempt++)
+	{
+		HASH_SEQ_STATUS hstat;
+		OrgQueryEntry *entry;
+		long		entries;
+		Size		text_bytes = 0;
+		int			cap;
+		Size		text_cap;
+
+		/* size the buffers: the count, and the texts' real lengths */
+		LWLockAcquire(qshared->lock, LW_SHARED);
+		entries = hash_get_num_entries(qhash);
+		if (with_text)
+		{
+			hash_seq_init(&hstat, qhash);
+			while ((entry = hash_seq_search(&hstat)) != NULL)
+				text_bytes += entry->text_len + 1;
+		}
+		LWLockRelease(qshared->lock);
+
+		/* room for the entries created before the copy */
+		cap = (int) Min((long) org_max_queries + EVICT_MIN,
+						entries + entries / 8 + 16);
+		text_cap = with_text ? text_bytes + text_bytes / 8 +
+			16 * ((Size) org_query_text_length + 1) : 1;
+
+		if (copies != NULL)
+		{
+			pfree(copies);
+			pfree(texts);
+		}
+		copies = MemoryContextAllocHuge(CurrentMemoryContext,
+										sizeof(CopiedEntry) * Max(cap, 1));
+		texts = MemoryContextAllocHuge(CurrentMemoryContext, text_cap);
+
+		if (copy_entries(copies, cap, texts, text_cap, with_text, &n))
+			break;
+	}
+
+	for (i = 0; i < n; i++)
+	{
+		CopiedEntry *c = &copies[i];
+
+		c->s.relation = c->relation;
+		c->s.model = c->model;
+		c->s.text = with_text ? texts + c->text_off : "";
+		visit(&c->s, arg);
+	}
+	pfree(copies);
+	pfree(texts);
 }
 
 typedef struct ModelKey
@@ -879,41 +990,59 @@ org_model_stats_collect(int *count)
 	OrgModelAgg agg;
 
 	org_model_agg_init(&agg);
-	org_queries_foreach(model_agg_visit, &agg);
+	org_queries_foreach(model_agg_visit, &agg, false);
 	return org_model_agg_finish(&agg, count);
+}
+
+typedef struct SlowCollect
+{
+	OrgSlowSample *out;
+	int			count;
+	int			capacity;
+	bool		with_text;
+} SlowCollect;
+
+/* one ring entry into the result, its text copied at its real length */
+static void
+slow_sample_visit(uint64 id, const void *payload, void *arg)
+{
+	SlowCollect *sc = (SlowCollect *) arg;
+	const OrgSlowPayload *p = (const OrgSlowPayload *) payload;
+	OrgSlowSample *s;
+
+	if (sc->count == sc->capacity)
+	{
+		sc->capacity *= 2;
+		sc->out = repalloc_huge(sc->out, sizeof(OrgSlowSample) * sc->capacity);
+	}
+	s = &sc->out[sc->count++];
+	*s = p->s;
+	s->id = id;
+	s->text = sc->with_text ?
+		pnstrdup(p->text, Min(p->text_len, org_query_text_length)) : NULL;
 }
 
 /*
  * Samples with cursor < id < horizon, oldest first.  *gap is set when the
- * ring overwrote samples newer than the cursor before they were read.
+ * ring lost samples newer than the cursor before they were read.  The ring
+ * is read in bounded chunks, so memory follows what is returned, not the
+ * ring's size (payload x capacity reaches gigabytes at the GUCs' limits).
  */
 OrgSlowSample *
 org_slow_samples_since(uint64 cursor, uint64 horizon, int *count, bool *gap,
 					   bool with_text)
 {
-	OrgSlowSample *out;
-	char	   *payloads;
-	uint64	   *ids;
-	int			n;
-	int			i;
+	SlowCollect sc;
 
 	org_require_shmem();
 
-	payloads = org_ring_read(slow_ring, cursor, horizon, &ids, &n, gap);
-	out = palloc0(sizeof(OrgSlowSample) * Max(n, 1));
-	for (i = 0; i < n; i++)
-	{
-		OrgSlowPayload *p = (OrgSlowPayload *) (payloads + i * slow_ring->payload_size);
-		OrgSlowSample *s = &out[i];
-
-		*s = p->s;
-		s->id = ids[i];
-		s->text = with_text ? pnstrdup(p->text, p->text_len) : NULL;
-	}
-	pfree(payloads);
-	pfree(ids);
-	*count = n;
-	return out;
+	sc.count = 0;
+	sc.capacity = 16;
+	sc.with_text = with_text;
+	sc.out = palloc0(sizeof(OrgSlowSample) * sc.capacity);
+	*gap = org_ring_foreach(slow_ring, cursor, horizon, slow_sample_visit, &sc);
+	*count = sc.count;
+	return sc.out;
 }
 
 void

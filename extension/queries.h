@@ -39,8 +39,9 @@ typedef struct OrgQueryCounters
 } OrgQueryCounters;
 
 /*
- * What a reader sees of one entry: a consistent copy of the counters; the
- * strings point into shared memory and are valid only during the visit.
+ * What a reader sees of one entry: a consistent copy of the counters and
+ * strings, made under the tracker's lock; the strings are valid only
+ * during the visit, which runs with no lock held.
  */
 typedef struct OrgQueryStat
 {
@@ -113,7 +114,8 @@ typedef struct OrgModelAgg
 	int			capacity;
 } OrgModelAgg;
 
-extern void org_queries_foreach(OrgQueryVisitor visit, void *arg);
+extern void org_queries_foreach(OrgQueryVisitor visit, void *arg,
+								bool with_text);
 extern void org_model_agg_init(OrgModelAgg *agg);
 extern void org_model_agg_add(OrgModelAgg *agg, const OrgQueryStat *s);
 extern OrgModelStat *org_model_agg_finish(OrgModelAgg *agg, int *count);

@@ -712,7 +712,7 @@ org_replication_history_collect(int *count)
 	int			cap = 0;
 	int			i;
 
-	/* count under the lock, allocate outside it, then copy what fits */
+	/* sized under the lock, allocated outside it: it may exceed 1 GB */
 	LWLockAcquire(repl_shared->lock, LW_SHARED);
 	for (i = 0; i < repl_shared->series_capacity; i++)
 	{
@@ -722,9 +722,11 @@ org_replication_history_collect(int *count)
 			cap += (int) Min(s->written, (uint64) repl_shared->samples_per_series);
 	}
 	LWLockRelease(repl_shared->lock);
-	/* one sample per series may arrive meanwhile */
-	cap += repl_shared->series_capacity;
-	out = palloc(sizeof(OrgReplicationSample) * cap);
+	/* a series may have filled up in between: room for it */
+	cap += (int) Min((int64) repl_shared->samples_per_series * repl_shared->series_capacity - cap,
+					 (int64) repl_shared->samples_per_series);
+	out = MemoryContextAllocHuge(CurrentMemoryContext,
+								 sizeof(OrgReplicationSample) * Max(cap, 1));
 
 	LWLockAcquire(repl_shared->lock, LW_SHARED);
 	for (i = 0; i < repl_shared->series_capacity && n < cap; i++)

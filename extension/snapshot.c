@@ -44,6 +44,7 @@
 
 #include "odoo_retail_guard.pb-c.h"
 
+#include "lockcheck.h"
 #include "odoo_classify.h"
 #include "odoo_retail_guard.h"
 #include "queries.h"
@@ -99,10 +100,11 @@ memo_name(NameMemo *m, Oid oid, bool is_db)
 		if (m->oids[i] == oid)
 			return m->names[i];
 
+	/* both may read the catalogs: never while one of our locks is held */
 	if (is_db)
-		name = get_database_name(oid);
+		name = org_database_name(oid);
 	else
-		name = GetUserNameFromId(oid, true);
+		name = org_role_name(oid);
 	if (name == NULL)
 		name = psprintf("%u", oid);
 
@@ -281,7 +283,7 @@ add_query_msg(const OrgQueryStat *s, void *arg)
 	m->worker_class = str(org_worker_class_name(s->key.worker_class));
 	m->queryid = s->key.queryid;
 	m->toplevel = s->key.toplevel;
-	/* the visitor's strings live in shared memory: copy them */
+	/* the visitor's strings live only during the visit: copy them */
 	m->model = pstrdup(s->model);
 	m->relation = pstrdup(s->relation);
 	m->operation = str(org_operation_name(s->operation));
@@ -323,7 +325,7 @@ build_queries_and_models(OdooRetailGuard__Snapshot *snap, SnapshotBuild *b)
 	st.capacity = 256;
 	st.msgs = palloc(sizeof(*st.msgs) * st.capacity);
 	org_model_agg_init(&st.models);
-	org_queries_foreach(add_query_msg, &st);
+	org_queries_foreach(add_query_msg, &st, b->show_text);
 	snap->queries = st.msgs;
 	snap->n_queries = st.count;
 

@@ -798,12 +798,13 @@ org_autovacuum_lag_collect(int *count)
 	int			n = 0;
 	int			cap;
 
-	/* allocate outside the lock, with room for tables a scan adds meanwhile */
+	/* sized under the lock, allocated outside it: it may exceed 1 GB */
 	LWLockAcquire(vac_shared->lock, LW_SHARED);
 	cap = (int) hash_get_num_entries(vac_hash);
 	LWLockRelease(vac_shared->lock);
-	cap = Min(cap + 256, vac_shared->capacity);
-	out = palloc(sizeof(OrgAutovacuumLag) * Max(cap, 1));
+	cap = (int) Min((int64) cap + cap / 8 + 16, (int64) vac_shared->capacity);
+	out = MemoryContextAllocHuge(CurrentMemoryContext,
+								 sizeof(OrgAutovacuumLag) * Max(cap, 1));
 
 	LWLockAcquire(vac_shared->lock, LW_SHARED);
 	hash_seq_init(&seq, vac_hash);

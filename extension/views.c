@@ -115,7 +115,7 @@ org_query_stats(PG_FUNCTION_ARGS)
 
 	st.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	st.show_text = org_may_read_text();
-	org_queries_foreach(put_query_row, &st);
+	org_queries_foreach(put_query_row, &st, st.show_text);
 	return (Datum) 0;
 }
 
