@@ -21,6 +21,7 @@
 #include "runbooks/trigger.h"
 #include "spool.h"
 #include "stats.h"
+#include "utf8.h"
 #include "util.h"
 
 #include <getopt.h>
@@ -213,11 +214,11 @@ run_once(const char *path, const char *format)
 			json_t	   *o = json_object();
 			json_t	   *fa = json_array();
 
-			json_object_set_new(o, "node", json_string(n->cfg.name));
-			json_object_set_new(o, "cluster", json_string(n->cfg.cluster));
+			json_object_set_new(o, "node", json_text(n->cfg.name));
+			json_object_set_new(o, "cluster", json_text(n->cfg.cluster));
 			json_object_set_new(o, "reachable", json_boolean(n->obs.reachable));
 			if (!n->obs.reachable)
-				json_object_set_new(o, "error", json_string(n->error));
+				json_object_set_new(o, "error", json_text(n->error));
 			else
 			{
 				json_object_set_new(o, "connections", json_integer(n->obs.connections));
@@ -225,7 +226,7 @@ run_once(const char *path, const char *format)
 				json_object_set_new(o, "in_recovery", json_boolean(n->obs.in_recovery));
 				json_object_set_new(o, "snapshot", json_boolean(n->snap != NULL));
 				if (n->snapshot_error[0])
-					json_object_set_new(o, "snapshot_error", json_string(n->snapshot_error));
+					json_object_set_new(o, "snapshot_error", json_text(n->snapshot_error));
 				if (n->snap)
 				{
 					json_object_set_new(o, "schema_version", json_integer(n->snap->schema_version));
@@ -238,9 +239,9 @@ run_once(const char *path, const char *format)
 				json_t	   *f = json_object();
 
 				json_object_set_new(f, "kind", json_string(rule_kind_name(facts.v[k].kind)));
-				json_object_set_new(f, "subject", json_string(facts.v[k].subject));
+				json_object_set_new(f, "subject", json_text(facts.v[k].subject));
 				json_object_set_new(f, "value", json_real(facts.v[k].value));
-				json_object_set_new(f, "summary", json_string(facts.v[k].summary));
+				json_object_set_new(f, "summary", json_text(facts.v[k].summary));
 				json_array_append_new(fa, f);
 			}
 			json_object_set_new(o, "facts", fa);

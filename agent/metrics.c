@@ -6,6 +6,7 @@
 #include "metrics.h"
 #include "listen_addr.h"
 #include "log.h"
+#include "utf8.h"
 
 #include <arpa/inet.h>
 #include <math.h>
@@ -107,9 +108,12 @@ metric_format_value(double v, char *buf, size_t len)
 }
 
 static void
-escape(strbuf *sb, const char *s, bool quotes)
+escape(strbuf *sb, const char *text, bool quotes)
 {
-	for (; *s; s++)
+	/* the exposition format is UTF-8: a stray byte would fail the whole scrape */
+	char	   *clean = utf8_clean(text, 0);
+
+	for (const char *s = clean; *s; s++)
 	{
 		if (*s == '\\')
 			sb_append(sb, "\\\\");
@@ -120,6 +124,7 @@ escape(strbuf *sb, const char *s, bool quotes)
 		else
 			sb_appendc(sb, *s);
 	}
+	free(clean);
 }
 
 char *
