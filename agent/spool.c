@@ -4,11 +4,13 @@
  * file that is either wholly there or not at all after a crash.
  */
 #include "spool.h"
+#include "log.h"
 #include "util.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,17 +32,28 @@ fsync_dir(const char *dir)
 bool
 spool_parse_name(const char *name, uint64_t *seq)
 {
-	const char *p = name;
 	uint64_t	v = 0;
 
-	if (!*p)
-		return false;
-	for (; *p >= '0' && *p <= '9'; p++)
-		v = v * 10 + (uint64_t) (*p - '0');
-	if (p == name || strcmp(p, ".json") != 0)
+	/* exactly the form spool_put writes: what else is found is not ours */
+	for (int i = 0; i < SPOOL_SEQ_DIGITS; i++)
+	{
+		if (name[i] < '0' || name[i] > '9')
+			return false;
+		if (v > (UINT64_MAX - (uint64_t) (name[i] - '0')) / 10)
+			return false;
+		v = v * 10 + (uint64_t) (name[i] - '0');
+	}
+	if (strcmp(name + SPOOL_SEQ_DIGITS, ".json") != 0 || v == 0)
 		return false;
 	*seq = v;
 	return true;
+}
+
+/* names the spool writes itself: "." and "..", and .tmp-<seq> while a write is under way */
+static bool
+own_name(const char *name)
+{
+	return !strcmp(name, ".") || !strcmp(name, "..") || !strncmp(name, ".tmp-", 5);
 }
 
 spool *
@@ -165,6 +178,31 @@ cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/*
+ * Anything else in a pager's directory (a file copied in by hand, a name
+ * with too few or too many digits) would never be sent nor acknowledged:
+ * it goes to dead-letter/ with a log line.
+ */
+static void
+quarantine(spool *s, const char *name)
+{
+	char	   *from = xasprintf("%s/%s", s->dir, name);
+	char	   *to = xasprintf("%s/%s-stray-%lld-%.100s", s->dead_dir, s->pager, (long long) now_us(),
+							   name);
+
+	if (rename(from, to) == 0)
+	{
+		log_warn("pager %s: unexpected file \"%s\" in %s moved to %s", s->pager, name, s->dir, to);
+		fsync_dir(s->dead_dir);
+		fsync_dir(s->dir);
+	}
+	else
+		log_error("pager %s: unexpected file \"%s\" in %s could not be moved to %s: %s", s->pager,
+				  name, s->dir, s->dead_dir, strerror(errno));
+	free(from);
+	free(to);
+}
+
 int
 spool_list(spool *s, uint64_t **seqs)
 {
@@ -181,7 +219,11 @@ spool_list(spool *s, uint64_t **seqs)
 		uint64_t	seq;
 
 		if (!spool_parse_name(de->d_name, &seq))
+		{
+			if (!own_name(de->d_name))
+				quarantine(s, de->d_name);
 			continue;
+		}
 		if (n == cap)
 		{
 			cap *= 2;
@@ -280,4 +322,15 @@ spool_intent_clear(const char *root)
 	unlink(path);
 	fsync_dir(root);
 	free(path);
+}
+
+bool
+spool_exists(spool *s, uint64_t seq)
+{
+	char	   *path = xasprintf("%s/%020llu.json", s->dir, (unsigned long long) seq);
+	struct stat st;
+	bool		there = lstat(path, &st) == 0;
+
+	free(path);
+	return there;
 }
