@@ -193,6 +193,7 @@ struct metrics_server
 	pthread_mutex_t lock;
 	char	   *text;
 	bool		ready;
+	char	   *unhealthy;		/* why /healthz fails, NULL when healthy */
 };
 
 static enum MHD_Result
@@ -233,7 +234,18 @@ handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 		return ret;
 	}
 	if (!strcmp(url, "/healthz"))
-		return reply(c, MHD_HTTP_OK, "text/plain", "ok\n");
+	{
+		char	   *why;
+
+		pthread_mutex_lock(&srv->lock);
+		why = srv->unhealthy ? xasprintf("unhealthy: %s\n", srv->unhealthy) : NULL;
+		pthread_mutex_unlock(&srv->lock);
+		if (!why)
+			return reply(c, MHD_HTTP_OK, "text/plain", "ok\n");
+		ret = reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain", why);
+		free(why);
+		return ret;
+	}
 	if (!strcmp(url, "/ready"))
 	{
 		bool		ready;
@@ -297,12 +309,31 @@ metrics_server_publish(metrics_server *srv, char *text, bool ready)
 }
 
 void
+metrics_server_set_unhealthy(metrics_server *srv, const char *reason)
+{
+	char	   *copy = reason ? xstrdup(reason) : NULL;
+	char	   *old;
+
+	if (!srv)
+	{
+		free(copy);
+		return;
+	}
+	pthread_mutex_lock(&srv->lock);
+	old = srv->unhealthy;
+	srv->unhealthy = copy;
+	pthread_mutex_unlock(&srv->lock);
+	free(old);
+}
+
+void
 metrics_server_stop(metrics_server *srv)
 {
 	if (!srv)
 		return;
 	MHD_stop_daemon(srv->d);
 	pthread_mutex_destroy(&srv->lock);
+	free(srv->unhealthy);
 	free(srv->text);
 	free(srv);
 }

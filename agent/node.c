@@ -161,6 +161,18 @@ node_consume(node *n)
 		odoo_retail_guard__snapshot__free_unpacked(n->snap, NULL);
 	n->snap = NULL;
 	n->done = false;
+	n->cursor_moved = false;
+}
+
+void
+node_keep_cursor(node *n)
+{
+	if (!n->cursor_moved)
+		return;
+	n->cursor = n->prev_cursor;
+	n->system_id = n->prev_system_id;
+	n->start_us = n->prev_start_us;
+	n->cursor_moved = false;
 }
 
 static void
@@ -523,6 +535,11 @@ read_snapshot(node *n, PGresult *r, int64_t now_ms)
 		{
 			const OdooRetailGuard__NodeIdentity *id = n->snap->node;
 			OdooRetailGuard__Snapshot *sn = n->snap;
+
+			n->cursor_moved = true;
+			n->prev_cursor = n->cursor;
+			n->prev_system_id = n->system_id;
+			n->prev_start_us = n->start_us;
 
 			if (id && n->start_us &&
 				(id->postmaster_start_us != n->start_us || id->system_identifier != n->system_id))

@@ -149,8 +149,8 @@ spool_put(spool *s, const char *data, uint64_t *seq_out, char **err)
 	final = xasprintf("%s/%020llu.json", s->dir, (unsigned long long) seq);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	ok = fd >= 0 && write_all(fd, data, strlen(data)) && fsync(fd) == 0;
-	if (fd >= 0)
-		close(fd);
+	if (fd >= 0 && close(fd) != 0)
+		ok = false;
 	if (ok)
 		ok = rename(tmp, final) == 0;
 	if (!ok)
@@ -272,11 +272,12 @@ spool_dead_letter(spool *s, uint64_t seq)
 	return ok;
 }
 
-bool
-spool_intent_write(const char *root, const char *json, char **err)
+/* DIR/NAME written whole or not at all: tmp file, fsync, rename, fsync of DIR */
+static bool
+write_atomic(const char *root, const char *name, const char *data, char **err)
 {
-	char	   *tmp = xasprintf("%s/.tmp-fanout", root);
-	char	   *path = xasprintf("%s/fanout.json", root);
+	char	   *tmp = xasprintf("%s/.tmp-%s", root, name);
+	char	   *path = xasprintf("%s/%s", root, name);
 	int			fd;
 	bool		ok;
 
@@ -288,9 +289,9 @@ spool_intent_write(const char *root, const char *json, char **err)
 		return false;
 	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	ok = fd >= 0 && write_all(fd, json, strlen(json)) && fsync(fd) == 0;
-	if (fd >= 0)
-		close(fd);
+	ok = fd >= 0 && write_all(fd, data, strlen(data)) && fsync(fd) == 0;
+	if (fd >= 0 && close(fd) != 0)
+		ok = false;
 	ok = ok && rename(tmp, path) == 0;
 	if (!ok)
 	{
@@ -302,6 +303,28 @@ spool_intent_write(const char *root, const char *json, char **err)
 	free(tmp);
 	free(path);
 	return ok;
+}
+
+bool
+spool_intent_write(const char *root, const char *json, char **err)
+{
+	return write_atomic(root, "fanout.json", json, err);
+}
+
+bool
+spool_state_write(const char *root, const char *json, char **err)
+{
+	return write_atomic(root, SPOOL_STATE_FILE, json, err);
+}
+
+char *
+spool_state_read(const char *root)
+{
+	char	   *path = xasprintf("%s/%s", root, SPOOL_STATE_FILE);
+	char	   *text = file_read(path);
+
+	free(path);
+	return text;
 }
 
 char *

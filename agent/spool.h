@@ -56,6 +56,16 @@ bool		spool_intent_write(const char *root, const char *json, char **err);
 char	   *spool_intent_read(const char *root);
 void		spool_intent_clear(const char *root);
 
+/*
+ * The rule engine's state (rules.h), DIR/alerts.json, written like the
+ * entries (tmp, fsync, rename, fsync of DIR) after every change, read back
+ * at start so that a restarted agent continues the same alerts.
+ */
+#define SPOOL_STATE_FILE "alerts.json"
+bool		spool_state_write(const char *root, const char *json, char **err);
+/* NULL when there is none */
+char	   *spool_state_read(const char *root);
+
 #define SPOOL_SEQ_DIGITS 20
 
 /*
