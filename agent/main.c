@@ -321,7 +321,8 @@ spool_write_result(agent *a, bool ok)
 /*
  * The rule state after a change, written to the spool directory so that a
  * restart continues the same alerts; skipped when nothing changed since the
- * last successful write.
+ * last successful write, unless the spool is failing (then every cycle's
+ * write tells when it works again).
  */
 static void
 save_rules(agent *a)
@@ -329,7 +330,7 @@ save_rules(agent *a)
 	char	   *json = rules_to_json(a->re);
 	char	   *err = NULL;
 
-	if (a->state_saved && !strcmp(json, a->state_saved))
+	if (a->state_saved && !strcmp(json, a->state_saved) && !a->spool_failing)
 	{
 		free(json);
 		return;
@@ -600,6 +601,7 @@ save_cursors(agent *a)
 	{
 		log_warn("%s", err);
 		free(err);
+		spool_write_result(a, false);
 	}
 }
 
