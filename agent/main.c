@@ -446,7 +446,11 @@ restore_rules(agent *a)
 	log_info("alert state restored: %d firing, %d pending", c.firing, c.pending);
 }
 
-/* a crash during a fan-out: spool its events again for all their pagers */
+/*
+ * A crash during a fan-out: spool its events again for all their pagers.
+ * One that cannot be spooled (disk full) goes back to the restored rule
+ * state like any failed notification, so the intent can be cleared.
+ */
 static void
 recover_fanout(agent *a)
 {
@@ -455,6 +459,7 @@ recover_fanout(agent *a)
 	size_t		i;
 	json_t	   *item;
 	int			n = 0;
+	bool		failed = false;
 
 	if (!text)
 		return;
@@ -469,20 +474,29 @@ recover_fanout(agent *a)
 
 		if (evs && alert_from_json(evs, &ev))
 		{
+			bool		ok = !failed;	/* order per alert: nothing after a failure */
+
 			json_array_foreach(json_object_get(item, "pagers"), j, name)
-				for (int p = 0; p < a->n_pagers; p++)
+				for (int p = 0; ok && p < a->n_pagers; p++)
 					if (json_is_string(name) && !strcmp(json_string_value(name), pager_name(a->pagers[p])))
 					{
-						pager_enqueue(a->pagers[p], &ev);
-						n++;
+						ok = pager_enqueue(a->pagers[p], &ev);
+						n += ok;
 					}
+			if (!ok)
+			{
+				failed = true;
+				rules_spool_failed(a->re, &ev);
+			}
 			alert_free(&ev);
 		}
 		free(evs);
 	}
 	json_decref(intent);
 	log_warn("recovered an interrupted fan-out: %d notifications spooled again "
-			 "(receivers deduplicate them)", n);
+			 "(receivers deduplicate them)%s", n, failed ? "; the rest is retried at the next poll" : "");
+	if (failed)
+		spool_write_result(a, false);
 	spool_intent_clear(a->cfg.spool_dir);
 }
 
@@ -762,9 +776,9 @@ run_agent(const char *path)
 	{
 		event_list	events = {0};
 
-		recover_fanout(&a);
 		load_cursors(&a);
 		restore_rules(&a);
+		recover_fanout(&a);
 		/* alerts of nodes or rules removed while the agent was down resolve now */
 		rules_reconcile(a.re, &a.cfg, now_us(), &events);
 		route(&a, &events, true);
