@@ -322,10 +322,10 @@ spool_write_result(agent *a, bool ok)
  * The rule state after a change, written to the spool directory so that a
  * restart continues the same alerts; skipped when nothing changed since the
  * last successful write, unless the spool is failing (then every cycle's
- * write tells when it works again).
+ * write tells when it works again).  Returns false when the write failed.
  */
-static void
-save_rules(agent *a)
+static bool
+write_rules(agent *a)
 {
 	char	   *json = rules_to_json(a->re);
 	char	   *err = NULL;
@@ -333,21 +333,25 @@ save_rules(agent *a)
 	if (a->state_saved && !strcmp(json, a->state_saved) && !a->spool_failing)
 	{
 		free(json);
-		return;
+		return true;
 	}
+	free(a->state_saved);
+	a->state_saved = NULL;
 	if (!spool_state_write(a->cfg.spool_dir, json, &err))
 	{
 		log_error("%s", err);
 		free(err);
 		free(json);
-		free(a->state_saved);
-		a->state_saved = NULL;
-		spool_write_result(a, false);
-		return;
+		return false;
 	}
-	free(a->state_saved);
 	a->state_saved = json;
-	spool_write_result(a, true);
+	return true;
+}
+
+static void
+save_rules(agent *a)
+{
+	spool_write_result(a, write_rules(a));
 }
 
 /*
@@ -420,9 +424,8 @@ route(agent *a, event_list *events, bool from_rules)
 	}
 	if (have_intent)
 		spool_intent_clear(a->cfg.spool_dir);
-	spool_write_result(a, failed_from == events->n);
-	if (from_rules)
-		save_rules(a);
+	/* one outcome for the batch: a state write that works does not hide a failed entry */
+	spool_write_result(a, (!from_rules || write_rules(a)) && failed_from == events->n);
 	return failed_from == events->n;
 }
 
