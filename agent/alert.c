@@ -3,6 +3,7 @@
  * spool's on-disk format).  Pure: no I/O.
  */
 #include "alert.h"
+#include "utf8.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -12,16 +13,23 @@
 char *
 alert_dedup_key(const char *cluster, const char *node, const char *rule, const char *subject)
 {
-	char	   *key = xasprintf("%s/%s/%s/%s", cluster, node, rule, subject);
+	char	   *raw = xasprintf("%s/%s/%s/%s", cluster, node, rule, subject);
+	char	   *key = utf8_clean(raw, 0);
 
 	if (strlen(key) > DEDUP_KEY_MAX)
 	{
-		/* keep a readable prefix, make the tail unique */
+		/*
+		 * keep a readable prefix cut at a character boundary (receivers
+		 * refuse invalid UTF-8), make the tail unique
+		 */
 		char		tail[24];
+		size_t		keep;
 
-		snprintf(tail, sizeof(tail), "#%016llx", (unsigned long long) hash64(key));
-		memcpy(key + DEDUP_KEY_MAX - strlen(tail), tail, strlen(tail) + 1);
+		snprintf(tail, sizeof(tail), "#%016llx", (unsigned long long) hash64(raw));
+		keep = utf8_prefix_len(key, DEDUP_KEY_MAX - strlen(tail));
+		memcpy(key + keep, tail, strlen(tail) + 1);
 	}
+	free(raw);
 	return key;
 }
 
@@ -33,16 +41,16 @@ alert_to_json(const alert_event *ev)
 	char	   *s;
 
 	json_object_set_new(o, "status", json_string(ev->status == ALERT_FIRING ? "firing" : "resolved"));
-	json_object_set_new(o, "dedup_key", json_string(ev->dedup_key));
-	json_object_set_new(o, "rule", json_string(ev->rule));
-	json_object_set_new(o, "cluster", json_string(ev->cluster));
-	json_object_set_new(o, "node", json_string(ev->node));
-	json_object_set_new(o, "subject", json_string(ev->subject));
-	json_object_set_new(o, "summary", json_string(ev->summary));
+	json_object_set_new(o, "dedup_key", json_text(ev->dedup_key));
+	json_object_set_new(o, "rule", json_text(ev->rule));
+	json_object_set_new(o, "cluster", json_text(ev->cluster));
+	json_object_set_new(o, "node", json_text(ev->node));
+	json_object_set_new(o, "subject", json_text(ev->subject));
+	json_object_set_new(o, "summary", json_text(ev->summary));
 	json_object_set_new(o, "severity", json_string(severity_name(ev->sev)));
 	json_object_set_new(o, "value", json_real(ev->value));
 	for (int i = 0; i < ev->labels.n; i++)
-		json_object_set_new(labels, ev->labels.v[i].name, json_string(ev->labels.v[i].value));
+		json_set_text(labels, ev->labels.v[i].name, ev->labels.v[i].value);
 	json_object_set_new(o, "labels", labels);
 	json_object_set_new(o, "starts_at_us", json_integer(ev->starts_at_us));
 	json_object_set_new(o, "ends_at_us", json_integer(ev->ends_at_us));

@@ -3,6 +3,7 @@
  * for journald/Loki style collectors).  Thread-safe: pager threads log too.
  */
 #include "log.h"
+#include "utf8.h"
 #include "util.h"
 
 #include <pthread.h>
@@ -26,9 +27,12 @@ log_configure(log_format format, log_level min_level)
 }
 
 static void
-json_escape(strbuf *sb, const char *s)
+json_escape(strbuf *sb, const char *text)
 {
-	for (; *s; s++)
+	/* a JSON line must be UTF-8 even when the message quotes odd bytes */
+	char	   *clean = utf8_clean(text, 0);
+
+	for (const char *s = clean; *s; s++)
 	{
 		unsigned char c = (unsigned char) *s;
 
@@ -46,6 +50,7 @@ json_escape(strbuf *sb, const char *s)
 		else
 			sb_appendc(sb, (char) c);
 	}
+	free(clean);
 }
 
 void

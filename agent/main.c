@@ -21,6 +21,7 @@
 #include "runbooks/trigger.h"
 #include "spool.h"
 #include "stats.h"
+#include "utf8.h"
 #include "util.h"
 
 #include <getopt.h>
@@ -50,6 +51,9 @@ typedef struct agent
 	rb_orphans *rb_orphans;		/* runbook announcements a CLI left unsent */
 	role_table	roles;			/* latest role of every node: two_primaries */
 	rb_trigger *trig;			/* runbooks named by rules (runbook = NAME) */
+	uint64_t	spool_failures;	/* writes to the spool that failed (disk full...) */
+	bool		spool_failing;	/* the latest write failed: /healthz says so */
+	char	   *state_saved;	/* the rule state as last written to the spool */
 } agent;
 
 static void
@@ -213,11 +217,11 @@ run_once(const char *path, const char *format)
 			json_t	   *o = json_object();
 			json_t	   *fa = json_array();
 
-			json_object_set_new(o, "node", json_string(n->cfg.name));
-			json_object_set_new(o, "cluster", json_string(n->cfg.cluster));
+			json_object_set_new(o, "node", json_text(n->cfg.name));
+			json_object_set_new(o, "cluster", json_text(n->cfg.cluster));
 			json_object_set_new(o, "reachable", json_boolean(n->obs.reachable));
 			if (!n->obs.reachable)
-				json_object_set_new(o, "error", json_string(n->error));
+				json_object_set_new(o, "error", json_text(n->error));
 			else
 			{
 				json_object_set_new(o, "connections", json_integer(n->obs.connections));
@@ -225,7 +229,7 @@ run_once(const char *path, const char *format)
 				json_object_set_new(o, "in_recovery", json_boolean(n->obs.in_recovery));
 				json_object_set_new(o, "snapshot", json_boolean(n->snap != NULL));
 				if (n->snapshot_error[0])
-					json_object_set_new(o, "snapshot_error", json_string(n->snapshot_error));
+					json_object_set_new(o, "snapshot_error", json_text(n->snapshot_error));
 				if (n->snap)
 				{
 					json_object_set_new(o, "schema_version", json_integer(n->snap->schema_version));
@@ -238,9 +242,9 @@ run_once(const char *path, const char *format)
 				json_t	   *f = json_object();
 
 				json_object_set_new(f, "kind", json_string(rule_kind_name(facts.v[k].kind)));
-				json_object_set_new(f, "subject", json_string(facts.v[k].subject));
+				json_object_set_new(f, "subject", json_text(facts.v[k].subject));
 				json_object_set_new(f, "value", json_real(facts.v[k].value));
-				json_object_set_new(f, "summary", json_string(facts.v[k].summary));
+				json_object_set_new(f, "summary", json_text(facts.v[k].summary));
 				json_array_append_new(fa, f);
 			}
 			json_object_set_new(o, "facts", fa);
@@ -293,15 +297,80 @@ wants(agent *a, int p, const alert_event *ev)
 }
 
 static void
-route(agent *a, event_list *events)
+show_health(agent *a)
+{
+	metrics_server_set_unhealthy(a->srv, !a->spool_failing ? NULL :
+								 "notifications cannot be written to the spool "
+								 "(disk full?): alerts are held back and retried each poll");
+}
+
+/* the outcome of a write to the spool: counted, and shown by /healthz while it fails */
+static void
+spool_write_result(agent *a, bool ok)
+{
+	if (!ok)
+		a->spool_failures++;
+	if (ok == !a->spool_failing)
+		return;
+	a->spool_failing = !ok;
+	if (ok)
+		log_info("the spool in %s takes writes again", a->cfg.spool_dir);
+	show_health(a);
+}
+
+/*
+ * The rule state after a change, written to the spool directory so that a
+ * restart continues the same alerts; skipped when nothing changed since the
+ * last successful write, unless the spool is failing (then every cycle's
+ * write tells when it works again).  Returns false when the write failed.
+ */
+static bool
+write_rules(agent *a)
+{
+	char	   *json = rules_to_json(a->re);
+	char	   *err = NULL;
+
+	if (a->state_saved && !strcmp(json, a->state_saved) && !a->spool_failing)
+	{
+		free(json);
+		return true;
+	}
+	free(a->state_saved);
+	a->state_saved = NULL;
+	if (!spool_state_write(a->cfg.spool_dir, json, &err))
+	{
+		log_error("%s", err);
+		free(err);
+		free(json);
+		return false;
+	}
+	a->state_saved = json;
+	return true;
+}
+
+static void
+save_rules(agent *a)
+{
+	spool_write_result(a, write_rules(a));
+}
+
+/*
+ * Spools events for their pagers.  Returns false when one could not be
+ * written (disk full): that one and every later one of the batch are then
+ * not sent, and events of the rule engine (from_rules) are handed back to
+ * it so that the next poll produces them again; nothing is lost.
+ */
+static bool
+route(agent *a, event_list *events, bool from_rules)
 {
 	json_t	   *intent;
 	char	   *text,
 			   *err = NULL;
 	bool		have_intent;
+	int			failed_from;
 
 	if (events->n == 0)
-		return;
+		return true;
 	/* the fan-out below is several files: record it first (see spool.h) */
 	intent = json_array();
 	for (int i = 0; i < events->n; i++)
@@ -327,21 +396,64 @@ route(agent *a, event_list *events)
 		free(err);
 	}
 	free(text);
+	/* without the intent a crash could half-send the batch: send none of it */
+	failed_from = have_intent ? events->n : 0;
 	for (int i = 0; i < events->n; i++)
 	{
 		alert_event *ev = &events->v[i];
+		bool		ok = true;
 
-		log_info("alert %s: %s [%s] %s", ev->status == ALERT_FIRING ? "firing" : "resolved",
-				 ev->dedup_key, severity_name(ev->sev), ev->summary);
-		for (int p = 0; p < a->n_pagers; p++)
-			if (wants(a, p, ev))
-				pager_enqueue(a->pagers[p], ev);
+		if (i < failed_from)
+		{
+			log_info("alert %s: %s [%s] %s", ev->status == ALERT_FIRING ? "firing" : "resolved",
+					 ev->dedup_key, severity_name(ev->sev), ev->summary);
+			for (int p = 0; p < a->n_pagers; p++)
+				if (wants(a, p, ev) && !pager_enqueue(a->pagers[p], ev))
+					ok = false;
+			if (!ok)
+				failed_from = i;
+		}
+		if (i >= failed_from)
+		{
+			/* the order per alert is kept: nothing after a failed event goes out */
+			log_error("alert %s: %s could not be spooled; %s", ev->status == ALERT_FIRING ? "firing" : "resolved",
+					  ev->dedup_key, from_rules ? "held back and sent again at the next poll" : "dropped");
+			if (from_rules)
+				rules_spool_failed(a->re, ev);
+		}
 	}
 	if (have_intent)
 		spool_intent_clear(a->cfg.spool_dir);
+	/* one outcome for the batch: a state write that works does not hide a failed entry */
+	spool_write_result(a, (!from_rules || write_rules(a)) && failed_from == events->n);
+	return failed_from == events->n;
 }
 
-/* a crash during a fan-out: spool its events again for all their pagers */
+/* the rule state saved by the previous run: the same alerts go on (and resolve) */
+static void
+restore_rules(agent *a)
+{
+	char	   *text = spool_state_read(a->cfg.spool_dir);
+	char	   *err = NULL;
+	rule_counts c;
+
+	if (!text)
+		return;
+	if (!rules_from_json(a->re, text, &err))
+	{
+		log_warn("%s/%s: %s", a->cfg.spool_dir, SPOOL_STATE_FILE, err);
+		free(err);
+	}
+	free(text);
+	c = rules_count(a->re, NULL);
+	log_info("alert state restored: %d firing, %d pending", c.firing, c.pending);
+}
+
+/*
+ * A crash during a fan-out: spool its events again for all their pagers.
+ * One that cannot be spooled (disk full) goes back to the restored rule
+ * state like any failed notification, so the intent can be cleared.
+ */
 static void
 recover_fanout(agent *a)
 {
@@ -350,6 +462,7 @@ recover_fanout(agent *a)
 	size_t		i;
 	json_t	   *item;
 	int			n = 0;
+	bool		failed = false;
 
 	if (!text)
 		return;
@@ -364,20 +477,29 @@ recover_fanout(agent *a)
 
 		if (evs && alert_from_json(evs, &ev))
 		{
+			bool		ok = !failed;	/* order per alert: nothing after a failure */
+
 			json_array_foreach(json_object_get(item, "pagers"), j, name)
-				for (int p = 0; p < a->n_pagers; p++)
+				for (int p = 0; ok && p < a->n_pagers; p++)
 					if (json_is_string(name) && !strcmp(json_string_value(name), pager_name(a->pagers[p])))
 					{
-						pager_enqueue(a->pagers[p], &ev);
-						n++;
+						ok = pager_enqueue(a->pagers[p], &ev);
+						n += ok;
 					}
+			if (!ok)
+			{
+				failed = true;
+				rules_spool_failed(a->re, &ev);
+			}
 			alert_free(&ev);
 		}
 		free(evs);
 	}
 	json_decref(intent);
 	log_warn("recovered an interrupted fan-out: %d notifications spooled again "
-			 "(receivers deduplicate them)", n);
+			 "(receivers deduplicate them)%s", n, failed ? "; the rest is retried at the next poll" : "");
+	if (failed)
+		spool_write_result(a, false);
 	spool_intent_clear(a->cfg.spool_dir);
 }
 
@@ -405,8 +527,8 @@ repost_to_alertmanagers(agent *a, int64_t now_ms)
 			rules_firing(a->re, &a->cfg, now_us(), &firing);
 		listed = true;
 		for (int i = 0; i < firing.n; i++)
-			if (wants(a, p, &firing.v[i]))
-				pager_enqueue(a->pagers[p], &firing.v[i]);
+			if (wants(a, p, &firing.v[i]) && !pager_enqueue(a->pagers[p], &firing.v[i]))
+				spool_write_result(a, false);	/* re-posted again next time */
 	}
 	events_free(&firing);
 }
@@ -436,14 +558,16 @@ node_finished(agent *a, int idx, node *n)
 	collect_cluster_facts(&a->cfg, &a->roles, ncfg, n->obs.now_us, &facts);
 	if (ncfg)
 		rules_eval_node(a->re, &a->cfg, ncfg, &facts, now_us(), &events);
-	route(a, &events);
+	/* events that could not be spooled come again from the same ring entries */
+	if (!route(a, &events, true))
+		node_keep_cursor(n);
 	rb_trigger_observe(a->trig, &a->cfg, &events);
 	events_free(&events);
 	if (ncfg)
 	{
 		/* the runbooks' steps reach on-call like any alert */
 		rb_trigger_node_polled(a->trig, ncfg, now_us(), &events);
-		route(a, &events);
+		route(a, &events, false);
 		events_free(&events);
 	}
 	stats_node_update(n, a->cfg.top_n);
@@ -498,6 +622,7 @@ save_cursors(agent *a)
 	{
 		log_warn("%s", err);
 		free(err);
+		spool_write_result(a, false);
 	}
 }
 
@@ -508,6 +633,9 @@ publish(agent *a)
 
 	stats_build(&ms, &a->cfg, a->coll, a->re, a->pagers, a->n_pagers, a->rw);
 	rb_trigger_metrics(a->trig, &ms);
+	mset_add(mset_family(&ms, "orguard_spool_write_failures_total",
+						 "Writes to the spool (notifications, fan-out intent, alert state) that failed.",
+						 METRIC_COUNTER), (double) a->spool_failures, NULL);
 	if (a->srv)
 		metrics_server_publish(a->srv, mset_format(&ms), true);
 	if (a->rw)
@@ -617,10 +745,11 @@ reload(agent *a, const char *path)
 		metrics_server_stop(a->srv);
 		a->srv = NULL;
 		start_server(a);
+		show_health(a);
 	}
 	rb_trigger_configure(a->trig, &a->cfg);
 	rules_reconcile(a->re, &a->cfg, now_us(), &events);
-	route(a, &events);
+	route(a, &events, true);
 	rb_trigger_observe(a->trig, &a->cfg, &events);
 	events_free(&events);
 	log_info("configuration reloaded: %d nodes, %d pagers, %d rules", a->cfg.n_nodes,
@@ -652,8 +781,15 @@ run_agent(const char *path)
 		rc = 1;
 	else
 	{
-		recover_fanout(&a);
+		event_list	events = {0};
+
 		load_cursors(&a);
+		restore_rules(&a);
+		recover_fanout(&a);
+		/* alerts of nodes or rules removed while the agent was down resolve now */
+		rules_reconcile(a.re, &a.cfg, now_us(), &events);
+		route(&a, &events, true);
+		events_free(&events);
 		log_info("orguard-agent %s started: %d nodes, %d pagers, interval %gs, metrics on %s",
 				 ORGUARD_VERSION, a.cfg.n_nodes, a.cfg.n_pagers, a.cfg.interval_s,
 				 *a.cfg.listen ? a.cfg.listen : "(off)");
@@ -692,6 +828,7 @@ run_agent(const char *path)
 		{
 			publish(&a);
 			save_cursors(&a);
+			save_rules(&a);
 			pending_publish = false;
 		}
 		repost_to_alertmanagers(&a, mono_ms());
@@ -699,11 +836,16 @@ run_agent(const char *path)
 	log_info("orguard-agent stopping");
 	stop_outputs(&a);
 	metrics_server_stop(a.srv);
+	a.srv = NULL;
 	for (int i = 0; i < a.coll->n; i++)
 		free(a.last_error[i]);
 	free(a.last_error);
 	if (a.cursor_path)
+	{
 		save_cursors(&a);
+		save_rules(&a);
+	}
+	free(a.state_saved);
 	cursor_store_free(&a.cursors);
 	free(a.cursor_path);
 	rw_state_free(&a.rw_sent);

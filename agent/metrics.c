@@ -6,6 +6,7 @@
 #include "metrics.h"
 #include "listen_addr.h"
 #include "log.h"
+#include "utf8.h"
 
 #include <arpa/inet.h>
 #include <math.h>
@@ -107,9 +108,12 @@ metric_format_value(double v, char *buf, size_t len)
 }
 
 static void
-escape(strbuf *sb, const char *s, bool quotes)
+escape(strbuf *sb, const char *text, bool quotes)
 {
-	for (; *s; s++)
+	/* the exposition format is UTF-8: a stray byte would fail the whole scrape */
+	char	   *clean = utf8_clean(text, 0);
+
+	for (const char *s = clean; *s; s++)
 	{
 		if (*s == '\\')
 			sb_append(sb, "\\\\");
@@ -120,6 +124,7 @@ escape(strbuf *sb, const char *s, bool quotes)
 		else
 			sb_appendc(sb, *s);
 	}
+	free(clean);
 }
 
 char *
@@ -188,6 +193,7 @@ struct metrics_server
 	pthread_mutex_t lock;
 	char	   *text;
 	bool		ready;
+	char	   *unhealthy;		/* why /healthz fails, NULL when healthy */
 };
 
 static enum MHD_Result
@@ -228,7 +234,18 @@ handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 		return ret;
 	}
 	if (!strcmp(url, "/healthz"))
-		return reply(c, MHD_HTTP_OK, "text/plain", "ok\n");
+	{
+		char	   *why;
+
+		pthread_mutex_lock(&srv->lock);
+		why = srv->unhealthy ? xasprintf("unhealthy: %s\n", srv->unhealthy) : NULL;
+		pthread_mutex_unlock(&srv->lock);
+		if (!why)
+			return reply(c, MHD_HTTP_OK, "text/plain", "ok\n");
+		ret = reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain", why);
+		free(why);
+		return ret;
+	}
 	if (!strcmp(url, "/ready"))
 	{
 		bool		ready;
@@ -292,12 +309,31 @@ metrics_server_publish(metrics_server *srv, char *text, bool ready)
 }
 
 void
+metrics_server_set_unhealthy(metrics_server *srv, const char *reason)
+{
+	char	   *copy = reason ? xstrdup(reason) : NULL;
+	char	   *old;
+
+	if (!srv)
+	{
+		free(copy);
+		return;
+	}
+	pthread_mutex_lock(&srv->lock);
+	old = srv->unhealthy;
+	srv->unhealthy = copy;
+	pthread_mutex_unlock(&srv->lock);
+	free(old);
+}
+
+void
 metrics_server_stop(metrics_server *srv)
 {
 	if (!srv)
 		return;
 	MHD_stop_daemon(srv->d);
 	pthread_mutex_destroy(&srv->lock);
+	free(srv->unhealthy);
 	free(srv->text);
 	free(srv);
 }

@@ -57,6 +57,11 @@ typedef struct metrics_server metrics_server;
 metrics_server *metrics_server_start(const char *listen, char **err);
 /* takes ownership of text */
 void		metrics_server_publish(metrics_server *srv, char *text, bool ready);
+/*
+ * /healthz answers 503 with the reason while the agent is unhealthy (NULL
+ * reason: healthy again); the reason is copied
+ */
+void		metrics_server_set_unhealthy(metrics_server *srv, const char *reason);
 void		metrics_server_stop(metrics_server *srv);
 
 #endif

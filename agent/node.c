@@ -162,6 +162,19 @@ node_consume(node *n)
 		odoo_retail_guard__snapshot__free_unpacked(n->snap, NULL);
 	n->snap = NULL;
 	n->done = false;
+	n->cursor_moved = false;
+}
+
+void
+node_keep_cursor(node *n)
+{
+	if (!n->cursor_moved)
+		return;
+	n->cursor = n->prev_cursor;
+	n->system_id = n->prev_system_id;
+	n->start_us = n->prev_start_us;
+	n->incarnation = n->prev_incarnation;
+	n->cursor_moved = false;
 }
 
 static void
@@ -527,6 +540,12 @@ read_snapshot(node *n, PGresult *r, int64_t now_ms)
 			cursor_life life = !id ? CURSOR_SAME_LIFE :
 				cursor_life_check(n->system_id, n->start_us, n->incarnation, id->system_identifier,
 								  id->postmaster_start_us, id->shmem_incarnation);
+
+			n->cursor_moved = true;
+			n->prev_cursor = n->cursor;
+			n->prev_system_id = n->system_id;
+			n->prev_start_us = n->start_us;
+			n->prev_incarnation = n->incarnation;
 
 			if (life == CURSOR_NODE_RESTARTED)
 				log_info("node %s: restarted or replaced; reading its event rings from the start",

@@ -57,6 +57,12 @@ typedef struct node
 	uint64_t	system_id;		/* whose event rings the cursor belongs to */
 	int64_t		start_us;		/* postmaster start of that system; 0 unknown */
 	uint64_t	incarnation;	/* its shared-memory incarnation; 0 unknown */
+	/* the four above before the finished poll moved them (see node_keep_cursor) */
+	bool		cursor_moved;
+	uint64_t	prev_cursor;
+	uint64_t	prev_system_id;
+	int64_t		prev_start_us;
+	uint64_t	prev_incarnation;
 	bool		has_snapshot_fn;
 	bool		has_ir_model;
 	bool		models_loaded;
@@ -105,6 +111,11 @@ void		collector_step(collector *c, int timeout_ms);
 bool		collector_busy(const collector *c);
 /* releases a finished poll's snapshot */
 void		node_consume(node *n);
+/*
+ * the finished poll's events could not be spooled: its cursor goes back,
+ * so that the next poll reads the same ring entries again
+ */
+void		node_keep_cursor(node *n);
 
 /* applies the ir_model mapping of the node's database to a snapshot (pure) */
 void		node_apply_models(const model_map *map, const char *dbname, OdooRetailGuard__Snapshot *s);

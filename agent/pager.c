@@ -144,7 +144,11 @@ deliver(pager *p, const alert_event *ev, http_response *resp)
 	return http_classify(resp);
 }
 
-/* delivers one spooled entry; returns false when stopping */
+/*
+ * delivers one spooled entry; returns false when stopping.  An entry that
+ * cannot be read (a directory, no permission) is dead-lettered like a
+ * malformed one, so that it cannot hold up the entries behind it.
+ */
 static bool
 handle_entry(pager *p, uint64_t seq)
 {
@@ -152,9 +156,9 @@ handle_entry(pager *p, uint64_t seq)
 	alert_event ev;
 	int			attempt = 0;
 
-	if (!data)
+	if (!data && !spool_exists(p->sp, seq))
 		return true;			/* already gone */
-	if (!alert_from_json(data, &ev))
+	if (!data || !alert_from_json(data, &ev))
 	{
 		log_error("pager %s: spool entry %llu is unreadable; moved to dead-letter",
 				  p->cfg.name, (unsigned long long) seq);
@@ -233,6 +237,7 @@ run(void *arg)
 		uint64_t   *seqs;
 		int			n = spool_list(p->sp, &seqs);
 		bool		go = true;
+		bool		progress = false;
 
 		pthread_mutex_lock(&p->lock);
 		p->stats.pending = (uint64_t) n;
@@ -241,6 +246,7 @@ run(void *arg)
 		for (int i = 0; i < n && go; i++)
 		{
 			go = handle_entry(p, seqs[i]);
+			progress = progress || !spool_exists(p->sp, seqs[i]);
 			pthread_mutex_lock(&p->lock);
 			if (p->stats.pending > 0)
 				p->stats.pending--;
@@ -252,7 +258,12 @@ run(void *arg)
 		if (!go)
 			break;
 		pthread_mutex_lock(&p->lock);
-		if (n == 0)
+
+		/*
+		 * Nothing left, or nothing could be removed (an entry that can be
+		 * neither sent nor moved): wait for new work, never spin.
+		 */
+		if (n == 0 || !progress)
 		{
 			struct timespec ts;
 

@@ -6,6 +6,7 @@
  * are the event's labels, which config and facts keep valid.
  */
 #include "pager.h"
+#include "utf8.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -38,12 +39,12 @@ alertmanager_payload(const pager_cfg *p, const alert_event *ev, int64_t now)
 
 	for (int i = 0; i < ev->labels.n; i++)
 		if (valid_label_name(ev->labels.v[i].name) && *ev->labels.v[i].value)
-			json_object_set_new(labels, ev->labels.v[i].name, json_string(ev->labels.v[i].value));
+			json_set_text(labels, ev->labels.v[i].name, ev->labels.v[i].value);
 	json_object_set_new(a, "labels", labels);
-	json_object_set_new(ann, "summary", json_string(ev->summary));
+	json_object_set_new(ann, "summary", json_text(ev->summary));
 	snprintf(val, sizeof(val), "%.15g", ev->value);
 	json_object_set_new(ann, "value", json_string(val));
-	json_object_set_new(ann, "dedup_key", json_string(ev->dedup_key));
+	json_object_set_new(ann, "dedup_key", json_text(ev->dedup_key));
 	json_object_set_new(a, "annotations", ann);
 	format_iso8601(ev->starts_at_us ? ev->starts_at_us : ev->event_at_us, ts, sizeof(ts));
 	json_object_set_new(a, "startsAt", json_string(ts));

@@ -5,6 +5,7 @@
  * resolve needs only the routing key and the dedup key.
  */
 #include "pager.h"
+#include "utf8.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -39,27 +40,13 @@ dump(json_t *o)
 	return r;
 }
 
-/* cuts at a UTF-8 character boundary */
-static char *
-truncate_utf8(const char *s, size_t max)
-{
-	size_t		n = strlen(s);
-
-	if (n <= max)
-		return xstrdup(s);
-	n = max;
-	while (n > 0 && ((unsigned char) s[n] & 0xC0) == 0x80)
-		n--;
-	return strndup(s, n);
-}
-
 char *
 pagerduty_payload(const pager_cfg *p, const alert_event *ev)
 {
 	json_t	   *o = json_object();
 
 	json_object_set_new(o, "routing_key", json_string(p->secret ? p->secret : ""));
-	json_object_set_new(o, "dedup_key", json_string(ev->dedup_key));
+	json_object_set_new(o, "dedup_key", json_text(ev->dedup_key));
 	if (ev->status == ALERT_RESOLVED)
 		json_object_set_new(o, "event_action", json_string("resolve"));
 	else
@@ -67,20 +54,20 @@ pagerduty_payload(const pager_cfg *p, const alert_event *ev)
 		json_t	   *pl = json_object();
 		json_t	   *details = json_object();
 		char		ts[40];
-		char	   *summary = truncate_utf8(ev->summary, PD_SUMMARY_MAX);
+		char	   *summary = utf8_clean(ev->summary, PD_SUMMARY_MAX);
 
 		json_object_set_new(o, "event_action", json_string("trigger"));
 		format_iso8601(ev->event_at_us, ts, sizeof(ts));
-		json_object_set_new(pl, "summary", json_string(summary));
+		json_object_set_new(pl, "summary", json_text(summary));
 		free(summary);
-		json_object_set_new(pl, "source", json_string(ev->node));
+		json_object_set_new(pl, "source", json_text(ev->node));
 		json_object_set_new(pl, "severity", json_string(pagerduty_severity(ev->sev)));
 		json_object_set_new(pl, "timestamp", json_string(ts));
 		json_object_set_new(pl, "component", json_string("postgresql"));
-		json_object_set_new(pl, "group", json_string(ev->cluster));
-		json_object_set_new(pl, "class", json_string(ev->rule));
+		json_object_set_new(pl, "group", json_text(ev->cluster));
+		json_object_set_new(pl, "class", json_text(ev->rule));
 		for (int i = 0; i < ev->labels.n; i++)
-			json_object_set_new(details, ev->labels.v[i].name, json_string(ev->labels.v[i].value));
+			json_set_text(details, ev->labels.v[i].name, ev->labels.v[i].value);
 		json_object_set_new(details, "value", json_real(ev->value));
 		json_object_set_new(pl, "custom_details", details);
 		json_object_set_new(o, "payload", pl);

@@ -4,6 +4,7 @@
  * Receivers verify "X-Orguard-Signature: sha256=<hex of HMAC(key, body)>".
  */
 #include "pager.h"
+#include "utf8.h"
 
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -22,16 +23,16 @@ webhook_payload(const alert_event *ev)
 
 	json_object_set_new(o, "version", json_integer(1));
 	json_object_set_new(o, "status", json_string(ev->status == ALERT_FIRING ? "firing" : "resolved"));
-	json_object_set_new(o, "dedup_key", json_string(ev->dedup_key));
-	json_object_set_new(o, "rule", json_string(ev->rule));
+	json_object_set_new(o, "dedup_key", json_text(ev->dedup_key));
+	json_object_set_new(o, "rule", json_text(ev->rule));
 	json_object_set_new(o, "severity", json_string(severity_name(ev->sev)));
-	json_object_set_new(o, "cluster", json_string(ev->cluster));
-	json_object_set_new(o, "node", json_string(ev->node));
-	json_object_set_new(o, "subject", json_string(ev->subject));
-	json_object_set_new(o, "summary", json_string(ev->summary));
+	json_object_set_new(o, "cluster", json_text(ev->cluster));
+	json_object_set_new(o, "node", json_text(ev->node));
+	json_object_set_new(o, "subject", json_text(ev->subject));
+	json_object_set_new(o, "summary", json_text(ev->summary));
 	json_object_set_new(o, "value", json_real(ev->value));
 	for (int i = 0; i < ev->labels.n; i++)
-		json_object_set_new(labels, ev->labels.v[i].name, json_string(ev->labels.v[i].value));
+		json_set_text(labels, ev->labels.v[i].name, ev->labels.v[i].value);
 	json_object_set_new(o, "labels", labels);
 	format_iso8601(ev->starts_at_us, ts, sizeof(ts));
 	json_object_set_new(o, "starts_at", json_string(ts));

@@ -14,7 +14,10 @@
  * sent when its firing was.
  */
 #include "rules.h"
+#include "utf8.h"
 
+#include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +40,8 @@ typedef struct instance
 	inst_state	state;
 	bool		seen;			/* had a fact in the current evaluation */
 	bool		notified;		/* the receivers know it fires */
+	bool		was_notified;	/* notified before the latest firing notification */
+	bool		retry;			/* that notification was not spooled: send it again */
 	severity	notified_sev;
 	int64_t		active_since;
 	int64_t		last_active;
@@ -53,6 +58,7 @@ struct rule_engine
 {
 	instance   *v;
 	int			n;
+	event_list	owed;			/* resolutions that could not be spooled, oldest first */
 };
 
 rule_engine *
@@ -81,6 +87,7 @@ rules_free(rule_engine *re)
 	for (int i = 0; i < re->n; i++)
 		inst_free(&re->v[i]);
 	free(re->v);
+	events_free(&re->owed);
 	free(re);
 }
 
@@ -169,6 +176,8 @@ notify_firing(instance *in, const rule_cfg *r, const node_cfg *node, int64_t now
 	if (rules_muted(r, sev, now))
 		return;
 	emit(in, r, node, ALERT_FIRING, sev, now, out);
+	in->was_notified = in->notified;
+	in->retry = false;
 	in->notified = true;
 	in->notified_sev = sev;
 	in->last_notified = now;
@@ -181,6 +190,7 @@ resolve(instance *in, const rule_cfg *r, const node_cfg *node, int64_t now, even
 		emit(in, r, node, ALERT_RESOLVED, in->notified_sev, now, out);
 	in->state = INST_INACTIVE;
 	in->notified = false;
+	in->retry = false;
 }
 
 /* one instance, one evaluation; present says whether a fact was seen */
@@ -219,7 +229,7 @@ step(instance *in, const rule_cfg *r, const node_cfg *node, bool present, int64_
 				severity	sev = rules_effective_severity(r, now);
 
 				in->last_active = now;
-				if (!in->notified ||
+				if (!in->notified || in->retry ||
 					sev != in->notified_sev ||
 					(r->renotify_s > 0 && now - in->last_notified >= (int64_t) (r->renotify_s * 1e6)))
 					notify_firing(in, r, node, now, out);
@@ -232,8 +242,8 @@ step(instance *in, const rule_cfg *r, const node_cfg *node, bool present, int64_
 					hold = r->flap_window_s;
 				if (now - in->last_active >= (int64_t) (hold * 1e6))
 					resolve(in, r, node, now, out);
-				else if (!in->notified)
-					notify_firing(in, r, node, now, out);	/* a mute window ended */
+				else if (!in->notified || in->retry)
+					notify_firing(in, r, node, now, out);	/* a mute window ended, or a retry */
 			}
 			return;
 	}
@@ -274,10 +284,20 @@ collect_garbage(rule_engine *re, const agent_cfg *cfg, int64_t now)
 	re->n = j;
 }
 
+/* resolutions owed from a failed spool write go first, before anything newer for the same alert */
+static void
+emit_owed(rule_engine *re, event_list *out)
+{
+	for (int i = 0; i < re->owed.n; i++)
+		alert_copy(events_push(out), &re->owed.v[i]);
+	events_free(&re->owed);
+}
+
 void
 rules_eval_node(rule_engine *re, const agent_cfg *cfg, const node_cfg *node, const fact_list *facts,
 				int64_t now, event_list *out)
 {
+	emit_owed(re, out);
 	for (int i = 0; i < re->n; i++)
 		if (!strcmp(re->v[i].node, node->name))
 			re->v[i].seen = false;
@@ -355,6 +375,7 @@ rules_eval_node(rule_engine *re, const agent_cfg *cfg, const node_cfg *node, con
 void
 rules_reconcile(rule_engine *re, const agent_cfg *cfg, int64_t now, event_list *out)
 {
+	emit_owed(re, out);
 	for (int i = 0; i < re->n; i++)
 	{
 		instance   *in = &re->v[i];
@@ -399,4 +420,253 @@ rules_count(const rule_engine *re, const char *rule)
 			c.firing++;
 	}
 	return c;
+}
+
+void
+rules_spool_failed(rule_engine *re, const alert_event *ev)
+{
+	instance   *in;
+
+	if (ev->status == ALERT_RESOLVED)
+	{
+		/* the instance may be gone already: keep the resolution itself */
+		alert_copy(events_push(&re->owed), ev);
+		return;
+	}
+	in = find(re, ev->dedup_key);
+	if (in && in->state == INST_FIRING)
+	{
+		/* as if it had not been sent: a first notification is not owed a resolution yet */
+		in->notified = in->was_notified;
+		in->retry = true;
+	}
+}
+
+/* ---------- persisted state ---------- */
+
+#define STATE_VERSION 1
+
+static const char *const state_names[] = {"inactive", "pending", "firing"};
+
+char *
+rules_to_json(const rule_engine *re)
+{
+	json_t	   *root = json_object();
+	json_t	   *alerts = json_array();
+	json_t	   *owed = json_array();
+	char	   *s,
+			   *r;
+
+	for (int i = 0; i < re->n; i++)
+	{
+		const instance *in = &re->v[i];
+		json_t	   *o = json_object();
+		json_t	   *fires = json_array();
+		json_t	   *labels = json_object();
+
+		json_object_set_new(o, "key", json_text(in->key));
+		json_object_set_new(o, "rule", json_text(in->rule));
+		json_object_set_new(o, "node", json_text(in->node));
+		json_object_set_new(o, "cluster", json_text(in->cluster));
+		json_object_set_new(o, "subject", json_text(in->subject));
+		json_object_set_new(o, "state", json_string(state_names[in->state]));
+		json_object_set_new(o, "notified", json_boolean(in->notified));
+		json_object_set_new(o, "was_notified", json_boolean(in->was_notified));
+		json_object_set_new(o, "retry", json_boolean(in->retry));
+		json_object_set_new(o, "notified_severity", json_string(severity_name(in->notified_sev)));
+		json_object_set_new(o, "active_since_us", json_integer(in->active_since));
+		json_object_set_new(o, "last_active_us", json_integer(in->last_active));
+		json_object_set_new(o, "fired_at_us", json_integer(in->fired_at));
+		json_object_set_new(o, "last_notified_us", json_integer(in->last_notified));
+		/* flap history, oldest first */
+		for (int k = in->n_fires > FLAP_HISTORY ? in->n_fires - FLAP_HISTORY : 0; k < in->n_fires; k++)
+			json_array_append_new(fires, json_integer(in->fires[k % FLAP_HISTORY]));
+		json_object_set_new(o, "fires_us", fires);
+		json_object_set_new(o, "value", json_real(isfinite(in->value) ? in->value : 0));
+		json_object_set_new(o, "summary", json_text(in->summary));
+		for (int k = 0; k < in->labels.n; k++)
+			json_set_text(labels, in->labels.v[k].name, in->labels.v[k].value);
+		json_object_set_new(o, "labels", labels);
+		json_array_append_new(alerts, o);
+	}
+	for (int i = 0; i < re->owed.n; i++)
+	{
+		char	   *ev = alert_to_json(&re->owed.v[i]);
+
+		json_array_append_new(owed, json_loads(ev, 0, NULL));
+		free(ev);
+	}
+	json_object_set_new(root, "version", json_integer(STATE_VERSION));
+	json_object_set_new(root, "alerts", alerts);
+	json_object_set_new(root, "owed_resolutions", owed);
+	s = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(root);
+	r = xstrdup(s ? s : "{}");
+	free(s);
+	return r;
+}
+
+static bool
+get_str(json_t *o, const char *k, char **out)
+{
+	json_t	   *v = json_object_get(o, k);
+
+	if (!json_is_string(v))
+		return false;
+	*out = xstrdup(json_string_value(v));
+	return true;
+}
+
+static bool
+get_int(json_t *o, const char *k, int64_t *out)
+{
+	json_t	   *v = json_object_get(o, k);
+
+	if (!json_is_integer(v))
+		return false;
+	*out = (int64_t) json_integer_value(v);
+	return true;
+}
+
+static bool
+get_bool(json_t *o, const char *k, bool *out)
+{
+	json_t	   *v = json_object_get(o, k);
+
+	if (!json_is_boolean(v))
+		return false;
+	*out = json_is_true(v);
+	return true;
+}
+
+/* one saved alert; false (and in freed) when anything is missing or out of range */
+static bool
+inst_from_json(json_t *o, instance *in)
+{
+	const char *st,
+			   *sev;
+	json_t	   *fires,
+			   *labels,
+			   *v;
+	const char *k;
+	size_t		i;
+	bool		ok;
+
+	memset(in, 0, sizeof(*in));
+	ok = get_str(o, "key", &in->key) && get_str(o, "rule", &in->rule) &&
+		get_str(o, "node", &in->node) && get_str(o, "cluster", &in->cluster) &&
+		get_str(o, "subject", &in->subject) && get_str(o, "summary", &in->summary) &&
+		get_bool(o, "notified", &in->notified) && get_bool(o, "was_notified", &in->was_notified) &&
+		get_bool(o, "retry", &in->retry) &&
+		get_int(o, "active_since_us", &in->active_since) && get_int(o, "last_active_us", &in->last_active) &&
+		get_int(o, "fired_at_us", &in->fired_at) && get_int(o, "last_notified_us", &in->last_notified);
+	st = json_string_value(json_object_get(o, "state"));
+	sev = json_string_value(json_object_get(o, "notified_severity"));
+	if (ok)
+		ok = st && sev && json_is_number(json_object_get(o, "value"));
+	if (ok)
+	{
+		ok = false;
+		for (int s = INST_INACTIVE; s <= INST_FIRING; s++)
+			if (!strcmp(st, state_names[s]))
+			{
+				in->state = (inst_state) s;
+				ok = true;
+			}
+	}
+	if (ok)
+	{
+		ok = false;
+		for (int s = SEV_INFO; s <= SEV_CRITICAL; s++)
+			if (!strcmp(sev, severity_name((severity) s)))
+			{
+				in->notified_sev = (severity) s;
+				ok = true;
+			}
+	}
+	if (ok)
+		in->value = json_number_value(json_object_get(o, "value"));
+	fires = json_object_get(o, "fires_us");
+	labels = json_object_get(o, "labels");
+	ok = ok && json_is_array(fires) && json_array_size(fires) <= FLAP_HISTORY && json_is_object(labels);
+	if (ok)
+		json_array_foreach(fires, i, v)
+		{
+			if (!json_is_integer(v))
+				ok = false;
+			else
+				record_fire(in, (int64_t) json_integer_value(v));
+		}
+	if (ok)
+		json_object_foreach(labels, k, v)
+		{
+			if (!json_is_string(v))
+				ok = false;
+			else
+				labels_set(&in->labels, k, json_string_value(v));
+		}
+	if (!ok)
+		inst_free(in);
+	return ok;
+}
+
+bool
+rules_from_json(rule_engine *re, const char *text, char **err)
+{
+	json_error_t jerr;
+	json_t	   *root = json_loads(text, 0, &jerr);
+	json_t	   *alerts,
+			   *owed,
+			   *v;
+	size_t		i;
+	int			bad = 0;
+
+	if (!json_is_object(root) || !json_is_integer(json_object_get(root, "version")) ||
+		json_integer_value(json_object_get(root, "version")) != STATE_VERSION ||
+		!json_is_array(alerts = json_object_get(root, "alerts")) ||
+		!json_is_array(owed = json_object_get(root, "owed_resolutions")))
+	{
+		*err = xasprintf("not an alert state of version %d%s%s", STATE_VERSION,
+						 root ? "" : ": ", root ? "" : jerr.text);
+		json_decref(root);
+		return false;
+	}
+	json_array_foreach(alerts, i, v)
+	{
+		instance	in;
+
+		if (!json_is_object(v) || !inst_from_json(v, &in))
+		{
+			bad++;
+			continue;
+		}
+		if (find(re, in.key))
+		{
+			inst_free(&in);
+			bad++;
+			continue;
+		}
+		re->v = xrealloc(re->v, sizeof(instance) * (size_t) (re->n + 1));
+		re->v[re->n++] = in;
+	}
+	json_array_foreach(owed, i, v)
+	{
+		char	   *ev = json_dumps(v, JSON_COMPACT);
+		alert_event e;
+
+		if (ev && alert_from_json(ev, &e))
+		{
+			*events_push(&re->owed) = e;
+		}
+		else
+			bad++;
+		free(ev);
+	}
+	json_decref(root);
+	if (bad)
+	{
+		*err = xasprintf("%d malformed entr%s skipped", bad, bad == 1 ? "y" : "ies");
+		return false;
+	}
+	return true;
 }

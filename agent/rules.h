@@ -38,6 +38,24 @@ void		rules_reconcile(rule_engine *re, const agent_cfg *cfg, int64_t now_us, eve
 void		rules_firing(const rule_engine *re, const agent_cfg *cfg, int64_t now_us,
 						 event_list *out);
 
+/*
+ * A notification of the latest evaluation could not be written to the
+ * spool (disk full): the alert is left as if it had not been sent, so the
+ * next evaluation sends it again.  A resolution is kept and sent again
+ * before anything newer.
+ */
+void		rules_spool_failed(rule_engine *re, const alert_event *ev);
+
+/*
+ * The whole state (pending and firing alerts, the labels they fired with,
+ * flap history, owed resolutions) as JSON, and back into an empty engine,
+ * so that a restarted agent continues the same alerts.  rules_from_json
+ * keeps what it could read and returns false with *err (malloc'd) when
+ * anything was malformed.
+ */
+char	   *rules_to_json(const rule_engine *re);
+bool		rules_from_json(rule_engine *re, const char *json, char **err);
+
 typedef struct rule_counts
 {
 	int			pending;

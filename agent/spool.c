@@ -4,11 +4,13 @@
  * file that is either wholly there or not at all after a crash.
  */
 #include "spool.h"
+#include "log.h"
 #include "util.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,17 +32,28 @@ fsync_dir(const char *dir)
 bool
 spool_parse_name(const char *name, uint64_t *seq)
 {
-	const char *p = name;
 	uint64_t	v = 0;
 
-	if (!*p)
-		return false;
-	for (; *p >= '0' && *p <= '9'; p++)
-		v = v * 10 + (uint64_t) (*p - '0');
-	if (p == name || strcmp(p, ".json") != 0)
+	/* exactly the form spool_put writes: what else is found is not ours */
+	for (int i = 0; i < SPOOL_SEQ_DIGITS; i++)
+	{
+		if (name[i] < '0' || name[i] > '9')
+			return false;
+		if (v > (UINT64_MAX - (uint64_t) (name[i] - '0')) / 10)
+			return false;
+		v = v * 10 + (uint64_t) (name[i] - '0');
+	}
+	if (strcmp(name + SPOOL_SEQ_DIGITS, ".json") != 0 || v == 0)
 		return false;
 	*seq = v;
 	return true;
+}
+
+/* names the spool writes itself: "." and "..", and .tmp-<seq> while a write is under way */
+static bool
+own_name(const char *name)
+{
+	return !strcmp(name, ".") || !strcmp(name, "..") || !strncmp(name, ".tmp-", 5);
 }
 
 spool *
@@ -136,8 +149,8 @@ spool_put(spool *s, const char *data, uint64_t *seq_out, char **err)
 	final = xasprintf("%s/%020llu.json", s->dir, (unsigned long long) seq);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	ok = fd >= 0 && write_all(fd, data, strlen(data)) && fsync(fd) == 0;
-	if (fd >= 0)
-		close(fd);
+	if (fd >= 0 && close(fd) != 0)
+		ok = false;
 	if (ok)
 		ok = rename(tmp, final) == 0;
 	if (!ok)
@@ -165,6 +178,31 @@ cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/*
+ * Anything else in a pager's directory (a file copied in by hand, a name
+ * with too few or too many digits) would never be sent nor acknowledged:
+ * it goes to dead-letter/ with a log line.
+ */
+static void
+quarantine(spool *s, const char *name)
+{
+	char	   *from = xasprintf("%s/%s", s->dir, name);
+	char	   *to = xasprintf("%s/%s-stray-%lld-%.100s", s->dead_dir, s->pager, (long long) now_us(),
+							   name);
+
+	if (rename(from, to) == 0)
+	{
+		log_warn("pager %s: unexpected file \"%s\" in %s moved to %s", s->pager, name, s->dir, to);
+		fsync_dir(s->dead_dir);
+		fsync_dir(s->dir);
+	}
+	else
+		log_error("pager %s: unexpected file \"%s\" in %s could not be moved to %s: %s", s->pager,
+				  name, s->dir, s->dead_dir, strerror(errno));
+	free(from);
+	free(to);
+}
+
 int
 spool_list(spool *s, uint64_t **seqs)
 {
@@ -181,7 +219,11 @@ spool_list(spool *s, uint64_t **seqs)
 		uint64_t	seq;
 
 		if (!spool_parse_name(de->d_name, &seq))
+		{
+			if (!own_name(de->d_name))
+				quarantine(s, de->d_name);
 			continue;
+		}
 		if (n == cap)
 		{
 			cap *= 2;
@@ -230,11 +272,12 @@ spool_dead_letter(spool *s, uint64_t seq)
 	return ok;
 }
 
-bool
-spool_intent_write(const char *root, const char *json, char **err)
+/* DIR/NAME written whole or not at all: tmp file, fsync, rename, fsync of DIR */
+static bool
+write_atomic(const char *root, const char *name, const char *data, char **err)
 {
-	char	   *tmp = xasprintf("%s/.tmp-fanout", root);
-	char	   *path = xasprintf("%s/fanout.json", root);
+	char	   *tmp = xasprintf("%s/.tmp-%s", root, name);
+	char	   *path = xasprintf("%s/%s", root, name);
 	int			fd;
 	bool		ok;
 
@@ -246,9 +289,9 @@ spool_intent_write(const char *root, const char *json, char **err)
 		return false;
 	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	ok = fd >= 0 && write_all(fd, json, strlen(json)) && fsync(fd) == 0;
-	if (fd >= 0)
-		close(fd);
+	ok = fd >= 0 && write_all(fd, data, strlen(data)) && fsync(fd) == 0;
+	if (fd >= 0 && close(fd) != 0)
+		ok = false;
 	ok = ok && rename(tmp, path) == 0;
 	if (!ok)
 	{
@@ -260,6 +303,28 @@ spool_intent_write(const char *root, const char *json, char **err)
 	free(tmp);
 	free(path);
 	return ok;
+}
+
+bool
+spool_intent_write(const char *root, const char *json, char **err)
+{
+	return write_atomic(root, "fanout.json", json, err);
+}
+
+bool
+spool_state_write(const char *root, const char *json, char **err)
+{
+	return write_atomic(root, SPOOL_STATE_FILE, json, err);
+}
+
+char *
+spool_state_read(const char *root)
+{
+	char	   *path = xasprintf("%s/%s", root, SPOOL_STATE_FILE);
+	char	   *text = file_read(path);
+
+	free(path);
+	return text;
 }
 
 char *
@@ -280,4 +345,15 @@ spool_intent_clear(const char *root)
 	unlink(path);
 	fsync_dir(root);
 	free(path);
+}
+
+bool
+spool_exists(spool *s, uint64_t seq)
+{
+	char	   *path = xasprintf("%s/%020llu.json", s->dir, (unsigned long long) seq);
+	struct stat st;
+	bool		there = lstat(path, &st) == 0;
+
+	free(path);
+	return there;
 }

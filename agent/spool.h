@@ -6,9 +6,10 @@
  *
  * Layout: DIR/PAGER/<20-digit sequence>.json, written as .tmp-<seq> and
  * renamed; DIR/dead-letter/PAGER-<seq>.json for events a receiver refused
- * for good.  Leftover .tmp files (a crash mid-write) are discarded on open:
- * their event was never acknowledged to anyone, and the rule engine
- * re-notifies what still fires.
+ * for good, and DIR/dead-letter/PAGER-stray-<time>-<name> for files found
+ * in DIR/PAGER that are not entries.  Leftover .tmp files (a crash
+ * mid-write) are discarded on open: their event was never acknowledged to
+ * anyone, and the rule engine re-notifies what still fires.
  */
 #ifndef ORGUARD_SPOOL_H
 #define ORGUARD_SPOOL_H
@@ -32,7 +33,10 @@ spool	   *spool_open(const char *root, const char *pager, char **err);
 void		spool_close(spool *s);
 
 bool		spool_put(spool *s, const char *data, uint64_t *seq, char **err);
-/* sequences present, ascending; returns the count, *seqs malloc'd */
+/*
+ * sequences present, ascending; returns the count, *seqs malloc'd.  Files
+ * that are not entries are moved to the dead-letter directory.
+ */
 int			spool_list(spool *s, uint64_t **seqs);
 char	   *spool_read(spool *s, uint64_t seq);
 bool		spool_ack(spool *s, uint64_t seq);
@@ -52,7 +56,24 @@ bool		spool_intent_write(const char *root, const char *json, char **err);
 char	   *spool_intent_read(const char *root);
 void		spool_intent_clear(const char *root);
 
-/* parses "<digits>.json"; false for anything else (tmp files included) */
+/*
+ * The rule engine's state (rules.h), DIR/alerts.json, written like the
+ * entries (tmp, fsync, rename, fsync of DIR) after every change, read back
+ * at start so that a restarted agent continues the same alerts.
+ */
+#define SPOOL_STATE_FILE "alerts.json"
+bool		spool_state_write(const char *root, const char *json, char **err);
+/* NULL when there is none */
+char	   *spool_state_read(const char *root);
+
+#define SPOOL_SEQ_DIGITS 20
+
+/*
+ * parses "<20 digits>.json" (sequence 1 or more); false for anything else,
+ * tmp files included
+ */
 bool		spool_parse_name(const char *name, uint64_t *seq);
+/* true while the entry's file is there (readable or not) */
+bool		spool_exists(spool *s, uint64_t seq);
 
 #endif

@@ -5,6 +5,7 @@
  */
 #include "runbooks/journal.h"
 #include "util.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,13 +36,13 @@ journal_format(const journal_entry *e)
 	char	   *s,
 			   *out;
 
-	json_object_set_new(o, "time", json_string(e->time ? e->time : ""));
-	json_object_set_new(o, "run", json_string(e->run ? e->run : ""));
-	json_object_set_new(o, "runbook", json_string(e->runbook ? e->runbook : ""));
-	json_object_set_new(o, "step", json_string(e->step ? e->step : ""));
-	json_object_set_new(o, "target", json_string(e->target ? e->target : ""));
-	json_object_set_new(o, "result", json_string(e->result ? e->result : ""));
-	json_object_set_new(o, "detail", json_string(e->detail ? e->detail : ""));
+	json_object_set_new(o, "time", json_text(e->time));
+	json_object_set_new(o, "run", json_text(e->run));
+	json_object_set_new(o, "runbook", json_text(e->runbook));
+	json_object_set_new(o, "step", json_text(e->step));
+	json_object_set_new(o, "target", json_text(e->target));
+	json_object_set_new(o, "result", json_text(e->result));
+	json_object_set_new(o, "detail", json_text(e->detail));
 	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
 	json_decref(o);
 	out = xstrdup(s);

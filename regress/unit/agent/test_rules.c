@@ -336,6 +336,189 @@ test_reload_keeps_and_resolves(void **state)
 	assert_int_equal(eval(f, RULE_NODE_UNREACHABLE, "node", 1, t + S(2)), 0);
 }
 
+/*
+ * A notification the spool could not take (disk full) is not lost: the
+ * alert stays un-notified and the next evaluation sends it again.
+ */
+static void
+test_spool_failure_retries_firing(void **state)
+{
+	fixture    *f = *state;
+	int64_t		t = MONDAY_NOON;
+
+	/* first firing notification fails */
+	assert_int_equal(eval(f, RULE_LOCK_WAIT, "odoo/stock.quant", 42, t), 1);
+	rules_spool_failed(f->re, last(f));
+	assert_int_equal(rules_count(f->re, "lock_wait").firing, 1);
+	/* the next poll sends it again (and again while it fails) */
+	assert_int_equal(eval(f, RULE_LOCK_WAIT, "odoo/stock.quant", 43, t + S(10)), 1);
+	assert_int_equal(last(f)->status, ALERT_FIRING);
+	rules_spool_failed(f->re, last(f));
+	assert_int_equal(eval(f, RULE_LOCK_WAIT, "odoo/stock.quant", 44, t + S(20)), 1);
+	assert_int_equal(last(f)->status, ALERT_FIRING);
+	/* spooled now: quiet until renotify */
+	assert_int_equal(eval(f, RULE_LOCK_WAIT, "odoo/stock.quant", 45, t + S(30)), 0);
+
+	/* a never-delivered firing owes no resolution */
+	assert_int_equal(eval(f, RULE_LOCK_WAIT, "odoo/sale.order", 42, t + S(40)), 1);
+	assert_string_equal(last(f)->dedup_key, "eu/n1/lock_wait/odoo/sale.order");
+	rules_spool_failed(f->re, last(f));
+	/* only the delivered stock.quant alert (no fact since t+30) resolves */
+	assert_int_equal(eval(f, RULE_LOCK_WAIT, "odoo/sale.order", 1, t + S(240)), 1);
+	assert_string_equal(last(f)->dedup_key, "eu/n1/lock_wait/odoo/stock.quant");
+	assert_int_equal(last(f)->status, ALERT_RESOLVED);
+}
+
+/* a failed renotification of a delivered alert is retried and its resolution still comes */
+static void
+test_spool_failure_retries_renotify_and_resolution(void **state)
+{
+	fixture    *f = *state;
+	int64_t		t = MONDAY_NOON;
+	int64_t		starts;
+
+	assert_int_equal(eval(f, RULE_CONNECTION_USAGE, "connections", 90, t), 0);
+	assert_int_equal(eval(f, RULE_CONNECTION_USAGE, "connections", 90, t + S(60)), 1);
+	starts = last(f)->starts_at_us;
+	/* renotify after 10 min fails */
+	assert_int_equal(eval(f, RULE_CONNECTION_USAGE, "connections", 90, t + S(660)), 1);
+	rules_spool_failed(f->re, last(f));
+	assert_int_equal(eval(f, RULE_CONNECTION_USAGE, "connections", 90, t + S(670)), 1);
+	assert_int_equal(last(f)->status, ALERT_FIRING);
+	rules_spool_failed(f->re, last(f));
+	/* the alert ends while the spool still fails: its resolution is due */
+	assert_int_equal(eval(f, RULE_CONNECTION_USAGE, "connections", 10, t + S(680)), 1);
+	assert_int_equal(last(f)->status, ALERT_RESOLVED);
+	rules_spool_failed(f->re, last(f));
+	assert_int_equal(rules_count(f->re, NULL).firing, 0);
+	/* kept and sent at the next evaluation, before anything newer for the same alert */
+	assert_int_equal(eval(f, RULE_CONNECTION_USAGE, "connections", 95, t + S(690)), 1);
+	assert_int_equal(last(f)->status, ALERT_RESOLVED);
+	assert_true(last(f)->starts_at_us == starts);
+	assert_true(last(f)->ends_at_us == t + S(680));
+	/* sent once: not owed any more */
+	assert_int_equal(eval(f, RULE_CONNECTION_USAGE, "connections", 10, t + S(700)), 0);
+}
+
+/* what a restarted agent restores: the same alerts, same labels, flap history */
+static void
+test_state_round_trip(void **state)
+{
+	fixture    *f = *state;
+	int64_t		t = MONDAY_NOON;
+	rule_engine *back = rules_new();
+	char	   *json,
+			   *json2,
+			   *err = NULL;
+	fact_list	facts = {0};
+	fact	   *fa;
+	event_list	ev = {0};
+
+	/* lock_wait fires with duration_seconds = 42, connection_usage is pending, node_unreachable flaps */
+	for (int i = 0; i < 4; i++)
+	{
+		fa = facts_add(&facts, RULE_LOCK_WAIT, "odoo/stock.quant", 42, "wait 42 s");
+		labels_set(&fa->labels, "duration_seconds", "42");
+		facts_add(&facts, RULE_CONNECTION_USAGE, "connections", 90, "90 %%");
+		if (i % 2 == 0)
+			facts_add(&facts, RULE_NODE_UNREACHABLE, "node", 1, "down");
+		rules_eval_node(f->re, &f->cfg, &f->cfg.nodes[0], &facts, t + S(10 * i), &f->ev);
+		facts_free(&facts);
+	}
+	/* the last evaluation resolved node_unreachable, and the spool was full */
+	assert_int_equal(last(f)->status, ALERT_RESOLVED);
+	assert_string_equal(last(f)->dedup_key, "eu/n1/node_unreachable/node");
+	rules_spool_failed(f->re, last(f));
+
+	json = rules_to_json(f->re);
+	assert_true(rules_from_json(back, json, &err));
+	json2 = rules_to_json(back);
+	assert_string_equal(json, json2);
+	assert_int_equal(rules_count(back, "lock_wait").firing, 1);
+	assert_int_equal(rules_count(back, "connection_usage").pending, 1);
+
+	/* the restored engine: owed resolution first; the wait goes on (45 s) without a new page */
+	fa = facts_add(&facts, RULE_LOCK_WAIT, "odoo/stock.quant", 45, "wait 45 s");
+	labels_set(&fa->labels, "duration_seconds", "45");
+	facts_add(&facts, RULE_CONNECTION_USAGE, "connections", 90, "90 %%");
+	rules_eval_node(back, &f->cfg, &f->cfg.nodes[0], &facts, t + S(40), &ev);
+	facts_free(&facts);
+	assert_int_equal(ev.n, 1);
+	assert_int_equal(ev.v[0].status, ALERT_RESOLVED);
+	assert_string_equal(ev.v[0].dedup_key, "eu/n1/node_unreachable/node");
+	events_free(&ev);
+	/* the wait ends: resolved with the labels it fired with, and the same key */
+	rules_eval_node(back, &f->cfg, &f->cfg.nodes[0], &facts, t + S(300), &ev);
+	assert_int_equal(ev.n, 1);
+	assert_int_equal(ev.v[0].status, ALERT_RESOLVED);
+	assert_string_equal(ev.v[0].dedup_key, "eu/n1/lock_wait/odoo/stock.quant");
+	assert_string_equal(labels_get(&ev.v[0].labels, "duration_seconds"), "42");
+	assert_true(ev.v[0].starts_at_us == t);
+	events_free(&ev);
+	free(json);
+	free(json2);
+	rules_free(back);
+}
+
+static void
+test_state_flap_history_restored(void **state)
+{
+	fixture    *f = *state;
+	int64_t		t = MONDAY_NOON;
+	rule_engine *back = rules_new();
+	char	   *json,
+			   *err = NULL;
+	event_list	ev = {0};
+	fact_list	facts = {0};
+
+	/* fired twice in the flap window (count 3, window 10 min) */
+	eval(f, RULE_NODE_UNREACHABLE, "node", 1, t);
+	eval(f, RULE_NODE_UNREACHABLE, "node", -1, t + S(10));
+	eval(f, RULE_NODE_UNREACHABLE, "node", 1, t + S(20));
+	eval(f, RULE_NODE_UNREACHABLE, "node", -1, t + S(30));
+	json = rules_to_json(f->re);
+	assert_true(rules_from_json(back, json, &err));
+	/* the third fire after a restart: flapping, so it stays firing while clear */
+	facts_add(&facts, RULE_NODE_UNREACHABLE, "node", 1, "down");
+	rules_eval_node(back, &f->cfg, &f->cfg.nodes[0], &facts, t + S(40), &ev);
+	facts_free(&facts);
+	assert_int_equal(ev.n, 1);
+	events_free(&ev);
+	rules_eval_node(back, &f->cfg, &f->cfg.nodes[0], &facts, t + S(50), &ev);
+	assert_int_equal(ev.n, 0);
+	assert_int_equal(rules_count(back, NULL).firing, 1);
+	free(json);
+	rules_free(back);
+}
+
+static void
+test_state_malformed(void **state)
+{
+	rule_engine *re = rules_new();
+	char	   *err = NULL;
+
+	(void) state;
+	assert_false(rules_from_json(re, "not json", &err));
+	assert_non_null(err);
+	free(err);
+	err = NULL;
+	assert_false(rules_from_json(re, "{\"version\":99,\"alerts\":[],\"owed_resolutions\":[]}", &err));
+	free(err);
+	err = NULL;
+	/* a bad entry is skipped, the good one kept */
+	assert_false(rules_from_json(re,
+								 "{\"version\":1,\"owed_resolutions\":[],\"alerts\":[{\"key\":1},"
+								 "{\"key\":\"k\",\"rule\":\"lock_wait\",\"node\":\"n1\",\"cluster\":\"eu\","
+								 "\"subject\":\"s\",\"summary\":\"\",\"state\":\"firing\",\"notified\":true,"
+								 "\"was_notified\":false,\"retry\":false,\"notified_severity\":\"warning\","
+								 "\"active_since_us\":1,\"last_active_us\":1,\"fired_at_us\":1,"
+								 "\"last_notified_us\":1,\"fires_us\":[1],\"value\":3.5,\"labels\":{}}]}", &err));
+	assert_non_null(strstr(err, "1 malformed entry"));
+	free(err);
+	assert_int_equal(rules_count(re, NULL).firing, 1);
+	rules_free(re);
+}
+
 static void
 test_dedup_key(void **state)
 {
@@ -445,6 +628,11 @@ main(void)
 		cmocka_unit_test(test_schedule_mutes_non_critical),
 		cmocka_unit_test(test_disabled_rule),
 		cmocka_unit_test_setup_teardown(test_reload_keeps_and_resolves, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spool_failure_retries_firing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spool_failure_retries_renotify_and_resolution, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_flap_history_restored, setup, teardown),
+		cmocka_unit_test(test_state_malformed),
 		cmocka_unit_test(test_dedup_key),
 		cmocka_unit_test_setup_teardown(test_alert_json_round_trip, setup, teardown),
 		cmocka_unit_test(test_schedule_parse_and_contains),

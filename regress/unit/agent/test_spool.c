@@ -12,6 +12,7 @@
 #include "util.h"
 
 #include <dirent.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,10 +147,10 @@ test_crash_recovery(void **state)
 	s = spool_open(*state, "am", &err);
 	assert_non_null(s);
 	n = spool_list(s, &seqs);
-	assert_int_equal(n, 3);		/* tmp discarded, stray ignored */
+	assert_int_equal(n, 3);		/* tmp discarded, stray set aside */
 	free(seqs);
 	tmp = xasprintf("%s/am", (char *) *state);
-	assert_int_equal(count_files(tmp), 4);	/* 3 entries + notes.txt */
+	assert_int_equal(count_files(tmp), 3);	/* 3 entries; notes.txt went to dead-letter */
 	free(tmp);
 	/* the sequence continues after the highest entry */
 	assert_true(spool_put(s, "{}", &seq, &err));
@@ -216,6 +217,72 @@ test_names(void **state)
 	assert_false(spool_parse_name("42.json.bak", &seq));
 	assert_false(spool_parse_name(".json", &seq));
 	assert_false(spool_parse_name("", &seq));
+	/* exactly 20 digits: a short or long name would never match its path */
+	assert_false(spool_parse_name("42.json", &seq));
+	assert_false(spool_parse_name("000000000000000000042.json", &seq));
+	assert_false(spool_parse_name("0000000000000000004.json", &seq));
+	assert_false(spool_parse_name("99999999999999999999.json", &seq));	/* > UINT64_MAX */
+	assert_false(spool_parse_name("00000000000000000000.json", &seq));
+	assert_false(spool_parse_name("0000000000000000004x.json", &seq));
+	assert_true(spool_parse_name("18446744073709551615.json", &seq));
+	assert_true(seq == UINT64_MAX);
+}
+
+static void
+touch(const char *dir, const char *name)
+{
+	char	   *p = xasprintf("%s/%s", dir, name);
+	FILE	   *f = fopen(p, "w");
+
+	assert_non_null(f);
+	fputs("{}", f);
+	fclose(f);
+	free(p);
+}
+
+/*
+ * A stray file (short or over-long numeric name, anything else) used to be
+ * listed as an entry whose file was "already gone", forever: the pager
+ * loop never waited.  It is moved to dead-letter/ and never listed.
+ */
+static void
+test_stray_files(void **state)
+{
+	char	   *err = NULL;
+	spool	   *s = spool_open(*state, "wh", &err);
+	char	   *dir = xasprintf("%s/wh", (char *) *state);
+	char	   *dl = xasprintf("%s/dead-letter", (char *) *state);
+	uint64_t   *seqs;
+	uint64_t	seq;
+	struct stat st;
+
+	assert_non_null(s);
+	assert_true(spool_put(s, "{\"a\":1}", &seq, &err));
+	touch(dir, "5.json");
+	touch(dir, "000000000000000000005.json");
+	touch(dir, "99999999999999999999.json");
+	touch(dir, "notes.txt");
+	touch(dir, ".tmp-00000000000000000009");	/* a write under way: left alone */
+	assert_int_equal(spool_list(s, &seqs), 1);
+	assert_true(seqs[0] == seq);
+	free(seqs);
+	assert_int_equal(count_files(dir), 1);
+	assert_int_equal(count_files(dl), 4);
+	{
+		char	   *tmp = xasprintf("%s/.tmp-00000000000000000009", dir);
+
+		assert_int_equal(stat(tmp, &st), 0);
+		free(tmp);
+	}
+	assert_true(spool_exists(s, seq));
+	assert_false(spool_exists(s, seq + 1));
+	/* a second listing finds nothing new to move */
+	assert_int_equal(spool_list(s, &seqs), 1);
+	free(seqs);
+	assert_int_equal(count_files(dl), 4);
+	free(dir);
+	free(dl);
+	spool_close(s);
 }
 
 int
@@ -228,6 +295,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_fanout_intent, setup, teardown),
 		cmocka_unit_test(test_open_failure),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test_setup_teardown(test_stray_files, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("agent spool", tests, NULL, NULL);
