@@ -707,6 +707,15 @@ rb_promote_native(const rb_settings *s, const rb_promote_request *req)
 				printf("probe: %s does not answer: %s\n", p->primary->name, pv->last_error);
 			fflush(stdout);
 		}
+		else if (req->watch && ok && pv->n == 1)
+		{
+			/* the first sample bounds the data loss: say that it was taken */
+			char		where[24];
+
+			lsn_format(pv->flush_lsn, where, sizeof(where));
+			printf("probe: %s answers (flush lsn %s)\n", p->primary->name, where);
+			fflush(stdout);
+		}
 		if (promote_primary_dead(pv->h, pv->n, &rule, &fails))
 			break;
 		/* a bounded watch (a rule-triggered run) gives up like a single look */

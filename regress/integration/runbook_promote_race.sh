@@ -126,7 +126,10 @@ for run in $(seq 1 "$RUNS"); do
 	sleep "0.$((RANDOM % 5))"
 	as_owner_bg "$W/b.out" "$AGENT" -c "$W/b.conf" runbook promote --watch
 	pb=$!
-	org_wait_until 10 "agent b watches" grep -q '^watching' "$W/b.out"
+	# each has sampled the primary once: without that sample the data loss
+	# cannot be bounded and the agent would rightly refuse
+	org_wait_until 20 "agents a and b sampled $primary" \
+		eval "grep -q '^probe: $primary answers (flush' '$W/a.out' && grep -q '^probe: $primary answers (flush' '$W/b.out'"
 	pg_ctl_node "$primary" stop || { not_ok "run $run: $primary does not stop"; break; }
 	wait_exit "$pa" 40
 	ra=$?
