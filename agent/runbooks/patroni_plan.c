@@ -244,6 +244,11 @@ patroni_decide(const patroni_cluster *c, const patroni_request *req, patroni_dec
 	d->leader = patroni_live_leader(c);
 	if (c->n == 0)
 		return refuse(d, "candidate", "Patroni reports no members");
+	for (int i = 0; i < c->n; i++)
+		if (c->m[i].pg == PATRONI_PG_PRIMARY && i != d->leader)
+			return refuse(d, "other_primary", "%s answers as a primary (its PostgreSQL is not in recovery) while "
+						  "Patroni lists it as %s: a promotion would make two primaries; fix the cluster first",
+						  c->m[i].name, c->m[i].role_text ? c->m[i].role_text : "no role");
 	if (d->leader >= 0 && !req->switchover)
 		return refuse(d, "leader_alive", "%s leads and runs: no failover (a planned hand-over is --switchover)",
 					  c->m[d->leader].name);

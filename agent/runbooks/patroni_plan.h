@@ -25,6 +25,13 @@ typedef enum patroni_role
 	PATRONI_ROLE_OTHER
 } patroni_role;
 
+typedef enum patroni_pg_state
+{
+	PATRONI_PG_UNKNOWN,			/* not asked, or did not answer */
+	PATRONI_PG_STANDBY,			/* in recovery */
+	PATRONI_PG_PRIMARY			/* out of recovery: takes writes */
+} patroni_pg_state;
+
 typedef struct patroni_member
 {
 	char	   *name;
@@ -37,6 +44,12 @@ typedef struct patroni_member
 	int64_t		lag;			/* bytes behind the leader's last known position */
 	int			timeline;		/* 0 when not reported */
 	bool		nofailover;
+	/*
+	 * What its PostgreSQL answered to pg_is_in_recovery() (the executor asks
+	 * each member with libpq): a member Patroni lists as a replica may have
+	 * been promoted by hand (pg_promote() during maintenance mode).
+	 */
+	patroni_pg_state pg;
 } patroni_member;
 
 typedef struct patroni_cluster
@@ -87,7 +100,9 @@ typedef struct patroni_decision
  * A member qualifies when it runs, is a replica or sync standby, is not
  * tagged nofailover, its lag is known and within max_lag_bytes and it is on
  * the newest timeline reported; among those a sync standby wins, then the
- * least lag, then the name.  Returns true unless refused.
+ * least lag, then the name.  Refuses (other_primary) when a member other
+ * than the live leader answers as a primary: asking Patroni to promote
+ * another would make two.  Returns true unless refused.
  */
 bool		patroni_decide(const patroni_cluster *c, const patroni_request *req, patroni_decision *d);
 

@@ -10,15 +10,23 @@
  * probe records its flush position and its synchronous standbys: that is
  * what bounds the data loss of the promotion (max_lag_bytes).
  *
- * Steps: primary-dead, choose, fence, promote, verify, repoint (each other
- * standby), traffic.  A re-run after a crash skips what the journal says
- * was done, and never promotes twice (a candidate already out of recovery
- * is verified instead).
+ * Agents on several hosts agree through the standbys (promote_lease.h):
+ * a run locks a majority of them and records its choice there before it
+ * acts; a later run can only promote the same standby.  Right before
+ * pg_promote() it looks again: no other standby may answer as a primary,
+ * the lease must still be held and the journal must not say the primary was
+ * already failed over from.
+ *
+ * Steps: primary-dead, lease, standby, choose, claim, fence, recheck,
+ * promote, repoint (each other standby), traffic.  A re-run after a crash
+ * skips what the journal says was done, and never promotes twice (the
+ * candidate it chose, already out of recovery, is verified instead).
  */
 #include "runbooks/exec.h"
 #include "runbooks/fenced.h"
 #include "runbooks/pgconn.h"
 #include "runbooks/promote.h"
+#include "runbooks/promote_lease.h"
 #include "runbooks/promote_plan.h"
 #include "runbooks/rbutil.h"
 #include "runbooks/run.h"
@@ -42,7 +50,10 @@ typedef struct primary_view
 	bool		lsn_known;
 	uint64_t	flush_lsn;
 	uint64_t	sysid;
-	char	   *sync_names;		/* ",s1,s2," of standbys in sync/quorum state */
+	/* standbys in sync or quorum state at the last sample */
+	char	  **sync_names;
+	promote_sync *sync_states;
+	int			n_sync;
 	char		last_error[512];
 	int64_t		first_fail_ms;
 } primary_view;
@@ -53,6 +64,8 @@ typedef struct standby_view
 	promote_candidate c;
 	uint32_t	timeline;
 	char		error[512];
+	PGconn	   *lease;			/* the session holding the promotion lock, or NULL */
+	char	   *claim;			/* the claim setting found there, or NULL */
 } standby_view;
 
 static volatile sig_atomic_t stop_requested;
@@ -82,6 +95,35 @@ split_sample(const char *v, uint64_t *lsn, uint64_t *sysid, bool *in_recovery)
 		*sysid = strtoull(a, NULL, 10);
 }
 
+static void
+free_sync_states(primary_view *pv)
+{
+	for (int i = 0; i < pv->n_sync; i++)
+		free(pv->sync_names[i]);
+	free(pv->sync_names);
+	free(pv->sync_states);
+	pv->sync_names = NULL;
+	pv->sync_states = NULL;
+	pv->n_sync = 0;
+}
+
+/* the standbys the primary waited for, by exact application_name */
+static void
+keep_sync_states(primary_view *pv, PGresult *r)
+{
+	int			n = PQntuples(r);
+
+	free_sync_states(pv);
+	pv->sync_names = xcalloc((size_t) n + 1, sizeof(char *));
+	pv->sync_states = xcalloc((size_t) n + 1, sizeof(promote_sync));
+	for (int i = 0; i < n; i++)
+	{
+		pv->sync_names[i] = xstrdup(PQgetvalue(r, i, 0));
+		pv->sync_states[i] = !strcmp(PQgetvalue(r, i, 1), "sync") ? PROMOTE_SYNC : PROMOTE_QUORUM;
+	}
+	pv->n_sync = n;
+}
+
 /*
  * One probe of the primary, dated `started`; records its position when it
  * answers.  Probes are dated by their scheduled start, which are
@@ -96,8 +138,8 @@ probe_primary(const rb_settings *s, primary_view *pv, int64_t started)
 	char		err[512];
 
 	PGconn	   *c = rb_connect_node(p->primary, p->probe_timeout_s, err, sizeof(err));
-	char	   *v = NULL,
-			   *sync = NULL;
+	char	   *v = NULL;
+	PGresult   *sync = NULL;
 	bool		ok = false;
 
 	if (c)
@@ -106,11 +148,13 @@ probe_primary(const rb_settings *s, primary_view *pv, int64_t started)
 
 		snprintf(tmo, sizeof(tmo), "SET statement_timeout = %d", (int) (p->probe_timeout_s * 1000));
 		if (rb_exec_sql(c, tmo, err, sizeof(err)) &&
-			rb_query_value(c, "SELECT pg_is_in_recovery()::text || ' ' || "
-						   "CASE WHEN pg_is_in_recovery() THEN '0/0' ELSE pg_current_wal_flush_lsn()::text END || ' ' || "
-						   "(SELECT system_identifier FROM pg_control_system())", &v, err, sizeof(err)) && v &&
-			rb_query_value(c, "SELECT ',' || coalesce(string_agg(application_name, ','), '') || ',' "
-						   "FROM pg_stat_replication WHERE sync_state IN ('sync', 'quorum')", &sync, err, sizeof(err)))
+			rb_query_value(c, "SELECT pg_catalog.pg_is_in_recovery()::text || ' ' || "
+						   "CASE WHEN pg_catalog.pg_is_in_recovery() THEN '0/0' "
+						   "ELSE pg_catalog.pg_current_wal_flush_lsn()::text END || ' ' || "
+						   "(SELECT system_identifier FROM pg_catalog.pg_control_system())", &v, err, sizeof(err)) && v &&
+			(sync = PQexec(c, "SELECT application_name, sync_state FROM pg_catalog.pg_stat_replication "
+						   "WHERE sync_state IN ('sync', 'quorum')")) != NULL &&
+			PQresultStatus(sync) == PGRES_TUPLES_OK)
 		{
 			uint64_t	lsn = 0,
 						sysid = 0;
@@ -126,16 +170,16 @@ probe_primary(const rb_settings *s, primary_view *pv, int64_t started)
 				pv->lsn_known = true;
 				pv->flush_lsn = lsn;
 				pv->sysid = sysid;
-				free(pv->sync_names);
-				pv->sync_names = sync;
-				sync = NULL;
+				keep_sync_states(pv, sync);
 			}
 		}
+		else if (sync)
+			snprintf(err, sizeof(err), "%s", PQresultErrorMessage(sync));
 	}
 	if (!ok)
-		snprintf(pv->last_error, sizeof(pv->last_error), "%s", err);
+		snprintf(pv->last_error, sizeof(pv->last_error), "%.*s", (int) strcspn(err, "\n"), err);
 	free(v);
-	free(sync);
+	PQclear(sync);
 	PQfinish(c);
 	if (pv->n == MAX_PROBES)
 	{
@@ -165,11 +209,12 @@ sample_standby(const rb_settings *s, const primary_view *pv, standby_view *sv)
 		snprintf(sv->error, sizeof(sv->error), "%s", err);
 		return;
 	}
-	r = PQexec(c, "SELECT pg_is_in_recovery(), (SELECT system_identifier FROM pg_control_system()), "
-			   "coalesce(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn(), '0/0'), "
-			   "coalesce(pg_last_wal_replay_lsn(), '0/0'), "
-			   "coalesce((SELECT status = 'streaming' FROM pg_stat_wal_receiver), false), "
-			   "(SELECT timeline_id FROM pg_control_checkpoint())");
+	r = PQexec(c, "SELECT pg_catalog.pg_is_in_recovery(), "
+			   "(SELECT system_identifier FROM pg_catalog.pg_control_system()), "
+			   "coalesce(pg_catalog.pg_last_wal_receive_lsn(), pg_catalog.pg_last_wal_replay_lsn(), '0/0'), "
+			   "coalesce(pg_catalog.pg_last_wal_replay_lsn(), '0/0'), "
+			   "coalesce((SELECT status OPERATOR(pg_catalog.=) 'streaming' FROM pg_catalog.pg_stat_wal_receiver), false), "
+			   "(SELECT timeline_id FROM pg_catalog.pg_control_checkpoint())");
 	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
 	{
 		sv->c.reachable = true;
@@ -179,13 +224,9 @@ sample_standby(const rb_settings *s, const primary_view *pv, standby_view *sv)
 		lsn_parse(PQgetvalue(r, 0, 3), &sv->c.replay_lsn);
 		sv->c.streaming = !strcmp(PQgetvalue(r, 0, 4), "t");
 		sv->timeline = (uint32_t) strtoul(PQgetvalue(r, 0, 5), NULL, 10);
-		if (pv->sync_names)
-		{
-			char	   *needle = xasprintf(",%s,", sv->node->name);
-
-			sv->c.was_sync = strstr(pv->sync_names, needle) != NULL;
-			free(needle);
-		}
+		for (int i = 0; i < pv->n_sync; i++)
+			if (!strcmp(pv->sync_names[i], sv->node->name))
+				sv->c.sync = pv->sync_states[i];
 	}
 	else
 		snprintf(sv->error, sizeof(sv->error), "%s", PQresultErrorMessage(r));
@@ -276,7 +317,7 @@ repoint(const rb_settings *s, const node_cfg *cand, const node_cfg *sb, uint32_t
 		free(sql);
 		return false;
 	}
-	if (!rb_exec_sql(c, sql, err, sizeof(err)) || !rb_exec_sql(c, "SELECT pg_reload_conf()", err, sizeof(err)))
+	if (!rb_exec_sql(c, sql, err, sizeof(err)) || !rb_exec_sql(c, "SELECT pg_catalog.pg_reload_conf()", err, sizeof(err)))
 	{
 		snprintf(detail, len, "cannot set primary_conninfo: %s", err);
 		goto out;
@@ -287,7 +328,8 @@ repoint(const rb_settings *s, const node_cfg *cand, const node_cfg *sb, uint32_t
 	{
 		char	   *v = NULL;
 
-		if (rb_query_value(c, "SELECT received_tli FROM pg_stat_wal_receiver WHERE status = 'streaming'", &v, err, sizeof(err)) &&
+		if (rb_query_value(c, "SELECT received_tli FROM pg_catalog.pg_stat_wal_receiver "
+						   "WHERE status OPERATOR(pg_catalog.=) 'streaming'", &v, err, sizeof(err)) &&
 			v && strtoul(v, NULL, 10) >= new_tl)
 		{
 			free(v);
@@ -326,14 +368,14 @@ promote_and_verify(const rb_settings *s, standby_view *cand, uint64_t cluster_sy
 		snprintf(detail, len, "candidate does not answer: %s", err);
 		return false;
 	}
-	if (!rb_query_value(c, "SELECT pg_is_in_recovery()", &v, err, sizeof(err)) || !v)
+	if (!rb_query_value(c, "SELECT pg_catalog.pg_is_in_recovery()", &v, err, sizeof(err)) || !v)
 	{
 		snprintf(detail, len, "%s", err);
 		goto out;
 	}
 	if (!strcmp(v, "t"))
 	{
-		char	   *sql = xasprintf("SELECT pg_promote(true, %d)", (int) (s->promote.promote_timeout_s + 0.5));
+		char	   *sql = xasprintf("SELECT pg_catalog.pg_promote(true, %d)", (int) (s->promote.promote_timeout_s + 0.5));
 		char	   *pr = NULL;
 
 		if (!rb_query_value(c, sql, &pr, err, sizeof(err)))
@@ -349,10 +391,11 @@ promote_and_verify(const rb_settings *s, standby_view *cand, uint64_t cluster_sy
 	free(v);
 	v = NULL;
 	/* pg_promote's false is ambiguous: ask again */
-	if (!rb_query_value(c, "SELECT pg_is_in_recovery()::text || ' ' || "
-						"(SELECT system_identifier FROM pg_control_system()) || ' ' || "
-						"substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) || ' ' || "
-						"pg_current_xact_id()::text || ' ' || current_setting('synchronous_standby_names')",
+	if (!rb_query_value(c, "SELECT pg_catalog.pg_is_in_recovery()::text || ' ' || "
+						"(SELECT system_identifier FROM pg_catalog.pg_control_system()) || ' ' || "
+						"pg_catalog.substr(pg_catalog.pg_walfile_name(pg_catalog.pg_current_wal_lsn()), 1, 8) || ' ' || "
+						"pg_catalog.pg_current_xact_id()::text || ' ' || "
+						"pg_catalog.current_setting('synchronous_standby_names')",
 						&v, err, sizeof(err)) || !v)
 	{
 		snprintf(detail, len, "the promoted node does not take writes: %s", err);
@@ -393,6 +436,166 @@ out:
 	free(v);
 	PQfinish(c);
 	return ok;
+}
+
+/* ---- the cluster-wide lease (promote_lease.h) ---- */
+
+static const standby_view *sort_base;
+
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp(sort_base[*(const int *) a].node->name, sort_base[*(const int *) b].node->name);
+}
+
+/*
+ * Takes the promotion lock on the standbys in name order, the same order in
+ * every agent, and stops at the first one another session holds: of two
+ * agents racing, one gets them all and the other gives up at once.  Reads
+ * the claim on each standby it locked.  A standby that does not answer is
+ * skipped (the majority rule decides).  Returns how many are locked.
+ */
+static int
+lease_take(const rb_settings *s, standby_view *sv, int n, char *note, size_t len)
+{
+	int32_t		key = promote_lease_key(s->cluster);
+	int		   *order = xcalloc((size_t) n, sizeof(int));
+	char	   *sql = xasprintf("SELECT pg_catalog.pg_try_advisory_lock(%d, %d)", PROMOTE_LEASE_CLASS, (int) key);
+	int			held = 0;
+
+	note[0] = '\0';
+	for (int i = 0; i < n; i++)
+		order[i] = i;
+	sort_base = sv;
+	qsort(order, (size_t) n, sizeof(int), by_name);
+	for (int k = 0; k < n; k++)
+	{
+		standby_view *v = &sv[order[k]];
+		char		err[512];
+		char	   *got = NULL;
+		PGconn	   *c = rb_connect_node(v->node, s->promote.probe_timeout_s, err, sizeof(err));
+
+		if (!c)
+		{
+			snprintf(note + strlen(note), len - strlen(note), "%s%s does not answer", *note ? "; " : "", v->node->name);
+			continue;
+		}
+		if (!rb_query_value(c, sql, &got, err, sizeof(err)) || !got || strcmp(got, "t") != 0)
+		{
+			snprintf(note + strlen(note), len - strlen(note), "%s%s: %s", *note ? "; " : "", v->node->name,
+					 got ? "held by another session" : err);
+			free(got);
+			PQfinish(c);
+			break;
+		}
+		free(got);
+		/* pg_file_settings reads postgresql.auto.conf as it is on disk now */
+		if (!rb_query_value(c, "SELECT setting FROM pg_catalog.pg_file_settings WHERE name OPERATOR(pg_catalog.=) '"
+							PROMOTE_CLAIM_SETTING "' ORDER BY seqno DESC LIMIT 1", &v->claim, err, sizeof(err)))
+		{
+			/* a claim that cannot be read cannot be honoured: do not count this lock */
+			snprintf(note + strlen(note), len - strlen(note), "%s%s: cannot read claims: %s", *note ? "; " : "",
+					 v->node->name, err);
+			PQfinish(c);
+			continue;
+		}
+		v->lease = c;
+		held++;
+	}
+	free(sql);
+	free(order);
+	return held;
+}
+
+/* a lock whose session is gone is no longer held */
+static void
+lease_check(standby_view *sv, int n)
+{
+	for (int i = 0; i < n; i++)
+	{
+		char		err[256];
+
+		if (sv[i].lease && !rb_exec_sql(sv[i].lease, "SELECT 1", err, sizeof(err)))
+		{
+			PQfinish(sv[i].lease);
+			sv[i].lease = NULL;
+		}
+	}
+}
+
+static void
+lease_release(standby_view *sv, int n)
+{
+	for (int i = 0; i < n; i++)
+	{
+		PQfinish(sv[i].lease);
+		sv[i].lease = NULL;
+		free(sv[i].claim);
+		sv[i].claim = NULL;
+	}
+}
+
+static lease_member *
+lease_members(const standby_view *sv, int n)
+{
+	lease_member *m = xcalloc((size_t) n + 1, sizeof(lease_member));
+
+	for (int i = 0; i < n; i++)
+	{
+		m[i].name = sv[i].node->name;
+		m[i].locked = sv[i].lease != NULL;
+		m[i].claim = sv[i].claim;
+	}
+	return m;
+}
+
+/* the claim, durable in postgresql.auto.conf of one locked standby */
+static bool
+claim_write(PGconn *c, const char *value, char *err, size_t len)
+{
+	char	   *lit = PQescapeLiteral(c, value, strlen(value));
+	char	   *sql;
+	bool		ok;
+
+	if (!lit)
+	{
+		snprintf(err, len, "%s", PQerrorMessage(c));
+		return false;
+	}
+	sql = xasprintf("ALTER SYSTEM SET " PROMOTE_CLAIM_SETTING " = %s", lit);
+	PQfreemem(lit);
+	/* PostgreSQL 15 alters a custom setting only once the session knows it */
+	ok = rb_exec_sql(c, "SET " PROMOTE_CLAIM_SETTING " = ''", err, len) && rb_exec_sql(c, sql, err, len);
+	free(sql);
+	return ok;
+}
+
+/* the standby this run chose before it was interrupted, from the journal */
+static const char *
+chosen_before(const rb_run *r)
+{
+	if (!r->resumed)
+		return NULL;
+	for (int i = 0; i < r->past.n; i++)
+	{
+		const journal_entry *e = &r->past.v[i];
+
+		if (e->run && e->step && e->result && !strcmp(e->run, r->run) && !strcmp(e->step, "choose") &&
+			!strcmp(e->result, "ok"))
+			return e->target;
+	}
+	return NULL;
+}
+
+/* the journal on this host says the primary was failed over from already */
+static bool
+journal_says_fenced(const rb_settings *s, fenced_primary *fp, journal_entries *es)
+{
+	char		err[256];
+
+	if (!journal_read(s->journal, es, err, sizeof(err)))
+		return false;
+	return journal_fenced_primary(es, s->cluster, fp) && !strcmp(fp->node, s->promote.primary->name);
 }
 
 /*
@@ -451,10 +654,14 @@ rb_promote_native(const rb_settings *s, const rb_promote_request *req)
 				watch_end,
 				t_dead = 0,
 				t_promoted;
-	uint32_t	new_tl = 0;
+	uint32_t	new_tl = 0,
+				timeline_now = 0;
 	bool		was_promoted = false;
-	char	   *params;
+	char	   *params,
+			   *claimed = NULL,
+			   *claimed_by = NULL;
 	standby_view *cand;
+	lease_member *m = NULL;
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
@@ -500,6 +707,15 @@ rb_promote_native(const rb_settings *s, const rb_promote_request *req)
 				printf("probe: %s does not answer: %s\n", p->primary->name, pv->last_error);
 			fflush(stdout);
 		}
+		else if (req->watch && ok && pv->n == 1)
+		{
+			/* the first sample bounds the data loss: say that it was taken */
+			char		where[24];
+
+			lsn_format(pv->flush_lsn, where, sizeof(where));
+			printf("probe: %s answers (flush lsn %s)\n", p->primary->name, where);
+			fflush(stdout);
+		}
 		if (promote_primary_dead(pv->h, pv->n, &rule, &fails))
 			break;
 		/* a bounded watch (a rule-triggered run) gives up like a single look */
@@ -535,11 +751,31 @@ rb_promote_native(const rb_settings *s, const rb_promote_request *req)
 	rb_run_step(&r, "primary-dead", p->primary->name, "ok", "%d failed probes over %.1f s: %s", fails,
 				(double) (pv->h[pv->n - 1].at_ms - pv->h[pv->n - fails].at_ms) / 1000.0, pv->last_error);
 
-	/* 3. choose */
+	/* 3. the cluster-wide lease: agents on other hosts wait for it or give up */
+	if (!req->dry_run)
+	{
+		char		note[1024];
+		int			held = lease_take(s, sv, p->n_standbys, note, sizeof(note));
+		const char *guard;
+
+		m = lease_members(sv, p->n_standbys);
+		if ((guard = promote_lease_held(m, p->n_standbys, NULL, detail, sizeof(detail))) != NULL)
+		{
+			rb_run_step(&r, "lease", s->cluster, "failed", "%s", note);
+			rc = rb_run_finish(&r, "refused", "%s: %s", guard, detail);
+			goto out;
+		}
+		rb_run_step(&r, "lease", s->cluster, "ok", "promotion lock held on %d of %d standbys%s%s", held,
+					p->n_standbys, *note ? "; " : "", note);
+	}
+
+	/* 4. choose */
 	for (int i = 0; i < p->n_standbys; i++)
 	{
 		sample_standby(s, pv, &sv[i]);
 		cands[i] = sv[i].c;
+		if (sv[i].c.reachable && sv[i].c.in_recovery && sv[i].timeline > timeline_now)
+			timeline_now = sv[i].timeline;
 	}
 	g.fence_configured = true;	/* settings insist on fence_command (or none) */
 	g.cluster_sysid = pv->sysid;
@@ -548,6 +784,7 @@ rb_promote_native(const rb_settings *s, const rb_promote_request *req)
 		? req->last_primary_lsn : pv->flush_lsn;
 	g.max_lag_bytes = p->max_lag_bytes;
 	g.require_sync = p->require_sync;
+	g.chosen_before = req->dry_run ? NULL : chosen_before(&r);
 	for (int i = 0; i < p->n_standbys; i++)
 	{
 		char		rl[24],
@@ -558,21 +795,43 @@ rb_promote_native(const rb_settings *s, const rb_promote_request *req)
 		if (!sv[i].c.reachable)
 			rb_run_step(&r, "standby", sv[i].node->name, "skipped", "does not answer: %s", sv[i].error);
 		else
-			rb_run_step(&r, "standby", sv[i].node->name, "ok", "%s, received %s, replayed %s, timeline %u%s%s",
-						sv[i].c.in_recovery ? "in recovery" : "NOT in recovery", rl, pl, sv[i].timeline,
-						sv[i].c.streaming ? ", still streaming" : "", sv[i].c.was_sync ? ", was synchronous" : "");
+			rb_run_step(&r, "standby", sv[i].node->name, "ok", "%s, received %s, replayed %s, timeline %u%s%s%s",
+						sv[i].c.in_recovery ? "in recovery" : "NOT in recovery: answers as a primary", rl, pl,
+						sv[i].timeline, sv[i].c.streaming ? ", still streaming" : "",
+						sv[i].c.sync != PROMOTE_ASYNC ? ", was " : "",
+						sv[i].c.sync != PROMOTE_ASYNC ? promote_sync_name(sv[i].c.sync) : "");
+	}
+	if (m)
+	{
+		bool		conflict;
+
+		claimed = promote_lease_claimed(m, p->n_standbys, p->primary->name, timeline_now, r.run, &conflict,
+										&claimed_by);
+		if (conflict)
+		{
+			rc = rb_run_finish(&r, "refused", "lease: the standbys hold claims of other runs that name different "
+							   "standbys for the failover of %s: check the cluster by hand", p->primary->name);
+			goto out;
+		}
+		g.claimed = claimed;
 	}
 	if (!promote_decide(cands, p->n_standbys, &g, &d))
 	{
-		rc = rb_run_finish(&r, "refused", "%s: %s", d.guard, d.reason);
+		if (claimed && strcmp(d.guard, "lease") != 0)
+			rc = rb_run_finish(&r, "refused", "%s: %s (run %s of another agent claimed %s for this failover)",
+							   d.guard, d.reason, claimed_by, claimed);
+		else
+			rc = rb_run_finish(&r, "refused", "%s: %s", d.guard, d.reason);
 		goto out;
 	}
 	cand = &sv[d.candidate];
 	lsn_format(g.last_primary_lsn, a, sizeof(a));
-	rb_run_step(&r, "choose", cand->node->name, "ok", "%s (primary last seen at %s)", d.reason, a);
+	rb_run_step(&r, "choose", cand->node->name, "ok", "%s (primary last seen at %s)%s%s", d.reason, a,
+				claimed ? "; claimed before by run " : "", claimed ? claimed_by : "");
 	if (req->dry_run)
 	{
-		printf("plan: fence %s with %s, promote %s (pg_promote, wait), verify writes on a new timeline",
+		printf("plan: lock a majority of %d standbys and record the choice there, fence %s with %s, "
+			   "promote %s (pg_promote, wait), verify writes on a new timeline", p->n_standbys,
 			   p->primary->name, p->fence_command ? p->fence_command : "nothing (fence_command = none)",
 			   cand->node->name);
 		if (p->repoint)
@@ -586,7 +845,38 @@ rb_promote_native(const rb_settings *s, const rb_promote_request *req)
 		goto out;
 	}
 
-	/* 4. fence the old primary, then make sure it stays silent */
+	/* 5. the claim: before anything changes, on every standby locked */
+	{
+		promote_claim cl = {r.run, p->primary->name, cand->timeline, cand->node->name};
+		char	   *value = promote_claim_format(&cl);
+		int			written = 0;
+		const char *guard;
+
+		for (int i = 0; i < p->n_standbys; i++)
+		{
+			char		err2[512];
+
+			if (!sv[i].lease)
+				continue;
+			if (claim_write(sv[i].lease, value, err2, sizeof(err2)))
+				written++;
+			else
+			{
+				rb_run_step(&r, "claim", sv[i].node->name, "failed", "%s", err2);
+				m[i].locked = false;	/* a claim missing there does not count */
+			}
+		}
+		free(value);
+		if ((guard = promote_lease_held(m, p->n_standbys, cand->node->name, detail, sizeof(detail))) != NULL)
+		{
+			rc = rb_run_finish(&r, "refused", "%s: %s", guard, detail);
+			goto out;
+		}
+		rb_run_step(&r, "claim", cand->node->name, "ok", "recorded on %d standbys: %s chosen for the failover of %s",
+					written, cand->node->name, p->primary->name);
+	}
+
+	/* 6. fence the old primary, then make sure it stays silent */
 	if (!rb_run_step_done(&r, "fence", p->primary->name))
 	{
 		if (p->fence_command)
@@ -609,7 +899,56 @@ rb_promote_native(const rb_settings *s, const rb_promote_request *req)
 		goto out;
 	}
 
-	/* 5. promote and verify */
+	/* 7. the last look, right before pg_promote() */
+	{
+		promote_candidate *now = xcalloc((size_t) p->n_standbys, sizeof(promote_candidate));
+		const char *other,
+				   *guard;
+		journal_entries es = {0};
+		fenced_primary fp;
+		int			held = 0;
+
+		for (int i = 0; i < p->n_standbys; i++)
+		{
+			standby_view look = {.node = sv[i].node};
+
+			sample_standby(s, pv, &look);
+			now[i] = look.c;
+		}
+		other = promote_other_primary(now, p->n_standbys, cand->node->name);
+		if (other)
+		{
+			snprintf(detail, sizeof(detail), "%s", other);
+			free(now);
+			rc = rb_run_finish(&r, "refused", "other_primary: %s answers as a primary right before the promotion "
+							   "of %s: not promoting", detail, cand->node->name);
+			goto out;
+		}
+		free(now);
+		lease_check(sv, p->n_standbys);
+		for (int i = 0; i < p->n_standbys; i++)
+		{
+			m[i].locked = m[i].locked && sv[i].lease != NULL;
+			held += m[i].locked;
+		}
+		if ((guard = promote_lease_held(m, p->n_standbys, cand->node->name, detail, sizeof(detail))) != NULL)
+		{
+			rc = rb_run_finish(&r, "refused", "%s: lost before the promotion: %s", guard, detail);
+			goto out;
+		}
+		if (journal_says_fenced(s, &fp, &es))
+		{
+			rc = rb_run_finish(&r, "refused", "fenced_primary: run %s failed over from %s meanwhile: not promoting",
+							   fp.run, fp.node);
+			journal_entries_free(&es);
+			goto out;
+		}
+		journal_entries_free(&es);
+		rb_run_step(&r, "recheck", cand->node->name, "ok", "no other standby answers as a primary; lease held on %d standbys",
+					held);
+	}
+
+	/* 8. promote and verify */
 	if (!promote_and_verify(s, cand, g.cluster_sysid ? g.cluster_sysid : cand->c.sysid, &new_tl, &was_promoted,
 							detail, sizeof(detail)))
 	{
@@ -620,7 +959,7 @@ rb_promote_native(const rb_settings *s, const rb_promote_request *req)
 	t_promoted = mono_ms();
 	rb_run_step(&r, "promote", cand->node->name, "ok", "%s%s", was_promoted ? "" : "already promoted; ", detail);
 
-	/* 6. the other standbys follow the new primary */
+	/* 9. the other standbys follow the new primary */
 	for (int i = 0; i < p->n_standbys && p->repoint; i++)
 	{
 		if (&sv[i] == cand || !sv[i].c.reachable || !sv[i].c.in_recovery ||
@@ -632,7 +971,7 @@ rb_promote_native(const rb_settings *s, const rb_promote_request *req)
 			rb_run_step(&r, "repoint", sv[i].node->name, "failed", "%s", detail);
 	}
 
-	/* 7. traffic */
+	/* 10. traffic */
 	if (p->traffic_command && !rb_run_step_done(&r, "traffic", cand->node->name))
 	{
 		if (run_hook(s, p->traffic_command, cand->node, r.run, detail, sizeof(detail)))
@@ -651,7 +990,11 @@ rb_promote_native(const rb_settings *s, const rb_promote_request *req)
 					   d.lag_bytes);
 	goto out;
 out:
-	free(pv->sync_names);
+	lease_release(sv, p->n_standbys);
+	free(m);
+	free(claimed);
+	free(claimed_by);
+	free_sync_states(pv);
 	free(pv);
 	free(sv);
 	free(cands);

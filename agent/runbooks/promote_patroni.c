@@ -15,6 +15,7 @@
  */
 #include "runbooks/patroni_api.h"
 #include "runbooks/patroni_plan.h"
+#include "runbooks/pgconn.h"
 #include "runbooks/promote.h"
 #include "runbooks/run.h"
 #include "log.h"
@@ -102,14 +103,38 @@ connect_member(const rb_settings *s, const patroni_member *m, char *err, size_t 
 	return c;
 }
 
+/*
+ * Asks every member's PostgreSQL whether it is in recovery: Patroni's view
+ * of roles can be older than what happened on the node.
+ */
+static void
+ask_members(const rb_settings *s, patroni_cluster *c)
+{
+	for (int i = 0; i < c->n; i++)
+	{
+		patroni_member *m = &c->m[i];
+		char		err[256];
+		char	   *v = NULL;
+		PGconn	   *pg;
+
+		m->pg = PATRONI_PG_UNKNOWN;
+		if (!m->host || m->port <= 0 || !(pg = connect_member(s, m, err, sizeof(err))))
+			continue;
+		if (rb_query_value(pg, "SELECT pg_catalog.pg_is_in_recovery()", &v, err, sizeof(err)) && v)
+			m->pg = !strcmp(v, "t") ? PATRONI_PG_STANDBY : PATRONI_PG_PRIMARY;
+		free(v);
+		PQfinish(pg);
+	}
+}
+
 /* one write on the new leader: in a transaction that is rolled back, nothing stays */
 static bool
 takes_a_write(PGconn *c, char *detail, size_t len)
 {
-	PGresult   *r = PQexec(c, "BEGIN; CREATE TEMP TABLE orguard_write_check (at timestamptz) ON COMMIT DROP; "
-						   "INSERT INTO orguard_write_check VALUES (now()); "
-						   "SELECT txid_current(), pg_is_in_recovery(), "
-						   "(SELECT timeline_id FROM pg_control_checkpoint())");
+	PGresult   *r = PQexec(c, "BEGIN; CREATE TEMP TABLE orguard_write_check (at pg_catalog.timestamptz) ON COMMIT DROP; "
+						   "INSERT INTO pg_temp.orguard_write_check VALUES (pg_catalog.now()); "
+						   "SELECT pg_catalog.txid_current(), pg_catalog.pg_is_in_recovery(), "
+						   "(SELECT timeline_id FROM pg_catalog.pg_control_checkpoint())");
 	bool		ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
 		!strcmp(PQgetvalue(r, 0, 1), "f");
 
@@ -224,6 +249,7 @@ rb_promote_patroni(const rb_settings *s, const rb_promote_request *req)
 	}
 	else
 	{
+		ask_members(s, &c);
 		if (!patroni_decide(&c, &preq, &d))
 		{
 			rc = rb_run_finish(&r, "refused", "%s: %s", d.guard, d.reason);

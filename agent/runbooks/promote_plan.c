@@ -49,11 +49,49 @@ refuse(promote_decision *d, const char *guard, const char *fmt, const char *a, c
 	return false;
 }
 
+static bool
+eq(const char *a, const char *b)
+{
+	return a && b && !strcmp(a, b);
+}
+
+const char *
+promote_sync_name(promote_sync s)
+{
+	return s == PROMOTE_SYNC ? "sync" : s == PROMOTE_QUORUM ? "quorum" : "async";
+}
+
+/*
+ * Had the standby every commit the primary acknowledged?  A `sync` one
+ * (FIRST n) did.  Under ANY n every commit waited for some n of the quorum,
+ * so a `quorum` one may have been left behind (a stalled WAL receiver still
+ * shows `quorum`): only its position proves it, up to the last flush
+ * position the agent saw.
+ */
+static bool
+proven_sync(const promote_candidate *c, const promote_guards *g)
+{
+	if (c->sync == PROMOTE_SYNC)
+		return true;
+	return c->sync == PROMOTE_QUORUM && g->primary_lsn_known && c->receive_lsn >= g->last_primary_lsn;
+}
+
+const char *
+promote_other_primary(const promote_candidate *c, int n, const char *cand)
+{
+	for (int i = 0; i < n; i++)
+		if (c[i].reachable && !c[i].in_recovery && !eq(c[i].name, cand))
+			return c[i].name;
+	return NULL;
+}
+
 bool
 promote_decide(const promote_candidate *c, int n, const promote_guards *g, promote_decision *d)
 {
 	uint64_t	sysid = g->cluster_sysid;
 	int			best = -1;
+	int			behind_quorum = -1;
+	bool		exempt;
 	uint64_t	loss;
 	char		a[32],
 				b[32];
@@ -64,13 +102,33 @@ promote_decide(const promote_candidate *c, int n, const promote_guards *g, promo
 		return refuse(d, "fence_command",
 					  "no fence_command configured for the old primary (set one, or none explicitly)%s%s",
 					  NULL, NULL);
+
+	/*
+	 * A node already out of recovery is a primary: promoting another would
+	 * make two.  Only the interrupted run's own choice may be, promoted by it.
+	 */
+	for (int i = 0; i < n; i++)
+	{
+		if (!c[i].reachable || c[i].in_recovery)
+			continue;
+		if (eq(c[i].name, g->chosen_before) && !g->claimed)
+		{
+			d->candidate = i;
+			snprintf(d->reason, sizeof(d->reason), "%s: already out of recovery, promoted by the interrupted run",
+					 c[i].name);
+			return true;
+		}
+		return refuse(d, "other_primary",
+					  "%s answers as a primary (not in recovery): promoting a standby next to it would make two "
+					  "primaries; if it is the new primary, name it in the section%s", c[i].name, NULL);
+	}
 	/* without a configured identifier every reachable standby must agree */
 	for (int i = 0; i < n && sysid == 0; i++)
-		if (c[i].reachable && c[i].in_recovery)
+		if (c[i].reachable)
 			sysid = c[i].sysid;
 	for (int i = 0; i < n; i++)
 	{
-		if (!c[i].reachable || !c[i].in_recovery)
+		if (!c[i].reachable)
 			continue;
 		if (c[i].sysid != sysid)
 		{
@@ -78,10 +136,42 @@ promote_decide(const promote_candidate *c, int n, const promote_guards *g, promo
 			return refuse(d, "system_identifier",
 						  "standby %s has system identifier %s, not the cluster's", c[i].name, a);
 		}
-		if (g->require_sync && !c[i].was_sync)
+		/* a choice already made (by this run before a crash, or another agent's claim) stands */
+		if ((g->claimed && !eq(c[i].name, g->claimed)) ||
+			(!g->claimed && g->chosen_before && !eq(c[i].name, g->chosen_before)))
 			continue;
+		if (g->require_sync && !proven_sync(&c[i], g))
+		{
+			if (c[i].sync == PROMOTE_QUORUM && (behind_quorum < 0 || better(&c[i], &c[behind_quorum])))
+				behind_quorum = i;
+			continue;
+		}
 		if (best < 0 || better(&c[i], &c[best]))
 			best = i;
+	}
+	if (best < 0 && g->claimed)
+		return refuse(d, "lease",
+					  "another run claimed the promotion of %s for this primary, and %s is not a reachable standby "
+					  "that qualifies: no other standby may be promoted", g->claimed, g->claimed);
+	if (best < 0 && g->chosen_before)
+		return refuse(d, "candidate",
+					  "the interrupted run chose %s, which is not a reachable standby that qualifies now: "
+					  "it may be promoting; check it%s", g->chosen_before, NULL);
+	if (best < 0 && behind_quorum >= 0)
+	{
+		char		msg[160];
+
+		lsn_format(c[behind_quorum].receive_lsn, a, sizeof(a));
+		if (g->primary_lsn_known)
+		{
+			lsn_format(g->last_primary_lsn, b, sizeof(b));
+			snprintf(msg, sizeof(msg), "received up to %s, behind the primary's last flush position %s", a, b);
+		}
+		else
+			snprintf(msg, sizeof(msg), "received up to %s, and the primary's last flush position is unknown", a);
+		return refuse(d, "candidate",
+					  "no reachable standby that was synchronous: %s was a quorum standby but %s; "
+					  "quorum membership alone does not prove it has every commit", c[behind_quorum].name, msg);
 	}
 	if (best < 0)
 		return refuse(d, "candidate",
@@ -91,15 +181,15 @@ promote_decide(const promote_candidate *c, int n, const promote_guards *g, promo
 		return refuse(d, "upstream_gone",
 					  "standby %s still streams from the primary: its WAL receiver sees the upstream alive%s",
 					  c[best].name, NULL);
-	if (g->max_lag_bytes >= 0 && !g->primary_lsn_known && !(g->require_sync && c[best].was_sync))
+	exempt = g->require_sync && proven_sync(&c[best], g);
+	if (g->max_lag_bytes >= 0 && !g->primary_lsn_known && !exempt)
 		return refuse(d, "max_lag_bytes",
 					  "the primary's last WAL position is unknown, so the data loss of %s cannot be bounded%s",
 					  c[best].name, NULL);
 	loss = g->primary_lsn_known && g->last_primary_lsn > c[best].receive_lsn
 		? g->last_primary_lsn - c[best].receive_lsn : 0;
 	d->lag_bytes = loss;
-	if (g->max_lag_bytes >= 0 && !(g->require_sync && c[best].was_sync) &&
-		loss > (uint64_t) g->max_lag_bytes)
+	if (g->max_lag_bytes >= 0 && !exempt && loss > (uint64_t) g->max_lag_bytes)
 	{
 		char		msg[192];
 
@@ -112,8 +202,9 @@ promote_decide(const promote_candidate *c, int n, const promote_guards *g, promo
 	d->candidate = best;
 	d->guard = NULL;
 	lsn_format(c[best].receive_lsn, a, sizeof(a));
-	snprintf(d->reason, sizeof(d->reason), "promote %s: received up to %s, %" PRIu64 " bytes behind the primary%s",
-			 c[best].name, a, loss, g->primary_lsn_known ? "" : " (primary position unknown)");
+	snprintf(d->reason, sizeof(d->reason), "promote %s: received up to %s, %" PRIu64 " bytes behind the primary%s%s%s",
+			 c[best].name, a, loss, g->primary_lsn_known ? "" : " (primary position unknown)",
+			 c[best].sync != PROMOTE_ASYNC ? ", was " : "", c[best].sync != PROMOTE_ASYNC ? promote_sync_name(c[best].sync) : "");
 	return true;
 }
 

@@ -9,9 +9,11 @@
 #   switchover --switchover --candidate m2: Patroni hands over, m2 takes
 #              writes, the old leader follows as a replica
 #   failover   maintenance mode (pause), the leader's PostgreSQL killed:
-#              without a named candidate the agent refuses; with one it
-#              sends /failover and Patroni promotes it, with every row
-#              committed before
+#              without a named candidate the agent refuses; a replica
+#              promoted by hand (its Patroni dead) makes it refuse
+#              (other_primary);
+#              with a named candidate it sends /failover and Patroni
+#              promotes it, with every row committed before
 set -uo pipefail
 
 ORG_SRC_DIR=$(cd "$(dirname "$0")/../.." && pwd)
@@ -176,6 +178,24 @@ rc=$?
 check "paused without a candidate: refused (exit 3)" eval \
 	'[ $rc -eq 3 ] && grep -q "\"detail\":\"paused: Patroni is paused" <<<"$(journal_last)"'
 check "still no leader after the refusal" eval '! org_patroni_has_leader'
+# m1's Patroni dies and its PostgreSQL is promoted by hand: /cluster still
+# lists m1 as a running replica (its member key lives for ttl, 20 s), so
+# only asking m1 itself shows that promoting m3 would make two primaries
+# (with its Patroni alive, Patroni would take the leader key for m1)
+pid=${ORG_PATRONI_PID[m1]:-}
+[ -n "$pid" ] && { kill -9 "$pid"; wait "$pid"; } 2>/dev/null
+ORG_PATRONI_PID[m1]=""
+org_patroni_psql m1 "SELECT pg_promote(true, 60)" >/dev/null
+out=$(agent "$W/a.conf" runbook promote --candidate m3 2>&1)
+rc=$?
+check "a member promoted by hand: refused (exit 3, other_primary)" eval \
+	'[ $rc -eq 3 ] && grep -q "\"detail\":\"other_primary: m1 answers as a primary" <<<"$(journal_last)"'
+[ $rc -eq 3 ] || sed 's/^/# /' <<<"$out"
+check "m3 is still a standby after the refusal" \
+	eval '[ "$(org_patroni_psql m3 "SELECT pg_is_in_recovery()")" = t ]'
+# take the rogue primary down
+org_patroni_kill_postgres m1
+org_wait_until 30 "m1 does not answer" eval '! org_patroni_psql m1 "SELECT 1"'
 out=$(agent "$W/a.conf" runbook promote --candidate m3 2>&1)
 rc=$?
 check "failover to m3 done (exit 0)" [ $rc -eq 0 ]

@@ -312,6 +312,47 @@ test_auth_and_describe(void **state)
 	patroni_cluster_free(&c);
 }
 
+static void
+test_other_primary_refuses(void **state)
+{
+	patroni_cluster c = parse(leader_down);
+	patroni_request r = {"m3", false, 1048576};
+	patroni_decision d;
+
+	(void) state;
+	/* m2 was promoted by hand during maintenance: Patroni still lists it as a replica */
+	c.m[1].pg = PATRONI_PG_PRIMARY;
+	c.m[2].pg = PATRONI_PG_STANDBY;
+	assert_false(patroni_decide(&c, &r, &d));
+	assert_string_equal(d.guard, "other_primary");
+	assert_int_equal(d.candidate, -1);
+	assert_non_null(strstr(d.reason, "m2 answers as a primary"));
+	/* naming it, or choosing, changes nothing */
+	r.candidate = "m2";
+	assert_false(patroni_decide(&c, &r, &d));
+	assert_string_equal(d.guard, "other_primary");
+	/* the old leader's PostgreSQL still answering as a primary is no dead leader either */
+	c.m[1].pg = PATRONI_PG_STANDBY;
+	c.m[0].pg = PATRONI_PG_PRIMARY;
+	r.candidate = "m3";
+	assert_false(patroni_decide(&c, &r, &d));
+	assert_string_equal(d.guard, "other_primary");
+	assert_non_null(strstr(d.reason, "m1"));
+	c.m[0].pg = PATRONI_PG_UNKNOWN;
+	assert_true(patroni_decide(&c, &r, &d));
+	patroni_cluster_free(&c);
+
+	/* a switchover: the live leader is the one primary allowed */
+	c = parse(healthy);
+	r.switchover = true;
+	c.m[0].pg = PATRONI_PG_PRIMARY;
+	assert_true(patroni_decide(&c, &r, &d));
+	c.m[1].pg = PATRONI_PG_PRIMARY;
+	assert_false(patroni_decide(&c, &r, &d));
+	assert_string_equal(d.guard, "other_primary");
+	patroni_cluster_free(&c);
+}
+
 int
 main(void)
 {
@@ -325,6 +366,7 @@ main(void)
 		cmocka_unit_test(test_prefer_sync_skip_nofailover),
 		cmocka_unit_test(test_bodies_and_completion),
 		cmocka_unit_test(test_auth_and_describe),
+		cmocka_unit_test(test_other_primary_refuses),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -60,8 +60,8 @@ static void
 two(promote_candidate *c)
 {
 	memset(c, 0, 2 * sizeof(*c));
-	c[0] = (promote_candidate) {"s1", true, true, 7710937794862906196ULL, 0x3000000, 0x2FFFF00, false, false};
-	c[1] = (promote_candidate) {"s2", true, true, 7710937794862906196ULL, 0x3000080, 0x2000000, false, false};
+	c[0] = (promote_candidate) {"s1", true, true, 7710937794862906196ULL, 0x3000000, 0x2FFFF00, false, PROMOTE_ASYNC};
+	c[1] = (promote_candidate) {"s2", true, true, 7710937794862906196ULL, 0x3000080, 0x2000000, false, PROMOTE_ASYNC};
 }
 
 static void
@@ -85,14 +85,147 @@ test_choose_most_received(void **state)
 	c[0].name = "s9";
 	assert_true(promote_decide(c, 2, &g, &d));
 	assert_int_equal(d.candidate, 1);
-	/* an unreachable or already promoted node is not a candidate */
+	/* an unreachable node is not a candidate */
 	two(c);
 	c[1].reachable = false;
 	assert_true(promote_decide(c, 2, &g, &d));
 	assert_int_equal(d.candidate, 0);
-	c[0].in_recovery = false;
+	c[0].reachable = false;
 	assert_false(promote_decide(c, 2, &g, &d));
 	assert_string_equal(d.guard, "candidate");
+}
+
+static void
+test_refuse_other_primary(void **state)
+{
+	promote_candidate c[2];
+	promote_guards g = guards();
+	promote_decision d;
+
+	(void) state;
+	/* s1 was promoted by hand: promoting s2 too would make two primaries */
+	two(c);
+	c[0].in_recovery = false;
+	assert_false(promote_decide(c, 2, &g, &d));
+	assert_string_equal(d.guard, "other_primary");
+	assert_int_equal(d.candidate, -1);
+	assert_non_null(strstr(d.reason, "s1 answers as a primary"));
+	/* also when s1 is the better one, and whatever the lag bound */
+	c[0].receive_lsn = 0x9000000;
+	g.max_lag_bytes = -1;
+	assert_false(promote_decide(c, 2, &g, &d));
+	assert_string_equal(d.guard, "other_primary");
+	/* a resumed run: the standby it chose and promoted itself is verified, not refused */
+	g.chosen_before = "s1";
+	assert_true(promote_decide(c, 2, &g, &d));
+	assert_int_equal(d.candidate, 0);
+	assert_non_null(strstr(d.reason, "already out of recovery"));
+	/* ... but not another one */
+	g.chosen_before = "s2";
+	assert_false(promote_decide(c, 2, &g, &d));
+	assert_string_equal(d.guard, "other_primary");
+	/* nor when another agent claimed s1: it promoted s1, this run has nothing to do */
+	g.chosen_before = "s1";
+	g.claimed = "s1";
+	assert_false(promote_decide(c, 2, &g, &d));
+	assert_string_equal(d.guard, "other_primary");
+	/* a node that does not answer is not seen as a primary */
+	g.chosen_before = NULL;
+	g.claimed = NULL;
+	c[0].reachable = false;
+	assert_true(promote_decide(c, 2, &g, &d));
+	assert_int_equal(d.candidate, 1);
+
+	/* the last look before pg_promote() */
+	two(c);
+	assert_null(promote_other_primary(c, 2, "s2"));
+	c[0].in_recovery = false;
+	assert_string_equal(promote_other_primary(c, 2, "s2"), "s1");
+	assert_null(promote_other_primary(c, 2, "s1"));
+	c[0].reachable = false;
+	assert_null(promote_other_primary(c, 2, "s2"));
+}
+
+static void
+test_choice_already_made(void **state)
+{
+	promote_candidate c[2];
+	promote_guards g = guards();
+	promote_decision d;
+
+	(void) state;
+	/* another agent's claim on s1 stands, though s2 received more */
+	two(c);
+	g.claimed = "s1";
+	assert_true(promote_decide(c, 2, &g, &d));
+	assert_int_equal(d.candidate, 0);
+	/* the claimed standby gone: no other may be promoted */
+	c[0].reachable = false;
+	assert_false(promote_decide(c, 2, &g, &d));
+	assert_string_equal(d.guard, "lease");
+	assert_non_null(strstr(d.reason, "s1"));
+	/* this run's own choice before a crash stands the same way */
+	g.claimed = NULL;
+	g.chosen_before = "s1";
+	assert_false(promote_decide(c, 2, &g, &d));
+	assert_string_equal(d.guard, "candidate");
+	assert_non_null(strstr(d.reason, "interrupted run chose s1"));
+	c[0].reachable = true;
+	assert_true(promote_decide(c, 2, &g, &d));
+	assert_int_equal(d.candidate, 0);
+}
+
+static void
+test_require_sync_quorum(void **state)
+{
+	promote_candidate c[2];
+	promote_guards g = guards();
+	promote_decision d;
+
+	(void) state;
+	/*
+	 * synchronous_standby_names = 'ANY 1 (s1, s2)': both show quorum.  s2's
+	 * WAL receiver stalled 100 MB ago while s1 confirmed every commit.
+	 */
+	two(c);
+	g.require_sync = true;
+	g.max_lag_bytes = 1048576;
+	c[0].sync = c[1].sync = PROMOTE_QUORUM;
+	c[0].receive_lsn = 0x9000000;
+	c[1].receive_lsn = 0x9000000 - 100 * 1048576;
+	g.last_primary_lsn = 0x8F00000;	/* sampled a moment before the crash */
+	assert_true(promote_decide(c, 2, &g, &d));
+	assert_int_equal(d.candidate, 0);
+	assert_non_null(strstr(d.reason, "was quorum"));
+	/* s1 gone: quorum membership does not make s2 eligible */
+	c[0].reachable = false;
+	assert_false(promote_decide(c, 2, &g, &d));
+	assert_string_equal(d.guard, "candidate");
+	assert_non_null(strstr(d.reason, "s2 was a quorum standby"));
+	assert_non_null(strstr(d.reason, "behind the primary's last flush position"));
+	/* nor without the primary's position, nor with an unbounded max_lag_bytes */
+	g.max_lag_bytes = -1;
+	assert_false(promote_decide(c, 2, &g, &d));
+	g.primary_lsn_known = false;
+	c[1].receive_lsn = 0x9000000;
+	assert_false(promote_decide(c, 2, &g, &d));
+	assert_non_null(strstr(d.reason, "unknown"));
+	/* both caught up to the sample: the most advanced of them */
+	g.primary_lsn_known = true;
+	c[0].reachable = true;
+	c[1].receive_lsn = 0x9000080;
+	assert_true(promote_decide(c, 2, &g, &d));
+	assert_int_equal(d.candidate, 1);
+	/* caught up, it is exempt from max_lag_bytes like a sync standby */
+	g.max_lag_bytes = 0;
+	assert_true(promote_decide(c, 2, &g, &d));
+	assert_int_equal(d.candidate, 1);
+	/* a sync standby (FIRST n) had every commit whatever the sample said */
+	two(c);
+	c[0].sync = PROMOTE_SYNC;
+	g.last_primary_lsn = 0x9000000;
+	assert_true(promote_decide(c, 2, &g, &d));
+	assert_int_equal(d.candidate, 0);
 }
 
 static void
@@ -159,7 +292,7 @@ test_require_sync(void **state)
 	assert_false(promote_decide(c, 2, &g, &d));
 	assert_string_equal(d.guard, "candidate");
 	/* the synchronous standby wins even though the other received more */
-	c[0].was_sync = true;
+	c[0].sync = PROMOTE_SYNC;
 	assert_true(promote_decide(c, 2, &g, &d));
 	assert_int_equal(d.candidate, 0);
 }
@@ -238,6 +371,9 @@ main(void)
 		cmocka_unit_test(test_refuse_lag),
 		cmocka_unit_test(test_require_sync),
 		cmocka_unit_test(test_refuse_sysid_and_streaming),
+		cmocka_unit_test(test_refuse_other_primary),
+		cmocka_unit_test(test_choice_already_made),
+		cmocka_unit_test(test_require_sync_quorum),
 		cmocka_unit_test(test_controldata_and_rejoin),
 	};
 
