@@ -944,6 +944,20 @@ config_load(const char *path, agent_cfg *cfg, config_errors *errs)
 	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
 		sb_append_len(&sb, buf, n);
 	fclose(f);
+	/* a NUL byte would end the text early and hide every line after it */
+	if (memchr(sb.data, '\0', sb.len))
+	{
+		const char *nul = memchr(sb.data, '\0', sb.len);
+		int			line = 1;
+
+		for (const char *p = sb.data; p < nul; p++)
+			line += *p == '\n';
+		config_defaults(cfg, path);
+		errs->msg = xrealloc(errs->msg, sizeof(char *) * (size_t) (errs->n + 1));
+		errs->msg[errs->n++] = xasprintf("%s:%d: a NUL byte; is this a text file?", path, line);
+		sb_free(&sb);
+		return false;
+	}
 	ok = config_parse(path, sb.data, cfg, errs);
 	sb_free(&sb);
 	return ok;

@@ -478,6 +478,28 @@ test_load_missing_file(void **state)
 	config_free(&cfg);
 }
 
+/* a NUL byte would cut the file short silently: it is an error at its line */
+static void
+test_load_nul_byte(void **state)
+{
+	agent_cfg	cfg;
+	config_errors errs = {0};
+	char		path[] = "/tmp/orguard-test-config-XXXXXX";
+	int			fd = mkstemp(path);
+	static const char text[] = NODE "[rule lock_wait]\nthreshold = 1\0\nthreshold = oops\n";
+
+	(void) state;
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, sizeof(text) - 1), (int) sizeof(text) - 1);
+	close(fd);
+	assert_false(config_load(path, &cfg, &errs));
+	assert_int_equal(errs.n, 1);
+	assert_non_null(strstr(errs.msg[0], ":4: a NUL byte"));
+	config_errors_free(&errs);
+	config_free(&cfg);
+	unlink(path);
+}
+
 static void
 test_quantities(void **state)
 {
@@ -519,6 +541,7 @@ main(void)
 		cmocka_unit_test(test_names_that_are_paths),
 		cmocka_unit_test(test_errors_sorted_and_all_reported),
 		cmocka_unit_test(test_load_missing_file),
+		cmocka_unit_test(test_load_nul_byte),
 		cmocka_unit_test(test_quantities),
 	};
 
