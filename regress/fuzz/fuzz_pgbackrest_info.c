@@ -12,7 +12,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pgbr_backups b = {0};
 	char		err[256];
 
-	if (pgbr_parse_info(text, "main", &b, err, sizeof(err)))
+	if (pgbr_parse_info(text, "shop", &b, err, sizeof(err)))
 	{
 		char	   *d = pgbr_describe_backups(&b);
 
