@@ -5,6 +5,7 @@
 #   make test       every test layer against throwaway PostgreSQL clusters
 #   make demo       the retail incident demo
 #   make bench      benchmarks (print figures, never fail on time)
+#   make fuzz       libFuzzer harnesses, FUZZ_SECONDS (300) each, then the soak
 
 EXTENSION = odoo_retail_guard
 MODULE_big = odoo_retail_guard
@@ -45,7 +46,7 @@ SQL_PARTS = $(sort $(wildcard sql/parts/*.sql))
 sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $(SQL_PARTS) > $@
 
-.PHONY: deps test unit demo bench
+.PHONY: deps test unit demo bench fuzz
 
 deps:
 	@bash packaging/install-deps.sh
@@ -61,6 +62,14 @@ unit:
 test: deps
 	$(MAKE) all
 	bash regress/run-tests.sh
+
+# libFuzzer harnesses (regress/fuzz), FUZZ_SECONDS each (default 300), then
+# the concurrency soak when present
+FUZZ_SECONDS ?= 300
+fuzz:
+	$(MAKE) -k -C regress/fuzz fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
+	@if [ -f regress/integration/concurrency_soak.sh ]; then \
+		ORG_SOAK_SECONDS=600 bash regress/integration/concurrency_soak.sh; fi
 
 demo: deps
 	$(MAKE) all

@@ -134,7 +134,8 @@ parse_duration(const char *s, double *out)
 		*out = v * 86400;
 	else
 		return false;
-	return true;
+	/* "1e308d" overflows to infinity: no caller can use that */
+	return isfinite(*out);
 }
 
 bool
@@ -161,7 +162,7 @@ parse_quantity(const char *s, double *out)
 		*out = v * 1024.0 * 1024.0 * 1024.0 * 1024.0;
 	else
 		return false;
-	return true;
+	return isfinite(*out);
 }
 
 static bool
@@ -188,10 +189,14 @@ parse_severity(const char *s, severity *out)
 	return false;
 }
 
+/*
+ * Names become file and directory names (pager spools, runbook spools), so
+ * "." and ".." and hidden names are refused along with any '/'.
+ */
 static bool
 valid_name(const char *s)
 {
-	if (!*s)
+	if (!*s || *s == '.')
 		return false;
 	for (; *s; s++)
 		if (!(isalnum((unsigned char) *s) || *s == '_' || *s == '-' || *s == '.'))
@@ -309,22 +314,68 @@ get(section *s, const char *key)
 	return found;
 }
 
+/*
+ * Every duration is turned into whole milliseconds or microseconds
+ * somewhere (some into an int): a year bounds them all with room to spare;
+ * the timeouts that become int milliseconds are held to a day.
+ */
+#define DURATION_MAX_S	(366.0 * 86400)
+#define TIMEOUT_MAX_S	86400.0
+
+static void
+get_duration_max(parse_state *ps, section *s, const char *key, double *out, double max)
+{
+	entry	   *e = get(s, key);
+	double		v;
+
+	if (!e)
+		return;
+	if (!parse_duration(e->value, &v))
+		add_error(ps, e->line, "%s: invalid duration \"%s\" (examples: 500ms, 10s, 5m, 1h)", key, e->value);
+	else if (v > max)
+		add_error(ps, e->line, "%s: \"%s\" is out of range (at most %gs)", key, e->value, max);
+	else
+		*out = v;
+}
+
 static void
 get_duration(parse_state *ps, section *s, const char *key, double *out)
 {
-	entry	   *e = get(s, key);
-
-	if (e && !parse_duration(e->value, out))
-		add_error(ps, e->line, "%s: invalid duration \"%s\" (examples: 500ms, 10s, 5m, 1h)", key, e->value);
+	get_duration_max(ps, s, key, out, DURATION_MAX_S);
 }
+
+/* thresholds and rates: any finite number; sizes past a petabyte are typos */
+#define QUANTITY_MAX	1e18
 
 static void
 get_quantity(parse_state *ps, section *s, const char *key, double *out)
 {
 	entry	   *e = get(s, key);
+	double		v;
 
-	if (e && !parse_quantity(e->value, out))
+	if (!e)
+		return;
+	if (!parse_quantity(e->value, &v))
 		add_error(ps, e->line, "%s: invalid number \"%s\" (examples: 30, 30s, 80%%, 1GB)", key, e->value);
+	else if (fabs(v) > QUANTITY_MAX)
+		add_error(ps, e->line, "%s: \"%s\" is out of range (at most %g)", key, e->value, QUANTITY_MAX);
+	else
+		*out = v;
+}
+
+/* an integer setting from min to max; *out is left alone on an error */
+static void
+get_integer(parse_state *ps, section *s, const char *key, int *out, int min, int max)
+{
+	entry	   *e = get(s, key);
+	double		v;
+
+	if (!e)
+		return;
+	if (!parse_quantity(e->value, &v) || v != floor(v) || v < min || v > max)
+		add_error(ps, e->line, "%s: expected an integer from %d to %d, got \"%s\"", key, min, max, e->value);
+	else
+		*out = (int) v;
 }
 
 static void
@@ -453,24 +504,20 @@ static void
 load_agent(parse_state *ps, section *s, agent_cfg *cfg)
 {
 	entry	   *e;
-	double		topn = cfg->top_n;
 
-	get_duration(ps, s, "interval", &cfg->interval_s);
+	get_duration_max(ps, s, "interval", &cfg->interval_s, TIMEOUT_MAX_S);
 	/* without an explicit deadline, leave a fifth of the interval spare */
 	if (!get(s, "node_timeout") && cfg->interval_s * 0.8 < cfg->node_timeout_s)
 		cfg->node_timeout_s = cfg->interval_s * 0.8;
-	get_duration(ps, s, "node_timeout", &cfg->node_timeout_s);
-	get_duration(ps, s, "statement_timeout", &cfg->statement_timeout_s);
-	get_duration(ps, s, "lock_timeout", &cfg->lock_timeout_s);
-	get_duration(ps, s, "reconnect_max", &cfg->reconnect_max_s);
-	get_duration(ps, s, "remote_write_timeout", &cfg->remote_write_timeout_s);
+	get_duration_max(ps, s, "node_timeout", &cfg->node_timeout_s, TIMEOUT_MAX_S);
+	get_duration_max(ps, s, "statement_timeout", &cfg->statement_timeout_s, TIMEOUT_MAX_S);
+	get_duration_max(ps, s, "lock_timeout", &cfg->lock_timeout_s, TIMEOUT_MAX_S);
+	get_duration_max(ps, s, "reconnect_max", &cfg->reconnect_max_s, TIMEOUT_MAX_S);
+	get_duration_max(ps, s, "remote_write_timeout", &cfg->remote_write_timeout_s, TIMEOUT_MAX_S);
 	get_string(s, "spool_dir", &cfg->spool_dir);
 	get_string(s, "listen", &cfg->listen);
 	get_string(s, "remote_write_url", &cfg->remote_write_url);
-	get_quantity(ps, s, "top_n", &topn);
-	if (topn < 1 || topn > 100000 || topn != floor(topn))
-		add_error(ps, get(s, "top_n")->line, "top_n: expected an integer between 1 and 100000");
-	cfg->top_n = (int) topn;
+	get_integer(ps, s, "top_n", &cfg->top_n, 1, 100000);
 	if ((e = get(s, "log_format")) != NULL)
 	{
 		if (!strcmp(e->value, "text"))
@@ -514,9 +561,10 @@ load_agent(parse_state *ps, section *s, agent_cfg *cfg)
 		if (!listen_addr_parse(e->value, &la, why, sizeof(why)))
 			add_error(ps, e->line, "listen: %s, or off", why);
 	}
-	if (cfg->remote_write_url && *cfg->remote_write_url &&
-		strncmp(cfg->remote_write_url, "http://", 7) && strncmp(cfg->remote_write_url, "https://", 8))
-		add_error(ps, get(s, "remote_write_url")->line, "remote_write_url: expected an http:// or https:// URL");
+	/* only this section's own entry: an earlier [agent] already had its say */
+	if ((e = get(s, "remote_write_url")) != NULL && *e->value &&
+		strncmp(e->value, "http://", 7) && strncmp(e->value, "https://", 8))
+		add_error(ps, e->line, "remote_write_url: expected an http:// or https:// URL");
 	report_unused(ps, s);
 }
 
@@ -574,7 +622,8 @@ load_pager(parse_state *ps, section *s, agent_cfg *cfg)
 	memset(p, 0, sizeof(*p));
 	p->name = xstrdup(s->name);
 	p->line = s->line;
-	if (!strcmp(s->name, "dead-letter") || !strcmp(s->name, "fanout.json"))
+	if (!strcmp(s->name, "dead-letter") || !strcmp(s->name, "fanout.json") || !strcmp(s->name, "cursors") ||
+		!strcmp(s->name, "cursors.tmp") || !strcmp(s->name, "runbooks"))
 		add_error(ps, s->line, "[pager %s]: this name is reserved by the spool directory", s->name);
 	p->timeout_s = 10;
 	p->backoff_initial_s = 1;
@@ -602,10 +651,10 @@ load_pager(parse_state *ps, section *s, agent_cfg *cfg)
 	else
 		add_error(ps, t->line, "type: unknown pager type \"%s\" (pagerduty, alertmanager, webhook)", t->value);
 	get_string(s, "url", &p->url);
-	get_duration(ps, s, "timeout", &p->timeout_s);
+	get_duration_max(ps, s, "timeout", &p->timeout_s, TIMEOUT_MAX_S);
 	get_quantity(ps, s, "rate_limit", &p->rate_per_min);
-	get_duration(ps, s, "backoff_initial", &p->backoff_initial_s);
-	get_duration(ps, s, "backoff_max", &p->backoff_max_s);
+	get_duration_max(ps, s, "backoff_initial", &p->backoff_initial_s, TIMEOUT_MAX_S);
+	get_duration_max(ps, s, "backoff_max", &p->backoff_max_s, TIMEOUT_MAX_S);
 	get_duration(ps, s, "alert_ttl", &p->alert_ttl_s);
 	get_bool(ps, s, "tls_verify", &p->tls_verify);
 	get_string(s, "ca_file", &p->ca_file);
@@ -653,7 +702,6 @@ load_rule(parse_state *ps, section *s, agent_cfg *cfg)
 	rule_cfg   *r = NULL;
 	entry	   *e;
 	bool		clear_given;
-	double		flap = 0;
 
 	if (!valid_label_name(s->name))
 	{
@@ -698,9 +746,8 @@ load_rule(parse_state *ps, section *s, agent_cfg *cfg)
 	get_duration(ps, s, "keep_firing_for", &r->keep_firing_for_s);
 	get_duration(ps, s, "renotify", &r->renotify_s);
 	get_duration(ps, s, "flap_window", &r->flap_window_s);
-	flap = r->flap_count;
-	get_quantity(ps, s, "flap_count", &flap);
-	r->flap_count = (int) flap;
+	/* rules.c remembers the last 16 fires of an alert */
+	get_integer(ps, s, "flap_count", &r->flap_count, 0, 16);
 	get_severity(ps, s, "severity", &r->sev);
 	get_severity(ps, s, "raise_severity", &r->raise_severity);
 	if ((e = get(s, "raise_during")) != NULL)
@@ -768,8 +815,6 @@ load_rule(parse_state *ps, section *s, agent_cfg *cfg)
 		}
 	if (r->clear > r->threshold)
 		add_error(ps, s->line, "[rule %s]: clear (%g) must not exceed threshold (%g)", r->name, r->clear, r->threshold);
-	if (r->flap_count < 0)
-		add_error(ps, s->line, "[rule %s]: flap_count must not be negative", r->name);
 	report_unused(ps, s);
 }
 
@@ -899,6 +944,20 @@ config_load(const char *path, agent_cfg *cfg, config_errors *errs)
 	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
 		sb_append_len(&sb, buf, n);
 	fclose(f);
+	/* a NUL byte would end the text early and hide every line after it */
+	if (memchr(sb.data, '\0', sb.len))
+	{
+		const char *nul = memchr(sb.data, '\0', sb.len);
+		int			line = 1;
+
+		for (const char *p = sb.data; p < nul; p++)
+			line += *p == '\n';
+		config_defaults(cfg, path);
+		errs->msg = xrealloc(errs->msg, sizeof(char *) * (size_t) (errs->n + 1));
+		errs->msg[errs->n++] = xasprintf("%s:%d: a NUL byte; is this a text file?", path, line);
+		sb_free(&sb);
+		return false;
+	}
 	ok = config_parse(path, sb.data, cfg, errs);
 	sb_free(&sb);
 	return ok;

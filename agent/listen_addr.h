@@ -18,6 +18,17 @@ typedef struct listen_addr
 	int			port;
 } listen_addr;
 
+/*
+ * Limits of the /metrics listener, so that one slow or hostile client
+ * cannot starve the scrapers and health checks of others: a client address
+ * holds at most LISTEN_PER_IP_LIMIT connections of LISTEN_CONNECTION_LIMIT
+ * (under select()'s FD_SETSIZE), and a connection idle for
+ * LISTEN_IDLE_TIMEOUT_S (a header line trickled slower than that) is closed.
+ */
+#define LISTEN_CONNECTION_LIMIT 256
+#define LISTEN_PER_IP_LIMIT 8
+#define LISTEN_IDLE_TIMEOUT_S 3
+
 /* false with err filled ("expected ...") when s is not HOST:PORT */
 bool		listen_addr_parse(const char *s, listen_addr *out, char *err, size_t errlen);
 

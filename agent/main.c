@@ -720,6 +720,7 @@ reload(agent *a, const char *path)
 	agent_cfg	fresh;
 	event_list	events = {0};
 	bool		relisten;
+	char	   *old_listen;
 
 	if (!load_or_explain(path, &fresh))
 	{
@@ -728,6 +729,7 @@ reload(agent *a, const char *path)
 		return;
 	}
 	relisten = strcmp(fresh.listen, a->cfg.listen) != 0;
+	old_listen = xstrdup(a->cfg.listen);
 	stop_outputs(a);
 	for (int i = 0; i < a->coll->n; i++)
 		free(a->last_error[i]);
@@ -744,9 +746,18 @@ reload(agent *a, const char *path)
 	{
 		metrics_server_stop(a->srv);
 		a->srv = NULL;
-		start_server(a);
+		/* a new address that cannot be bound keeps the old one serving */
+		if (!start_server(a))
+		{
+			log_error("reload: cannot listen on %s; keeping %s", a->cfg.listen, old_listen);
+			free(a->cfg.listen);
+			a->cfg.listen = old_listen;
+			old_listen = NULL;
+			start_server(a);
+		}
 		show_health(a);
 	}
+	free(old_listen);
 	rb_trigger_configure(a->trig, &a->cfg);
 	rules_reconcile(a->re, &a->cfg, now_us(), &events);
 	route(a, &events, true);

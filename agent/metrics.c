@@ -277,8 +277,9 @@ metrics_server_start(const char *listen, char **err)
 							  (la.family == AF_INET6 ? MHD_USE_IPv6 : 0), (uint16_t) la.port,
 							  NULL, NULL, handle, srv,
 							  MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &la.sa,
-							  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) 10,
-							  MHD_OPTION_CONNECTION_LIMIT, (unsigned int) 64,
+							  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) LISTEN_IDLE_TIMEOUT_S,
+							  MHD_OPTION_CONNECTION_LIMIT, (unsigned int) LISTEN_CONNECTION_LIMIT,
+							  MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int) LISTEN_PER_IP_LIMIT,
 							  MHD_OPTION_END);
 	if (!srv->d)
 	{

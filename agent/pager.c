@@ -107,6 +107,7 @@ deliver(pager *p, const alert_event *ev, http_response *resp)
 	char	   *body = NULL;
 	char	   *url = NULL;
 	char	   *sig = NULL;
+	char	   *ts = NULL;
 	http_request req = {0};
 
 	switch (p->cfg.kind)
@@ -122,8 +123,12 @@ deliver(pager *p, const alert_event *ev, http_response *resp)
 		case PAGER_WEBHOOK:
 			body = webhook_payload(ev);
 			url = xstrdup(p->cfg.url);
-			sig = webhook_signature_header(p->cfg.secret, body);
-			hdrs[1] = sig;
+			/* signed at each attempt: the timestamp is the send time */
+			if (webhook_sign(p->cfg.secret, body, now_us() / 1000000, &ts, &sig))
+			{
+				hdrs[1] = ts;
+				hdrs[2] = sig;
+			}
 			break;
 	}
 	req.url = url;
@@ -137,6 +142,7 @@ deliver(pager *p, const alert_event *ev, http_response *resp)
 	if (sig)
 		explicit_bzero(sig, strlen(sig));
 	free(sig);
+	free(ts);
 	/* the PagerDuty body holds the routing key */
 	explicit_bzero(body, strlen(body));
 	free(body);

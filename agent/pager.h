@@ -28,8 +28,12 @@ char	   *alertmanager_url(const char *base);
 
 /* generic webhook: JSON body, optional HMAC-SHA256 signature header */
 char	   *webhook_payload(const alert_event *ev);
-/* "X-Orguard-Signature: sha256=<hex>" or NULL without a key */
-char	   *webhook_signature_header(const char *key, const char *body);
+/*
+ * "X-Orguard-Timestamp: <unix_s>" and "X-Orguard-Signature: sha256=<hex of
+ * HMAC-SHA256(key, "<unix_s>.<body>")>"; false (both NULL) without a key
+ */
+bool		webhook_sign(const char *key, const char *body, int64_t unix_s, char **ts_header,
+						 char **sig_header);
 
 /* token bucket: burst of a quarter minute's worth, at least one */
 typedef struct rate_limiter

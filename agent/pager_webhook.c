@@ -1,7 +1,8 @@
 /*
  * pager_webhook.c: the generic webhook's JSON body and its optional
  * HMAC-SHA256 signature (OpenSSL's HMAC: no hand-written crypto).
- * Receivers verify "X-Orguard-Signature: sha256=<hex of HMAC(key, body)>".
+ * Receivers verify "X-Orguard-Signature: sha256=<hex of HMAC(key, T.body)>"
+ * where T is the X-Orguard-Timestamp header (docs/agent.md).
  */
 #include "pager.h"
 #include "utf8.h"
@@ -9,6 +10,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,20 +52,38 @@ webhook_payload(const alert_event *ev)
 	return r;
 }
 
-char *
-webhook_signature_header(const char *key, const char *body)
+/*
+ * The signature covers "<timestamp>.<body>", the timestamp being the send
+ * time in Unix seconds as sent in X-Orguard-Timestamp: a receiver that
+ * refuses old timestamps cannot be fed a recorded request again later, and
+ * the timestamp cannot be changed without the key.
+ */
+bool
+webhook_sign(const char *key, const char *body, int64_t unix_s, char **ts_header, char **sig_header)
 {
 	unsigned char mac[EVP_MAX_MD_SIZE];
 	unsigned int len = 0;
+	char		ts[24];
+	strbuf		signed_text;
 	strbuf		sb;
+	bool		ok;
 
+	*ts_header = *sig_header = NULL;
 	if (!key || !*key)
-		return NULL;
-	if (!HMAC(EVP_sha256(), key, (int) strlen(key), (const unsigned char *) body, strlen(body), mac, &len))
-		return NULL;
+		return false;
+	snprintf(ts, sizeof(ts), "%lld", (long long) unix_s);
+	sb_init(&signed_text);
+	sb_printf(&signed_text, "%s.%s", ts, body);
+	ok = HMAC(EVP_sha256(), key, (int) strlen(key), (const unsigned char *) signed_text.data,
+			  signed_text.len, mac, &len) != NULL;
+	sb_free(&signed_text);
+	if (!ok)
+		return false;
 	sb_init(&sb);
 	sb_append(&sb, "X-Orguard-Signature: sha256=");
 	for (unsigned int i = 0; i < len; i++)
 		sb_printf(&sb, "%02x", mac[i]);
-	return sb_steal(&sb);
+	*sig_header = sb_steal(&sb);
+	*ts_header = xasprintf("X-Orguard-Timestamp: %s", ts);
+	return true;
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test layer and ends with one summary line:
-#   unit (cmocka, ASan/UBSan and valgrind), pg_regress, pgTAP (pg_prove),
+#   unit (cmocka, ASan/UBSan and valgrind), fuzzing (libFuzzer corpora plus
+#   20 s per harness), pg_regress, pgTAP (pg_prove),
 #   integration scripts (real clusters on loopback).
 # Exits non-zero when anything failed.
 set -uo pipefail
@@ -50,6 +51,31 @@ for d in regress/unit/*/; do
 	if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
 	count unit "${d%/}" "$p" "$f"
 done
+
+# ---- fuzzing: each libFuzzer harness over its corpus, then 20 s of fuzzing ----
+section "fuzzing (libFuzzer, ASan+UBSan)"
+if [ -f regress/fuzz/Makefile ]; then
+	log="$ORG_TMP/fuzz-build.log"
+	if make -s -C regress/fuzz -j2 build >"$log" 2>&1; then
+		for h in regress/fuzz/fuzz_*.c; do
+			t=$(basename "$h" .c)
+			t=${t#fuzz_}
+			log="$ORG_TMP/fuzz-$t.log"
+			make -s -C regress/fuzz "run-$t" FUZZ_SECONDS="${ORG_FUZZ_TEST_SECONDS:-20}" >"$log" 2>&1
+			rc=$?
+			grep -E '^== fuzz|^Done|stat::number_of_executed_units' "$log"
+			if [ $rc -eq 0 ]; then
+				count fuzz "$t" 1 0
+			else
+				tail -n 40 "$log"
+				count fuzz "$t" 0 1
+			fi
+		done
+	else
+		cat "$log"
+		count fuzz "regress/fuzz (build)" 0 1
+	fi
+fi
 
 # ---- pg_regress ----
 section "pg_regress"

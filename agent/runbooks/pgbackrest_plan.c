@@ -41,6 +41,13 @@ db_sysid(json_t *dbs, json_int_t id)
 	return 0;
 }
 
+/* Unix seconds from 1970 to 9999: anything else would overflow microseconds */
+static bool
+epoch_seconds_ok(json_int_t s)
+{
+	return s >= 0 && s <= 253402300799LL;
+}
+
 static bool
 parse_backup(json_t *o, json_t *dbs, pitr_backup *b, const char **type)
 {
@@ -56,7 +63,9 @@ parse_backup(json_t *o, json_t *dbs, pitr_backup *b, const char **type)
 		!json_is_string(json_object_get(lsn, "start")) || !json_is_string(json_object_get(lsn, "stop")) ||
 		!lsn_parse(json_string_value(json_object_get(lsn, "start")), &b->start_lsn) ||
 		!lsn_parse(json_string_value(json_object_get(lsn, "stop")), &b->stop_lsn) ||
-		!json_is_integer(json_object_get(ts, "start")) || !json_is_integer(json_object_get(ts, "stop")))
+		!json_is_integer(json_object_get(ts, "start")) || !json_is_integer(json_object_get(ts, "stop")) ||
+		!epoch_seconds_ok(json_integer_value(json_object_get(ts, "start"))) ||
+		!epoch_seconds_ok(json_integer_value(json_object_get(ts, "stop"))))
 		return false;
 	/* the timeline is the first 8 hex digits of a WAL segment's name */
 	memcpy(tli, seg, 8);

@@ -112,6 +112,9 @@ rb_time_parse(const char *s, int64_t *out_us)
 		return false;
 	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || sec > 59)
 		return false;
+	/* February 29 only in a leap year: 2026-02-29 is not March 1 */
+	if (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
+		return false;
 	if (*p == '.')
 	{
 		int			n = 0;
@@ -154,6 +157,9 @@ rb_time_parse(const char *s, int64_t *out_us)
 		return false;
 	us = ((days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) -
 		  sign * (oh * 3600 + om * 60)) * 1000000 + frac;
+	/* before 1970 nothing of ours existed, and rb_time_format cannot write it */
+	if (us < 0)
+		return false;
 	*out_us = us;
 	return true;
 }

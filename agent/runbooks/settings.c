@@ -106,6 +106,12 @@ get_path(ctx *c, const char *key, bool required)
 	return v;
 }
 
+/*
+ * Runbook durations become int seconds or milliseconds (pg_promote's wait,
+ * statement_timeout, deadlines): a week bounds them with room to spare.
+ */
+#define RB_DURATION_MAX_S (7 * 86400.0)
+
 static double
 get_duration(ctx *c, const char *key, double dflt)
 {
@@ -117,6 +123,11 @@ get_duration(ctx *c, const char *key, double dflt)
 	if (!parse_duration(v, &d) || d <= 0)
 	{
 		add_error(c, "%s: \"%s\" is not a positive duration (e.g. 2s, 500ms, 1m)", key, v);
+		return dflt;
+	}
+	if (d > RB_DURATION_MAX_S)
+	{
+		add_error(c, "%s: \"%s\" is out of range (at most 7d)", key, v);
 		return dflt;
 	}
 	return d;

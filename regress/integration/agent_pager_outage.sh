@@ -47,7 +47,8 @@ class H(BaseHTTPRequestHandler):
             self.wfile.write(b'{"status":"invalid event","message":"Event object is invalid"}')
             return
         sig = self.headers.get("X-Orguard-Signature", "")
-        good = "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
+        ts = self.headers.get("X-Orguard-Timestamp", "").encode()
+        good = "sha256=" + hmac.new(key, ts + b"." + body, hashlib.sha256).hexdigest()
         log.write(json.dumps({"path": self.path, "sig_ok": hmac.compare_digest(sig, good),
                               "body": json.loads(body)}) + "\n")
         self.send_response(202); self.end_headers()

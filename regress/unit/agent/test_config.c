@@ -345,8 +345,98 @@ test_rule_errors(void **state)
 	expect_error(NODE "[rule lock_wait]\nmute_during = * 25:00-26:00\n", 4, "mute_during: bad time range");
 	expect_error(NODE "[rule lock_wait]\npagers = nowhere\n", 4, "pagers: no [pager nowhere] section");
 	expect_error(NODE "[rule lock_wait]\nlabel.__x = 1\n", 4, "not a valid label name");
-	expect_error(NODE "[rule lock_wait]\nflap_count = -1\n", 3, "flap_count must not be negative");
+	expect_error(NODE "[rule lock_wait]\nflap_count = -1\n", 4, "flap_count: expected an integer from 0 to 16");
 	expect_error(NODE "[rule lock_wait]\nthresold = 1\n", 4, "unknown key \"thresold\" in [rule lock_wait]");
+}
+
+/* errors_contain: one of the errors starts with file:line and holds needle */
+static bool
+errors_contain(const config_errors *errs, int line, const char *needle)
+{
+	char		prefix[64];
+
+	snprintf(prefix, sizeof(prefix), "/etc/orguard/agent.conf:%d: ", line);
+	for (int i = 0; i < errs->n; i++)
+		if (!strncmp(errs->msg[i], prefix, strlen(prefix)) && strstr(errs->msg[i], needle))
+			return true;
+	return false;
+}
+
+/*
+ * A second [agent] section after one that set top_n or remote_write_url
+ * badly: each section's checks look at its own entries only (the second
+ * once looked up the first's entry in itself and crashed on NULL).
+ */
+static void
+test_second_agent_section(void **state)
+{
+	static const char *const texts[] = {
+		"[agent]\ntop_n = 0\n[agent]\ninterval = 10s\n" NODE,
+		"[agent]\ntop_n = 1e300\n[agent]\ninterval = 10s\n" NODE,
+		"[agent]\nremote_write_url = ftp://x\n[agent]\ninterval = 10s\n" NODE,
+		"[agent]\ntop_n = 5\nremote_write_url = http://x\n[agent]\ninterval = 10s\n" NODE,
+	};
+
+	(void) state;
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+	{
+		agent_cfg	cfg;
+		config_errors errs;
+
+		assert_false(parse(texts[i], &cfg, &errs));
+		assert_true(errors_contain(&errs, i < 3 ? 3 : 4, "duplicate section [agent] (first at line 1)"));
+		if (i < 3)
+			assert_true(errors_contain(&errs, 2, i < 2 ? "top_n: expected an integer from 1 to 100000"
+									   : "remote_write_url: expected an http"));
+		config_errors_free(&errs);
+		config_free(&cfg);
+	}
+}
+
+/* numbers that would overflow an int or a millisecond count are range errors at their line */
+static void
+test_numeric_ranges(void **state)
+{
+	agent_cfg	cfg;
+	config_errors errs;
+
+	(void) state;
+	expect_error("[agent]\ntop_n = 1e300\n" NODE, 2, "top_n: expected an integer from 1 to 100000");
+	expect_error("[agent]\ntop_n = 2.5\n" NODE, 2, "top_n: expected an integer");
+	expect_error(NODE "[rule lock_wait]\nflap_count = 1e30\n", 4, "flap_count: expected an integer from 0 to 16");
+	expect_error(NODE "[rule lock_wait]\nflap_count = -1e30\n", 4, "flap_count: expected an integer");
+	expect_error("[agent]\ninterval = 1e300\n" NODE, 2, "interval: \"1e300\" is out of range");
+	expect_error("[agent]\nstatement_timeout = 30d\n" NODE, 2, "statement_timeout: \"30d\" is out of range");
+	expect_error("[agent]\nnode_timeout = 1e308d\n" NODE, 2, "node_timeout: invalid duration");
+	expect_error(NODE "[rule lock_wait]\nfor = 1e20\n", 4, "for: \"1e20\" is out of range");
+	expect_error(NODE "[rule lock_wait]\nrenotify = 400d\n", 4, "renotify: \"400d\" is out of range");
+	expect_error(NODE "[rule lock_wait]\nthreshold = 1e300TB\n", 4, "threshold: invalid number");
+	expect_error(NODE "[rule lock_wait]\nthreshold = 1e300\nclear = 1\n", 4, "threshold: \"1e300\" is out of range");
+	expect_error(NODE "[pager p]\ntype = webhook\nurl = http://x\nrate_limit = 1e300\n", 6, "rate_limit: \"1e300\" is out of range");
+	expect_error(NODE "[pager p]\ntype = webhook\nurl = http://x\ntimeout = 2d\n", 6, "timeout: \"2d\" is out of range");
+	expect_error(NODE "[pager p]\ntype = alertmanager\nurl = http://x\nalert_ttl = 1e12\n", 6, "alert_ttl: \"1e12\" is out of range");
+	/* the bounds themselves are accepted */
+	assert_true(parse("[agent]\ntop_n = 100000\ninterval = 1d\n" NODE "[rule lock_wait]\nflap_count = 16\nfor = 366d\n",
+					  &cfg, &errs));
+	assert_int_equal(cfg.top_n, 100000);
+	assert_int_equal(config_rule(&cfg, "lock_wait")->flap_count, 16);
+	config_errors_free(&errs);
+	config_free(&cfg);
+}
+
+/* section names become spool directory names */
+static void
+test_names_that_are_paths(void **state)
+{
+	(void) state;
+	expect_error(NODE "[pager ..]\ntype = webhook\nurl = http://x\n", 3, "names may hold letters");
+	expect_error(NODE "[pager .]\ntype = webhook\nurl = http://x\n", 3, "names may hold letters");
+	expect_error(NODE "[pager .hidden]\ntype = webhook\nurl = http://x\n", 3, "names may hold letters");
+	expect_error(NODE "[pager a/b]\ntype = webhook\nurl = http://x\n", 3, "names may hold letters");
+	expect_error(NODE "[pager ../x]\ntype = webhook\nurl = http://x\n", 3, "names may hold letters");
+	expect_error(NODE "[pager cursors]\ntype = webhook\nurl = http://x\n", 3, "reserved by the spool");
+	expect_error(NODE "[pager runbooks]\ntype = webhook\nurl = http://x\n", 3, "reserved by the spool");
+	expect_error(NODE "[runbook ..]\nkind = pitr\n", 3, "names may hold letters");
 }
 
 static void
@@ -388,6 +478,28 @@ test_load_missing_file(void **state)
 	config_free(&cfg);
 }
 
+/* a NUL byte would cut the file short silently: it is an error at its line */
+static void
+test_load_nul_byte(void **state)
+{
+	agent_cfg	cfg;
+	config_errors errs = {0};
+	char		path[] = "/tmp/orguard-test-config-XXXXXX";
+	int			fd = mkstemp(path);
+	static const char text[] = NODE "[rule lock_wait]\nthreshold = 1\0\nthreshold = oops\n";
+
+	(void) state;
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, sizeof(text) - 1), (int) sizeof(text) - 1);
+	close(fd);
+	assert_false(config_load(path, &cfg, &errs));
+	assert_int_equal(errs.n, 1);
+	assert_non_null(strstr(errs.msg[0], ":4: a NUL byte"));
+	config_errors_free(&errs);
+	config_free(&cfg);
+	unlink(path);
+}
+
 static void
 test_quantities(void **state)
 {
@@ -424,8 +536,12 @@ main(void)
 		cmocka_unit_test(test_node_errors),
 		cmocka_unit_test(test_pager_errors),
 		cmocka_unit_test(test_rule_errors),
+		cmocka_unit_test(test_second_agent_section),
+		cmocka_unit_test(test_numeric_ranges),
+		cmocka_unit_test(test_names_that_are_paths),
 		cmocka_unit_test(test_errors_sorted_and_all_reported),
 		cmocka_unit_test(test_load_missing_file),
+		cmocka_unit_test(test_load_nul_byte),
 		cmocka_unit_test(test_quantities),
 	};
 

@@ -176,7 +176,8 @@ test_webhook_and_signature(void **state)
 {
 	alert_event ev;
 	char	   *body,
-			   *sig;
+			   *sig,
+			   *ts;
 	json_t	   *j;
 
 	(void) state;
@@ -190,13 +191,24 @@ test_webhook_and_signature(void **state)
 	json_decref(j);
 	free(body);
 	alert_free(&ev);
-	/* RFC 4231 test case 2 */
-	sig = webhook_signature_header("Jefe", "what do ya want for nothing?");
+	/* RFC 4231 test case 2's key and data, signed with a timestamp
+	 * (expected: printf '1700000000.what do ya want for nothing?' | openssl dgst -sha256 -hmac Jefe) */
+	assert_true(webhook_sign("Jefe", "what do ya want for nothing?", 1700000000, &ts, &sig));
+	assert_string_equal(ts, "X-Orguard-Timestamp: 1700000000");
 	assert_string_equal(sig, "X-Orguard-Signature: sha256="
-						"5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+						"1cdd0650c8be1cb0974b1788d458b1e781206cfef59b85faafc582d2e182c57e");
+	free(ts);
 	free(sig);
-	assert_null(webhook_signature_header(NULL, "x"));
-	assert_null(webhook_signature_header("", "x"));
+	/* another second, another signature: an old one does not fit a new timestamp */
+	assert_true(webhook_sign("Jefe", "what do ya want for nothing?", 1700000001, &ts, &sig));
+	assert_string_not_equal(sig, "X-Orguard-Signature: sha256="
+							"1cdd0650c8be1cb0974b1788d458b1e781206cfef59b85faafc582d2e182c57e");
+	free(ts);
+	free(sig);
+	assert_false(webhook_sign(NULL, "x", 1, &ts, &sig));
+	assert_null(ts);
+	assert_null(sig);
+	assert_false(webhook_sign("", "x", 1, &ts, &sig));
 }
 
 static void

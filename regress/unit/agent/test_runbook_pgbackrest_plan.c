@@ -170,6 +170,31 @@ test_argv(void **state)
 	pgbr_argv_free(&a);
 }
 
+/* found by fuzzing: a timestamp past int64 microseconds overflowed (UBSan) */
+static void
+test_timestamp_range(void **state)
+{
+	static const char *const bad[] = {"9223372036854775807", "-9223372036854775807", "-1", "99999999999999"};
+	pgbr_backups b;
+	char		err[256];
+
+	(void) state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+	{
+		const char *at = strstr(info_three, "1795440907");
+		char	   *text;
+
+		assert_non_null(at);
+		text = malloc(strlen(info_three) + strlen(bad[i]) + 1);
+		memcpy(text, info_three, (size_t) (at - info_three));
+		strcpy(text + (at - info_three), bad[i]);
+		strcat(text, at + strlen("1795440907"));
+		assert_false(pgbr_parse_info(text, "shop", &b, err, sizeof(err)));
+		assert_non_null(strstr(err, "backup 1 of stanza shop lacks"));
+		free(text);
+	}
+}
+
 int
 main(void)
 {
@@ -177,6 +202,7 @@ main(void)
 		cmocka_unit_test(test_parse_info),
 		cmocka_unit_test(test_choice),
 		cmocka_unit_test(test_argv),
+		cmocka_unit_test(test_timestamp_range),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

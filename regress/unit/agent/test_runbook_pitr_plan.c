@@ -58,6 +58,14 @@ test_time(void **state)
 	assert_false(rb_time_parse("2026-13-22 10:16:52+00", &us2));
 	assert_false(rb_time_parse("2026-11-22 24:16:52+00", &us2));
 	assert_false(rb_time_parse("2026-11-22 10:16:52+00junk", &us2));
+	/* found by fuzzing: a day that does not exist, and times before 1970,
+	 * which rb_time_format wrote back unreadable (a negative fraction) */
+	assert_false(rb_time_parse("2026-02-29 10:00:00+00", &us2));
+	assert_true(rb_time_parse("2028-02-29 10:00:00+00", &us2));
+	assert_false(rb_time_parse("0026-11-23 10:04:05 +05:30", &us2));
+	assert_false(rb_time_parse("1970-01-01 00:00:00+01", &us2));
+	assert_true(rb_time_parse("1970-01-01 00:00:00+00", &us2));
+	assert_int_equal(us2, 0);
 	rb_time_format(us + 123456, buf, sizeof(buf));
 	assert_string_equal(buf, "2026-11-22 10:16:52.123456+00");
 	assert_true(rb_time_parse(buf, &us2));

@@ -297,6 +297,33 @@ test_promote_patroni(void **state)
 	unload(&l);
 }
 
+/* durations end up as int seconds or milliseconds: past a week is a range error at file:line */
+static void
+test_duration_ranges(void **state)
+{
+	loaded		l;
+
+	(void) state;
+	load(&l, NODES "[runbook promote]\nprimary = p\nstandbys = s1\nfence_command = none\n"
+		 "promote_timeout = 1e300\nprobe_timeout = 1e308d\ncatchup_timeout = 8d\n", "promote");
+	assert_false(l.ok);
+	assert_true(has_error(&l, "/etc/agent.conf:10: [runbook promote]: promote_timeout: \"1e300\" is out of range"));
+	assert_true(has_error(&l, "probe_timeout: \"1e308d\" is not a positive duration"));
+	assert_true(has_error(&l, "catchup_timeout: \"8d\" is out of range"));
+	unload(&l);
+	load(&l, NODES "[runbook throttle]\nstatement_timeout = 1e12\nttl = 1e30\nmax_connections = 1e30\n", "throttle");
+	assert_false(l.ok);
+	assert_true(has_error(&l, "statement_timeout: \"1e12\" is out of range"));
+	assert_true(has_error(&l, "ttl: \"1e30\" is out of range"));
+	assert_true(has_error(&l, "max_connections: \"1e30\" is not an integer"));
+	unload(&l);
+	load(&l, NODES "[runbook promote]\nprimary = p\nstandbys = s1\nfence_command = none\n"
+		 "promote_timeout = 7d\n", "promote");
+	assert_true(l.ok);
+	assert_true(l.s.promote.promote_timeout_s == 7 * 86400.0);
+	unload(&l);
+}
+
 int
 main(void)
 {
@@ -308,6 +335,7 @@ main(void)
 		cmocka_unit_test(test_pitr_pgbackrest),
 		cmocka_unit_test(test_find),
 		cmocka_unit_test(test_promote_patroni),
+		cmocka_unit_test(test_duration_ranges),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
