@@ -57,6 +57,7 @@ typedef struct node
 	uint64_t	system_id;		/* whose event rings the cursor belongs to */
 	int64_t		start_us;		/* postmaster start of that system; 0 unknown */
 	bool		has_snapshot_fn;
+	bool		foreign_snapshot_fn;	/* a snapshot() that is not the extension's: never called */
 	bool		has_ir_model;
 	bool		models_loaded;
 	char	   *dbname;

@@ -15,6 +15,7 @@
  */
 #include "runbooks/patroni_api.h"
 #include "runbooks/patroni_plan.h"
+#include "runbooks/pgconn.h"
 #include "runbooks/promote.h"
 #include "runbooks/run.h"
 #include "log.h"
@@ -96,6 +97,11 @@ connect_member(const rb_settings *s, const patroni_member *m, char *err, size_t 
 		const char *msg = c ? PQerrorMessage(c) : "out of memory";
 
 		snprintf(err, errlen, "%.*s", (int) strcspn(msg, "\n"), msg);
+		PQfinish(c);
+		return NULL;
+	}
+	if (!rb_pin_search_path(c, err, errlen))
+	{
 		PQfinish(c);
 		return NULL;
 	}
