@@ -187,6 +187,12 @@ test_settings_pgbouncer(void **state)
 	assert_true(has(&l.errs, "pgbouncer_admin: needs pgbouncer_db and pgbouncer_pool_size"));
 	assert_true(has(&l.errs, "pgbouncer_admin: must not contain a password"));
 	unload(&l);
+	/* a URI's password too (libpq parses it as it will connect) */
+	load(&l, NODE "[runbook throttle]\npgbouncer_admin = postgresql://orguard:secret@127.0.0.1:6432/pgbouncer\n"
+		 "pgbouncer_db = odoo\npgbouncer_pool_size = 8\n", "throttle");
+	assert_false(l.ok);
+	assert_true(has(&l.errs, "pgbouncer_admin: must not contain a password"));
+	unload(&l);
 	load(&l, NODE "[runbook throttle]\npgbouncer_db = odoo\n", "throttle");
 	assert_false(l.ok);
 	assert_true(has(&l.errs, "need pgbouncer_admin"));
