@@ -236,6 +236,7 @@ node_free(node *n)
 		mset_free(n->metrics);
 	free(n->metrics);
 	free(n->dbname);
+	free(n->shared_standby_name);
 	free_node_cfg(&n->cfg);
 	free(n);
 }
@@ -551,6 +552,21 @@ drop_ring_entries(OdooRetailGuard__Snapshot *s)
 	DROP_RING(s, destructive_events);
 }
 
+/* once per name: their alerts and series are told apart by connection, not by name */
+static void
+warn_shared_standby_name(node *n, const OdooRetailGuard__Snapshot *s)
+{
+	const char *dup = facts_duplicate_standby_name(s);
+
+	if (dup && (!n->shared_standby_name || strcmp(n->shared_standby_name, dup)))
+		log_warn("node %s: several standbys connect with application_name \"%s\"; their lag is "
+				 "reported per connection (client address and port), which changes when they "
+				 "reconnect: give each standby its own application_name in primary_conninfo",
+				 n->cfg.name, dup);
+	free(n->shared_standby_name);
+	n->shared_standby_name = dup ? xstrdup(dup) : NULL;
+}
+
 static void
 read_snapshot(node *n, PGresult *r, int64_t now_ms)
 {
@@ -595,6 +611,7 @@ read_snapshot(node *n, PGresult *r, int64_t now_ms)
 						 "(poll more often or enlarge the rings)", n->cfg.name);
 			}
 			node_apply_models(&n->models, n->dbname, sn);
+			warn_shared_standby_name(n, sn);
 		}
 	}
 	n->state = NODE_IDLE;

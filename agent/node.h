@@ -58,6 +58,7 @@ typedef struct node
 	int64_t		start_us;		/* postmaster start of that system; 0 unknown */
 	bool		has_snapshot_fn;
 	bool		foreign_snapshot_fn;	/* a snapshot() that is not the extension's: never called */
+	char	   *shared_standby_name;	/* an application_name standbys share, warned about once */
 	bool		has_ir_model;
 	bool		models_loaded;
 	char	   *dbname;
