@@ -10,7 +10,8 @@
 # superuser), the backup runbook and the connection throttle (as a
 # superuser) then poll and act on the database: public.pwned stays empty.
 # An ir_model turned into a view that calls the owner's function is not
-# read, and a snapshot() the owner created (no extension) is not called.
+# read, and a snapshot() or throttle() the owner created where the
+# extension is not installed is not called.
 set -uo pipefail
 
 ORG_SRC_DIR=$(cd "$(dirname "$0")/../.." && pwd)
@@ -97,11 +98,14 @@ SQL
 }
 plant odoo || org_die "the owner could not plant its functions"
 plant shop2 || org_die "the owner could not plant its functions in shop2"
-# shop2 has no extension, but the owner made a look-alike of its snapshot()
+# shop2 has no extension, but the owner made look-alikes of its snapshot() and throttle()
 psql -X -q -v ON_ERROR_STOP=1 -h "${ORG_SOCK[n1]}" -p "${ORG_PORT[n1]}" -U odoo -d shop2 >/dev/null <<'SQL' ||
 CREATE SCHEMA odoo_retail_guard;
 CREATE FUNCTION odoo_retail_guard.snapshot(bigint) RETURNS bytea LANGUAGE plpgsql AS $$
 BEGIN PERFORM public.pwn('snapshot'); RETURN '\x'::bytea; END $$;
+CREATE FUNCTION odoo_retail_guard.throttle(name text, max_connections int, ttl interval, reason text,
+	role text, database text, worker_class text, drain_idle_in_transaction interval) RETURNS void
+LANGUAGE plpgsql AS $$ BEGIN PERFORM public.pwn('throttle'); END $$;
 SQL
 	org_die "the owner could not create its snapshot()"
 
@@ -195,9 +199,12 @@ check "backup runbook: none of the owner's functions ran" nothing_ran odoo
 agent_pid=$!
 check "throttle: the daemon engages it (its guard queries ran)" \
 	org_wait_until 40 "throttle engaged" grep -q '"runbook":"throttle","step":"engage","target":"store1","result":"ok"' "$W/journal"
+check "throttle: refused where the extension's functions are the owner's look-alikes" \
+	org_wait_until 40 "throttle refused" grep -q '"runbook":"throttle","step":"runbook","target":"store2","result":"refused","detail":"extension: odoo_retail_guard.throttle() here is not owned by a superuser' "$W/journal"
 kill -TERM "$agent_pid" 2>/dev/null
 wait "$agent_pid" 2>/dev/null
 check "throttle: none of the owner's functions ran" nothing_ran odoo
+check "throttle: nor in shop2" nothing_ran shop2
 q odoo "SELECT odoo_retail_guard.release(name) FROM odoo_retail_guard.throttle_rules" >/dev/null 2>&1
 
 # ---- ir_model replaced by a view that calls the owner's function ----
