@@ -169,6 +169,23 @@ rb_exec_sql(PGconn *c, const char *sql, char *err, size_t errlen)
 }
 
 char *
+rb_sql_literal(const char *s)
+{
+	strbuf		sb;
+
+	sb_init(&sb);
+	sb_append(&sb, "E'");
+	for (; *s; s++)
+	{
+		if (*s == '\'' || *s == '\\')
+			sb_appendc(&sb, *s);
+		sb_appendc(&sb, *s);
+	}
+	sb_appendc(&sb, '\'');
+	return sb_steal(&sb);
+}
+
+char *
 rb_password_env(const node_cfg *n)
 {
 	return n && n->password ? xasprintf("PGPASSWORD=%s", n->password) : NULL;

@@ -27,6 +27,12 @@ bool		rb_pin_search_path(PGconn *c, char *err, size_t errlen);
 bool		rb_query_value(PGconn *c, const char *sql, char **val, char *err, size_t errlen);
 /* a statement whose result is not needed */
 bool		rb_exec_sql(PGconn *c, const char *sql, char *err, size_t errlen);
+/*
+ * s as an SQL string literal (E'...', quotes and backslashes doubled) that
+ * reads the same whatever the session's standard_conforming_strings, which
+ * the database owner may set; caller frees
+ */
+char	   *rb_sql_literal(const char *s);
 /* "PGPASSWORD=..." for a child process, or NULL */
 char	   *rb_password_env(const node_cfg *n);
 

@@ -263,7 +263,7 @@ repoint(const rb_settings *s, const node_cfg *cand, const node_cfg *sb, uint32_t
 	char		err[512];
 	PGconn	   *c = rb_connect_node(sb, s->promote.probe_timeout_s, err, sizeof(err));
 	char	   *ci = follow_conninfo(cand, sb);
-	char	   *q = conf_quote(ci);
+	char	   *q = rb_sql_literal(ci);
 	char	   *sql = xasprintf("ALTER SYSTEM SET primary_conninfo = %s", q);
 	bool		ok = false;
 	int64_t		deadline;
