@@ -141,6 +141,7 @@ interval = 1s
 node_timeout = 900ms
 spool_dir = $W/spool
 listen = off
+log_level = debug
 
 [node store1]
 conninfo = host=${ORG_SOCK[n1]} port=${ORG_PORT[n1]} user=$1 dbname=odoo
@@ -180,7 +181,7 @@ for user in watcher postgres; do
 	check "collector as $user: the extension's snapshot was read" \
 		jq -e '.[] | select(.node == "store1") | .snapshot == true' "$W/once-$user.json" >/dev/null
 	check "collector as $user: none of the owner's functions ran in odoo" nothing_ran odoo
-	check "collector as $user: Odoo's plain ir_model is read" \
+	check "collector as $user: Odoo's plain ir_model is not refused" \
 		not grep -q "Odoo models not read" "$W/once-$user.err"
 	check "collector as $user: the owner's snapshot() in shop2 was not called" nothing_ran shop2
 	check "collector as $user: and the agent says why" \
@@ -201,6 +202,8 @@ check "throttle: the daemon engages it (its guard queries ran)" \
 	org_wait_until 40 "throttle engaged" grep -q '"runbook":"throttle","step":"engage","target":"store1","result":"ok"' "$W/journal"
 check "throttle: refused where the extension's functions are the owner's look-alikes" \
 	org_wait_until 40 "throttle refused" grep -q '"runbook":"throttle","step":"runbook","target":"store2","result":"refused","detail":"extension: odoo_retail_guard.throttle() here is not owned by a superuser' "$W/journal"
+check "collector: Odoo's plain ir_model is read" \
+	grep -q "node store1: 2 Odoo models mapped from ir_model" "$W/agent.log"
 kill -TERM "$agent_pid" 2>/dev/null
 wait "$agent_pid" 2>/dev/null
 check "throttle: none of the owner's functions ran" nothing_ran odoo
