@@ -98,7 +98,8 @@ SQL
 }
 plant odoo || org_die "the owner could not plant its functions"
 plant shop2 || org_die "the owner could not plant its functions in shop2"
-# shop2 has no extension, but the owner made look-alikes of its snapshot() and throttle()
+# shop2 has no extension, but the owner made look-alikes of its snapshot(),
+# throttle() and destructive_events
 psql -X -q -v ON_ERROR_STOP=1 -h "${ORG_SOCK[n1]}" -p "${ORG_PORT[n1]}" -U odoo -d shop2 >/dev/null <<'SQL' ||
 CREATE SCHEMA odoo_retail_guard;
 CREATE FUNCTION odoo_retail_guard.snapshot(bigint) RETURNS bytea LANGUAGE plpgsql AS $$
@@ -106,6 +107,10 @@ BEGIN PERFORM public.pwn('snapshot'); RETURN '\x'::bytea; END $$;
 CREATE FUNCTION odoo_retail_guard.throttle(name text, max_connections int, ttl interval, reason text,
 	role text, database text, worker_class text, drain_idle_in_transaction interval) RETURNS void
 LANGUAGE plpgsql AS $$ BEGIN PERFORM public.pwn('throttle'); END $$;
+CREATE VIEW odoo_retail_guard.destructive_events AS
+	SELECT 1::bigint AS event_id, '0/1000000'::pg_lsn AS lsn_before WHERE public.pwn('destructive_events');
+GRANT USAGE ON SCHEMA odoo_retail_guard TO PUBLIC;
+GRANT SELECT ON odoo_retail_guard.destructive_events TO PUBLIC;
 SQL
 	org_die "the owner could not create its snapshot()"
 
@@ -169,6 +174,13 @@ node = store1
 backup_dir = $W/backups
 archive_dir = $W/archive
 journal = $W/journal
+
+[runbook pitr2]
+kind = pitr
+node = store2
+backup_dir = $W/backups
+archive_dir = $W/archive
+journal = $W/journal
 EOF
 }
 
@@ -191,10 +203,15 @@ for user in watcher postgres; do
 done
 
 # ---- the runbooks, as a superuser ----
-"$AGENT" -c "$W/agent.conf" runbook backup >"$W/backup.out" 2>&1
+"$AGENT" -c "$W/agent.conf" runbook backup pitr >"$W/backup.out" 2>&1
 check "backup runbook: connected and refused (archive_mode is off)" \
 	grep -q '"step":"runbook","target":"store1","result":"refused".*archiving\|archive_mode' "$W/journal"
 check "backup runbook: none of the owner's functions ran" nothing_ran odoo
+
+"$AGENT" -c "$W/agent.conf" runbook pitr pitr2 --before-event 1 --dry-run >"$W/pitr.out" 2>&1
+check "pitr --before-event: the owner's destructive_events is not the extension's" \
+	grep -q "odoo_retail_guard.destructive_events is not available on the source (or not the extension's)" "$W/pitr.out"
+check "pitr --before-event: and is not read" nothing_ran shop2
 
 "$AGENT" -c "$W/agent.conf" run >"$W/agent.log" 2>&1 &
 agent_pid=$!
