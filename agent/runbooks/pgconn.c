@@ -168,6 +168,27 @@ rb_exec_sql(PGconn *c, const char *sql, char *err, size_t errlen)
 	return true;
 }
 
+bool
+rb_query_operator_value(PGconn *c, const char *sql, char **val, char *err, size_t errlen)
+{
+	char		pin_err[256];
+	bool		ok;
+
+	*val = NULL;
+	if (!rb_exec_sql(c, "SET search_path = pg_catalog, public", err, errlen))
+		return false;
+	ok = rb_query_value(c, sql, val, err, errlen);
+	/* the session goes on with the pinned path; if that fails, so does the query */
+	if (!rb_pin_search_path(c, pin_err, sizeof(pin_err)) && ok)
+	{
+		snprintf(err, errlen, "%s", pin_err);
+		free(*val);
+		*val = NULL;
+		ok = false;
+	}
+	return ok;
+}
+
 char *
 rb_sql_literal(const char *s)
 {

@@ -25,6 +25,13 @@ PGconn	   *rb_connect_console(const char *conninfo, double timeout_s, char *err,
 bool		rb_pin_search_path(PGconn *c, char *err, size_t errlen);
 /* first column of the first row (NULL for SQL NULL) in *val, caller frees */
 bool		rb_query_value(PGconn *c, const char *sql, char **val, char *err, size_t errlen);
+/*
+ * rb_query_value for SQL the operator wrote in the configuration (a
+ * check_query), which names Odoo's tables without a schema: run with
+ * search_path = pg_catalog, public, so built-ins still come first, then
+ * pinned again
+ */
+bool		rb_query_operator_value(PGconn *c, const char *sql, char **val, char *err, size_t errlen);
 /* a statement whose result is not needed */
 bool		rb_exec_sql(PGconn *c, const char *sql, char *err, size_t errlen);
 /*
