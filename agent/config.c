@@ -9,6 +9,7 @@
  * of that name or, with kind = ..., adds a rule of a built-in kind.
  */
 #include "config.h"
+#include "conninfo.h"
 #include "ini.h"
 #include "listen_addr.h"
 
@@ -573,6 +574,7 @@ load_node(parse_state *ps, section *s, agent_cfg *cfg)
 {
 	node_cfg   *n;
 	bool		given;
+	const char *why;
 
 	cfg->nodes = xrealloc(cfg->nodes, sizeof(node_cfg) * (size_t) (cfg->n_nodes + 1));
 	n = &cfg->nodes[cfg->n_nodes++];
@@ -585,9 +587,8 @@ load_node(parse_state *ps, section *s, agent_cfg *cfg)
 		n->cluster = xstrdup(n->name);
 	if (!n->conninfo)
 		add_error(ps, s->line, "[node %s]: conninfo is required", s->name);
-	else if (strstr(n->conninfo, "password") != NULL)
-		add_error(ps, get(s, "conninfo")->line,
-				  "conninfo: must not contain a password; use password_file, password_env or ~/.pgpass");
+	else if ((why = conninfo_password_problem(n->conninfo)) != NULL)
+		add_error(ps, get(s, "conninfo")->line, "conninfo: %s", why);
 	n->password = get_secret(ps, s, "password", &given);
 	for (int i = 0; i < s->n; i++)
 	{

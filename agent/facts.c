@@ -337,25 +337,72 @@ vacuum_facts(const OdooRetailGuard__Snapshot *s, fact_list *out)
 	}
 }
 
+static const char *
+standby_name(const OdooRetailGuard__ReplicationStandby *r)
+{
+	return r->application_name && *r->application_name ? r->application_name : nz(r->client_addr);
+}
+
+void
+facts_standby_client(const OdooRetailGuard__ReplicationStandby *r, char *buf, size_t len)
+{
+	const char *addr = nz(r->client_addr);
+
+	if (r->client_port > 0)
+		snprintf(buf, len, strchr(addr, ':') ? "[%s]:%d" : "%s:%d", addr, (int) r->client_port);
+	else
+		snprintf(buf, len, "pid:%d", (int) r->pid);
+}
+
+static bool
+name_shared(const OdooRetailGuard__Snapshot *s, size_t i)
+{
+	for (size_t k = 0; k < s->n_replication; k++)
+		if (k != i && !strcmp(standby_name(s->replication[k]), standby_name(s->replication[i])))
+			return true;
+	return false;
+}
+
+const char *
+facts_duplicate_standby_name(const OdooRetailGuard__Snapshot *s)
+{
+	for (size_t i = 0; s && i < s->n_replication; i++)
+		if (name_shared(s, i))
+			return standby_name(s->replication[i]);
+	return NULL;
+}
+
+/*
+ * A standby is its application_name, as its alerts have always been keyed;
+ * standbys that share one (PostgreSQL's default "walreceiver", Debian's
+ * "15/main") are told apart by their connection, or one would mask the
+ * other's lag.
+ */
 static void
 replication_facts(const OdooRetailGuard__Snapshot *s, fact_list *out)
 {
 	for (size_t i = 0; i < s->n_replication; i++)
 	{
 		const OdooRetailGuard__ReplicationStandby *r = s->replication[i];
-		const char *name = r->application_name && *r->application_name ? r->application_name
-			: nz(r->client_addr);
+		const char *name = standby_name(r);
+		char		client[96];
+		char	   *subject;
 		fact	   *f;
 
-		f = facts_add(out, RULE_REPLICATION_LAG_BYTES, name, (double) r->replay_lag_bytes,
-					  "standby %s replay lag %lld bytes", name, (long long) r->replay_lag_bytes);
+		facts_standby_client(r, client, sizeof(client));
+		subject = name_shared(s, i) ? xasprintf("%s@%s", name, client) : xstrdup(name);
+		f = facts_add(out, RULE_REPLICATION_LAG_BYTES, subject, (double) r->replay_lag_bytes,
+					  "standby %s replay lag %lld bytes", subject, (long long) r->replay_lag_bytes);
 		set_str(f, "standby", name);
+		set_str(f, "client", client);
 		if (r->replay_lag_ms >= 0)
 		{
-			f = facts_add(out, RULE_REPLICATION_LAG_SECONDS, name, r->replay_lag_ms / 1000.0,
-						  "standby %s replay lag %.1fs", name, r->replay_lag_ms / 1000.0);
+			f = facts_add(out, RULE_REPLICATION_LAG_SECONDS, subject, r->replay_lag_ms / 1000.0,
+						  "standby %s replay lag %.1fs", subject, r->replay_lag_ms / 1000.0);
 			set_str(f, "standby", name);
+			set_str(f, "client", client);
 		}
+		free(subject);
 	}
 	if (s->standby)
 	{

@@ -53,4 +53,9 @@ void		facts_from_observation(const node_observation *obs, fact_list *out);
 void		facts_from_snapshot(const OdooRetailGuard__Snapshot *snap, facts_memory *mem,
 								int64_t now_us, fact_list *out);
 
+/* a standby's connection: "addr:port", or "pid:N" (its walsender) over a Unix socket */
+void		facts_standby_client(const OdooRetailGuard__ReplicationStandby *r, char *buf, size_t len);
+/* an application_name two connected standbys share, or NULL */
+const char *facts_duplicate_standby_name(const OdooRetailGuard__Snapshot *s);
+
 #endif

@@ -6,6 +6,7 @@
 #include "cursor.h"
 #include "log.h"
 #include "metrics.h"
+#include "pgsession.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -15,20 +16,61 @@
 #include <string.h>
 #include <time.h>
 
+/*
+ * Every name is schema-qualified, operators too, on top of the session's
+ * pinned search_path (pgsession.h): the Odoo database's owner must not be
+ * able to run code as the agent's role.  Names are looked up in the
+ * catalogs, not with to_regclass() and friends, which fail the whole query
+ * on a schema the agent may not use.  Column 4: 't' when
+ * odoo_retail_guard.snapshot(bigint) is the extension's (it and its schema
+ * belong to a superuser, as CREATE EXTENSION makes them), 'u' when someone
+ * else's function has that name, 'f' when there is none.
+ */
 static const char *const stats_sql =
-"SELECT current_setting('max_connections')::int,"
-" current_setting('superuser_reserved_connections')::int,"
-" (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')::int,"
-" pg_is_in_recovery(),"
-" to_regprocedure('odoo_retail_guard.snapshot(bigint)') IS NOT NULL,"
-" to_regclass('ir_model') IS NOT NULL,"
-" current_database()";
+"SELECT pg_catalog.current_setting('max_connections')::pg_catalog.int4,"
+" pg_catalog.current_setting('superuser_reserved_connections')::pg_catalog.int4,"
+" (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity"
+"   WHERE backend_type OPERATOR(pg_catalog.=) 'client backend')::pg_catalog.int4,"
+" pg_catalog.pg_is_in_recovery(),"
+" COALESCE((SELECT CASE WHEN pg_catalog.bool_and(r.rolsuper) THEN 't' ELSE 'u' END"
+"   FROM pg_catalog.pg_proc p"
+"   JOIN pg_catalog.pg_namespace s ON s.oid OPERATOR(pg_catalog.=) p.pronamespace"
+"   JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) p.proowner"
+"     OR r.oid OPERATOR(pg_catalog.=) s.nspowner"
+"   WHERE s.nspname OPERATOR(pg_catalog.=) 'odoo_retail_guard'"
+"     AND p.proname OPERATOR(pg_catalog.=) 'snapshot'"
+"     AND p.proargtypes OPERATOR(pg_catalog.=) '20'::pg_catalog.oidvector"
+"   HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 0), 'f'),"
+" EXISTS (SELECT FROM pg_catalog.pg_class c"
+"   JOIN pg_catalog.pg_namespace s ON s.oid OPERATOR(pg_catalog.=) c.relnamespace"
+"   WHERE s.nspname OPERATOR(pg_catalog.=) 'public' AND c.relname OPERATOR(pg_catalog.=) 'ir_model'),"
+" pg_catalog.current_database()";
 
-/* Odoo names a model's table after the model, dots as underscores */
+/*
+ * Odoo names a model's table after the model, dots as underscores.  The
+ * database owner owns ir_model too: under a lock that keeps it as it is,
+ * it is read only when it is a plain table without row security whose
+ * model column is text (a view, a policy or a type of the owner's could
+ * call the owner's functions); otherwise the cast below fails the whole
+ * query (a simple-query string is one implicit transaction) before the
+ * table is read, and the agent keeps the extension's own model guesses.
+ */
 static const char *const models_sql =
-"SELECT replace(model, '.', '_'), model FROM ir_model ORDER BY 1";
+"LOCK TABLE ONLY \"public\".\"ir_model\" IN ACCESS SHARE MODE;"
+" SELECT CASE WHEN c.relkind OPERATOR(pg_catalog.=) 'r' AND NOT c.relrowsecurity"
+"   AND (a.atttypid OPERATOR(pg_catalog.=) 'pg_catalog.varchar'::pg_catalog.regtype"
+"     OR a.atttypid OPERATOR(pg_catalog.=) 'pg_catalog.text'::pg_catalog.regtype)"
+"  THEN 0 ELSE pg_catalog.concat('public.ir_model is not a plain table with a text model column"
+" and no row security: not read (relkind ', c.relkind, ')')::pg_catalog.int4 END"
+" FROM pg_catalog.pg_class c"
+" JOIN pg_catalog.pg_namespace s ON s.oid OPERATOR(pg_catalog.=) c.relnamespace"
+" LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.oid"
+"   AND a.attname OPERATOR(pg_catalog.=) 'model' AND NOT a.attisdropped"
+" WHERE s.nspname OPERATOR(pg_catalog.=) 'public' AND c.relname OPERATOR(pg_catalog.=) 'ir_model';"
+" SELECT pg_catalog.replace(m.model::pg_catalog.text, '.', '_') COLLATE pg_catalog.\"C\","
+"  m.model::pg_catalog.text FROM ONLY \"public\".\"ir_model\" m ORDER BY 1";
 
-static const char *const snapshot_sql = "SELECT odoo_retail_guard.snapshot($1::bigint)";
+static const char *const snapshot_sql = "SELECT odoo_retail_guard.snapshot($1::pg_catalog.int8)";
 
 /* ---------- ir_model mapping (pure) ---------- */
 
@@ -208,6 +250,7 @@ node_free(node *n)
 		mset_free(n->metrics);
 	free(n->metrics);
 	free(n->dbname);
+	free(n->shared_standby_name);
 	free_node_cfg(&n->cfg);
 	free(n);
 }
@@ -346,7 +389,7 @@ send_query(collector *c, node *n, node_state st, int64_t now_ms)
 		char		sql[256];
 
 		snprintf(sql, sizeof(sql),
-				 "SET statement_timeout = %d; SET lock_timeout = %d; "
+				 PGSESSION_SEARCH_PATH_SQL "; SET statement_timeout = %d; SET lock_timeout = %d; "
 				 "SET idle_in_transaction_session_timeout = %d",
 				 (int) (c->statement_timeout_s * 1000), (int) (c->lock_timeout_s * 1000),
 				 (int) (c->timeout_s * 2000));
@@ -442,6 +485,27 @@ collector_busy(const collector *c)
 	return false;
 }
 
+/* the snapshot query when the extension's function is there, else the poll ends */
+static void
+snapshot_or_finish(collector *c, node *n, int64_t now_ms)
+{
+	if (n->has_snapshot_fn)
+	{
+		send_query(c, n, NODE_SNAPSHOT, now_ms);
+		return;
+	}
+	if (n->foreign_snapshot_fn)
+		snprintf(n->snapshot_error, sizeof(n->snapshot_error),
+				 "odoo_retail_guard.snapshot(bigint) in database %s or its schema is not owned by "
+				 "a superuser, so it is not the extension's: not called", n->dbname);
+	else
+		snprintf(n->snapshot_error, sizeof(n->snapshot_error),
+				 "function odoo_retail_guard.snapshot(bigint) not found in database %s "
+				 "(run CREATE EXTENSION odoo_retail_guard there)", n->dbname);
+	n->state = NODE_IDLE;
+	finish_poll(n, now_ms);
+}
+
 static void
 read_stats(collector *c, node *n, PGresult *r, int64_t now_ms)
 {
@@ -451,22 +515,15 @@ read_stats(collector *c, node *n, PGresult *r, int64_t now_ms)
 	n->obs.connections = atoi(PQgetvalue(r, 0, 2));
 	n->obs.in_recovery = PQgetvalue(r, 0, 3)[0] == 't';
 	n->has_snapshot_fn = PQgetvalue(r, 0, 4)[0] == 't';
+	n->foreign_snapshot_fn = PQgetvalue(r, 0, 4)[0] == 'u';
 	n->has_ir_model = PQgetvalue(r, 0, 5)[0] == 't';
 	free(n->dbname);
 	n->dbname = xstrdup(PQgetvalue(r, 0, 6));
 	n->backoff = 0;
 	if (n->has_ir_model && !n->models_loaded)
 		send_query(c, n, NODE_MODELS, now_ms);
-	else if (n->has_snapshot_fn)
-		send_query(c, n, NODE_SNAPSHOT, now_ms);
 	else
-	{
-		snprintf(n->snapshot_error, sizeof(n->snapshot_error),
-				 "function odoo_retail_guard.snapshot(bigint) not found in database %s "
-				 "(run CREATE EXTENSION odoo_retail_guard there)", n->dbname);
-		n->state = NODE_IDLE;
-		finish_poll(n, now_ms);
-	}
+		snapshot_or_finish(c, n, now_ms);
 }
 
 static void
@@ -479,7 +536,7 @@ read_models(collector *c, node *n, PGresult *r, int64_t now_ms)
 	n->models.model = xcalloc((size_t) rows, sizeof(char *));
 	for (int i = 0; i < rows; i++)
 	{
-		/* sorted by the query (C collation not guaranteed): keep only ascending */
+		/* sorted by the query in C order; a duplicate table name keeps its first model */
 		if (n->models.n > 0 && strcmp(n->models.table[n->models.n - 1], PQgetvalue(r, i, 0)) >= 0)
 			continue;
 		n->models.table[n->models.n] = xstrdup(PQgetvalue(r, i, 0));
@@ -488,16 +545,7 @@ read_models(collector *c, node *n, PGresult *r, int64_t now_ms)
 	}
 	n->models_loaded = true;
 	log_debug("node %s: %d Odoo models mapped from ir_model", n->cfg.name, n->models.n);
-	if (n->has_snapshot_fn)
-		send_query(c, n, NODE_SNAPSHOT, now_ms);
-	else
-	{
-		snprintf(n->snapshot_error, sizeof(n->snapshot_error),
-				 "function odoo_retail_guard.snapshot(bigint) not found in database %s "
-				 "(run CREATE EXTENSION odoo_retail_guard there)", n->dbname);
-		n->state = NODE_IDLE;
-		finish_poll(n, now_ms);
-	}
+	snapshot_or_finish(c, n, now_ms);
 }
 
 #define DROP_RING(s, field) \
@@ -516,6 +564,21 @@ drop_ring_entries(OdooRetailGuard__Snapshot *s)
 	DROP_RING(s, lock_wait_events);
 	DROP_RING(s, throttle_events);
 	DROP_RING(s, destructive_events);
+}
+
+/* once per name: their alerts and series are told apart by connection, not by name */
+static void
+warn_shared_standby_name(node *n, const OdooRetailGuard__Snapshot *s)
+{
+	const char *dup = facts_duplicate_standby_name(s);
+
+	if (dup && (!n->shared_standby_name || strcmp(n->shared_standby_name, dup)))
+		log_warn("node %s: several standbys connect with application_name \"%s\"; their lag is "
+				 "reported per connection (client address and port), which changes when they "
+				 "reconnect: give each standby its own application_name in primary_conninfo",
+				 n->cfg.name, dup);
+	free(n->shared_standby_name);
+	n->shared_standby_name = dup ? xstrdup(dup) : NULL;
 }
 
 static void
@@ -584,6 +647,7 @@ read_snapshot(node *n, PGresult *r, int64_t now_ms)
 						 "(poll more often or enlarge the rings)", n->cfg.name);
 			}
 			node_apply_models(&n->models, n->dbname, sn);
+			warn_shared_standby_name(n, sn);
 		}
 	}
 	n->state = NODE_IDLE;
@@ -615,14 +679,13 @@ on_result(collector *c, node *n, PGresult *r, const char *errmsg, int64_t now_ms
 		}
 		if (st == NODE_MODELS)
 		{
-			n->models_loaded = true;	/* not Odoo after all; do not retry each poll */
-			if (n->has_snapshot_fn)
-				send_query(c, n, NODE_SNAPSHOT, now_ms);
-			else
-			{
-				n->state = NODE_IDLE;
-				finish_poll(n, now_ms);
-			}
+			char		msg[480];
+
+			/* not Odoo after all, or an ir_model the agent will not read: not retried each poll */
+			clean_message(msg, sizeof(msg), errmsg);
+			log_warn("node %s: Odoo models not read from ir_model: %s", n->cfg.name, msg);
+			n->models_loaded = true;
+			snapshot_or_finish(c, n, now_ms);
 			return;
 		}
 		fail(c, n, errmsg, now_ms);

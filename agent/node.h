@@ -64,6 +64,8 @@ typedef struct node
 	int64_t		prev_start_us;
 	uint64_t	prev_incarnation;
 	bool		has_snapshot_fn;
+	bool		foreign_snapshot_fn;	/* a snapshot() that is not the extension's: never called */
+	char	   *shared_standby_name;	/* an application_name standbys share, warned about once */
 	bool		has_ir_model;
 	bool		models_loaded;
 	char	   *dbname;

@@ -126,12 +126,15 @@ stats_node_update(node *n, int top_n)
 	for (size_t i = 0; i < s->n_replication; i++)
 	{
 		const OdooRetailGuard__ReplicationStandby *r = s->replication[i];
+		char		client[96];
 
+		/* client: standbys that share an application_name are distinct series */
+		facts_standby_client(r, client, sizeof(client));
 		add(ms, "orguard_replication_replay_lag_bytes", "Replay lag per standby.", METRIC_GAUGE, n,
-			(double) r->replay_lag_bytes, "standby", nz(r->application_name), NULL);
+			(double) r->replay_lag_bytes, "standby", nz(r->application_name), "client", client, NULL);
 		if (r->replay_lag_ms >= 0)
 			add(ms, "orguard_replication_replay_lag_seconds", "Replay lag per standby.", METRIC_GAUGE,
-				n, r->replay_lag_ms / 1000.0, "standby", nz(r->application_name), NULL);
+				n, r->replay_lag_ms / 1000.0, "standby", nz(r->application_name), "client", client, NULL);
 	}
 	for (size_t i = 0; i < s->n_replication_slots; i++)
 		add(ms, "orguard_replication_slot_retained_bytes", "WAL retained per replication slot.",

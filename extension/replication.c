@@ -240,13 +240,14 @@ org_node_status(OrgNodeStatus *status)
 }
 
 static void
-backend_identity(int pid, char *appname, char *addr)
+backend_identity(int pid, char *appname, char *addr, int32 *port)
 {
 	int			n = pgstat_fetch_stat_numbackends();
 	int			i;
 
 	appname[0] = '\0';
 	addr[0] = '\0';
+	*port = -1;
 	for (i = 1; i <= n; i++)
 	{
 		LocalPgBackendStatus *l = pgstat_fetch_stat_local_beentry(i);
@@ -262,11 +263,15 @@ backend_identity(int pid, char *appname, char *addr)
 		else if (be->st_clientaddr.salen > 0)
 		{
 			char		host[NI_MAXHOST];
+			char		serv[NI_MAXSERV];
 
 			if (pg_getnameinfo_all(&be->st_clientaddr.addr, be->st_clientaddr.salen,
-								   host, sizeof(host), NULL, 0,
+								   host, sizeof(host), serv, sizeof(serv),
 								   NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+			{
 				strlcpy(addr, host, ORG_ADDR_LEN);
+				*port = (int32) strtol(serv, NULL, 10);
+			}
 		}
 		break;
 	}
@@ -390,7 +395,8 @@ standbys_collect(int *count)
 		pfree(sync);
 
 	for (i = 0; i < n; i++)
-		backend_identity(out[i].pid, out[i].application_name, out[i].client_addr);
+		backend_identity(out[i].pid, out[i].application_name, out[i].client_addr,
+						 &out[i].client_port);
 
 	LWLockAcquire(repl_shared->lock, LW_SHARED);
 	for (i = 0; i < n; i++)

@@ -50,6 +50,7 @@ typedef struct OrgReplicationStandby
 	int32		pid;
 	char		application_name[NAMEDATALEN];
 	char		client_addr[ORG_ADDR_LEN];
+	int32		client_port;	/* -1 over a Unix socket or when unknown */
 	char		state[ORG_REPL_STATE_LEN];	/* startup, catchup, streaming, ... */
 	char		sync_state[ORG_REPL_STATE_LEN]; /* async, potential, sync, quorum */
 	int32		sync_priority;

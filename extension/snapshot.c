@@ -694,6 +694,7 @@ build_replication(OdooRetailGuard__Snapshot *snap, SnapshotBuild *b)
 		m->pid = sb[i].pid;
 		m->application_name = sb[i].application_name;
 		m->client_addr = sb[i].client_addr;
+		m->client_port = sb[i].client_port;
 		m->state = sb[i].state;
 		m->sync_state = sb[i].sync_state;
 		m->sync_priority = sb[i].sync_priority;

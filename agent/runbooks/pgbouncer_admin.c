@@ -100,7 +100,7 @@ pgb_cap(const char *conninfo, const char *db, int pool_size, double timeout_s, p
 
 	if (!plain_name(db, err, errlen))
 		return false;
-	if (!(c = rb_connect(conninfo, NULL, timeout_s, err, errlen)))
+	if (!(c = rb_connect_console(conninfo, timeout_s, err, errlen)))
 		return false;
 	ok = read_config(c, saved, err, errlen) && set_both(c, pool_size, pool_size, err, errlen);
 	if (ok)
@@ -123,7 +123,7 @@ pgb_restore(const char *conninfo, const char *db, const pgb_saved *saved, double
 
 	if (!plain_name(db, err, errlen))
 		return false;
-	if (!(c = rb_connect(conninfo, NULL, timeout_s, err, errlen)))
+	if (!(c = rb_connect_console(conninfo, timeout_s, err, errlen)))
 		return false;
 	ok = set_both(c, saved->default_pool_size, saved->max_db_connections, err, errlen);
 	/* RESUME even when SET failed: a database left paused by the cap's PAUSE or KILL blocks every client */
@@ -152,7 +152,7 @@ console_once(const char *conninfo, const char *db, const char *verb, const char 
 
 	if (!plain_name(db, err, errlen))
 		return false;
-	if (!(c = rb_connect(conninfo, NULL, timeout_s, err, errlen)))
+	if (!(c = rb_connect_console(conninfo, timeout_s, err, errlen)))
 		return false;
 	cmd = xasprintf("%s %s", verb, db);
 	ok = console(c, cmd, tolerated, err, errlen);
@@ -207,7 +207,7 @@ pgb_wait_under_cap(const char *conninfo, const char *db, int cap, double timeout
 	*count = -1;
 	if (!plain_name(db, err, errlen))
 		return -1;
-	if (!(c = rb_connect(conninfo, NULL, connect_timeout_s, err, errlen)))
+	if (!(c = rb_connect_console(conninfo, connect_timeout_s, err, errlen)))
 		return -1;
 	for (;;)
 	{
@@ -240,7 +240,7 @@ pgb_pause(const char *conninfo, const char *db, double timeout_s, double connect
 		*err = '\0';
 	if (!plain_name(db, err, errlen))
 		return -1;
-	if (!(c = rb_connect(conninfo, NULL, connect_timeout_s, err, errlen)))
+	if (!(c = rb_connect_console(conninfo, connect_timeout_s, err, errlen)))
 		return -1;
 	cmd = xasprintf("PAUSE %s", db);
 	/* PAUSE blocks its console connection until db's servers are released: never wait unbounded */

@@ -2,6 +2,12 @@
  * pgconn.c: blocking libpq helpers for the runbooks.  Passwords come from
  * the node's password_file/password_env (never from conninfo) and are
  * handed to libpq as a separate parameter, never logged.
+ *
+ * Every session on a PostgreSQL node is pinned to search_path = pg_catalog,
+ * pg_temp before its first query (pgsession.h): the runbooks often run as
+ * a superuser, so a function the database owner planted must never shadow
+ * a built-in they call.  pgbouncer's admin console takes no SET, so it has
+ * its own connect.
  */
 #include "runbooks/pgconn.h"
 #include "util.h"
@@ -29,8 +35,20 @@ one_line(char *s)
 	*w = '\0';
 }
 
-PGconn *
-rb_connect(const char *conninfo, const char *password, double timeout_s, char *err, size_t errlen)
+static void
+connect_error(PGconn *c, char *err, size_t errlen)
+{
+	const char *m = c ? PQerrorMessage(c) : "out of memory";
+	size_t		n = strlen(m);
+
+	while (n > 0 && (m[n - 1] == '\n' || m[n - 1] == ' '))
+		n--;
+	snprintf(err, errlen, "%.*s", (int) n, m);
+	one_line(err);
+}
+
+static PGconn *
+connect_plain(const char *conninfo, const char *password, double timeout_s, char *err, size_t errlen)
 {
 	const char *keys[6];
 	const char *vals[6];
@@ -56,17 +74,46 @@ rb_connect(const char *conninfo, const char *password, double timeout_s, char *e
 	c = PQconnectdbParams(keys, vals, 1);
 	if (!c || PQstatus(c) != CONNECTION_OK)
 	{
-		const char *m = c ? PQerrorMessage(c) : "out of memory";
-		size_t		n = strlen(m);
-
-		while (n > 0 && (m[n - 1] == '\n' || m[n - 1] == ' '))
-			n--;
-		snprintf(err, errlen, "%.*s", (int) n, m);
-		one_line(err);
+		connect_error(c, err, errlen);
 		PQfinish(c);
 		return NULL;
 	}
 	return c;
+}
+
+bool
+rb_pin_search_path(PGconn *c, char *err, size_t errlen)
+{
+	PGresult   *r = PQexec(c, PGSESSION_SEARCH_PATH_SQL);
+	bool		ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+
+	if (!ok)
+	{
+		const char *m = r ? PQresultErrorMessage(r) : PQerrorMessage(c);
+
+		snprintf(err, errlen, "cannot set search_path: %.*s", (int) strcspn(m, "\n"), m);
+	}
+	PQclear(r);
+	return ok;
+}
+
+PGconn *
+rb_connect(const char *conninfo, const char *password, double timeout_s, char *err, size_t errlen)
+{
+	PGconn	   *c = connect_plain(conninfo, password, timeout_s, err, errlen);
+
+	if (c && !rb_pin_search_path(c, err, errlen))
+	{
+		PQfinish(c);
+		return NULL;
+	}
+	return c;
+}
+
+PGconn *
+rb_connect_console(const char *conninfo, double timeout_s, char *err, size_t errlen)
+{
+	return connect_plain(conninfo, NULL, timeout_s, err, errlen);
 }
 
 PGconn *
@@ -119,6 +166,27 @@ rb_exec_sql(PGconn *c, const char *sql, char *err, size_t errlen)
 	}
 	PQclear(r);
 	return true;
+}
+
+bool
+rb_query_operator_value(PGconn *c, const char *sql, char **val, char *err, size_t errlen)
+{
+	char		pin_err[256];
+	bool		ok;
+
+	*val = NULL;
+	if (!rb_exec_sql(c, "SET search_path = pg_catalog, public", err, errlen))
+		return false;
+	ok = rb_query_value(c, sql, val, err, errlen);
+	/* the session goes on with the pinned path; if that fails, so does the query */
+	if (!rb_pin_search_path(c, pin_err, sizeof(pin_err)) && ok)
+	{
+		snprintf(err, errlen, "%s", pin_err);
+		free(*val);
+		*val = NULL;
+		ok = false;
+	}
+	return ok;
 }
 
 char *

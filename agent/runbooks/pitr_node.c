@@ -259,7 +259,7 @@ pitr_node_verify(const pitr_node *n, uint32_t backup_timeline, const char *check
 	}
 	if (c && check_query)
 	{
-		if (!rb_query_value(c, check_query, &chk, err, sizeof(err)))
+		if (!rb_query_operator_value(c, check_query, &chk, err, sizeof(err)))
 		{
 			sb_printf(&sb, "check_query failed: %s; ", err);
 			ok = false;

@@ -37,11 +37,19 @@ pitr_resolve_event(PGconn *src, const node_cfg *node, pitr_target *t, char *err,
 				 node ? node->name : "(none configured)");
 		return false;
 	}
-	if (!rb_query_value(src, "SELECT to_regclass('odoo_retail_guard.destructive_events') IS NOT NULL", &v, qerr, sizeof(qerr)) ||
+	/* the extension's view (it and its schema a superuser's), never a look-alike of the database owner */
+	if (!rb_query_value(src, "SELECT COALESCE((SELECT pg_catalog.bool_and(r.rolsuper) FROM pg_catalog.pg_class c "
+						"JOIN pg_catalog.pg_namespace s ON s.oid OPERATOR(pg_catalog.=) c.relnamespace "
+						"JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) c.relowner "
+						"OR r.oid OPERATOR(pg_catalog.=) s.nspowner "
+						"WHERE s.nspname OPERATOR(pg_catalog.=) 'odoo_retail_guard' "
+						"AND c.relname OPERATOR(pg_catalog.=) 'destructive_events'), false)",
+						&v, qerr, sizeof(qerr)) ||
 		!v || strcmp(v, "t"))
 	{
 		free(v);
-		snprintf(err, errlen, "event: odoo_retail_guard.destructive_events is not available on the source");
+		snprintf(err, errlen, "event: odoo_retail_guard.destructive_events is not available on the source "
+				 "(or not the extension's)");
 		return false;
 	}
 	free(v);

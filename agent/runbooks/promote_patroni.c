@@ -100,6 +100,11 @@ connect_member(const rb_settings *s, const patroni_member *m, char *err, size_t 
 		PQfinish(c);
 		return NULL;
 	}
+	if (!rb_pin_search_path(c, err, errlen))
+	{
+		PQfinish(c);
+		return NULL;
+	}
 	return c;
 }
 

@@ -2,6 +2,7 @@
  * settings.c: interpretation and validation of [runbook NAME] sections.
  */
 #include "runbooks/settings.h"
+#include "conninfo.h"
 #include "util.h"
 
 #include <errno.h>
@@ -517,8 +518,8 @@ load_throttle(ctx *c, rb_settings *s)
 		add_error(c, "pgbouncer_admin: needs pgbouncer_db and pgbouncer_pool_size");
 	if (!t->pgbouncer_admin && (t->pgbouncer_db || labels_get(&c->rb->settings, "pgbouncer_pool_size")))
 		add_error(c, "pgbouncer_db, pgbouncer_pool_size: need pgbouncer_admin");
-	if (t->pgbouncer_admin && strstr(t->pgbouncer_admin, "password"))
-		add_error(c, "pgbouncer_admin: must not contain a password (use a .pgpass file or peer/trust on loopback)");
+	if (t->pgbouncer_admin && conninfo_password_problem(t->pgbouncer_admin))
+		add_error(c, "pgbouncer_admin: %s", conninfo_password_problem(t->pgbouncer_admin));
 	/* past RECONNECT's timeout PAUSE, past PAUSE's KILL: both are waited for inside the poll */
 	t->pgbouncer_reconnect_timeout_s = get_duration(c, "pgbouncer_reconnect_timeout", 2);
 	t->pgbouncer_pause_timeout_s = get_duration(c, "pgbouncer_pause_timeout", 5);

@@ -268,10 +268,20 @@ unmet_guard(throttle_exec *x)
 	char	   *v = NULL;
 	char	   *why = NULL;
 
-	if (!rb_query_value(x->conn, "SELECT to_regproc('odoo_retail_guard.throttle') IS NOT NULL", &v,
-						err, sizeof(err)))
+	/* the extension's functions and schema belong to a superuser: look-alikes of the owner's are never called */
+	if (!rb_query_value(x->conn, "SELECT COALESCE((SELECT CASE WHEN pg_catalog.bool_and(r.rolsuper) THEN 't' "
+						"ELSE 'u' END FROM pg_catalog.pg_proc p "
+						"JOIN pg_catalog.pg_namespace s ON s.oid OPERATOR(pg_catalog.=) p.pronamespace "
+						"JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) p.proowner "
+						"OR r.oid OPERATOR(pg_catalog.=) s.nspowner "
+						"WHERE s.nspname OPERATOR(pg_catalog.=) 'odoo_retail_guard' "
+						"AND p.proname OPERATOR(pg_catalog.=) ANY ('{throttle,release,drain}'::pg_catalog.name[]) "
+						"HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 0), 'f')", &v, err, sizeof(err)))
 		return xasprintf("extension: %s", err);
-	if (!v || strcmp(v, "t"))
+	if (v && !strcmp(v, "u"))
+		why = xstrdup("extension: odoo_retail_guard.throttle() here is not owned by a superuser, so it is not "
+					  "the extension's: not called");
+	else if (!v || strcmp(v, "t"))
 		why = xstrdup("extension: odoo_retail_guard is not installed in this database");
 	free(v);
 	v = NULL;

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "conninfo.h"
 #include "listen_addr.h"
 
 #include <arpa/inet.h>
@@ -226,6 +227,84 @@ test_secret_never_echoed(void **state)
 	assert_null(strstr(errs.msg[0], "TOPSECRETVALUE"));
 	config_errors_free(&errs);
 	config_free(&cfg);
+}
+
+/* a password in any form libpq understands, refused without being echoed */
+static void
+test_conninfo_password_forms(void **state)
+{
+	static const char *const refused[] = {
+		"host=x password=TOPSECRETVALUE",
+		"host=x password = 'TOPSECRETVALUE' dbname=odoo",
+		"postgresql://orguard:TOPSECRETVALUE@db.example/odoo",
+		"postgres://orguard:TOPSECRETVALUE@db.example:5432/odoo?sslmode=require",
+		"postgresql://orguard:TOP%53ECRETVALUE@db.example/odoo",
+		"postgresql://db.example/odoo?password=TOPSECRETVALUE",
+		"postgresql://db.example/odoo?pass%77ord=TOPSECRETVALUE",
+		"postgresql://db.example/odoo?%70%61%73%73%77%6f%72%64=TOPSECRETVALUE",
+		"dbname=postgresql://orguard:TOPSECRETVALUE@db.example/odoo",
+		"host=x dbname='host=y password=TOPSECRETVALUE'",
+	};
+	static const char *const accepted[] = {
+		"host=/run/postgresql dbname=odoo user=password_reader",
+		"postgresql://orguard@db.example/odoo?application_name=passwordless",
+		"postgresql:///odoo?host=/run/postgresql&passfile=/etc/orguard/pgpass",
+		"service=store42",
+		"odoo",
+		"host=x dbname=a=b",
+		"postgresql://orguard:@db.example/odoo",	/* an empty password is none */
+	};
+
+	(void) state;
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+	{
+		char	   *text = xasprintf("[node a]\nconninfo = %s\n", refused[i]);
+		agent_cfg	cfg;
+		config_errors errs;
+
+		if (!conninfo_password_problem(refused[i]))
+			fail_msg("%s: accepted", refused[i]);
+		assert_false(parse(text, &cfg, &errs));
+		assert_int_equal(errs.n, 1);
+		if (!strstr(errs.msg[0], "/etc/orguard/agent.conf:2: conninfo: must not contain a password"))
+			fail_msg("%s: got \"%s\"", refused[i], errs.msg[0]);
+		assert_null(strstr(errs.msg[0], "TOPSECRETVALUE"));
+		config_errors_free(&errs);
+		config_free(&cfg);
+		free(text);
+	}
+	for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++)
+		if (conninfo_password_problem(accepted[i]))
+			fail_msg("%s: refused: %s", accepted[i], conninfo_password_problem(accepted[i]));
+}
+
+/* a string libpq cannot parse is an error at its line that does not quote it */
+static void
+test_conninfo_unparsable(void **state)
+{
+	static const char *const bad[] = {
+		"host=x TOPSECRETVALUE",
+		"postgresql://u:TOPSECRETVALUE%zz@h/db",
+		"host='x TOPSECRETVALUE",
+		"host=x pasword=TOPSECRETVALUE",
+	};
+
+	(void) state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+	{
+		char	   *text = xasprintf("[node a]\nconninfo = %s\n", bad[i]);
+		agent_cfg	cfg;
+		config_errors errs;
+
+		assert_false(parse(text, &cfg, &errs));
+		assert_int_equal(errs.n, 1);
+		if (!strstr(errs.msg[0], "/etc/orguard/agent.conf:2: conninfo: not a libpq connection string"))
+			fail_msg("%s: got \"%s\"", bad[i], errs.msg[0]);
+		assert_null(strstr(errs.msg[0], "TOPSECRETVALUE"));
+		config_errors_free(&errs);
+		config_free(&cfg);
+		free(text);
+	}
 }
 
 static void
@@ -530,6 +609,8 @@ main(void)
 		cmocka_unit_test(test_full_file),
 		cmocka_unit_test(test_secrets),
 		cmocka_unit_test(test_secret_never_echoed),
+		cmocka_unit_test(test_conninfo_password_forms),
+		cmocka_unit_test(test_conninfo_unparsable),
 		cmocka_unit_test(test_syntax_errors),
 		cmocka_unit_test(test_agent_errors),
 		cmocka_unit_test(test_listen_addresses),

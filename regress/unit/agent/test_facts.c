@@ -183,6 +183,90 @@ test_snapshot_facts(void **state)
 	facts_memory_free(mem);
 }
 
+/* standbys that share an application_name each keep their own lag */
+static void
+test_standby_twins(void **state)
+{
+	OdooRetailGuard__Snapshot s = ODOO_RETAIL_GUARD__SNAPSHOT__INIT;
+	OdooRetailGuard__ReplicationStandby r[5];
+	OdooRetailGuard__ReplicationStandby *rs[5];
+	static const struct
+	{
+		const char *name;
+		const char *addr;
+		int			port;
+		int			pid;
+		long long	lag;
+	}			in[5] = {
+		{"walreceiver", "127.0.0.1", 40001, 201, 0},
+		{"walreceiver", "127.0.0.1", 40002, 202, 5000000},
+		{"15/main", "local", -1, 301, 7},
+		{"15/main", "local", -1, 302, 9},
+		{"replica1", "fe80::1", 5433, 401, 11},
+	};
+	OdooRetailGuard__Snapshot *w;
+	uint8_t    *buf;
+	size_t		len;
+	fact_list	l = {0};
+	facts_memory *mem = facts_memory_new();
+	const fact *f;
+	int			lag_facts = 0;
+
+	(void) state;
+	for (int i = 0; i < 5; i++)
+	{
+		odoo_retail_guard__replication_standby__init(&r[i]);
+		r[i].application_name = (char *) in[i].name;
+		r[i].client_addr = (char *) in[i].addr;
+		r[i].client_port = in[i].port;
+		r[i].pid = in[i].pid;
+		r[i].replay_lag_bytes = in[i].lag;
+		r[i].replay_lag_ms = (double) in[i].lag;
+		rs[i] = &r[i];
+	}
+	s.n_replication = 5;
+	s.replication = rs;
+	len = odoo_retail_guard__snapshot__get_packed_size(&s);
+	buf = malloc(len);
+	odoo_retail_guard__snapshot__pack(&s, buf);
+	w = odoo_retail_guard__snapshot__unpack(NULL, len, buf);
+	free(buf);
+	assert_non_null(w);
+	assert_string_equal(facts_duplicate_standby_name(w), "walreceiver");
+
+	facts_from_snapshot(w, mem, 1000000, &l);
+	for (int i = 0; i < l.n; i++)
+		lag_facts += l.v[i].kind == RULE_REPLICATION_LAG_BYTES;
+	assert_int_equal(lag_facts, 5);
+	f = find(&l, RULE_REPLICATION_LAG_BYTES, "walreceiver@127.0.0.1:40001");
+	assert_true(f && f->value == 0);
+	assert_string_equal(labels_get(&f->labels, "standby"), "walreceiver");
+	assert_string_equal(labels_get(&f->labels, "client"), "127.0.0.1:40001");
+	f = find(&l, RULE_REPLICATION_LAG_BYTES, "walreceiver@127.0.0.1:40002");
+	assert_true(f && f->value == 5000000);
+	f = find(&l, RULE_REPLICATION_LAG_SECONDS, "walreceiver@127.0.0.1:40002");
+	assert_true(f && f->value == 5000);
+	assert_null(find(&l, RULE_REPLICATION_LAG_BYTES, "walreceiver"));
+	/* over a Unix socket: the walsender's pid */
+	f = find(&l, RULE_REPLICATION_LAG_BYTES, "15/main@pid:301");
+	assert_true(f && f->value == 7);
+	f = find(&l, RULE_REPLICATION_LAG_BYTES, "15/main@pid:302");
+	assert_true(f && f->value == 9);
+	assert_string_equal(labels_get(&f->labels, "client"), "pid:302");
+	/* a name of its own stays the subject, as before */
+	f = find(&l, RULE_REPLICATION_LAG_BYTES, "replica1");
+	assert_true(f && f->value == 11);
+	assert_string_equal(labels_get(&f->labels, "client"), "[fe80::1]:5433");
+	facts_free(&l);
+
+	/* once the twin is gone, nothing is shared */
+	w->n_replication = 1;
+	assert_null(facts_duplicate_standby_name(w));
+	w->n_replication = 5;
+	odoo_retail_guard__snapshot__free_unpacked(w, NULL);
+	facts_memory_free(mem);
+}
+
 static void
 test_p95_baseline(void **state)
 {
@@ -267,6 +351,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_snapshot_facts),
+		cmocka_unit_test(test_standby_twins),
 		cmocka_unit_test(test_p95_baseline),
 		cmocka_unit_test(test_observation_facts),
 		cmocka_unit_test(test_model_map),

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "runbooks/journal.h"
 #include "runbooks/pgbouncer_admin.h"
+#include "runbooks/pgconn.h"
 #include "runbooks/settings.h"
 #include "runbooks/throttle_control.h"
 
@@ -187,10 +188,34 @@ test_settings_pgbouncer(void **state)
 	assert_true(has(&l.errs, "pgbouncer_admin: needs pgbouncer_db and pgbouncer_pool_size"));
 	assert_true(has(&l.errs, "pgbouncer_admin: must not contain a password"));
 	unload(&l);
+	/* a URI's password too (libpq parses it as it will connect) */
+	load(&l, NODE "[runbook throttle]\npgbouncer_admin = postgresql://orguard:secret@127.0.0.1:6432/pgbouncer\n"
+		 "pgbouncer_db = odoo\npgbouncer_pool_size = 8\n", "throttle");
+	assert_false(l.ok);
+	assert_true(has(&l.errs, "pgbouncer_admin: must not contain a password"));
+	unload(&l);
 	load(&l, NODE "[runbook throttle]\npgbouncer_db = odoo\n", "throttle");
 	assert_false(l.ok);
 	assert_true(has(&l.errs, "need pgbouncer_admin"));
 	unload(&l);
+}
+
+/* a literal that reads the same with standard_conforming_strings on or off */
+static void
+test_sql_literal(void **state)
+{
+	char	   *q;
+
+	(void) state;
+	q = rb_sql_literal("host=/tmp/a\\b' dbname=odoo");
+	assert_string_equal(q, "E'host=/tmp/a\\\\b'' dbname=odoo'");
+	free(q);
+	q = rb_sql_literal("ends with a backslash\\");
+	assert_string_equal(q, "E'ends with a backslash\\\\'");
+	free(q);
+	q = rb_sql_literal("");
+	assert_string_equal(q, "E''");
+	free(q);
 }
 
 static void
@@ -456,6 +481,7 @@ main(void)
 		cmocka_unit_test(test_settings_errors),
 		cmocka_unit_test(test_rule_names_runbook),
 		cmocka_unit_test(test_settings_pgbouncer),
+		cmocka_unit_test(test_sql_literal),
 		cmocka_unit_test(test_pgbouncer_saved),
 		cmocka_unit_test(test_engage_renew_release),
 		cmocka_unit_test(test_hysteresis_restarts),
