@@ -200,7 +200,7 @@ tap_ok "the refusal is logged with the receiver's answer" grep -q "pager reject:
 
 # ---- phase B: kill -9 in the middle of a slow delivery stream ----
 agent_kill receiver
-receiver_start "$ORG_TMP/phase_b.jsonl" 0.3
+receiver_start "$ORG_TMP/phase_b.jsonl" 1.0
 node_stop
 tap_ok "deliveries are under way" org_wait_until 60 "3 delivered" at_least pd_distinct "$ORG_TMP/phase_b.jsonl" 3
 agent_kill agent KILL
