@@ -4,6 +4,7 @@
  * specification requires (the framed format must not be used).
  */
 #include "remote_write.h"
+#include "utf8.h"
 #include "http.h"
 #include "log.h"
 #include "remote_write.pb-c.h"
@@ -94,7 +95,13 @@ remote_write_encode(const metric_set *ms, const labelset *external, int64_t ts_m
 			for (int l = 0; l < f->s[j].labels.n; l++)
 				if (valid_label_name(f->s[j].labels.v[l].name) && *f->s[j].labels.v[l].value &&
 					strncmp(f->s[j].labels.v[l].name, "__", 2))
-					labels_set(ls, f->s[j].labels.v[l].name, f->s[j].labels.v[l].value);
+				{
+					/* a protobuf string must be UTF-8: the receiver refuses the whole request */
+					char	   *v = utf8_clean(f->s[j].labels.v[l].value, 0);
+
+					labels_set(ls, f->s[j].labels.v[l].name, v);
+					free(v);
+				}
 			if (external)
 				labels_merge(ls, external);
 			labels_sort(ls);

@@ -81,6 +81,39 @@ test_encode(void **state)
 	mset_free(&ms);
 }
 
+/* a label value with invalid UTF-8 (a LATIN1 database name) is cleaned, not sent as is */
+static void
+test_invalid_utf8_label(void **state)
+{
+	metric_set	ms = {0};
+	metric_family *f;
+	size_t		len,
+				series,
+				raw_len;
+	uint8_t    *body;
+	char	   *raw;
+	Prometheus__WriteRequest *req;
+	Prometheus__TimeSeries *ts;
+
+	(void) state;
+	f = mset_family(&ms, "orguard_node_up", "x", METRIC_GAUGE);
+	mset_add(f, 1, "database", "caf\xe9", NULL);
+	body = remote_write_encode(&ms, NULL, 1, NULL, &len, &series);
+	assert_int_equal(series, 1);
+	assert_int_equal(snappy_uncompressed_length((const char *) body, len, &raw_len), SNAPPY_OK);
+	raw = malloc(raw_len);
+	assert_int_equal(snappy_uncompress((const char *) body, len, raw, &raw_len), SNAPPY_OK);
+	req = prometheus__write_request__unpack(NULL, raw_len, (const uint8_t *) raw);
+	assert_non_null(req);
+	ts = req->timeseries[0];
+	assert_string_equal(ts->labels[1]->name, "database");
+	assert_string_equal(ts->labels[1]->value, "caf\xef\xbf\xbd");
+	prometheus__write_request__free_unpacked(req, NULL);
+	free(raw);
+	free(body);
+	mset_free(&ms);
+}
+
 static void
 test_encode_empty(void **state)
 {
@@ -165,6 +198,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_encode),
 		cmocka_unit_test(test_encode_empty),
+		cmocka_unit_test(test_invalid_utf8_label),
 		cmocka_unit_test(test_stale_markers),
 	};
 
