@@ -241,9 +241,12 @@ runbook_cli_command(int argc, char **argv, const agent_cfg *cfg)
 				mreq.primary_lsn_known = true;
 				break;
 			case 'W':
-				if (!parse_duration(optarg, &mreq.watch_for_s) || mreq.watch_for_s <= 0)
+				/* at most a week: the deadline is computed in milliseconds */
+				if (!parse_duration(optarg, &mreq.watch_for_s) || mreq.watch_for_s <= 0 ||
+					mreq.watch_for_s > 7 * 86400)
 				{
-					fprintf(stderr, "orguard-agent: --watch-for: \"%s\" is not a duration\n", optarg);
+					fprintf(stderr, "orguard-agent: --watch-for: \"%s\" is not a duration "
+							"between 1s and 7d\n", optarg);
 					return RB_EXIT_USAGE;
 				}
 				watch = true;

@@ -26,6 +26,12 @@ tap_ok "each error names file:line" bash -c "grep -q '^$ORG_TMP/bad.conf:2: inte
 	grep -q '^$ORG_TMP/bad.conf:4: conninfo: must not contain a password' '$ORG_TMP/bad.out' &&
 	grep -q '^$ORG_TMP/bad.conf:5: \[rule lock_wait\]: clear' '$ORG_TMP/bad.out'"
 tap_ok "the password is not echoed" bash -c "! grep -q hunter2 '$ORG_TMP/bad.out'"
+# a duration past a week would overflow the watch deadline: refused as usage
+env ORGUARD_PAGERDUTY_KEY=k ORGUARD_STORE_0042_PASSWORD=p "$AGENT_BIN" --config packaging/agent.conf \
+	runbook promote store-0042 --watch --watch-for 1e300s >"$ORG_TMP/watch.out" 2>&1
+rc=$?
+tap_ok "runbook promote --watch-for 1e300s exits 2 with a clear error" \
+	bash -c "[ $rc -eq 2 ] && grep -q -- '--watch-for: \"1e300s\" is not a duration between 1s and 7d' '$ORG_TMP/watch.out'"
 
 # ---- one cluster, four databases, each a different kind of trouble ----
 org_cluster_start cli_node
