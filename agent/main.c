@@ -775,13 +775,14 @@ run_agent(const char *path)
 	bool		pending_publish = false;
 	int			rc = 0;
 
+	/* before the first load: a reload asked for during start-up is kept, not fatal */
+	install_signals();
 	if (!load_or_explain(path, &a.cfg))
 	{
 		config_free(&a.cfg);
 		return 1;
 	}
 	log_configure(a.cfg.log_fmt, a.cfg.log_lvl);
-	install_signals();
 	http_global_init();
 	a.re = rules_new();
 	a.trig = rb_trigger_new();
