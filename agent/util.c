@@ -355,6 +355,13 @@ file_read(const char *path)
 	sb_init(&sb);
 	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
 		sb_append_len(&sb, buf, n);
+	/* a read error must not pass for a shorter file */
+	if (ferror(f))
+	{
+		fclose(f);
+		free(sb_steal(&sb));
+		return NULL;
+	}
 	fclose(f);
 	return sb_steal(&sb);
 }
