@@ -64,12 +64,13 @@ test: deps
 	bash regress/run-tests.sh
 
 # libFuzzer harnesses (regress/fuzz), FUZZ_SECONDS each (default 300), then
-# the concurrency soak when present
+# the extension's concurrency soak for SOAK_SECONDS (default 600)
 FUZZ_SECONDS ?= 300
-fuzz:
+SOAK_SECONDS ?= 600
+fuzz: deps
+	$(MAKE) all
 	$(MAKE) -k -C regress/fuzz fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
-	@if [ -f regress/integration/concurrency_soak.sh ]; then \
-		ORG_SOAK_SECONDS=600 bash regress/integration/concurrency_soak.sh; fi
+	ORG_SOAK_SECONDS=$(SOAK_SECONDS) bash regress/integration/concurrency_soak.sh
 
 demo: deps
 	$(MAKE) all
