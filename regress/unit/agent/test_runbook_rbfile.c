@@ -183,6 +183,16 @@ test_conninfo_and_sql_quote(void **state)
 	q = sql_quote("a\\b'c");
 	assert_string_equal(q, "E'a\\\\b''c'");
 	free(q);
+	/* E'' reads the same with standard_conforming_strings on or off */
+	q = sql_quote("host=/tmp/a\\b' dbname=odoo");
+	assert_string_equal(q, "E'host=/tmp/a\\\\b'' dbname=odoo'");
+	free(q);
+	q = sql_quote("ends with a backslash\\");
+	assert_string_equal(q, "E'ends with a backslash\\\\'");
+	free(q);
+	q = sql_quote("");
+	assert_string_equal(q, "''");
+	free(q);
 	q = shell_quote("it's");
 	assert_string_equal(q, "'it'\\''s'");
 	free(q);

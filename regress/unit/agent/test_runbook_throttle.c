@@ -200,24 +200,6 @@ test_settings_pgbouncer(void **state)
 	unload(&l);
 }
 
-/* a literal that reads the same with standard_conforming_strings on or off */
-static void
-test_sql_literal(void **state)
-{
-	char	   *q;
-
-	(void) state;
-	q = rb_sql_literal("host=/tmp/a\\b' dbname=odoo");
-	assert_string_equal(q, "E'host=/tmp/a\\\\b'' dbname=odoo'");
-	free(q);
-	q = rb_sql_literal("ends with a backslash\\");
-	assert_string_equal(q, "E'ends with a backslash\\\\'");
-	free(q);
-	q = rb_sql_literal("");
-	assert_string_equal(q, "E''");
-	free(q);
-}
-
 static void
 test_pgbouncer_saved(void **state)
 {
@@ -481,7 +463,6 @@ main(void)
 		cmocka_unit_test(test_settings_errors),
 		cmocka_unit_test(test_rule_names_runbook),
 		cmocka_unit_test(test_settings_pgbouncer),
-		cmocka_unit_test(test_sql_literal),
 		cmocka_unit_test(test_pgbouncer_saved),
 		cmocka_unit_test(test_engage_renew_release),
 		cmocka_unit_test(test_hysteresis_restarts),
