@@ -802,6 +802,15 @@ run_agent(const char *path)
 		rules_reconcile(a.re, &a.cfg, now_us(), &events);
 		route(&a, &events, true);
 		events_free(&events);
+		/*
+		 * The runbooks follow the restored alerts as they did before the
+		 * restart: a throttle whose alerts still fire engages (or is taken
+		 * over), a runbook started once per firing alert is asked again
+		 * (its journal resumes or refuses it).  The pagers were told already.
+		 */
+		rules_firing(a.re, &a.cfg, now_us(), &events);
+		rb_trigger_observe(a.trig, &a.cfg, &events);
+		events_free(&events);
 		log_info("orguard-agent %s started: %d nodes, %d pagers, interval %gs, metrics on %s",
 				 ORGUARD_VERSION, a.cfg.n_nodes, a.cfg.n_pagers, a.cfg.interval_s,
 				 *a.cfg.listen ? a.cfg.listen : "(off)");
