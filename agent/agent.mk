@@ -18,7 +18,8 @@ AGENT_OBJS     := $(AGENT_SRCS:.c=.o) $(AGENT_PB_C:.c=.o)
 
 PREFIX         ?= /usr/local
 AGENT_CC       ?= cc
-AGENT_PKGS     := libpq libprotobuf-c libcurl jansson libmicrohttpd snappy libcrypto
+# libsystemd: sd_notify() readiness, reload and watchdog (Type=notify unit)
+AGENT_PKGS     := libpq libprotobuf-c libcurl jansson libmicrohttpd snappy libcrypto libsystemd
 AGENT_PKG_CFLAGS := $(shell pkg-config --cflags $(AGENT_PKGS) 2>/dev/null)
 AGENT_PKG_LIBS   := $(shell pkg-config --libs $(AGENT_PKGS) 2>/dev/null)
 AGENT_CFLAGS   ?= -std=c11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE
