@@ -19,6 +19,7 @@
 #include "runbooks/cli.h"
 #include "split_brain.h"
 #include "runbooks/trigger.h"
+#include "sd_notify.h"
 #include "spool.h"
 #include "stats.h"
 #include "utf8.h"
@@ -780,7 +781,7 @@ run_agent(const char *path)
 	if (!load_or_explain(path, &a.cfg))
 	{
 		config_free(&a.cfg);
-		return 1;
+		return 2;				/* a configuration error: systemd does not restart it */
 	}
 	log_configure(a.cfg.log_fmt, a.cfg.log_lvl);
 	http_global_init();
@@ -814,6 +815,8 @@ run_agent(const char *path)
 		log_info("orguard-agent %s started: %d nodes, %d pagers, interval %gs, metrics on %s",
 				 ORGUARD_VERSION, a.cfg.n_nodes, a.cfg.n_pagers, a.cfg.interval_s,
 				 *a.cfg.listen ? a.cfg.listen : "(off)");
+		notify_watchdog_start(a.cfg.node_timeout_s);
+		notify_ready("polling");
 	}
 	next_tick = mono_ms();
 	while (rc == 0 && !got_term)
@@ -824,7 +827,9 @@ run_agent(const char *path)
 		if (got_hup)
 		{
 			got_hup = 0;
+			notify_reloading();
 			reload(&a, path);
+			notify_ready("polling");
 		}
 		if (now >= next_tick)
 		{
@@ -853,7 +858,9 @@ run_agent(const char *path)
 			pending_publish = false;
 		}
 		repost_to_alertmanagers(&a, mono_ms());
+		notify_watchdog_turn(pending_publish, mono_ms());
 	}
+	notify_stopping();
 	log_info("orguard-agent stopping");
 	stop_outputs(&a);
 	metrics_server_stop(a.srv);

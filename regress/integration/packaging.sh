@@ -6,7 +6,14 @@
 #   - the agent's check-config and runbook check-config on the shipped
 #     sample configuration;
 #   - systemd-analyze verify on the unit (the installed one when the agent
-#     package exists, else a copy whose ExecStart is /bin/true);
+#     package exists, else a copy whose ExecStart is /bin/true), and its
+#     Type=notify, watchdog, reload and no-restart-on-config-error settings;
+#   - both packages carry the DEP-5 copyright file (License: PostgreSQL);
+#     the agent's carries every docs/*.md and man pages that man -l reads;
+#   - purging the agent removes the spool and lock files only: a real base
+#     backup and archived WAL under the sample's backup_dir and archive_dir
+#     (and under the previous sample's /var/lib directories), restores and
+#     the runbook journal survive;
 #   - rpmspec --parse on the RPM spec and an rpmbuild of its file lists;
 #   - `make install` honours DESTDIR and PG_CONFIG.
 # Installing into the system needs root (CI runs on a throwaway machine);
@@ -103,6 +110,29 @@ if [ $have_agent = 1 ]; then
 		done
 		check "$agent_pkg holds the daemon, sample config, unit and sysusers file${missing:+ (missing:$missing)}" \
 			test -z "$missing"
+		missing=""
+		for f in docs/*.md README.md; do
+			b=./usr/share/doc/$agent_pkg/$(basename "$f")
+			grep -qxF -e "$b" -e "$b.gz" <<<"$contents" || missing="$missing $f"
+		done
+		check "$agent_pkg holds every doc under /usr/share/doc/$agent_pkg${missing:+ (missing:$missing)}" \
+			test -z "$missing"
+		unpacked="$ORG_TMP/agent-deb"
+		rm -rf "$unpacked"
+		dpkg-deb -x "$agent_deb" "$unpacked"
+		for page in man1/orguard-agent.1 man5/agent.conf.5; do
+			f=$(ls "$unpacked/usr/share/man/$page" "$unpacked/usr/share/man/$page.gz" 2>/dev/null | head -1)
+			title=$(basename "$page" | sed 's/\.\([15]\)$/(\1)/' | tr '[:lower:]' '[:upper:]')
+			check "$agent_pkg holds the man page $page, and man -l shows its $title NAME section" \
+				bash -c '[ -n "$1" ] && out=$(MANWIDTH=80 man -l "$1" 2>/dev/null) &&
+					grep -q "^$2" <<<"$out" && grep -q "^NAME" <<<"$out"' _ "$f" "$title"
+		done
+		check "orguard-agent(1) documents --config and the commands from --help" \
+			bash -c 'MANWIDTH=80 man -l "$1"/usr/share/man/man1/orguard-agent.1* 2>/dev/null |
+				grep -q -- "--config FILE" ' _ "$unpacked"
+		check "agent.conf(5) holds the [agent] keys from docs/agent.md" \
+			bash -c 'MANWIDTH=80 man -l "$1"/usr/share/man/man5/agent.conf.5* 2>/dev/null |
+				grep -q "node_timeout"' _ "$unpacked"
 	else
 		not_ok "$agent_pkg was built"
 	fi
@@ -110,6 +140,22 @@ else
 	note "no agent/agent.mk in this tree: $agent_pkg is not built"
 	check "$agent_pkg is not built without the agent" test -z "$agent_deb"
 fi
+
+# ---- license: a machine-readable copyright file in every package ----
+# (what lintian checks for: debian/copyright in DEP-5 format, installed as
+# /usr/share/doc/PACKAGE/copyright)
+for deb in "$ext_deb" "$agent_deb"; do
+	[ -n "$deb" ] || continue
+	pkg=$(dpkg-deb -f "$deb" Package)
+	copyright=$(dpkg-deb --fsys-tarfile "$deb" | tar -xOf - "./usr/share/doc/$pkg/copyright" 2>/dev/null)
+	check "$pkg ships /usr/share/doc/$pkg/copyright in DEP-5 format with License: PostgreSQL" \
+		bash -c 'grep -qx "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/" <<<"$1" &&
+			grep -qx "License: PostgreSQL" <<<"$1" &&
+			grep -q "^Copyright: 2026, The odoo_retail_guard Authors$" <<<"$1"' _ "$copyright"
+done
+check "LICENSE is the PostgreSQL License of The odoo_retail_guard Authors" \
+	bash -c 'head -1 LICENSE | grep -qx "PostgreSQL License" &&
+		grep -qx "Copyright (c) 2026, The odoo_retail_guard Authors" LICENSE'
 
 # ---- install into the system ----
 installed=0
@@ -156,6 +202,18 @@ if [ $installed = 1 ]; then
 		org_psql pkg -d postgres -c "CREATE EXTENSION odoo_retail_guard"
 	rows=$(org_psql pkg -d postgres -Atc "SELECT count(*) FROM odoo_retail_guard.memory" 2>&1)
 	check "odoo_retail_guard.memory answers ($rows rows)" bash -c '[[ "$1" =~ ^[1-9][0-9]*$ ]]' _ "$rows"
+	# a real base backup and a real WAL segment, kept for the purge test below
+	if [ -n "$agent_deb" ]; then
+		pkg_backup="$ORG_TMP/pkg-backup"
+		check "pg_basebackup of the packaged cluster (for the purge test)" \
+			"$ORG_SYS_BINDIR/pg_basebackup" -h "${ORG_SOCK[pkg]}" -p "${ORG_PORT[pkg]}" -U postgres \
+			-D "$pkg_backup/data" -X fetch -c fast --no-sync
+		walseg=$(org_psql pkg -d postgres -Atc "SELECT pg_walfile_name(pg_current_wal_lsn())")
+		org_psql pkg -d postgres -Atc "SELECT pg_switch_wal()" >/dev/null
+		mkdir -p "$pkg_backup/wal"
+		check "a completed WAL segment ($walseg) copied as archived WAL" \
+			cp "${ORG_DATA[pkg]}/pg_wal/$walseg" "$pkg_backup/wal/$walseg"
+	fi
 	org_cluster_stop pkg
 	note "cluster on the packaged module: $(elapsed $t)"
 else
@@ -165,7 +223,8 @@ fi
 # ---- the agent on the shipped sample ----
 if [ $installed = 1 ] && [ -n "$agent_deb" ]; then
 	check "the orguard system user exists" bash -c 'getent passwd orguard >/dev/null'
-	for d in /var/lib/odoo-retail-guard /var/lib/odoo-retail-guard/spool /var/log/odoo-retail-guard; do
+	for d in /var/lib/odoo-retail-guard /var/lib/odoo-retail-guard/spool /var/backups/odoo-retail-guard \
+		/var/backups/odoo-retail-guard/base /var/backups/odoo-retail-guard/wal-archive; do
 		check "$d exists, owned by orguard" bash -c '[ "$(stat -c %U "$1")" = orguard ]' _ "$d"
 	done
 	check "orguard-agent --version" bash -c '/usr/bin/orguard-agent --version >/dev/null'
@@ -199,11 +258,25 @@ fi
 # ---- systemd unit ----
 hardening_missing=""
 for d in '^User=orguard$' '^NoNewPrivileges=yes$' '^ProtectSystem=strict$' '^PrivateTmp=yes$' \
-	'^ReadWritePaths=/var/lib/odoo-retail-guard /var/log/odoo-retail-guard$' '^Restart=on-failure$'; do
+	'^ReadWritePaths=/var/lib/odoo-retail-guard -/var/backups/odoo-retail-guard$' '^Restart=on-failure$'; do
 	grep -q "$d" "$unit" || hardening_missing="$hardening_missing $d"
 done
 check "the unit is hardened (User, NoNewPrivileges, ProtectSystem=strict, ReadWritePaths, PrivateTmp, Restart)${hardening_missing:+ missing:$hardening_missing}" \
 	test -z "$hardening_missing"
+notify_missing=""
+for d in '^Type=notify$' '^NotifyAccess=main$' '^WatchdogSec=[1-9]' '^ExecReload=/bin/kill -HUP \$MAINPID$' \
+	'^RestartPreventExitStatus=2$'; do
+	grep -q "$d" "$unit" || notify_missing="$notify_missing $d"
+done
+check "the unit: Type=notify, NotifyAccess=main, WatchdogSec, ExecReload (SIGHUP), RestartPreventExitStatus=2${notify_missing:+ missing:$notify_missing}" \
+	test -z "$notify_missing"
+# systemd applies RestartPreventExitStatus= to the main process only: a
+# failing ExecStartPre would restart every RestartSec for ever
+check "the unit has no ExecStartPre (its failure would defeat RestartPreventExitStatus)" \
+	bash -c '! grep -q "^ExecStartPre=" "$1"' _ "$unit"
+# the agent logs to stderr (the journal) only
+check "the unit has no LogsDirectory (the agent writes no log files)" \
+	bash -c '! grep -qE "^LogsDirectory|/var/log" "$1"' _ "$unit"
 if [ $installed = 1 ] && [ -n "$agent_deb" ]; then
 	check "systemd-analyze verify on the installed unit" \
 		systemd-analyze verify /lib/systemd/system/orguard-agent.service
@@ -213,6 +286,70 @@ else
 	note "no installed agent: verifying a copy of the unit whose ExecStart is /bin/true"
 	check "systemd-analyze verify on the unit (ExecStart=/bin/true: agent not installed)" \
 		systemd-analyze verify "$ORG_TMP/unit/orguard-agent.service"
+fi
+
+# ---- purge keeps backups, WAL archives, restores and the journal ----
+# The data sits where the shipped sample puts it (backup_dir, archive_dir,
+# restore_dir), and where the previous sample put it, under the state
+# directory (an upgraded installation keeps its edited agent.conf).
+if [ $installed = 1 ] && [ -n "$agent_deb" ] && [ -d "${pkg_backup:-/nonexistent}/data" ]; then
+	conf=/etc/odoo-retail-guard/agent.conf
+	sample_key() { sed -n "s/^$1[[:space:]]*=[[:space:]]*\([^[:space:]#]*\).*/\1/p" "$conf" | head -1; }
+	backup_dir=$(sample_key backup_dir)
+	archive_dir=$(sample_key archive_dir)
+	restore_dir=$(sample_key restore_dir)
+	state=/var/lib/odoo-retail-guard
+	note "sample: backup_dir $backup_dir, archive_dir $archive_dir, restore_dir $restore_dir"
+	check "the sample's backup_dir and archive_dir are outside the state directory $state" \
+		bash -c '[ -n "$1" ] && [ -n "$2" ] && [[ "$1" != "$3"/* ]] && [[ "$2" != "$3"/* ]]' _ \
+		"$backup_dir" "$archive_dir" "$state"
+	check "the package created $backup_dir and $archive_dir for orguard" \
+		bash -c '[ "$(stat -c %U "$1")" = orguard ] && [ "$(stat -c %U "$2")" = orguard ]' _ "$backup_dir" "$archive_dir"
+	label=pkgtest-$$
+	kept=("$backup_dir/$label" "$archive_dir" "$state/backups/$label" "$state/wal-archive"
+		"$restore_dir" "$state/runbooks.journal")
+	for d in "$backup_dir/$label" "$state/backups/$label"; do
+		mkdir -p "$d" && cp -a "$pkg_backup/data" "$d/data" &&
+			printf '{"label":"%s"}\n' "$label" >"$d/backup.json"
+	done
+	mkdir -p "$state/wal-archive" "$restore_dir"
+	cp "$pkg_backup"/wal/* "$archive_dir/"
+	cp "$pkg_backup"/wal/* "$state/wal-archive/"
+	cp -a "$pkg_backup/data/." "$restore_dir/"
+	printf '{"run":"r1","step":"backup","result":"ok"}\n' >>"$state/runbooks.journal"
+	: >"$state/runbooks.journal.main.lock"
+	mkdir -p "$state/spool/oncall"
+	printf '{}\n' >"$state/spool/oncall/00000000000000000001.json"
+	printf 'store-0042 1 2 3\n' >"$state/spool/cursors"
+	sums_before=$(cd / && find "${kept[@]}" -type f -print0 | sort -z | xargs -0 sha256sum)
+	t=$SECONDS
+	if timeout 300 dpkg --purge "$agent_pkg" >"$ORG_TMP/purge.log" 2>&1; then
+		ok "dpkg --purge $agent_pkg ($(elapsed $t))"
+	else
+		not_ok "dpkg --purge $agent_pkg ($(elapsed $t))"
+		tail -n 20 "$ORG_TMP/purge.log"
+	fi
+	sums_after=$(cd / && find "${kept[@]}" -type f -print0 2>/dev/null | sort -z | xargs -0 sha256sum 2>/dev/null)
+	check "purge keeps the base backup in the sample's backup_dir ($backup_dir/$label)" \
+		test -f "$backup_dir/$label/data/PG_VERSION" -a -f "$backup_dir/$label/backup.json"
+	check "purge keeps the archived WAL in the sample's archive_dir ($archive_dir)" \
+		bash -c 'for f in "$1"/wal/*; do [ -f "$2/$(basename "$f")" ] || exit 1; done' _ "$pkg_backup" "$archive_dir"
+	check "purge keeps a base backup and WAL archive under $state (the previous sample's paths)" \
+		test -f "$state/backups/$label/data/PG_VERSION" -a -n "$(ls "$state/wal-archive" 2>/dev/null)"
+	check "purge keeps the restored data directory ($restore_dir)" test -f "$restore_dir/PG_VERSION"
+	check "purge keeps the runbook journal (an audit record)" grep -q '"run":"r1"' "$state/runbooks.journal"
+	check "every kept file is unchanged ($(wc -l <<<"$sums_before") files)" test "$sums_before" = "$sums_after"
+	check "purge removes the spool (pages, cursors, alert state)" test ! -e "$state/spool"
+	check "purge removes the runbook lock files" test ! -e "$state/runbooks.journal.main.lock"
+	check "the agent package is purged" bash -c '! dpkg-query -W -f="\${Status}" "$1" 2>/dev/null | grep -q installed' _ "$agent_pkg"
+	# the fixture is this test's own: remove it, then what the purge left empty
+	rm -rf "$backup_dir/$label" "$state/backups" "$state/wal-archive" "$restore_dir" "$state/runbooks.journal"
+	for f in "$pkg_backup"/wal/*; do rm -f "$archive_dir/$(basename "$f")"; done
+	rmdir "$archive_dir" "$backup_dir" "$(dirname "$backup_dir")" "$state" 2>/dev/null || true
+elif [ $installed = 1 ] && [ -n "$agent_deb" ]; then
+	not_ok "purge test: no base backup was taken"
+else
+	skip "agent package not installed: purge not tested"
 fi
 
 # ---- RPM spec ----
@@ -273,6 +410,8 @@ check "the control file and SQL script land in DESTDIR + the PG_CONFIG share dir
 	-f "$dest/opt/orguard-test/share/extension/odoo_retail_guard--1.0.sql"
 if [ $have_agent = 1 ]; then
 	check "the agent lands in DESTDIR/usr/local/bin (PREFIX default)" test -x "$dest/usr/local/bin/orguard-agent"
+	check "its man pages land in DESTDIR/usr/local/share/man (MANDIR default)" \
+		test -s "$dest/usr/local/share/man/man1/orguard-agent.1" -a -s "$dest/usr/local/share/man/man5/agent.conf.5"
 fi
 written=$(find "$ORG_SYS_LIBDIR" "$ORG_SYS_SHAREDIR" /usr/local /opt -newer "$stamp" \
 	\( -name 'odoo_retail_guard*' -o -name 'orguard*' \) 2>/dev/null)
