@@ -471,6 +471,9 @@ build_destructive(OdooRetailGuard__Snapshot *snap, SnapshotBuild *b,
 		m->lsn_before = e->lsn_before;
 		m->pid = e->pid;
 		m->xid = e->xid;
+		m->origin = str(org_event_origin_name(e->origin));
+		m->cron_job_id = e->cron_job_id;
+		m->cron_pid = e->cron_pid;
 		snap->destructive_events[i] = m;
 	}
 	snap->n_destructive_events = n;
