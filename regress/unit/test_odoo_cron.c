@@ -72,9 +72,9 @@ static const char acquire_17[] =
 	"        ";
 
 /*
- * odoo/addons/base/models/ir_cron.py 16.0, ir_cron._acquire_one_job: the
- * ready job ids not yet processed by this worker, as a tuple.  %s is the
- * place of the tuple.
+ * odoo/addons/base/models/ir_cron.py before 17.0, ir_cron._acquire_one_job:
+ * the ready job ids not yet processed by this worker, as a tuple.  %s is
+ * the place of the tuple.
  */
 static const char acquire_16_fmt[] =
 	"\n            SELECT *\n"
@@ -160,6 +160,19 @@ test_acquire_per_version(void **state)
 			 acquire_16_fmt, pos + 2);
 	assert_int_equal(classify(sql, &id), ORG_CRON_STMT_ACQUIRE);
 	assert_int_equal(id, 0);
+
+	/*
+	 * 16.0 reads the translated name in the acquire (ir_cron.py 16.0
+	 * l.~230-258, as quoted in the reference notes on Odoo's database use)
+	 */
+	assert_int_equal(classify("SELECT *, cron_name->>'en_US' as cron_name FROM ir_cron "
+							  "WHERE active = true AND numbercall != 0 "
+							  "AND (nextcall <= (now() at time zone 'UTC') OR EXISTS ("
+							  "SELECT cron_id FROM ir_cron_trigger "
+							  "WHERE call_at <= (now() at time zone 'UTC') AND cron_id = ir_cron.id)) "
+							  "AND id in (11) ORDER BY priority LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED", &id),
+					 ORG_CRON_STMT_ACQUIRE);
+	assert_int_equal(id, 11);
 
 	/* the job id is optional */
 	assert_int_equal(classify(acquire_18, NULL), ORG_CRON_STMT_ACQUIRE);
