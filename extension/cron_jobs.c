@@ -254,24 +254,24 @@ org_cron_jobs_collect(int *count, bool with_text)
 	return out;
 }
 
-bool
-org_cron_cursor_of_running_job(int pid)
+int32 *
+org_cron_running_cursor_pids(int *count)
 {
 	BackendSet	set;
-	bool		found = false;
+	int32	   *pids;
+	int			n = 0;
 	int			i;
 
 	load_backend_set(&set);
+	pids = palloc(sizeof(int32) * Max(set.nmatch, 1));
 	for (i = 0; i < set.nmatch; i++)
 	{
-		if (set.be[set.match[i].cron].pid == pid && set.match[i].n_jobs_total > 0)
-		{
-			found = true;
-			break;
-		}
+		if (set.match[i].n_jobs_total > 0)
+			pids[n++] = set.be[set.match[i].cron].pid;
 	}
 	free_backend_set(&set);
-	return found;
+	*count = n;
+	return pids;
 }
 
 OrgEventOrigin

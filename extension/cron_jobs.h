@@ -51,10 +51,10 @@ typedef enum OrgEventOrigin
 extern OrgCronJob *org_cron_jobs_collect(int *count, bool with_text);
 
 /*
- * Whether pid is the cron cursor of a job whose job connection is alive,
- * as of the backend status entries this transaction has read.
+ * Pids of the cron cursors of jobs whose job connection is alive, as of the
+ * backend status entries this transaction has read (palloc'd).
  */
-extern bool org_cron_cursor_of_running_job(int pid);
+extern int32 *org_cron_running_cursor_pids(int *count);
 
 /*
  * Origin of a destructive statement run by this backend: housekeeping when

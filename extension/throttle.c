@@ -727,6 +727,19 @@ may_terminate(int pid)
 		has_privs_of_role(GetUserId(), ROLE_PG_SIGNAL_BACKEND);
 }
 
+static bool
+pid_listed(int32 pid, const int32 *pids, int n)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		if (pids[i] == pid)
+			return true;
+	}
+	return false;
+}
+
 /*
  * Terminate sessions admitted under a rule with a drain that sit idle in
  * transaction longer than the rule allows (a cancel does nothing to an idle
@@ -744,6 +757,8 @@ drain_sessions(void)
 	int			drained = 0;
 	int			skipped = 0;
 	int			cron_skipped = 0;
+	int32	   *cron_pids = NULL;
+	int			ncron = 0;
 	TimestampTz now = GetCurrentTimestamp();
 	int			nbe;
 	int			i;
@@ -802,7 +817,9 @@ drain_sessions(void)
 				(int64) cand[j].idle_s * USECS_PER_SEC)
 				break;
 			/* its job goes on: terminating it would free the job's lock */
-			if (org_cron_cursor_of_running_job(cand[j].pid))
+			if (cron_pids == NULL)
+				cron_pids = org_cron_running_cursor_pids(&ncron);
+			if (pid_listed(cand[j].pid, cron_pids, ncron))
 			{
 				cron_skipped++;
 				break;
@@ -834,6 +851,8 @@ drain_sessions(void)
 	}
 	pgstat_clear_backend_activity_snapshot();
 	pfree(cand);
+	if (cron_pids != NULL)
+		pfree(cron_pids);
 	if (skipped > 0)
 		ereport(WARNING,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
