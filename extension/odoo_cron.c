@@ -614,7 +614,12 @@ static const HousekeepingShape housekeeping_shapes[] = {
 	{"auth_totp_device",
 		"DELETE FROM auth_totp_device WHERE create_date < (",
 		true,
-	"addons/auth_totp/models/auth_totp_device.py (16.0, 17.0, 18.0) AuthTotpDevice._gc_device"},
+	"addons/auth_totp/models/auth_totp_device.py (16.0, 17.0) AuthTotpDevice._gc_device"},
+	{"res_users_apikeys",
+		"DELETE FROM res_users_apikeys WHERE expiration_date IS NOT NULL AND"
+		" expiration_date < now ( ) at time zone ?",
+		false,
+	"odoo/addons/base/models/res_users.py (18.0) ResUsersApikeys._gc_user_apikeys"},
 	{"bus_bus",
 		"DELETE FROM bus_bus WHERE create_date < ?",
 		false,

@@ -421,23 +421,33 @@ test_housekeeping(void **state)
 		"                AND log1.create_date < log2.create_date\n"
 		"            )\n        ";
 
-	/* addons/auth_totp/models/auth_totp_device.py 16.0-18.0 _gc_device */
+	/* addons/auth_totp/models/auth_totp_device.py 16.0, 17.0 _gc_device */
 	static const char totp[] =
 		"\n            DELETE FROM auth_totp_device\n"
 		"            WHERE create_date < (NOW() AT TIME ZONE 'UTC' - INTERVAL '7776000 SECONDS')\n"
 		"        ";
 
+	/* odoo/addons/base/models/res_users.py 18.0 _gc_user_apikeys */
+	static const char apikeys[] =
+		"\n            DELETE FROM \"res_users_apikeys\"\n"
+		"            WHERE\n"
+		"                expiration_date IS NOT NULL AND\n"
+		"                expiration_date < now() at time zone 'utc'\n"
+		"        ";
+
 	(void) state;
 	assert_int_equal(shape_of(users_log, "res_users_log"), 0);
+	assert_int_equal(shape_of(apikeys, "res_users_apikeys"), 2);
+	assert_int_equal(shape_of(apikeys, "res_users_log"), -1);
 	assert_string_equal(org_housekeeping_source(0),
 						"odoo/addons/base/models/res_users.py (16.0, 17.0, 18.0) ResUsersLog._gc_user_logs");
 	assert_int_equal(shape_of(totp, "auth_totp_device"), 1);
 	/* bus.py after 18.0: one DELETE */
 	assert_int_equal(shape_of("DELETE FROM bus_bus WHERE create_date < '2026-12-06 03:00:00'",
-							  "bus_bus"), 2);
+							  "bus_bus"), 3);
 	/* bus.py 16.0-18.0: search().unlink(), odoo/models.py 16.0 BaseModel.unlink */
-	assert_int_equal(shape_of("DELETE FROM \"bus_bus\" WHERE id IN (1, 2, 3)", "bus_bus"), 3);
-	assert_int_equal(shape_of("DELETE FROM \"bus_bus\" WHERE id IN (7)", "bus_bus"), 3);
+	assert_int_equal(shape_of("DELETE FROM \"bus_bus\" WHERE id IN (1, 2, 3)", "bus_bus"), 4);
+	assert_int_equal(shape_of("DELETE FROM \"bus_bus\" WHERE id IN (7)", "bus_bus"), 4);
 
 	/* the same shapes on another relation, or other deletes: not GC */
 	assert_int_equal(shape_of(users_log, "res_partner"), -1);
