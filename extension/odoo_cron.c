@@ -307,7 +307,7 @@ window_push(Tok *w, const Tok *t)
 
 /*
  * Look at the newest token of the window for the ways Odoo names the job:
- * id = N, cron_id = N (17.0, 18.0), id IN (N) (before 17.0, a tuple of one).
+ * id = N, cron_id = N (18.0), id IN (N) (16.0, 17.0: a tuple of one).
  * A list of several ids names no single job.
  */
 static void

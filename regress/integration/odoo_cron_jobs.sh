@@ -21,7 +21,8 @@ org_psql cron -d retail -c "CREATE EXTENSION odoo_retail_guard" \
 	-c "GRANT CREATE ON SCHEMA public TO odoo" >/dev/null
 # the columns the statements below touch, as Odoo names them
 org_psql cron -d retail -U odoo -c "
-	CREATE TABLE ir_cron (id serial PRIMARY KEY, active boolean, nextcall timestamp, priority int);
+	CREATE TABLE ir_cron (id serial PRIMARY KEY, active boolean, nextcall timestamp, priority int,
+		numbercall int DEFAULT -1);
 	CREATE TABLE ir_cron_trigger (id serial PRIMARY KEY, cron_id int REFERENCES ir_cron, call_at timestamp);
 	CREATE TABLE ir_cron_progress (id serial PRIMARY KEY, cron_id int REFERENCES ir_cron,
 		timed_out_counter int, done int, remaining int);
@@ -135,6 +136,39 @@ is "$(sed -n 's/^  kind: //p' <<<"$job_msg")" '"ir_cron"' "snapshot: kind"
 is "$(sed -n 's/^  database: //p' <<<"$job_msg")" '"retail"' "snapshot: database"
 ok "snapshot: the job's statement without constants" grep -q '^  job_query: "UPDATE .*\$1' <<<"$job_msg"
 ok "the LISTEN connection is no job connection" bash -c "! grep -q 'job_pids: $WAKE_PID\$' <<<'$job_msg'"
+
+# a second cron worker process on Odoo 17.0: its cron cursor's last
+# statement is the acquire itself, with the ready job ids as a tuple, here
+# one (odoo/addons/base/models/ir_cron.py 17.0 _acquire_one_job, l.~250-267
+# as quoted in the reference notes; _process_job cleans the triggers after
+# the job)
+org_session_open cron17 cron retail odoo-7005 odoo
+org_session_send cron17 "BEGIN ISOLATION LEVEL REPEATABLE READ;"
+org_session_send cron17 "
+            SELECT *
+            FROM ir_cron
+            WHERE active = true
+              AND numbercall != 0
+              AND (nextcall <= (now() at time zone 'UTC')
+                OR EXISTS (
+                    SELECT cron_id
+                    FROM ir_cron_trigger
+                    WHERE call_at <= (now() at time zone 'UTC')
+                      AND cron_id = ir_cron.id
+                )
+              )
+              AND id in (7)
+            ORDER BY priority
+            LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED
+        ;"
+org_session_open job17 cron retail odoo-7005 odoo
+org_session_send job17 "BEGIN ISOLATION LEVEL REPEATABLE READ;"
+org_session_send job17 "UPDATE \"stock_quant\" SET \"quantity\" = 3, \"write_uid\" = 1, \"write_date\" = '2099-12-07 03:00:00' WHERE id IN (3);"
+CRON17_PID=$(org_session_pid cron17)
+JOB17_PID=$(org_session_pid job17)
+ok "a 17.0 worker's job is recognised from its acquire" org_wait_until 30 "17.0 job" \
+	org_true cron retail "SELECT job_id = 7 AND job_pids = '{$JOB17_PID}' FROM odoo_retail_guard.odoo_jobs WHERE cron_pid = $CRON17_PID"
+is "$(q "SELECT count(*) FROM odoo_retail_guard.odoo_jobs")" 2 "two jobs run, one per worker process"
 
 # ---- origin of destructive events ----
 # the job unlinks quants through the ORM (odoo/models.py 17.0 unlink shape)

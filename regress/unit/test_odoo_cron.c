@@ -46,37 +46,13 @@ static const char acquire_18[] =
 	"            FOR NO KEY UPDATE SKIP LOCKED\n"
 	"        ";
 
-/* odoo/addons/base/models/ir_cron.py 17.0, ir_cron._acquire_one_job (job 7) */
-static const char acquire_17[] =
-	"\n            WITH last_cron_progress AS (\n"
-	"                SELECT DISTINCT ON (cron_id) cron_id, timed_out, done, remaining\n"
-	"                FROM ir_cron_progress\n"
-	"                ORDER BY id DESC\n"
-	"            )\n"
-	"            SELECT *\n"
-	"            FROM ir_cron\n"
-	"            LEFT JOIN last_cron_progress lcp \n"
-	"              ON lcp.cron_id = ir_cron.id\n"
-	"            WHERE ir_cron.active = true\n"
-	"              AND (nextcall <= (now() at time zone 'UTC')\n"
-	"                OR EXISTS (\n"
-	"                    SELECT cron_id\n"
-	"                    FROM ir_cron_trigger\n"
-	"                    WHERE call_at <= (now() at time zone 'UTC')\n"
-	"                      AND cron_id = ir_cron.id\n"
-	"                )\n"
-	"              )\n"
-	"              AND id = 7\n"
-	"            ORDER BY priority\n"
-	"            FOR NO KEY UPDATE SKIP LOCKED\n"
-	"        ";
-
 /*
- * odoo/addons/base/models/ir_cron.py before 17.0, ir_cron._acquire_one_job:
- * the ready job ids not yet processed by this worker, as a tuple.  %s is
- * the place of the tuple.
+ * odoo/addons/base/models/ir_cron.py 17.0 (l.~250-267, as quoted in the
+ * reference notes on Odoo's database use), ir_cron._acquire_one_job: the
+ * ready job ids not yet processed by this worker, as a tuple.  %s is the
+ * place of the tuple.
  */
-static const char acquire_16_fmt[] =
+static const char acquire_17_fmt[] =
 	"\n            SELECT *\n"
 	"            FROM ir_cron\n"
 	"            WHERE active = true\n"
@@ -101,14 +77,14 @@ static const char clear_18[] =
 	"              AND call_at <= '2026-12-07T03:00:00'::timestamp\n"
 	"        ";
 
-/* odoo/addons/base/models/ir_cron.py 16.0 and 17.0, _process_job (job 7) */
+/* odoo/addons/base/models/ir_cron.py before 18.0, _process_job (job 7) */
 static const char clear_16[] =
 	"\n            DELETE FROM ir_cron_trigger\n"
 	"            WHERE cron_id = 7\n"
 	"              AND call_at < (now() at time zone 'UTC')\n"
 	"        ";
 
-/* odoo/addons/base/models/ir_cron.py 16.0 and 17.0, ir_cron._try_lock */
+/* odoo/addons/base/models/ir_cron.py before 18.0, ir_cron._try_lock */
 static const char try_lock_16[] =
 	"\n                SELECT id\n"
 	"                FROM \"ir_cron\"\n"
@@ -116,19 +92,21 @@ static const char try_lock_16[] =
 	"                FOR NO KEY UPDATE NOWAIT\n"
 	"            ";
 
-/* odoo/addons/base/models/ir_cron.py 17.0, ir_cron._get_all_ready_jobs */
-static const char ready_jobs_17[] =
+/* odoo/addons/base/models/ir_cron.py 18.0, IrCron._get_all_ready_jobs */
+static const char ready_jobs_18[] =
 	"\n            SELECT *\n"
 	"            FROM ir_cron\n"
-	"            WHERE active = true\n"
-	"              AND (nextcall <= (now() at time zone 'UTC')\n"
-	"                OR id in (\n"
+	"            WHERE \n"
+	"            active IS TRUE\n"
+	"            AND (nextcall <= '2026-12-07T03:00:00'::timestamp\n"
+	"                OR id IN (\n"
 	"                    SELECT cron_id\n"
 	"                    FROM ir_cron_trigger\n"
-	"                    WHERE call_at <= (now() at time zone 'UTC')\n"
+	"                    WHERE call_at <= '2026-12-07T03:00:00'::timestamp\n"
 	"                )\n"
-	"              )\n"
-	"            ORDER BY failures, priority\n"
+	"            )\n"
+	"        \n"
+	"            ORDER BY failure_count, priority, id\n"
 	"        ";
 
 static OrgCronStatement
@@ -142,22 +120,19 @@ test_acquire_per_version(void **state)
 {
 	int64_t		id = -1;
 	char		sql[2048];
-	const char *pos = strstr(acquire_16_fmt, "%s");
+	const char *pos = strstr(acquire_17_fmt, "%s");
 
 	(void) state;
 	assert_int_equal(classify(acquire_18, &id), ORG_CRON_STMT_ACQUIRE);
 	assert_int_equal(id, 42);
-	assert_int_equal(classify(acquire_17, &id), ORG_CRON_STMT_ACQUIRE);
-	assert_int_equal(id, 7);
-
-	/* 16.0: a tuple of one names the job, several name none */
+	/* 17.0: a tuple of one names the job, several name none */
 	assert_non_null(pos);
-	snprintf(sql, sizeof(sql), "%.*s(5)%s", (int) (pos - acquire_16_fmt),
-			 acquire_16_fmt, pos + 2);
+	snprintf(sql, sizeof(sql), "%.*s(5)%s", (int) (pos - acquire_17_fmt),
+			 acquire_17_fmt, pos + 2);
 	assert_int_equal(classify(sql, &id), ORG_CRON_STMT_ACQUIRE);
 	assert_int_equal(id, 5);
-	snprintf(sql, sizeof(sql), "%.*s(3, 5, 9)%s", (int) (pos - acquire_16_fmt),
-			 acquire_16_fmt, pos + 2);
+	snprintf(sql, sizeof(sql), "%.*s(3, 5, 9)%s", (int) (pos - acquire_17_fmt),
+			 acquire_17_fmt, pos + 2);
 	assert_int_equal(classify(sql, &id), ORG_CRON_STMT_ACQUIRE);
 	assert_int_equal(id, 0);
 
@@ -202,7 +177,7 @@ test_not_the_acquire(void **state)
 	(void) state;
 	assert_int_equal(classify(try_lock_16, &id), ORG_CRON_STMT_OTHER);
 	assert_int_equal(id, 0);
-	assert_int_equal(classify(ready_jobs_17, &id), ORG_CRON_STMT_OTHER);
+	assert_int_equal(classify(ready_jobs_18, &id), ORG_CRON_STMT_OTHER);
 	/* the words inside a literal or a comment are not the statement */
 	assert_int_equal(classify("SELECT 'FROM ir_cron FOR NO KEY UPDATE SKIP LOCKED'", &id),
 					 ORG_CRON_STMT_OTHER);
