@@ -71,6 +71,7 @@
 #include "utils/fmgrprotos.h"
 #include "utils/timestamp.h"
 
+#include "cron_jobs.h"
 #include "odoo_classify.h"
 #include "odoo_retail_guard.h"
 #include "sql_values.h"
@@ -726,12 +727,27 @@ may_terminate(int pid)
 		has_privs_of_role(GetUserId(), ROLE_PG_SIGNAL_BACKEND);
 }
 
+static bool
+pid_listed(int32 pid, const int32 *pids, int n)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		if (pids[i] == pid)
+			return true;
+	}
+	return false;
+}
+
 /*
  * Terminate sessions admitted under a rule with a drain that sit idle in
  * transaction longer than the rule allows (a cancel does nothing to an idle
  * session), through pg_terminate_backend() so that its permission checks
- * apply.  Sessions the caller may not terminate are skipped with a warning.
- * Returns how many were signalled.
+ * apply.  Sessions the caller may not terminate are skipped with a warning,
+ * and so is the cron cursor of a running Odoo job (cron_jobs.h): ending it
+ * frees the job's ir_cron row while the job goes on.  Returns how many were
+ * signalled.
  */
 static int
 drain_sessions(void)
@@ -740,6 +756,9 @@ drain_sessions(void)
 	int			ncand = 0;
 	int			drained = 0;
 	int			skipped = 0;
+	int			cron_skipped = 0;
+	int32	   *cron_pids = NULL;
+	int			ncron = 0;
 	TimestampTz now = GetCurrentTimestamp();
 	int			nbe;
 	int			i;
@@ -797,6 +816,14 @@ drain_sessions(void)
 			if (now - be->st_state_start_timestamp <
 				(int64) cand[j].idle_s * USECS_PER_SEC)
 				break;
+			/* its job goes on: terminating it would free the job's lock */
+			if (cron_pids == NULL)
+				cron_pids = org_cron_running_cursor_pids(&ncron);
+			if (pid_listed(cand[j].pid, cron_pids, ncron))
+			{
+				cron_skipped++;
+				break;
+			}
 			if (!may_terminate(cand[j].pid))
 			{
 				skipped++;
@@ -824,12 +851,19 @@ drain_sessions(void)
 	}
 	pgstat_clear_backend_activity_snapshot();
 	pfree(cand);
+	if (cron_pids != NULL)
+		pfree(cron_pids);
 	if (skipped > 0)
 		ereport(WARNING,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("drain skipped %d session(s) the current role may not terminate", skipped),
 				 errdetail("Only superusers may terminate superusers' sessions; other roles' sessions need the privileges of that role or of pg_signal_backend."),
 				 errhint("GRANT pg_signal_backend to the role that calls throttle() and drain().")));
+	if (cron_skipped > 0)
+		ereport(WARNING,
+				(errmsg("drain skipped %d cron cursor(s) of running Odoo jobs", cron_skipped),
+				 errdetail("Terminating a cron cursor releases its job's ir_cron row lock while the job goes on, so another worker may start the same job."),
+				 errhint("To stop a job, terminate its job connection (job_pids in odoo_retail_guard.odoo_jobs); Odoo then ends the cron cursor itself.")));
 	return drained;
 }
 
