@@ -123,7 +123,7 @@ get_duration(ctx *c, const char *key, double dflt)
 		return dflt;
 	if (!parse_duration(v, &d) || d <= 0)
 	{
-		add_error(c, "%s: \"%s\" is not a positive duration (e.g. 2s, 500ms, 1m)", key, v);
+		add_error(c, "%s: \"%s\" is not a positive duration (%s)", key, v, duration_unit_hint(v));
 		return dflt;
 	}
 	if (d > RB_DURATION_MAX_S)
@@ -264,9 +264,9 @@ get_max_lag(ctx *c)
 		return 1048576;
 	if (!strcmp(v, "unbounded"))
 		return -1;
-	if (!parse_quantity(v, &q) || q < 0 || q > 9.0e18)
+	if (!parse_size(v, &q) || q > 9.0e18)
 	{
-		add_error(c, "max_lag_bytes: \"%s\" is not a size (0, 64kB, 16MB) or unbounded", v);
+		add_error(c, "max_lag_bytes: \"%s\" is not a size or unbounded (%s)", v, size_unit_hint(v));
 		return 1048576;
 	}
 	return (int64_t) q;
@@ -326,7 +326,6 @@ load_promote(ctx *c, rb_settings *s)
 {
 	rb_promote_settings *p = &s->promote;
 	const char *v;
-	double		q;
 
 	if ((v = labels_get(&c->rb->settings, "backend")) && !strcmp(v, "patroni"))
 	{
@@ -364,16 +363,7 @@ load_promote(ctx *c, rb_settings *s)
 	p->probe_interval_s = get_duration(c, "probe_interval", 2);
 	p->probe_timeout_s = get_duration(c, "probe_timeout", 2);
 	p->min_dead_for_s = get_duration(c, "min_dead_for", (p->probes - 1) * p->probe_interval_s);
-	p->max_lag_bytes = 1048576;
-	if ((v = labels_get(&c->rb->settings, "max_lag_bytes")))
-	{
-		if (!strcmp(v, "unbounded"))
-			p->max_lag_bytes = -1;
-		else if (!parse_quantity(v, &q) || q < 0 || q > 9.0e18)
-			add_error(c, "max_lag_bytes: \"%s\" is not a size (0, 64kB, 16MB) or unbounded", v);
-		else
-			p->max_lag_bytes = (int64_t) q;
-	}
+	p->max_lag_bytes = get_max_lag(c);
 	p->require_sync = get_bool(c, "require_sync", false);
 	v = labels_get(&c->rb->settings, "fence_command");
 	if (!v || !*v)

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -298,6 +299,47 @@ test_promote_patroni(void **state)
 }
 
 /* durations end up as int seconds or milliseconds: past a week is a range error at file:line */
+/* max_lag_bytes is a size: "1m" is not 60 bytes (nor a megabyte) */
+static void
+test_size_and_duration_units(void **state)
+{
+	static const char *const refused[] = {"1m", "1M", "16k", "5s", "2min", "-1MB", "1.5"};
+	loaded		l;
+
+	(void) state;
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+	{
+		char		text[512];
+
+		snprintf(text, sizeof(text), NODES "[runbook promote]\nprimary = p\nstandbys = s1\n"
+				 "fence_command = none\nmax_lag_bytes = %s\n", refused[i]);
+		load(&l, text, "promote");
+		assert_false(l.ok);
+		if (!has_error(&l, "max_lag_bytes: \""))
+			fail_msg("max_lag_bytes = %s: accepted", refused[i]);
+		unload(&l);
+	}
+	load(&l, NODES "[runbook promote]\nprimary = p\nstandbys = s1\nfence_command = none\nmax_lag_bytes = 1m\n",
+		 "promote");
+	assert_true(has_error(&l, "write the unit in full (kB, MB, GB, TB); m means minutes"));
+	unload(&l);
+	load(&l, NODES "[runbook promote]\nprimary = p\nstandbys = s1\nfence_command = none\nmax_lag_bytes = 16mb\n"
+		 "catchup_timeout = 2min\n", "promote");
+	assert_true(l.ok);
+	assert_int_equal(l.s.promote.max_lag_bytes, 16 * 1048576);
+	assert_true(l.s.promote.catchup_timeout_s == 120);
+	unload(&l);
+	load(&l, NODES "[runbook promote]\nbackend = patroni\npatroni_url = http://127.0.0.1:8008\nnode = p\n"
+		 "max_lag_bytes = 1m\n", "promote");
+	assert_true(has_error(&l, "max_lag_bytes: \"1m\" is not a size"));
+	unload(&l);
+	/* a duration key refuses a size */
+	load(&l, NODES "[runbook promote]\nprimary = p\nstandbys = s1\nfence_command = none\ncatchup_timeout = 1MB\n",
+		 "promote");
+	assert_true(has_error(&l, "catchup_timeout: \"1MB\" is not a positive duration (that is a size"));
+	unload(&l);
+}
+
 static void
 test_duration_ranges(void **state)
 {
@@ -336,6 +378,7 @@ main(void)
 		cmocka_unit_test(test_find),
 		cmocka_unit_test(test_promote_patroni),
 		cmocka_unit_test(test_duration_ranges),
+		cmocka_unit_test(test_size_and_duration_units),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
