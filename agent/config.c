@@ -946,7 +946,14 @@ load_runbook(parse_state *ps, section *s, agent_cfg *cfg)
 	rb->name = xstrdup(s->name);
 	rb->line = s->line;
 	for (int i = 0; i < s->n; i++)
+	{
 		labels_set(&rb->settings, s->e[i].key, s->e[i].value);
+		rb->setting_lines = xrealloc(rb->setting_lines, sizeof(int) * (size_t) rb->settings.n);
+		/* later lines win, as for every key */
+		for (int k = 0; k < rb->settings.n; k++)
+			if (!strcmp(rb->settings.v[k].name, s->e[i].key))
+				rb->setting_lines[k] = s->e[i].line;
+	}
 }
 
 static void
@@ -1129,6 +1136,7 @@ config_free(agent_cfg *cfg)
 	for (int i = 0; i < cfg->n_runbooks; i++)
 	{
 		free(cfg->runbooks[i].name);
+		free(cfg->runbooks[i].setting_lines);
 		labels_free(&cfg->runbooks[i].settings);
 	}
 	free(cfg->runbooks);

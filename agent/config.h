@@ -105,6 +105,7 @@ typedef struct runbook_cfg
 {
 	char	   *name;
 	labelset	settings;		/* kept for the runbooks; not interpreted here */
+	int		   *setting_lines;	/* the line of each of settings.v, for file:line errors */
 	int			line;
 } runbook_cfg;
 

@@ -204,6 +204,9 @@ rb_run_finish(rb_run *r, const char *result, const char *fmt,...)
 		sb_vprintf(&sb, fmt, ap);
 		va_end(ap);
 	}
+	/* one code per cause: a node that does not answer is not a guard's judgement */
+	if (code == RB_EXIT_REFUSED && !strncmp(sb.data, RB_GUARD_UNREACHABLE ":", strlen(RB_GUARD_UNREACHABLE) + 1))
+		code = RB_EXIT_UNREACHABLE;
 	if (r->dry_run)
 		printf("%-12s %-22s %-9s %s\n", "dry-run", r->s->cluster,
 			   !strcmp(result, "done") ? "planned" : result, sb.data);

@@ -9,17 +9,22 @@
 #ifndef ORGUARD_RB_RUN_H
 #define ORGUARD_RB_RUN_H
 
+#include "exit_status.h"
 #include "runbooks/journal.h"
 #include "runbooks/settings.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 
-/* exit codes of "orguard-agent runbook ..." */
-#define RB_EXIT_DONE 0
-#define RB_EXIT_FAILED 1
-#define RB_EXIT_USAGE 2
-#define RB_EXIT_REFUSED 3
+/* exit codes of "orguard-agent runbook ..." (exit_status.h) */
+#define RB_EXIT_DONE ORG_EXIT_OK
+#define RB_EXIT_FAILED ORG_EXIT_FAILED
+#define RB_EXIT_USAGE ORG_EXIT_CONFIG
+#define RB_EXIT_REFUSED ORG_EXIT_REFUSED
+#define RB_EXIT_UNREACHABLE ORG_EXIT_UNREACHABLE
+
+/* the guard of a refusal because a node does not answer: exits RB_EXIT_UNREACHABLE */
+#define RB_GUARD_UNREACHABLE "node_reachable"
 
 typedef struct rb_run
 {
@@ -70,7 +75,10 @@ bool		rb_run_step_done(const rb_run *r, const char *step, const char *target);
 /* records one step */
 void		rb_run_step(rb_run *r, const char *step, const char *target, const char *result,
 						const char *fmt,...) __attribute__((format(printf, 5, 6)));
-/* closes the run with done, failed or refused and returns the exit code */
+/*
+ * closes the run with done, failed or refused and returns the exit code;
+ * a refusal whose detail starts "node_reachable:" exits RB_EXIT_UNREACHABLE
+ */
 int			rb_run_finish(rb_run *r, const char *result, const char *fmt,...)
 			__attribute__((format(printf, 3, 4)));
 /* closes an interrupted run by hand */

@@ -27,13 +27,25 @@ static void
 add_error(ctx *c, const char *fmt,...)
 {
 	va_list		ap;
-	strbuf		sb;
+	strbuf		sb,
+				msg;
+	int			line = c->rb->line;
 
-	sb_init(&sb);
-	sb_printf(&sb, "%s:%d: [runbook %s]: ", c->cfg->path ? c->cfg->path : "-", c->rb->line, c->rb->name);
+	sb_init(&msg);
 	va_start(ap, fmt);
-	sb_vprintf(&sb, fmt, ap);
+	sb_vprintf(&msg, fmt, ap);
 	va_end(ap);
+	/* "KEY: problem" points at KEY's own line when the section has it */
+	for (int i = 0; c->rb->setting_lines && i < c->rb->settings.n; i++)
+	{
+		size_t		n = strlen(c->rb->settings.v[i].name);
+
+		if (!strncmp(msg.data, c->rb->settings.v[i].name, n) && msg.data[n] == ':')
+			line = c->rb->setting_lines[i];
+	}
+	sb_init(&sb);
+	sb_printf(&sb, "%s:%d: [runbook %s]: %s", c->cfg->path ? c->cfg->path : "-", line, c->rb->name, msg.data);
+	sb_free(&msg);
 	c->errs->msg = xrealloc(c->errs->msg, sizeof(char *) * (size_t) (c->errs->n + 1));
 	c->errs->msg[c->errs->n++] = sb_steal(&sb);
 	c->ok = false;
