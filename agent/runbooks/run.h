@@ -11,6 +11,7 @@
 
 #include "exit_status.h"
 #include "runbooks/journal.h"
+#include "runbooks/progress.h"
 #include "runbooks/settings.h"
 
 #include <stdbool.h>
@@ -83,6 +84,17 @@ int			rb_run_finish(rb_run *r, const char *result, const char *fmt,...)
 			__attribute__((format(printf, 3, 4)));
 /* closes an interrupted run by hand */
 int			rb_run_abandon(const rb_settings *s, char *err, size_t errlen);
+/*
+ * A progress figure of a long step (progress.h): written to stderr when
+ * due (redrawn in place on a terminal) and, now and then, to the journal
+ * as result "progress" (not to stdout, and not announced to the pagers).
+ */
+void		rb_run_progress(rb_run *r, rb_progress *p, const char *step, const char *target, uint64_t done);
+/* ends a step's progress: closes a line left open on the terminal */
+void		rb_run_progress_end(rb_progress *p);
+/* true when progress goes to a terminal (stderr is one) */
+bool		rb_run_progress_tty(void);
+
 /* seconds since rb_run_begin */
 double		rb_run_elapsed(const rb_run *r);
 
