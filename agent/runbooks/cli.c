@@ -548,6 +548,14 @@ runbook_cli_dispatch(int argc, char **argv)
 	int			rc;
 
 	/* help needs no configuration: it must work before one exists */
+	for (int i = 1; i < at; i++)
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+		{
+			/* "orguard-agent --help runbook [COMMAND]" */
+			char	   *help[] = {"runbook", at + 1 < argc ? argv[at + 1] : "--help", "--help", NULL};
+
+			return runbook_cli_help(3, help) ? RB_EXIT_DONE : RB_EXIT_USAGE;
+		}
 	if (runbook_cli_help(argc - at, argv + at))
 		return RB_EXIT_DONE;
 	for (int i = 1; i < at; i++)

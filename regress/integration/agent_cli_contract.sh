@@ -41,6 +41,7 @@ for cfg in "$W/missing.conf" "$W"; do # a path that does not exist, and one that
 	done
 	tap_ok "runbook --help with config $cfg" help_ok "runbook COMMAND" -c "$cfg" runbook --help
 	tap_ok "help runbook with config $cfg" help_ok "runbook COMMAND" -c "$cfg" help runbook
+	tap_ok "--help runbook pitr with config $cfg" help_ok "runbook pitr" -c "$cfg" --help runbook pitr
 	# every command the runbook CLI knows
 	for cmd in $(sed -n '/^static const command_help commands/,/^};/s/^\t{"\([a-z-]*\)",.*/\1/p' agent/runbooks/cli.c); do
 		tap_ok "runbook $cmd --help with config $cfg" help_ok "runbook $cmd" -c "$cfg" runbook "$cmd" --help
