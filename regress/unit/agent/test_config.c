@@ -642,6 +642,12 @@ test_comment_rule(void **state)
 	config_free(&cfg);
 	free(text);
 
+	/* a schedule's "; " separator has no blank before the ';': a value, not a comment */
+	assert_true(parse(NODE "[rule lock_wait]\nraise_during = mon-fri 08:00-21:00; sat 09:00-18:00\n", &cfg, &errs));
+	assert_int_equal(config_rule(&cfg, "lock_wait")->raise_during.n, 2);
+	config_errors_free(&errs);
+	config_free(&cfg);
+
 	/* an inline comment on any other key is a file:line error, not a new value */
 	expect_error("[agent]\ninterval = 5s   # poll often\n" NODE, 2,
 				 "interval: '#' or ';' after a blank: comments go on their own line");
