@@ -78,6 +78,8 @@ ini_shell_quote_problem(const char *v)
 static bool
 looks_like_inline_comment(const char *v)
 {
+	if (!*v)
+		return false;			/* an empty value: "key =" */
 	for (const char *p = v + 1; *p; p++)
 		if ((*p == '#' || *p == ';') && isspace((unsigned char) p[-1]))
 			return true;

@@ -642,6 +642,12 @@ test_comment_rule(void **state)
 	config_free(&cfg);
 	free(text);
 
+	/* an empty value is a value (found by fuzzing: the check read past its end) */
+	assert_true(parse(NODE "[agent]\nremote_write_url =", &cfg, &errs));
+	assert_string_equal(cfg.remote_write_url, "");
+	config_errors_free(&errs);
+	config_free(&cfg);
+
 	/* a schedule's "; " separator has no blank before the ';': a value, not a comment */
 	assert_true(parse(NODE "[rule lock_wait]\nraise_during = mon-fri 08:00-21:00; sat 09:00-18:00\n", &cfg, &errs));
 	assert_int_equal(config_rule(&cfg, "lock_wait")->raise_during.n, 2);
