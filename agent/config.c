@@ -113,25 +113,45 @@ add_error(parse_state *ps, int line, const char *fmt, ...)
 	ps->errs->msg[ps->errs->n++] = sb_steal(&sb);
 }
 
+/*
+ * Units are never ambiguous: a duration key takes durations only, a size
+ * key sizes only, and "m" (minutes in a duration) is no size unit, so
+ * "max_lag_bytes = 1m" is an error rather than 60 bytes or a megabyte.
+ */
+
+/* the number at the start of s and where its unit starts (blanks skipped) */
+static bool
+number_and_unit(const char *s, double *v, const char **unit)
+{
+	char	   *end;
+
+	errno = 0;
+	*v = strtod(s, &end);
+	if (end == s || errno || !isfinite(*v) || isspace((unsigned char) *s))
+		return false;
+	while (*end == ' ')
+		end++;
+	*unit = end;
+	return true;
+}
+
 bool
 parse_duration(const char *s, double *out)
 {
-	char	   *end;
+	const char *u;
 	double		v;
 
-	errno = 0;
-	v = strtod(s, &end);
-	if (end == s || errno || v < 0 || !isfinite(v))
+	if (!number_and_unit(s, &v, &u) || v < 0)
 		return false;
-	if (*end == '\0' || strcmp(end, "s") == 0)
+	if (*u == '\0' || strcmp(u, "s") == 0)
 		*out = v;
-	else if (strcmp(end, "ms") == 0)
+	else if (strcmp(u, "ms") == 0)
 		*out = v / 1000.0;
-	else if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0)
+	else if (strcmp(u, "m") == 0 || strcmp(u, "min") == 0)
 		*out = v * 60;
-	else if (strcmp(end, "h") == 0)
+	else if (strcmp(u, "h") == 0)
 		*out = v * 3600;
-	else if (strcmp(end, "d") == 0)
+	else if (strcmp(u, "d") == 0)
 		*out = v * 86400;
 	else
 		return false;
@@ -140,30 +160,79 @@ parse_duration(const char *s, double *out)
 }
 
 bool
-parse_quantity(const char *s, double *out)
+parse_size(const char *s, double *out)
 {
-	char	   *end;
+	static const struct
+	{
+		const char *unit;
+		double		factor;
+	}			units[] = {
+		{"", 1}, {"B", 1}, {"kB", 1024.0}, {"MB", 1048576.0}, {"GB", 1073741824.0},
+		{"TB", 1099511627776.0},
+	};
+	const char *u;
 	double		v;
 
-	if (parse_duration(s, out))
-		return true;
-	errno = 0;
-	v = strtod(s, &end);
-	if (end == s || errno || !isfinite(v))
+	if (!number_and_unit(s, &v, &u) || v < 0)
 		return false;
-	if (*end == '\0' || strcmp(end, "%") == 0 || strcmp(end, "B") == 0)
-		*out = v;
-	else if (strcasecmp(end, "kB") == 0)
-		*out = v * 1024.0;
-	else if (strcasecmp(end, "MB") == 0)
-		*out = v * 1024.0 * 1024.0;
-	else if (strcasecmp(end, "GB") == 0)
-		*out = v * 1024.0 * 1024.0 * 1024.0;
-	else if (strcasecmp(end, "TB") == 0)
-		*out = v * 1024.0 * 1024.0 * 1024.0 * 1024.0;
-	else
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		/* kb, mb, KB...: case does not matter once the B is there */
+		if (i < 2 ? strcmp(u, units[i].unit) == 0 : strcasecmp(u, units[i].unit) == 0)
+		{
+			*out = v * units[i].factor;
+			/* a size is a count of bytes: "1.5B" is a typo */
+			return isfinite(*out) && *out == floor(*out);
+		}
+	return false;
+}
+
+bool
+parse_number(const char *s, double *out)
+{
+	const char *u;
+	double		v;
+
+	if (!number_and_unit(s, &v, &u) || (*u && strcmp(u, "%") != 0))
 		return false;
-	return isfinite(*out);
+	*out = v;
+	return true;
+}
+
+bool
+parse_quantity(const char *s, double *out)
+{
+	const char *u;
+	double		v;
+
+	/* "m" is minutes or mega: refused where either could be meant */
+	if (number_and_unit(s, &v, &u) && strcmp(u, "m") == 0)
+		return false;
+	return parse_number(s, out) || parse_duration(s, out) || parse_size(s, out);
+}
+
+const char *
+size_unit_hint(const char *s)
+{
+	const char *u;
+	double		v;
+
+	if (!number_and_unit(s, &v, &u))
+		return "a size is a number of bytes with an optional unit: 0, 512kB, 64MB, 1GB";
+	if (strlen(u) == 1 && strchr("kKmMgGtT", *u))
+		return "write the unit in full (kB, MB, GB, TB); m means minutes in a duration";
+	if (parse_duration(s, &v))
+		return "that is a duration; this key takes a size: 0, 512kB, 64MB, 1GB";
+	return "units: B, kB, MB, GB, TB (kb, mb, gb, tb too); a bare number is bytes";
+}
+
+const char *
+duration_unit_hint(const char *s)
+{
+	double		v;
+
+	if (parse_size(s, &v))
+		return "that is a size; this key takes a duration: 500ms, 10s, 5m (or 5min), 1h, 1d";
+	return "units: ms, s, m or min (minutes), h, d; a bare number is seconds";
 }
 
 static bool
@@ -332,7 +401,7 @@ get_duration_max(parse_state *ps, section *s, const char *key, double *out, doub
 	if (!e)
 		return;
 	if (!parse_duration(e->value, &v))
-		add_error(ps, e->line, "%s: invalid duration \"%s\" (examples: 500ms, 10s, 5m, 1h)", key, e->value);
+		add_error(ps, e->line, "%s: invalid duration \"%s\" (%s)", key, e->value, duration_unit_hint(e->value));
 	else if (v > max)
 		add_error(ps, e->line, "%s: \"%s\" is out of range (at most %gs)", key, e->value, max);
 	else
@@ -348,32 +417,78 @@ get_duration(parse_state *ps, section *s, const char *key, double *out)
 /* thresholds and rates: any finite number; sizes past a petabyte are typos */
 #define QUANTITY_MAX	1e18
 
+/* a plain number (or percent): rates, ratios, counts */
 static void
-get_quantity(parse_state *ps, section *s, const char *key, double *out)
+get_number(parse_state *ps, section *s, const char *key, double *out)
 {
 	entry	   *e = get(s, key);
 	double		v;
 
 	if (!e)
 		return;
-	if (!parse_quantity(e->value, &v))
-		add_error(ps, e->line, "%s: invalid number \"%s\" (examples: 30, 30s, 80%%, 1GB)", key, e->value);
+	if (!parse_number(e->value, &v))
+		add_error(ps, e->line, "%s: \"%s\" is not a number (examples: 30, 2.5, 80%%); no unit here",
+				  key, e->value);
 	else if (fabs(v) > QUANTITY_MAX)
 		add_error(ps, e->line, "%s: \"%s\" is out of range (at most %g)", key, e->value, QUANTITY_MAX);
 	else
 		*out = v;
 }
 
-/* an integer setting from min to max; *out is left alone on an error */
 static void
-get_integer(parse_state *ps, section *s, const char *key, int *out, int min, int max)
+get_size(parse_state *ps, section *s, const char *key, double *out)
 {
 	entry	   *e = get(s, key);
 	double		v;
 
 	if (!e)
 		return;
-	if (!parse_quantity(e->value, &v) || v != floor(v) || v < min || v > max)
+	if (!parse_size(e->value, &v))
+		add_error(ps, e->line, "%s: \"%s\" is not a size (%s)", key, e->value, size_unit_hint(e->value));
+	else if (v > QUANTITY_MAX)
+		add_error(ps, e->line, "%s: \"%s\" is out of range (at most %g bytes)", key, e->value, QUANTITY_MAX);
+	else
+		*out = v;
+}
+
+/* a rule's threshold or clear, in the unit of its kind's value */
+static void
+get_rule_value(parse_state *ps, section *s, const char *key, rule_kind kind, double *out)
+{
+	const char *unit = builtin_rules[kind].summary_unit;
+
+	if (!strcmp(unit, "s"))
+	{
+		entry	   *e = get(s, key);
+		double		v;
+
+		if (e && !parse_duration(e->value, &v))
+			add_error(ps, e->line, "%s: \"%s\" is not a duration (%s)", key, e->value,
+					  duration_unit_hint(e->value));
+		else if (e && v > QUANTITY_MAX)
+			add_error(ps, e->line, "%s: \"%s\" is out of range", key, e->value);
+		else if (e)
+			*out = v;
+	}
+	else if (!strcmp(unit, "B"))
+		get_size(ps, s, key, out);
+	else
+		get_number(ps, s, key, out);
+}
+
+/* an integer setting from min to max, no unit; *out is left alone on an error */
+static void
+get_integer(parse_state *ps, section *s, const char *key, int *out, int min, int max)
+{
+	entry	   *e = get(s, key);
+	char	   *end;
+	long		v;
+
+	if (!e)
+		return;
+	errno = 0;
+	v = strtol(e->value, &end, 10);
+	if (errno || end == e->value || *end || isspace((unsigned char) e->value[0]) || v < min || v > max)
 		add_error(ps, e->line, "%s: expected an integer from %d to %d, got \"%s\"", key, min, max, e->value);
 	else
 		*out = (int) v;
@@ -653,7 +768,7 @@ load_pager(parse_state *ps, section *s, agent_cfg *cfg)
 		add_error(ps, t->line, "type: unknown pager type \"%s\" (pagerduty, alertmanager, webhook)", t->value);
 	get_string(s, "url", &p->url);
 	get_duration_max(ps, s, "timeout", &p->timeout_s, TIMEOUT_MAX_S);
-	get_quantity(ps, s, "rate_limit", &p->rate_per_min);
+	get_number(ps, s, "rate_limit", &p->rate_per_min);
 	get_duration_max(ps, s, "backoff_initial", &p->backoff_initial_s, TIMEOUT_MAX_S);
 	get_duration_max(ps, s, "backoff_max", &p->backoff_max_s, TIMEOUT_MAX_S);
 	get_duration(ps, s, "alert_ttl", &p->alert_ttl_s);
@@ -738,9 +853,9 @@ load_rule(parse_state *ps, section *s, agent_cfg *cfg)
 		add_error(ps, e->line, "kind: built-in rule %s is of kind %s", r->name, rule_kind_name(r->kind));
 	r->line = s->line;
 	get_bool(ps, s, "enabled", &r->enabled);
-	get_quantity(ps, s, "threshold", &r->threshold);
+	get_rule_value(ps, s, "threshold", r->kind, &r->threshold);
 	clear_given = get(s, "clear") != NULL;
-	get_quantity(ps, s, "clear", &r->clear);
+	get_rule_value(ps, s, "clear", r->kind, &r->clear);
 	if (!clear_given && get(s, "threshold"))
 		r->clear = r->threshold;
 	get_duration(ps, s, "for", &r->for_s);
@@ -831,7 +946,14 @@ load_runbook(parse_state *ps, section *s, agent_cfg *cfg)
 	rb->name = xstrdup(s->name);
 	rb->line = s->line;
 	for (int i = 0; i < s->n; i++)
+	{
 		labels_set(&rb->settings, s->e[i].key, s->e[i].value);
+		rb->setting_lines = xrealloc(rb->setting_lines, sizeof(int) * (size_t) rb->settings.n);
+		/* later lines win, as for every key */
+		for (int k = 0; k < rb->settings.n; k++)
+			if (!strcmp(rb->settings.v[k].name, s->e[i].key))
+				rb->setting_lines[k] = s->e[i].line;
+	}
 }
 
 static void
@@ -1014,6 +1136,7 @@ config_free(agent_cfg *cfg)
 	for (int i = 0; i < cfg->n_runbooks; i++)
 	{
 		free(cfg->runbooks[i].name);
+		free(cfg->runbooks[i].setting_lines);
 		labels_free(&cfg->runbooks[i].settings);
 	}
 	free(cfg->runbooks);

@@ -105,6 +105,7 @@ typedef struct runbook_cfg
 {
 	char	   *name;
 	labelset	settings;		/* kept for the runbooks; not interpreted here */
+	int		   *setting_lines;	/* the line of each of settings.v, for file:line errors */
 	int			line;
 } runbook_cfg;
 
@@ -153,9 +154,16 @@ void		config_errors_free(config_errors *errs);
 const rule_cfg *config_rule(const agent_cfg *cfg, const char *name);
 const pager_cfg *config_pager(const agent_cfg *cfg, const char *name);
 
-/* "10s", "500ms", "2m", "1h", "1d", "5" (seconds); false when malformed */
+/* "10s", "500ms", "2m" or "2min" (minutes), "1h", "1d", "5" (seconds); false when malformed */
 bool		parse_duration(const char *s, double *out);
-/* plain numbers, durations (in seconds), sizes "64MB" (bytes), "80%" */
+/* bytes: "0", "512kB", "64MB", "1GB", "1TB" (kb, mb, gb, tb too); never "m" */
+bool		parse_size(const char *s, double *out);
+/* a plain number, or a percentage "80%" (as 80) */
+bool		parse_number(const char *s, double *out);
+/* a number, a duration (seconds) or a size (bytes); the ambiguous "m" is refused */
 bool		parse_quantity(const char *s, double *out);
+/* what to write instead, for the error about a value that is not a size or duration */
+const char *size_unit_hint(const char *s);
+const char *duration_unit_hint(const char *s);
 
 #endif

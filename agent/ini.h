@@ -6,6 +6,8 @@
 #ifndef ORGUARD_INI_H
 #define ORGUARD_INI_H
 
+#include <stdbool.h>
+
 /*
  * Called once per "[section]" header (key and value NULL) and once per
  * "key = value" line.  section is the header text with surrounding blanks
@@ -18,5 +20,10 @@ typedef int (*ini_handler) (void *ctx, int line, const char *section,
 
 /* parses text (NUL-terminated); returns the callback's stop value or 0 */
 int			ini_parse_string(const char *text, ini_handler handler, void *ctx);
+
+/* a key ending in "_command": its value goes to the shell exactly as written */
+bool		ini_is_command_key(const char *key);
+/* why a shell command's quotes do not balance, or NULL when they do */
+const char *ini_shell_quote_problem(const char *command);
 
 #endif

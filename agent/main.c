@@ -6,6 +6,7 @@
  *            \--> stats.c --> metrics.c (/metrics) and remote_write.c (push)
  */
 #include "config.h"
+#include "exit_status.h"
 #include "cursor.h"
 #include "facts.h"
 #include "http.h"
@@ -61,6 +62,7 @@ static void
 usage(FILE *f)
 {
 	fputs("Usage: orguard-agent [--config FILE] [COMMAND]\n"
+		  "       orguard-agent COMMAND --help\n"
 		  "\n"
 		  "Watches Odoo PostgreSQL nodes, pages on-call and serves metrics.\n"
 		  "\n"
@@ -74,8 +76,46 @@ usage(FILE *f)
 		  "Options:\n"
 		  "  -c, --config FILE   configuration file (default " ORGUARD_DEFAULT_CONFIG ")\n"
 		  "  -f, --format FMT    output of once: table (default) or json\n"
-		  "  -h, --help          show this help\n"
-		  "  -V, --version       show the version\n", f);
+		  "  -h, --help          show this help (no configuration is read)\n"
+		  "  -V, --version       show the version\n"
+		  "\n" ORG_EXIT_STATUS_HELP, f);
+}
+
+/* "orguard-agent COMMAND --help" */
+static void
+command_usage(const char *cmd, FILE *f)
+{
+	if (!strcmp(cmd, "run"))
+		fputs("Usage: orguard-agent [--config FILE] run\n"
+			  "\n"
+			  "Runs the agent: polls every node each interval, evaluates the rules, pages and serves\n"
+			  "/metrics.  SIGHUP reloads the configuration (a file with errors is refused and the\n"
+			  "running one kept), SIGTERM and SIGINT stop it.\n"
+			  "\n"
+			  "Exit status: 0 stopped by a signal, 1 could not start (listen address, spool),\n"
+			  "2 configuration error (restarting will not help).\n", f);
+	else if (!strcmp(cmd, "check-config"))
+		fputs("Usage: orguard-agent [--config FILE] check-config\n"
+			  "\n"
+			  "Validates the configuration, including the runbooks rules start, and prints every\n"
+			  "error as file:line: message.\n"
+			  "\n"
+			  "Exit status: 0 valid, 2 errors (or the file cannot be read).\n", f);
+	else if (!strcmp(cmd, "once"))
+		fputs("Usage: orguard-agent [--config FILE] once [--format table|json]\n"
+			  "\n"
+			  "Polls every node once and prints connections, snapshot status, errors and the facts\n"
+			  "the rules would see.\n"
+			  "\n"
+			  "Exit status: 0 every node read, 2 configuration error, 4 a node could not be read.\n", f);
+	else if (!strcmp(cmd, "runbook"))
+	{
+		char	   *argv[] = {"runbook", "--help", NULL};
+
+		runbook_cli_help(2, argv);
+	}
+	else
+		usage(f);
 }
 
 static void
@@ -135,7 +175,7 @@ check_config(const char *path)
 		fprintf(stderr, "%s: %d error%s\n", path, errs.n, errs.n == 1 ? "" : "s");
 	config_errors_free(&errs);
 	config_free(&cfg);
-	return ok ? 0 : 1;
+	return ok ? ORG_EXIT_OK : ORG_EXIT_CONFIG;
 }
 
 static void
@@ -193,7 +233,7 @@ run_once(const char *path, const char *format)
 	{
 		json_decref(arr);
 		config_free(&cfg);
-		return 1;
+		return ORG_EXIT_CONFIG;
 	}
 	c = collector_new(&cfg);
 	poll_once(c);
@@ -279,7 +319,7 @@ run_once(const char *path, const char *format)
 	role_table_free(&roles);
 	collector_free(c);
 	config_free(&cfg);
-	return unreachable ? 3 : 0;
+	return unreachable ? ORG_EXIT_UNREACHABLE : ORG_EXIT_OK;
 }
 
 /* ---------- run ---------- */
@@ -781,7 +821,7 @@ run_agent(const char *path)
 	if (!load_or_explain(path, &a.cfg))
 	{
 		config_free(&a.cfg);
-		return 2;				/* a configuration error: systemd does not restart it */
+		return ORG_EXIT_CONFIG;		/* systemd does not restart it */
 	}
 	log_configure(a.cfg.log_fmt, a.cfg.log_lvl);
 	http_global_init();
@@ -899,6 +939,7 @@ main(int argc, char **argv)
 	const char *path = ORGUARD_DEFAULT_CONFIG;
 	const char *cmd = "run";
 	const char *format = "table";
+	bool		help = false;
 	int			c;
 
 	/* the runbooks parse their own options (runbooks/cli.h) */
@@ -916,27 +957,37 @@ main(int argc, char **argv)
 				if (strcmp(format, "table") && strcmp(format, "json"))
 				{
 					fprintf(stderr, "orguard-agent: --format must be table or json\n");
-					return 2;
+					return ORG_EXIT_CONFIG;
 				}
 				break;
 			case 'h':
-				usage(stdout);
-				return 0;
+				help = true;
+				break;
 			case 'V':
 				printf("orguard-agent " ORGUARD_VERSION "\n");
-				return 0;
+				return ORG_EXIT_OK;
 			default:
-				usage(stderr);
-				return 2;
+				fputs("orguard-agent: see orguard-agent --help\n", stderr);
+				return ORG_EXIT_CONFIG;
 		}
 	}
 	/* GNU getopt has moved the command after the options, wherever it was */
 	if (optind < argc)
 		cmd = argv[optind++];
+	else if (help)
+		cmd = "";				/* no command: the general help */
+	/* help reads no configuration: "orguard-agent once --help" works before one exists */
+	if (help || !strcmp(cmd, "help"))
+	{
+		if (!strcmp(cmd, "help"))
+			cmd = optind < argc ? argv[optind] : "";
+		command_usage(cmd, stdout);
+		return ORG_EXIT_OK;
+	}
 	if (optind < argc)
 	{
 		fprintf(stderr, "orguard-agent: unexpected argument \"%s\"\n", argv[optind]);
-		return 2;
+		return ORG_EXIT_CONFIG;
 	}
 	if (!strcmp(cmd, "check-config"))
 		return check_config(path);
@@ -946,5 +997,5 @@ main(int argc, char **argv)
 		return run_agent(path);
 	fprintf(stderr, "orguard-agent: unknown command \"%s\"\n", cmd);
 	usage(stderr);
-	return 2;
+	return ORG_EXIT_CONFIG;
 }

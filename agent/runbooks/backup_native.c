@@ -164,6 +164,50 @@ new_label(const char *backup_dir)
 	}
 }
 
+/* pg_basebackup -P's lines as they come: the latest figure becomes the step's progress */
+typedef struct basebackup_watch
+{
+	rb_run	   *r;
+	const char *target;
+	rb_progress progress;
+	bool		started;
+	uint64_t	done;
+	char		line[256];		/* the line being read */
+	size_t		len;
+} basebackup_watch;
+
+static void
+basebackup_tick(void *ctx, const char *chunk, size_t n)
+{
+	basebackup_watch *w = ctx;
+
+	for (size_t i = 0; i < n; i++)
+	{
+		uint64_t	done_kb,
+					total_kb;
+
+		if (chunk[i] != '\n' && chunk[i] != '\r')
+		{
+			if (w->len < sizeof(w->line) - 1)
+				w->line[w->len++] = chunk[i];
+			continue;
+		}
+		w->line[w->len] = '\0';
+		w->len = 0;
+		if (!rb_progress_parse_basebackup(w->line, &done_kb, &total_kb))
+			continue;
+		if (!w->started)
+			rb_progress_init(&w->progress, "base backup", RB_PROGRESS_BYTES, 0, total_kb * 1024,
+							 rb_run_progress_tty(), mono_ms());
+		w->started = true;
+		/* the server's estimate grows as the backup goes */
+		w->progress.total = total_kb * 1024;
+		w->done = done_kb * 1024;
+	}
+	if (w->started)
+		rb_run_progress(w->r, &w->progress, "base-backup", w->target, w->done);
+}
+
 int
 rb_backup_native(const rb_settings *s, bool dry_run)
 {
@@ -228,7 +272,7 @@ rb_backup_native(const rb_settings *s, bool dry_run)
 	tool = xasprintf("%s/pg_basebackup", s->bin_dir);
 	if (dry_run)
 	{
-		printf("plan: %s -d <%s> -D %s/data -c fast -X stream -Fp, catalogue as %s, then switch WAL and wait for it in the archive\n",
+		printf("plan: %s -d <%s> -D %s/data -c fast -X stream -Fp -P, catalogue as %s, then switch WAL and wait for it in the archive\n",
 			   tool, p->node->name, partial, dir);
 		rc = rb_run_finish(&r, "done", "backup of %s", p->node->name);
 		goto out;
@@ -243,14 +287,17 @@ rb_backup_native(const rb_settings *s, bool dry_run)
 		char	   *data = xasprintf("%s/data", partial);
 		char	   *lbl = xasprintf("orguard-agent %s", label);
 		char	   *argv[] = {tool, "-d", p->node->conninfo, "-D", data, "-c", "fast", "-X", "stream",
-			"-F", "p", "-w", "-l", lbl, NULL};
+			"-F", "p", "-w", "-P", "-l", lbl, NULL};
 		char	   *env[] = {NULL, NULL};
+		basebackup_watch watch = {.r = &r, .target = partial};
 
 		pwenv = rb_password_env(p->node);
 		env[0] = pwenv;
 		b.start_us = now_us();
 		t0 = mono_ms();
-		rc = rb_exec_pq(argv, env, p->backup_timeout_s, &out, err, sizeof(err));
+		rc = rb_exec_watched(argv, env, true, p->backup_timeout_s, &out, basebackup_tick, &watch,
+							 err, sizeof(err));
+		rb_run_progress_end(&watch.progress);
 		took = (double) (mono_ms() - t0) / 1000.0;
 		b.stop_us = now_us();
 		free(lbl);

@@ -13,8 +13,10 @@
  *   runbook trigger RBNAME --rule R --node N --subject S
  *   runbook approve ID | reject ID | proposals
  *
- * Exit codes: 0 done (or planned), 1 failed, 2 usage or configuration
- * error, 3 refused by a guard (nothing changed).
+ * Exit codes (exit_status.h): 0 done (or planned), 1 failed, 2 usage or
+ * configuration error, 3 refused by a guard, 4 a node it needs does not
+ * answer (nothing changed in either case).  --help at any level prints
+ * without reading the configuration.
  */
 #include "runbooks/cli.h"
 #include "runbooks/announce_spool.h"
@@ -24,6 +26,7 @@
 #include "runbooks/rbutil.h"
 #include "runbooks/run.h"
 #include "runbooks/settings.h"
+#include "exit_status.h"
 #include "http.h"
 #include "log.h"
 #include "util.h"
@@ -33,47 +36,147 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* one runbook command's help: what it does, its arguments and options */
+typedef struct command_help
+{
+	const char *name;
+	const char *summary;
+	const char *synopsis;
+	const char *text;
+} command_help;
+
+static const command_help commands[] = {
+	{"backup", "take a base backup (immediate checkpoint) and check WAL archiving",
+		"backup [NAME] [--dry-run]",
+		"Takes a base backup of the pitr runbook's node (pg_basebackup, immediate checkpoint) into\n"
+		"backup_dir, forces a WAL switch and waits until the segment is archived.  With\n"
+		"backend = pgbackrest: pgbackrest backup.  Progress goes to stderr and the journal.\n"
+		"\n"
+		"  --dry-run               check the guards and print the plan; change nothing\n"},
+	{"list-backups", "list the base backups a pitr runbook can restore from",
+		"list-backups [NAME]",
+		"Lists the base backups the pitr runbook can restore from.\n"},
+	{"pitr", "restore to a point in time, side by side (new directory and port)",
+		"pitr [NAME] (--target-time T | --target-lsn LSN | --before-event ID) [OPTIONS]",
+		"Restores the newest base backup that ends before the target, side by side (a new\n"
+		"directory and port), replays WAL up to the target and checks check_query.  The\n"
+		"source is never touched unless --in-place.  Progress goes to stderr and the journal.\n"
+		"\n"
+		"  --target-time TIME      'YYYY-MM-DD HH:MM:SS[.ffffff]+00': a UTC offset is required, and\n"
+		"                          an impossible date or time (2025-02-29, 24:00:00) is refused, never\n"
+		"                          moved to another day\n"
+		"  --target-lsn LSN        a WAL position, e.g. 0/3000028 (inclusive)\n"
+		"  --before-event ID       just before a destructive event of the extension's journal\n"
+		"  --restore-dir DIR       new data directory (default: restore_dir)\n"
+		"  --restore-port PORT     port of the restored node (default: restore_port)\n"
+		"  --in-place              restore into the stopped source's data_dir (the old one is kept aside)\n"
+		"  --dry-run               check the guards and print the plan; change nothing\n"},
+	{"promote", "promote the most advanced standby when the primary is dead",
+		"promote [NAME] [--watch [--watch-for DURATION]] [--last-primary-lsn LSN] [--dry-run]",
+		"Promotes the most advanced standby when the primary is dead: probes, fences the old\n"
+		"primary (fence_command), promotes, repoints the other standbys.  backend = patroni\n"
+		"asks Patroni instead (--candidate, --switchover).\n"
+		"\n"
+		"  --watch                 keep probing until the primary is dead, then act\n"
+		"  --watch-for DURATION    with --watch: give up after DURATION if the primary answers\n"
+		"  --last-primary-lsn LSN  the primary's last known flush position (bounds the data loss)\n"
+		"  --candidate MEMBER      patroni: the member to promote (default: chosen)\n"
+		"  --switchover            patroni: hand over from a live leader\n"
+		"  --dry-run               check the guards and print the plan; change nothing\n"},
+	{"rejoin", "make a fenced old primary a standby of the new one (pg_rewind)",
+		"rejoin NODE [NAME] [--dry-run]",
+		"Makes a fenced old primary NODE a standby of the new primary (pg_rewind on its\n"
+		"data_dir.NODE, standby.signal, primary_conninfo).\n"
+		"\n"
+		"  --dry-run               check the guards and print the plan; change nothing\n"},
+	{"abandon", "close an interrupted run of NAME (its steps are not undone)",
+		"abandon NAME",
+		"Closes an interrupted run of the runbook NAME in its journal; its steps are not undone.\n"},
+	{"check-config", "validate every [runbook] section",
+		"check-config",
+		"Validates the configuration and every [runbook] section; each error names file:line.\n"},
+	{"trigger", "what a rule with \"runbook = NAME\" starts (auto: run; page-first: propose)",
+		"trigger NAME --rule R --node N --subject S",
+		"What a rule with \"runbook = NAME\" starts: mode = auto runs the runbook; mode = page-first\n"
+		"pages its plan as a proposal to approve.\n"
+		"\n"
+		"  --rule R, --node N, --subject S   the rule that fired, on which node, for which subject\n"},
+	{"approve", "run a pending proposal (it expires after approve_within)",
+		"approve ID",
+		"Runs a pending proposal (it expires after approve_within).\n"},
+	{"reject", "close a pending proposal without running it",
+		"reject ID",
+		"Closes a pending proposal without running it.\n"},
+	{"proposals", "list the pending proposals with their age",
+		"proposals",
+		"Lists the pending proposals with their age.\n"},
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
 static void
 usage(FILE *f)
 {
 	fputs("Usage: orguard-agent [-c FILE] runbook COMMAND [NAME] [OPTIONS]\n"
+		  "       orguard-agent runbook COMMAND --help\n"
 		  "\n"
-		  "Commands:\n"
-		  "  backup        take a base backup (immediate checkpoint) and check WAL archiving\n"
-		  "  list-backups  list the base backups a pitr runbook can restore from\n"
-		  "  pitr          restore to a point in time, side by side (new directory and port)\n"
-		  "  promote       promote the most advanced standby when the primary is dead\n"
-		  "  rejoin NODE   make a fenced old primary a standby of the new one (pg_rewind)\n"
-		  "  abandon       close an interrupted run of NAME (its steps are not undone)\n"
-		  "  check-config  validate every [runbook] section\n"
-		  "  trigger NAME  what a rule with \"runbook = NAME\" starts (needs --rule, --node, --subject):\n"
-		  "                mode = auto runs the runbook; mode = page-first pages its plan as a proposal\n"
-		  "  approve ID    run a pending proposal (it expires after approve_within)\n"
-		  "  reject ID     close a pending proposal without running it\n"
-		  "  proposals     list the pending proposals with their age\n"
-		  "\n"
+		  "Commands:\n", f);
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		fprintf(f, "  %-13s %s\n", commands[i].name, commands[i].summary);
+	fputs("\n"
 		  "NAME is a [runbook NAME] section; it may be left out when only one of the kind exists.\n"
-		  "\n"
-		  "Options:\n"
-		  "  --dry-run               check the guards and print the plan; change nothing\n"
-		  "  --target-time TIME      pitr: 'YYYY-MM-DD HH:MM:SS[.ffffff]+00' (a UTC offset is required)\n"
-		  "  --target-lsn LSN        pitr: a WAL position, e.g. 0/3000028\n"
-		  "  --before-event ID       pitr: just before a destructive event of the extension's journal\n"
-		  "  --restore-dir DIR       pitr: new data directory (default: restore_dir)\n"
-		  "  --restore-port PORT     pitr: port of the restored node (default: restore_port)\n"
-		  "  --in-place              pitr: restore into the stopped source's data_dir (the old one is kept aside)\n"
-		  "  --watch                 promote: keep probing until the primary is dead, then act\n"
-		  "  --last-primary-lsn LSN  promote: the primary's last known flush position\n"
-		  "  --watch-for DURATION    promote --watch: give up after DURATION if the primary answers\n"
-		  "  --rule R, --node N, --subject S\n"
-		  "                          trigger: the rule that fired, on which node, for which subject\n"
-		  "\n"
 		  "Steps, results and proposals are announced to the configured pagers (not dry runs);\n"
 		  "promote and pitr typed by hand run at once in either mode.\n"
-		  "  --candidate MEMBER      promote (patroni): the member to promote (default: chosen)\n"
-		  "  --switchover            promote (patroni): hand over from a live leader\n"
-		  "\n"
-		  "Exit status: 0 done, 1 failed, 2 usage or configuration error, 3 refused (nothing changed).\n", f);
+		  "\n" ORG_EXIT_STATUS_HELP, f);
+}
+
+static const command_help *
+find_command(const char *cmd)
+{
+	for (size_t i = 0; cmd && i < N_COMMANDS; i++)
+		if (!strcmp(commands[i].name, cmd))
+			return &commands[i];
+	return NULL;
+}
+
+/* "runbook COMMAND --help"; false when COMMAND is not one */
+static bool
+command_usage(const char *cmd, FILE *f)
+{
+	const command_help *c = find_command(cmd);
+
+	if (c)
+		fprintf(f, "Usage: orguard-agent [-c FILE] runbook %s\n\n%s\n%s", c->synopsis, c->text,
+				ORG_EXIT_STATUS_HELP);
+	return c != NULL;
+}
+
+bool
+runbook_cli_help(int argc, char **argv)
+{
+	const char *cmd = NULL;
+	bool		help = false;
+
+	/* argv[0] is "runbook"; the first word that is not an option is the command */
+	for (int i = 1; i < argc; i++)
+	{
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+			help = true;
+		else if (!cmd && argv[i][0] != '-')
+			cmd = argv[i];
+	}
+	if (cmd && !strcmp(cmd, "help"))
+	{
+		help = true;
+		cmd = argc > 2 && strcmp(argv[1], "help") == 0 ? argv[2] : NULL;
+	}
+	if (!help)
+		return false;
+	if (!cmd || !command_usage(cmd, stdout))
+		usage(stdout);
+	return true;
 }
 
 static bool
@@ -184,11 +287,8 @@ runbook_cli_command(int argc, char **argv, const agent_cfg *cfg)
 		return RB_EXIT_USAGE;
 	}
 	cmd = argv[1];
-	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help"))
-	{
-		usage(stdout);
+	if (runbook_cli_help(argc, argv))
 		return RB_EXIT_DONE;
-	}
 	optind = 0;					/* full re-initialisation of getopt */
 	while ((c = getopt_long(argc - 1, argv + 1, "h", opts, NULL)) != -1)
 	{
@@ -267,10 +367,12 @@ runbook_cli_command(int argc, char **argv, const agent_cfg *cfg)
 				mreq.switchover = true;
 				break;
 			case 'h':
-				usage(stdout);
+				if (!command_usage(cmd, stdout))
+					usage(stdout);
 				return RB_EXIT_DONE;
 			default:
-				usage(stderr);
+				fprintf(stderr, "orguard-agent: see orguard-agent runbook %s%s--help\n",
+						find_command(cmd) ? cmd : "", find_command(cmd) ? " " : "");
 				return RB_EXIT_USAGE;
 		}
 	}
@@ -445,6 +547,17 @@ runbook_cli_dispatch(int argc, char **argv)
 	config_errors errs = {0};
 	int			rc;
 
+	/* help needs no configuration: it must work before one exists */
+	for (int i = 1; i < at; i++)
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+		{
+			/* "orguard-agent --help runbook [COMMAND]" */
+			char	   *help[] = {"runbook", at + 1 < argc ? argv[at + 1] : "--help", "--help", NULL};
+
+			return runbook_cli_help(3, help) ? RB_EXIT_DONE : RB_EXIT_USAGE;
+		}
+	if (runbook_cli_help(argc - at, argv + at))
+		return RB_EXIT_DONE;
 	for (int i = 1; i < at; i++)
 	{
 		if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < at)

@@ -20,6 +20,13 @@ int			runbook_cli_main(int argc, char **argv, const agent_cfg *cfg);
 /* the command alone (approve and trigger run their runbook through it) */
 int			runbook_cli_command(int argc, char **argv, const agent_cfg *cfg);
 
+/*
+ * argv[0] is "runbook": when --help, -h or help appears, prints the help
+ * of the command named (or of runbook) to stdout and returns true; reads
+ * no configuration.
+ */
+bool		runbook_cli_help(int argc, char **argv);
+
 /* true when the command line's command is "runbook" */
 bool		runbook_cli_wanted(int argc, char **argv);
 /* loads -c/--config (or the default) and runs runbook_cli_main */

@@ -85,7 +85,7 @@ rb_child_env_free(char **env)
 
 static int
 exec_child(char *const argv[], char *const extra[], bool libpq, double timeout_s, strbuf *out,
-		   char *err, size_t errlen)
+		   rb_exec_tick tick, void *tick_ctx, char *err, size_t errlen)
 {
 	int			pfd[2];
 	pid_t		pid,
@@ -151,7 +151,11 @@ exec_child(char *const argv[], char *const extra[], bool libpq, double timeout_s
 			break;
 		}
 		if (poll(&p, 1, (int) (left > 1000 ? 1000 : left)) <= 0)
+		{
+			if (tick)
+				tick(tick_ctx, NULL, 0);
 			continue;
+		}
 		n = read(pfd[0], buf, sizeof(buf));
 		if (n <= 0)
 		{
@@ -162,6 +166,8 @@ exec_child(char *const argv[], char *const extra[], bool libpq, double timeout_s
 		}
 		if (out && out->len < RB_EXEC_OUT_MAX)
 			sb_append_len(out, buf, (size_t) n);
+		if (tick)
+			tick(tick_ctx, buf, (size_t) n);
 	}
 	close(pfd[0]);
 	if (timed_out)
@@ -209,13 +215,20 @@ done:
 int
 rb_exec(char *const argv[], char *const env[], double timeout_s, strbuf *out, char *err, size_t errlen)
 {
-	return exec_child(argv, env, false, timeout_s, out, err, errlen);
+	return exec_child(argv, env, false, timeout_s, out, NULL, NULL, err, errlen);
 }
 
 int
 rb_exec_pq(char *const argv[], char *const env[], double timeout_s, strbuf *out, char *err, size_t errlen)
 {
-	return exec_child(argv, env, true, timeout_s, out, err, errlen);
+	return exec_child(argv, env, true, timeout_s, out, NULL, NULL, err, errlen);
+}
+
+int
+rb_exec_watched(char *const argv[], char *const env[], bool libpq, double timeout_s, strbuf *out,
+				rb_exec_tick tick, void *ctx, char *err, size_t errlen)
+{
+	return exec_child(argv, env, libpq, timeout_s, out, tick, ctx, err, errlen);
 }
 
 int

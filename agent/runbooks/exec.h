@@ -46,6 +46,16 @@ int			rb_exec(char *const argv[], char *const env[], double timeout_s, strbuf *o
 /* the same for a libpq or pgBackRest client (pg_basebackup, pg_rewind, pgbackrest) */
 int			rb_exec_pq(char *const argv[], char *const env[], double timeout_s, strbuf *out,
 					   char *err, size_t errlen);
+/*
+ * Called with each chunk of the child's output as it is read, and with
+ * chunk NULL at least once a second while the child runs: the runbooks
+ * report progress from it (progress.h).
+ */
+typedef void (*rb_exec_tick) (void *ctx, const char *chunk, size_t n);
+
+/* rb_exec or (libpq) rb_exec_pq, calling tick as the child runs */
+int			rb_exec_watched(char *const argv[], char *const env[], bool libpq, double timeout_s,
+							strbuf *out, rb_exec_tick tick, void *ctx, char *err, size_t errlen);
 /* /bin/sh -c cmd */
 int			rb_shell(const char *cmd, char *const env[], double timeout_s, strbuf *out,
 					 char *err, size_t errlen);

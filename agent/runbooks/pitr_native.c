@@ -21,6 +21,7 @@
 #include "runbooks/pitr_node.h"
 #include "runbooks/pitr_owner.h"
 #include "runbooks/pitr_source.h"
+#include "runbooks/rbfile.h"
 #include "runbooks/rbutil.h"
 #include "runbooks/run.h"
 #include "util.h"
@@ -110,6 +111,30 @@ plan(pitr_job *j, PGconn *src)
 	return refuse(j, "%s%s", err, NULL);
 }
 
+/* the copy's progress: bytes under the new directory against the backup's */
+typedef struct copy_watch
+{
+	pitr_job   *j;
+	const char *dir;
+	rb_progress progress;
+	int64_t		walked_ms;
+} copy_watch;
+
+static void
+copy_tick(void *ctx, const char *chunk, size_t n)
+{
+	copy_watch *w = ctx;
+	int64_t		now = mono_ms();
+
+	(void) chunk;
+	(void) n;
+	/* a walk of the copy costs: no more often than a line can be due */
+	if (now - w->walked_ms < (w->progress.tty ? RB_PROGRESS_TTY_MS : RB_PROGRESS_LINE_S * 1000))
+		return;
+	w->walked_ms = now;
+	rb_run_progress(&w->j->r, &w->progress, "copy-backup", w->dir, rb_tree_bytes(w->dir));
+}
+
 /* pitr_fill_fn: cp -a of the backup's data into dir (new) */
 static bool
 copy_backup(void *ctx, const char *dir, char *err, size_t errlen)
@@ -120,9 +145,13 @@ copy_backup(void *ctx, const char *dir, char *err, size_t errlen)
 	char	   *argv[] = {"cp", "-a", src, (char *) dir, NULL};
 	strbuf		out;
 	int			rc;
+	copy_watch	watch = {.j = j, .dir = dir, .walked_ms = mono_ms()};
 
+	rb_progress_init(&watch.progress, "restore copy", RB_PROGRESS_BYTES, 0, rb_tree_bytes(src),
+					 rb_run_progress_tty(), mono_ms());
 	sb_init(&out);
-	rc = rb_exec(argv, NULL, 24 * 3600, &out, err, errlen);
+	rc = rb_exec_watched(argv, NULL, false, 24 * 3600, &out, copy_tick, &watch, err, errlen);
+	rb_run_progress_end(&watch.progress);
 	free(src);
 	if (rc > 0)
 		snprintf(err, errlen, "cp failed: %s", rb_tail_lines(out.data, 3));
@@ -240,6 +269,9 @@ execute(pitr_job *j, PGconn *src)
 		}
 		rb_run_step(&j->r, "recovery-settings", j->restore_dir, "ok", "target %s, action promote", j->target_text);
 	}
+	/* replay's progress runs from the backup's start to an LSN target (a time has no LSN) */
+	j->node.replay_from = j->backups[j->chosen].start_lsn;
+	j->node.replay_to = j->target.kind == PITR_TARGET_TIME ? 0 : j->target.lsn;
 	return pitr_bring_up(&j->r, &j->node, j->backups[j->chosen].timeline, s->pitr.check_query, j->target_text,
 						 j->port, j->t_copy);
 }
@@ -276,7 +308,7 @@ rb_pitr_native(const rb_settings *s, const rb_pitr_request *req)
 	j.node = (pitr_node)
 	{
 		s->bin_dir, j.restore_dir, j.logfile, j.conninfo, j.in_place && s->pitr.node ? s->pitr.node->password : NULL,
-			s->pitr.start_timeout_s, s->pitr.recovery_timeout_s, 0, 0
+			s->pitr.start_timeout_s, s->pitr.recovery_timeout_s, 0, 0, 0, 0
 	};
 	if (s->pitr.node && !(src = rb_connect_node(s->pitr.node, 5, err, sizeof(err))))
 		rb_run_step(&j.r, "source", s->pitr.node->name, "skipped", "does not answer (%s); restoring from the archive as it is", err);

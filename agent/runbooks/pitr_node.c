@@ -183,29 +183,42 @@ pitr_node_start(pitr_node *n, char *err, size_t errlen)
 }
 
 bool
-pitr_node_wait_promoted(pitr_node *n, char *err, size_t errlen)
+pitr_node_wait_promoted(pitr_node *n, rb_run *r, char *err, size_t errlen)
 {
 	int64_t		t0 = mono_ms();
 	int64_t		deadline = t0 + (int64_t) (n->recovery_timeout_s * 1000);
+	rb_progress progress;
 
+	rb_progress_init(&progress, "recovery replay", RB_PROGRESS_LSN, n->replay_from, n->replay_to,
+					 rb_run_progress_tty(), t0);
 	for (;;)
 	{
 		PGconn	   *c = rb_connect(n->conninfo, n->password, 5, err, errlen);
 		char	   *v = NULL;
 		bool		done = false;
+		uint64_t	replayed = 0;
 
-		if (c && rb_query_value(c, "SELECT pg_is_in_recovery()", &v, err, errlen) && v && !strcmp(v, "f"))
-			done = true;
+		/* in recovery, and the WAL position replay has reached */
+		if (c && rb_query_value(c, "SELECT pg_catalog.pg_is_in_recovery()::text || ' ' || "
+								"COALESCE(pg_catalog.pg_last_wal_replay_lsn()::text, '')", &v, err, errlen) && v)
+		{
+			done = !strncmp(v, "false", 5);
+			if (!done && strchr(v, ' ') && lsn_parse(strchr(v, ' ') + 1, &replayed))
+				rb_run_progress(r, &progress, "recovery", n->data_dir, replayed);
+		}
 		free(v);
 		PQfinish(c);
 		if (done)
 		{
+			rb_run_progress_end(&progress);
 			n->t_recovery = (double) (mono_ms() - t0) / 1000.0;
 			return true;
 		}
 		if (!pitr_node_running(n))
 		{
 			char	   *log = file_read(n->logfile);
+
+			rb_run_progress_end(&progress);
 			char		line[512];
 
 			if (log && find_line(log, "recovery ended before configured recovery target", line, sizeof(line)))
@@ -217,6 +230,7 @@ pitr_node_wait_promoted(pitr_node *n, char *err, size_t errlen)
 		}
 		if (mono_ms() >= deadline)
 		{
+			rb_run_progress_end(&progress);
 			snprintf(err, errlen, "still in recovery after %.0f s", n->recovery_timeout_s);
 			return false;
 		}
@@ -339,7 +353,7 @@ pitr_bring_up(rb_run *r, pitr_node *n, uint32_t backup_timeline, const char *che
 		}
 		rb_run_step(r, "start", n->data_dir, "ok", "accepting connections after %.2f s", n->t_start);
 	}
-	if (!pitr_node_wait_promoted(n, err, sizeof(err)))
+	if (!pitr_node_wait_promoted(n, r, err, sizeof(err)))
 	{
 		rb_run_step(r, "recovery", n->data_dir, "failed", "%s", err);
 		return rb_run_finish(r, "failed", "recovery did not reach the target; see %s", n->logfile);

@@ -28,6 +28,9 @@ typedef struct pitr_node
 	double		recovery_timeout_s;
 	double		t_start;		/* measured */
 	double		t_recovery;
+	/* recovery replay's progress: from the backup's start to the target LSN (0: a time) */
+	uint64_t	replay_from;
+	uint64_t	replay_to;
 } pitr_node;
 
 /* pg_ctl status */
@@ -35,7 +38,7 @@ bool		pitr_node_running(const pitr_node *n);
 /* pg_ctl start -w; the server log's tail in err when it fails */
 bool		pitr_node_start(pitr_node *n, char *err, size_t errlen);
 /* polls until pg_is_in_recovery() is false; fails early when the node stops */
-bool		pitr_node_wait_promoted(pitr_node *n, char *err, size_t errlen);
+bool		pitr_node_wait_promoted(pitr_node *n, rb_run *r, char *err, size_t errlen);
 
 /*
  * The proof that recovery stopped at the target: the server log's

@@ -442,6 +442,9 @@ execute(pgbr_job *j, PGconn *src)
 		rb_run_step(&j->r, "node-settings", j->restore_dir, "ok", "%s",
 					j->in_place ? "in place" : "side by side: own port and socket, archive_mode off");
 	}
+	/* replay's progress runs from the backup's start to an LSN target (a time has no LSN) */
+	j->node.replay_from = j->backups.v[j->chosen].start_lsn;
+	j->node.replay_to = j->target.kind == PITR_TARGET_TIME ? 0 : j->target.lsn;
 	return pitr_bring_up(&j->r, &j->node, j->backups.v[j->chosen].timeline, s->pitr.check_query, j->target_text,
 						 j->port, j->t_restore);
 }
@@ -475,7 +478,7 @@ rb_pitr_pgbackrest(const rb_settings *s, const rb_pitr_request *req)
 	j.node = (pitr_node)
 	{
 		s->bin_dir, j.restore_dir, j.logfile, j.conninfo, j.in_place && s->pitr.node ? s->pitr.node->password : NULL,
-			s->pitr.start_timeout_s, s->pitr.recovery_timeout_s, 0, 0
+			s->pitr.start_timeout_s, s->pitr.recovery_timeout_s, 0, 0, 0, 0
 	};
 	if (s->pitr.node && !(src = rb_connect_node(s->pitr.node, 5, err, sizeof(err))))
 		rb_run_step(&j.r, "source", s->pitr.node->name, "skipped", "does not answer (%s); restoring from the repository as it is", err);

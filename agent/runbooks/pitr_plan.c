@@ -27,10 +27,14 @@ pitr_target_parse(pitr_target_kind kind, const char *text, pitr_target *t, char 
 	switch (kind)
 	{
 		case PITR_TARGET_TIME:
-			if (!rb_time_parse(text, &t->time_us))
 			{
-				snprintf(err, errlen, "target time \"%s\" is not YYYY-MM-DD HH:MM:SS[.ffffff] with a UTC offset (+00, Z)", text);
-				return false;
+				char		why[160];
+
+				if (!rb_time_parse_why(text, &t->time_us, why, sizeof(why)))
+				{
+					snprintf(err, errlen, "--target-time: \"%s\" %s; nothing was changed", text, why);
+					return false;
+				}
 			}
 			/* a commit at exactly the target time is after the point asked for */
 			t->inclusive = false;

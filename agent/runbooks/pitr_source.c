@@ -11,6 +11,7 @@
 #include "runbooks/pitr_node.h"
 #include "runbooks/rbfile.h"
 #include "runbooks/rbutil.h"
+#include "runbooks/run.h"
 #include "log.h"
 #include "util.h"
 
@@ -33,7 +34,7 @@ pitr_resolve_event(PGconn *src, const node_cfg *node, pitr_target *t, char *err,
 
 	if (!src)
 	{
-		snprintf(err, errlen, "event: the target is an event but node %s does not answer",
+		snprintf(err, errlen, RB_GUARD_UNREACHABLE ": the target is an event but node %s does not answer",
 				 node ? node->name : "(none configured)");
 		return false;
 	}

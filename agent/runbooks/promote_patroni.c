@@ -235,7 +235,7 @@ rb_promote_patroni(const rb_settings *s, const rb_promote_request *req)
 	/* 1. what Patroni sees */
 	if (!read_cluster(&api, &c, &from, err, sizeof(err)))
 	{
-		rc = rb_run_finish(&r, "refused", "rest_api: no Patroni member answers GET /cluster: %s", err);
+		rc = rb_run_finish(&r, "refused", RB_GUARD_UNREACHABLE ": no Patroni member answers GET /cluster: %s", err);
 		goto out;
 	}
 	desc = patroni_describe(&c);

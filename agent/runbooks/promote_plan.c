@@ -174,6 +174,15 @@ promote_decide(const promote_candidate *c, int n, const promote_guards *g, promo
 					  "quorum membership alone does not prove it has every commit", c[behind_quorum].name, msg);
 	}
 	if (best < 0)
+	{
+		bool		any = false;
+
+		for (int i = 0; i < n; i++)
+			any = any || c[i].reachable;
+		if (!any)
+			return refuse(d, "node_reachable", "no standby answers%s%s", NULL, NULL);
+	}
+	if (best < 0)
 		return refuse(d, "candidate",
 					  g->require_sync ? "no reachable standby that was synchronous%s%s"
 					  : "no reachable standby in recovery%s%s", NULL, NULL);

@@ -5,6 +5,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <ftw.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -158,4 +159,25 @@ rb_file_touch(const char *path)
 	if (fd >= 0 && close(fd) != 0)
 		ok = false;
 	return ok && rb_fsync_parent(path);
+}
+
+static uint64_t tree_bytes_sum;
+
+static int
+tree_bytes_add(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void) path;
+	(void) ftw;
+	if (type == FTW_F && S_ISREG(st->st_mode))
+		tree_bytes_sum += (uint64_t) st->st_size;
+	return 0;
+}
+
+uint64_t
+rb_tree_bytes(const char *path)
+{
+	/* nftw has no context argument; runbooks run one step at a time */
+	tree_bytes_sum = 0;
+	nftw(path, tree_bytes_add, 32, FTW_PHYS);
+	return tree_bytes_sum;
 }

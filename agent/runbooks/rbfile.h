@@ -13,6 +13,7 @@
 #define ORGUARD_RB_FILE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 /*
  * Replaces path with text, or with its old content followed by text
@@ -24,5 +25,7 @@ bool		rb_file_write(const char *path, const char *text, bool append);
 bool		rb_file_touch(const char *path);
 /* fsyncs the directory that holds path (after a rename or unlink there) */
 bool		rb_fsync_parent(const char *path);
+/* bytes in the regular files under path (0 when it does not exist); for progress */
+uint64_t	rb_tree_bytes(const char *path);
 
 #endif

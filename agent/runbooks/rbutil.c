@@ -5,6 +5,7 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,8 +83,27 @@ days_from_civil(int y, int m, int d)
 	return era * 146097 + doe - 719468;
 }
 
+#define TIME_FORM "YYYY-MM-DD HH:MM:SS[.ffffff] with a UTC offset (+00, +02:00, Z)"
+
+static bool
+time_refused(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static bool
+time_refused(char *why, size_t len, const char *fmt, ...)
+{
+	va_list		ap;
+
+	if (why && len)
+	{
+		va_start(ap, fmt);
+		vsnprintf(why, len, fmt, ap);
+		va_end(ap);
+	}
+	return false;
+}
+
 bool
-rb_time_parse(const char *s, int64_t *out_us)
+rb_time_parse_why(const char *s, int64_t *out_us, char *why, size_t whylen)
 {
 	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	const char *p = s;
@@ -100,21 +120,25 @@ rb_time_parse(const char *s, int64_t *out_us)
 				us;
 
 	if (!s)
-		return false;
+		return time_refused(why, whylen, "no time given");
 	if (!take_digits(&p, 4, &y) || *p++ != '-' || !take_digits(&p, 2, &mo) || *p++ != '-' ||
 		!take_digits(&p, 2, &d))
-		return false;
+		return time_refused(why, whylen, "is not " TIME_FORM);
 	if (*p != ' ' && *p != 'T')
-		return false;
+		return time_refused(why, whylen, "is not " TIME_FORM);
 	p++;
 	if (!take_digits(&p, 2, &h) || *p++ != ':' || !take_digits(&p, 2, &mi) || *p++ != ':' ||
 		!take_digits(&p, 2, &sec))
-		return false;
-	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || sec > 59)
-		return false;
-	/* February 29 only in a leap year: 2026-02-29 is not March 1 */
-	if (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
-		return false;
+		return time_refused(why, whylen, "is not " TIME_FORM);
+	/* never normalized: 2025-02-29 is not March 1, 24:00 not midnight */
+	if (mo < 1 || mo > 12)
+		return time_refused(why, whylen, "has no month %02d", mo);
+	if (d < 1 || d > mdays[mo - 1] ||
+		(mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))))
+		return time_refused(why, whylen, "is not a date: %04d-%02d has no day %02d", y, mo, d);
+	if (h > 23 || mi > 59 || sec > 59)
+		return time_refused(why, whylen, "is not a time of day: %02d:%02d:%02d (00:00:00 to 23:59:59)",
+							h, mi, sec);
 	if (*p == '.')
 	{
 		int			n = 0;
@@ -128,7 +152,10 @@ rb_time_parse(const char *s, int64_t *out_us)
 			p++;
 		}
 		if (n == 0)
-			return false;
+			return time_refused(why, whylen, "is not " TIME_FORM);
+		/* PostgreSQL keeps microseconds: more digits would round differently */
+		if (n > 6)
+			return time_refused(why, whylen, "has more than 6 digits of fractional seconds");
 		for (; n < 6; n++)
 			frac *= 10;
 	}
@@ -143,25 +170,32 @@ rb_time_parse(const char *s, int64_t *out_us)
 		sign = *p == '-' ? -1 : 1;
 		p++;
 		if (!take_digits(&p, 2, &oh))
-			return false;
+			return time_refused(why, whylen, "is not " TIME_FORM);
 		if (*p == ':')
 			p++;
 		if (*p && !take_digits(&p, 2, &om))
-			return false;
+			return time_refused(why, whylen, "is not " TIME_FORM);
 		if (oh > 15 || om > 59)
-			return false;
+			return time_refused(why, whylen, "has no such UTC offset (at most 15:59)");
 	}
 	else
-		return false;			/* no zone: refuse to guess */
+		return time_refused(why, whylen, "has no UTC offset (+00, +02:00, Z): a local time means "
+							"different things to the agent and to the server");
 	if (*p != '\0')
-		return false;
+		return time_refused(why, whylen, "is not " TIME_FORM);
 	us = ((days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) -
 		  sign * (oh * 3600 + om * 60)) * 1000000 + frac;
 	/* before 1970 nothing of ours existed, and rb_time_format cannot write it */
 	if (us < 0)
-		return false;
+		return time_refused(why, whylen, "is before 1970-01-01 00:00:00+00");
 	*out_us = us;
 	return true;
+}
+
+bool
+rb_time_parse(const char *s, int64_t *out_us)
+{
+	return rb_time_parse_why(s, out_us, NULL, 0);
 }
 
 void

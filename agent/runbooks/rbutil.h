@@ -21,6 +21,8 @@ void		lsn_format(uint64_t lsn, char *buf, size_t len);
  * time means something different to the agent and to the server.
  */
 bool		rb_time_parse(const char *s, int64_t *out_us);
+/* the same, saying why a value is refused ("is not a date: 2025-02 has no day 29") */
+bool		rb_time_parse_why(const char *s, int64_t *out_us, char *why, size_t whylen);
 /* "2026-11-23 10:04:05.123456+00" (what recovery_target_time accepts) */
 void		rb_time_format(int64_t us, char *buf, size_t len);
 

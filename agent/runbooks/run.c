@@ -204,6 +204,9 @@ rb_run_finish(rb_run *r, const char *result, const char *fmt,...)
 		sb_vprintf(&sb, fmt, ap);
 		va_end(ap);
 	}
+	/* one code per cause: a node that does not answer is not a guard's judgement */
+	if (code == RB_EXIT_REFUSED && !strncmp(sb.data, RB_GUARD_UNREACHABLE ":", strlen(RB_GUARD_UNREACHABLE) + 1))
+		code = RB_EXIT_UNREACHABLE;
 	if (r->dry_run)
 		printf("%-12s %-22s %-9s %s\n", "dry-run", r->s->cluster,
 			   !strcmp(result, "done") ? "planned" : result, sb.data);
@@ -261,4 +264,43 @@ double
 rb_run_elapsed(const rb_run *r)
 {
 	return (double) (mono_ms() - r->t0_ms) / 1000.0;
+}
+
+bool
+rb_run_progress_tty(void)
+{
+	return isatty(STDERR_FILENO) == 1;
+}
+
+void
+rb_run_progress(rb_run *r, rb_progress *p, const char *step, const char *target, uint64_t done)
+{
+	int64_t		now = mono_ms();
+	int			due = rb_progress_due(p, done, now);
+	char		line[256];
+
+	if (!due)
+		return;
+	rb_progress_format(p, done, now, line, sizeof(line));
+	if (p->tty)
+	{
+		/* like pg_basebackup -P: one line, redrawn */
+		fprintf(stderr, "\r%s\033[K", line);
+		p->drawn = true;
+	}
+	else
+		fprintf(stderr, "%s\n", line);
+	fflush(stderr);
+	/* an audit record, bounded (progress.h); the operator's stdout keeps the steps only */
+	if ((due & RB_PROGRESS_JOURNAL) && !r->dry_run && r->j.fd >= 0 &&
+		!journal_write(&r->j, step, target, "progress", "%s", line))
+		log_error("runbook %s: journal %s is not durable: %s", r->runbook, r->s->journal, strerror(errno));
+}
+
+void
+rb_run_progress_end(rb_progress *p)
+{
+	if (p->drawn)
+		fputc('\n', stderr);
+	p->drawn = false;
 }

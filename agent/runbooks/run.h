@@ -9,17 +9,23 @@
 #ifndef ORGUARD_RB_RUN_H
 #define ORGUARD_RB_RUN_H
 
+#include "exit_status.h"
 #include "runbooks/journal.h"
+#include "runbooks/progress.h"
 #include "runbooks/settings.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 
-/* exit codes of "orguard-agent runbook ..." */
-#define RB_EXIT_DONE 0
-#define RB_EXIT_FAILED 1
-#define RB_EXIT_USAGE 2
-#define RB_EXIT_REFUSED 3
+/* exit codes of "orguard-agent runbook ..." (exit_status.h) */
+#define RB_EXIT_DONE ORG_EXIT_OK
+#define RB_EXIT_FAILED ORG_EXIT_FAILED
+#define RB_EXIT_USAGE ORG_EXIT_CONFIG
+#define RB_EXIT_REFUSED ORG_EXIT_REFUSED
+#define RB_EXIT_UNREACHABLE ORG_EXIT_UNREACHABLE
+
+/* the guard of a refusal because a node does not answer: exits RB_EXIT_UNREACHABLE */
+#define RB_GUARD_UNREACHABLE "node_reachable"
 
 typedef struct rb_run
 {
@@ -70,11 +76,25 @@ bool		rb_run_step_done(const rb_run *r, const char *step, const char *target);
 /* records one step */
 void		rb_run_step(rb_run *r, const char *step, const char *target, const char *result,
 						const char *fmt,...) __attribute__((format(printf, 5, 6)));
-/* closes the run with done, failed or refused and returns the exit code */
+/*
+ * closes the run with done, failed or refused and returns the exit code;
+ * a refusal whose detail starts "node_reachable:" exits RB_EXIT_UNREACHABLE
+ */
 int			rb_run_finish(rb_run *r, const char *result, const char *fmt,...)
 			__attribute__((format(printf, 3, 4)));
 /* closes an interrupted run by hand */
 int			rb_run_abandon(const rb_settings *s, char *err, size_t errlen);
+/*
+ * A progress figure of a long step (progress.h): written to stderr when
+ * due (redrawn in place on a terminal) and, now and then, to the journal
+ * as result "progress" (not to stdout, and not announced to the pagers).
+ */
+void		rb_run_progress(rb_run *r, rb_progress *p, const char *step, const char *target, uint64_t done);
+/* ends a step's progress: closes a line left open on the terminal */
+void		rb_run_progress_end(rb_progress *p);
+/* true when progress goes to a terminal (stderr is one) */
+bool		rb_run_progress_tty(void);
+
 /* seconds since rb_run_begin */
 double		rb_run_elapsed(const rb_run *r);
 

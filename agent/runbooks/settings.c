@@ -27,13 +27,25 @@ static void
 add_error(ctx *c, const char *fmt,...)
 {
 	va_list		ap;
-	strbuf		sb;
+	strbuf		sb,
+				msg;
+	int			line = c->rb->line;
 
-	sb_init(&sb);
-	sb_printf(&sb, "%s:%d: [runbook %s]: ", c->cfg->path ? c->cfg->path : "-", c->rb->line, c->rb->name);
+	sb_init(&msg);
 	va_start(ap, fmt);
-	sb_vprintf(&sb, fmt, ap);
+	sb_vprintf(&msg, fmt, ap);
 	va_end(ap);
+	/* "KEY: problem" points at KEY's own line when the section has it */
+	for (int i = 0; c->rb->setting_lines && i < c->rb->settings.n; i++)
+	{
+		size_t		n = strlen(c->rb->settings.v[i].name);
+
+		if (!strncmp(msg.data, c->rb->settings.v[i].name, n) && msg.data[n] == ':')
+			line = c->rb->setting_lines[i];
+	}
+	sb_init(&sb);
+	sb_printf(&sb, "%s:%d: [runbook %s]: %s", c->cfg->path ? c->cfg->path : "-", line, c->rb->name, msg.data);
+	sb_free(&msg);
 	c->errs->msg = xrealloc(c->errs->msg, sizeof(char *) * (size_t) (c->errs->n + 1));
 	c->errs->msg[c->errs->n++] = sb_steal(&sb);
 	c->ok = false;
@@ -123,7 +135,7 @@ get_duration(ctx *c, const char *key, double dflt)
 		return dflt;
 	if (!parse_duration(v, &d) || d <= 0)
 	{
-		add_error(c, "%s: \"%s\" is not a positive duration (e.g. 2s, 500ms, 1m)", key, v);
+		add_error(c, "%s: \"%s\" is not a positive duration (%s)", key, v, duration_unit_hint(v));
 		return dflt;
 	}
 	if (d > RB_DURATION_MAX_S)
@@ -264,9 +276,9 @@ get_max_lag(ctx *c)
 		return 1048576;
 	if (!strcmp(v, "unbounded"))
 		return -1;
-	if (!parse_quantity(v, &q) || q < 0 || q > 9.0e18)
+	if (!parse_size(v, &q) || q > 9.0e18)
 	{
-		add_error(c, "max_lag_bytes: \"%s\" is not a size (0, 64kB, 16MB) or unbounded", v);
+		add_error(c, "max_lag_bytes: \"%s\" is not a size or unbounded (%s)", v, size_unit_hint(v));
 		return 1048576;
 	}
 	return (int64_t) q;
@@ -326,7 +338,6 @@ load_promote(ctx *c, rb_settings *s)
 {
 	rb_promote_settings *p = &s->promote;
 	const char *v;
-	double		q;
 
 	if ((v = labels_get(&c->rb->settings, "backend")) && !strcmp(v, "patroni"))
 	{
@@ -364,16 +375,7 @@ load_promote(ctx *c, rb_settings *s)
 	p->probe_interval_s = get_duration(c, "probe_interval", 2);
 	p->probe_timeout_s = get_duration(c, "probe_timeout", 2);
 	p->min_dead_for_s = get_duration(c, "min_dead_for", (p->probes - 1) * p->probe_interval_s);
-	p->max_lag_bytes = 1048576;
-	if ((v = labels_get(&c->rb->settings, "max_lag_bytes")))
-	{
-		if (!strcmp(v, "unbounded"))
-			p->max_lag_bytes = -1;
-		else if (!parse_quantity(v, &q) || q < 0 || q > 9.0e18)
-			add_error(c, "max_lag_bytes: \"%s\" is not a size (0, 64kB, 16MB) or unbounded", v);
-		else
-			p->max_lag_bytes = (int64_t) q;
-	}
+	p->max_lag_bytes = get_max_lag(c);
 	p->require_sync = get_bool(c, "require_sync", false);
 	v = labels_get(&c->rb->settings, "fence_command");
 	if (!v || !*v)

@@ -4,7 +4,7 @@
  *
  * Every runbook section has a kind (pitr, promote or throttle; by default
  * the section's name).  Errors read "file:line: [runbook NAME]: key: problem",
- * the line being the section's header.
+ * the line being the key's (the section header's for a missing key).
  */
 #ifndef ORGUARD_RB_SETTINGS_H
 #define ORGUARD_RB_SETTINGS_H

@@ -13,6 +13,7 @@
 #include "runbooks/rbutil.h"
 
 #include <math.h>
+#include <string.h>
 #include <time.h>
 
 int
@@ -50,6 +51,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (parse_duration(text, &d))
 		FUZZ_ASSERT(d >= 0 && isfinite(d));
 	(void) parse_quantity(text, &d);
+	/* a size is a whole, finite, non-negative count of bytes, and never minutes */
+	if (parse_size(text, &d))
+		FUZZ_ASSERT(d >= 0 && isfinite(d) && d == floor(d) && text[strlen(text) - 1] != 'm');
+	if (parse_number(text, &d))
+		FUZZ_ASSERT(isfinite(d));
 	(void) listen_addr_parse(text, &la, err, sizeof(err));
 	free(text);
 	return 0;

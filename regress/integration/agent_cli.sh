@@ -21,7 +21,7 @@ printf '[agent]\ninterval = soon\n[node a]\nconninfo = host=x password=hunter2\n
 	>"$ORG_TMP/bad.conf"
 "$AGENT_BIN" --config "$ORG_TMP/bad.conf" check-config >"$ORG_TMP/bad.out" 2>&1
 rc=$?
-tap_ok "check-config fails on errors" test $rc -eq 1
+tap_ok "check-config fails on errors with exit 2" test $rc -eq 2
 tap_ok "each error names file:line" bash -c "grep -q '^$ORG_TMP/bad.conf:2: interval' '$ORG_TMP/bad.out' &&
 	grep -q '^$ORG_TMP/bad.conf:4: conninfo: must not contain a password' '$ORG_TMP/bad.out' &&
 	grep -q '^$ORG_TMP/bad.conf:5: \[rule lock_wait\]: clear' '$ORG_TMP/bad.out'"
@@ -63,7 +63,7 @@ elapsed_ms=$((($(date +%s%N) - start) / 1000000))
 field() { # NODE KEY: one field of once's JSON
 	python3 -c "import json,sys; d={n['node']: n for n in json.load(open('$ORG_TMP/once.json'))}; print(d['$1'].get('$2', ''))"
 }
-tap_ok "once exits 3 when a node could not be read" test $rc -eq 3
+tap_ok "once exits 4 when a node could not be read" test $rc -eq 4
 tap_ok "once returns within the node deadline, not the slow query's 20 s ($elapsed_ms ms)" test "$elapsed_ms" -lt 9000
 plain_ok() {
 	[ "$(field plain reachable)" = True ] &&

@@ -42,8 +42,8 @@ for broken in 'top_n = 0' 'top_n = 1e300' 'remote_write_url = ftp://x'; do
 	} >"$conf"
 	"$AGENT_BIN" --config "$conf" check-config >"$ORG_TMP/check.out" 2>&1
 	rc=$?
-	tap_ok "check-config reports \"$broken\" before a second [agent] (exit 1, not a crash)" \
-		bash -c "[ $rc -eq 1 ] && grep -q ':3: duplicate section \[agent\]' '$ORG_TMP/check.out'"
+	tap_ok "check-config reports \"$broken\" before a second [agent] (exit 2, not a crash)" \
+		bash -c "[ $rc -eq 2 ] && grep -q ':3: duplicate section \[agent\]' '$ORG_TMP/check.out'"
 	before=$(polls old_name)
 	kill -HUP "${AGENT_PIDS[agent]}"
 	tap_ok "SIGHUP with \"$broken\": the error is logged" org_wait_until 30 "log" test "$(hup_count)" -ge $n

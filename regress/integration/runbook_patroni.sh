@@ -116,7 +116,7 @@ check "dry run changed nothing" eval 'leader_is m1 && role_is m2 replica && role
 
 out=$(agent "$W/dead.conf" runbook promote --switchover 2>&1)
 rc=$?
-check "refused when no REST API answers (exit 3)" eval '[ $rc -eq 3 ] && grep -q "rest_api: no Patroni member answers" <<<"$(journal_last)"'
+check "refused when no REST API answers (exit 4, unreachable)" eval '[ $rc -eq 4 ] && grep -q "node_reachable: no Patroni member answers" <<<"$(journal_last)"'
 
 out=$(agent "$W/badauth.conf" runbook promote --switchover --candidate m3 2>&1)
 rc=$?

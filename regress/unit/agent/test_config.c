@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "conninfo.h"
+#include "ini.h"
 #include "listen_addr.h"
 
 #include <arpa/inet.h>
@@ -100,7 +101,8 @@ test_full_file(void **state)
 		"[agent]\n"
 		"interval = 500ms\n"
 		"node_timeout = 400ms\n"
-		"spool_dir = \"/var/spool/o g\"   # quoted keeps blanks\n"
+		"  # quoted keeps blanks (an indented comment line)\n"
+		"spool_dir = \"/var/spool/o g\"\n"
 		"listen = 127.0.0.1:9999\n"
 		"log_format = json\n"
 		"log_level = debug\n"
@@ -415,7 +417,7 @@ test_rule_errors(void **state)
 	expect_error(NODE "[rule custom]\nthreshold = 1\n", 3, "not a built-in rule; set kind");
 	expect_error(NODE "[rule custom]\nkind = cpu\n", 4, "unknown rule kind \"cpu\"");
 	expect_error(NODE "[rule lock_wait]\nkind = xid_age\n", 4, "built-in rule lock_wait is of kind lock_wait");
-	expect_error(NODE "[rule lock_wait]\nthreshold = many\n", 4, "threshold: invalid number");
+	expect_error(NODE "[rule lock_wait]\nthreshold = many\n", 4, "threshold: \"many\" is not a duration");
 	expect_error(NODE "[rule lock_wait]\nthreshold = 10s\nclear = 20s\n", 3, "clear (20) must not exceed threshold (10)");
 	expect_error(NODE "[rule lock_wait]\nfor = forever\n", 4, "for: invalid duration");
 	expect_error(NODE "[rule lock_wait]\nseverity = page\n", 4, "unknown severity");
@@ -489,7 +491,8 @@ test_numeric_ranges(void **state)
 	expect_error("[agent]\nnode_timeout = 1e308d\n" NODE, 2, "node_timeout: invalid duration");
 	expect_error(NODE "[rule lock_wait]\nfor = 1e20\n", 4, "for: \"1e20\" is out of range");
 	expect_error(NODE "[rule lock_wait]\nrenotify = 400d\n", 4, "renotify: \"400d\" is out of range");
-	expect_error(NODE "[rule lock_wait]\nthreshold = 1e300TB\n", 4, "threshold: invalid number");
+	expect_error(NODE "[rule replication_lag_bytes]\nthreshold = 1e300TB\n", 4, "threshold: \"1e300TB\" is not a size");
+	expect_error(NODE "[rule replication_lag_bytes]\nthreshold = 2000000TB\n", 4, "threshold: \"2000000TB\" is out of range");
 	expect_error(NODE "[rule lock_wait]\nthreshold = 1e300\nclear = 1\n", 4, "threshold: \"1e300\" is out of range");
 	expect_error(NODE "[pager p]\ntype = webhook\nurl = http://x\nrate_limit = 1e300\n", 6, "rate_limit: \"1e300\" is out of range");
 	expect_error(NODE "[pager p]\ntype = webhook\nurl = http://x\ntimeout = 2d\n", 6, "timeout: \"2d\" is out of range");
@@ -600,6 +603,146 @@ test_quantities(void **state)
 	assert_false(parse_quantity("lots", &v));
 }
 
+/* the runbook section's setting key, as the reader kept it */
+static const char *
+runbook_setting(const agent_cfg *cfg, const char *key)
+{
+	assert_int_equal(cfg->n_runbooks, 1);
+	return labels_get(&cfg->runbooks[0].settings, key);
+}
+
+/*
+ * One comment rule: whole comment lines only; values are taken whole, and
+ * a command (any key ending in _command) goes to the shell as written.
+ */
+static void
+test_comment_rule(void **state)
+{
+	agent_cfg	cfg;
+	config_errors errs;
+	const char *fence = "ssh p 'pg_ctlcluster 15 main stop -m immediate ; touch /fenced'";
+	char	   *text = xasprintf(NODE
+								 "# a comment line\n"
+								 "   ; an indented one\n"
+								 "[runbook promote]\n"
+								 "fence_command = %s\n"
+								 "traffic_command = /usr/local/bin/repoint --to x # keep\n"
+								 "restore_command = \"/opt/my tools/fetch\" %%f \"%%p\"\n"
+								 "check_query = \"SELECT 1 ; -- kept, quoted\"\n", fence);
+
+	(void) state;
+	assert_true(parse(text, &cfg, &errs));
+	assert_string_equal(runbook_setting(&cfg, "fence_command"), fence);
+	/* in a shell command '#' is the shell's: taken whole as well */
+	assert_string_equal(runbook_setting(&cfg, "traffic_command"), "/usr/local/bin/repoint --to x # keep");
+	/* a command's quotes are the shell's: not removed */
+	assert_string_equal(runbook_setting(&cfg, "restore_command"), "\"/opt/my tools/fetch\" %f \"%p\"");
+	assert_string_equal(runbook_setting(&cfg, "check_query"), "SELECT 1 ; -- kept, quoted");
+	config_errors_free(&errs);
+	config_free(&cfg);
+	free(text);
+
+	/* an empty value is a value (found by fuzzing: the check read past its end) */
+	assert_true(parse(NODE "[agent]\nremote_write_url =", &cfg, &errs));
+	assert_string_equal(cfg.remote_write_url, "");
+	config_errors_free(&errs);
+	config_free(&cfg);
+
+	/* a schedule's "; " separator has no blank before the ';': a value, not a comment */
+	assert_true(parse(NODE "[rule lock_wait]\nraise_during = mon-fri 08:00-21:00; sat 09:00-18:00\n", &cfg, &errs));
+	assert_int_equal(config_rule(&cfg, "lock_wait")->raise_during.n, 2);
+	config_errors_free(&errs);
+	config_free(&cfg);
+
+	/* an inline comment on any other key is a file:line error, not a new value */
+	expect_error("[agent]\ninterval = 5s   # poll often\n" NODE, 2,
+				 "interval: '#' or ';' after a blank: comments go on their own line");
+	expect_error(NODE "[runbook promote]\nstandbys = b ; the replica\n", 4, "standbys: '#' or ';' after a blank");
+	expect_error("[agent]\nspool_dir = \"/var/x\" # quoted, then a comment\n" NODE, 2, "spool_dir: unbalanced quotes");
+	expect_error("[agent]\nspool_dir = \"/var/x\n" NODE, 2, "spool_dir: unbalanced quotes");
+	expect_error("[agent] # the agent\n" NODE, 1, "malformed section header");
+	/* a command whose shell quotes do not balance */
+	expect_error(NODE "[runbook promote]\nfence_command = ssh p 'stop -m immediate ; touch /fenced\n", 4,
+				 "fence_command: unbalanced single quote");
+	expect_error(NODE "[runbook promote]\ntraffic_command = repoint \"x\n", 4,
+				 "traffic_command: unbalanced double quote");
+	expect_error(NODE "[runbook pitr]\nrestore_command = cp /a/%f %p \\\n", 4,
+				 "restore_command: ends with a lone backslash");
+	/* any future command is a command too */
+	expect_error(NODE "[runbook x]\nnotify_command = echo 'x\n", 4, "notify_command: unbalanced single quote");
+	assert_null(ini_shell_quote_problem("a 'b \"c' \"d 'e\" f\\' g"));
+	assert_true(ini_is_command_key("fence_command") && !ini_is_command_key("command") &&
+				!ini_is_command_key("fence_commands"));
+}
+
+static void
+test_units(void **state)
+{
+	agent_cfg	cfg;
+	config_errors errs;
+	double		v;
+
+	(void) state;
+	/* sizes: bytes, never minutes */
+	assert_true(parse_size("0", &v) && v == 0);
+	assert_true(parse_size("4096", &v) && v == 4096);
+	assert_true(parse_size("4096B", &v) && v == 4096);
+	assert_true(parse_size("64kB", &v) && v == 65536);
+	assert_true(parse_size("64kb", &v) && v == 65536);
+	assert_true(parse_size("1MB", &v) && v == 1048576);
+	assert_true(parse_size("1mb", &v) && v == 1048576);
+	assert_true(parse_size("1 MB", &v) && v == 1048576);
+	assert_true(parse_size("1.5GB", &v) && v == 1610612736.0);
+	assert_true(parse_size("2TB", &v) && v == 2199023255552.0);
+	assert_false(parse_size("1m", &v));
+	assert_false(parse_size("1M", &v));
+	assert_false(parse_size("1k", &v));
+	assert_false(parse_size("1s", &v));
+	assert_false(parse_size("1min", &v));
+	assert_false(parse_size("-1MB", &v));
+	assert_false(parse_size("1.5", &v));
+	assert_false(parse_size("80%", &v));
+	/* durations: seconds, never bytes */
+	assert_true(parse_duration("1m", &v) && v == 60);
+	assert_true(parse_duration("1min", &v) && v == 60);
+	assert_true(parse_duration("1 h", &v) && v == 3600);
+	assert_false(parse_duration("1MB", &v));
+	assert_false(parse_duration("1kB", &v));
+	assert_false(parse_duration("1B", &v));
+	assert_false(parse_duration(" 1s", &v));
+	/* numbers: no unit but percent */
+	assert_true(parse_number("80%", &v) && v == 80);
+	assert_true(parse_number("2.5", &v) && v == 2.5);
+	assert_false(parse_number("1m", &v));
+	assert_false(parse_number("1MB", &v));
+	/* where either could be meant, "m" is refused */
+	assert_false(parse_quantity("1m", &v));
+	assert_true(parse_quantity("1min", &v) && v == 60);
+	assert_true(parse_quantity("1MB", &v) && v == 1048576);
+
+	/* the reader: each key takes its own kind of unit */
+	expect_error(NODE "[rule replication_lag_bytes]\nthreshold = 1m\nclear = 0\n", 4,
+				 "threshold: \"1m\" is not a size (write the unit in full (kB, MB, GB, TB); m means minutes");
+	expect_error(NODE "[rule inactive_slot]\nthreshold = 30s\nclear = 0\n", 4, "that is a duration");
+	expect_error(NODE "[rule lock_wait]\nthreshold = 1MB\nclear = 0\n", 4, "threshold: \"1MB\" is not a duration (that is a size");
+	expect_error(NODE "[rule connection_usage]\nthreshold = 5m\nclear = 0\n", 4, "threshold: \"5m\" is not a number");
+	expect_error("[agent]\ninterval = 10MB\n" NODE, 2, "interval: invalid duration \"10MB\" (that is a size");
+	expect_error("[agent]\ntop_n = 1m\n" NODE, 2, "top_n: expected an integer");
+	expect_error("[agent]\ntop_n = 1k\n" NODE, 2, "top_n: expected an integer");
+	expect_error(NODE "[pager p]\ntype = webhook\nurl = http://x\nrate_limit = 1m\n", 6, "rate_limit: \"1m\" is not a number");
+	expect_error(NODE "[rule lock_wait]\nflap_count = 1m\n", 4, "flap_count: expected an integer");
+
+	assert_true(parse(NODE "[rule replication_lag_bytes]\nthreshold = 64mb\nclear = 512kB\n"
+					  "[rule lock_wait]\nthreshold = 2min\nclear = 90\n"
+					  "[rule connection_usage]\nthreshold = 90%\nclear = 80\n", &cfg, &errs));
+	assert_true(config_rule(&cfg, "replication_lag_bytes")->threshold == 64.0 * 1048576);
+	assert_true(config_rule(&cfg, "replication_lag_bytes")->clear == 524288);
+	assert_true(config_rule(&cfg, "lock_wait")->threshold == 120 && config_rule(&cfg, "lock_wait")->clear == 90);
+	assert_true(config_rule(&cfg, "connection_usage")->threshold == 90);
+	config_errors_free(&errs);
+	config_free(&cfg);
+}
+
 int
 main(void)
 {
@@ -624,6 +767,8 @@ main(void)
 		cmocka_unit_test(test_load_missing_file),
 		cmocka_unit_test(test_load_nul_byte),
 		cmocka_unit_test(test_quantities),
+		cmocka_unit_test(test_comment_rule),
+		cmocka_unit_test(test_units),
 	};
 
 	return cmocka_run_group_tests_name("agent config", tests, NULL, NULL);

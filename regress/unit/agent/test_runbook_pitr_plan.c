@@ -61,6 +61,15 @@ test_time(void **state)
 	/* found by fuzzing: a day that does not exist, and times before 1970,
 	 * which rb_time_format wrote back unreadable (a negative fraction) */
 	assert_false(rb_time_parse("2026-02-29 10:00:00+00", &us2));
+	assert_false(rb_time_parse("2025-02-29 10:00:00+00", &us2));
+	assert_false(rb_time_parse("2100-02-29 10:00:00+00", &us2));
+	assert_true(rb_time_parse("2000-02-29 10:00:00+00", &us2));
+	assert_false(rb_time_parse("2026-04-31 10:00:00+00", &us2));
+	assert_false(rb_time_parse("2026-11-22 10:60:00+00", &us2));
+	assert_false(rb_time_parse("2026-11-22 10:16:60+00", &us2));
+	assert_false(rb_time_parse("2026-11-22 10:16:52+16", &us2));
+	/* PostgreSQL rounds past microseconds, the agent would truncate: refused */
+	assert_false(rb_time_parse("2026-11-22 10:16:52.1234567+00", &us2));
 	assert_true(rb_time_parse("2028-02-29 10:00:00+00", &us2));
 	assert_false(rb_time_parse("0026-11-23 10:04:05 +05:30", &us2));
 	assert_false(rb_time_parse("1970-01-01 00:00:00+01", &us2));
@@ -231,10 +240,40 @@ test_backup_files(void **state)
 	assert_false(pitr_backup_from_json("{\"label\": \"x\"}", &back));
 }
 
+/* an impossible date is refused with the value and the reason, never normalized */
+static void
+test_target_time_impossible(void **state)
+{
+	pitr_target t;
+	char		err[256];
+
+	(void) state;
+	assert_false(pitr_target_parse(PITR_TARGET_TIME, "2025-02-29 10:00:00+00", &t, err, sizeof(err)));
+	assert_string_equal(err, "--target-time: \"2025-02-29 10:00:00+00\" is not a date: 2025-02 has no day 29; "
+						"nothing was changed");
+	assert_false(pitr_target_parse(PITR_TARGET_TIME, "2026-06-31 08:00:00+02", &t, err, sizeof(err)));
+	assert_non_null(strstr(err, "2026-06 has no day 31"));
+	assert_false(pitr_target_parse(PITR_TARGET_TIME, "2026-06-30 24:00:00+00", &t, err, sizeof(err)));
+	assert_non_null(strstr(err, "is not a time of day: 24:00:00"));
+	assert_false(pitr_target_parse(PITR_TARGET_TIME, "2026-06-30 10:00:00", &t, err, sizeof(err)));
+	assert_non_null(strstr(err, "has no UTC offset"));
+	assert_false(pitr_target_parse(PITR_TARGET_TIME, "2026-13-01 10:00:00+00", &t, err, sizeof(err)));
+	assert_non_null(strstr(err, "has no month 13"));
+	/* what is accepted is written back to recovery_target_time as the same instant */
+	assert_true(pitr_target_parse(PITR_TARGET_TIME, "2028-02-29 23:30:00.25-01:00", &t, err, sizeof(err)));
+	{
+		char	   *conf = pitr_recovery_settings(&t, "cp a b", "latest", "r1");
+
+		assert_non_null(strstr(conf, "recovery_target_time = '2028-03-01 00:30:00.250000+00'"));
+		free(conf);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_target_time_impossible),
 		cmocka_unit_test(test_lsn),
 		cmocka_unit_test(test_time),
 		cmocka_unit_test(test_target_parse),

@@ -92,7 +92,8 @@ test_choose_most_received(void **state)
 	assert_int_equal(d.candidate, 0);
 	c[0].reachable = false;
 	assert_false(promote_decide(c, 2, &g, &d));
-	assert_string_equal(d.guard, "candidate");
+	/* none answers: the unreachable-node guard (exit 4), not a judgement on a candidate */
+	assert_string_equal(d.guard, "node_reachable");
 }
 
 static void

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -114,8 +115,8 @@ test_promote_errors(void **state)
 		 "probes = 0\nprobe_interval = soon\nrepoint = maybe\nbackend = raft\nfence = x\n"
 		 "data_dir.zz = /x\ndata_dir.p = relative\n", "promote");
 	assert_false(l.ok);
-	/* nine lines of nodes, a blank line, then the section header */
-	assert_true(has_error(&l, "/etc/agent.conf:11: [runbook promote]: primary: no [node q] section"));
+	/* nine lines of nodes, a blank line, the section header: an error names its key's line */
+	assert_true(has_error(&l, "/etc/agent.conf:12: [runbook promote]: primary: no [node q] section"));
 	assert_true(has_error(&l, "standbys: no [node s9] section"));
 	assert_true(has_error(&l, "max_lag_bytes: \"lots\""));
 	assert_true(has_error(&l, "probes: \"0\" is not an integer from 1 to 100"));
@@ -274,7 +275,7 @@ test_promote_patroni(void **state)
 		 "patroni_auth_file = auth\nfence_command = /bin/fence\nstandbys = s1\ndata_dir.p = /d\n"
 		 "colour = blue\nmax_lag_bytes = lots\n", "promote");
 	assert_false(l.ok);
-	assert_true(has_error(&l, "/etc/agent.conf:11: [runbook promote]: patroni_url: \"127.0.0.1:8008\" is not an http://"));
+	assert_true(has_error(&l, "/etc/agent.conf:13: [runbook promote]: patroni_url: \"127.0.0.1:8008\" is not an http://"));
 	assert_true(has_error(&l, "patroni_auth_file: must be an absolute path"));
 	assert_true(has_error(&l, "node: is required with backend = patroni"));
 	assert_true(has_error(&l, "fence_command: is a setting of the native backend"));
@@ -297,6 +298,49 @@ test_promote_patroni(void **state)
 	unload(&l);
 }
 
+/* max_lag_bytes is a size: "1m" is not 60 bytes (nor a megabyte) */
+static void
+test_size_and_duration_units(void **state)
+{
+	static const char *const refused[] = {"1m", "1M", "16k", "5s", "2min", "-1MB", "1.5"};
+	loaded		l;
+
+	(void) state;
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+	{
+		char		text[512];
+
+		snprintf(text, sizeof(text), NODES "[runbook promote]\nprimary = p\nstandbys = s1\n"
+				 "fence_command = none\nmax_lag_bytes = %s\n", refused[i]);
+		load(&l, text, "promote");
+		assert_false(l.ok);
+		if (!has_error(&l, "max_lag_bytes: \""))
+			fail_msg("max_lag_bytes = %s: accepted", refused[i]);
+		unload(&l);
+	}
+	load(&l, NODES "[runbook promote]\nprimary = p\nstandbys = s1\nfence_command = none\nmax_lag_bytes = 1m\n",
+		 "promote");
+	/* at the key's own line: nine lines of nodes, the header, three keys */
+	assert_true(has_error(&l, "/etc/agent.conf:14: [runbook promote]: max_lag_bytes: \"1m\" is not a size"));
+	assert_true(has_error(&l, "write the unit in full (kB, MB, GB, TB); m means minutes"));
+	unload(&l);
+	load(&l, NODES "[runbook promote]\nprimary = p\nstandbys = s1\nfence_command = none\nmax_lag_bytes = 16mb\n"
+		 "catchup_timeout = 2min\n", "promote");
+	assert_true(l.ok);
+	assert_int_equal(l.s.promote.max_lag_bytes, 16 * 1048576);
+	assert_true(l.s.promote.catchup_timeout_s == 120);
+	unload(&l);
+	load(&l, NODES "[runbook promote]\nbackend = patroni\npatroni_url = http://127.0.0.1:8008\nnode = p\n"
+		 "max_lag_bytes = 1m\n", "promote");
+	assert_true(has_error(&l, "max_lag_bytes: \"1m\" is not a size"));
+	unload(&l);
+	/* a duration key refuses a size */
+	load(&l, NODES "[runbook promote]\nprimary = p\nstandbys = s1\nfence_command = none\ncatchup_timeout = 1MB\n",
+		 "promote");
+	assert_true(has_error(&l, "catchup_timeout: \"1MB\" is not a positive duration (that is a size"));
+	unload(&l);
+}
+
 /* durations end up as int seconds or milliseconds: past a week is a range error at file:line */
 static void
 test_duration_ranges(void **state)
@@ -307,7 +351,7 @@ test_duration_ranges(void **state)
 	load(&l, NODES "[runbook promote]\nprimary = p\nstandbys = s1\nfence_command = none\n"
 		 "promote_timeout = 1e300\nprobe_timeout = 1e308d\ncatchup_timeout = 8d\n", "promote");
 	assert_false(l.ok);
-	assert_true(has_error(&l, "/etc/agent.conf:10: [runbook promote]: promote_timeout: \"1e300\" is out of range"));
+	assert_true(has_error(&l, "/etc/agent.conf:14: [runbook promote]: promote_timeout: \"1e300\" is out of range"));
 	assert_true(has_error(&l, "probe_timeout: \"1e308d\" is not a positive duration"));
 	assert_true(has_error(&l, "catchup_timeout: \"8d\" is out of range"));
 	unload(&l);
@@ -336,6 +380,7 @@ main(void)
 		cmocka_unit_test(test_find),
 		cmocka_unit_test(test_promote_patroni),
 		cmocka_unit_test(test_duration_ranges),
+		cmocka_unit_test(test_size_and_duration_units),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -132,7 +132,7 @@ test_settings_errors(void **state)
 		 "max_connections = -1\nttl = 1s\nmode = sometimes\ndrain_idle_in_transaction = 500ms\n"
 		 "backend = native\nprimary = store7\n", "throttle");
 	assert_false(l.ok);
-	assert_true(has(&l.errs, "/etc/agent.conf:4: [runbook throttle]: classes: \"pos\" is not a worker class"));
+	assert_true(has(&l.errs, "/etc/agent.conf:5: [runbook throttle]: classes: \"pos\" is not a worker class"));
 	assert_true(has(&l.errs, "classes: cron is listed twice"));
 	assert_true(has(&l.errs, "max_connections.web: web is not in classes or roles"));
 	assert_true(has(&l.errs, "max_connections: \"-1\" is not an integer from 0"));
