@@ -73,6 +73,7 @@
 #include "odoo_classify.h"
 #include "odoo_retail_guard.h"
 #include "text_clip.h"
+#include "generation.h"
 #include "vacuum.h"
 
 #define VACUUM_TRANCHE		"odoo_retail_guard_vacuum"
@@ -115,6 +116,8 @@ typedef struct OrgVacuumShared
 
 static OrgVacuumShared *vac_shared = NULL;
 static HTAB *vac_hash = NULL;
+
+static void log_vacuum_removal(const VacEntry *e);
 
 /* sampler-local */
 typedef struct DbActivity
@@ -414,7 +417,10 @@ forget_other_databases(Oid *oids, int n)
 	while ((e = hash_seq_search(&seq)) != NULL)
 	{
 		if (bsearch(&e->key.dbid, oids, n, sizeof(Oid), oid_cmp) == NULL)
+		{
+			log_vacuum_removal(e);
 			hash_search(vac_hash, &e->key, HASH_REMOVE, NULL);
+		}
 	}
 	for (i = 0; i < vac_shared->ndbs; i++)
 	{
@@ -645,6 +651,47 @@ vac_db(Oid dbid)
 	return &vac_shared->dbs[i];
 }
 
+/*
+ * The new figures of a table, stamped with the generation of their last
+ * change: the previous stamp when only the scan time moved.
+ */
+static OrgAutovacuumLag
+lag_with_generation(const OrgAutovacuumLag *old, const OrgAutovacuumLag *row)
+{
+	OrgAutovacuumLag next = *row;
+
+	if (old != NULL)
+	{
+		/* both were zeroed before filling (row_to_lag): padding compares equal */
+		next.scanned_at = old->scanned_at;
+		next.lag_s = old->lag_s;
+		next.changed_generation = old->changed_generation;
+		if (memcmp(&next, old, sizeof(next)) == 0)
+		{
+			next.scanned_at = row->scanned_at;
+			return next;
+		}
+	}
+	next.scanned_at = row->scanned_at;
+	next.lag_s = row->lag_s;
+	next.changed_generation = org_generation_current();
+	return next;
+}
+
+/* tells delta snapshots that a table is no longer tracked */
+static void
+log_vacuum_removal(const VacEntry *e)
+{
+	OrgRemoval	r;
+
+	memset(&r, 0, sizeof(r));
+	r.kind = ORG_REMOVED_AUTOVACUUM_LAG;
+	r.dbid = e->key.dbid;
+	r.relid = e->key.relid;
+	memcpy(r.relation, e->lag.relation, sizeof(r.relation));
+	org_removal_log(&r);
+}
+
 /* write one database's scan; caller holds the lock exclusively */
 static void
 store_scan(OrgAutovacuumLag *rows, int n, TimestampTz now)
@@ -690,9 +737,9 @@ store_scan(OrgAutovacuumLag *rows, int n, TimestampTz now)
 			since = 0;
 		else if (since == 0)
 			since = now;
+		rows[i].over_threshold_since = since;
 		e->generation = generation;
-		e->lag = rows[i];
-		e->lag.over_threshold_since = since;
+		e->lag = lag_with_generation(found ? &e->lag : NULL, &rows[i]);
 	}
 
 	/* tables gone since the last scan */
@@ -700,7 +747,10 @@ store_scan(OrgAutovacuumLag *rows, int n, TimestampTz now)
 	while ((e = hash_seq_search(&seq)) != NULL)
 	{
 		if (e->key.dbid == MyDatabaseId && e->generation != generation)
+		{
+			log_vacuum_removal(e);
 			hash_search(vac_hash, &e->key, HASH_REMOVE, NULL);
+		}
 	}
 	vac_shared->scans++;
 }
