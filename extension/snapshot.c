@@ -1034,3 +1034,13 @@ org_snapshot(PG_FUNCTION_ARGS)
 										  has_privs_of_role(GetUserId(),
 															ROLE_PG_READ_ALL_STATS)));
 }
+
+PG_FUNCTION_INFO_V1(org_snapshot_generation);
+
+/* the generation now, without advancing it: the last snapshot's plus one */
+Datum
+org_snapshot_generation(PG_FUNCTION_ARGS)
+{
+	org_require_shmem();
+	PG_RETURN_INT64((int64) org_generation_current());
+}

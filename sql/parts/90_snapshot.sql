@@ -29,3 +29,14 @@ COMMENT ON FUNCTION odoo_retail_guard.snapshot(bigint, bigint) IS
 REVOKE ALL ON FUNCTION odoo_retail_guard.snapshot(bigint, bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION odoo_retail_guard.snapshot(bigint, bigint)
 	TO pg_monitor, odoo_retail_guard_reader;
+
+-- The node's change generation now: one more than the generation the last
+-- snapshot reported (for tools and benchmarks that do not decode snapshots).
+CREATE FUNCTION odoo_retail_guard.snapshot_generation()
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'org_snapshot_generation'
+LANGUAGE C STRICT VOLATILE;
+
+REVOKE ALL ON FUNCTION odoo_retail_guard.snapshot_generation() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION odoo_retail_guard.snapshot_generation()
+	TO pg_monitor, odoo_retail_guard_reader;
