@@ -114,8 +114,11 @@ if [ "${#dumps[@]}" -ge 3 ]; then
 	echo "  delta snapshot(cursor, generation):   $delta_ir Ir ($(echo "scale=2; 100 * $delta_ir / $full2_ir" | bc) % of full)"
 	echo "  full  snapshot(cursor):               $full2_ir Ir"
 	top="$ORG_TMP/top.txt"
-	callgrind_annotate --inclusive=no "${dumps[2]}" 2>/dev/null | sed -n '/^Ir/,$p' | sed -n '3,12p' >"$top"
-	echo "  hot spots of the full snapshot (self Ir):"
+	callgrind_annotate --threshold=100 "${dumps[2]}" 2>/dev/null |
+		grep -E '(odoo_retail_guard|protobuf-c|libc)\.so|bin/postgres\]' |
+		grep -vE 'libc_start|below main|PostgresSingleUserMain|:main |ExecutorRun|0x0' | head -12 |
+		sed 's/ \[.*//' >"$top"
+	echo "  hot spots of the full snapshot (self Ir, top 12):"
 	sed 's/^/    /' "$top"
 else
 	echo "callgrind: no per-call dumps (see $cg/single.log)"

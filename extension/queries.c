@@ -35,6 +35,7 @@
 #include "access/parallel.h"
 #include "access/xact.h"
 #include "catalog/pg_namespace.h"
+#include "common/hashfn.h"
 #include "executor/executor.h"
 #include "executor/instrument.h"
 #include "miscadmin.h"
@@ -79,6 +80,7 @@ typedef struct OrgQueryEntry
 	TimestampTz first_seen;
 	TimestampTz last_seen;
 	uint64		generation;		/* when it last changed (generation.h) */
+	uint32		group_hash;		/* of its model group, for delta filters */
 	int16		operation;
 	bool		has_row_lock;
 	char		relation[NAMEDATALEN * 2];
@@ -544,6 +546,18 @@ usage_cmp(const void *a, const void *b)
 	return 0;
 }
 
+/* a model group's hash: a cheap first test of a delta's group filter */
+static uint32
+group_hash(Oid dbid, int16 operation, const char *model)
+{
+	uint32		h = hash_bytes_uint32((uint32) dbid) ^ hash_bytes_uint32((uint32) operation);
+
+	return hash_combine(h, hash_bytes((const unsigned char *) model, strlen(model)));
+}
+
+#define GROUP_BIT(h)	(UINT64CONST(1) << ((h) % 64))
+#define GROUP_WORD(h)	(((h) / 64) % ORG_GROUP_FILTER_WORDS)
+
 /* tells delta snapshots that an entry is gone (and its model changed) */
 static void
 log_query_removal(const OrgQueryEntry *entry)
@@ -733,6 +747,7 @@ store_execution(QueryDesc *queryDesc, double ms)
 				entry->has_row_lock = has_row_lock;
 				strlcpy(entry->relation, ri ? ri->relation : "", sizeof(entry->relation));
 				strlcpy(entry->model, (ri && ri->is_model) ? ri->model : "", sizeof(entry->model));
+				entry->group_hash = group_hash(key.dbid, op, entry->model);
 				entry->text_len = 0;
 				if (text != NULL)
 				{
@@ -795,12 +810,14 @@ model_key_set(ModelKey *key, Oid dbid, int16 operation, const char *model)
 
 /* a lookup in private memory, no allocation: fine under the shared lock */
 static bool
-entry_in_groups(HTAB *groups, const OrgQueryEntry *entry)
+entry_in_groups(HTAB *groups, const uint64 *bits, const OrgQueryEntry *entry)
 {
 	ModelKey	key;
 	bool		found;
 
 	if (entry->model[0] == '\0')
+		return false;
+	if ((bits[GROUP_WORD(entry->group_hash)] & GROUP_BIT(entry->group_hash)) == 0)
 		return false;
 	model_key_set(&key, entry->key.dbid, entry->operation, entry->model);
 	hash_search(groups, &key, HASH_FIND, &found);
@@ -819,6 +836,9 @@ typedef struct CopiedEntry
 	Size		text_off;		/* into the text arena */
 	int			text_len;
 } CopiedEntry;
+
+/* entries a delta copy makes room for before sizing the whole table */
+#define DELTA_GUESS				512
 
 /* attempts at a copy before taking whatever fits (new entries keep coming) */
 #define FOREACH_COPY_ATTEMPTS	3
@@ -852,7 +872,7 @@ copy_entries(CopiedEntry *copies, int cap, char *texts, Size text_cap,
 			break;
 		}
 		if (filter != NULL && filter->groups != NULL &&
-			!entry_in_groups(filter->groups, entry))
+			!entry_in_groups(filter->groups, filter->group_bits, entry))
 			continue;
 		c = &copies[*n];
 		SpinLockAcquire(&entry->mutex);
@@ -936,6 +956,17 @@ org_queries_foreach_filtered(OrgQueryVisitor visit, void *arg, bool with_text,
 		/* size the buffers: the count, and the texts' real lengths */
 		LWLockAcquire(qshared->lock, LW_SHARED);
 		entries = hash_get_num_entries(qhash);
+		if (attempt == 1 && with_text && filter != NULL && filter->groups == NULL)
+		{
+			/*
+			 * A delta: few entries changed, so no walk over all texts; room
+			 * for DELTA_GUESS of them, and the full sizing if more did.
+			 */
+			LWLockRelease(qshared->lock);
+			cap = (int) Min(entries + 16, DELTA_GUESS);
+			text_cap = (Size) cap * ((Size) org_query_text_length + 1);
+			goto allocate;
+		}
 		if (with_text)
 		{
 			hash_seq_init(&hstat, qhash);
@@ -950,6 +981,7 @@ org_queries_foreach_filtered(OrgQueryVisitor visit, void *arg, bool with_text,
 		text_cap = with_text ? text_bytes + text_bytes / 8 +
 			16 * ((Size) org_query_text_length + 1) : 1;
 
+allocate:
 		if (copies != NULL)
 		{
 			pfree(copies);
@@ -1085,10 +1117,14 @@ org_model_groups_add(OrgQueryFilter *filter, Oid dbid, int16 operation,
 {
 	ModelKey	key;
 
+	uint32		h;
+
 	if (model[0] == '\0')
 		return;
 	model_key_set(&key, dbid, operation, model);
 	hash_search(filter->groups, &key, HASH_ENTER, NULL);
+	h = group_hash(dbid, operation, key.model);
+	filter->group_bits[GROUP_WORD(h)] |= GROUP_BIT(h);
 }
 
 bool

@@ -120,10 +120,13 @@ typedef struct OrgModelAgg
  * Which entries a visit sees: those changed after since, or with groups
  * those of the model groups in it (built with org_model_groups_*).
  */
+#define ORG_GROUP_FILTER_WORDS	64
+
 typedef struct OrgQueryFilter
 {
 	uint64		since;
 	struct HTAB *groups;
+	uint64		group_bits[ORG_GROUP_FILTER_WORDS]; /* of the groups' hashes */
 } OrgQueryFilter;
 
 extern void org_queries_foreach(OrgQueryVisitor visit, void *arg,

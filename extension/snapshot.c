@@ -152,13 +152,17 @@ str(const char *s)
 	return (char *) (s ? s : "");
 }
 
-static double
-percentile(const uint64 *hist, double q, double min_ms, double max_ms)
+/* p50, p95 and p99 in one pass over the histogram; 0 when there is none */
+static void
+percentiles(const uint64 *hist, double min_ms, double max_ms, double *out)
 {
-	bool		isnull;
-	double		v = org_percentile_or_null(hist, q, min_ms, max_ms, &isnull);
+	static const double qs[3] = {0.50, 0.95, 0.99};
+	int			k;
 
-	return isnull ? 0.0 : v;
+	org_hist_percentiles(hist, 3, qs, min_ms, max_ms, out);
+	for (k = 0; k < 3; k++)
+		if (out[k] < 0)
+			out[k] = 0.0;
 }
 
 static OdooRetailGuard__NodeIdentity *
@@ -247,6 +251,7 @@ build_models(OdooRetailGuard__Snapshot *snap, SnapshotBuild *b,
 	{
 		OdooRetailGuard__ModelStat *m = &msgs[i];
 		OrgModelStat *s = &ms[i];
+		double		p[3];
 
 		odoo_retail_guard__model_stat__init(m);
 		m->database = str(org_snapshot_dbname(b, s->dbid));
@@ -256,9 +261,10 @@ build_models(OdooRetailGuard__Snapshot *snap, SnapshotBuild *b,
 		m->calls = s->calls;
 		m->total_ms = s->total_ms;
 		m->mean_ms = s->calls > 0 ? s->total_ms / s->calls : 0;
-		m->p50_ms = percentile(s->hist, 0.50, s->min_ms, s->max_ms);
-		m->p95_ms = percentile(s->hist, 0.95, s->min_ms, s->max_ms);
-		m->p99_ms = percentile(s->hist, 0.99, s->min_ms, s->max_ms);
+		percentiles(s->hist, s->min_ms, s->max_ms, p);
+		m->p50_ms = p[0];
+		m->p95_ms = p[1];
+		m->p99_ms = p[2];
 		m->max_ms = s->max_ms;
 		m->slow_calls = s->slow_calls;
 		m->rows = s->rows;
@@ -285,6 +291,7 @@ add_query_msg(const OrgQueryStat *s, void *arg)
 	QueryMsgState *st = (QueryMsgState *) arg;
 	SnapshotBuild *b = st->b;
 	OdooRetailGuard__QueryStat *m = palloc(sizeof(*m));
+	double		p[3];
 
 	odoo_retail_guard__query_stat__init(m);
 	m->database = str(org_snapshot_dbname(b, s->key.dbid));
@@ -303,9 +310,10 @@ add_query_msg(const OrgQueryStat *s, void *arg)
 	m->max_ms = s->c.max_ms;
 	m->mean_ms = org_query_mean_ms(&s->c);
 	m->stddev_ms = org_query_stddev_ms(&s->c);
-	m->p50_ms = percentile(s->c.hist, 0.50, s->c.min_ms, s->c.max_ms);
-	m->p95_ms = percentile(s->c.hist, 0.95, s->c.min_ms, s->c.max_ms);
-	m->p99_ms = percentile(s->c.hist, 0.99, s->c.min_ms, s->c.max_ms);
+	percentiles(s->c.hist, s->c.min_ms, s->c.max_ms, p);
+	m->p50_ms = p[0];
+	m->p95_ms = p[1];
+	m->p99_ms = p[2];
 	m->rows = s->c.rows;
 	m->slow_calls = s->c.slow_calls;
 	m->first_seen_us = org_unix_us(s->first_seen);

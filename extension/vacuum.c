@@ -116,6 +116,7 @@ typedef struct OrgVacuumShared
 
 static OrgVacuumShared *vac_shared = NULL;
 static HTAB *vac_hash = NULL;
+static SPIPlanPtr horizon_plan = NULL;	/* per backend, kept */
 
 static void log_vacuum_removal(const VacEntry *e);
 
@@ -285,6 +286,41 @@ spi_execute_pinned(const char *query)
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 							 true, 0, false);
 	ret = SPI_execute(query, true, 0);
+	AtEOXact_GUC(true, nestlevel);
+	return ret;
+}
+
+/*
+ * As spi_execute_pinned, with a plan prepared once per backend and kept: a
+ * snapshot runs the horizon query at every poll, and parsing and planning
+ * it each time cost half of a delta snapshot.  The plan cache replans it
+ * when the catalogs it uses change.
+ */
+static int
+spi_execute_pinned_kept(SPIPlanPtr *plan, const char *query)
+{
+	int			nestlevel = NewGUCNestLevel();
+	int			ret;
+
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+	if (*plan == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare(query, 0, NULL);
+
+		if (p == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("odoo_retail_guard could not prepare a query: %s",
+							SPI_result_code_string(SPI_result))));
+		if (SPI_keepplan(p) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("odoo_retail_guard could not keep a query plan")));
+		*plan = p;
+	}
+	ret = SPI_execute_plan(*plan, NULL, NULL, true, 0);
 	AtEOXact_GUC(true, nestlevel);
 	return ret;
 }
@@ -892,7 +928,7 @@ org_vacuum_horizon_collect(int *count, bool with_text)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("odoo_retail_guard could not connect to SPI")));
-	ret = spi_execute_pinned(horizon_query);
+	ret = spi_execute_pinned_kept(&horizon_plan, horizon_query);
 	if (ret != SPI_OK_SELECT)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
