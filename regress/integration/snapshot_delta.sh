@@ -188,6 +188,14 @@ check "the agent refused no delta" bash -c "! grep -q 'asking for a full snapsho
 agent_kill agent_on
 agent_kill agent_off
 
+# bad configuration: a clear error, nothing started
+printf '[agent]\nsnapshot_deltas = maybe\nfull_snapshot_every = 0s\n[node n]\nconninfo = host=/nonexistent\n' >"$ORG_TMP/bad.conf"
+bad=$("$AGENT_BIN" --config "$ORG_TMP/bad.conf" check-config 2>&1)
+bad_rc=$?
+check "check-config refuses snapshot_deltas = maybe" \
+	bash -c "[ $bad_rc -ne 0 ] && grep -q 'snapshot_deltas: expected true or false' <<<'$bad'"
+check "and a full_snapshot_every under 1s" grep -q "full_snapshot_every must be at least 1s" <<<"$bad"
+
 # bad input: a clear error
 err=$(q "SELECT odoo_retail_guard.snapshot(0, -1)" 2>&1)
 check "a negative generation is refused with a clear error" grep -q "since_generation must not be negative" <<<"$err"
