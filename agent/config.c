@@ -630,6 +630,10 @@ load_agent(parse_state *ps, section *s, agent_cfg *cfg)
 	get_duration_max(ps, s, "lock_timeout", &cfg->lock_timeout_s, TIMEOUT_MAX_S);
 	get_duration_max(ps, s, "reconnect_max", &cfg->reconnect_max_s, TIMEOUT_MAX_S);
 	get_duration_max(ps, s, "remote_write_timeout", &cfg->remote_write_timeout_s, TIMEOUT_MAX_S);
+	get_bool(ps, s, "snapshot_deltas", &cfg->snapshot_deltas);
+	get_duration_max(ps, s, "full_snapshot_every", &cfg->full_snapshot_every_s, TIMEOUT_MAX_S);
+	if (cfg->full_snapshot_every_s < 1)
+		add_error(ps, s->line, "full_snapshot_every must be at least 1s");
 	get_string(s, "spool_dir", &cfg->spool_dir);
 	get_string(s, "listen", &cfg->listen);
 	get_string(s, "remote_write_url", &cfg->remote_write_url);
@@ -972,6 +976,8 @@ config_defaults(agent_cfg *cfg, const char *path)
 	cfg->log_lvl = LOG_INFO;
 	cfg->top_n = 20;
 	cfg->remote_write_timeout_s = 10;
+	cfg->snapshot_deltas = true;
+	cfg->full_snapshot_every_s = 300;
 	cfg->rules = xcalloc(RULE_KIND_COUNT, sizeof(rule_cfg));
 	for (int i = 0; i < RULE_KIND_COUNT; i++)
 		rule_defaults(&cfg->rules[i], &builtin_rules[i], builtin_rules[i].name);

@@ -125,6 +125,8 @@ typedef struct agent_cfg
 	char	   *remote_write_url;
 	double		remote_write_timeout_s;
 	labelset	external_labels;
+	bool		snapshot_deltas;	/* delta snapshots between full ones */
+	double		full_snapshot_every_s;	/* a full snapshot at least this often */
 
 	node_cfg   *nodes;
 	int			n_nodes;

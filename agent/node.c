@@ -7,6 +7,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "pgsession.h"
+#include "snapshot_merge.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -44,7 +45,17 @@ static const char *const stats_sql =
 " EXISTS (SELECT FROM pg_catalog.pg_class c"
 "   JOIN pg_catalog.pg_namespace s ON s.oid OPERATOR(pg_catalog.=) c.relnamespace"
 "   WHERE s.nspname OPERATOR(pg_catalog.=) 'public' AND c.relname OPERATOR(pg_catalog.=) 'ir_model'),"
-" pg_catalog.current_database()";
+" pg_catalog.current_database(),"
+/* column 7: as column 4, for the delta form snapshot(bigint, bigint) */
+" COALESCE((SELECT CASE WHEN pg_catalog.bool_and(r.rolsuper) THEN 't' ELSE 'u' END"
+"   FROM pg_catalog.pg_proc p"
+"   JOIN pg_catalog.pg_namespace s ON s.oid OPERATOR(pg_catalog.=) p.pronamespace"
+"   JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) p.proowner"
+"     OR r.oid OPERATOR(pg_catalog.=) s.nspowner"
+"   WHERE s.nspname OPERATOR(pg_catalog.=) 'odoo_retail_guard'"
+"     AND p.proname OPERATOR(pg_catalog.=) 'snapshot'"
+"     AND p.proargtypes OPERATOR(pg_catalog.=) '20 20'::pg_catalog.oidvector"
+"   HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 0), 'f')";
 
 /*
  * Odoo names a model's table after the model, dots as underscores.  The
@@ -71,6 +82,8 @@ static const char *const models_sql =
 "  m.model::pg_catalog.text FROM ONLY \"public\".\"ir_model\" m ORDER BY 1";
 
 static const char *const snapshot_sql = "SELECT odoo_retail_guard.snapshot($1::pg_catalog.int8)";
+static const char *const snapshot_delta_sql =
+"SELECT odoo_retail_guard.snapshot($1::pg_catalog.int8, $2::pg_catalog.int8)";
 
 /* ---------- ir_model mapping (pure) ---------- */
 
@@ -200,6 +213,8 @@ node_new(const node_cfg *cfg)
 void
 node_consume(node *n)
 {
+	if (n->snap && n->merge)
+		snapshot_merge_release(n->merge, n->snap);
 	if (n->snap)
 		odoo_retail_guard__snapshot__free_unpacked(n->snap, NULL);
 	n->snap = NULL;
@@ -245,6 +260,7 @@ node_free(node *n)
 	disconnect(n);
 	node_consume(n);
 	model_map_free(&n->models);
+	snapshot_merge_free(n->merge);
 	facts_memory_free(n->mem);
 	if (n->metrics)
 		mset_free(n->metrics);
@@ -382,7 +398,24 @@ send_query(collector *c, node *n, node_state st, int64_t now_ms)
 		const char *vals[1] = {cur};
 
 		snprintf(cur, sizeof(cur), "%llu", (unsigned long long) n->cursor);
-		ok = PQsendQueryParams(n->conn, snapshot_sql, 1, NULL, vals, NULL, NULL, 1);
+		if (c->deltas && n->has_delta_fn)
+		{
+			char		gen[32];
+			const char *dvals[2] = {cur, gen};
+
+			if (!n->merge)
+				n->merge = snapshot_merge_new((int64_t) (c->full_every_s * 1000));
+			snprintf(gen, sizeof(gen), "%llu",
+					 (unsigned long long) snapshot_merge_since(n->merge, now_ms));
+			ok = PQsendQueryParams(n->conn, snapshot_delta_sql, 2, NULL, dvals, NULL, NULL, 1);
+		}
+		else
+		{
+			/* deltas off, or an extension without them: whole snapshots, nothing kept */
+			snapshot_merge_free(n->merge);
+			n->merge = NULL;
+			ok = PQsendQueryParams(n->conn, snapshot_sql, 1, NULL, vals, NULL, NULL, 1);
+		}
 	}
 	else if (st == NODE_SETUP)
 	{
@@ -519,6 +552,7 @@ read_stats(collector *c, node *n, PGresult *r, int64_t now_ms)
 	n->has_ir_model = PQgetvalue(r, 0, 5)[0] == 't';
 	free(n->dbname);
 	n->dbname = xstrdup(PQgetvalue(r, 0, 6));
+	n->has_delta_fn = PQgetvalue(r, 0, 7)[0] == 't';
 	n->backoff = 0;
 	if (n->has_ir_model && !n->models_loaded)
 		send_query(c, n, NODE_MODELS, now_ms);
@@ -581,6 +615,22 @@ warn_shared_standby_name(node *n, const OdooRetailGuard__Snapshot *s)
 	n->shared_standby_name = dup ? xstrdup(dup) : NULL;
 }
 
+/* a delta becomes the whole picture; a full one replaces what was kept */
+static void
+merge_snapshot(node *n, OdooRetailGuard__Snapshot *sn, int64_t now_ms)
+{
+	char		err[256];
+
+	if (!sn->delta && sn->since_generation != 0 && sn->full_reason && *sn->full_reason)
+		log_info("node %s: full snapshot instead of a delta (%s)", n->cfg.name, sn->full_reason);
+	if (!snapshot_merge_apply(n->merge, sn, now_ms, err, sizeof(err)))
+	{
+		/* this poll's sets are partial: say so rather than report them as whole */
+		log_warn("node %s: %s", n->cfg.name, err);
+		snprintf(n->snapshot_error, sizeof(n->snapshot_error), "%s", err);
+	}
+}
+
 static void
 read_snapshot(node *n, PGresult *r, int64_t now_ms)
 {
@@ -639,6 +689,8 @@ read_snapshot(node *n, PGresult *r, int64_t now_ms)
 				n->start_us = id->postmaster_start_us;
 				n->incarnation = id->shmem_incarnation;
 			}
+			if (n->merge)
+				merge_snapshot(n, sn, now_ms);
 			if (sn->slow_samples_gap || sn->lock_wait_events_gap || sn->throttle_events_gap ||
 				sn->destructive_events_gap)
 			{
@@ -845,6 +897,8 @@ apply_settings(collector *c, const agent_cfg *cfg)
 	c->statement_timeout_s = cfg->statement_timeout_s;
 	c->lock_timeout_s = cfg->lock_timeout_s;
 	c->reconnect_max_s = cfg->reconnect_max_s;
+	c->deltas = cfg->snapshot_deltas;
+	c->full_every_s = cfg->full_snapshot_every_s;
 }
 
 collector *

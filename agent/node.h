@@ -64,6 +64,8 @@ typedef struct node
 	int64_t		prev_start_us;
 	uint64_t	prev_incarnation;
 	bool		has_snapshot_fn;
+	bool		has_delta_fn;	/* snapshot(bigint, bigint) is the extension's too */
+	struct snapshot_merge *merge;	/* kept sets for delta snapshots; NULL: full every poll */
 	bool		foreign_snapshot_fn;	/* a snapshot() that is not the extension's: never called */
 	char	   *shared_standby_name;	/* an application_name standbys share, warned about once */
 	bool		has_ir_model;
@@ -99,6 +101,8 @@ typedef struct collector
 	double		statement_timeout_s;
 	double		lock_timeout_s;
 	double		reconnect_max_s;
+	bool		deltas;			/* ask for delta snapshots */
+	double		full_every_s;	/* and a full one at least this often */
 } collector;
 
 collector  *collector_new(const agent_cfg *cfg);

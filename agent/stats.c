@@ -5,6 +5,7 @@
  * node so that a 1000-table Odoo database cannot flood Prometheus.
  */
 #include "stats.h"
+#include "snapshot_merge.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +79,16 @@ stats_node_update(node *n, int top_n)
 		METRIC_COUNTER, n, (double) n->shmem_restarts, NULL);
 	add(ms, "orguard_node_snapshot_bytes_total", "Bytes of snapshots read from the node.",
 		METRIC_COUNTER, n, (double) n->snapshot_bytes, NULL);
+	if (n->merge)
+	{
+		snapshot_merge_stats mst;
+
+		snapshot_merge_get_stats(n->merge, &mst);
+		add(ms, "orguard_node_snapshot_deltas_total", "Delta snapshots merged into the kept state.",
+			METRIC_COUNTER, n, (double) mst.deltas, NULL);
+		add(ms, "orguard_node_snapshot_fulls_total", "Full snapshots read while keeping state for deltas.",
+			METRIC_COUNTER, n, (double) mst.fulls, NULL);
+	}
 	if (!n->obs.reachable)
 		return;
 	add(ms, "orguard_node_connections", "Client backends on the node.", METRIC_GAUGE, n,

@@ -15,6 +15,9 @@
 # spool fsync, HTTP), not the extension's lock tracker.
 #
 # BENCH_NODES="1 50 500" BENCH_WINDOW=3 (poll cycles measured per size)
+#
+# Real-sized nodes (the real extension, 5,000 statements, 1,000 tables, a
+# live workload; full and delta snapshots): bench/agent_realistic.sh.
 set -uo pipefail
 ORG_SRC_DIR=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ORG_SRC_DIR"

@@ -62,48 +62,27 @@ org_hist_bucket(double ms)
 	return i;
 }
 
-double
-org_hist_percentile(const uint64_t *counts, double q,
-					double min_ms, double max_ms)
+/* where rank falls, walking on from bucket *i with *cum counts before it */
+static double
+value_at_rank(const uint64_t *counts, uint64_t rank, int *i, uint64_t *cum,
+			  double min_ms, double max_ms)
 {
-	uint64_t	total = 0;
-	uint64_t	rank;
-	uint64_t	cum = 0;
 	bool		have_range = (min_ms <= max_ms);
 	double		lo;
 	double		hi;
 	double		result;
-	int			i;
 
-	if (counts == NULL || isnan(q))
-		return -1.0;
-	for (i = 0; i < ORG_HIST_NBUCKETS; i++)
-		total += counts[i];
-	if (total == 0)
-		return -1.0;
-
-	if (q <= 0.0)
-		rank = 1;
-	else if (q >= 1.0)
-		rank = total;
-	else
+	for (; *i < ORG_HIST_NBUCKETS; (*i)++)
 	{
-		double		r = ceil(q * (double) total);
-
-		rank = (r < 1.0) ? 1 : (r > (double) total) ? total : (uint64_t) r;
-	}
-
-	for (i = 0; i < ORG_HIST_NBUCKETS; i++)
-	{
-		if (counts[i] != 0 && cum + counts[i] >= rank)
+		if (counts[*i] != 0 && *cum + counts[*i] >= rank)
 			break;
-		cum += counts[i];
+		*cum += counts[*i];
 	}
-	if (i >= ORG_HIST_NBUCKETS)
+	if (*i >= ORG_HIST_NBUCKETS)
 		return -1.0;			/* only if the total overflowed */
 
-	lo = org_hist_bucket_lower(i);
-	hi = org_hist_bucket_upper(i);
+	lo = org_hist_bucket_lower(*i);
+	hi = org_hist_bucket_upper(*i);
 
 	/* the observed extremes bound the values better than the bucket */
 	if (have_range)
@@ -117,7 +96,7 @@ org_hist_percentile(const uint64_t *counts, double q,
 	if (isinf(hi) || hi < lo)
 		hi = lo;
 
-	result = lo + (hi - lo) * ((double) (rank - cum) / (double) counts[i]);
+	result = lo + (hi - lo) * ((double) (rank - *cum) / (double) counts[*i]);
 
 	if (have_range)
 	{
@@ -127,4 +106,64 @@ org_hist_percentile(const uint64_t *counts, double q,
 			result = max_ms;
 	}
 	return result;
+}
+
+static uint64_t
+rank_of(double q, uint64_t total)
+{
+	double		r;
+
+	if (q <= 0.0)
+		return 1;
+	if (q >= 1.0)
+		return total;
+	r = ceil(q * (double) total);
+	return (r < 1.0) ? 1 : (r > (double) total) ? total : (uint64_t) r;
+}
+
+static uint64_t
+total_of(const uint64_t *counts)
+{
+	uint64_t	total = 0;
+	int			i;
+
+	for (i = 0; i < ORG_HIST_NBUCKETS; i++)
+		total += counts[i];
+	return total;
+}
+
+double
+org_hist_percentile(const uint64_t *counts, double q,
+					double min_ms, double max_ms)
+{
+	uint64_t	total;
+	uint64_t	cum = 0;
+	int			i = 0;
+
+	if (counts == NULL || isnan(q))
+		return -1.0;
+	total = total_of(counts);
+	if (total == 0)
+		return -1.0;
+	return value_at_rank(counts, rank_of(q, total), &i, &cum, min_ms, max_ms);
+}
+
+void
+org_hist_percentiles(const uint64_t *counts, int nq, const double *qs,
+					 double min_ms, double max_ms, double *out)
+{
+	uint64_t	total = counts ? total_of(counts) : 0;
+	uint64_t	cum = 0;
+	int			i = 0;
+	int			k;
+
+	for (k = 0; k < nq; k++)
+	{
+		/* ranks grow with q: the walk goes on from where the last one stopped */
+		if (total == 0 || isnan(qs[k]) || (k > 0 && !(qs[k] >= qs[k - 1])))
+			out[k] = org_hist_percentile(counts, qs[k], min_ms, max_ms);
+		else
+			out[k] = value_at_rank(counts, rank_of(qs[k], total), &i, &cum,
+								   min_ms, max_ms);
+	}
 }

@@ -49,4 +49,12 @@ extern double org_hist_bucket_upper(int i);	/* +inf for the last bucket */
 extern double org_hist_percentile(const uint64_t *counts, double q,
 								  double min_ms, double max_ms);
 
+/*
+ * The same estimate for nq quantiles in ascending order, in one pass over
+ * the counts (a snapshot asks p50, p95 and p99 of every statement):
+ * out[k] == org_hist_percentile(counts, qs[k], min_ms, max_ms).
+ */
+extern void org_hist_percentiles(const uint64_t *counts, int nq, const double *qs,
+								 double min_ms, double max_ms, double *out);
+
 #endif							/* ORG_HISTOGRAM_H */

@@ -53,6 +53,7 @@
 #include "utils/wait_event.h"
 
 #include "lockcheck.h"
+#include "generation.h"
 #include "locks.h"
 #include "normalize.h"
 #include "odoo_classify.h"
@@ -85,6 +86,7 @@ typedef struct ContentionEntry
 	double		max_ms;
 	TimestampTz first_seen;
 	TimestampTz last_seen;
+	uint64		generation;		/* when it last changed (generation.h) */
 	uint64		distinct[DISTINCT_WORDS];
 } ContentionEntry;
 
@@ -788,9 +790,18 @@ contention_entry(TrackedWait *t, TimestampTz now)
 		e = &table[locks_shared->contention_used++];
 	else
 	{
+		OrgRemoval	r;
+
 		/* full: the entry seen least recently makes room */
 		e = &table[victim];
 		locks_shared->contention_evictions++;
+		memset(&r, 0, sizeof(r));
+		r.kind = ORG_REMOVED_LOCK_CONTENTION;
+		r.dbid = e->dbid;
+		r.relid = e->relid;
+		strlcpy(r.lock_type, lock_type_name(e->locktag_type), ORG_LOCK_TYPE_LEN);
+		strlcpy(r.mode, lock_mode_name(e->lockmethod, e->mode), ORG_LOCK_MODE_LEN);
+		org_removal_log(&r);
 	}
 	memset(e, 0, sizeof(ContentionEntry));
 	e->dbid = t->dbid;
@@ -942,6 +953,7 @@ track_waits(Waiter *waiters, int n, OrgBlockingChain **slots, TimestampTz now)
 		if (t->wait_ms > e->max_ms)
 			e->max_ms = t->wait_ms;
 		e->last_seen = now;
+		e->generation = org_generation_current();
 	}
 }
 
@@ -1179,6 +1191,7 @@ org_lock_contention_collect(int *count)
 		out[i].distinct_waiters = distinct_estimate(e->distinct);
 		out[i].first_seen = e->first_seen;
 		out[i].last_seen = e->last_seen;
+		out[i].generation = e->generation;
 	}
 	LWLockRelease(locks_shared->lock);
 
@@ -1286,6 +1299,8 @@ org_locks_reset(void)
 	LWLockAcquire(locks_shared->lock, LW_EXCLUSIVE);
 	locks_shared->contention_used = 0;
 	locks_shared->contention_evictions = 0;
+	/* dropped unlogged: delta readers get a full snapshot */
+	org_removals_forget();
 	locks_shared->reset_generation++;
 	locks_shared->stats_reset = GetCurrentTimestamp();
 	LWLockRelease(locks_shared->lock);

@@ -81,6 +81,7 @@ typedef struct OrgLockContention
 	uint64		distinct_waiters;	/* estimate (linear counting over pids) */
 	TimestampTz first_seen;
 	TimestampTz last_seen;
+	uint64		generation;		/* when it last changed (generation.h) */
 } OrgLockContention;
 
 /* a finished wait that lasted at least lock_wait_event_threshold */

@@ -28,6 +28,7 @@
 
 #include "locks.h"
 #include "odoo_retail_guard.h"
+#include "generation.h"
 #include "replication.h"
 #include "ring.h"
 #include "sampler.h"
@@ -380,6 +381,7 @@ org_shmem_request(void)
 	org_replication_shmem_request();
 	org_vacuum_shmem_request();
 	org_sampler_shmem_request();
+	org_generation_shmem_request();
 }
 
 /* a random value, never 0 (0 means "unknown" to readers) */
@@ -427,6 +429,7 @@ org_shmem_startup(void)
 	org_replication_shmem_startup();
 	org_vacuum_shmem_startup();
 	org_sampler_shmem_startup();
+	org_generation_shmem_startup();
 	LWLockRelease(AddinShmemInitLock);
 
 	shmem_started = true;

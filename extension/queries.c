@@ -35,6 +35,7 @@
 #include "access/parallel.h"
 #include "access/xact.h"
 #include "catalog/pg_namespace.h"
+#include "common/hashfn.h"
 #include "executor/executor.h"
 #include "executor/instrument.h"
 #include "miscadmin.h"
@@ -57,6 +58,7 @@
 #include "normalize.h"
 #include "odoo_classify.h"
 #include "odoo_retail_guard.h"
+#include "generation.h"
 #include "queries.h"
 #include "ring.h"
 
@@ -77,6 +79,8 @@ typedef struct OrgQueryEntry
 	OrgQueryCounters c;
 	TimestampTz first_seen;
 	TimestampTz last_seen;
+	uint64		generation;		/* when it last changed (generation.h) */
+	uint32		group_hash;		/* of its model group, for delta filters */
 	int16		operation;
 	bool		has_row_lock;
 	char		relation[NAMEDATALEN * 2];
@@ -542,6 +546,36 @@ usage_cmp(const void *a, const void *b)
 	return 0;
 }
 
+/* a model group's hash: a cheap first test of a delta's group filter */
+static uint32
+group_hash(Oid dbid, int16 operation, const char *model)
+{
+	uint32		h = hash_bytes_uint32((uint32) dbid) ^ hash_bytes_uint32((uint32) operation);
+
+	return hash_combine(h, hash_bytes((const unsigned char *) model, strlen(model)));
+}
+
+#define GROUP_BIT(h)	(UINT64CONST(1) << ((h) % 64))
+#define GROUP_WORD(h)	(((h) / 64) % ORG_GROUP_FILTER_WORDS)
+
+/* tells delta snapshots that an entry is gone (and its model changed) */
+static void
+log_query_removal(const OrgQueryEntry *entry)
+{
+	OrgRemoval	r;
+
+	memset(&r, 0, sizeof(r));
+	r.kind = ORG_REMOVED_QUERY;
+	r.dbid = entry->key.dbid;
+	r.userid = entry->key.userid;
+	r.queryid = entry->key.queryid;
+	r.worker_class = entry->key.worker_class;
+	r.toplevel = entry->key.toplevel;
+	r.operation = entry->operation;
+	memcpy(r.model, entry->model, sizeof(r.model));
+	org_removal_log(&r);
+}
+
 /*
  * Evict the least used entries in one pass.  Caller holds the lock
  * exclusively.
@@ -577,7 +611,10 @@ evict_entries(void)
 	qsort(entries, n, sizeof(OrgQueryEntry *), usage_cmp);
 
 	for (i = 0; i < nvictims; i++)
+	{
+		log_query_removal(entries[i]);
 		hash_search(qhash, &entries[i]->key, HASH_REMOVE, NULL);
+	}
 
 	SpinLockAcquire(&qshared->mutex);
 	qshared->evictions += nvictims;
@@ -645,6 +682,8 @@ update_entry(OrgQueryEntry *entry, double ms, int64 rows, bool slow,
 	if (slow)
 		entry->c.slow_calls++;
 	entry->last_seen = now;
+	/* one atomic read: the hot path never writes shared state for deltas */
+	entry->generation = org_generation_current();
 	SpinLockRelease(&entry->mutex);
 }
 
@@ -708,6 +747,7 @@ store_execution(QueryDesc *queryDesc, double ms)
 				entry->has_row_lock = has_row_lock;
 				strlcpy(entry->relation, ri ? ri->relation : "", sizeof(entry->relation));
 				strlcpy(entry->model, (ri && ri->is_model) ? ri->model : "", sizeof(entry->model));
+				entry->group_hash = group_hash(key.dbid, op, entry->model);
 				entry->text_len = 0;
 				if (text != NULL)
 				{
@@ -751,6 +791,39 @@ org_ExecutorEnd(QueryDesc *queryDesc)
 
 /* ---- readers: shared by the SQL views and the snapshot ---- */
 
+/* a model group: (database, model, operation) */
+typedef struct ModelKey
+{
+	Oid			dbid;
+	int16		operation;
+	char		model[NAMEDATALEN];
+} ModelKey;
+
+static void
+model_key_set(ModelKey *key, Oid dbid, int16 operation, const char *model)
+{
+	memset(key, 0, sizeof(*key));
+	key->dbid = dbid;
+	key->operation = operation;
+	strlcpy(key->model, model, sizeof(key->model));
+}
+
+/* a lookup in private memory, no allocation: fine under the shared lock */
+static bool
+entry_in_groups(HTAB *groups, const uint64 *bits, const OrgQueryEntry *entry)
+{
+	ModelKey	key;
+	bool		found;
+
+	if (entry->model[0] == '\0')
+		return false;
+	if ((bits[GROUP_WORD(entry->group_hash)] & GROUP_BIT(entry->group_hash)) == 0)
+		return false;
+	model_key_set(&key, entry->key.dbid, entry->operation, entry->model);
+	hash_search(groups, &key, HASH_FIND, &found);
+	return found;
+}
+
 /*
  * One entry as copied under the lock: the strings live here or in the text
  * arena, so the visitor can run with no lock held.
@@ -764,6 +837,9 @@ typedef struct CopiedEntry
 	int			text_len;
 } CopiedEntry;
 
+/* entries a delta copy makes room for before sizing the whole table */
+#define DELTA_GUESS				512
+
 /* attempts at a copy before taking whatever fits (new entries keep coming) */
 #define FOREACH_COPY_ATTEMPTS	3
 
@@ -774,7 +850,7 @@ typedef struct CopiedEntry
  */
 static bool
 copy_entries(CopiedEntry *copies, int cap, char *texts, Size text_cap,
-			 bool with_text, int *n)
+			 bool with_text, const OrgQueryFilter *filter, int *n)
 {
 	HASH_SEQ_STATUS hstat;
 	OrgQueryEntry *entry;
@@ -795,12 +871,24 @@ copy_entries(CopiedEntry *copies, int cap, char *texts, Size text_cap,
 			hash_seq_term(&hstat);
 			break;
 		}
-		c = &copies[(*n)++];
-		c->s.key = entry->key;
+		if (filter != NULL && filter->groups != NULL &&
+			!entry_in_groups(filter->groups, filter->group_bits, entry))
+			continue;
+		c = &copies[*n];
 		SpinLockAcquire(&entry->mutex);
+		if (filter != NULL && filter->groups == NULL &&
+			entry->generation <= filter->since)
+		{
+			/* unchanged since the reader's generation */
+			SpinLockRelease(&entry->mutex);
+			continue;
+		}
+		c->s.generation = entry->generation;
 		c->s.c = entry->c;
 		c->s.last_seen = entry->last_seen;
 		SpinLockRelease(&entry->mutex);
+		(*n)++;
+		c->s.key = entry->key;
 		c->s.first_seen = entry->first_seen;
 		c->s.operation = entry->operation;
 		c->s.has_row_lock = entry->has_row_lock;
@@ -836,6 +924,18 @@ copy_entries(CopiedEntry *copies, int cap, char *texts, Size text_cap,
 void
 org_queries_foreach(OrgQueryVisitor visit, void *arg, bool with_text)
 {
+	org_queries_foreach_filtered(visit, arg, with_text, NULL);
+}
+
+/*
+ * As org_queries_foreach, for the entries the filter selects: those changed
+ * after filter->since, or with filter->groups those of the model groups in
+ * it (whatever their generation).
+ */
+void
+org_queries_foreach_filtered(OrgQueryVisitor visit, void *arg, bool with_text,
+							 const OrgQueryFilter *filter)
+{
 	CopiedEntry *copies = NULL;
 	char	   *texts = NULL;
 	int			n = 0;
@@ -856,6 +956,17 @@ org_queries_foreach(OrgQueryVisitor visit, void *arg, bool with_text)
 		/* size the buffers: the count, and the texts' real lengths */
 		LWLockAcquire(qshared->lock, LW_SHARED);
 		entries = hash_get_num_entries(qhash);
+		if (attempt == 1 && with_text && filter != NULL && filter->groups == NULL)
+		{
+			/*
+			 * A delta: few entries changed, so no walk over all texts; room
+			 * for DELTA_GUESS of them, and the full sizing if more did.
+			 */
+			LWLockRelease(qshared->lock);
+			cap = (int) Min(entries + 16, DELTA_GUESS);
+			text_cap = (Size) cap * ((Size) org_query_text_length + 1);
+			goto allocate;
+		}
 		if (with_text)
 		{
 			hash_seq_init(&hstat, qhash);
@@ -870,6 +981,7 @@ org_queries_foreach(OrgQueryVisitor visit, void *arg, bool with_text)
 		text_cap = with_text ? text_bytes + text_bytes / 8 +
 			16 * ((Size) org_query_text_length + 1) : 1;
 
+allocate:
 		if (copies != NULL)
 		{
 			pfree(copies);
@@ -879,7 +991,7 @@ org_queries_foreach(OrgQueryVisitor visit, void *arg, bool with_text)
 										sizeof(CopiedEntry) * Max(cap, 1));
 		texts = MemoryContextAllocHuge(CurrentMemoryContext, text_cap);
 
-		if (copy_entries(copies, cap, texts, text_cap, with_text, &n))
+		if (copy_entries(copies, cap, texts, text_cap, with_text, filter, &n))
 			break;
 	}
 
@@ -895,13 +1007,6 @@ org_queries_foreach(OrgQueryVisitor visit, void *arg, bool with_text)
 	pfree(copies);
 	pfree(texts);
 }
-
-typedef struct ModelKey
-{
-	Oid			dbid;
-	int16		operation;
-	char		model[NAMEDATALEN];
-} ModelKey;
 
 typedef struct ModelSlot
 {
@@ -937,10 +1042,7 @@ org_model_agg_add(OrgModelAgg *agg, const OrgQueryStat *q)
 
 	if (q->model[0] == '\0' || q->c.calls == 0)
 		return;
-	memset(&key, 0, sizeof(key));
-	key.dbid = q->key.dbid;
-	key.operation = q->operation;
-	strlcpy(key.model, q->model, sizeof(key.model));
+	model_key_set(&key, q->key.dbid, q->operation, q->model);
 	slot = hash_search(agg->groups, &key, HASH_ENTER, &found);
 	if (!found)
 	{
@@ -966,6 +1068,7 @@ org_model_agg_add(OrgModelAgg *agg, const OrgQueryStat *q)
 	m->total_ms += q->c.total_ms;
 	m->min_ms = Min(m->min_ms, q->c.min_ms);
 	m->max_ms = Max(m->max_ms, q->c.max_ms);
+	m->generation = Max(m->generation, q->generation);
 	for (b = 0; b < ORG_HIST_NBUCKETS; b++)
 		m->hist[b] += q->c.hist[b];
 }
@@ -991,6 +1094,76 @@ org_model_stats_collect(int *count)
 
 	org_model_agg_init(&agg);
 	org_queries_foreach(model_agg_visit, &agg, false);
+	return org_model_agg_finish(&agg, count);
+}
+
+void
+org_model_groups_init(OrgQueryFilter *filter)
+{
+	HASHCTL		ctl;
+
+	memset(filter, 0, sizeof(*filter));
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(ModelKey);
+	ctl.entrysize = sizeof(ModelKey);
+	ctl.hcxt = CurrentMemoryContext;
+	filter->groups = hash_create("odoo_retail_guard changed model groups", 64,
+								 &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+void
+org_model_groups_add(OrgQueryFilter *filter, Oid dbid, int16 operation,
+					 const char *model)
+{
+	ModelKey	key;
+
+	uint32		h;
+
+	if (model[0] == '\0')
+		return;
+	model_key_set(&key, dbid, operation, model);
+	hash_search(filter->groups, &key, HASH_ENTER, NULL);
+	h = group_hash(dbid, operation, key.model);
+	filter->group_bits[GROUP_WORD(h)] |= GROUP_BIT(h);
+}
+
+bool
+org_model_groups_contains(const OrgQueryFilter *filter, Oid dbid,
+						  int16 operation, const char *model)
+{
+	ModelKey	key;
+	bool		found;
+
+	model_key_set(&key, dbid, operation, model);
+	hash_search(filter->groups, &key, HASH_FIND, &found);
+	return found;
+}
+
+void
+org_model_groups_forget(OrgQueryFilter *filter, Oid dbid, int16 operation,
+						const char *model)
+{
+	ModelKey	key;
+
+	model_key_set(&key, dbid, operation, model);
+	hash_search(filter->groups, &key, HASH_REMOVE, NULL);
+}
+
+long
+org_model_groups_count(const OrgQueryFilter *filter)
+{
+	return hash_get_num_entries(filter->groups);
+}
+
+/* the aggregates of the model groups in filter, from all their statements */
+OrgModelStat *
+org_model_stats_of_groups(const OrgQueryFilter *filter, int *count)
+{
+	OrgModelAgg agg;
+
+	org_model_agg_init(&agg);
+	if (org_model_groups_count(filter) > 0)
+		org_queries_foreach_filtered(model_agg_visit, &agg, false, filter);
 	return org_model_agg_finish(&agg, count);
 }
 
@@ -1083,6 +1256,8 @@ org_queries_reset(void)
 	hash_seq_init(&hstat, qhash);
 	while ((entry = hash_seq_search(&hstat)) != NULL)
 		hash_search(qhash, &entry->key, HASH_REMOVE, NULL);
+	/* too many to log one by one: delta readers get a full snapshot */
+	org_removals_forget();
 
 	org_ring_clear(slow_ring);
 

@@ -49,6 +49,7 @@ typedef struct OrgQueryStat
 	OrgQueryCounters c;
 	TimestampTz first_seen;
 	TimestampTz last_seen;
+	uint64		generation;		/* when it last changed (generation.h) */
 	int16		operation;		/* OrgOperation */
 	bool		has_row_lock;
 	const char *relation;		/* "" when none */
@@ -71,6 +72,7 @@ typedef struct OrgModelStat
 	double		total_ms;
 	double		min_ms;
 	double		max_ms;
+	uint64		generation;		/* the latest of its statements' */
 	uint64		hist[ORG_HIST_NBUCKETS];
 } OrgModelStat;
 
@@ -114,8 +116,34 @@ typedef struct OrgModelAgg
 	int			capacity;
 } OrgModelAgg;
 
+/*
+ * Which entries a visit sees: those changed after since, or with groups
+ * those of the model groups in it (built with org_model_groups_*).
+ */
+#define ORG_GROUP_FILTER_WORDS	64
+
+typedef struct OrgQueryFilter
+{
+	uint64		since;
+	struct HTAB *groups;
+	uint64		group_bits[ORG_GROUP_FILTER_WORDS]; /* of the groups' hashes */
+} OrgQueryFilter;
+
 extern void org_queries_foreach(OrgQueryVisitor visit, void *arg,
 								bool with_text);
+extern void org_queries_foreach_filtered(OrgQueryVisitor visit, void *arg,
+										 bool with_text,
+										 const OrgQueryFilter *filter);
+extern void org_model_groups_init(OrgQueryFilter *filter);
+extern void org_model_groups_add(OrgQueryFilter *filter, Oid dbid,
+								 int16 operation, const char *model);
+extern bool org_model_groups_contains(const OrgQueryFilter *filter, Oid dbid,
+									  int16 operation, const char *model);
+extern void org_model_groups_forget(OrgQueryFilter *filter, Oid dbid,
+									int16 operation, const char *model);
+extern long org_model_groups_count(const OrgQueryFilter *filter);
+extern OrgModelStat *org_model_stats_of_groups(const OrgQueryFilter *filter,
+											   int *count);
 extern void org_model_agg_init(OrgModelAgg *agg);
 extern void org_model_agg_add(OrgModelAgg *agg, const OrgQueryStat *s);
 extern OrgModelStat *org_model_agg_finish(OrgModelAgg *agg, int *count);

@@ -51,6 +51,7 @@
 #include "queries.h"
 #include "ring.h"
 #include "destructive.h"
+#include "generation.h"
 #include "locks.h"
 #include "replication.h"
 #include "vacuum.h"
@@ -80,6 +81,12 @@ typedef struct SnapshotBuild
 	bool		show_text;
 	NameMemo	dbs;
 	NameMemo	roles;
+	/* a delta: only entries changed after since, and removals */
+	bool		delta;
+	uint64		since;
+	OrgRemoval *removals;
+	int			nremovals;
+	List	   *removed;		/* of OdooRetailGuard__RemovedEntry */
 } SnapshotBuild;
 
 int64
@@ -146,13 +153,17 @@ str(const char *s)
 	return (char *) (s ? s : "");
 }
 
-static double
-percentile(const uint64 *hist, double q, double min_ms, double max_ms)
+/* p50, p95 and p99 in one pass over the histogram; 0 when there is none */
+static void
+percentiles(const uint64 *hist, double min_ms, double max_ms, double *out)
 {
-	bool		isnull;
-	double		v = org_percentile_or_null(hist, q, min_ms, max_ms, &isnull);
+	static const double qs[3] = {0.50, 0.95, 0.99};
+	int			k;
 
-	return isnull ? 0.0 : v;
+	org_hist_percentiles(hist, 3, qs, min_ms, max_ms, out);
+	for (k = 0; k < 3; k++)
+		if (out[k] < 0)
+			out[k] = 0.0;
 }
 
 static OdooRetailGuard__NodeIdentity *
@@ -241,6 +252,7 @@ build_models(OdooRetailGuard__Snapshot *snap, SnapshotBuild *b,
 	{
 		OdooRetailGuard__ModelStat *m = &msgs[i];
 		OrgModelStat *s = &ms[i];
+		double		p[3];
 
 		odoo_retail_guard__model_stat__init(m);
 		m->database = str(org_snapshot_dbname(b, s->dbid));
@@ -250,12 +262,14 @@ build_models(OdooRetailGuard__Snapshot *snap, SnapshotBuild *b,
 		m->calls = s->calls;
 		m->total_ms = s->total_ms;
 		m->mean_ms = s->calls > 0 ? s->total_ms / s->calls : 0;
-		m->p50_ms = percentile(s->hist, 0.50, s->min_ms, s->max_ms);
-		m->p95_ms = percentile(s->hist, 0.95, s->min_ms, s->max_ms);
-		m->p99_ms = percentile(s->hist, 0.99, s->min_ms, s->max_ms);
+		percentiles(s->hist, s->min_ms, s->max_ms, p);
+		m->p50_ms = p[0];
+		m->p95_ms = p[1];
+		m->p99_ms = p[2];
 		m->max_ms = s->max_ms;
 		m->slow_calls = s->slow_calls;
 		m->rows = s->rows;
+		m->generation = s->generation;
 		snap->models[i] = m;
 	}
 	snap->n_models = n;
@@ -267,7 +281,8 @@ typedef struct QueryMsgState
 	OdooRetailGuard__QueryStat **msgs;
 	int			count;
 	int			capacity;
-	OrgModelAgg models;
+	OrgModelAgg models;			/* full: every statement's sums */
+	OrgQueryFilter groups;		/* delta: the model groups that changed */
 } QueryMsgState;
 
 /* one statement into a QueryStat message, and into its model's sums */
@@ -277,6 +292,7 @@ add_query_msg(const OrgQueryStat *s, void *arg)
 	QueryMsgState *st = (QueryMsgState *) arg;
 	SnapshotBuild *b = st->b;
 	OdooRetailGuard__QueryStat *m = palloc(sizeof(*m));
+	double		p[3];
 
 	odoo_retail_guard__query_stat__init(m);
 	m->database = str(org_snapshot_dbname(b, s->key.dbid));
@@ -295,14 +311,16 @@ add_query_msg(const OrgQueryStat *s, void *arg)
 	m->max_ms = s->c.max_ms;
 	m->mean_ms = org_query_mean_ms(&s->c);
 	m->stddev_ms = org_query_stddev_ms(&s->c);
-	m->p50_ms = percentile(s->c.hist, 0.50, s->c.min_ms, s->c.max_ms);
-	m->p95_ms = percentile(s->c.hist, 0.95, s->c.min_ms, s->c.max_ms);
-	m->p99_ms = percentile(s->c.hist, 0.99, s->c.min_ms, s->c.max_ms);
+	percentiles(s->c.hist, s->c.min_ms, s->c.max_ms, p);
+	m->p50_ms = p[0];
+	m->p95_ms = p[1];
+	m->p99_ms = p[2];
 	m->rows = s->c.rows;
 	m->slow_calls = s->c.slow_calls;
 	m->first_seen_us = org_unix_us(s->first_seen);
 	m->last_seen_us = org_unix_us(s->last_seen);
 	m->query = b->show_text ? pstrdup(s->text) : "";
+	m->generation = s->generation;
 
 	if (st->count == st->capacity)
 	{
@@ -310,7 +328,82 @@ add_query_msg(const OrgQueryStat *s, void *arg)
 		st->msgs = repalloc(st->msgs, sizeof(*st->msgs) * st->capacity);
 	}
 	st->msgs[st->count++] = m;
-	org_model_agg_add(&st->models, s);
+	if (b->delta)
+		org_model_groups_add(&st->groups, s->key.dbid, s->operation, s->model);
+	else
+		org_model_agg_add(&st->models, s);
+}
+
+static OdooRetailGuard__RemovedEntry *
+add_removed(SnapshotBuild *b, const char *kind, Oid dbid)
+{
+	OdooRetailGuard__RemovedEntry *m = palloc(sizeof(*m));
+
+	odoo_retail_guard__removed_entry__init(m);
+	m->kind = (char *) kind;
+	m->database = str(org_snapshot_dbname(b, dbid));
+	b->removed = lappend(b->removed, m);
+	return m;
+}
+
+/*
+ * Delta: statements changed after b->since, the removed ones, and the
+ * model groups either touched, whole (a model's sums cover all its
+ * statements); a group none of whose statements is left is removed.
+ */
+static void
+build_queries_and_models_delta(OdooRetailGuard__Snapshot *snap,
+							   SnapshotBuild *b, QueryMsgState *st)
+{
+	OrgQueryFilter since;
+	OrgQueryFilter gone;
+	OrgModelStat *ms;
+	int			n;
+	int			i;
+
+	org_model_groups_init(&st->groups);
+	org_model_groups_init(&gone);
+	memset(&since, 0, sizeof(since));
+	since.since = b->since;
+	org_queries_foreach_filtered(add_query_msg, st, b->show_text, &since);
+	snap->queries = st->msgs;
+	snap->n_queries = st->count;
+
+	for (i = 0; i < b->nremovals; i++)
+	{
+		OrgRemoval *r = &b->removals[i];
+		OdooRetailGuard__RemovedEntry *m;
+
+		if (r->kind != ORG_REMOVED_QUERY)
+			continue;
+		m = add_removed(b, "query", r->dbid);
+		m->role = str(org_snapshot_rolname(b, r->userid));
+		m->worker_class = str(org_worker_class_name(r->worker_class));
+		m->queryid = r->queryid;
+		m->toplevel = r->toplevel;
+		org_model_groups_add(&st->groups, r->dbid, r->operation, r->model);
+		org_model_groups_add(&gone, r->dbid, r->operation, r->model);
+	}
+
+	ms = org_model_stats_of_groups(&st->groups, &n);
+	build_models(snap, b, ms, n);
+
+	/* groups with a removal and no statement left */
+	for (i = 0; i < n; i++)
+		org_model_groups_forget(&gone, ms[i].dbid, ms[i].operation, ms[i].model);
+	for (i = 0; i < b->nremovals; i++)
+	{
+		OrgRemoval *r = &b->removals[i];
+		OdooRetailGuard__RemovedEntry *m;
+
+		if (r->kind != ORG_REMOVED_QUERY || r->model[0] == '\0' ||
+			!org_model_groups_contains(&gone, r->dbid, r->operation, r->model))
+			continue;
+		org_model_groups_forget(&gone, r->dbid, r->operation, r->model);
+		m = add_removed(b, "model", r->dbid);
+		m->model = pstrdup(r->model);
+		m->operation = str(org_operation_name(r->operation));
+	}
 }
 
 /* statements and models from one pass over the statement table */
@@ -325,6 +418,11 @@ build_queries_and_models(OdooRetailGuard__Snapshot *snap, SnapshotBuild *b)
 	st.count = 0;
 	st.capacity = 256;
 	st.msgs = palloc(sizeof(*st.msgs) * st.capacity);
+	if (b->delta)
+	{
+		build_queries_and_models_delta(snap, b, &st);
+		return;
+	}
 	org_model_agg_init(&st.models);
 	org_queries_foreach(add_query_msg, &st, b->show_text);
 	snap->queries = st.msgs;
@@ -557,10 +655,14 @@ build_locks(OdooRetailGuard__Snapshot *snap, SnapshotBuild *b,
 
 	cont = org_lock_contention_collect(&n);
 	snap->lock_contention = palloc(sizeof(*snap->lock_contention) * Max(n, 1));
+	snap->n_lock_contention = 0;
 	for (i = 0; i < n; i++)
 	{
-		OdooRetailGuard__LockContention *m = palloc(sizeof(*m));
+		OdooRetailGuard__LockContention *m;
 
+		if (b->delta && cont[i].generation <= b->since)
+			continue;
+		m = palloc(sizeof(*m));
 		odoo_retail_guard__lock_contention__init(m);
 		m->database = str(org_snapshot_dbname(b, cont[i].dbid));
 		m->relation = cont[i].relation;
@@ -571,9 +673,26 @@ build_locks(OdooRetailGuard__Snapshot *snap, SnapshotBuild *b,
 		m->total_wait_ms = cont[i].total_wait_ms;
 		m->max_wait_ms = cont[i].max_wait_ms;
 		m->distinct_waiters = cont[i].distinct_waiters;
-		snap->lock_contention[i] = m;
+		m->generation = cont[i].generation;
+		snap->lock_contention[snap->n_lock_contention++] = m;
 	}
-	snap->n_lock_contention = n;
+	for (i = 0; i < b->nremovals; i++)
+	{
+		OrgRemoval *r = &b->removals[i];
+		OdooRetailGuard__RemovedEntry *m;
+		char		relation[NAMEDATALEN * 2];
+		char		model[NAMEDATALEN];
+
+		if (r->kind != ORG_REMOVED_LOCK_CONTENTION)
+			continue;
+		/* the same name the entry was sent under */
+		org_resolve_relation(r->dbid, r->relid, relation, sizeof(relation),
+							 model, sizeof(model));
+		m = add_removed(b, "lock_contention", r->dbid);
+		m->relation = pstrdup(relation);
+		m->lock_type = pstrdup(r->lock_type);
+		m->mode = pstrdup(r->mode);
+	}
 
 	events = org_lock_wait_events_since(cursor, horizon, &n, &gap);
 	snap->lock_wait_events = palloc(sizeof(*snap->lock_wait_events) * Max(n, 1));
@@ -630,11 +749,17 @@ build_vacuum(OdooRetailGuard__Snapshot *snap, SnapshotBuild *b)
 
 	lag = org_autovacuum_lag_collect(&n);
 	snap->autovacuum_lag = palloc(sizeof(*snap->autovacuum_lag) * Max(n, 1));
+	snap->n_autovacuum_lag = 0;
 	for (i = 0; i < n; i++)
 	{
-		OdooRetailGuard__AutovacuumLag *m = palloc(sizeof(*m));
+		OdooRetailGuard__AutovacuumLag *m;
 		OrgAutovacuumLag *t = &lag[i];
 
+		/* over threshold: its lag grows with every snapshot */
+		if (b->delta && t->changed_generation <= b->since &&
+			t->over_threshold_since == 0)
+			continue;
+		m = palloc(sizeof(*m));
 		odoo_retail_guard__autovacuum_lag__init(m);
 		m->database = str(org_snapshot_dbname(b, t->dbid));
 		m->relation = t->relation;
@@ -654,9 +779,18 @@ build_vacuum(OdooRetailGuard__Snapshot *snap, SnapshotBuild *b)
 		m->xid_age = t->xid_age;
 		m->mxid_age = t->mxid_age;
 		m->freeze_max_age = t->freeze_max_age;
-		snap->autovacuum_lag[i] = m;
+		m->generation = t->changed_generation;
+		snap->autovacuum_lag[snap->n_autovacuum_lag++] = m;
 	}
-	snap->n_autovacuum_lag = n;
+	for (i = 0; i < b->nremovals; i++)
+	{
+		OdooRetailGuard__RemovedEntry *m;
+
+		if (b->removals[i].kind != ORG_REMOVED_AUTOVACUUM_LAG)
+			continue;
+		m = add_removed(b, "autovacuum_lag", b->removals[i].dbid);
+		m->relation = pstrdup(b->removals[i].relation);
+	}
 
 	/* the oldest holder comes first */
 	hz = org_vacuum_horizon_collect(&n, b->show_text);
@@ -831,15 +965,18 @@ build_memory(OdooRetailGuard__Snapshot *snap)
  * memory context.
  */
 bytea *
-org_snapshot_encode(uint64 cursor, bool show_text)
+org_snapshot_encode(uint64 cursor, uint64 since_generation, bool show_text)
 {
 	MemoryContext build_cxt;
 	MemoryContext oldcxt;
 	OdooRetailGuard__Snapshot snap = ODOO_RETAIL_GUARD__SNAPSHOT__INIT;
 	SnapshotBuild b;
 	uint64		horizon;
+	uint64		generation;
 	size_t		len;
 	bytea	   *result;
+	ListCell   *lc;
+	int			i;
 
 	build_cxt = AllocSetContextCreate(CurrentMemoryContext,
 									  "odoo_retail_guard snapshot",
@@ -851,6 +988,38 @@ org_snapshot_encode(uint64 cursor, bool show_text)
 
 	/* first, before any ring is read: see the reading protocol in ring.h */
 	horizon = org_ring_horizon();
+
+	/*
+	 * Before any tracker is read: every change this snapshot may miss is
+	 * stamped above generation.  Removals are read next, so one that comes
+	 * later is stamped above it too (the reader keeps the entry one poll
+	 * longer at worst).
+	 */
+	generation = org_generation_advance();
+	snap.generation = generation;
+	snap.since_generation = since_generation;
+	if (since_generation > 0)
+	{
+		bool		complete;
+
+		/* another incarnation's (crash-restart), or made up */
+		if (since_generation > generation ||
+			since_generation < org_generation_first())
+			snap.full_reason = "unknown_generation";
+		else
+		{
+			b.removals = org_removals_since(since_generation, &b.nremovals,
+											&complete);
+			if (complete)
+			{
+				b.delta = true;
+				b.since = since_generation;
+			}
+			else
+				snap.full_reason = "removals_unknown";
+		}
+	}
+	snap.delta = b.delta;
 
 	snap.schema_version = SNAPSHOT_SCHEMA_VERSION;
 	snap.node = build_node();
@@ -866,6 +1035,12 @@ org_snapshot_encode(uint64 cursor, bool show_text)
 	build_replication(&snap, &b);
 	build_cron_jobs(&snap, &b);
 	build_memory(&snap);
+
+	snap.removed = palloc(sizeof(*snap.removed) * Max(list_length(b.removed), 1));
+	i = 0;
+	foreach(lc, b.removed)
+		snap.removed[i++] = lfirst(lc);
+	snap.n_removed = i;
 
 	MemoryContextSwitchTo(oldcxt);
 
@@ -884,19 +1059,37 @@ org_snapshot_encode(uint64 cursor, bool show_text)
 	return result;
 }
 
+/* snapshot(since_cursor) and snapshot(since_cursor, since_generation) */
 Datum
 org_snapshot(PG_FUNCTION_ARGS)
 {
 	int64		cursor = PG_GETARG_INT64(0);
+	int64		since_generation = PG_NARGS() > 1 ? PG_GETARG_INT64(1) : 0;
 
 	if (cursor < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("cursor must not be negative"),
 				 errhint("Pass 0 on the first call, then the next_cursor of the previous snapshot.")));
+	if (since_generation < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("since_generation must not be negative"),
+				 errhint("Pass 0 for a full snapshot, then the generation of the previous snapshot.")));
 
 	org_require_shmem();
 	PG_RETURN_BYTEA_P(org_snapshot_encode((uint64) cursor,
+										  (uint64) since_generation,
 										  has_privs_of_role(GetUserId(),
 															ROLE_PG_READ_ALL_STATS)));
+}
+
+PG_FUNCTION_INFO_V1(org_snapshot_generation);
+
+/* the generation now, without advancing it: the last snapshot's plus one */
+Datum
+org_snapshot_generation(PG_FUNCTION_ARGS)
+{
+	org_require_shmem();
+	PG_RETURN_INT64((int64) org_generation_current());
 }

@@ -15,7 +15,11 @@
 /* microseconds since the Unix epoch, as the snapshot carries times; 0 stays 0 */
 extern int64 org_unix_us(TimestampTz ts);
 
-/* encode one snapshot into a palloc'd bytea */
-extern bytea *org_snapshot_encode(uint64 cursor, bool show_text);
+/*
+ * encode one snapshot into a palloc'd bytea; since_generation 0 asks for
+ * the full picture, else for what changed after it (see generation.h)
+ */
+extern bytea *org_snapshot_encode(uint64 cursor, uint64 since_generation,
+								  bool show_text);
 
 #endif							/* ORG_SNAPSHOT_H */

@@ -73,6 +73,7 @@
 #include "odoo_classify.h"
 #include "odoo_retail_guard.h"
 #include "text_clip.h"
+#include "generation.h"
 #include "vacuum.h"
 
 #define VACUUM_TRANCHE		"odoo_retail_guard_vacuum"
@@ -115,6 +116,9 @@ typedef struct OrgVacuumShared
 
 static OrgVacuumShared *vac_shared = NULL;
 static HTAB *vac_hash = NULL;
+static SPIPlanPtr horizon_plan = NULL;	/* per backend, kept */
+
+static void log_vacuum_removal(const VacEntry *e);
 
 /* sampler-local */
 typedef struct DbActivity
@@ -287,6 +291,41 @@ spi_execute_pinned(const char *query)
 }
 
 /*
+ * As spi_execute_pinned, with a plan prepared once per backend and kept: a
+ * snapshot runs the horizon query at every poll, and parsing and planning
+ * it each time cost half of a delta snapshot.  The plan cache replans it
+ * when the catalogs it uses change.
+ */
+static int
+spi_execute_pinned_kept(SPIPlanPtr *plan, const char *query)
+{
+	int			nestlevel = NewGUCNestLevel();
+	int			ret;
+
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+	if (*plan == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare(query, 0, NULL);
+
+		if (p == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("odoo_retail_guard could not prepare a query: %s",
+							SPI_result_code_string(SPI_result))));
+		if (SPI_keepplan(p) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("odoo_retail_guard could not keep a query plan")));
+		*plan = p;
+	}
+	ret = SPI_execute_plan(*plan, NULL, NULL, true, 0);
+	AtEOXact_GUC(true, nestlevel);
+	return ret;
+}
+
+/*
  * Databases that accept connections, are no templates and are wanted,
  * sorted by oid, with their activity signature.  NULL when pg_database
  * cannot be read without waiting.
@@ -414,7 +453,10 @@ forget_other_databases(Oid *oids, int n)
 	while ((e = hash_seq_search(&seq)) != NULL)
 	{
 		if (bsearch(&e->key.dbid, oids, n, sizeof(Oid), oid_cmp) == NULL)
+		{
+			log_vacuum_removal(e);
 			hash_search(vac_hash, &e->key, HASH_REMOVE, NULL);
+		}
 	}
 	for (i = 0; i < vac_shared->ndbs; i++)
 	{
@@ -645,6 +687,47 @@ vac_db(Oid dbid)
 	return &vac_shared->dbs[i];
 }
 
+/*
+ * The new figures of a table, stamped with the generation of their last
+ * change: the previous stamp when only the scan time moved.
+ */
+static OrgAutovacuumLag
+lag_with_generation(const OrgAutovacuumLag *old, const OrgAutovacuumLag *row)
+{
+	OrgAutovacuumLag next = *row;
+
+	if (old != NULL)
+	{
+		/* both were zeroed before filling (row_to_lag): padding compares equal */
+		next.scanned_at = old->scanned_at;
+		next.lag_s = old->lag_s;
+		next.changed_generation = old->changed_generation;
+		if (memcmp(&next, old, sizeof(next)) == 0)
+		{
+			next.scanned_at = row->scanned_at;
+			return next;
+		}
+	}
+	next.scanned_at = row->scanned_at;
+	next.lag_s = row->lag_s;
+	next.changed_generation = org_generation_current();
+	return next;
+}
+
+/* tells delta snapshots that a table is no longer tracked */
+static void
+log_vacuum_removal(const VacEntry *e)
+{
+	OrgRemoval	r;
+
+	memset(&r, 0, sizeof(r));
+	r.kind = ORG_REMOVED_AUTOVACUUM_LAG;
+	r.dbid = e->key.dbid;
+	r.relid = e->key.relid;
+	memcpy(r.relation, e->lag.relation, sizeof(r.relation));
+	org_removal_log(&r);
+}
+
 /* write one database's scan; caller holds the lock exclusively */
 static void
 store_scan(OrgAutovacuumLag *rows, int n, TimestampTz now)
@@ -690,9 +773,9 @@ store_scan(OrgAutovacuumLag *rows, int n, TimestampTz now)
 			since = 0;
 		else if (since == 0)
 			since = now;
+		rows[i].over_threshold_since = since;
 		e->generation = generation;
-		e->lag = rows[i];
-		e->lag.over_threshold_since = since;
+		e->lag = lag_with_generation(found ? &e->lag : NULL, &rows[i]);
 	}
 
 	/* tables gone since the last scan */
@@ -700,7 +783,10 @@ store_scan(OrgAutovacuumLag *rows, int n, TimestampTz now)
 	while ((e = hash_seq_search(&seq)) != NULL)
 	{
 		if (e->key.dbid == MyDatabaseId && e->generation != generation)
+		{
+			log_vacuum_removal(e);
 			hash_search(vac_hash, &e->key, HASH_REMOVE, NULL);
+		}
 	}
 	vac_shared->scans++;
 }
@@ -842,7 +928,7 @@ org_vacuum_horizon_collect(int *count, bool with_text)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("odoo_retail_guard could not connect to SPI")));
-	ret = spi_execute_pinned(horizon_query);
+	ret = spi_execute_pinned_kept(&horizon_plan, horizon_query);
 	if (ret != SPI_OK_SELECT)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),

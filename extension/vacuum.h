@@ -57,6 +57,7 @@ typedef struct OrgAutovacuumLag
 	int64		mxid_age;
 	int64		freeze_max_age;
 	TimestampTz scanned_at;		/* when these figures were read */
+	uint64		changed_generation; /* when a figure last changed (generation.h) */
 } OrgAutovacuumLag;
 
 /* something that keeps vacuum from removing dead tuples */

@@ -253,6 +253,44 @@ test_percentile_interpolation(void **state)
 	assert_near(org_hist_percentile(counts, 0.5, 1.0, 0.0), org_hist_bucket_upper(0) / 2, 1e-15);
 }
 
+/* the one-pass form gives exactly what one call per quantile gives */
+static void
+test_percentiles_one_pass(void **state)
+{
+	static const double qs[] = {0.0, 0.5, 0.5, 0.95, 0.99, 1.0};
+	uint64_t	counts[ORG_HIST_NBUCKETS];
+	unsigned int seed = 12345;
+
+	(void) state;
+	for (int round = 0; round < 500; round++)
+	{
+		double		out[6];
+		double		min_ms = round % 3 ? 0.01 * (round % 7) : 1.0;
+		double		max_ms = round % 3 ? 100.0 * (round % 5) : 0.5;	/* sometimes no range */
+
+		for (int i = 0; i < ORG_HIST_NBUCKETS; i++)
+		{
+			seed = seed * 1103515245u + 12345u;
+			counts[i] = (seed >> 16) % 4 == 0 ? (seed >> 8) % 1000 : 0;
+		}
+		if (round == 0)
+			memset(counts, 0, sizeof(counts));
+		org_hist_percentiles(counts, 6, qs, min_ms, max_ms, out);
+		for (int k = 0; k < 6; k++)
+			assert_true(out[k] == org_hist_percentile(counts, qs[k], min_ms, max_ms));
+	}
+	{
+		/* out of order and NaN: still one answer per quantile */
+		static const double odd[] = {0.99, NAN, 0.5};
+		double		out[3];
+
+		counts[3] = 7;
+		org_hist_percentiles(counts, 3, odd, 0.0, 1000.0, out);
+		for (int k = 0; k < 3; k++)
+			assert_true(out[k] == org_hist_percentile(counts, odd[k], 0.0, 1000.0));
+	}
+}
+
 int
 main(void)
 {
@@ -264,6 +302,7 @@ main(void)
 		cmocka_unit_test(test_percentile_single_value),
 		cmocka_unit_test(test_percentile_uniform),
 		cmocka_unit_test(test_percentile_interpolation),
+		cmocka_unit_test(test_percentiles_one_pass),
 	};
 
 	return cmocka_run_group_tests_name("histogram", tests, NULL, NULL);

@@ -13,3 +13,30 @@ COMMENT ON FUNCTION odoo_retail_guard.snapshot(bigint) IS
 REVOKE ALL ON FUNCTION odoo_retail_guard.snapshot(bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION odoo_retail_guard.snapshot(bigint)
 	TO pg_monitor, odoo_retail_guard_reader;
+
+-- Delta snapshots: statements, models, lock contention and autovacuum tables
+-- changed after since_generation only, plus what was removed since; pass
+-- the snapshot's generation back next time.  0, or a generation whose
+-- removals are no longer known, gives the full picture (delta = false).
+CREATE FUNCTION odoo_retail_guard.snapshot(since_cursor bigint, since_generation bigint)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'org_snapshot'
+LANGUAGE C STRICT VOLATILE;
+
+COMMENT ON FUNCTION odoo_retail_guard.snapshot(bigint, bigint) IS
+	'As snapshot(bigint), with only the entries changed after since_generation (odoo_retail_guard.Snapshot.delta).';
+
+REVOKE ALL ON FUNCTION odoo_retail_guard.snapshot(bigint, bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION odoo_retail_guard.snapshot(bigint, bigint)
+	TO pg_monitor, odoo_retail_guard_reader;
+
+-- The node's change generation now: one more than the generation the last
+-- snapshot reported (for tools and benchmarks that do not decode snapshots).
+CREATE FUNCTION odoo_retail_guard.snapshot_generation()
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'org_snapshot_generation'
+LANGUAGE C STRICT VOLATILE;
+
+REVOKE ALL ON FUNCTION odoo_retail_guard.snapshot_generation() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION odoo_retail_guard.snapshot_generation()
+	TO pg_monitor, odoo_retail_guard_reader;

@@ -1,0 +1,242 @@
+/*
+ * snapshot_delta_compare.c: the poll-by-poll comparison of a delta-fed
+ * agent state with a full snapshot, for regress/integration/snapshot_delta.sh.
+ *
+ * For every line "NAME" on stdin it connects (again: a crash-restart may lie
+ * between two lines), asks odoo_retail_guard.snapshot(0, generation) with
+ * the generation it last saw, merges the answer into its kept sets with the
+ * agent's own merge (agent/snapshot_merge.c), takes snapshot(0) (full,
+ * never merged) and compares the four sets entry by entry: every field,
+ * lag_s masked (it grows between the two calls).  A change landing between
+ * the two calls (the sampler runs on its own) shows in the next delta: a
+ * mismatch is retried twice before it is reported.
+ *
+ * Prints one line per step (kind and reason: the first answer; the figures:
+ * the last attempt's):
+ *   STEP NAME kind=delta|full reason=R sent=N sent_statements=N removed=N kept=N full=N bytes=N
+ *        full_bytes=N attempts=N equal=yes|no [diff]
+ */
+#include "snapshot_merge.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct flat
+{
+	char	  **rows;
+	size_t		n;
+} flat;
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* one entry as a comparable line: its set, then every field packed (hex) */
+static char *
+entry_line(const char *set, const ProtobufCMessage *msg)
+{
+	size_t		len = protobuf_c_message_get_packed_size(msg);
+	uint8_t    *buf = malloc(len + 1);
+	char	   *line = malloc(strlen(set) + 2 * len + 2);
+	char	   *p = line;
+
+	protobuf_c_message_pack(msg, buf);
+	p += sprintf(p, "%s ", set);
+	for (size_t i = 0; i < len; i++)
+		p += sprintf(p, "%02x", buf[i]);
+	free(buf);
+	return line;
+}
+
+static void
+flat_add(flat *f, char *line)
+{
+	f->rows = realloc(f->rows, sizeof(char *) * (f->n + 1));
+	f->rows[f->n++] = line;
+}
+
+static void
+flatten(const OdooRetailGuard__Snapshot *s, flat *f)
+{
+	memset(f, 0, sizeof(*f));
+	for (size_t i = 0; i < s->n_queries; i++)
+		flat_add(f, entry_line("query", &s->queries[i]->base));
+	for (size_t i = 0; i < s->n_models; i++)
+		flat_add(f, entry_line("model", &s->models[i]->base));
+	for (size_t i = 0; i < s->n_lock_contention; i++)
+		flat_add(f, entry_line("lock", &s->lock_contention[i]->base));
+	for (size_t i = 0; i < s->n_autovacuum_lag; i++)
+	{
+		OdooRetailGuard__AutovacuumLag v = *s->autovacuum_lag[i];
+
+		v.lag_s = 0;
+		flat_add(f, entry_line("vacuum", &v.base));
+	}
+	qsort(f->rows, f->n, sizeof(char *), cmp_str);
+}
+
+static void
+flat_free(flat *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		free(f->rows[i]);
+	free(f->rows);
+}
+
+/* "" when equal, else the first difference */
+static void
+compare(const flat *a, const flat *b, char *diff, size_t len)
+{
+	size_t		i = 0,
+				j = 0;
+
+	diff[0] = '\0';
+	while (i < a->n || j < b->n)
+	{
+		int			c = i >= a->n ? 1 : j >= b->n ? -1 : strcmp(a->rows[i], b->rows[j]);
+
+		if (c == 0)
+		{
+			i++;
+			j++;
+			continue;
+		}
+		snprintf(diff, len, "%s: %.200s", c < 0 ? "only_merged" : "only_full",
+				 c < 0 ? a->rows[i] : b->rows[j]);
+		return;
+	}
+}
+
+static OdooRetailGuard__Snapshot *
+fetch(PGconn *conn, uint64_t since, bool with_since, size_t *bytes)
+{
+	char		gen[32];
+	const char *vals[2] = {"0", gen};
+	PGresult   *r;
+	OdooRetailGuard__Snapshot *s = NULL;
+
+	snprintf(gen, sizeof(gen), "%llu", (unsigned long long) since);
+	r = PQexecParams(conn, with_since ?
+					 "SELECT odoo_retail_guard.snapshot($1::int8, $2::int8)" :
+					 "SELECT odoo_retail_guard.snapshot($1::int8)",
+					 with_since ? 2 : 1, NULL, vals, NULL, NULL, 1);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+	{
+		*bytes = (size_t) PQgetlength(r, 0, 0);
+		s = odoo_retail_guard__snapshot__unpack(NULL, *bytes,
+												(const uint8_t *) PQgetvalue(r, 0, 0));
+	}
+	else
+		fprintf(stderr, "snapshot failed: %s", PQerrorMessage(conn));
+	PQclear(r);
+	return s;
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool
+step(const char *conninfo, snapshot_merge *m, const char *name)
+{
+	PGconn	   *conn = PQconnectdb(conninfo);
+	bool		equal = false;
+	/* what the node answered first: a retry after a full answer is a delta */
+	char		first_kind[8] = "";
+	char		first_reason[64] = "";
+
+	if (PQstatus(conn) != CONNECTION_OK)
+	{
+		printf("STEP %s error=connect\n", name);
+		PQfinish(conn);
+		return false;
+	}
+	/* the comparison's own statements must not change what it compares */
+	PQclear(PQexec(conn, "SET odoo_retail_guard.track = none"));
+	for (int attempt = 1; attempt <= 3 && !equal; attempt++)
+	{
+		size_t		dbytes = 0,
+					fbytes = 0;
+		OdooRetailGuard__Snapshot *d = fetch(conn, snapshot_merge_since(m, now_ms()), true, &dbytes);
+		OdooRetailGuard__Snapshot *f = fetch(conn, 0, false, &fbytes);
+		char		err[256] = "";
+		char		diff[320] = "";
+		size_t		sent,
+					sent_q,
+					removed;
+		bool		was_delta;
+		const char *reason;
+		flat		a,
+					b;
+
+		if (!d || !f)
+		{
+			printf("STEP %s error=snapshot\n", name);
+			break;
+		}
+		sent = d->n_queries + d->n_models + d->n_lock_contention + d->n_autovacuum_lag;
+		sent_q = d->n_queries + d->n_models;
+		removed = d->n_removed;
+		was_delta = d->delta;
+		reason = d->full_reason && *d->full_reason ? d->full_reason : "-";
+		if (attempt == 1)
+		{
+			snprintf(first_kind, sizeof(first_kind), "%s", was_delta ? "delta" : "full");
+			snprintf(first_reason, sizeof(first_reason), "%s", reason);
+		}
+		if (!snapshot_merge_apply(m, d, now_ms(), err, sizeof(err)))
+			snprintf(diff, sizeof(diff), "refused: %s", err);
+		flatten(d, &a);
+		flatten(f, &b);
+		if (!diff[0])
+			compare(&a, &b, diff, sizeof(diff));
+		equal = !diff[0];
+		if (equal || attempt == 3)
+			printf("STEP %s kind=%s reason=%s sent=%zu sent_statements=%zu removed=%zu kept=%zu full=%zu "
+				   "bytes=%zu full_bytes=%zu attempts=%d equal=%s%s%s\n",
+				   name, first_kind, first_reason, sent, sent_q, removed, a.n, b.n,
+				   dbytes, fbytes, attempt, equal ? "yes" : "no", equal ? "" : " ", diff);
+		flat_free(&a);
+		flat_free(&b);
+		snapshot_merge_release(m, d);
+		odoo_retail_guard__snapshot__free_unpacked(d, NULL);
+		odoo_retail_guard__snapshot__free_unpacked(f, NULL);
+	}
+	fflush(stdout);
+	PQfinish(conn);
+	return equal;
+}
+
+int
+main(int argc, char **argv)
+{
+	snapshot_merge *m;
+	char		line[256];
+	int			failed = 0;
+
+	if (argc != 2)
+	{
+		fprintf(stderr, "usage: %s CONNINFO < step names\n", argv[0]);
+		return 2;
+	}
+	/* no safety-net full snapshot: every step after the first is a delta unless the node says otherwise */
+	m = snapshot_merge_new(0);
+	while (fgets(line, sizeof(line), stdin))
+	{
+		line[strcspn(line, "\n")] = '\0';
+		if (*line && !step(argv[1], m, line))
+			failed++;
+	}
+	snapshot_merge_free(m);
+	return failed ? 1 : 0;
+}

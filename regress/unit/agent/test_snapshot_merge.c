@@ -1,0 +1,359 @@
+/*
+ * test_snapshot_merge.c: delta snapshots merged into a node's kept sets give
+ * the same statements, models, lock contention and autovacuum tables as the
+ * full snapshot would; deltas that cannot be merged are refused and the next
+ * poll asks for a full one.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "snapshot_merge.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SYSID 7311234567890123456ULL
+#define INC1 42
+#define INC2 43
+
+/* what a test snapshot holds before it is packed */
+typedef struct spec
+{
+	bool		delta;
+	uint64_t	generation;
+	uint64_t	since;
+	uint64_t	incarnation;
+	int			nq;
+	OdooRetailGuard__QueryStat q[8];
+	int			nm;
+	OdooRetailGuard__ModelStat m[4];
+	int			nl;
+	OdooRetailGuard__LockContention l[4];
+	int			nv;
+	OdooRetailGuard__AutovacuumLag v[4];
+	int			nr;
+	OdooRetailGuard__RemovedEntry r[8];
+} spec;
+
+static void
+add_query(spec *s, uint64_t queryid, uint64_t calls)
+{
+	OdooRetailGuard__QueryStat *q = &s->q[s->nq++];
+
+	odoo_retail_guard__query_stat__init(q);
+	q->database = "retail";
+	q->role = "odoo";
+	q->worker_class = "http";
+	q->queryid = queryid;
+	q->toplevel = true;
+	q->model = "stock.quant";
+	q->calls = calls;
+}
+
+static void
+add_model(spec *s, const char *model, uint64_t calls)
+{
+	OdooRetailGuard__ModelStat *m = &s->m[s->nm++];
+
+	odoo_retail_guard__model_stat__init(m);
+	m->database = "retail";
+	m->model = (char *) model;
+	m->operation = "select";
+	m->calls = calls;
+}
+
+static void
+add_lock(spec *s, const char *relation, uint64_t waits)
+{
+	OdooRetailGuard__LockContention *l = &s->l[s->nl++];
+
+	odoo_retail_guard__lock_contention__init(l);
+	l->database = "retail";
+	l->relation = (char *) relation;
+	l->lock_type = "transactionid";
+	l->mode = "ShareLock";
+	l->waits = waits;
+}
+
+static void
+add_vacuum(spec *s, const char *relation, int64_t dead, int64_t over_since, double lag_s)
+{
+	OdooRetailGuard__AutovacuumLag *v = &s->v[s->nv++];
+
+	odoo_retail_guard__autovacuum_lag__init(v);
+	v->database = "retail";
+	v->relation = (char *) relation;
+	v->dead_tuples = dead;
+	v->over_threshold_since_us = over_since;
+	v->lag_s = lag_s;
+}
+
+static OdooRetailGuard__RemovedEntry *
+add_removed(spec *s, const char *kind)
+{
+	OdooRetailGuard__RemovedEntry *r = &s->r[s->nr++];
+
+	odoo_retail_guard__removed_entry__init(r);
+	r->kind = (char *) kind;
+	r->database = "retail";
+	return r;
+}
+
+/* packs and unpacks the spec: a snapshot owned by protobuf-c, as the agent reads one */
+static OdooRetailGuard__Snapshot *
+decoded(spec *s)
+{
+	OdooRetailGuard__Snapshot snap = ODOO_RETAIL_GUARD__SNAPSHOT__INIT;
+	OdooRetailGuard__NodeIdentity id = ODOO_RETAIL_GUARD__NODE_IDENTITY__INIT;
+	OdooRetailGuard__QueryStat *qp[8];
+	OdooRetailGuard__ModelStat *mp[4];
+	OdooRetailGuard__LockContention *lp[4];
+	OdooRetailGuard__AutovacuumLag *vp[4];
+	OdooRetailGuard__RemovedEntry *rp[8];
+	OdooRetailGuard__Snapshot *out;
+	uint8_t    *buf;
+	size_t		len;
+
+	id.system_identifier = SYSID;
+	id.shmem_incarnation = s->incarnation ? s->incarnation : INC1;
+	snap.node = &id;
+	snap.delta = s->delta;
+	snap.generation = s->generation;
+	snap.since_generation = s->since;
+	for (int i = 0; i < s->nq; i++)
+		qp[i] = &s->q[i];
+	for (int i = 0; i < s->nm; i++)
+		mp[i] = &s->m[i];
+	for (int i = 0; i < s->nl; i++)
+		lp[i] = &s->l[i];
+	for (int i = 0; i < s->nv; i++)
+		vp[i] = &s->v[i];
+	for (int i = 0; i < s->nr; i++)
+		rp[i] = &s->r[i];
+	snap.n_queries = s->nq;
+	snap.queries = qp;
+	snap.n_models = s->nm;
+	snap.models = mp;
+	snap.n_lock_contention = s->nl;
+	snap.lock_contention = lp;
+	snap.n_autovacuum_lag = s->nv;
+	snap.autovacuum_lag = vp;
+	snap.n_removed = s->nr;
+	snap.removed = rp;
+	len = odoo_retail_guard__snapshot__get_packed_size(&snap);
+	buf = malloc(len ? len : 1);
+	odoo_retail_guard__snapshot__pack(&snap, buf);
+	out = odoo_retail_guard__snapshot__unpack(NULL, len, buf);
+	free(buf);
+	assert_non_null(out);
+	return out;
+}
+
+static void
+done(snapshot_merge *m, OdooRetailGuard__Snapshot *snap)
+{
+	snapshot_merge_release(m, snap);
+	odoo_retail_guard__snapshot__free_unpacked(snap, NULL);
+}
+
+static const OdooRetailGuard__QueryStat *
+find_query(const OdooRetailGuard__Snapshot *s, uint64_t queryid)
+{
+	for (size_t i = 0; i < s->n_queries; i++)
+		if (s->queries[i]->queryid == queryid)
+			return s->queries[i];
+	return NULL;
+}
+
+/* a full snapshot with one of each kind, generation 10 */
+static OdooRetailGuard__Snapshot *
+first_full(void)
+{
+	spec		s = {0};
+
+	s.generation = 10;
+	add_query(&s, 1, 5);
+	add_query(&s, 2, 7);
+	add_query(&s, 3, 9);
+	add_model(&s, "stock.quant", 21);
+	add_model(&s, "sale.order", 3);
+	add_lock(&s, "stock_quant", 2);
+	add_vacuum(&s, "stock_move", 10, 0, 0);
+	add_vacuum(&s, "stock_quant", 5000, 1000, 30);
+	return decoded(&s);
+}
+
+static void
+test_full_then_delta(void **state)
+{
+	snapshot_merge *m = snapshot_merge_new(300000);
+	OdooRetailGuard__Snapshot *snap;
+	spec		d = {0};
+	OdooRetailGuard__RemovedEntry *r;
+	char		err[256];
+
+	(void) state;
+	assert_true(snapshot_merge_since(m, 0) == 0);	/* nothing kept: a full one first */
+	snap = first_full();
+	assert_true(snapshot_merge_apply(m, snap, 1000, err, sizeof(err)));
+	assert_int_equal(snap->n_queries, 3);
+	assert_int_equal(snap->n_autovacuum_lag, 2);
+	/* over threshold first, as the extension orders them */
+	assert_string_equal(snap->autovacuum_lag[0]->relation, "stock_quant");
+	done(m, snap);
+	assert_true(snapshot_merge_since(m, 2000) == 10);
+
+	/* query 2 ran again, query 4 is new, query 3 was evicted with sale.order's last statement */
+	d.delta = true;
+	d.since = 10;
+	d.generation = 11;
+	add_query(&d, 2, 8);
+	add_query(&d, 4, 1);
+	add_model(&d, "stock.quant", 23);
+	add_lock(&d, "stock_quant", 3);
+	add_vacuum(&d, "stock_quant", 6000, 1000, 40);
+	r = add_removed(&d, "query");
+	r->role = "odoo";
+	r->worker_class = "http";
+	r->queryid = 3;
+	r->toplevel = true;
+	r = add_removed(&d, "model");
+	r->model = "sale.order";
+	r->operation = "select";
+	r = add_removed(&d, "autovacuum_lag");
+	r->relation = "stock_move";
+	snap = decoded(&d);
+	assert_true(snapshot_merge_apply(m, snap, 3000, err, sizeof(err)));
+	assert_int_equal(snap->n_queries, 3);
+	assert_true(find_query(snap, 1)->calls == 5);
+	assert_true(find_query(snap, 2)->calls == 8);
+	assert_true(find_query(snap, 4)->calls == 1);
+	assert_null(find_query(snap, 3));
+	assert_int_equal(snap->n_models, 1);
+	assert_string_equal(snap->models[0]->model, "stock.quant");
+	assert_true(snap->models[0]->calls == 23);
+	assert_int_equal(snap->n_lock_contention, 1);
+	assert_true(snap->lock_contention[0]->waits == 3);
+	assert_int_equal(snap->n_autovacuum_lag, 1);
+	assert_true(snap->autovacuum_lag[0]->dead_tuples == 6000);
+	done(m, snap);
+	assert_true(snapshot_merge_since(m, 4000) == 11);
+
+	/* a lock entry evicted: only it goes */
+	memset(&d, 0, sizeof(d));
+	d.delta = true;
+	d.since = 11;
+	d.generation = 12;
+	r = add_removed(&d, "lock_contention");
+	r->relation = "stock_quant";
+	r->lock_type = "transactionid";
+	r->mode = "ShareLock";
+	add_removed(&d, "a_kind_from_a_newer_extension");
+	snap = decoded(&d);
+	assert_true(snapshot_merge_apply(m, snap, 5000, err, sizeof(err)));
+	assert_int_equal(snap->n_lock_contention, 0);
+	assert_int_equal(snap->n_queries, 3);
+	done(m, snap);
+	snapshot_merge_free(m);
+}
+
+/* a full snapshot replaces everything: entries it lacks are gone */
+static void
+test_full_replaces(void **state)
+{
+	snapshot_merge *m = snapshot_merge_new(300000);
+	OdooRetailGuard__Snapshot *snap = first_full();
+	spec		f = {0};
+	snapshot_merge_stats st;
+
+	(void) state;
+	assert_true(snapshot_merge_apply(m, snap, 0, NULL, 0));
+	done(m, snap);
+	f.generation = 20;
+	add_query(&f, 9, 1);
+	snap = decoded(&f);
+	assert_true(snapshot_merge_apply(m, snap, 10, NULL, 0));
+	assert_int_equal(snap->n_queries, 1);
+	assert_int_equal(snap->n_models, 0);
+	assert_int_equal(snap->n_autovacuum_lag, 0);
+	done(m, snap);
+	snapshot_merge_get_stats(m, &st);
+	assert_int_equal(st.fulls, 2);
+	assert_int_equal(st.entries, 1);
+	snapshot_merge_free(m);
+}
+
+/* deltas that cannot be merged are refused, and the next poll asks for a full one */
+static void
+test_refused(void **state)
+{
+	snapshot_merge *m = snapshot_merge_new(300000);
+	OdooRetailGuard__Snapshot *snap;
+	spec		d = {0};
+	char		err[256];
+
+	(void) state;
+	d.delta = true;
+	d.since = 10;
+	d.generation = 11;
+	add_query(&d, 2, 8);
+	snap = decoded(&d);
+	assert_false(snapshot_merge_apply(m, snap, 0, err, sizeof(err)));
+	assert_non_null(strstr(err, "without a full one"));
+	assert_int_equal(snap->n_queries, 1);	/* its own entries, untouched */
+	done(m, snap);
+
+	snap = first_full();
+	assert_true(snapshot_merge_apply(m, snap, 0, err, sizeof(err)));
+	done(m, snap);
+	/* the shared memory was re-initialized: its generations are not ours */
+	d.incarnation = INC2;
+	snap = decoded(&d);
+	assert_false(snapshot_merge_apply(m, snap, 0, err, sizeof(err)));
+	assert_non_null(strstr(err, "incarnation"));
+	done(m, snap);
+	assert_true(snapshot_merge_since(m, 0) == 0);
+
+	/* a delta from a generation other than the one asked for */
+	snap = first_full();
+	assert_true(snapshot_merge_apply(m, snap, 0, err, sizeof(err)));
+	done(m, snap);
+	d.incarnation = INC1;
+	d.since = 9;
+	snap = decoded(&d);
+	assert_false(snapshot_merge_apply(m, snap, 0, err, sizeof(err)));
+	done(m, snap);
+	assert_true(snapshot_merge_since(m, 0) == 0);
+	snapshot_merge_free(m);
+}
+
+/* the safety net: a full snapshot at least every full_every_ms */
+static void
+test_full_every(void **state)
+{
+	snapshot_merge *m = snapshot_merge_new(300000);
+	OdooRetailGuard__Snapshot *snap = first_full();
+
+	(void) state;
+	assert_true(snapshot_merge_apply(m, snap, 1000, NULL, 0));
+	done(m, snap);
+	assert_true(snapshot_merge_since(m, 1000 + 299999) == 10);
+	assert_true(snapshot_merge_since(m, 1000 + 300000) == 0);
+	snapshot_merge_free(m);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_full_then_delta),
+		cmocka_unit_test(test_full_replaces),
+		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_full_every),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
