@@ -49,6 +49,7 @@
 
 #include "catalog/pg_authid.h"
 
+#include "cron_jobs.h"
 #include "destructive.h"
 #include "normalize.h"
 #include "odoo_classify.h"
@@ -223,6 +224,9 @@ record(OrgDestructiveKind kind, const TargetRel *t, int64 rows,
 		src = CleanQuerytext(source, &location, &len);
 		p->text_len = org_normalize_query(src, len, p->text, org_query_text_length + 1);
 	}
+	/* statement time, none of our locks held: see cron_jobs.h */
+	p->ev.origin = org_cron_event_origin(p->text, p->ev.relation,
+										 &p->ev.cron_job_id, &p->ev.cron_pid);
 	org_ring_push(ring, p);
 }
 
@@ -485,8 +489,8 @@ org_destructive_events(PG_FUNCTION_ARGS)
 									 &gap, show_text);
 	for (i = 0; i < n; i++)
 	{
-		Datum		values[14];
-		bool		nulls[14];
+		Datum		values[17];
+		bool		nulls[17];
 		int			c = 0;
 
 		memset(nulls, 0, sizeof(nulls));
@@ -511,6 +515,13 @@ org_destructive_events(PG_FUNCTION_ARGS)
 		values[c] = org_text_or_null(e[i].text, &nulls[c]);
 		c++;
 		values[c++] = BoolGetDatum(gap);
+		values[c++] = CStringGetTextDatum(org_event_origin_name(e[i].origin));
+		values[c] = Int64GetDatum(e[i].cron_job_id);
+		nulls[c] = (e[i].cron_job_id == 0);
+		c++;
+		values[c] = Int32GetDatum(e[i].cron_pid);
+		nulls[c] = (e[i].cron_pid == 0);
+		c++;
 		Assert(c == lengthof(values));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}

@@ -38,6 +38,9 @@ typedef struct OrgDestructiveEvent
 	char		appname[NAMEDATALEN];
 	char		relation[NAMEDATALEN * 2];
 	char		model[NAMEDATALEN];
+	int16		origin;			/* OrgEventOrigin (cron_jobs.h) */
+	int64		cron_job_id;	/* ir_cron id of the job that ran it; 0 none */
+	int32		cron_pid;		/* that job's cron cursor; 0 none */
 	char	   *text;			/* normalized; NULL when not asked for */
 } OrgDestructiveEvent;
 

@@ -1297,3 +1297,10 @@ org_locks_reset(void)
 		pg_atomic_write_u64(&locks_shared->conflicts[i].serialization_failures, 0);
 	}
 }
+
+/* the pg_stat_activity name of a BackendState, for the other trackers */
+const char *
+org_backend_state_name(int state)
+{
+	return backend_state_name((BackendState) state);
+}

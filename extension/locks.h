@@ -155,4 +155,7 @@ extern void org_resolve_relation(Oid dbid, Oid relid,
 								 char *relation, size_t relation_len,
 								 char *model, size_t model_len);
 
+/* "active", "idle in transaction", ... for a BackendState */
+extern const char *org_backend_state_name(int state);
+
 #endif							/* ORG_LOCKS_H */

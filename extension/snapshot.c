@@ -44,6 +44,7 @@
 
 #include "odoo_retail_guard.pb-c.h"
 
+#include "cron_jobs.h"
 #include "lockcheck.h"
 #include "odoo_classify.h"
 #include "odoo_retail_guard.h"
@@ -470,6 +471,9 @@ build_destructive(OdooRetailGuard__Snapshot *snap, SnapshotBuild *b,
 		m->lsn_before = e->lsn_before;
 		m->pid = e->pid;
 		m->xid = e->xid;
+		m->origin = str(org_event_origin_name(e->origin));
+		m->cron_job_id = e->cron_job_id;
+		m->cron_pid = e->cron_pid;
 		snap->destructive_events[i] = m;
 	}
 	snap->n_destructive_events = n;
@@ -754,6 +758,42 @@ build_replication(OdooRetailGuard__Snapshot *snap, SnapshotBuild *b)
 	}
 }
 
+/* Odoo scheduled jobs running now (cron_jobs.c, the odoo_jobs view's reader) */
+static void
+build_cron_jobs(OdooRetailGuard__Snapshot *snap, SnapshotBuild *b)
+{
+	OrgCronJob *jobs;
+	int			n;
+	int			i;
+
+	jobs = org_cron_jobs_collect(&n, b->show_text);
+	snap->cron_jobs = palloc(sizeof(*snap->cron_jobs) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		OdooRetailGuard__CronJob *m = palloc(sizeof(*m));
+		OrgCronJob *j = &jobs[i];
+
+		odoo_retail_guard__cron_job__init(m);
+		m->cron_pid = j->cron_pid;
+		m->n_job_pids = j->n_job_pids;
+		m->job_pids = pid_array(j->job_pids, j->n_job_pids);
+		m->database = str(org_snapshot_dbname(b, j->dbid));
+		m->application_name = j->appname;
+		m->job_id = j->job_id;
+		m->started_us = org_unix_us(j->started);
+		m->running_s = j->running_s;
+		m->job_state = j->job_state;
+		m->job_query = str(j->job_query);
+		m->job_model = j->job_model;
+		m->holds_horizon = j->holds_horizon;
+		m->xmin_age = j->xmin_age;
+		m->blocked_sessions = j->blocked_sessions;
+		m->kind = str("ir_cron");
+		snap->cron_jobs[i] = m;
+	}
+	snap->n_cron_jobs = n;
+}
+
 static void
 build_memory(OdooRetailGuard__Snapshot *snap)
 {
@@ -824,6 +864,7 @@ org_snapshot_encode(uint64 cursor, bool show_text)
 	build_locks(&snap, &b, cursor, horizon);
 	build_vacuum(&snap, &b);
 	build_replication(&snap, &b);
+	build_cron_jobs(&snap, &b);
 	build_memory(&snap);
 
 	MemoryContextSwitchTo(oldcxt);

@@ -71,6 +71,7 @@
 #include "utils/fmgrprotos.h"
 #include "utils/timestamp.h"
 
+#include "cron_jobs.h"
 #include "odoo_classify.h"
 #include "odoo_retail_guard.h"
 #include "sql_values.h"
@@ -730,8 +731,10 @@ may_terminate(int pid)
  * Terminate sessions admitted under a rule with a drain that sit idle in
  * transaction longer than the rule allows (a cancel does nothing to an idle
  * session), through pg_terminate_backend() so that its permission checks
- * apply.  Sessions the caller may not terminate are skipped with a warning.
- * Returns how many were signalled.
+ * apply.  Sessions the caller may not terminate are skipped with a warning,
+ * and so is the cron cursor of a running Odoo job (cron_jobs.h): ending it
+ * frees the job's ir_cron row while the job goes on.  Returns how many were
+ * signalled.
  */
 static int
 drain_sessions(void)
@@ -740,6 +743,7 @@ drain_sessions(void)
 	int			ncand = 0;
 	int			drained = 0;
 	int			skipped = 0;
+	int			cron_skipped = 0;
 	TimestampTz now = GetCurrentTimestamp();
 	int			nbe;
 	int			i;
@@ -797,6 +801,12 @@ drain_sessions(void)
 			if (now - be->st_state_start_timestamp <
 				(int64) cand[j].idle_s * USECS_PER_SEC)
 				break;
+			/* its job goes on: terminating it would free the job's lock */
+			if (org_cron_cursor_of_running_job(cand[j].pid))
+			{
+				cron_skipped++;
+				break;
+			}
 			if (!may_terminate(cand[j].pid))
 			{
 				skipped++;
@@ -830,6 +840,11 @@ drain_sessions(void)
 				 errmsg("drain skipped %d session(s) the current role may not terminate", skipped),
 				 errdetail("Only superusers may terminate superusers' sessions; other roles' sessions need the privileges of that role or of pg_signal_backend."),
 				 errhint("GRANT pg_signal_backend to the role that calls throttle() and drain().")));
+	if (cron_skipped > 0)
+		ereport(WARNING,
+				(errmsg("drain skipped %d cron cursor(s) of running Odoo jobs", cron_skipped),
+				 errdetail("Terminating a cron cursor releases its job's ir_cron row lock while the job goes on, so another worker may start the same job."),
+				 errhint("To stop a job, terminate its job connection (job_pids in odoo_retail_guard.odoo_jobs); Odoo then ends the cron cursor itself.")));
 	return drained;
 }
 

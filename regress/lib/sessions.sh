@@ -1,7 +1,7 @@
 # regress/lib/sessions.sh: long-lived psql sessions and TAP-style checks for
 # integration scripts.  Source it after cluster.sh.
 #
-#   org_session_open NAME CLUSTER DB [APPNAME]   psql in the background, fed by a fifo
+#   org_session_open NAME CLUSTER DB [APPNAME [USER]]  psql in the background, fed by a fifo
 #   org_session_send NAME SQL                    send SQL (returns at once)
 #   org_session_pid NAME                         the session's backend pid
 #   org_session_output NAME                      what the session printed so far
@@ -19,12 +19,12 @@ ORG_TAP_N=0
 ORG_TAP_FAILED=0
 
 org_session_open() {
-	local name=$1 cluster=$2 db=$3 app=${4:-psql}
+	local name=$1 cluster=$2 db=$3 app=${4:-psql} user=${5:-postgres}
 	local fifo="$ORG_TMP/session-$name.fifo" out="$ORG_TMP/session-$name.out" fd
 	rm -f "$fifo"
 	mkfifo "$fifo"
 	PGAPPNAME=$app psql -X -q -A -t -v ON_ERROR_STOP=0 -h "${ORG_SOCK[$cluster]}" \
-		-p "${ORG_PORT[$cluster]}" -U postgres -d "$db" <"$fifo" >"$out" 2>&1 &
+		-p "${ORG_PORT[$cluster]}" -U "$user" -d "$db" <"$fifo" >"$out" 2>&1 &
 	ORG_SESS_PID[$name]=$!
 	exec {fd}>"$fifo"
 	ORG_SESS_FD[$name]=$fd

@@ -16,7 +16,10 @@ CREATE FUNCTION odoo_retail_guard.destructive_events_since(
 	OUT xid bigint,
 	OUT pid integer,
 	OUT query text,
-	OUT gap boolean)
+	OUT gap boolean,
+	OUT origin text,
+	OUT cron_job_id bigint,
+	OUT cron_pid integer)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'org_destructive_events'
 LANGUAGE C STRICT VOLATILE;
@@ -35,6 +38,9 @@ SELECT e.event_id,
 	   e.xid,
 	   e.pid,
 	   e.query,
+	   e.origin,
+	   e.cron_job_id,
+	   e.cron_pid,
 	   e.dbid,
 	   e.userid
 FROM odoo_retail_guard.destructive_events_since(0) e
@@ -42,7 +48,7 @@ LEFT JOIN pg_database d ON d.oid = e.dbid
 LEFT JOIN pg_roles r ON r.oid = e.userid;
 
 COMMENT ON VIEW odoo_retail_guard.destructive_events IS
-	'DROP TABLE, TRUNCATE and large DELETE/UPDATE with the WAL LSN before each: restore to lsn_before to undo it. rows: for DROP TABLE and TRUNCATE the planner estimate (NULL when never analyzed).';
+	'DROP TABLE, TRUNCATE and large DELETE/UPDATE with the WAL LSN before each: restore to lsn_before to undo it. rows: for DROP TABLE and TRUNCATE the planner estimate (NULL when never analyzed). origin: housekeeping (one of Odoo''s scheduled garbage-collection deletes), cron (run by a scheduled job, cron_job_id and cron_pid name it) or adhoc.';
 
 REVOKE ALL ON FUNCTION odoo_retail_guard.destructive_events_since(bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION odoo_retail_guard.destructive_events_since(bigint)
