@@ -79,6 +79,8 @@ static const builtin_rule builtin_rules[RULE_KIND_COUNT] = {
 	{"destructive_event", RULE_DESTRUCTIVE_EVENT, 1, 1, 0, 900, SEV_CRITICAL, ""},
 	/* value: nodes of one cluster answering as primary at once (split brain) */
 	{"two_primaries", RULE_TWO_PRIMARIES, 2, 2, 0, 0, SEV_CRITICAL, ""},
+	/* an Odoo job's run time: a scheduler run or a mass mailing takes minutes, an hour at most */
+	{"cron_job_runtime", RULE_CRON_JOB_RUNTIME, 7200, 6000, 0, 0, SEV_WARNING, "s"},
 };
 
 static const char *const severity_names[] = {"info", "warning", "error", "critical"};
@@ -749,7 +751,8 @@ load_pager(parse_state *ps, section *s, agent_cfg *cfg)
 	p->backoff_initial_s = 1;
 	p->backoff_max_s = 300;
 	p->tls_verify = true;
-	p->min_severity = SEV_INFO;
+	/* info is recorded (log, /metrics, once), not paged, unless a pager asks for it */
+	p->min_severity = SEV_WARNING;
 	p->alert_ttl_s = 3600;
 	p->kind = PAGER_WEBHOOK;
 	if (!t)
@@ -814,6 +817,7 @@ rule_defaults(rule_cfg *r, const builtin_rule *b, const char *name)
 	r->flap_window_s = 1800;
 	r->sev = b->sev;
 	r->raise_severity = SEV_CRITICAL;
+	r->housekeeping_sev = SEV_INFO;
 }
 
 static void
@@ -870,6 +874,10 @@ load_rule(parse_state *ps, section *s, agent_cfg *cfg)
 	get_integer(ps, s, "flap_count", &r->flap_count, 0, 16);
 	get_severity(ps, s, "severity", &r->sev);
 	get_severity(ps, s, "raise_severity", &r->raise_severity);
+	if ((e = get(s, "housekeeping_severity")) != NULL && r->kind != RULE_DESTRUCTIVE_EVENT)
+		add_error(ps, e->line, "housekeeping_severity: only rules of kind destructive_event have it");
+	else
+		get_severity(ps, s, "housekeeping_severity", &r->housekeeping_sev);
 	if ((e = get(s, "raise_during")) != NULL)
 	{
 		const char *err;

@@ -30,6 +30,7 @@ typedef enum rule_kind
 	RULE_NODE_UNREACHABLE,
 	RULE_DESTRUCTIVE_EVENT,
 	RULE_TWO_PRIMARIES,
+	RULE_CRON_JOB_RUNTIME,
 	RULE_KIND_COUNT
 } rule_kind;
 
@@ -97,6 +98,7 @@ typedef struct rule_cfg
 	schedule	raise_during;
 	severity	raise_severity;
 	schedule	mute_during;	/* mutes rules below critical */
+	severity	housekeeping_sev;	/* destructive_event: Odoo's scheduled housekeeping */
 	char	   *runbook;		/* [runbook NAME] started when it fires, or NULL */
 	int			line;
 } rule_cfg;

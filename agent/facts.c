@@ -28,6 +28,7 @@ struct facts_memory
 {
 	mem_entry  *v;
 	int			n;
+	const cron_catalog *crons;	/* the node's, borrowed */
 };
 
 fact *
@@ -80,6 +81,12 @@ facts_memory_free(facts_memory *m)
 		free(m->v[i].key);
 	free(m->v);
 	free(m);
+}
+
+void
+facts_memory_use_crons(facts_memory *m, const cron_catalog *crons)
+{
+	m->crons = crons;
 }
 
 static mem_entry *
@@ -152,6 +159,41 @@ find_fact(fact_list *l, rule_kind kind, const char *subject)
 	return NULL;
 }
 
+/*
+ * The Odoo job a blocker or horizon holder works for: stable identity in
+ * labels (the job, not its pids, which change with every run), the rest
+ * in the summary.
+ */
+static void
+set_cron_job(fact *f, const cron_catalog *crons, const OdooRetailGuard__CronJob *j)
+{
+	const cron_job_info *info = cron_catalog_find(crons, j->database, j->job_id);
+
+	if (j->job_id > 0)
+		set_num(f, "cron_job_id", (double) j->job_id);
+	if (info)
+		set_str(f, "cron_job", info->name);
+}
+
+/* "; PID is the cron cursor of Odoo job ..." or "" (malloc'd) */
+static char *
+cron_phrase(const OdooRetailGuard__Snapshot *s, const cron_catalog *crons, int32_t pid,
+			const OdooRetailGuard__CronJob **job)
+{
+	bool		cursor;
+	const OdooRetailGuard__CronJob *j = cron_job_by_pid(s, pid, &cursor);
+	char	   *d,
+			   *r;
+
+	*job = j;
+	if (!j)
+		return xstrdup("");
+	d = cron_job_describe(crons, j);
+	r = xasprintf("; pid %d is the %s of %s", pid, cursor ? "cron cursor" : "job connection", d);
+	free(d);
+	return r;
+}
+
 void
 facts_from_observation(const node_observation *obs, fact_list *out)
 {
@@ -175,7 +217,7 @@ facts_from_observation(const node_observation *obs, fact_list *out)
 }
 
 static void
-lock_facts(const OdooRetailGuard__Snapshot *s, fact_list *out)
+lock_facts(const OdooRetailGuard__Snapshot *s, const cron_catalog *crons, fact_list *out)
 {
 	for (size_t i = 0; i < s->n_blocking_chains; i++)
 	{
@@ -186,22 +228,27 @@ lock_facts(const OdooRetailGuard__Snapshot *s, fact_list *out)
 		double		wait_s = c->wait_ms / 1000.0;
 		double		len = (double) c->n_chain + 1;
 		fact	   *f = find_fact(out, RULE_LOCK_WAIT, subject);
+		const OdooRetailGuard__CronJob *job;
+		char	   *cron = cron_phrase(s, crons, c->root_pid, &job);
 
 		if (!f || f->value < wait_s)
 		{
+			char	   *summary = xasprintf("lock wait %.1fs on %s (root blocker pid %d, %s)%s", wait_s, m,
+											c->root_pid, nz(c->root_state), cron);
+
 			if (f)
 			{
 				/* keep the longest wait per model */
 				f->value = wait_s;
 				free(f->summary);
 				labels_free(&f->labels);
-				f->summary = xasprintf("lock wait %.1fs on %s (root blocker pid %d, %s)", wait_s, m,
-									   c->root_pid, nz(c->root_state));
+				f->summary = summary;
 			}
 			else
-				f = facts_add(out, RULE_LOCK_WAIT, subject, wait_s,
-							  "lock wait %.1fs on %s (root blocker pid %d, %s)", wait_s, m,
-							  c->root_pid, nz(c->root_state));
+			{
+				f = facts_add(out, RULE_LOCK_WAIT, subject, wait_s, "%s", summary);
+				free(summary);
+			}
 			set_str(f, "database", c->database);
 			set_str(f, "model", m);
 			set_str(f, "relation", c->relation);
@@ -215,21 +262,27 @@ lock_facts(const OdooRetailGuard__Snapshot *s, fact_list *out)
 			set_str(f, "root_state", c->root_state);
 			set_query(f, "root_query", c->root_query);
 			set_num(f, "duration_seconds", wait_s);
+			if (job)
+				set_cron_job(f, crons, job);
 		}
 		f = find_fact(out, RULE_BLOCKING_CHAIN, root_subject);
 		if (!f)
 		{
 			f = facts_add(out, RULE_BLOCKING_CHAIN, root_subject, len,
-						  "blocking chain of %.0f sessions rooted at pid %d (%s)", len, c->root_pid,
-						  nz(c->root_state));
+						  "blocking chain of %.0f sessions rooted at pid %d (%s)%s", len, c->root_pid,
+						  nz(c->root_state), cron);
 			set_str(f, "database", c->database);
 			set_num(f, "root_pid", c->root_pid);
 			set_str(f, "root_application", c->root_application_name);
 			set_str(f, "model", m);
+			if (job)
+				set_cron_job(f, crons, job);
 		}
 		else if (f->value < len)
 			f->value = len;
-		if (c->root_state && strncmp(c->root_state, "idle in transaction", 19) == 0)
+		/* a running job's cron cursor waits for its job by design: lock_wait and blocking_chain name it */
+		if (c->root_state && strncmp(c->root_state, "idle in transaction", 19) == 0 &&
+			!cron_cursor_of_running_job(s, c->root_pid))
 		{
 			char	   *sub = xasprintf("pid:%d", c->root_pid);
 			double		age = c->root_xact_age_ms / 1000.0;
@@ -237,7 +290,8 @@ lock_facts(const OdooRetailGuard__Snapshot *s, fact_list *out)
 			if (!find_fact(out, RULE_IDLE_IN_TRANSACTION, sub))
 			{
 				f = facts_add(out, RULE_IDLE_IN_TRANSACTION, sub, age,
-							  "pid %d idle in transaction for %.0fs, blocking %s", c->root_pid, age, m);
+							  "pid %d idle in transaction for %.0fs, blocking %s%s", c->root_pid, age, m,
+							  cron);
 				set_str(f, "database", c->database);
 				set_num(f, "pid", c->root_pid);
 				set_str(f, "application", c->root_application_name);
@@ -245,6 +299,7 @@ lock_facts(const OdooRetailGuard__Snapshot *s, fact_list *out)
 			}
 			free(sub);
 		}
+		free(cron);
 		free(subject);
 		free(root_subject);
 	}
@@ -259,21 +314,28 @@ lock_facts(const OdooRetailGuard__Snapshot *s, fact_list *out)
 
 		if (!f)
 		{
+			const OdooRetailGuard__CronJob *job;
+			char	   *cron = cron_phrase(s, crons, e->root_pid, &job);
+
 			f = facts_add(out, RULE_LOCK_WAIT, subject, wait_s,
-						  "lock wait of %.1fs on %s ended (root blocker pid %d)", wait_s, m, e->root_pid);
+						  "lock wait of %.1fs on %s ended (root blocker pid %d)%s", wait_s, m, e->root_pid,
+						  cron);
 			set_str(f, "database", e->database);
 			set_str(f, "model", m);
 			set_str(f, "relation", e->relation);
 			set_num(f, "root_pid", e->root_pid);
 			set_str(f, "root_application", e->root_application_name);
 			set_num(f, "duration_seconds", wait_s);
+			if (job)
+				set_cron_job(f, crons, job);
+			free(cron);
 		}
 		free(subject);
 	}
 }
 
 static void
-vacuum_facts(const OdooRetailGuard__Snapshot *s, fact_list *out)
+vacuum_facts(const OdooRetailGuard__Snapshot *s, const cron_catalog *crons, fact_list *out)
 {
 	const OdooRetailGuard__VacuumHorizon *h = s->vacuum_horizon;
 
@@ -308,9 +370,11 @@ vacuum_facts(const OdooRetailGuard__Snapshot *s, fact_list *out)
 	{
 		char	   *subject = h->name && *h->name ? xasprintf("%s/%s", h->holder_kind, h->name)
 			: xasprintf("%s/pid:%d", h->holder_kind, h->pid);
+		const OdooRetailGuard__CronJob *job = NULL;
+		char	   *cron = h->pid ? cron_phrase(s, crons, h->pid, &job) : xstrdup("");
 		fact	   *f = facts_add(out, RULE_VACUUM_HORIZON, subject, h->age_s,
-								  "vacuum horizon held for %.0fs by %s (xmin age %lld)", h->age_s,
-								  subject, (long long) h->xmin_age);
+								  "vacuum horizon held for %.0fs by %s (xmin age %lld)%s", h->age_s,
+								  subject, (long long) h->xmin_age, cron);
 
 		set_str(f, "holder_kind", h->holder_kind);
 		set_str(f, "database", h->database);
@@ -318,21 +382,69 @@ vacuum_facts(const OdooRetailGuard__Snapshot *s, fact_list *out)
 		if (h->pid)
 			set_num(f, "pid", h->pid);
 		set_num(f, "xmin_age", (double) h->xmin_age);
-		if (h->state && strncmp(h->state, "idle in transaction", 19) == 0 && h->pid)
+		if (job)
+			set_cron_job(f, crons, job);
+		if (h->state && strncmp(h->state, "idle in transaction", 19) == 0 && h->pid &&
+			!cron_cursor_of_running_job(s, h->pid))
 		{
 			char	   *sub = xasprintf("pid:%d", h->pid);
 
 			if (!find_fact(out, RULE_IDLE_IN_TRANSACTION, sub))
 			{
 				f = facts_add(out, RULE_IDLE_IN_TRANSACTION, sub, h->age_s,
-							  "pid %d idle in transaction for %.0fs, holding the vacuum horizon",
-							  h->pid, h->age_s);
+							  "pid %d idle in transaction for %.0fs, holding the vacuum horizon%s",
+							  h->pid, h->age_s, cron);
 				set_str(f, "database", h->database);
 				set_num(f, "pid", h->pid);
 				set_str(f, "application", h->application_name);
 			}
 			free(sub);
 		}
+		free(cron);
+		free(subject);
+	}
+}
+
+/*
+ * One fact per running Odoo job: how long its cron cursor's transaction
+ * has run.  Keyed by the job (or its cron cursor when the extension could
+ * not tell the job), so that a job's next run is a new alert only after
+ * this one resolved.
+ */
+static void
+cron_job_facts(const OdooRetailGuard__Snapshot *s, const cron_catalog *crons, fact_list *out)
+{
+	for (size_t i = 0; i < s->n_cron_jobs; i++)
+	{
+		const OdooRetailGuard__CronJob *j = s->cron_jobs[i];
+		char	   *subject = cron_job_subject(j);
+		char	   *d;
+		fact	   *f = find_fact(out, RULE_CRON_JOB_RUNTIME, subject);
+
+		if (f && f->value >= j->running_s)
+		{
+			free(subject);
+			continue;
+		}
+		d = cron_job_describe(crons, j);
+		if (f)
+		{
+			f->value = j->running_s;
+			free(f->summary);
+			labels_free(&f->labels);
+		}
+		else
+			f = facts_add(out, RULE_CRON_JOB_RUNTIME, subject, j->running_s, "%s", "");
+		free(f->summary);
+		f->summary = xasprintf("%s running for %.0fs in database %s; job connection %s%s%s%s%s",
+							   d, j->running_s, nz(j->database),
+							   j->job_state && *j->job_state ? j->job_state : "gone",
+							   j->job_model && *j->job_model ? " on " : "", nz(j->job_model),
+							   j->holds_horizon ? "; holds the vacuum horizon" : "",
+							   j->blocked_sessions ? "; blocks other sessions" : "");
+		set_str(f, "database", j->database);
+		set_cron_job(f, crons, j);
+		free(d);
 		free(subject);
 	}
 }
@@ -506,19 +618,31 @@ query_facts(const OdooRetailGuard__Snapshot *s, facts_memory *mem, int64_t now, 
 	}
 }
 
+/*
+ * Every destructive event is a fact; Odoo's scheduled housekeeping is
+ * marked so, and the rule gives it its housekeeping_severity (recorded,
+ * not paged, by default).
+ */
 static void
-destructive_facts(const OdooRetailGuard__Snapshot *s, fact_list *out)
+destructive_facts(const OdooRetailGuard__Snapshot *s, const cron_catalog *crons, fact_list *out)
 {
 	for (size_t i = 0; i < s->n_destructive_events; i++)
 	{
 		const OdooRetailGuard__DestructiveEvent *d = s->destructive_events[i];
 		char	   *subject = xasprintf("%s/%s/%s/%llu", nz(d->kind), nz(d->database), nz(d->relation),
 										(unsigned long long) d->id);
+		destructive_origin origin = cron_event_origin(crons, d);
+		const cron_job_info *job = d->cron_job_id > 0 ? cron_catalog_find(crons, d->database, d->cron_job_id) : NULL;
+		char	   *by_job = d->cron_job_id <= 0 ? xstrdup("")
+			: xasprintf(", Odoo job %lld%s%s%s", (long long) d->cron_job_id, job ? " \"" : "",
+						job ? job->name : "", job ? "\"" : "");
 		char		lsn[40];
 		fact	   *f = facts_add(out, RULE_DESTRUCTIVE_EVENT, subject, 1,
-								  "%s on %s (%lld rows) by %s", nz(d->kind), what(d->model, d->relation),
-								  (long long) d->rows, d->role && *d->role ? d->role : "unknown role");
+								  "%s on %s (%lld rows) by %s (%s%s)", nz(d->kind), what(d->model, d->relation),
+								  (long long) d->rows, d->role && *d->role ? d->role : "unknown role",
+								  destructive_origin_name(origin), by_job);
 
+		f->housekeeping = origin == ORIGIN_HOUSEKEEPING;
 		snprintf(lsn, sizeof(lsn), "%X/%X", (unsigned) (d->lsn_before >> 32), (unsigned) d->lsn_before);
 		set_str(f, "kind", d->kind);
 		set_str(f, "database", d->database);
@@ -528,6 +652,12 @@ destructive_facts(const OdooRetailGuard__Snapshot *s, fact_list *out)
 		set_str(f, "application", d->application_name);
 		set_num(f, "rows", (double) d->rows);
 		labels_set(&f->labels, "lsn_before", lsn);
+		set_str(f, "origin", destructive_origin_name(origin));
+		if (d->cron_job_id > 0)
+			set_num(f, "cron_job_id", (double) d->cron_job_id);
+		if (job)
+			set_str(f, "cron_job", job->name);
+		free(by_job);
 		free(subject);
 	}
 }
@@ -536,11 +666,14 @@ void
 facts_from_snapshot(const OdooRetailGuard__Snapshot *snap, facts_memory *mem, int64_t now_us,
 					fact_list *out)
 {
+	const cron_catalog *crons = mem ? mem->crons : NULL;
+
 	if (!snap)
 		return;
-	lock_facts(snap, out);
-	vacuum_facts(snap, out);
+	lock_facts(snap, crons, out);
+	vacuum_facts(snap, crons, out);
+	cron_job_facts(snap, crons, out);
 	replication_facts(snap, out);
 	query_facts(snap, mem, now_us, out);
-	destructive_facts(snap, out);
+	destructive_facts(snap, crons, out);
 }

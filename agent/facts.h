@@ -8,6 +8,7 @@
 #define ORGUARD_FACTS_H
 
 #include "config.h"
+#include "cron_jobs.h"
 #include "odoo_retail_guard.pb-c.h"
 #include "util.h"
 
@@ -18,6 +19,7 @@ typedef struct fact
 	double		value;
 	char	   *summary;		/* one human line, no secrets */
 	labelset	labels;
+	bool		housekeeping;	/* Odoo's scheduled housekeeping: the rule's housekeeping_severity */
 } fact;
 
 typedef struct fact_list
@@ -35,6 +37,8 @@ typedef struct facts_memory facts_memory;
 
 facts_memory *facts_memory_new(void);
 void		facts_memory_free(facts_memory *m);
+/* the node's ir_cron catalog (job names, housekeeping), borrowed; NULL: none */
+void		facts_memory_use_crons(facts_memory *m, const cron_catalog *crons);
 
 /* what the agent itself measured on the node, with or without a snapshot */
 typedef struct node_observation

@@ -55,7 +55,11 @@ static const char *const stats_sql =
 "   WHERE s.nspname OPERATOR(pg_catalog.=) 'odoo_retail_guard'"
 "     AND p.proname OPERATOR(pg_catalog.=) 'snapshot'"
 "     AND p.proargtypes OPERATOR(pg_catalog.=) '20 20'::pg_catalog.oidvector"
-"   HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 0), 'f')";
+"   HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 0), 'f'),"
+/* column 8: Odoo's ir_cron exists */
+" EXISTS (SELECT FROM pg_catalog.pg_class c"
+"   JOIN pg_catalog.pg_namespace s ON s.oid OPERATOR(pg_catalog.=) c.relnamespace"
+"   WHERE s.nspname OPERATOR(pg_catalog.=) 'public' AND c.relname OPERATOR(pg_catalog.=) 'ir_cron')";
 
 /*
  * Odoo names a model's table after the model, dots as underscores.  The
@@ -80,6 +84,55 @@ static const char *const models_sql =
 " WHERE s.nspname OPERATOR(pg_catalog.=) 'public' AND c.relname OPERATOR(pg_catalog.=) 'ir_model';"
 " SELECT pg_catalog.replace(m.model::pg_catalog.text, '.', '_') COLLATE pg_catalog.\"C\","
 "  m.model::pg_catalog.text FROM ONLY \"public\".\"ir_model\" m ORDER BY 1";
+
+/*
+ * Odoo's scheduled jobs: id, name, and whether the job is the nightly
+ * housekeeping (its server action calls ir.autovacuum's
+ * _run_vacuum_cleaner: base/data/ir_cron_data.xml, autovacuum_job).
+ * cron_name is jsonb in Odoo 16.0 (a stored related field of the
+ * translated server action name; ir_cron.py reads it as
+ * cron_name->>'en_US') and varchar from 17.0 (computed in en_US):
+ * to_jsonb() reads both.  The same defences as for ir_model: both tables
+ * locked, read only when they are plain tables without row security whose
+ * columns have built-in types (the first SELECT fails the whole query
+ * otherwise); bounded rows and names.
+ */
+static const char *const crons_sql =
+"LOCK TABLE ONLY \"public\".\"ir_cron\", ONLY \"public\".\"ir_act_server\" IN ACCESS SHARE MODE;"
+" SELECT CASE WHEN pg_catalog.count(*) OPERATOR(pg_catalog.=) 6 THEN 0"
+"  ELSE pg_catalog.concat('public.ir_cron or public.ir_act_server is not a plain table without row"
+" security whose id, cron_name, ir_actions_server_id, model_name and code columns have built-in"
+" types: not read')::pg_catalog.int4 END"
+" FROM pg_catalog.pg_class c"
+" JOIN pg_catalog.pg_namespace s ON s.oid OPERATOR(pg_catalog.=) c.relnamespace"
+" JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.oid AND NOT a.attisdropped"
+" WHERE s.nspname OPERATOR(pg_catalog.=) 'public' AND c.relkind OPERATOR(pg_catalog.=) 'r'"
+"  AND NOT c.relrowsecurity"
+"  AND ((c.relname OPERATOR(pg_catalog.=) 'ir_cron' AND ("
+"     (a.attname OPERATOR(pg_catalog.=) ANY ('{id,ir_actions_server_id}'::pg_catalog.name[])"
+"      AND a.atttypid OPERATOR(pg_catalog.=) ANY ('{pg_catalog.int4,pg_catalog.int8}'::pg_catalog.regtype[]))"
+"     OR (a.attname OPERATOR(pg_catalog.=) 'cron_name' AND a.atttypid OPERATOR(pg_catalog.=)"
+"      ANY ('{pg_catalog.jsonb,pg_catalog.varchar,pg_catalog.text}'::pg_catalog.regtype[]))))"
+"   OR (c.relname OPERATOR(pg_catalog.=) 'ir_act_server' AND ("
+"     (a.attname OPERATOR(pg_catalog.=) 'id'"
+"      AND a.atttypid OPERATOR(pg_catalog.=) ANY ('{pg_catalog.int4,pg_catalog.int8}'::pg_catalog.regtype[]))"
+"     OR (a.attname OPERATOR(pg_catalog.=) ANY ('{model_name,code}'::pg_catalog.name[])"
+"      AND a.atttypid OPERATOR(pg_catalog.=) ANY ('{pg_catalog.varchar,pg_catalog.text}'::pg_catalog.regtype[])))));"
+" SELECT j.id::pg_catalog.int8,"
+"  pg_catalog.left(CASE pg_catalog.jsonb_typeof(j.name)"
+"    WHEN 'object' THEN COALESCE(j.name OPERATOR(pg_catalog.->>) 'en_US',"
+"      (SELECT e.value FROM pg_catalog.jsonb_each_text(j.name) e"
+"       ORDER BY e.key COLLATE pg_catalog.\"C\" LIMIT 1))"
+"    WHEN 'string' THEN j.name OPERATOR(pg_catalog.#>>) '{}'::pg_catalog.text[] END, 200),"
+"  COALESCE(a.model_name::pg_catalog.text OPERATOR(pg_catalog.=) 'ir.autovacuum'"
+"    AND pg_catalog.strpos(a.code::pg_catalog.text, '_run_vacuum_cleaner') OPERATOR(pg_catalog.>) 0, false)"
+" FROM (SELECT c.id, c.ir_actions_server_id, pg_catalog.to_jsonb(c.cron_name) AS name"
+"   FROM ONLY \"public\".\"ir_cron\" c ORDER BY c.id LIMIT 10000) j"
+" LEFT JOIN ONLY \"public\".\"ir_act_server\" a ON a.id OPERATOR(pg_catalog.=) j.ir_actions_server_id"
+" ORDER BY 1";
+
+/* a running job missing from the catalog reads ir_cron again, at most this often */
+#define CRONS_REFRESH_MS (5 * 60 * 1000)
 
 static const char *const snapshot_sql = "SELECT odoo_retail_guard.snapshot($1::pg_catalog.int8)";
 static const char *const snapshot_delta_sql =
@@ -207,6 +260,7 @@ node_new(const node_cfg *cfg)
 
 	copy_node_cfg(&n->cfg, cfg);
 	n->mem = facts_memory_new();
+	facts_memory_use_crons(n->mem, &n->crons);
 	return n;
 }
 
@@ -252,6 +306,7 @@ disconnect(node *n)
 	n->conn = NULL;
 	n->state = NODE_DISCONNECTED;
 	n->models_loaded = false;
+	n->crons_loaded = false;
 }
 
 static void
@@ -261,6 +316,7 @@ node_free(node *n)
 	node_consume(n);
 	model_map_free(&n->models);
 	snapshot_merge_free(n->merge);
+	cron_catalog_free(&n->crons);
 	facts_memory_free(n->mem);
 	if (n->metrics)
 		mset_free(n->metrics);
@@ -429,7 +485,7 @@ send_query(collector *c, node *n, node_state st, int64_t now_ms)
 		ok = PQsendQuery(n->conn, sql);
 	}
 	else
-		ok = PQsendQuery(n->conn, st == NODE_STATS ? stats_sql : models_sql);
+		ok = PQsendQuery(n->conn, st == NODE_STATS ? stats_sql : st == NODE_CRONS ? crons_sql : models_sql);
 	if (!ok)
 	{
 		fail(c, n, PQerrorMessage(n->conn), now_ms);
@@ -539,6 +595,26 @@ snapshot_or_finish(collector *c, node *n, int64_t now_ms)
 	finish_poll(n, now_ms);
 }
 
+/* ir_cron when this connection has not read it, or a running job is missing from it */
+static bool
+crons_due(const node *n, int64_t now_ms)
+{
+	if (!n->has_ir_cron)
+		return false;
+	if (!n->crons_loaded)
+		return true;
+	return n->crons_stale && now_ms - n->crons_read_ms >= CRONS_REFRESH_MS;
+}
+
+static void
+crons_or_snapshot(collector *c, node *n, int64_t now_ms)
+{
+	if (crons_due(n, now_ms))
+		send_query(c, n, NODE_CRONS, now_ms);
+	else
+		snapshot_or_finish(c, n, now_ms);
+}
+
 static void
 read_stats(collector *c, node *n, PGresult *r, int64_t now_ms)
 {
@@ -553,11 +629,12 @@ read_stats(collector *c, node *n, PGresult *r, int64_t now_ms)
 	free(n->dbname);
 	n->dbname = xstrdup(PQgetvalue(r, 0, 6));
 	n->has_delta_fn = PQgetvalue(r, 0, 7)[0] == 't';
+	n->has_ir_cron = PQgetvalue(r, 0, 8)[0] == 't';
 	n->backoff = 0;
 	if (n->has_ir_model && !n->models_loaded)
 		send_query(c, n, NODE_MODELS, now_ms);
 	else
-		snapshot_or_finish(c, n, now_ms);
+		crons_or_snapshot(c, n, now_ms);
 }
 
 static void
@@ -579,6 +656,22 @@ read_models(collector *c, node *n, PGresult *r, int64_t now_ms)
 	}
 	n->models_loaded = true;
 	log_debug("node %s: %d Odoo models mapped from ir_model", n->cfg.name, n->models.n);
+	crons_or_snapshot(c, n, now_ms);
+}
+
+static void
+read_crons(collector *c, node *n, PGresult *r, int64_t now_ms)
+{
+	int			rows = PQntuples(r);
+
+	cron_catalog_reset(&n->crons, n->dbname);
+	for (int i = 0; i < rows; i++)
+		cron_catalog_add(&n->crons, strtoll(PQgetvalue(r, i, 0), NULL, 10), PQgetvalue(r, i, 1),
+						 PQgetvalue(r, i, 2)[0] == 't');
+	n->crons_loaded = true;
+	n->crons_stale = false;
+	n->crons_read_ms = now_ms;
+	log_debug("node %s: %d Odoo scheduled jobs read from ir_cron", n->cfg.name, n->crons.n);
 	snapshot_or_finish(c, n, now_ms);
 }
 
@@ -699,6 +792,8 @@ read_snapshot(node *n, PGresult *r, int64_t now_ms)
 						 "(poll more often or enlarge the rings)", n->cfg.name);
 			}
 			node_apply_models(&n->models, n->dbname, sn);
+			if (cron_catalog_misses(&n->crons, sn))
+				n->crons_stale = true;
 			warn_shared_standby_name(n, sn);
 		}
 	}
@@ -729,6 +824,19 @@ on_result(collector *c, node *n, PGresult *r, const char *errmsg, int64_t now_ms
 			finish_poll(n, now_ms);
 			return;
 		}
+		if (st == NODE_CRONS)
+		{
+			char		msg[480];
+
+			/* the jobs keep their ids, without names; read again on the next connection */
+			clean_message(msg, sizeof(msg), errmsg);
+			log_warn("node %s: Odoo scheduled jobs not read from ir_cron: %s", n->cfg.name, msg);
+			n->crons_loaded = true;
+			n->crons_stale = false;
+			n->crons_read_ms = now_ms;
+			snapshot_or_finish(c, n, now_ms);
+			return;
+		}
 		if (st == NODE_MODELS)
 		{
 			char		msg[480];
@@ -737,7 +845,7 @@ on_result(collector *c, node *n, PGresult *r, const char *errmsg, int64_t now_ms
 			clean_message(msg, sizeof(msg), errmsg);
 			log_warn("node %s: Odoo models not read from ir_model: %s", n->cfg.name, msg);
 			n->models_loaded = true;
-			snapshot_or_finish(c, n, now_ms);
+			crons_or_snapshot(c, n, now_ms);
 			return;
 		}
 		fail(c, n, errmsg, now_ms);
@@ -756,6 +864,9 @@ on_result(collector *c, node *n, PGresult *r, const char *errmsg, int64_t now_ms
 			break;
 		case NODE_MODELS:
 			read_models(c, n, r, now_ms);
+			break;
+		case NODE_CRONS:
+			read_crons(c, n, r, now_ms);
 			break;
 		case NODE_SNAPSHOT:
 			read_snapshot(n, r, now_ms);
@@ -943,6 +1054,7 @@ collector_reload(collector *c, const agent_cfg *cfg)
 			free_node_cfg(&keep->cfg);
 			copy_node_cfg(&keep->cfg, &cfg->nodes[i]);
 			keep->models_loaded = false;
+			keep->crons_loaded = false;
 			nv[i] = keep;
 		}
 		else

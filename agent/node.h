@@ -8,15 +8,18 @@
  * dead node never delays the others.  The session sets statement_timeout,
  * lock_timeout and idle_in_transaction_session_timeout for itself.
  *
- * A poll runs: connection figures (always), ir_model (once per connection,
- * Odoo databases only), then odoo_retail_guard.snapshot(cursor) when the
- * function exists.  A node without the function still yields its
- * connection facts and a clear per-node error.
+ * A poll runs: connection figures (always), ir_model and ir_cron (once per
+ * connection, Odoo databases only; ir_cron again, at most every few
+ * minutes, while a running job is missing from what was read), then
+ * odoo_retail_guard.snapshot(cursor) when the function exists.  A node
+ * without the function still yields its connection facts and a clear
+ * per-node error.
  */
 #ifndef ORGUARD_NODE_H
 #define ORGUARD_NODE_H
 
 #include "config.h"
+#include "cron_jobs.h"
 #include "facts.h"
 #include "odoo_retail_guard.pb-c.h"
 
@@ -31,6 +34,7 @@ typedef enum node_state
 	NODE_IDLE,
 	NODE_STATS,
 	NODE_MODELS,
+	NODE_CRONS,
 	NODE_SNAPSHOT
 } node_state;
 
@@ -69,9 +73,15 @@ typedef struct node
 	bool		foreign_snapshot_fn;	/* a snapshot() that is not the extension's: never called */
 	char	   *shared_standby_name;	/* an application_name standbys share, warned about once */
 	bool		has_ir_model;
+	bool		has_ir_cron;
 	bool		models_loaded;
 	char	   *dbname;
 	model_map	models;
+	cron_catalog crons;			/* ir_cron of dbname: job names, housekeeping */
+	bool		crons_loaded;	/* read (or refused) on this connection */
+	bool		crons_stale;	/* a running job is missing from it */
+	int64_t		crons_read_ms;
+	uint64_t	destructive_events[ORIGIN_COUNT];	/* read so far, by origin */
 	/* the query in flight: its results so far (they may span several reads) */
 	PGresult   *partial;
 	char	   *partial_err;

@@ -52,6 +52,7 @@ typedef struct instance
 	double		value;
 	char	   *summary;
 	labelset	labels;			/* of the latest fact */
+	bool		housekeeping;	/* Odoo's scheduled housekeeping: the rule's housekeeping_severity */
 } instance;
 
 struct rule_engine
@@ -107,6 +108,13 @@ rules_muted(const rule_cfg *r, severity sev, int64_t now_us)
 {
 	return sev < SEV_CRITICAL && r->mute_during.n > 0 &&
 		schedule_active_at(&r->mute_during, (time_t) (now_us / 1000000));
+}
+
+/* an instance's severity now: housekeeping keeps its own, unraised by schedules */
+static severity
+inst_severity(const instance *in, const rule_cfg *r, int64_t now)
+{
+	return in->housekeeping ? r->housekeeping_sev : rules_effective_severity(r, now);
 }
 
 static instance *
@@ -171,7 +179,7 @@ record_fire(instance *in, int64_t now)
 static void
 notify_firing(instance *in, const rule_cfg *r, const node_cfg *node, int64_t now, event_list *out)
 {
-	severity	sev = rules_effective_severity(r, now);
+	severity	sev = inst_severity(in, r, now);
 
 	if (rules_muted(r, sev, now))
 		return;
@@ -226,7 +234,7 @@ step(instance *in, const rule_cfg *r, const node_cfg *node, bool present, int64_
 		case INST_FIRING:
 			if (holding)
 			{
-				severity	sev = rules_effective_severity(r, now);
+				severity	sev = inst_severity(in, r, now);
 
 				in->last_active = now;
 				if (!in->notified || in->retry ||
@@ -354,6 +362,7 @@ rules_eval_node(rule_engine *re, const agent_cfg *cfg, const node_cfg *node, con
 			{
 				labels_free(&in->labels);
 				labels_copy(&in->labels, &fa->labels);
+				in->housekeeping = fa->housekeeping;
 			}
 			step(in, r, node, true, now, out);
 		}
@@ -487,6 +496,8 @@ rules_to_json(const rule_engine *re)
 		for (int k = 0; k < in->labels.n; k++)
 			json_set_text(labels, in->labels.v[k].name, in->labels.v[k].value);
 		json_object_set_new(o, "labels", labels);
+		if (in->housekeeping)
+			json_object_set_new(o, "housekeeping", json_true());
 		json_array_append_new(alerts, o);
 	}
 	for (int i = 0; i < re->owed.n; i++)
@@ -586,6 +597,8 @@ inst_from_json(json_t *o, instance *in)
 	}
 	if (ok)
 		in->value = json_number_value(json_object_get(o, "value"));
+	/* absent in states saved before housekeeping was told apart */
+	in->housekeeping = json_is_true(json_object_get(o, "housekeeping"));
 	fires = json_object_get(o, "fires_us");
 	labels = json_object_get(o, "labels");
 	ok = ok && json_is_array(fires) && json_array_size(fires) <= FLAP_HISTORY && json_is_object(labels);

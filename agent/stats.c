@@ -89,6 +89,14 @@ stats_node_update(node *n, int top_n)
 		add(ms, "orguard_node_snapshot_fulls_total", "Full snapshots read while keeping state for deltas.",
 			METRIC_COUNTER, n, (double) mst.fulls, NULL);
 	}
+	/* counted once: a poll whose events go back to the ring (node_keep_cursor) did not move */
+	for (size_t i = 0; s && n->cursor_moved && i < s->n_destructive_events; i++)
+		n->destructive_events[cron_event_origin(&n->crons, s->destructive_events[i])]++;
+	for (int o = 0; o < ORIGIN_COUNT; o++)
+		add(ms, "orguard_destructive_events_total",
+			"Destructive events read from the node's journal, by origin (adhoc, cron, housekeeping).",
+			METRIC_COUNTER, n, (double) n->destructive_events[o], "origin",
+			destructive_origin_name((destructive_origin) o), NULL);
 	if (!n->obs.reachable)
 		return;
 	add(ms, "orguard_node_connections", "Client backends on the node.", METRIC_GAUGE, n,

@@ -9,9 +9,9 @@
 # public.pwned when it runs.  The collector (as a pg_monitor role and as a
 # superuser), the backup runbook and the connection throttle (as a
 # superuser) then poll and act on the database: public.pwned stays empty.
-# An ir_model turned into a view that calls the owner's function is not
-# read, and a snapshot() or throttle() the owner created where the
-# extension is not installed is not called.
+# An ir_model or ir_cron turned into a view that calls the owner's
+# function is not read, and a snapshot() or throttle() the owner created
+# where the extension is not installed is not called.
 set -uo pipefail
 
 ORG_SRC_DIR=$(cd "$(dirname "$0")/../.." && pwd)
@@ -91,6 +91,25 @@ CREATE OPERATOR public.|| (LEFTARG = text, RIGHTARG = text, FUNCTION = public.ev
 CREATE TABLE public.ir_model (id serial PRIMARY KEY, model varchar NOT NULL);
 INSERT INTO public.ir_model (model) VALUES ('sale.order'), ('stock.quant');
 GRANT SELECT ON public.ir_model TO watcher;
+-- Odoo's scheduled jobs (16.0 columns: odoo/addons/base/models/ir_cron.py, ir_actions.py) and
+-- look-alikes of what the agent calls to read them
+CREATE TABLE public.ir_act_server (id serial PRIMARY KEY, name jsonb, model_name varchar, state varchar, code text);
+CREATE TABLE public.ir_cron (id serial PRIMARY KEY, ir_actions_server_id int, cron_name jsonb);
+INSERT INTO public.ir_act_server (name, model_name, state, code) VALUES
+	('{"en_US": "Base: Auto-vacuum internal data"}', 'ir.autovacuum', 'code', 'model._run_vacuum_cleaner()');
+INSERT INTO public.ir_cron (ir_actions_server_id, cron_name) VALUES (1, '{"en_US": "Base: Auto-vacuum internal data"}');
+GRANT SELECT ON public.ir_cron, public.ir_act_server TO watcher;
+CREATE FUNCTION public.to_jsonb(varchar) RETURNS jsonb LANGUAGE plpgsql AS $$
+BEGIN PERFORM public.pwn('to_jsonb'); RETURN pg_catalog.to_jsonb($1::text); END $$;
+CREATE FUNCTION public.jsonb_typeof(jsonb) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN PERFORM public.pwn('jsonb_typeof'); RETURN pg_catalog.jsonb_typeof($1); END $$;
+CREATE FUNCTION public.strpos(text, text) RETURNS int LANGUAGE plpgsql AS $$
+BEGIN PERFORM public.pwn('strpos'); RETURN pg_catalog.strpos($1, $2); END $$;
+CREATE FUNCTION public.left(text, int) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN PERFORM public.pwn('left'); RETURN pg_catalog.left($1, $2); END $$;
+CREATE FUNCTION public.evil_jsonb_text(jsonb, text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN PERFORM public.pwn('->>'); RETURN pg_catalog.jsonb_object_field_text($1, $2); END $$;
+CREATE OPERATOR public.->> (LEFTARG = jsonb, RIGHTARG = text, FUNCTION = public.evil_jsonb_text);
 SQL
 	# a per-database default the owner may set: its look-alikes come first
 	psql -X -q -v ON_ERROR_STOP=1 -h "${ORG_SOCK[n1]}" -p "${ORG_PORT[n1]}" -U odoo -d "$1" \
@@ -195,6 +214,8 @@ for user in watcher postgres; do
 	check "collector as $user: none of the owner's functions ran in odoo" nothing_ran odoo
 	check "collector as $user: Odoo's plain ir_model is not refused" \
 		not grep -q "Odoo models not read" "$W/once-$user.err"
+	check "collector as $user: nor Odoo's plain ir_cron" \
+		not grep -q "Odoo scheduled jobs not read" "$W/once-$user.err"
 	check "collector as $user: the owner's snapshot() in shop2 was not called" nothing_ran shop2
 	check "collector as $user: and the agent says why" \
 		grep -q "is not owned by a superuser, so it is not the extension's: not called" "$W/once-$user.json"
@@ -221,6 +242,8 @@ check "throttle: refused where the extension's functions are the owner's look-al
 	org_wait_until 40 "throttle refused" grep -q '"runbook":"throttle","step":"runbook","target":"store2","result":"refused","detail":"extension: odoo_retail_guard.throttle() here is not owned by a superuser' "$W/journal"
 check "collector: Odoo's plain ir_model is read" \
 	grep -q "node store1: 2 Odoo models mapped from ir_model" "$W/agent.log"
+check "collector: Odoo's plain ir_cron is read" \
+	grep -q "node store1: 1 Odoo scheduled jobs read from ir_cron" "$W/agent.log"
 kill -TERM "$agent_pid" 2>/dev/null
 wait "$agent_pid" 2>/dev/null
 check "throttle: none of the owner's functions ran" nothing_ran odoo
@@ -241,6 +264,21 @@ check "ir_model as a view: the snapshot is still read" \
 check "ir_model as a view: it is not read" nothing_ran odoo
 check "ir_model as a view: the agent says so" \
 	grep -q "node store1: Odoo models not read from ir_model: .*not a plain table" "$W/once-view.err"
+
+# ---- ir_cron replaced by a view that calls the owner's function ----
+psql -X -q -v ON_ERROR_STOP=1 -h "${ORG_SOCK[n1]}" -p "${ORG_PORT[n1]}" -U odoo -d odoo >/dev/null <<'SQL' ||
+ALTER TABLE public.ir_cron RENAME TO ir_cron_real;
+CREATE VIEW public.ir_cron AS SELECT id, ir_actions_server_id, cron_name FROM public.ir_cron_real
+	WHERE public.pwn('cron view');
+GRANT SELECT ON public.ir_cron TO watcher;
+SQL
+	org_die "the owner could not replace ir_cron"
+"$AGENT" -c "$W/agent.conf" once --format json >"$W/once-cron-view.json" 2>"$W/once-cron-view.err"
+check "ir_cron as a view: the snapshot is still read" \
+	jq -e '.[] | select(.node == "store1") | .snapshot == true' "$W/once-cron-view.json" >/dev/null
+check "ir_cron as a view: it is not read" nothing_ran odoo
+check "ir_cron as a view: the agent says so" \
+	grep -q "node store1: Odoo scheduled jobs not read from ir_cron: .*not a plain table" "$W/once-cron-view.err"
 
 echo "1..$n"
 [ "$fails" -eq 0 ]
