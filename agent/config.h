@@ -124,6 +124,7 @@ typedef struct agent_cfg
 	char	   *remote_write_url;
 	double		remote_write_timeout_s;
 	labelset	external_labels;
+	char	   *runbook_base_url;	/* an alert's runbook_url is this#<rule kind> */
 
 	node_cfg   *nodes;
 	int			n_nodes;
@@ -140,6 +141,8 @@ typedef struct config_errors
 	char	  **msg;
 	int			n;
 } config_errors;
+
+#define ORGUARD_DEFAULT_RUNBOOK_BASE_URL "file:///usr/share/doc/odoo-retail-guard-agent/rules.md"
 
 #define ORGUARD_DEFAULT_CONFIG "/etc/odoo-retail-guard/agent.conf"
 

@@ -59,6 +59,7 @@ facts_free(fact_list *l)
 		free(l->v[i].subject);
 		free(l->v[i].summary);
 		labels_free(&l->v[i].labels);
+		labels_free(&l->v[i].annotations);
 	}
 	free(l->v);
 	l->v = NULL;
@@ -115,20 +116,33 @@ what(const char *model, const char *relation)
 	return "unknown";
 }
 
+/*
+ * Labels are the alert's identity (Alertmanager keys an alert by them):
+ * only fields fixed for the incident's life.  Numbers (pids, durations,
+ * counts) and whatever else moves are annotations.
+ */
+static void
+set_str(fact *f, const char *name, const char *v)
+{
+	if (v && *v)
+		labels_set(&f->labels, name, v);
+}
+
+/* a number is a value, never identity */
 static void
 set_num(fact *f, const char *name, double v)
 {
 	char		buf[64];
 
 	snprintf(buf, sizeof(buf), "%.15g", v);
-	labels_set(&f->labels, name, buf);
+	labels_set(&f->annotations, name, buf);
 }
 
 static void
-set_str(fact *f, const char *name, const char *v)
+note_str(fact *f, const char *name, const char *v)
 {
 	if (v && *v)
-		labels_set(&f->labels, name, v);
+		labels_set(&f->annotations, name, v);
 }
 
 /* the query text may be long: keep alerts readable */
@@ -140,7 +154,7 @@ set_query(fact *f, const char *name, const char *q)
 	if (!q || !*q)
 		return;
 	snprintf(buf, sizeof(buf), "%s", q);
-	labels_set(&f->labels, name, buf);
+	labels_set(&f->annotations, name, buf);
 }
 
 static fact *
@@ -195,6 +209,7 @@ lock_facts(const OdooRetailGuard__Snapshot *s, fact_list *out)
 				f->value = wait_s;
 				free(f->summary);
 				labels_free(&f->labels);
+				labels_free(&f->annotations);
 				f->summary = xasprintf("lock wait %.1fs on %s (root blocker pid %d, %s)", wait_s, m,
 									   c->root_pid, nz(c->root_state));
 			}
@@ -205,14 +220,14 @@ lock_facts(const OdooRetailGuard__Snapshot *s, fact_list *out)
 			set_str(f, "database", c->database);
 			set_str(f, "model", m);
 			set_str(f, "relation", c->relation);
-			set_str(f, "lock_type", c->lock_type);
-			set_str(f, "mode", c->mode);
+			note_str(f, "lock_type", c->lock_type);
+			note_str(f, "mode", c->mode);
 			set_num(f, "waiter_pid", c->waiter_pid);
-			set_str(f, "waiter_application", c->waiter_application_name);
+			note_str(f, "waiter_application", c->waiter_application_name);
 			set_num(f, "root_pid", c->root_pid);
-			set_str(f, "root_application", c->root_application_name);
-			set_str(f, "root_worker_class", c->root_worker_class);
-			set_str(f, "root_state", c->root_state);
+			note_str(f, "root_application", c->root_application_name);
+			note_str(f, "root_worker_class", c->root_worker_class);
+			note_str(f, "root_state", c->root_state);
 			set_query(f, "root_query", c->root_query);
 			set_num(f, "duration_seconds", wait_s);
 		}
@@ -225,7 +240,9 @@ lock_facts(const OdooRetailGuard__Snapshot *s, fact_list *out)
 			set_str(f, "database", c->database);
 			set_num(f, "root_pid", c->root_pid);
 			set_str(f, "root_application", c->root_application_name);
-			set_str(f, "model", m);
+			set_str(f, "root_worker_class", c->root_worker_class);
+			note_str(f, "model", m);
+			note_str(f, "root_state", c->root_state);
 		}
 		else if (f->value < len)
 			f->value = len;
@@ -241,6 +258,8 @@ lock_facts(const OdooRetailGuard__Snapshot *s, fact_list *out)
 				set_str(f, "database", c->database);
 				set_num(f, "pid", c->root_pid);
 				set_str(f, "application", c->root_application_name);
+				set_str(f, "worker_class", c->root_worker_class);
+				note_str(f, "state", c->root_state);
 				set_query(f, "query", c->root_query);
 			}
 			free(sub);
@@ -265,7 +284,7 @@ lock_facts(const OdooRetailGuard__Snapshot *s, fact_list *out)
 			set_str(f, "model", m);
 			set_str(f, "relation", e->relation);
 			set_num(f, "root_pid", e->root_pid);
-			set_str(f, "root_application", e->root_application_name);
+			note_str(f, "root_application", e->root_application_name);
 			set_num(f, "duration_seconds", wait_s);
 		}
 		free(subject);
@@ -292,6 +311,7 @@ vacuum_facts(const OdooRetailGuard__Snapshot *s, fact_list *out)
 			set_str(f, "relation", a->relation);
 			set_str(f, "model", a->model);
 			set_num(f, "dead_tuples", (double) a->dead_tuples);
+			set_num(f, "lag_seconds", a->lag_s);
 		}
 		if (a->xid_age > 0)
 		{
@@ -301,6 +321,7 @@ vacuum_facts(const OdooRetailGuard__Snapshot *s, fact_list *out)
 			set_str(f, "database", a->database);
 			set_str(f, "relation", a->relation);
 			set_str(f, "model", a->model);
+			set_num(f, "xid_age", (double) a->xid_age);
 		}
 		free(subject);
 	}
@@ -317,6 +338,7 @@ vacuum_facts(const OdooRetailGuard__Snapshot *s, fact_list *out)
 		set_str(f, "application", h->application_name);
 		if (h->pid)
 			set_num(f, "pid", h->pid);
+		set_num(f, "age_seconds", h->age_s);
 		set_num(f, "xmin_age", (double) h->xmin_age);
 		if (h->state && strncmp(h->state, "idle in transaction", 19) == 0 && h->pid)
 		{
@@ -330,6 +352,7 @@ vacuum_facts(const OdooRetailGuard__Snapshot *s, fact_list *out)
 				set_str(f, "database", h->database);
 				set_num(f, "pid", h->pid);
 				set_str(f, "application", h->application_name);
+				note_str(f, "state", h->state);
 			}
 			free(sub);
 		}
@@ -394,13 +417,15 @@ replication_facts(const OdooRetailGuard__Snapshot *s, fact_list *out)
 		f = facts_add(out, RULE_REPLICATION_LAG_BYTES, subject, (double) r->replay_lag_bytes,
 					  "standby %s replay lag %lld bytes", subject, (long long) r->replay_lag_bytes);
 		set_str(f, "standby", name);
-		set_str(f, "client", client);
+		note_str(f, "client", client);
+		set_num(f, "replay_lag_bytes", (double) r->replay_lag_bytes);
 		if (r->replay_lag_ms >= 0)
 		{
 			f = facts_add(out, RULE_REPLICATION_LAG_SECONDS, subject, r->replay_lag_ms / 1000.0,
 						  "standby %s replay lag %.1fs", subject, r->replay_lag_ms / 1000.0);
 			set_str(f, "standby", name);
-			set_str(f, "client", client);
+			note_str(f, "client", client);
+			set_num(f, "replay_lag_seconds", r->replay_lag_ms / 1000.0);
 		}
 		free(subject);
 	}
@@ -433,7 +458,8 @@ replication_facts(const OdooRetailGuard__Snapshot *s, fact_list *out)
 					  (long long) sl->retained_bytes);
 		set_str(f, "slot", sl->slot_name);
 		set_str(f, "slot_type", sl->slot_type);
-		set_str(f, "wal_status", sl->wal_status);
+		note_str(f, "wal_status", sl->wal_status);
+		set_num(f, "retained_bytes", (double) sl->retained_bytes);
 	}
 }
 
@@ -471,6 +497,7 @@ query_facts(const OdooRetailGuard__Snapshot *s, facts_memory *mem, int64_t now, 
 
 				set_str(f, "database", m->database);
 				set_str(f, "model", m->model);
+				set_num(f, "slow_queries_per_minute", round(per_min * 10) / 10);
 			}
 			e->slow_calls = total;
 			e->at_us = now;
@@ -527,7 +554,7 @@ destructive_facts(const OdooRetailGuard__Snapshot *s, fact_list *out)
 		set_str(f, "role", d->role);
 		set_str(f, "application", d->application_name);
 		set_num(f, "rows", (double) d->rows);
-		labels_set(&f->labels, "lsn_before", lsn);
+		note_str(f, "lsn_before", lsn);
 		free(subject);
 	}
 }
