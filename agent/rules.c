@@ -239,6 +239,21 @@ told(const instance *in)
 	return in->fired_labels.n > 0 ? &in->fired_labels : NULL;
 }
 
+/* the receivers know this alert by another label set than it has now (a reload changed labels) */
+static bool
+identity_changed(const instance *in, const rule_cfg *r, const node_cfg *node, severity sev)
+{
+	labelset	labels = {0};
+	bool		changed;
+
+	if (!in->notified || !told(in))
+		return false;
+	identity_labels(in, r, node, sev, &labels);
+	changed = !labels_equal(&labels, told(in));
+	labels_free(&labels);
+	return changed;
+}
+
 static void
 notify_firing(instance *in, const agent_cfg *cfg, const rule_cfg *r, const node_cfg *node,
 			  int64_t now, event_list *out)
@@ -312,7 +327,7 @@ step(instance *in, const agent_cfg *cfg, const rule_cfg *r, const node_cfg *node
 
 				in->last_active = now;
 				if (!in->notified || in->retry ||
-					sev != in->notified_sev ||
+					sev != in->notified_sev || identity_changed(in, r, node, sev) ||
 					(r->renotify_s > 0 && now - in->last_notified >= (int64_t) (r->renotify_s * 1e6)))
 					notify_firing(in, cfg, r, node, now, out);
 				return;
@@ -324,7 +339,8 @@ step(instance *in, const agent_cfg *cfg, const rule_cfg *r, const node_cfg *node
 					hold = r->flap_window_s;
 				if (now - in->last_active >= (int64_t) (hold * 1e6))
 					resolve(in, cfg, r, node, now, out);
-				else if (!in->notified || in->retry)
+				else if (!in->notified || in->retry ||
+						 identity_changed(in, r, node, rules_effective_severity(r, now)))
 					notify_firing(in, cfg, r, node, now, out);	/* a mute window ended, or a retry */
 			}
 			return;
