@@ -125,6 +125,7 @@ typedef struct agent_cfg
 	double		remote_write_timeout_s;
 	labelset	external_labels;
 	char	   *runbook_base_url;	/* an alert's runbook_url is this#<rule kind> */
+	double		healthz_pager_stuck_s;	/* /healthz fails when a pager cannot deliver for this long */
 
 	node_cfg   *nodes;
 	int			n_nodes;
