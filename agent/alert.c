@@ -38,6 +38,7 @@ alert_to_json(const alert_event *ev)
 {
 	json_t	   *o = json_object();
 	json_t	   *labels = json_object();
+	json_t	   *annotations = json_object();
 	char	   *s;
 
 	json_object_set_new(o, "status", json_string(ev->status == ALERT_FIRING ? "firing" : "resolved"));
@@ -52,6 +53,9 @@ alert_to_json(const alert_event *ev)
 	for (int i = 0; i < ev->labels.n; i++)
 		json_set_text(labels, ev->labels.v[i].name, ev->labels.v[i].value);
 	json_object_set_new(o, "labels", labels);
+	for (int i = 0; i < ev->annotations.n; i++)
+		json_set_text(annotations, ev->annotations.v[i].name, ev->annotations.v[i].value);
+	json_object_set_new(o, "annotations", annotations);
 	json_object_set_new(o, "starts_at_us", json_integer(ev->starts_at_us));
 	json_object_set_new(o, "ends_at_us", json_integer(ev->ends_at_us));
 	json_object_set_new(o, "event_at_us", json_integer(ev->event_at_us));
@@ -149,6 +153,22 @@ alert_from_json(const char *text, alert_event *ev)
 	}
 	else
 		ok = false;
+	/* entries spooled before annotations existed have none */
+	v = json_object_get(o, "annotations");
+	if (json_is_object(v))
+	{
+		json_t	   *a;
+
+		json_object_foreach(v, k, a)
+		{
+			if (json_is_string(a))
+				labels_set(&ev->annotations, k, json_string_value(a));
+			else
+				ok = false;
+		}
+	}
+	else if (v)
+		ok = false;
 	json_decref(o);
 	if (!ok || !*ev->dedup_key)
 	{
@@ -171,6 +191,9 @@ alert_copy(alert_event *dst, const alert_event *src)
 	dst->labels.v = NULL;
 	dst->labels.n = 0;
 	labels_copy(&dst->labels, &src->labels);
+	dst->annotations.v = NULL;
+	dst->annotations.n = 0;
+	labels_copy(&dst->annotations, &src->annotations);
 }
 
 void
@@ -183,6 +206,7 @@ alert_free(alert_event *ev)
 	free(ev->subject);
 	free(ev->summary);
 	labels_free(&ev->labels);
+	labels_free(&ev->annotations);
 	memset(ev, 0, sizeof(*ev));
 }
 

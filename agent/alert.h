@@ -28,7 +28,8 @@ typedef struct alert_event
 	char	   *summary;
 	severity	sev;
 	double		value;
-	labelset	labels;			/* alertname, severity, cluster, node, subject, tags, ... */
+	labelset	labels;			/* identity: alertname, severity, cluster, node, subject, stable fields */
+	labelset	annotations;	/* values: summary, description, runbook_url, the facts */
 	int64_t		starts_at_us;
 	int64_t		ends_at_us;		/* resolved events only */
 	int64_t		event_at_us;	/* when this notification was produced */

@@ -637,6 +637,8 @@ load_agent(parse_state *ps, section *s, agent_cfg *cfg)
 	if (cfg->full_snapshot_every_s < 1)
 		add_error(ps, s->line, "full_snapshot_every must be at least 1s");
 	get_string(s, "spool_dir", &cfg->spool_dir);
+	get_string(s, "runbook_base_url", &cfg->runbook_base_url);
+	get_duration_max(ps, s, "healthz_pager_stuck", &cfg->healthz_pager_stuck_s, TIMEOUT_MAX_S);
 	get_string(s, "listen", &cfg->listen);
 	get_string(s, "remote_write_url", &cfg->remote_write_url);
 	get_integer(ps, s, "top_n", &cfg->top_n, 1, 100000);
@@ -979,6 +981,8 @@ config_defaults(agent_cfg *cfg, const char *path)
 	cfg->lock_timeout_s = 1;
 	cfg->reconnect_max_s = 60;
 	cfg->spool_dir = xstrdup("/var/lib/odoo-retail-guard/spool");
+	cfg->runbook_base_url = xstrdup(ORGUARD_DEFAULT_RUNBOOK_BASE_URL);
+	cfg->healthz_pager_stuck_s = 600;
 	cfg->listen = xstrdup("127.0.0.1:9188");
 	cfg->log_fmt = LOG_FORMAT_TEXT;
 	cfg->log_lvl = LOG_INFO;
@@ -1105,6 +1109,7 @@ config_free(agent_cfg *cfg)
 {
 	free(cfg->path);
 	free(cfg->spool_dir);
+	free(cfg->runbook_base_url);
 	free(cfg->listen);
 	free(cfg->remote_write_url);
 	labels_free(&cfg->external_labels);

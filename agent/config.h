@@ -129,6 +129,8 @@ typedef struct agent_cfg
 	labelset	external_labels;
 	bool		snapshot_deltas;	/* delta snapshots between full ones */
 	double		full_snapshot_every_s;	/* a full snapshot at least this often */
+	char	   *runbook_base_url;	/* an alert's runbook_url is this#<rule kind> */
+	double		healthz_pager_stuck_s;	/* /healthz fails when a pager cannot deliver for this long */
 
 	node_cfg   *nodes;
 	int			n_nodes;
@@ -145,6 +147,8 @@ typedef struct config_errors
 	char	  **msg;
 	int			n;
 } config_errors;
+
+#define ORGUARD_DEFAULT_RUNBOOK_BASE_URL "file:///usr/share/doc/odoo-retail-guard-agent/rules.md"
 
 #define ORGUARD_DEFAULT_CONFIG "/etc/odoo-retail-guard/agent.conf"
 

@@ -60,6 +60,7 @@ facts_free(fact_list *l)
 		free(l->v[i].subject);
 		free(l->v[i].summary);
 		labels_free(&l->v[i].labels);
+		labels_free(&l->v[i].annotations);
 	}
 	free(l->v);
 	l->v = NULL;
@@ -122,20 +123,43 @@ what(const char *model, const char *relation)
 	return "unknown";
 }
 
+/*
+ * Labels are the alert's identity (Alertmanager keys an alert by them):
+ * only fields fixed for the incident's life.  Numbers (pids, durations,
+ * counts) and whatever else moves are annotations.
+ */
+static void
+set_str(fact *f, const char *name, const char *v)
+{
+	if (v && *v)
+		labels_set(&f->labels, name, v);
+}
+
+/* a number is a value, never identity */
 static void
 set_num(fact *f, const char *name, double v)
 {
 	char		buf[64];
 
 	snprintf(buf, sizeof(buf), "%.15g", v);
+	labels_set(&f->annotations, name, buf);
+}
+
+/* an id fixed for the incident's life (a label, unlike set_num's values) */
+static void
+set_id(fact *f, const char *name, int64_t id)
+{
+	char		buf[32];
+
+	snprintf(buf, sizeof(buf), "%lld", (long long) id);
 	labels_set(&f->labels, name, buf);
 }
 
 static void
-set_str(fact *f, const char *name, const char *v)
+note_str(fact *f, const char *name, const char *v)
 {
 	if (v && *v)
-		labels_set(&f->labels, name, v);
+		labels_set(&f->annotations, name, v);
 }
 
 /* the query text may be long: keep alerts readable */
@@ -147,7 +171,7 @@ set_query(fact *f, const char *name, const char *q)
 	if (!q || !*q)
 		return;
 	snprintf(buf, sizeof(buf), "%s", q);
-	labels_set(&f->labels, name, buf);
+	labels_set(&f->annotations, name, buf);
 }
 
 static fact *
@@ -170,7 +194,7 @@ set_cron_job(fact *f, const cron_catalog *crons, const OdooRetailGuard__CronJob 
 	const cron_job_info *info = cron_catalog_find(crons, j->database, j->job_id);
 
 	if (j->job_id > 0)
-		set_num(f, "cron_job_id", (double) j->job_id);
+		set_id(f, "cron_job_id", j->job_id);
 	if (info)
 		set_str(f, "cron_job", info->name);
 }
@@ -242,6 +266,7 @@ lock_facts(const OdooRetailGuard__Snapshot *s, const cron_catalog *crons, fact_l
 				f->value = wait_s;
 				free(f->summary);
 				labels_free(&f->labels);
+				labels_free(&f->annotations);
 				f->summary = summary;
 			}
 			else
@@ -252,14 +277,14 @@ lock_facts(const OdooRetailGuard__Snapshot *s, const cron_catalog *crons, fact_l
 			set_str(f, "database", c->database);
 			set_str(f, "model", m);
 			set_str(f, "relation", c->relation);
-			set_str(f, "lock_type", c->lock_type);
-			set_str(f, "mode", c->mode);
+			note_str(f, "lock_type", c->lock_type);
+			note_str(f, "mode", c->mode);
 			set_num(f, "waiter_pid", c->waiter_pid);
-			set_str(f, "waiter_application", c->waiter_application_name);
+			note_str(f, "waiter_application", c->waiter_application_name);
 			set_num(f, "root_pid", c->root_pid);
-			set_str(f, "root_application", c->root_application_name);
-			set_str(f, "root_worker_class", c->root_worker_class);
-			set_str(f, "root_state", c->root_state);
+			note_str(f, "root_application", c->root_application_name);
+			note_str(f, "root_worker_class", c->root_worker_class);
+			note_str(f, "root_state", c->root_state);
 			set_query(f, "root_query", c->root_query);
 			set_num(f, "duration_seconds", wait_s);
 			if (job)
@@ -274,7 +299,9 @@ lock_facts(const OdooRetailGuard__Snapshot *s, const cron_catalog *crons, fact_l
 			set_str(f, "database", c->database);
 			set_num(f, "root_pid", c->root_pid);
 			set_str(f, "root_application", c->root_application_name);
-			set_str(f, "model", m);
+			set_str(f, "root_worker_class", c->root_worker_class);
+			note_str(f, "model", m);
+			note_str(f, "root_state", c->root_state);
 			if (job)
 				set_cron_job(f, crons, job);
 		}
@@ -295,6 +322,8 @@ lock_facts(const OdooRetailGuard__Snapshot *s, const cron_catalog *crons, fact_l
 				set_str(f, "database", c->database);
 				set_num(f, "pid", c->root_pid);
 				set_str(f, "application", c->root_application_name);
+				set_str(f, "worker_class", c->root_worker_class);
+				note_str(f, "state", c->root_state);
 				set_query(f, "query", c->root_query);
 			}
 			free(sub);
@@ -324,7 +353,7 @@ lock_facts(const OdooRetailGuard__Snapshot *s, const cron_catalog *crons, fact_l
 			set_str(f, "model", m);
 			set_str(f, "relation", e->relation);
 			set_num(f, "root_pid", e->root_pid);
-			set_str(f, "root_application", e->root_application_name);
+			note_str(f, "root_application", e->root_application_name);
 			set_num(f, "duration_seconds", wait_s);
 			if (job)
 				set_cron_job(f, crons, job);
@@ -354,6 +383,7 @@ vacuum_facts(const OdooRetailGuard__Snapshot *s, const cron_catalog *crons, fact
 			set_str(f, "relation", a->relation);
 			set_str(f, "model", a->model);
 			set_num(f, "dead_tuples", (double) a->dead_tuples);
+			set_num(f, "lag_seconds", a->lag_s);
 		}
 		if (a->xid_age > 0)
 		{
@@ -363,6 +393,7 @@ vacuum_facts(const OdooRetailGuard__Snapshot *s, const cron_catalog *crons, fact
 			set_str(f, "database", a->database);
 			set_str(f, "relation", a->relation);
 			set_str(f, "model", a->model);
+			set_num(f, "xid_age", (double) a->xid_age);
 		}
 		free(subject);
 	}
@@ -381,6 +412,7 @@ vacuum_facts(const OdooRetailGuard__Snapshot *s, const cron_catalog *crons, fact
 		set_str(f, "application", h->application_name);
 		if (h->pid)
 			set_num(f, "pid", h->pid);
+		set_num(f, "age_seconds", h->age_s);
 		set_num(f, "xmin_age", (double) h->xmin_age);
 		if (job)
 			set_cron_job(f, crons, job);
@@ -397,6 +429,7 @@ vacuum_facts(const OdooRetailGuard__Snapshot *s, const cron_catalog *crons, fact
 				set_str(f, "database", h->database);
 				set_num(f, "pid", h->pid);
 				set_str(f, "application", h->application_name);
+				note_str(f, "state", h->state);
 			}
 			free(sub);
 		}
@@ -506,13 +539,15 @@ replication_facts(const OdooRetailGuard__Snapshot *s, fact_list *out)
 		f = facts_add(out, RULE_REPLICATION_LAG_BYTES, subject, (double) r->replay_lag_bytes,
 					  "standby %s replay lag %lld bytes", subject, (long long) r->replay_lag_bytes);
 		set_str(f, "standby", name);
-		set_str(f, "client", client);
+		note_str(f, "client", client);
+		set_num(f, "replay_lag_bytes", (double) r->replay_lag_bytes);
 		if (r->replay_lag_ms >= 0)
 		{
 			f = facts_add(out, RULE_REPLICATION_LAG_SECONDS, subject, r->replay_lag_ms / 1000.0,
 						  "standby %s replay lag %.1fs", subject, r->replay_lag_ms / 1000.0);
 			set_str(f, "standby", name);
-			set_str(f, "client", client);
+			note_str(f, "client", client);
+			set_num(f, "replay_lag_seconds", r->replay_lag_ms / 1000.0);
 		}
 		free(subject);
 	}
@@ -545,7 +580,8 @@ replication_facts(const OdooRetailGuard__Snapshot *s, fact_list *out)
 					  (long long) sl->retained_bytes);
 		set_str(f, "slot", sl->slot_name);
 		set_str(f, "slot_type", sl->slot_type);
-		set_str(f, "wal_status", sl->wal_status);
+		note_str(f, "wal_status", sl->wal_status);
+		set_num(f, "retained_bytes", (double) sl->retained_bytes);
 	}
 }
 
@@ -583,6 +619,7 @@ query_facts(const OdooRetailGuard__Snapshot *s, facts_memory *mem, int64_t now, 
 
 				set_str(f, "database", m->database);
 				set_str(f, "model", m->model);
+				set_num(f, "slow_queries_per_minute", round(per_min * 10) / 10);
 			}
 			e->slow_calls = total;
 			e->at_us = now;
@@ -651,10 +688,10 @@ destructive_facts(const OdooRetailGuard__Snapshot *s, const cron_catalog *crons,
 		set_str(f, "role", d->role);
 		set_str(f, "application", d->application_name);
 		set_num(f, "rows", (double) d->rows);
-		labels_set(&f->labels, "lsn_before", lsn);
+		note_str(f, "lsn_before", lsn);
 		set_str(f, "origin", destructive_origin_name(origin));
 		if (d->cron_job_id > 0)
-			set_num(f, "cron_job_id", (double) d->cron_job_id);
+			set_id(f, "cron_job_id", d->cron_job_id);
 		if (job)
 			set_str(f, "cron_job", job->name);
 		free(by_job);

@@ -18,7 +18,8 @@ typedef struct fact
 	char	   *subject;		/* what within the node: model, table, standby ... */
 	double		value;
 	char	   *summary;		/* one human line, no secrets */
-	labelset	labels;
+	labelset	labels;			/* identity: fields fixed for the incident's life */
+	labelset	annotations;	/* values that move: pids, durations, counts, queries */
 	bool		housekeeping;	/* Odoo's scheduled housekeeping: the rule's housekeeping_severity */
 } fact;
 

@@ -340,9 +340,35 @@ wants(agent *a, int p, const alert_event *ev)
 static void
 show_health(agent *a)
 {
-	metrics_server_set_unhealthy(a->srv, !a->spool_failing ? NULL :
-								 "notifications cannot be written to the spool "
-								 "(disk full?): alerts are held back and retried each poll");
+	char	   *stuck = NULL;
+
+	if (a->spool_failing)
+	{
+		metrics_server_set_unhealthy(a->srv, "notifications cannot be written to the spool "
+									 "(disk full?): alerts are held back and retried each poll");
+		return;
+	}
+	/* a receiver down for long: its spool is stuck and pages wait */
+	for (int i = 0; i < a->n_pagers && !stuck; i++)
+	{
+		pager_stats st = pager_get_stats(a->pagers[i]);
+		int64_t		age = st.failing_since_ms ? mono_ms() - st.failing_since_ms : 0;
+
+		if (st.failing_since_ms && age >= (int64_t) (a->cfg.healthz_pager_stuck_s * 1000))
+			stuck = xasprintf("pager %s has not delivered for %.0fs (healthz_pager_stuck %.0fs): "
+							  "%llu notifications wait in its spool", pager_name(a->pagers[i]),
+							  (double) age / 1000.0, a->cfg.healthz_pager_stuck_s,
+							  (unsigned long long) (st.pending > 0 ? st.pending : 1));
+	}
+	metrics_server_set_unhealthy(a->srv, stuck);
+	free(stuck);
+}
+
+/* /healthz fails when no poll cycle completed within three intervals and a node deadline */
+static int64_t
+stall_after_ms(const agent *a)
+{
+	return (int64_t) ((3 * a->cfg.interval_s + a->cfg.node_timeout_s) * 1000);
 }
 
 /* the outcome of a write to the spool: counted, and shown by /healthz while it fails */
@@ -859,6 +885,7 @@ run_agent(const char *path)
 		notify_ready("polling");
 	}
 	next_tick = mono_ms();
+	metrics_server_cycle_done(a.srv, next_tick, stall_after_ms(&a));
 	while (rc == 0 && !got_term)
 	{
 		int64_t		now = mono_ms();
@@ -895,6 +922,8 @@ run_agent(const char *path)
 			publish(&a);
 			save_cursors(&a);
 			save_rules(&a);
+			show_health(&a);
+			metrics_server_cycle_done(a.srv, mono_ms(), stall_after_ms(&a));
 			pending_publish = false;
 		}
 		repost_to_alertmanagers(&a, mono_ms());

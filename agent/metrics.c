@@ -194,7 +194,18 @@ struct metrics_server
 	char	   *text;
 	bool		ready;
 	char	   *unhealthy;		/* why /healthz fails, NULL when healthy */
+	int64_t		last_cycle_ms;	/* mono_ms of the latest completed poll cycle, 0: none */
+	int64_t		stall_after_ms;
 };
+
+char *
+metrics_health(const char *unhealthy, int64_t now_ms, int64_t last_cycle_ms, int64_t stall_after_ms)
+{
+	if (last_cycle_ms > 0 && stall_after_ms > 0 && now_ms - last_cycle_ms > stall_after_ms)
+		return xasprintf("the main loop has not completed a poll cycle for %.1fs (limit %.1fs): it is stuck",
+						 (double) (now_ms - last_cycle_ms) / 1000.0, (double) stall_after_ms / 1000.0);
+	return unhealthy ? xstrdup(unhealthy) : NULL;
+}
 
 static enum MHD_Result
 reply(struct MHD_Connection *c, unsigned int status, const char *type, const char *body)
@@ -237,11 +248,15 @@ handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 	{
 		char	   *why;
 
+		char	   *reason;
+
 		pthread_mutex_lock(&srv->lock);
-		why = srv->unhealthy ? xasprintf("unhealthy: %s\n", srv->unhealthy) : NULL;
+		reason = metrics_health(srv->unhealthy, mono_ms(), srv->last_cycle_ms, srv->stall_after_ms);
 		pthread_mutex_unlock(&srv->lock);
-		if (!why)
+		if (!reason)
 			return reply(c, MHD_HTTP_OK, "text/plain", "ok\n");
+		why = xasprintf("unhealthy: %s\n", reason);
+		free(reason);
 		ret = reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain", why);
 		free(why);
 		return ret;
@@ -325,6 +340,17 @@ metrics_server_set_unhealthy(metrics_server *srv, const char *reason)
 	srv->unhealthy = copy;
 	pthread_mutex_unlock(&srv->lock);
 	free(old);
+}
+
+void
+metrics_server_cycle_done(metrics_server *srv, int64_t now_ms, int64_t stall_after_ms)
+{
+	if (!srv)
+		return;
+	pthread_mutex_lock(&srv->lock);
+	srv->last_cycle_ms = now_ms;
+	srv->stall_after_ms = stall_after_ms;
+	pthread_mutex_unlock(&srv->lock);
 }
 
 void

@@ -62,6 +62,20 @@ void		metrics_server_publish(metrics_server *srv, char *text, bool ready);
  * reason: healthy again); the reason is copied
  */
 void		metrics_server_set_unhealthy(metrics_server *srv, const char *reason);
+
+/*
+ * The main loop completed a poll cycle at now_ms (mono_ms).  /healthz
+ * answers 503 when none completed within stall_after_ms: the loop is stuck
+ * (the server's own thread sees it, the loop cannot report itself).
+ */
+void		metrics_server_cycle_done(metrics_server *srv, int64_t now_ms, int64_t stall_after_ms);
+
+/*
+ * What /healthz says, pure: NULL when healthy, else the reason (malloc'd).
+ * unhealthy is what the main loop reported; last_cycle_ms 0: none yet.
+ */
+char	   *metrics_health(const char *unhealthy, int64_t now_ms, int64_t last_cycle_ms,
+						   int64_t stall_after_ms);
 void		metrics_server_stop(metrics_server *srv);
 
 #endif

@@ -192,6 +192,9 @@ handle_entry(pager *p, uint64_t seq)
 		if (r == SEND_OK)
 		{
 			spool_ack(p->sp, seq);
+			pthread_mutex_lock(&p->lock);
+			p->stats.failing_since_ms = 0;
+			pthread_mutex_unlock(&p->lock);
 			log_debug("pager %s: delivered %s %s", p->cfg.name,
 					  ev.status == ALERT_FIRING ? "firing" : "resolved", ev.dedup_key);
 			pthread_mutex_lock(&p->lock);
@@ -207,6 +210,7 @@ handle_entry(pager *p, uint64_t seq)
 			spool_dead_letter(p->sp, seq);
 			pthread_mutex_lock(&p->lock);
 			p->stats.dead_letters++;
+			p->stats.failing_since_ms = 0;
 			pthread_mutex_unlock(&p->lock);
 			alert_free(&ev);
 			return true;
@@ -224,6 +228,8 @@ handle_entry(pager *p, uint64_t seq)
 						 (long long) delay);
 			pthread_mutex_lock(&p->lock);
 			p->stats.retries++;
+			if (!p->stats.failing_since_ms)
+				p->stats.failing_since_ms = mono_ms();
 			pthread_mutex_unlock(&p->lock);
 			if (!pause_ms(p, delay))
 				break;

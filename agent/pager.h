@@ -63,6 +63,7 @@ typedef struct pager_stats
 	uint64_t	dead_letters;
 	uint64_t	pending;
 	uint64_t	queued;
+	int64_t		failing_since_ms;	/* mono_ms of the head entry's first failed send, 0 if none */
 } pager_stats;
 
 typedef struct pager pager;

@@ -41,6 +41,10 @@ alertmanager_payload(const pager_cfg *p, const alert_event *ev, int64_t now)
 		if (valid_label_name(ev->labels.v[i].name) && *ev->labels.v[i].value)
 			json_set_text(labels, ev->labels.v[i].name, ev->labels.v[i].value);
 	json_object_set_new(a, "labels", labels);
+	/* the values (summary, description, runbook_url, the facts): not identity */
+	for (int i = 0; i < ev->annotations.n; i++)
+		if (valid_label_name(ev->annotations.v[i].name))
+			json_set_text(ann, ev->annotations.v[i].name, ev->annotations.v[i].value);
 	json_object_set_new(ann, "summary", json_text(ev->summary));
 	snprintf(val, sizeof(val), "%.15g", ev->value);
 	json_object_set_new(ann, "value", json_string(val));

@@ -69,6 +69,13 @@ pagerduty_payload(const pager_cfg *p, const alert_event *ev)
 		for (int i = 0; i < ev->labels.n; i++)
 			json_set_text(details, ev->labels.v[i].name, ev->labels.v[i].value);
 		json_object_set_new(details, "value", json_real(ev->value));
+		{
+			json_t	   *ann = json_object();
+
+			for (int i = 0; i < ev->annotations.n; i++)
+				json_set_text(ann, ev->annotations.v[i].name, ev->annotations.v[i].value);
+			json_object_set_new(details, "annotations", ann);
+		}
 		json_object_set_new(pl, "custom_details", details);
 		json_object_set_new(o, "payload", pl);
 		json_object_set_new(o, "client", json_string("orguard-agent"));

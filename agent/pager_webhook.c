@@ -36,6 +36,13 @@ webhook_payload(const alert_event *ev)
 	for (int i = 0; i < ev->labels.n; i++)
 		json_set_text(labels, ev->labels.v[i].name, ev->labels.v[i].value);
 	json_object_set_new(o, "labels", labels);
+	{
+		json_t	   *ann = json_object();
+
+		for (int i = 0; i < ev->annotations.n; i++)
+			json_set_text(ann, ev->annotations.v[i].name, ev->annotations.v[i].value);
+		json_object_set_new(o, "annotations", ann);
+	}
 	format_iso8601(ev->starts_at_us, ts, sizeof(ts));
 	json_object_set_new(o, "starts_at", json_string(ts));
 	if (ev->status == ALERT_RESOLVED)

@@ -12,6 +12,13 @@
  * of a storm.  A muted alert is tracked but not notified; it is notified
  * when the mute window ends if it still fires, and its resolution is only
  * sent when its firing was.
+ *
+ * Receivers such as Alertmanager identify an alert by its label set, so
+ * labels carry only identity (facts.c keeps values in annotations) and an
+ * alert keeps the exact label set it fired with.  When that set must change
+ * (raise_during changes the severity, a reload changes a rule's labels or
+ * the node's tags), the old set is resolved before the new one fires, in
+ * the same evaluation, so exactly one stays active.
  */
 #include "rules.h"
 #include "utf8.h"
@@ -51,7 +58,9 @@ typedef struct instance
 	int			n_fires;
 	double		value;
 	char	   *summary;
-	labelset	labels;			/* of the latest fact */
+	labelset	labels;			/* of the fact it fired with (frozen while firing) */
+	labelset	annotations;	/* of the latest fact that held it */
+	labelset	fired_labels;	/* the exact set the receivers were told, empty before */
 	bool		housekeeping;	/* Odoo's scheduled housekeeping: the rule's housekeeping_severity */
 } instance;
 
@@ -78,6 +87,8 @@ inst_free(instance *in)
 	free(in->subject);
 	free(in->summary);
 	labels_free(&in->labels);
+	labels_free(&in->annotations);
+	labels_free(&in->fired_labels);
 }
 
 void
@@ -126,11 +137,60 @@ find(rule_engine *re, const char *key)
 	return NULL;
 }
 
+/* the identity an alert of this instance has at severity sev under the current configuration */
 static void
-emit(const instance *in, const rule_cfg *r, const node_cfg *node, alert_status st, severity sev,
-	 int64_t now, event_list *out)
+identity_labels(const instance *in, const rule_cfg *r, const node_cfg *node, severity sev,
+				labelset *out)
+{
+	labels_set(out, "alertname", in->rule);
+	labels_set(out, "severity", severity_name(sev));
+	labels_set(out, "cluster", in->cluster);
+	labels_set(out, "node", in->node);
+	labels_set(out, "subject", in->subject);
+	if (r)
+		labels_merge(out, &r->labels);
+	if (node)
+		labels_merge(out, &node->tags);
+	labels_merge(out, &in->labels);
+}
+
+static bool
+labels_equal(const labelset *a, const labelset *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (int i = 0; i < a->n; i++)
+	{
+		const char *v = labels_get(b, a->v[i].name);
+
+		if (!v || strcmp(v, a->v[i].value))
+			return false;
+	}
+	return true;
+}
+
+/* the facts, one "name: value" line each, for receivers that show one text */
+static char *
+describe(const labelset *annotations)
+{
+	strbuf		sb;
+
+	sb_init(&sb);
+	for (int i = 0; i < annotations->n; i++)
+		sb_printf(&sb, "%s%s: %s", i ? "\n" : "", annotations->v[i].name, annotations->v[i].value);
+	return sb_steal(&sb);
+}
+
+/*
+ * One notification.  labels NULL: the identity under the current
+ * configuration; else exactly that set (what the receivers were told).
+ */
+static void
+emit(const instance *in, const agent_cfg *cfg, const rule_cfg *r, const node_cfg *node,
+	 alert_status st, severity sev, const labelset *labels, int64_t now, event_list *out)
 {
 	alert_event *ev = events_push(out);
+	char	   *text;
 
 	ev->status = st;
 	ev->dedup_key = xstrdup(in->key);
@@ -144,16 +204,20 @@ emit(const instance *in, const rule_cfg *r, const node_cfg *node, alert_status s
 	ev->starts_at_us = in->fired_at;
 	ev->ends_at_us = st == ALERT_RESOLVED ? now : 0;
 	ev->event_at_us = now;
-	labels_set(&ev->labels, "alertname", in->rule);
-	labels_set(&ev->labels, "severity", severity_name(sev));
-	labels_set(&ev->labels, "cluster", in->cluster);
-	labels_set(&ev->labels, "node", in->node);
-	labels_set(&ev->labels, "subject", in->subject);
-	if (r)
-		labels_merge(&ev->labels, &r->labels);
-	if (node)
-		labels_merge(&ev->labels, &node->tags);
-	labels_merge(&ev->labels, &in->labels);
+	if (labels)
+		labels_copy(&ev->labels, labels);
+	else
+		identity_labels(in, r, node, sev, &ev->labels);
+	labels_set(&ev->annotations, "summary", ev->summary);
+	text = describe(&in->annotations);
+	if (*text)
+		labels_set(&ev->annotations, "description", text);
+	free(text);
+	text = xasprintf("%s#%s", cfg->runbook_base_url ? cfg->runbook_base_url : ORGUARD_DEFAULT_RUNBOOK_BASE_URL,
+					 r ? rule_kind_name(r->kind) : in->rule);
+	labels_set(&ev->annotations, "runbook_url", text);
+	free(text);
+	labels_merge(&ev->annotations, &in->annotations);
 }
 
 static bool
@@ -176,14 +240,44 @@ record_fire(instance *in, int64_t now)
 	in->n_fires++;
 }
 
+/* the label set the receivers know this alert by, NULL before it was notified */
+static const labelset *
+told(const instance *in)
+{
+	return in->fired_labels.n > 0 ? &in->fired_labels : NULL;
+}
+
+/* the receivers know this alert by another label set than it has now (a reload changed labels) */
+static bool
+identity_changed(const instance *in, const rule_cfg *r, const node_cfg *node, severity sev)
+{
+	labelset	labels = {0};
+	bool		changed;
+
+	if (!in->notified || !told(in))
+		return false;
+	identity_labels(in, r, node, sev, &labels);
+	changed = !labels_equal(&labels, told(in));
+	labels_free(&labels);
+	return changed;
+}
+
 static void
-notify_firing(instance *in, const rule_cfg *r, const node_cfg *node, int64_t now, event_list *out)
+notify_firing(instance *in, const agent_cfg *cfg, const rule_cfg *r, const node_cfg *node,
+			  int64_t now, event_list *out)
 {
 	severity	sev = inst_severity(in, r, now);
+	labelset	labels = {0};
 
 	if (rules_muted(r, sev, now))
 		return;
-	emit(in, r, node, ALERT_FIRING, sev, now, out);
+	identity_labels(in, r, node, sev, &labels);
+	/* a new identity: the receivers must drop the old one first */
+	if (in->notified && told(in) && !labels_equal(&labels, told(in)))
+		emit(in, cfg, r, node, ALERT_RESOLVED, in->notified_sev, told(in), now, out);
+	emit(in, cfg, r, node, ALERT_FIRING, sev, &labels, now, out);
+	labels_free(&in->fired_labels);
+	in->fired_labels = labels;
 	in->was_notified = in->notified;
 	in->retry = false;
 	in->notified = true;
@@ -192,18 +286,21 @@ notify_firing(instance *in, const rule_cfg *r, const node_cfg *node, int64_t now
 }
 
 static void
-resolve(instance *in, const rule_cfg *r, const node_cfg *node, int64_t now, event_list *out)
+resolve(instance *in, const agent_cfg *cfg, const rule_cfg *r, const node_cfg *node, int64_t now,
+		event_list *out)
 {
 	if (in->notified)
-		emit(in, r, node, ALERT_RESOLVED, in->notified_sev, now, out);
+		emit(in, cfg, r, node, ALERT_RESOLVED, in->notified_sev, told(in), now, out);
 	in->state = INST_INACTIVE;
 	in->notified = false;
 	in->retry = false;
+	labels_free(&in->fired_labels);
 }
 
 /* one instance, one evaluation; present says whether a fact was seen */
 static void
-step(instance *in, const rule_cfg *r, const node_cfg *node, bool present, int64_t now, event_list *out)
+step(instance *in, const agent_cfg *cfg, const rule_cfg *r, const node_cfg *node, bool present,
+	 int64_t now, event_list *out)
 {
 	bool		above = present && in->value >= r->threshold;
 	bool		holding = present && in->value >= r->clear;
@@ -228,7 +325,7 @@ step(instance *in, const rule_cfg *r, const node_cfg *node, bool present, int64_
 				in->fired_at = now;
 				in->last_active = now;
 				record_fire(in, now);
-				notify_firing(in, r, node, now, out);
+				notify_firing(in, cfg, r, node, now, out);
 			}
 			return;
 		case INST_FIRING:
@@ -238,9 +335,9 @@ step(instance *in, const rule_cfg *r, const node_cfg *node, bool present, int64_
 
 				in->last_active = now;
 				if (!in->notified || in->retry ||
-					sev != in->notified_sev ||
+					sev != in->notified_sev || identity_changed(in, r, node, sev) ||
 					(r->renotify_s > 0 && now - in->last_notified >= (int64_t) (r->renotify_s * 1e6)))
-					notify_firing(in, r, node, now, out);
+					notify_firing(in, cfg, r, node, now, out);
 				return;
 			}
 			{
@@ -249,9 +346,10 @@ step(instance *in, const rule_cfg *r, const node_cfg *node, bool present, int64_
 				if (flapping(in, r, now) && r->flap_window_s > hold)
 					hold = r->flap_window_s;
 				if (now - in->last_active >= (int64_t) (hold * 1e6))
-					resolve(in, r, node, now, out);
-				else if (!in->notified || in->retry)
-					notify_firing(in, r, node, now, out);	/* a mute window ended, or a retry */
+					resolve(in, cfg, r, node, now, out);
+				else if (!in->notified || in->retry ||
+						 identity_changed(in, r, node, inst_severity(in, r, now)))
+					notify_firing(in, cfg, r, node, now, out);	/* a mute window ended, or a retry */
 			}
 			return;
 	}
@@ -349,6 +447,8 @@ rules_eval_node(rule_engine *re, const agent_cfg *cfg, const node_cfg *node, con
 			{
 				free(in->summary);
 				in->summary = xstrdup(fa->summary);
+				labels_free(&in->annotations);
+				labels_copy(&in->annotations, &fa->annotations);
 			}
 
 			/*
@@ -364,7 +464,7 @@ rules_eval_node(rule_engine *re, const agent_cfg *cfg, const node_cfg *node, con
 				labels_copy(&in->labels, &fa->labels);
 				in->housekeeping = fa->housekeeping;
 			}
-			step(in, r, node, true, now, out);
+			step(in, cfg, r, node, true, now, out);
 		}
 	}
 	for (int i = 0; i < re->n; i++)
@@ -376,7 +476,7 @@ rules_eval_node(rule_engine *re, const agent_cfg *cfg, const node_cfg *node, con
 			continue;
 		r = config_rule(cfg, in->rule);
 		if (r)
-			step(in, r, node, false, now, out);
+			step(in, cfg, r, node, false, now, out);
 	}
 	collect_garbage(re, cfg, now);
 }
@@ -394,7 +494,7 @@ rules_reconcile(rule_engine *re, const agent_cfg *cfg, int64_t now, event_list *
 		if (r && r->enabled && n && !strcmp(n->cluster, in->cluster))
 			continue;
 		if (in->state == INST_FIRING)
-			resolve(in, r, n, now, out);
+			resolve(in, cfg, r, n, now, out);
 		in->state = INST_INACTIVE;
 		in->n_fires = 0;
 	}
@@ -409,8 +509,8 @@ rules_firing(const rule_engine *re, const agent_cfg *cfg, int64_t now, event_lis
 		const instance *in = &re->v[i];
 
 		if (in->state == INST_FIRING && in->notified)
-			emit(in, config_rule(cfg, in->rule), cfg_node(cfg, in->node), ALERT_FIRING,
-				 in->notified_sev, now, out);
+			emit(in, cfg, config_rule(cfg, in->rule), cfg_node(cfg, in->node), ALERT_FIRING,
+				 in->notified_sev, told(in), now, out);
 	}
 }
 
@@ -457,6 +557,36 @@ rules_spool_failed(rule_engine *re, const alert_event *ev)
 
 static const char *const state_names[] = {"inactive", "pending", "firing"};
 
+static json_t *
+labels_to_json(const labelset *ls)
+{
+	json_t	   *o = json_object();
+
+	for (int i = 0; i < ls->n; i++)
+		json_set_text(o, ls->v[i].name, ls->v[i].value);
+	return o;
+}
+
+/* an optional object of strings (absent in states saved by older agents) */
+static bool
+labels_from_json(json_t *o, labelset *ls)
+{
+	const char *k;
+	json_t	   *v;
+
+	if (!o)
+		return true;
+	if (!json_is_object(o))
+		return false;
+	json_object_foreach(o, k, v)
+	{
+		if (!json_is_string(v))
+			return false;
+		labels_set(ls, k, json_string_value(v));
+	}
+	return true;
+}
+
 char *
 rules_to_json(const rule_engine *re)
 {
@@ -473,6 +603,8 @@ rules_to_json(const rule_engine *re)
 		json_t	   *fires = json_array();
 		json_t	   *labels = json_object();
 
+		json_object_set_new(o, "annotations", labels_to_json(&in->annotations));
+		json_object_set_new(o, "fired_labels", labels_to_json(&in->fired_labels));
 		json_object_set_new(o, "key", json_text(in->key));
 		json_object_set_new(o, "rule", json_text(in->rule));
 		json_object_set_new(o, "node", json_text(in->node));
@@ -618,6 +750,8 @@ inst_from_json(json_t *o, instance *in)
 			else
 				labels_set(&in->labels, k, json_string_value(v));
 		}
+	ok = ok && labels_from_json(json_object_get(o, "annotations"), &in->annotations) &&
+		labels_from_json(json_object_get(o, "fired_labels"), &in->fired_labels);
 	if (!ok)
 		inst_free(in);
 	return ok;

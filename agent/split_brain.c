@@ -112,7 +112,8 @@ split_brain_facts(const role_table *t, const char *cluster, int64_t now_us, int6
 	else
 		f = facts_add(out, RULE_TWO_PRIMARIES, cluster, primaries, "%d primary in cluster %s%s%s",
 					  primaries, cluster, primaries ? ": " : "", primaries ? who.data : "");
-	labels_set(&f->labels, "primaries", names.len ? names.data : "");
+	/* which nodes is a value: the incident is the cluster */
+	labels_set(&f->annotations, "primaries", names.len ? names.data : "");
 	sb_free(&who);
 	sb_free(&names);
 }

@@ -140,8 +140,11 @@ tap_ok "node_unreachable carries cluster and node labels" \
 	am_has 'alertname="node_unreachable"' 'node="ghost"' 'cluster="retail-test"' 'severity="critical"'
 tap_ok "lock_wait fires with model (from ir_model), root blocker and duration" \
 	org_wait_until 30 "lock_wait" am_has \
-	'alertname="lock_wait"' 'node="store1"' 'model="stock.quant"' 'root_pid="400"' \
-	'root_application="odoo-cron"' 'duration_seconds="42"' 'store="0042"'
+	'alertname="lock_wait"' 'node="store1"' 'model="stock.quant"' 'store="0042"'
+tap_ok "its root blocker and duration are annotations, with a description and runbook_url" \
+	am_annotated lock_wait 'root_pid=400' 'root_application=odoo-cron' 'duration_seconds=42' \
+	'description=.*root_pid: 400.*' 'runbook_url=.*#lock_wait'
+tap_ok "no value is a label" am_lacks 'alertname="lock_wait"' 'root_pid=~".+"'
 tap_ok "amtool lists the lock_wait alert" bash -c \
 	"amtool --alertmanager.url='$am_url' alert query alertname=lock_wait 2>&1 | grep -q lock_wait"
 

@@ -61,7 +61,7 @@ tap_ok "the TRUNCATE reaches Alertmanager as destructive_event" \
 tap_ok "it names the kind, table, Odoo model, store and severity" am_has 'alertname="destructive_event"' \
 	'kind="truncate"' 'relation=~".*pos_order"' 'model="pos.order"' 'store="0009"' 'severity="critical"'
 lsn_label=$(curl -fsS --max-time 5 -G "$am_url/api/v2/alerts" --data-urlencode 'filter=alertname="destructive_event"' |
-	python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["labels"].get("lsn_before", ""))')
+	python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["annotations"].get("lsn_before", ""))')
 tap_ok "it carries the WAL position to restore to (lsn_before $lsn_label >= $lsn)" python3 -c "
 a = [int(x, 16) for x in '$lsn_label'.split('/')]
 b = [int(x, 16) for x in '$lsn'.split('/')]

@@ -122,7 +122,7 @@ polls_reached() { [ "$(polls)" -ge "$1" ] 2>/dev/null; }
 
 agent_start agent1 "$conf"
 tap_ok "lock_wait fires in Alertmanager" \
-	org_wait_until 60 "lock_wait" am_has 'alertname="lock_wait"' 'duration_seconds="42"'
+	org_wait_until 60 "lock_wait" am_has 'alertname="lock_wait"' 'model="stock.quant"'
 tap_ok "and at the webhook" org_wait_until 30 "webhook firing" hook_has firing
 tap_ok "the alert state is on disk" grep -q 'lock_wait' "$ORG_TMP/spool/alerts.json"
 

@@ -124,7 +124,7 @@ assert len(raw) <= 255, len(raw)
 assert key.startswith("utf/store1/lock_wait/" + sys.argv[2][:100]), key
 assert "#" in key, key
 assert docs[0]["labels"]["store"] == sys.argv[2]
-assert "\ufffd" in docs[0]["labels"]["root_application"], docs[0]["labels"]
+assert "\ufffd" in docs[0]["annotations"]["root_application"], docs[0]["annotations"]
 PY
 }
 tap_ok "its dedup_key is at most 255 bytes, cut on a character boundary" check_key

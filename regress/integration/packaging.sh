@@ -117,6 +117,9 @@ if [ $have_agent = 1 ]; then
 		done
 		check "$agent_pkg holds every doc under /usr/share/doc/$agent_pkg${missing:+ (missing:$missing)}" \
 			test -z "$missing"
+		# the default runbook_url of an alert ([agent] runbook_base_url) points here
+		check "$agent_pkg keeps rules.md uncompressed for alerts' runbook_url" \
+			grep -qxF "./usr/share/doc/$agent_pkg/rules.md" <<<"$contents"
 		unpacked="$ORG_TMP/agent-deb"
 		rm -rf "$unpacked"
 		dpkg-deb -x "$agent_deb" "$unpacked"

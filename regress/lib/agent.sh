@@ -106,3 +106,17 @@ alertmanager_start() {
 	am_url="http://127.0.0.1:$port"
 	service_ready alertmanager "$am_url/-/ready" 120
 }
+
+# am_annotated ALERTNAME NAME=REGEX...: an active alert named ALERTNAME in
+# the Alertmanager at am_url has every annotation NAME matching its REGEX
+# (whole value); values such as pids and durations are annotations, not labels
+am_annotated() {
+	local name=$1
+	shift
+	curl -fsS --max-time 5 -G "$am_url/api/v2/alerts" --data-urlencode "filter=alertname=\"$name\"" |
+		python3 -c 'import json, re, sys
+want = [a.split("=", 1) for a in sys.argv[1:]]
+ok = any(all(k in al.get("annotations", {}) and re.fullmatch(rx, al["annotations"][k], re.S) is not None
+             for k, rx in want) for al in json.load(sys.stdin))
+sys.exit(0 if ok else 1)' "$@"
+}

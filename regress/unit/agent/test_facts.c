@@ -137,19 +137,30 @@ test_snapshot_facts(void **state)
 	f = find(&l, RULE_LOCK_WAIT, "odoo/stock.quant");
 	assert_non_null(f);
 	assert_true(f->value == 42);	/* the longest wait of the model */
+	/* identity in the labels, the values that move in the annotations */
+	assert_string_equal(labels_get(&f->labels, "database"), "odoo");
 	assert_string_equal(labels_get(&f->labels, "model"), "stock.quant");
-	assert_string_equal(labels_get(&f->labels, "root_pid"), "400");
-	assert_string_equal(labels_get(&f->labels, "root_application"), "odoo-cron");
-	assert_string_equal(labels_get(&f->labels, "root_state"), "idle in transaction");
-	assert_string_equal(labels_get(&f->labels, "duration_seconds"), "42");
+	assert_string_equal(labels_get(&f->labels, "relation"), "stock_quant");
+	assert_int_equal(f->labels.n, 3);
+	assert_string_equal(labels_get(&f->annotations, "root_pid"), "400");
+	assert_string_equal(labels_get(&f->annotations, "root_application"), "odoo-cron");
+	assert_string_equal(labels_get(&f->annotations, "root_state"), "idle in transaction");
+	assert_string_equal(labels_get(&f->annotations, "duration_seconds"), "42");
+	assert_string_equal(labels_get(&f->annotations, "root_query"),
+						"UPDATE stock_quant SET quantity = $1 WHERE id = $2");
 	assert_non_null(strstr(f->summary, "root blocker pid 400"));
 
 	f = find(&l, RULE_BLOCKING_CHAIN, "odoo/pid:400");
 	assert_non_null(f);
 	assert_true(f->value == 3);
+	assert_null(labels_get(&f->labels, "root_pid"));
 	f = find(&l, RULE_IDLE_IN_TRANSACTION, "pid:400");
 	assert_non_null(f);
 	assert_true(f->value == 600);
+	assert_null(labels_get(&f->labels, "pid"));
+	assert_null(labels_get(&f->labels, "query"));
+	assert_string_equal(labels_get(&f->annotations, "pid"), "400");
+	assert_non_null(labels_get(&f->annotations, "query"));
 	f = find(&l, RULE_AUTOVACUUM_LAG, "odoo/mail_message");
 	assert_true(f && f->value == 7200);
 	f = find(&l, RULE_XID_AGE, "odoo/mail_message");
@@ -166,7 +177,10 @@ test_snapshot_facts(void **state)
 	f = find(&l, RULE_DESTRUCTIVE_EVENT, "truncate/odoo/account_move_line/9");
 	assert_non_null(f);
 	assert_string_equal(labels_get(&f->labels, "model"), "account.move.line");
-	assert_string_equal(labels_get(&f->labels, "lsn_before"), "16/28");
+	assert_null(labels_get(&f->labels, "lsn_before"));
+	assert_null(labels_get(&f->labels, "rows"));
+	assert_string_equal(labels_get(&f->annotations, "lsn_before"), "16/28");
+	assert_string_equal(labels_get(&f->annotations, "rows"), "1000");
 	/* the first poll has no rate yet */
 	assert_null(find(&l, RULE_SLOW_QUERY_RATE, "odoo/sale.order"));
 	facts_free(&l);
@@ -241,7 +255,7 @@ test_standby_twins(void **state)
 	f = find(&l, RULE_REPLICATION_LAG_BYTES, "walreceiver@127.0.0.1:40001");
 	assert_true(f && f->value == 0);
 	assert_string_equal(labels_get(&f->labels, "standby"), "walreceiver");
-	assert_string_equal(labels_get(&f->labels, "client"), "127.0.0.1:40001");
+	assert_string_equal(labels_get(&f->annotations, "client"), "127.0.0.1:40001");
 	f = find(&l, RULE_REPLICATION_LAG_BYTES, "walreceiver@127.0.0.1:40002");
 	assert_true(f && f->value == 5000000);
 	f = find(&l, RULE_REPLICATION_LAG_SECONDS, "walreceiver@127.0.0.1:40002");
@@ -252,11 +266,11 @@ test_standby_twins(void **state)
 	assert_true(f && f->value == 7);
 	f = find(&l, RULE_REPLICATION_LAG_BYTES, "15/main@pid:302");
 	assert_true(f && f->value == 9);
-	assert_string_equal(labels_get(&f->labels, "client"), "pid:302");
+	assert_string_equal(labels_get(&f->annotations, "client"), "pid:302");
 	/* a name of its own stays the subject, as before */
 	f = find(&l, RULE_REPLICATION_LAG_BYTES, "replica1");
 	assert_true(f && f->value == 11);
-	assert_string_equal(labels_get(&f->labels, "client"), "[fe80::1]:5433");
+	assert_string_equal(labels_get(&f->annotations, "client"), "[fe80::1]:5433");
 	facts_free(&l);
 
 	/* once the twin is gone, nothing is shared */

@@ -116,11 +116,36 @@ test_empty(void **state)
 	free(text);
 }
 
+/* /healthz: a main loop without a completed poll cycle for too long is stuck */
+static void
+test_health(void **state)
+{
+	char	   *why;
+
+	(void) state;
+	assert_null(metrics_health(NULL, 10000, 9000, 3500));
+	/* no cycle yet: not judged stuck (the loop reports its start as a cycle) */
+	assert_null(metrics_health(NULL, 100000, 0, 3500));
+	why = metrics_health(NULL, 14000, 10000, 3500);
+	assert_non_null(why);
+	assert_non_null(strstr(why, "not completed a poll cycle for 4.0s"));
+	free(why);
+	/* what the loop reported, when it is not stuck */
+	why = metrics_health("pager am has not delivered", 10000, 9000, 3500);
+	assert_string_equal(why, "pager am has not delivered");
+	free(why);
+	/* a stuck loop wins: its own report is stale */
+	why = metrics_health("pager am has not delivered", 20000, 9000, 3500);
+	assert_non_null(strstr(why, "stuck"));
+	free(why);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_format),
+		cmocka_unit_test(test_health),
 		cmocka_unit_test(test_invalid_names_dropped),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_top_n),

@@ -33,8 +33,11 @@ make_event(alert_event *ev, alert_status st)
 	labels_set(&ev->labels, "alertname", "lock_wait");
 	labels_set(&ev->labels, "severity", "critical");
 	labels_set(&ev->labels, "model", "stock.quant");
-	labels_set(&ev->labels, "root_pid", "4242");
-	labels_set(&ev->labels, "duration_seconds", "42");
+	/* values are annotations: the label set stays the alert's identity */
+	labels_set(&ev->annotations, "root_pid", "4242");
+	labels_set(&ev->annotations, "duration_seconds", "42");
+	labels_set(&ev->annotations, "description", "root_pid: 4242\nduration_seconds: 42");
+	labels_set(&ev->annotations, "runbook_url", "https://wiki.example/rules#lock_wait");
 }
 
 static json_t *
@@ -80,8 +83,12 @@ test_pagerduty_trigger(void **state)
 	assert_string_equal(str_at(j, "payload", "timestamp"), "2026-11-23T12:00:05.000Z");
 	assert_string_equal(str_at(j, "payload", "group"), "eu");
 	assert_string_equal(str_at(j, "payload", "class"), "lock_wait");
+	/* custom_details: the labels, and the annotations */
 	assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(j, "payload"),
-																		  "custom_details"), "root_pid")), "4242");
+																		  "custom_details"), "model")), "stock.quant");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(json_object_get(j, "payload"),
+																						  "custom_details"), "annotations"),
+														  "root_pid")), "4242");
 	json_decref(j);
 	free(body);
 	alert_free(&ev);
@@ -147,7 +154,10 @@ test_alertmanager(void **state)
 	a = json_array_get(j, 0);
 	assert_string_equal(str_at(a, "labels", "alertname"), "lock_wait");
 	assert_string_equal(str_at(a, "labels", "model"), "stock.quant");
-	assert_string_equal(str_at(a, "labels", "root_pid"), "4242");
+	assert_null(json_object_get(json_object_get(a, "labels"), "root_pid"));
+	assert_string_equal(str_at(a, "annotations", "root_pid"), "4242");
+	assert_string_equal(str_at(a, "annotations", "description"), "root_pid: 4242\nduration_seconds: 42");
+	assert_string_equal(str_at(a, "annotations", "runbook_url"), "https://wiki.example/rules#lock_wait");
 	assert_null(json_object_get(json_object_get(a, "labels"), "bad-name"));
 	assert_null(json_object_get(json_object_get(a, "labels"), "empty"));
 	assert_string_equal(str_at(a, "annotations", "summary"), ev.summary);
@@ -188,8 +198,21 @@ test_webhook_and_signature(void **state)
 	assert_string_equal(str_at(j, "status", NULL), "resolved");
 	assert_string_equal(str_at(j, "ends_at", NULL), "2026-11-23T12:01:00.000Z");
 	assert_string_equal(str_at(j, "labels", "model"), "stock.quant");
+	assert_string_equal(str_at(j, "annotations", "root_pid"), "4242");
+	assert_string_equal(str_at(j, "annotations", "runbook_url"), "https://wiki.example/rules#lock_wait");
 	json_decref(j);
 	free(body);
+	/* the spool's form keeps the annotations */
+	{
+		char	   *spooled = alert_to_json(&ev);
+		alert_event back;
+
+		assert_true(alert_from_json(spooled, &back));
+		assert_string_equal(labels_get(&back.annotations, "root_pid"), "4242");
+		assert_int_equal(back.annotations.n, ev.annotations.n);
+		alert_free(&back);
+		free(spooled);
+	}
 	alert_free(&ev);
 	/* RFC 4231 test case 2's key and data, signed with a timestamp
 	 * (expected: printf '1700000000.what do ya want for nothing?' | openssl dgst -sha256 -hmac Jefe) */

@@ -256,10 +256,21 @@ test_schedule_raises_severity(void **state)
 								"raise_during = mon-sat 09:00-21:00\nraise_severity = critical\n"), 0);
 	assert_int_equal(eval(f, RULE_NODE_UNREACHABLE, "node", 1, sun_noon), 1);
 	assert_int_equal(last(f)->sev, SEV_WARNING);
-	/* still firing on Monday: severity rises, notified again at once */
-	assert_int_equal(eval(f, RULE_NODE_UNREACHABLE, "node", 1, mon_noon), 1);
+	/*
+	 * still firing on Monday: severity rises.  The severity label is part of
+	 * the alert's identity, so the warning is resolved first, then the
+	 * critical one fires, in the same evaluation.
+	 */
+	assert_int_equal(eval(f, RULE_NODE_UNREACHABLE, "node", 1, mon_noon), 2);
+	assert_int_equal(f->ev.v[f->ev.n - 2].status, ALERT_RESOLVED);
+	assert_int_equal(f->ev.v[f->ev.n - 2].sev, SEV_WARNING);
+	assert_string_equal(labels_get(&f->ev.v[f->ev.n - 2].labels, "severity"), "warning");
+	assert_int_equal(last(f)->status, ALERT_FIRING);
 	assert_int_equal(last(f)->sev, SEV_CRITICAL);
 	assert_string_equal(labels_get(&last(f)->labels, "severity"), "critical");
+	assert_string_equal(f->ev.v[f->ev.n - 2].dedup_key, last(f)->dedup_key);
+	/* re-notified with the same identity: nothing to resolve */
+	assert_int_equal(eval(f, RULE_NODE_UNREACHABLE, "node", 1, mon_noon + S(5)), 0);
 	/* the resolution carries the severity that was notified */
 	assert_int_equal(eval(f, RULE_NODE_UNREACHABLE, "node", 0, mon_noon + S(10)), 1);
 	assert_int_equal(last(f)->sev, SEV_CRITICAL);
@@ -322,7 +333,7 @@ test_reload_keeps_and_resolves(void **state)
 	facts_free(&facts);
 	assert_int_equal(f->ev.n, 2);
 	/* the new configuration drops lock_wait: its alert resolves; node_unreachable is kept */
-	assert_true(config_parse("t.conf", "[node n1]\nconninfo = host=x\ncluster = eu\n"
+	assert_true(config_parse("t.conf", "[node n1]\nconninfo = host=x\ncluster = eu\nstore = 7\n"
 							 "[rule lock_wait]\nenabled = false\n[rule node_unreachable]\nfor = 0\n",
 							 &fresh, &errs));
 	config_free(&f->cfg);
@@ -332,7 +343,7 @@ test_reload_keeps_and_resolves(void **state)
 	assert_int_equal(last(f)->status, ALERT_RESOLVED);
 	assert_string_equal(last(f)->rule, "lock_wait");
 	assert_int_equal(rules_count(f->re, NULL).firing, 1);
-	/* no second firing for the kept alert */
+	/* no second firing for the kept alert (its labels, the node's tags included, are the same) */
 	assert_int_equal(eval(f, RULE_NODE_UNREACHABLE, "node", 1, t + S(2)), 0);
 }
 
@@ -458,6 +469,91 @@ test_state_round_trip(void **state)
 	free(json);
 	free(json2);
 	rules_free(back);
+}
+
+/*
+ * An incident keeps one identity through a restart and a reload: labels
+ * hold only what the fact gave as identity, values are annotations; the
+ * restored engine re-posts and resolves the exact label set it fired with,
+ * and a reload that changes a rule label resolves the old set before the
+ * new one fires.  The deduplication key never changes.
+ */
+static void
+test_identity_survives_restart_and_relabel(void **state)
+{
+	fixture    *f = *state;
+	fixture    *g;
+	int64_t		t = MONDAY_NOON;
+	rule_engine *back = rules_new();
+	char	   *json,
+			   *err = NULL;
+	fact_list	facts = {0};
+	fact	   *fa;
+	event_list	ev = {0};
+	const char *desc;
+
+	fa = facts_add(&facts, RULE_LOCK_WAIT, "odoo/stock.quant", 42, "wait 42 s");
+	labels_set(&fa->labels, "model", "stock.quant");
+	labels_set(&fa->annotations, "root_pid", "400");
+	labels_set(&fa->annotations, "duration_seconds", "42");
+	rules_eval_node(f->re, &f->cfg, &f->cfg.nodes[0], &facts, t, &f->ev);
+	facts_free(&facts);
+	assert_int_equal(f->ev.n, 1);
+	assert_null(labels_get(&last(f)->labels, "root_pid"));
+	assert_null(labels_get(&last(f)->labels, "duration_seconds"));
+	assert_string_equal(labels_get(&last(f)->labels, "model"), "stock.quant");
+	assert_string_equal(labels_get(&last(f)->annotations, "root_pid"), "400");
+	desc = labels_get(&last(f)->annotations, "description");
+	assert_non_null(desc);
+	assert_non_null(strstr(desc, "root_pid: 400"));
+	assert_string_equal(labels_get(&last(f)->annotations, "runbook_url"),
+						ORGUARD_DEFAULT_RUNBOOK_BASE_URL "#lock_wait");
+	assert_string_equal(labels_get(&last(f)->annotations, "summary"), last(f)->summary);
+
+	/* restart: the state goes through its JSON form */
+	json = rules_to_json(f->re);
+	assert_true(rules_from_json(back, json, &err));
+	free(json);
+
+	/* a reload gives the rule a label and a runbook base URL: old set resolved, then the new one */
+	assert_int_equal(setup_text((void **) &g,
+								"[agent]\nrunbook_base_url = https://wiki.example/rules\n"
+								"[rule lock_wait]\nthreshold = 30s\nclear = 20s\nfor = 0\n"
+								"renotify = 10m\nkeep_firing_for = 0\nlabel.team = dba\n"), 0);
+	fa = facts_add(&facts, RULE_LOCK_WAIT, "odoo/stock.quant", 50, "wait 50 s");
+	labels_set(&fa->labels, "model", "stock.quant");
+	labels_set(&fa->annotations, "root_pid", "401");
+	rules_eval_node(back, &g->cfg, &g->cfg.nodes[0], &facts, t + S(10), &ev);
+	assert_int_equal(ev.n, 2);
+	assert_int_equal(ev.v[0].status, ALERT_RESOLVED);
+	assert_null(labels_get(&ev.v[0].labels, "team"));
+	assert_string_equal(labels_get(&ev.v[0].labels, "model"), "stock.quant");
+	assert_int_equal(ev.v[1].status, ALERT_FIRING);
+	assert_string_equal(labels_get(&ev.v[1].labels, "team"), "dba");
+	assert_string_equal(ev.v[0].dedup_key, "eu/n1/lock_wait/odoo/stock.quant");
+	assert_string_equal(ev.v[1].dedup_key, ev.v[0].dedup_key);
+	assert_string_equal(labels_get(&ev.v[1].annotations, "root_pid"), "401");
+	assert_string_equal(labels_get(&ev.v[1].annotations, "runbook_url"),
+						"https://wiki.example/rules#lock_wait");
+	events_free(&ev);
+
+	/* another restart, then the wait ends: the set it fired with last is resolved */
+	json = rules_to_json(back);
+	rules_free(back);
+	back = rules_new();
+	assert_true(rules_from_json(back, json, &err));
+	free(json);
+	rules_eval_node(back, &g->cfg, &g->cfg.nodes[0], &facts, t + S(20), &ev);
+	assert_int_equal(ev.n, 0);
+	facts_free(&facts);
+	rules_eval_node(back, &g->cfg, &g->cfg.nodes[0], &facts, t + S(30), &ev);
+	assert_int_equal(ev.n, 1);
+	assert_int_equal(ev.v[0].status, ALERT_RESOLVED);
+	assert_string_equal(labels_get(&ev.v[0].labels, "team"), "dba");
+	assert_string_equal(ev.v[0].dedup_key, "eu/n1/lock_wait/odoo/stock.quant");
+	events_free(&ev);
+	rules_free(back);
+	teardown((void **) &g);
 }
 
 static void
@@ -631,6 +727,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_spool_failure_retries_firing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spool_failure_retries_renotify_and_resolution, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_identity_survives_restart_and_relabel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_flap_history_restored, setup, teardown),
 		cmocka_unit_test(test_state_malformed),
 		cmocka_unit_test(test_dedup_key),

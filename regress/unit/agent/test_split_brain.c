@@ -48,7 +48,7 @@ test_one_primary_is_fine(void **state)
 	f = only_fact(&l);
 	assert_string_equal(f->subject, "shop");
 	assert_true(f->value == 1);
-	assert_string_equal(labels_get(&f->labels, "primaries"), "p");
+	assert_string_equal(labels_get(&f->annotations, "primaries"), "p");
 	facts_free(&l);
 	role_table_free(&t);
 }
@@ -72,7 +72,7 @@ test_two_primaries_named_with_timelines(void **state)
 	f = only_fact(&l);
 	assert_true(f->value == 2);
 	assert_string_equal(f->summary, "2 nodes of cluster shop accept writes: p (timeline 1), s1 (timeline 2)");
-	assert_string_equal(labels_get(&f->labels, "primaries"), "p,s1");
+	assert_string_equal(labels_get(&f->annotations, "primaries"), "p,s1");
 	facts_free(&l);
 	role_table_free(&t);
 }
@@ -108,7 +108,7 @@ test_stale_unreachable_and_unknown_timeline(void **state)
 	split_brain_facts(&t, "nowhere", S(103), S(25), &l);
 	f = only_fact(&l);
 	assert_true(f->value == 0);
-	assert_string_equal(labels_get(&f->labels, "primaries"), "");
+	assert_string_equal(labels_get(&f->annotations, "primaries"), "");
 	facts_free(&l);
 	role_table_free(&t);
 }
@@ -127,14 +127,14 @@ test_databases_of_one_server_count_once(void **state)
 	split_brain_facts(&t, "shop", S(101), S(25), &l);
 	f = only_fact(&l);
 	assert_true(f->value == 1);
-	assert_string_equal(labels_get(&f->labels, "primaries"), "shop_db");
+	assert_string_equal(labels_get(&f->annotations, "primaries"), "shop_db");
 	facts_free(&l);
 	/* a promoted standby: same system identifier, another postmaster */
 	role_table_set(&t, "standby", "shop", true, false, 2, 7711, 6000, S(100));
 	split_brain_facts(&t, "shop", S(101), S(25), &l);
 	f = only_fact(&l);
 	assert_true(f->value == 2);
-	assert_string_equal(labels_get(&f->labels, "primaries"), "shop_db,standby");
+	assert_string_equal(labels_get(&f->annotations, "primaries"), "shop_db,standby");
 	facts_free(&l);
 	role_table_free(&t);
 }
@@ -190,7 +190,7 @@ test_rule_fires_and_resolves(void **state)
 	assert_int_equal(ev.v[0].sev, SEV_CRITICAL);
 	assert_string_equal(ev.v[0].subject, "shop");
 	assert_string_equal(labels_get(&ev.v[0].labels, "alertname"), "two_primaries");
-	assert_string_equal(labels_get(&ev.v[0].labels, "primaries"), "p,s1");
+	assert_string_equal(labels_get(&ev.v[0].annotations, "primaries"), "p,s1");
 	assert_non_null(strstr(ev.v[0].summary, "p (timeline 1), s1 (timeline 2)"));
 
 	/* still two: keeps firing, no new notification before renotify */
