@@ -4,7 +4,8 @@
  * a POS till per store syncing orders, a back-office user reading sales
  * orders, an accountant posting invoices on a no_gap journal, the
  * websocket process polling the bus, and a cron worker running the
- * hourly jobs; optionally followed by the night's housekeeping.
+ * hourly jobs, a manager reading the POS analysis; optionally followed by
+ * the night's housekeeping.
  */
 #include "cron.h"
 #include "flows.h"
@@ -258,6 +259,13 @@ role_invoicing(const workload_opts *o, int unused, double end)
 }
 
 static int
+role_report(const workload_opts *o, int unused, double end)
+{
+	(void) unused;
+	return http_worker(o, "reporting", report_request, 202, 2000, 4000, end);
+}
+
+static int
 role_bus(const workload_opts *o, int unused, double end)
 {
 	(void) unused;
@@ -322,6 +330,7 @@ run_day(const workload_opts *o)
 		pids[n++] = spawn(role_pos, o, s, end);
 	pids[n++] = spawn(role_sales, o, 0, end);
 	pids[n++] = spawn(role_invoicing, o, 0, end);
+	pids[n++] = spawn(role_report, o, 0, end);
 	pids[n++] = spawn(role_bus, o, 0, end);
 	pids[n++] = spawn(role_cron, o, 0, end);
 	for (int i = 0; i < n; i++)

@@ -313,3 +313,26 @@ bus_poll_request(odoo_cursor *cur, void *arg)
 	}
 	return true;
 }
+
+/* ---------------------------------------------------------------- reporting */
+
+bool
+report_request(odoo_cursor *cur, void *arg)
+{
+	simple_ctx *c = arg;
+	long		days = rng_between(c->r, 2, 6);
+
+	if (!check_signaling(cur))
+		return false;
+
+	/*
+	 * the Point of Sale analysis: point_of_sale/report/pos_order_report.py
+	 * 17.0 (report.pos.order, _auto = False, a view) read through
+	 * web_read_group -> odoo/models.py 17.0 _read_group: aggregates named
+	 * after their fields, "__count", GROUP BY the groupby fields
+	 */
+	if (!cursor_run(cur, "SELECT \"report_pos_order\".\"config_id\", \"report_pos_order\".\"product_categ_id\", SUM(\"report_pos_order\".\"price_total\"), SUM(\"report_pos_order\".\"product_qty\"), COUNT(*) FROM \"report_pos_order\" WHERE ((\"report_pos_order\".\"date\" >= ((now() at time zone 'UTC') - interval '%ld days')) AND (\"report_pos_order\".\"company_id\" IN (1))) GROUP BY \"report_pos_order\".\"config_id\", \"report_pos_order\".\"product_categ_id\" ORDER BY \"report_pos_order\".\"config_id\", \"report_pos_order\".\"product_categ_id\"", days))
+		return false;
+	/* the sessions' POS orders still to post: a search_count on pos.order */
+	return cursor_run(cur, "SELECT COUNT(*) FROM \"pos_order\" WHERE ((\"pos_order\".\"state\" = 'paid') AND (\"pos_order\".\"account_move\" IS NULL))");
+}

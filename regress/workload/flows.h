@@ -34,5 +34,6 @@ bool		pos_sync_request(odoo_cursor *cur, void *arg);
 bool		sales_read_request(odoo_cursor *cur, void *arg);
 bool		invoice_post_request(odoo_cursor *cur, void *arg);
 bool		bus_poll_request(odoo_cursor *cur, void *arg);
+bool		report_request(odoo_cursor *cur, void *arg);
 
 #endif
