@@ -385,8 +385,8 @@ enabled = false
 # cron class on the primary's Odoo database while this fires, and releases
 # release_after it has cleared
 [rule connection_usage]
-threshold = 35%
-clear = 25%
+threshold = 50%
+clear = 45%
 for = 0
 runbook = throttle
 
@@ -402,7 +402,7 @@ EOF2
 	demo_svc agent "$ORG_SRC_DIR/agent/orguard-agent" --config "$conf" run
 	org_wait_until 30 "the agent polling both nodes" demo_agent_polls || org_die "the agent does not poll (see $ORG_TMP/agent.log)"
 	step "orguard-agent polls primary and standby1 every 1 s ($conf), /metrics on $DEMO_METRICS_URL"
-	step "demo rule thresholds: lock_wait 3 s, idle_in_transaction 8 s, vacuum_horizon 10 s, replication_lag_bytes 1 MB, destructive_event (any), connection_usage 35 % (runs the throttle runbook: cron capped at 2)"
+	step "demo rule thresholds: lock_wait 3 s, idle_in_transaction 8 s, vacuum_horizon 10 s, replication_lag_bytes 1 MB, destructive_event (any), connection_usage 50 % (runs the throttle runbook: cron capped at 2)"
 }
 
 demo_agent_polls() {
