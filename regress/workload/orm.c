@@ -93,7 +93,7 @@ orm_unlink(odoo_cursor *cur, const odoo_model *m, const idlist *ids)
 	sb_init(&tuple);
 
 	/*
-	 * odoo/models.py 17.0 BaseModel.unlink: for sub_ids in
+	 * odoo/models.py 17.0 (and 18.0) BaseModel.unlink: for sub_ids in
 	 * cr.split_for_in_conditions(self.ids) (odoo/sql_db.py: IN_MAX = 1000),
 	 * all in the request's one transaction.
 	 */
@@ -114,14 +114,15 @@ orm_unlink(odoo_cursor *cur, const odoo_model *m, const idlist *ids)
 		PQclear(res);
 
 		/*
-		 * unlink: Data.search([('model', '=', self._name), ('res_id', 'in',
-		 * sub_ids)]) (ir.model.data, _order = 'module, model, name'), then
-		 * Attachment.search([('res_model', '=', self._name), ('res_id', 'in',
-		 * sub_ids)]) (ir.attachment, _order = 'id desc')
+		 * then, per batch: Data.search([('model', '=', self._name),
+		 * ('res_id', 'in', sub_ids)]) (ir.model.data, _order = 'module,
+		 * model, name'), and the attachments by raw SQL:
+		 * cr.execute(SQL("SELECT id FROM ir_attachment WHERE res_model=%s
+		 * AND res_id IN %s", self._name, sub_ids))
 		 */
 		if (!cursor_run(cur, "SELECT \"ir_model_data\".\"id\" FROM \"ir_model_data\" WHERE ((\"ir_model_data\".\"model\" = '%s') AND (\"ir_model_data\".\"res_id\" IN %s)) ORDER BY \"ir_model_data\".\"module\", \"ir_model_data\".\"model\", \"ir_model_data\".\"name\"",
 						m->name, tuple.data) ||
-			!cursor_run(cur, "SELECT \"ir_attachment\".\"id\" FROM \"ir_attachment\" WHERE ((\"ir_attachment\".\"res_model\" = '%s') AND (\"ir_attachment\".\"res_id\" IN %s)) ORDER BY \"ir_attachment\".\"id\" DESC",
+			!cursor_run(cur, "SELECT id FROM ir_attachment WHERE res_model='%s' AND res_id IN %s",
 						m->name, tuple.data))
 		{
 			sb_free(&tuple);
