@@ -291,19 +291,30 @@ static int
 wait_all(pid_t *pids, int n)
 {
 	int			failed = 0;
+	bool		forwarded = false;
 
 	for (int i = 0; i < n; i++)
 	{
 		int			status;
 
-		while (waitpid(pids[i], &status, 0) < 0)
+		while (pids[i] > 0 && waitpid(pids[i], &status, 0) < 0)
 		{
 			if (errno != EINTR)
 			{
 				status = 1;
 				break;
 			}
+			/* stopped: the workers stop too, at their next request */
+			if (stop_requested && !forwarded)
+			{
+				for (int j = 0; j < n; j++)
+					if (pids[j] > 0)
+						kill(pids[j], SIGTERM);
+				forwarded = true;
+			}
 		}
+		if (pids[i] <= 0)
+			status = 1;
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 			failed++;
 	}
