@@ -8,8 +8,9 @@
 --   pos_order 100 000, pos_order_line ~250 000, stock_move/stock_move_line
 --   60 000 each, sale_order 20 000, sale_order_line 50 000,
 --   account_move 30 000, bus_bus 20 000, ir_sequence 12, ir_cron 12,
---   pos_make_payment 1 500 (transient), ir_module_module, ir_model_data and
---   ir_attachment (empty: an unlink searches them).
+--   pos_make_payment 1 500 (transient), ir_act_server 12 (the jobs' server
+--   actions), ir_module_module, ir_model_data and ir_attachment (empty: an
+--   unlink searches them).
 --
 -- Column types follow Odoo 16/17: timestamps are "timestamp without time
 -- zone" holding UTC, translated fields (product_template.name, cron names)
@@ -252,6 +253,41 @@ FROM (VALUES (1, 'Procurement: run scheduler', 1, 'days', 5),
 			 (10, 'Partner Autocomplete: Sync with remote DB', 1, 'days', 5),
 			 (11, 'Bus: garbage collect presence', 1, 'hours', 5),
 			 (12, 'Stock: update replenishment', 1, 'hours', 5)) AS v(c, n, i, t, p);
+
+-- ir.cron _inherits ir.actions.server: each job's model and code
+-- (odoo/addons/base/data/ir_cron_data.xml 17.0 autovacuum_job:
+-- model ir.autovacuum, code model._run_vacuum_cleaner();
+-- stock/data/stock_data.xml 17.0 ir_cron_scheduler_action:
+-- procurement.group, model.run_scheduler(True))
+CREATE TABLE ir_act_server (
+	id serial PRIMARY KEY,
+	name jsonb NOT NULL,
+	type varchar NOT NULL DEFAULT 'ir.actions.server',
+	usage varchar,
+	state varchar NOT NULL DEFAULT 'code',
+	model_id integer,
+	model_name varchar,
+	code text,
+	create_date timestamp,
+	write_date timestamp
+);
+INSERT INTO ir_act_server (id, name, usage, model_name, code, create_date, write_date)
+SELECT c.ir_actions_server_id, c.cron_name, 'ir_cron', v.m, v.code, :'day1'::timestamp, :'day1'::timestamp
+FROM ir_cron c
+JOIN (VALUES ('Procurement: run scheduler', 'procurement.group', 'model.run_scheduler(True)'),
+			 ('Base: Auto-vacuum internal data', 'ir.autovacuum', 'model._run_vacuum_cleaner()'),
+			 ('Mail: Email Queue Manager', 'mail.mail', 'model.process_email_queue()'),
+			 ('Point of Sale: close abandoned sessions', 'pos.session', 'model._cron_close_abandoned_sessions()'),
+			 ('Inventory: merge quants', 'stock.quant', 'model._quant_tasks()'),
+			 ('Account: Post draft entries with auto_post', 'account.move', 'model._autopost_draft_entries()'),
+			 ('Sales: send quotation reminders', 'sale.order', 'model._cron_send_reminders()'),
+			 ('Website Visitor : clean inactive visitors', 'website.visitor', 'model._cron_unlink_old_visitors()'),
+			 ('Notification: Delete Notifications older than 6 Month', 'mail.notification', 'model._gc_notifications(max_age_days=180)'),
+			 ('Partner Autocomplete: Sync with remote DB', 'res.partner.autocomplete.sync', 'model.start_sync()'),
+			 ('Bus: garbage collect presence', 'bus.presence', 'model._gc_presence()'),
+			 ('Stock: update replenishment', 'stock.warehouse.orderpoint', 'model._compute_qty_to_order()'))
+	 AS v(n, m, code) ON v.n = c.cron_name->>'en_US';
+SELECT setval('ir_act_server_id_seq', 200);
 
 CREATE TABLE ir_cron_trigger (
 	id serial PRIMARY KEY,
