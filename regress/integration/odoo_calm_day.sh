@@ -11,7 +11,7 @@
 # A page is an alert of severity warning, error or critical; an info alert
 # (a housekeeping delete recorded for the record) is not one.
 #
-# Environment: ORG_CALM_SECONDS (default 120): wall-clock length of the day.
+# Environment: ORG_CALM_SECONDS (default 100): wall-clock length of the day.
 set -uo pipefail
 ORG_SRC_DIR=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ORG_SRC_DIR"
@@ -19,7 +19,7 @@ cd "$ORG_SRC_DIR"
 org_harness_init
 . regress/lib/agent.sh
 
-CALM_SECONDS=${ORG_CALM_SECONDS:-120}
+CALM_SECONDS=${ORG_CALM_SECONDS:-100}
 WORKLOAD=$ORG_SRC_DIR/regress/workload/orguard-workload
 make -s agent workload >/dev/null || org_die "build failed"
 
