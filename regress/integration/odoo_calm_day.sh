@@ -34,8 +34,12 @@ conn="$(org_conn primary) dbname=retail"
 alertmanager_start
 metrics_port=$(org_free_port)
 conf="$ORG_TMP/agent.conf"
-# only the poll is quick (the 2 s budget); every rule keeps its defaults
-printf '%s\n' "[agent]" "interval = 300ms" "node_timeout = 300ms" "spool_dir = $ORG_TMP/spool" \
+# only the poll is quick (the 2 s budget); every rule keeps its defaults.
+# The deadline leaves room for a reconnect on a loaded machine: each
+# overrun drops the connection, and reconnects that keep overrunning it
+# report the node unreachable for longer and longer (node_unreachable
+# pages after 30 s of that)
+printf '%s\n' "[agent]" "interval = 500ms" "node_timeout = 500ms" "spool_dir = $ORG_TMP/spool" \
 	"listen = 127.0.0.1:$metrics_port" "" "[node primary]" "conninfo = $conn" "cluster = retail-calm" \
 	"store = 0001" "" "[pager am]" "type = alertmanager" "url = $am_url" >"$conf"
 tap_ok "check-config accepts the configuration" "$AGENT_BIN" --config "$conf" check-config
