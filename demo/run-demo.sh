@@ -158,7 +158,7 @@ phase_primary() {
 	DEMO_WORK=$(org_scratch_dir work)
 	org_as_owner mkdir -p "$DEMO_WORK/archive" "$DEMO_WORK/backups"
 	# WAL is archived for the point-in-time restore; the journal records
-	# DELETEs over 500 rows, so each of the ORM's 1000-id batches shows
+	# DELETEs of more than 500 rows
 	org_cluster_start primary "odoo_retail_guard.slow_query_ms = ${DEMO_SLOW_MS}
 $(org_archive_conf "$DEMO_WORK/archive")
 odoo_retail_guard.destructive_min_rows = 500
