@@ -81,3 +81,5 @@ bench: deps
 	bash bench/run-bench.sh
 
 include agent/agent.mk
+
+include regress/workload/workload.mk

@@ -3,15 +3,18 @@
 #
 # Starts a throwaway PostgreSQL 15 primary with odoo_retail_guard preloaded
 # and a streaming standby, loads an Odoo-like retail database
-# (demo/schema.sql), plays a short morning of trading with pgbench (one
-# pgbench per Odoo worker, each with its own application_name, scripts in
-# demo/workload/), starts a local Alertmanager and orguard-agent polling both
-# nodes every second, then plays a flash sale with its incidents (a cron
-# holding stock_quant rows, a slow posting holding the no-gap invoice
-# sequence, a long cron snapshot pinning the vacuum horizon, a bulk cleanup
-# lagging the standby, a cron connection storm answered by the agent's throttle runbook),
-# showing the DBA's views and the alerts as they fire and resolve, and ends
-# with a summary.
+# (demo/schema.sql), takes a base backup with the agent's backup runbook,
+# plays a short morning of trading with orguard-agent's companion
+# generator regress/workload/orguard-workload (one Odoo process per role,
+# each with its own application_name odoo-<pid>, Odoo 17's statements),
+# starts a local Alertmanager and orguard-agent polling both nodes every
+# second, then plays a flash sale with its incidents (a cron holding
+# stock_quant rows, a slow posting holding the no-gap invoice sequence, a
+# long cron job pinning the vacuum horizon, a mistaken ORM mass unlink of
+# sale orders lagging the standby, a cron connection storm answered by the
+# agent's throttle runbook), showing the DBA's views and the alerts as they
+# fire and resolve, restores the deleted orders side by side with
+# `orguard-agent runbook pitr --before-event`, and ends with a summary.
 #
 # The demo is a list of phases, one function each (DEMO_PHASES below).
 #
@@ -43,38 +46,32 @@ fi
 . "$ORG_SRC_DIR/regress/lib/cluster.sh"
 # shellcheck source=../regress/lib/replica.sh
 . "$ORG_SRC_DIR/regress/lib/replica.sh"
+# shellcheck source=../regress/lib/runbook_nodes.sh
+. "$ORG_SRC_DIR/regress/lib/runbook_nodes.sh"
 
-for tool in pgbench psql; do
+for tool in psql; do
 	command -v "$tool" >/dev/null || org_die "$tool is missing (install postgresql-15)"
 done
 for tool in prometheus-alertmanager curl python3; do
 	command -v "$tool" >/dev/null || org_die "$tool is missing (apt-get install prometheus-alertmanager curl python3)"
 done
 [ -x "$ORG_SRC_DIR/agent/orguard-agent" ] || org_die "agent/orguard-agent is missing (make agent)"
+DEMO_WORKLOAD="$ORG_SRC_DIR/regress/workload/orguard-workload"
+[ -x "$DEMO_WORKLOAD" ] || org_die "regress/workload/orguard-workload is missing (make workload)"
 case "$DEMO_SECONDS$DEMO_PANEL" in
 	'' | *[!0-9]*) org_die "DEMO_SECONDS and DEMO_PANEL must be numbers of seconds" ;;
 esac
 
-# The Odoo workers of the shop: name | application_name | script | clients.
-# Odoo names its connections odoo-<pid>; the cron worker uses a role word
-# (ODOO_PGAPPNAME=odoo-cron-{pid}).
-DEMO_WORKERS=(
-	"pos|odoo-1001|pos_order.sql|2"
-	"stock|odoo-1002|stock_move.sql|1"
-	"sales|odoo-1003|sale_read.sql|2"
-	"invoicing|odoo-1004|invoice_post.sql|1"
-	"report|odoo-1005|report.sql|1"
-	"cron|odoo-cron-2001|cron.sql|1"
-	"bus|odoo-3001|bus_poll.sql|1"
-)
 
 DEMO_PHASES=(
 	"phase_primary|Start a throwaway PostgreSQL 15 with odoo_retail_guard"
 	"phase_load|Load the retail database (10 shops, 30 days of trading)"
+	"phase_backup|Take a base backup (orguard-agent runbook backup; WAL is archived)"
 	"phase_standby|Start a streaming standby"
 	"phase_watch|Start Alertmanager and orguard-agent (both nodes, every second)"
-	"phase_trading|Play a quiet morning of trading for ${DEMO_SECONDS}s (POS, stock, sales, invoicing, cron, bus, reports)"
+	"phase_trading|Play a quiet morning of trading for ${DEMO_SECONDS}s (orguard-workload day: POS, sales, invoicing, bus, cron)"
 	"phase_flash_sale|Flash sale: the incidents, as the DBA sees them"
+	"phase_restore|Restore the deleted sale orders: orguard-agent runbook pitr --before-event"
 	"phase_report|What odoo_retail_guard saw"
 	"phase_summary|Summary: detected, acted, alerted"
 )
@@ -109,7 +106,7 @@ demo_stop_workers() {
 		kill -TERM "$pid" 2>/dev/null || true
 	done
 	for pid in "${DEMO_PIDS[@]}"; do
-		if ! org_wait_until 10 "pgbench $pid to stop" demo_gone "$pid"; then
+		if ! org_wait_until 10 "worker $pid to stop" demo_gone "$pid"; then
 			kill -KILL "$pid" 2>/dev/null || true
 		fi
 	done
@@ -158,7 +155,13 @@ phase_primary() {
 	trap demo_cleanup EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
+	DEMO_WORK=$(org_scratch_dir work)
+	org_as_owner mkdir -p "$DEMO_WORK/archive" "$DEMO_WORK/backups"
+	# WAL is archived for the point-in-time restore; the journal records
+	# DELETEs of more than 500 rows
 	org_cluster_start primary "odoo_retail_guard.slow_query_ms = ${DEMO_SLOW_MS}
+$(org_archive_conf "$DEMO_WORK/archive")
+odoo_retail_guard.destructive_min_rows = 500
 wal_receiver_status_interval = 1s
 max_connections = 60
 shared_buffers = 256MB
@@ -183,21 +186,16 @@ phase_load() {
 }
 
 phase_trading() {
-	local spec name app script clients log pid i next commits samples
-	local trading_t0=$SECONDS
-	local conn_args=(-h "${ORG_SOCK[primary]}" -p "${ORG_PORT[primary]}" -U postgres)
+	local trading_t0=$SECONDS pid commits samples next
 	local deadline=$((SECONDS + DEMO_SECONDS + 60))
 	local commits0
 	commits0=$(demo_psql -Atc "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
 
-	for spec in "${DEMO_WORKERS[@]}"; do
-		IFS='|' read -r name app script clients <<<"$spec"
-		log="$ORG_TMP/pgbench-$name.log"
-		PGAPPNAME=$app pgbench -n -M simple -T "$DEMO_SECONDS" -c "$clients" -j 1 --max-tries=5 \
-			-f "$DEMO_DIR/workload/$script" "${conn_args[@]}" "$DEMO_DB" >"$log" 2>&1 &
-		DEMO_PIDS+=($!)
-		step "$(printf '%-10s %-15s %d client(s)  demo/workload/%s' "$name" "$app" "$clients" "$script")"
-	done
+	"$DEMO_WORKLOAD" -d "$(org_conn primary) dbname=$DEMO_DB" --seed 7 --stores 10 --seconds "$DEMO_SECONDS" \
+		--hours 4 day >"$ORG_TMP/trading.log" 2>&1 &
+	pid=$!
+	DEMO_PIDS+=("$pid")
+	step "orguard-workload day: 10 POS tills, back office, invoicing, websocket bus, cron worker (log $ORG_TMP/trading.log)"
 
 	next=$((SECONDS + 5))
 	while demo_any_alive; do
@@ -214,28 +212,15 @@ phase_trading() {
 		fi
 		sleep 0.5
 	done
-
-	say ""
-	printf '    %-10s %-15s %7s %12s %8s %8s %8s\n' worker application_name clients transactions tps retried failed
-	i=0
-	for spec in "${DEMO_WORKERS[@]}"; do
-		IFS='|' read -r name app script clients <<<"$spec"
-		pid=${DEMO_PIDS[$i]}
-		i=$((i + 1))
-		log="$ORG_TMP/pgbench-$name.log"
-		if ! wait "$pid"; then
-			DEMO_FAILED=1
-			say "    pgbench for $name failed:" >&2
-			tail -n 5 "$log" | sed 's/^/      /' >&2
-		fi
-		printf '    %-10s %-15s %7s %12s %8s %8s %8s\n' "$name" "$app" "$clients" \
-			"$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$log")" \
-			"$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$log" | head -n 1 | awk '{ printf "%.1f", $1 }')" \
-			"$(sed -n 's/^number of transactions retried: \([0-9]*\).*/\1/p' "$log")" \
-			"$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$log")"
-	done
+	if ! wait "$pid"; then
+		DEMO_FAILED=1
+		say "    orguard-workload failed:" >&2
+		tail -n 5 "$ORG_TMP/trading.log" | sed 's/^/      /' >&2
+	fi
 	DEMO_PIDS=()
-	step "retried = 40001 serialization failures retried the way Odoo retries a request (REPEATABLE READ)"
+	say ""
+	sed 's/^/  /' "$ORG_TMP/trading.log"
+	step "retried = 40001/55P03 retried the way Odoo retries a request (REPEATABLE READ, odoo/service/model.py)"
 }
 
 phase_report() {
@@ -279,6 +264,36 @@ SQL
 }
 
 # ---------------------------------------------------------------- standby, watchers
+
+demo_runbook() { # the agent's runbooks, as the cluster owner (they read and write its files)
+	org_as_owner "$ORG_SRC_DIR/agent/orguard-agent" -c "$DEMO_WORK/runbook.conf" runbook "$@"
+}
+
+phase_backup() {
+	local t0=$SECONDS
+	org_as_owner tee "$DEMO_WORK/runbook.conf" >/dev/null <<EOF2
+[agent]
+spool_dir = $DEMO_WORK/spool
+
+[node primary]
+conninfo = $(org_conn primary) dbname=$DEMO_DB
+cluster = retail-demo
+
+[runbook pitr]
+node = primary
+backup_dir = $DEMO_WORK/backups
+archive_dir = $DEMO_WORK/archive
+journal = $DEMO_WORK/pitr.journal
+bin_dir = $ORG_BINDIR
+restore_socket_dir = $DEMO_WORK
+archive_timeout = 30s
+start_timeout = 60s
+recovery_timeout = 180s
+check_query = SELECT count(*) = 20000 FROM sale_order
+EOF2
+	demo_runbook backup >"$ORG_TMP/backup.log" 2>&1 || { cat "$ORG_TMP/backup.log" >&2; org_die "the backup runbook failed"; }
+	step "base backup in $DEMO_WORK/backups ($(du -sh "$DEMO_WORK/backups" | cut -f1)), WAL archived to $DEMO_WORK/archive, in $((SECONDS - t0))s"
+}
 
 phase_standby() {
 	# pg_basebackup waits for a spread checkpoint: flush the load first
@@ -370,8 +385,8 @@ enabled = false
 # cron class on the primary's Odoo database while this fires, and releases
 # release_after it has cleared
 [rule connection_usage]
-threshold = 35%
-clear = 25%
+threshold = 50%
+clear = 45%
 for = 0
 runbook = throttle
 
@@ -387,7 +402,7 @@ EOF2
 	demo_svc agent "$ORG_SRC_DIR/agent/orguard-agent" --config "$conf" run
 	org_wait_until 30 "the agent polling both nodes" demo_agent_polls || org_die "the agent does not poll (see $ORG_TMP/agent.log)"
 	step "orguard-agent polls primary and standby1 every 1 s ($conf), /metrics on $DEMO_METRICS_URL"
-	step "demo rule thresholds: lock_wait 3 s, idle_in_transaction 8 s, vacuum_horizon 10 s, replication_lag_bytes 1 MB, destructive_event (any), connection_usage 35 % (runs the throttle runbook: cron capped at 2)"
+	step "demo rule thresholds: lock_wait 3 s, idle_in_transaction 8 s, vacuum_horizon 10 s, replication_lag_bytes 1 MB, destructive_event (any), connection_usage 50 % (runs the throttle runbook: cron capped at 2)"
 }
 
 demo_agent_polls() {
@@ -530,20 +545,11 @@ phase_flash_sale() {
 	local sale_len=64 spec name app script clients i quant_ids
 	DEMO_SALE_T0=$SECONDS
 	DEMO_NEXT_PANEL=$SECONDS
-	DEMO_SALE_WORKERS=(
-		"pos|odoo-1001|pos_order.sql|3"
-		"stock|odoo-1002|stock_move.sql|1"
-		"sales|odoo-1003|sale_read.sql|1"
-		"bus|odoo-3001|bus_churn.sql|1"
-	)
 	say "  10:00, the flash sale opens: POS bursts in every shop, the bus churns."
-	for spec in "${DEMO_SALE_WORKERS[@]}"; do
-		IFS='|' read -r name app script clients <<<"$spec"
-		PGAPPNAME=$app pgbench -n -M simple -T "$sale_len" -c "$clients" -j 1 --max-tries=10 \
-			-f "$DEMO_DIR/workload/$script" "${conn_args[@]}" "$DEMO_DB" >"$ORG_TMP/sale-$name.log" 2>&1 &
-		DEMO_PIDS+=($!)
-		step "$(printf '%-6s %-15s %d client(s)  demo/workload/%s' "$name" "$app" "$clients" "$script")"
-	done
+	"$DEMO_WORKLOAD" -d "$(org_conn primary) dbname=$DEMO_DB" --seed 8 --stores 10 --seconds "$sale_len" \
+		--hours 2 day >"$ORG_TMP/sale.log" 2>&1 &
+	DEMO_PIDS+=($!)
+	step "orguard-workload day: 10 POS tills, back office, invoicing, websocket bus, cron worker for ${sale_len}s"
 	demo_until 3
 
 	# 1. the stock scheduler holds shop 1's quants, idle in transaction
@@ -572,20 +578,22 @@ COMMIT;"
 	demo_event sequence "slow invoice posting odoo-1201 holds the no_gap ir_sequence 12 (12 s); the next posting odoo-1202 waits"
 	demo_until 9
 
-	# 3. a long cron snapshot pins the xmin horizon while bus_bus churns
-	demo_session cron-snapshot odoo-cron-2201 postgres "BEGIN ISOLATION LEVEL REPEATABLE READ;
-SELECT count(*) FROM stock_move WHERE state = 'assigned';
-\\! sleep 28
-COMMIT;"
-	demo_event horizon "report cron odoo-cron-2201 opens a REPEATABLE READ snapshot and sits idle in transaction (28 s) while bus_bus churns"
+	# 3. a long cron job pins the xmin horizon while bus_bus churns: its
+	# cron cursor holds the ir_cron row and a REPEATABLE READ snapshot for
+	# the whole job (Odoo's cron protocol)
+	"$DEMO_WORKLOAD" -d "$(org_conn primary) dbname=$DEMO_DB" cron-job "Procurement: run scheduler" 28 \
+		>"$ORG_TMP/cron-job.log" 2>&1 &
+	DEMO_PIDS+=($!)
+	demo_event horizon "the stock scheduler cron job runs 28 s: its cron cursor sits idle in transaction on its ir_cron row (REPEATABLE READ) while bus_bus churns"
 	demo_until 24
 
 	# 4. a bulk cleanup while the standby's replay is paused
 	org_psql standby1 -d "$DEMO_DB" -Atc "SELECT pg_wal_replay_pause()" >/dev/null
 	org_wait_until 10 "replay paused" demo_paused || org_die "the standby did not pause"
 	demo_event pause "standby1: pg_wal_replay_pause() (a standby busy replaying a backlog)"
-	demo_session cleanup odoo-cron-2301 postgres "DELETE FROM bus_bus WHERE create_date < (now() at time zone 'UTC') - interval '5 minutes';"
-	demo_event cleanup "bus cleanup cron odoo-cron-2301: DELETE FROM bus_bus WHERE create_date < now() - 5 min"
+	"$DEMO_WORKLOAD" -d "$(org_conn primary) dbname=$DEMO_DB" mass-unlink sale.order 5000 >"$ORG_TMP/unlink.log" 2>&1 ||
+		step "(the mass unlink failed: $(tail -n 1 "$ORG_TMP/unlink.log"))"
+	demo_event cleanup "a mistaken server action: env['sale.order'].search([], limit=5000).unlink(), five 1000-id DELETE batches in one transaction"
 	demo_until_cond 20 "replication lag alert" demo_am_active replication_lag_bytes || true
 	demo_until 36
 	org_psql standby1 -d "$DEMO_DB" -Atc "SELECT pg_wal_replay_resume()" >/dev/null
@@ -622,6 +630,36 @@ COMMIT;"
 	demo_panel
 }
 
+phase_restore() {
+	local event port t0=$SECONDS out rc restored live
+	# the first journaled batch of the mass unlink: restore to just before it
+	event=$(demo_count "SELECT event_id FROM odoo_retail_guard.destructive_events
+		WHERE database = current_database() AND kind = 'delete' AND relation::text LIKE '%sale_order'
+		ORDER BY lsn_before LIMIT 1")
+	if [ -z "$event" ] || [ "$event" = 0 ]; then
+		DEMO_FAILED=1
+		say "  the journal shows no DELETE on sale_order: nothing to restore" >&2
+		return 0
+	fi
+	step "destructive_events: $(demo_count "SELECT format('event %s: %s %s, %s rows, by %s, lsn_before %s', event_id, kind, relation, rows, application_name, lsn_before)
+		FROM odoo_retail_guard.destructive_events WHERE event_id = $event")"
+	port=$(org_free_port)
+	step "orguard-agent runbook pitr --before-event $event --restore-dir $DEMO_WORK/restored --restore-port $port"
+	out=$(demo_runbook pitr --before-event "$event" --restore-dir "$DEMO_WORK/restored" --restore-port "$port" 2>&1)
+	rc=$?
+	[ -d "$DEMO_WORK/restored" ] && org_adopt_cluster restored "$DEMO_WORK/restored" "$DEMO_WORK" "$port"
+	printf '%s\n' "$out" | tail -n 6 | sed 's/^/      /'
+	if [ $rc -ne 0 ]; then
+		DEMO_FAILED=1
+		say "  the pitr runbook failed (exit $rc), journal $DEMO_WORK/pitr.journal" >&2
+		return 0
+	fi
+	restored=$(psql -X -h "$DEMO_WORK" -p "$port" -U postgres -d "$DEMO_DB" -Atc "SELECT count(*) FROM sale_order" 2>/dev/null || echo '?')
+	live=$(demo_count "SELECT count(*) FROM sale_order")
+	DEMO_RESTORED="event $event restored side by side in $((SECONDS - t0))s: sale_order has $restored rows there, $live on the primary (psql -h $DEMO_WORK -p $port -U postgres $DEMO_DB)"
+	step "$DEMO_RESTORED"
+}
+
 demo_idle_in_xact() {
 	[ "$(demo_count "SELECT count(*) FROM pg_stat_activity WHERE application_name = '$1' AND state = 'idle in transaction'")" -ge 1 ]
 }
@@ -634,12 +672,9 @@ demo_stop_workers_wait() { # SECS: let the workers end on their own, then stop t
 	done
 	demo_stop_workers
 	DEMO_SALE_FAILED=
-	for spec in "${DEMO_SALE_WORKERS[@]}"; do
-		IFS='|' read -r name _ _ _ <<<"$spec"
-		if grep -q 'aborted' "$ORG_TMP/sale-$name.log"; then
-			DEMO_SALE_FAILED+=" $name"
-		fi
-	done
+	if grep -q 'failed' "$ORG_TMP/sale.log"; then
+		DEMO_SALE_FAILED=" orguard-workload"
+	fi
 }
 
 phase_summary() {
@@ -672,11 +707,14 @@ FROM (SELECT kind, count(*) AS n FROM odoo_retail_guard.throttle_events GROUP BY
 SQL
 	refused=$(cat "$ORG_TMP"/storm-*.log 2>/dev/null | grep -c refused || true)
 	say "    cron storm: $(cat "$ORG_TMP"/storm-*.log 2>/dev/null | grep -c connected || true) cron connections accepted, $refused refused (SQLSTATE 53300, \"connection refused by throttle rule\"); POS during the storm: ${DEMO_POS_OK:-0}/5 accepted"
-	pos_tx=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$ORG_TMP/sale-pos.log")
-	say "    POS orders during the flash sale: ${pos_tx:-?} ($(sed -n 's/^number of transactions retried: \([0-9]*\).*/\1/p' "$ORG_TMP/sale-pos.log") retried after 40001)"
+	pos_tx=$(awk '/pos till/ { for (i = 1; i <= NF; i++) if ($(i + 1) == "orders,") o += $i; else if ($(i + 1) == "retried,") r += $i } END { printf "%d (%d retried after 40001/55P03)", o, r }' "$ORG_TMP/sale.log")
+	say "    POS orders during the flash sale: ${pos_tx:-?}"
 	if [ -n "${DEMO_SALE_FAILED:-}" ]; then
-		say "    pgbench clients aborted in:${DEMO_SALE_FAILED} (see $ORG_TMP/sale-*.log)"
+		say "    workers failed in:${DEMO_SALE_FAILED} (see $ORG_TMP/sale.log)"
 	fi
+	say ""
+	say "  Restored by orguard-agent's pitr runbook: ${DEMO_RESTORED:-nothing}"
+
 	say ""
 	say "  Actions taken by orguard-agent's throttle runbook (its journal, $ORG_TMP/runbooks.journal):"
 	python3 -c 'import json, sys

@@ -7,7 +7,10 @@
 --   stock_location 23, stock_quant 50 000, pos_session 300,
 --   pos_order 100 000, pos_order_line ~250 000, stock_move/stock_move_line
 --   60 000 each, sale_order 20 000, sale_order_line 50 000,
---   account_move 30 000, bus_bus 20 000, ir_sequence 12, ir_cron 12.
+--   account_move 30 000, bus_bus 20 000, ir_sequence 12, ir_cron 12,
+--   pos_make_payment 1 500 (transient), ir_act_server 12 (the jobs' server
+--   actions), ir_module_module, ir_model_data and ir_attachment (empty: an
+--   unlink searches them).
 --
 -- Column types follow Odoo 16/17: timestamps are "timestamp without time
 -- zone" holding UTC, translated fields (product_template.name, cron names)
@@ -233,7 +236,11 @@ CREATE TABLE ir_cron (
 INSERT INTO ir_cron (ir_actions_server_id, cron_name, user_id, interval_number, interval_type, numbercall,
 	doall, nextcall, priority, create_date, write_date)
 SELECT 100 + c, jsonb_build_object('en_US', n), 1, i, t, -1, false,
-	   :'day1'::timestamp, p, :'day1'::timestamp, :'day1'::timestamp
+	   -- the morning: the daily jobs ran last night and are due tonight, the
+	   -- hourly ones are due now
+	   CASE WHEN t = 'days' THEN date_trunc('day', now() at time zone 'UTC') + interval '1 day 2 hours'
+			ELSE now() at time zone 'UTC' END,
+	   p, :'day1'::timestamp, :'day1'::timestamp
 FROM (VALUES (1, 'Procurement: run scheduler', 1, 'days', 5),
 			 (2, 'Base: Auto-vacuum internal data', 1, 'days', 3),
 			 (3, 'Mail: Email Queue Manager', 1, 'hours', 5),
@@ -247,15 +254,108 @@ FROM (VALUES (1, 'Procurement: run scheduler', 1, 'days', 5),
 			 (11, 'Bus: garbage collect presence', 1, 'hours', 5),
 			 (12, 'Stock: update replenishment', 1, 'hours', 5)) AS v(c, n, i, t, p);
 
+-- ir.cron _inherits ir.actions.server: each job's model and code
+-- (odoo/addons/base/data/ir_cron_data.xml 17.0 autovacuum_job:
+-- model ir.autovacuum, code model._run_vacuum_cleaner();
+-- stock/data/stock_data.xml 17.0 ir_cron_scheduler_action:
+-- procurement.group, model.run_scheduler(True))
+CREATE TABLE ir_act_server (
+	id serial PRIMARY KEY,
+	name jsonb NOT NULL,
+	type varchar NOT NULL DEFAULT 'ir.actions.server',
+	usage varchar,
+	state varchar NOT NULL DEFAULT 'code',
+	model_id integer,
+	model_name varchar,
+	code text,
+	create_date timestamp,
+	write_date timestamp
+);
+INSERT INTO ir_act_server (id, name, usage, model_name, code, create_date, write_date)
+SELECT c.ir_actions_server_id, c.cron_name, 'ir_cron', v.m, v.code, :'day1'::timestamp, :'day1'::timestamp
+FROM ir_cron c
+JOIN (VALUES ('Procurement: run scheduler', 'procurement.group', 'model.run_scheduler(True)'),
+			 ('Base: Auto-vacuum internal data', 'ir.autovacuum', 'model._run_vacuum_cleaner()'),
+			 ('Mail: Email Queue Manager', 'mail.mail', 'model.process_email_queue()'),
+			 ('Point of Sale: close abandoned sessions', 'pos.session', 'model._cron_close_abandoned_sessions()'),
+			 ('Inventory: merge quants', 'stock.quant', 'model._quant_tasks()'),
+			 ('Account: Post draft entries with auto_post', 'account.move', 'model._autopost_draft_entries()'),
+			 ('Sales: send quotation reminders', 'sale.order', 'model._cron_send_reminders()'),
+			 ('Website Visitor : clean inactive visitors', 'website.visitor', 'model._cron_unlink_old_visitors()'),
+			 ('Notification: Delete Notifications older than 6 Month', 'mail.notification', 'model._gc_notifications(max_age_days=180)'),
+			 ('Partner Autocomplete: Sync with remote DB', 'res.partner.autocomplete.sync', 'model.start_sync()'),
+			 ('Bus: garbage collect presence', 'bus.presence', 'model._gc_presence()'),
+			 ('Stock: update replenishment', 'stock.warehouse.orderpoint', 'model._compute_qty_to_order()'))
+	 AS v(n, m, code) ON v.n = c.cron_name->>'en_US';
+SELECT setval('ir_act_server_id_seq', 200);
+
 CREATE TABLE ir_cron_trigger (
 	id serial PRIMARY KEY,
 	cron_id integer REFERENCES ir_cron ON DELETE CASCADE,
 	call_at timestamp,
+	create_uid integer,
 	create_date timestamp,
+	write_uid integer,
 	write_date timestamp
 );
 CREATE INDEX ir_cron_trigger_cron_id_index ON ir_cron_trigger (cron_id);
 CREATE INDEX ir_cron_trigger_call_at_index ON ir_cron_trigger (call_at);
+
+-- the installed modules (ir_cron.py reads base's version before each run)
+CREATE TABLE ir_module_module (
+	id serial PRIMARY KEY,
+	name varchar NOT NULL UNIQUE,
+	state varchar,
+	latest_version varchar,
+	create_date timestamp,
+	write_date timestamp
+);
+INSERT INTO ir_module_module (name, state, latest_version)
+VALUES ('base', 'installed', '17.0.1.3'), ('point_of_sale', 'installed', '17.0.1.0.1'),
+	   ('stock', 'installed', '17.0.1.1'), ('sale', 'installed', '17.0.1.2'),
+	   ('account', 'installed', '17.0.1.2'), ('bus', 'installed', '17.0.1.0');
+
+-- every unlink looks for the records' external ids and attachments
+CREATE TABLE ir_model_data (
+	id serial PRIMARY KEY,
+	name varchar NOT NULL,
+	module varchar NOT NULL,
+	model varchar NOT NULL,
+	res_id integer,
+	noupdate boolean DEFAULT false,
+	create_date timestamp,
+	write_date timestamp
+);
+CREATE INDEX ir_model_data_model_res_id_index ON ir_model_data (model, res_id);
+CREATE TABLE ir_attachment (
+	id serial PRIMARY KEY,
+	name varchar NOT NULL,
+	res_model varchar,
+	res_id integer,
+	store_fname varchar,
+	create_date timestamp,
+	write_date timestamp
+);
+CREATE INDEX ir_attachment_res_idx ON ir_attachment (res_model, res_id);
+
+-- a transient model (pos.make.payment, the payment wizard): the nightly
+-- ir.autovacuum removes its rows older than an hour
+CREATE TABLE pos_make_payment (
+	id serial PRIMARY KEY,
+	config_id integer,
+	amount numeric,
+	payment_method_id integer,
+	payment_name varchar,
+	payment_date timestamp,
+	create_uid integer,
+	create_date timestamp,
+	write_uid integer,
+	write_date timestamp
+);
+INSERT INTO pos_make_payment (config_id, amount, payment_method_id, payment_date, create_uid, create_date, write_uid, write_date)
+SELECT 1 + g % 10, 10 + g % 90, 1, now() at time zone 'UTC' - interval '3 hours',
+	   2, now() at time zone 'UTC' - interval '3 hours', 2, now() at time zone 'UTC' - interval '3 hours'
+FROM generate_series(1, 1500) g;
 
 -- implementation='standard' draws from a PostgreSQL sequence per record
 CREATE SEQUENCE ir_sequence_001 START 10001; CREATE SEQUENCE ir_sequence_002 START 10001;
