@@ -320,6 +320,8 @@ org_journal_add_event(Oid relid, int16 kind, XLogRecPtr lsn,
 		save_for_undo(i, true);
 		last_hit = i;
 	}
+	else
+		pfree(p);				/* the first statement's event stands */
 	save_for_undo(i, false);
 	entries[i].statements++;
 }
