@@ -5,8 +5,9 @@
 #
 # The previous journal is built from the commit before the per-transaction
 # journal came in (BENCH_JOURNAL_BASE to choose another), from `git archive`
-# into a temp dir.  Both modules are preloaded by absolute path, one at a
-# time; nothing else differs.  Two workloads, Odoo's statement shapes
+# into a temp dir.  The staged install's module file is swapped between
+# them (the sampler worker loads the module by name), with the server
+# stopped; nothing else differs.  Two workloads, Odoo's statement shapes
 # (psycopg2 sends text with literals, so pgbench -M simple):
 #   single  UPDATE "sale_order" SET ... WHERE id = n, autocommit: every
 #           statement is its transaction's first on the relation (the
@@ -24,6 +25,8 @@
 set -uo pipefail
 
 ORG_SRC_DIR=$(cd "$(dirname "$0")/.." && pwd)
+# the system's pg_config: the harness puts a relocated copy first in PATH
+SYS_PG_CONFIG=$(command -v "${PG_CONFIG:-pg_config}")
 # shellcheck source=../regress/lib/cluster.sh
 . "$ORG_SRC_DIR/regress/lib/cluster.sh"
 org_harness_init
@@ -39,23 +42,26 @@ BASE=${BENCH_JOURNAL_BASE:-${added:+$added^}}
 W="$ORG_TMP/journal_bench"
 mkdir -p "$W/old" "$W/lib"
 git -C "$ORG_SRC_DIR" archive "$BASE" | tar -x -C "$W/old" || org_die "git archive $BASE failed"
-make -s -C "$W/old" odoo_retail_guard.so >"$W/old-build.log" 2>&1 || { cat "$W/old-build.log"; org_die "building $BASE failed"; }
-[ -f "$ORG_SRC_DIR/odoo_retail_guard.so" ] || make -s -C "$ORG_SRC_DIR" odoo_retail_guard.so >/dev/null
+make -s -C "$W/old" PG_CONFIG="$SYS_PG_CONFIG" odoo_retail_guard.so >"$W/old-build.log" 2>&1 || { cat "$W/old-build.log"; org_die "building $BASE failed"; }
+[ -f "$ORG_SRC_DIR/odoo_retail_guard.so" ] || make -s -C "$ORG_SRC_DIR" PG_CONFIG="$SYS_PG_CONFIG" odoo_retail_guard.so >/dev/null
 cp "$W/old/odoo_retail_guard.so" "$W/lib/previous.so"
 cp "$ORG_SRC_DIR/odoo_retail_guard.so" "$W/lib/per_transaction.so"
 chmod -R a+rX "$W"
 chown -R "$(org_owner_name)" "$W" 2>/dev/null || true
 echo "previous journal: $(git -C "$ORG_SRC_DIR" rev-parse --short "$BASE"); per-transaction journal: $(git -C "$ORG_SRC_DIR" rev-parse --short HEAD)"
 
-use_module() { # the later line in postgresql.conf wins
-	org_as_owner tee -a "${ORG_DATA[jb]}/postgresql.conf" >/dev/null <<<"shared_preload_libraries = '$W/lib/$1.so'"
+STAGED_SO="$(pg_config --pkglibdir)/odoo_retail_guard.so"
+[ -f "$STAGED_SO" ] && [ "${STAGED_SO#"$ORG_TMP"}" != "$STAGED_SO" ] || org_die "no staged module at $STAGED_SO"
+use_module() { # only while the server is stopped
+	cp "$W/lib/$1.so" "$STAGED_SO"
 }
 
 org_cluster_init jb "odoo_retail_guard.destructive_min_rows = 1000"
 use_module per_transaction
 org_cluster_start jb
 org_psql jb -d postgres -qc "CREATE TABLE sale_order (id int PRIMARY KEY, state varchar, write_uid int, write_date timestamp);
-	INSERT INTO sale_order SELECT g, 'draft', 1, now() FROM generate_series(1, 100000) g; VACUUM ANALYZE sale_order;"
+	INSERT INTO sale_order SELECT g, 'draft', 1, now() FROM generate_series(1, 100000) g;"
+org_psql jb -d postgres -qc "VACUUM ANALYZE sale_order"
 
 ids=$(seq -s ', ' 0 19 | sed 's/\([0-9][0-9]*\)/:id + \1/g')
 org_as_owner tee "$W/single.sql" >/dev/null <<EOF
@@ -110,13 +116,13 @@ ir_of() { # module workload count
 	local out="$W/cg.$1.$2.$3"
 	statements "$2" "$3" | org_as_owner tee "$W/in.$2.$3" >/dev/null
 	org_as_owner valgrind --tool=callgrind --callgrind-out-file="$out" --trace-children=no \
-		"$ORG_BINDIR/postgres" --single -D "${ORG_DATA[jb]}" -c "shared_preload_libraries=$W/lib/$1.so" \
-		-c max_connections=10 postgres <"$W/in.$2.$3" >"$out.log" 2>&1
+		"$ORG_BINDIR/postgres" --single -D "${ORG_DATA[jb]}" -c max_connections=10 postgres <"$W/in.$2.$3" >"$out.log" 2>&1
 	sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$out" 2>/dev/null | head -1
 }
 declare -A IR
 if command -v valgrind >/dev/null; then
 	for m in "${modules[@]}"; do
+		use_module "$m"
 		for wl in single batch; do
 			a=$(ir_of "$m" "$wl" "$N")
 			b=$(ir_of "$m" "$wl" $((2 * N)))
