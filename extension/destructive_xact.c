@@ -34,8 +34,9 @@
  *
  * Memory: at most odoo_retail_guard.destructive_max_relations entries per
  * transaction (relations past it are counted as untracked), an undo stack
- * of at most four records per entry, texts and prepared events in a
- * context reset at the end of every transaction that used it.  Nothing is
+ * of at most four records per entry, the first statement's text (at most
+ * RAW_TEXT_MAX bytes, normalized only once over the threshold) and prepared
+ * events in a context reset at the end of every transaction that used it.  Nothing is
  * allocated in a way that can fail the user's statement.
  *
  * Locking: none here; the ring's LWLock is taken by org_destructive_write()
@@ -56,6 +57,14 @@
 /* undo records allowed per entry of the table */
 #define UNDO_PER_ENTRY		4
 
+/*
+ * Bytes of a statement's text kept until it is known whether it is
+ * journaled: normalizing every first statement of every transaction costs
+ * more than the rest of the journal, copying it almost nothing.  Room for a
+ * batch of 1000 seven-digit ids.
+ */
+#define RAW_TEXT_MAX		16384
+
 typedef struct JournalEntry
 {
 	Oid			relid;
@@ -67,7 +76,8 @@ typedef struct JournalEntry
 	int64		rows;
 	int32		statements;
 	XLogRecPtr	lsn_before;
-	char	   *text;			/* normalized first statement, journal_cxt */
+	char	   *raw;			/* first statement's text, journal_cxt */
+	int			raw_len;
 	DestructivePayload *event;	/* prepared once over the threshold */
 	uint64		event_id;		/* once written */
 } JournalEntry;
@@ -224,9 +234,9 @@ save_for_undo(int i, bool created)
 }
 
 /*
- * A new entry for rows about to be counted.  The statement's normalized
- * text is kept: the event names the first statement of the batch.  -1 when
- * the table is full (counted as untracked) or memory is short.
+ * A new entry for rows about to be counted.  The statement's text is kept:
+ * the event names the first statement of the batch.  -1 when the table is
+ * full (counted as untracked).
  */
 int
 org_journal_add(Oid relid, int16 kind, int cause, XLogRecPtr lsn,
@@ -240,10 +250,6 @@ org_journal_add(Oid relid, int16 kind, int cause, XLogRecPtr lsn,
 		count_untracked(relid);
 		return -1;
 	}
-	if (norm_buf == NULL)
-		norm_buf = MemoryContextAllocExtended(TopMemoryContext,
-											  org_query_text_length + 1,
-											  MCXT_ALLOC_NO_OOM);
 	i = n_entries++;
 	e = &entries[i];
 	memset(e, 0, sizeof(*e));
@@ -251,15 +257,18 @@ org_journal_add(Oid relid, int16 kind, int cause, XLogRecPtr lsn,
 	e->kind = kind;
 	e->cause = cause;
 	e->lsn_before = lsn;
-	if (source != NULL && norm_buf != NULL)
+	if (source != NULL)
 	{
+		/* copied now, normalized only if the entry crosses the threshold */
 		const char *src = CleanQuerytext(source, &location, &len);
-		int			n = org_normalize_query(src, len, norm_buf,
-											org_query_text_length + 1);
 
-		e->text = journal_alloc(n + 1);
-		if (e->text != NULL)
-			memcpy(e->text, norm_buf, n + 1);
+		e->raw_len = Min(len, RAW_TEXT_MAX);
+		e->raw = journal_alloc(e->raw_len + 1);
+		if (e->raw != NULL)
+		{
+			memcpy(e->raw, src, e->raw_len);
+			e->raw[e->raw_len] = '\0';
+		}
 	}
 	save_for_undo(i, true);
 	last_hit = i;
@@ -269,9 +278,17 @@ org_journal_add(Oid relid, int16 kind, int cause, XLogRecPtr lsn,
 static void
 prepare_event(JournalEntry *e)
 {
-	if (e->event == NULL)
-		e->event = org_destructive_prepare(e->relid, e->kind, e->text,
-										   org_journal_context());
+	if (e->event != NULL)
+		return;
+	if (norm_buf == NULL)
+		norm_buf = MemoryContextAllocExtended(TopMemoryContext,
+											  org_query_text_length + 1,
+											  MCXT_ALLOC_NO_OOM);
+	if (e->raw != NULL && norm_buf != NULL)
+		org_normalize_query(e->raw, e->raw_len, norm_buf, org_query_text_length + 1);
+	e->event = org_destructive_prepare(e->relid, e->kind,
+									   e->raw != NULL && norm_buf != NULL ? norm_buf : NULL,
+									   org_journal_context());
 }
 
 /*
@@ -413,8 +430,8 @@ forget_entry(int i)
 
 	/* entries made in a subtransaction are the newest: the table's tail */
 	Assert(i == n_entries - 1);
-	if (e->text != NULL)
-		pfree(e->text);
+	if (e->raw != NULL)
+		pfree(e->raw);
 	if (e->event != NULL)
 		pfree(e->event);
 	n_entries = i;
