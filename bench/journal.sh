@@ -119,7 +119,15 @@ ir_of() { # module workload count
 		"$ORG_BINDIR/postgres" --single -D "${ORG_DATA[jb]}" -c max_connections=10 postgres <"$W/in.$2.$3" >"$out.log" 2>&1
 	sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$out" 2>/dev/null | head -1
 }
-declare -A IR
+# instructions spent in the journal itself (inclusive cost of its hook work
+# and transaction callbacks; the chained executor is not in these)
+JOURNAL_FUNCS='finish_dml|journal_xact_callback|journal_subxact_callback|outer_xact_callback|outer_subxact_callback|GetXLogInsertRecPtr'
+journal_ir_of() { # module workload count
+	callgrind_annotate --inclusive=yes --threshold=100 "$W/cg.$1.$2.$3" 2>/dev/null |
+		grep -E ":($JOURNAL_FUNCS) \[" |
+		awk '{ gsub(",", "", $1); s += $1 } END { print s + 0 }'
+}
+declare -A IR JIR
 if command -v valgrind >/dev/null; then
 	for m in "${modules[@]}"; do
 		use_module "$m"
@@ -127,14 +135,18 @@ if command -v valgrind >/dev/null; then
 			a=$(ir_of "$m" "$wl" "$N")
 			b=$(ir_of "$m" "$wl" $((2 * N)))
 			IR[$m,$wl]=$(awk -v a="${a:-0}" -v b="${b:-0}" -v n="$N" 'BEGIN { printf "%.0f", (b - a) / n }')
+			ja=$(journal_ir_of "$m" "$wl" "$N")
+			jb=$(journal_ir_of "$m" "$wl" $((2 * N)))
+			JIR[$m,$wl]=$(awk -v a="${ja:-0}" -v b="${jb:-0}" -v n="$N" 'BEGIN { printf "%.0f", (b - a) / n }')
 		done
 	done
 fi
 
-printf '\n%-10s %-18s %14s %16s\n' workload journal 'statements/s' 'Ir/statement'
+printf '\n%-10s %-18s %14s %16s %18s\n' workload journal 'statements/s' 'Ir/statement' 'journal Ir/stmt'
 for wl in single batch; do
 	for m in "${modules[@]}"; do
-		printf '%-10s %-18s %14s %16s\n' "$wl" "$m" "$(echo "${SPS[$m,$wl]}" | median)" "${IR[$m,$wl]:-n/a}"
+		printf '%-10s %-18s %14s %16s %18s\n' "$wl" "$m" "$(echo "${SPS[$m,$wl]:-}" | median)" \
+			"${IR[$m,$wl]:-n/a}" "${JIR[$m,$wl]:-n/a}"
 	done
 	awk -v a="${IR[previous,$wl]:-0}" -v b="${IR[per_transaction,$wl]:-0}" -v w="$wl" \
 		'BEGIN { if (a > 0) printf "%-10s %-18s %14s %+15.2f%%\n", w, "difference", "", (b - a) * 100 / a }'
