@@ -1,20 +1,23 @@
 /*-------------------------------------------------------------------------
  *
  * destructive.c
- *		Journal of statements that destroy business data: DROP TABLE,
- *		TRUNCATE, and DELETE or UPDATE hitting more rows than
- *		odoo_retail_guard.destructive_min_rows.  Each entry carries the WAL
- *		insert LSN taken before the statement ran: the recovery target for a
- *		point-in-time restore to just before it.
+ *		Journal of changes that destroy business data: DROP TABLE,
+ *		TRUNCATE, and DELETE or UPDATE rows of one transaction on one
+ *		relation past odoo_retail_guard.destructive_min_rows, summed over its
+ *		statements (destructive_xact.c).  Each event carries the WAL insert
+ *		LSN taken before the first statement that made it: the recovery
+ *		target for a point-in-time restore to just before it.
  *
  * Hooks installed (all chained): ProcessUtility (DROP TABLE, TRUNCATE),
- * ExecutorStart (takes the LSN of a DELETE or UPDATE) and ExecutorEnd (counts
- * its rows).
+ * ExecutorStart (takes the LSN before the outermost DELETE or UPDATE) and
+ * ExecutorEnd (counts its rows, and those of DELETE or UPDATE run inside it,
+ * such as ON DELETE CASCADE, under it as their cause).
  *
- * Locking: entries go to a ring (ring.c) whose spinlock is held only to take
- * an id and copy one slot; destructive statements are rare.  Nothing here
- * may fail the user's statement: buffers are allocated once per backend
- * without failing, catalog lookups run only for statements that qualify.
+ * Locking: events go to a ring (ring.c) whose LWLock is held only to take
+ * an id and copy one slot, by org_destructive_write(), the one function
+ * that writes an event.  Nothing here may fail the user's statement:
+ * allocations do not fail, catalog lookups run only before a statement or
+ * when its relation crosses the threshold, never after the commit.
  * Temporary tables are not business data and are not journaled.  A standby
  * runs no destructive statement, so nothing is recorded there.
  *
@@ -44,6 +47,7 @@
 #include "utils/memutils.h"
 #include "utils/pg_lsn.h"
 #include "utils/queryjumble.h"
+#include "utils/rel.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
@@ -59,38 +63,45 @@
 
 #define DESTRUCTIVE_RING_NAME	"odoo_retail_guard destructive events"
 
-/* DML statements in flight whose LSN was taken at ExecutorStart */
-#define PENDING_SLOTS			16
+#define DESTRUCTIVE_COUNTERS_NAME	"odoo_retail_guard destructive counters"
 
 /*
  * A destructive event as stored in the ring: the reader's struct (its id
  * and text pointer unused here) followed by the normalized text itself.
  */
-typedef struct DestructivePayload
+struct DestructivePayload
 {
 	OrgDestructiveEvent ev;
 	int			text_len;
 	char		text[FLEXIBLE_ARRAY_MEMBER];
-} DestructivePayload;
+};
+
+typedef struct DestructiveCounters
+{
+	pg_atomic_uint64 rolled_back;
+	pg_atomic_uint64 untracked;
+} DestructiveCounters;
 
 /* what a relation is, read before the statement can remove it */
 typedef struct TargetRel
 {
+	Oid			relid;
 	char		relation[NAMEDATALEN * 2];
 	char		model[NAMEDATALEN];
 	int64		rows_estimate;
 } TargetRel;
 
-typedef struct PendingDml
+/* the outermost DELETE or UPDATE executing now: the cause of nested ones */
+typedef struct OuterDml
 {
-	QueryDesc  *queryDesc;
+	QueryDesc  *queryDesc;		/* NULL: none */
+	int			level;			/* subtransaction level it started in */
 	XLogRecPtr	lsn;
-} PendingDml;
+} OuterDml;
 
 static OrgRing *ring = NULL;
-static DestructivePayload *payload_buf = NULL;
-static PendingDml pending[PENDING_SLOTS];
-static int	pending_next = 0;
+static DestructiveCounters *counters = NULL;
+static OuterDml outer;
 
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
@@ -109,6 +120,7 @@ org_destructive_shmem_request(void)
 {
 	RequestAddinShmemSpace(org_ring_shmem_size(org_destructive_events_size,
 											   payload_size()));
+	RequestAddinShmemSpace(MAXALIGN(sizeof(DestructiveCounters)));
 }
 
 void
@@ -122,6 +134,25 @@ org_destructive_shmem_startup(void)
 						   &found);
 	if (!found)
 		org_ring_init(ring, org_destructive_events_size, payload_size());
+	counters = ShmemInitStruct(DESTRUCTIVE_COUNTERS_NAME,
+							   sizeof(DestructiveCounters), &found);
+	if (!found)
+	{
+		pg_atomic_init_u64(&counters->rolled_back, 0);
+		pg_atomic_init_u64(&counters->untracked, 0);
+	}
+}
+
+/* lock-free: called as a transaction ends */
+void
+org_destructive_count(uint64 rolled_back, uint64 untracked)
+{
+	if (counters == NULL)
+		return;
+	if (rolled_back > 0)
+		pg_atomic_fetch_add_u64(&counters->rolled_back, rolled_back);
+	if (untracked > 0)
+		pg_atomic_fetch_add_u64(&counters->untracked, untracked);
 }
 
 const char *
@@ -161,6 +192,7 @@ target_rel(Oid relid, TargetRel *t)
 
 	if (!OidIsValid(relid))
 		return false;
+	t->relid = relid;
 	tp = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 	if (!HeapTupleIsValid(tp))
 		return false;
@@ -191,43 +223,66 @@ target_rel(Oid relid, TargetRel *t)
 	return keep;
 }
 
-static void
-record(OrgDestructiveKind kind, const TargetRel *t, int64 rows,
-	   XLogRecPtr lsn, const char *source, int location, int len)
+/*
+ * An event ready to be written but for its counts, at statement time:
+ * catalog, text normalization and allocation are allowed here, not at
+ * commit.  NULL when memory is short.
+ */
+static DestructivePayload *
+prepare_payload(int16 kind, const TargetRel *t, const char *text,
+				MemoryContext cxt)
 {
 	DestructivePayload *p;
-	const char *src;
 
-	if (payload_buf == NULL)
-	{
-		payload_buf = MemoryContextAllocExtended(TopMemoryContext, payload_size(),
-												 MCXT_ALLOC_NO_OOM | MCXT_ALLOC_ZERO);
-		if (payload_buf == NULL)
-			return;
-	}
-	p = payload_buf;
-	p->ev.ts = GetCurrentTimestamp();
+	p = MemoryContextAllocExtended(cxt, payload_size(),
+								   MCXT_ALLOC_NO_OOM | MCXT_ALLOC_ZERO);
+	if (p == NULL)
+		return NULL;
 	p->ev.kind = kind;
-	p->ev.pid = MyProcPid;
-	p->ev.dbid = MyDatabaseId;
-	p->ev.userid = GetUserId();
 	p->ev.xid = GetTopTransactionIdIfAny();
-	p->ev.lsn_before = lsn;
-	p->ev.rows = rows;
-	strlcpy(p->ev.appname, application_name ? application_name : "", sizeof(p->ev.appname));
 	strlcpy(p->ev.relation, t->relation, sizeof(p->ev.relation));
 	strlcpy(p->ev.model, t->model, sizeof(p->ev.model));
-	p->text_len = 0;
-	p->text[0] = '\0';
-	if (source != NULL)
-	{
-		src = CleanQuerytext(source, &location, &len);
-		p->text_len = org_normalize_query(src, len, p->text, org_query_text_length + 1);
-	}
+	if (text != NULL)
+		p->text_len = strlcpy(p->text, text, org_query_text_length + 1);
+	p->text_len = Min(p->text_len, org_query_text_length);
 	/* statement time, none of our locks held: see cron_jobs.h */
 	p->ev.origin = org_cron_event_origin(p->text, p->ev.relation,
 										 &p->ev.cron_job_id, &p->ev.cron_pid);
-	org_ring_push(ring, p);
+	return p;
+}
+
+DestructivePayload *
+org_destructive_prepare(Oid relid, int16 kind, const char *text,
+						MemoryContext cxt)
+{
+	TargetRel	t;
+
+	memset(&t, 0, sizeof(t));
+	if (!target_rel(relid, &t))
+		return NULL;
+	return prepare_payload(kind, &t, text, cxt);
+}
+
+/*
+ * The one function that writes an event into the ring.  It runs after the
+ * commit record (destructive_xact.c): it must not ERROR, read the catalog
+ * or allocate; whatever an event needs from those is set in
+ * prepare_payload().
+ */
+uint64
+org_destructive_write(DestructivePayload *p, int64 rows, int32 statements,
+					  XLogRecPtr lsn_before, uint64 cause_event_id)
+{
+	p->ev.ts = GetCurrentTimestamp();
+	p->ev.pid = MyProcPid;
+	p->ev.dbid = MyDatabaseId;
+	p->ev.userid = GetUserId();
+	strlcpy(p->ev.appname, application_name ? application_name : "", sizeof(p->ev.appname));
+	p->ev.rows = rows;
+	p->ev.statements = statements;
+	p->ev.lsn_before = lsn_before;
+	p->ev.cause_event_id = cause_event_id;
+	return org_ring_push(ring, p);
 }
 
 /* ---- DROP TABLE and TRUNCATE ---- */
@@ -290,18 +345,26 @@ org_destructive_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
 								params, queryEnv, dest, qc);
 
-	/* only statements that succeeded are journaled */
+	/* only statements that succeeded, journaled when their transaction commits */
 	if (targets != NIL)
 	{
 		ListCell   *lc;
+		char	   *text = palloc(org_query_text_length + 1);
+		int			location = pstmt->stmt_location;
+		int			len = pstmt->stmt_len;
+		const char *src = CleanQuerytext(queryString, &location, &len);
 
+		org_normalize_query(src, len, text, org_query_text_length + 1);
 		foreach(lc, targets)
 		{
 			TargetRel  *t = (TargetRel *) lfirst(lc);
+			DestructivePayload *p = prepare_payload(kind, t, text,
+													org_journal_context());
 
-			record(kind, t, t->rows_estimate, lsn, queryString,
-				   pstmt->stmt_location, pstmt->stmt_len);
+			if (p != NULL)
+				org_journal_add_event(t->relid, kind, lsn, t->rows_estimate, p);
 		}
+		pfree(text);
 		list_free_deep(targets);
 	}
 }
@@ -319,28 +382,13 @@ is_dml_journaled(QueryDesc *queryDesc)
 static void
 org_destructive_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
-	if (is_dml_journaled(queryDesc) && !(eflags & EXEC_FLAG_EXPLAIN_ONLY) &&
-		journal_enabled())
+	/* the LSN before the outermost one: its cascades run inside it */
+	if (outer.queryDesc == NULL && is_dml_journaled(queryDesc) &&
+		!(eflags & EXEC_FLAG_EXPLAIN_ONLY) && journal_enabled())
 	{
-		int			i;
-		int			slot = -1;
-
-		/* a descriptor that errored out earlier may have left its slot */
-		for (i = 0; i < PENDING_SLOTS; i++)
-		{
-			if (pending[i].queryDesc == queryDesc || pending[i].queryDesc == NULL)
-			{
-				slot = i;
-				break;
-			}
-		}
-		if (slot < 0)
-		{
-			slot = pending_next;
-			pending_next = (pending_next + 1) % PENDING_SLOTS;
-		}
-		pending[slot].queryDesc = queryDesc;
-		pending[slot].lsn = GetXLogInsertRecPtr();
+		outer.queryDesc = queryDesc;
+		outer.level = GetCurrentTransactionNestLevel();
+		outer.lsn = GetXLogInsertRecPtr();
 	}
 
 	if (prev_ExecutorStart)
@@ -349,8 +397,8 @@ org_destructive_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		standard_ExecutorStart(queryDesc, eflags);
 }
 
-static Oid
-dml_target(PlannedStmt *stmt)
+static Index
+dml_target_rti(PlannedStmt *stmt)
 {
 	Index		rti = linitial_int(stmt->resultRelations);
 
@@ -358,37 +406,97 @@ dml_target(PlannedStmt *stmt)
 	if (stmt->planTree != NULL && IsA(stmt->planTree, ModifyTable) &&
 		((ModifyTable *) stmt->planTree)->rootRelation != 0)
 		rti = ((ModifyTable *) stmt->planTree)->rootRelation;
-	return rt_fetch(rti, stmt->rtable)->relid;
+	return rti;
 }
 
-/* journal the DML statement if it hit enough rows; forget its LSN */
+/*
+ * The relation a running DELETE or UPDATE changes, InvalidOid when it is
+ * not journaled (temporary, not a table).  Read from the executor's open
+ * relation: no catalog lookup on the statement's path.
+ */
+static Oid
+dml_target(QueryDesc *queryDesc)
+{
+	Index		rti = dml_target_rti(queryDesc->plannedstmt);
+	EState	   *estate = queryDesc->estate;
+	Oid			relid = rt_fetch(rti, queryDesc->plannedstmt->rtable)->relid;
+	char		persistence;
+	char		relkind;
+
+	if (estate != NULL && estate->es_relations != NULL &&
+		rti <= estate->es_range_table_size && estate->es_relations[rti - 1] != NULL)
+	{
+		Relation	rel = estate->es_relations[rti - 1];
+
+		persistence = rel->rd_rel->relpersistence;
+		relkind = rel->rd_rel->relkind;
+	}
+	else
+	{
+		persistence = get_rel_persistence(relid);
+		relkind = get_rel_relkind(relid);
+	}
+	if (persistence == RELPERSISTENCE_TEMP ||
+		(relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE))
+		return InvalidOid;
+	return relid;
+}
+
+static int16
+dml_kind(QueryDesc *queryDesc)
+{
+	return queryDesc->operation == CMD_DELETE ? ORG_DESTRUCTIVE_DELETE
+		: ORG_DESTRUCTIVE_UPDATE;
+}
+
+/* the table entry of a statement, added with its text the first time */
+static int
+dml_entry(QueryDesc *queryDesc, Oid relid, int cause, XLogRecPtr lsn)
+{
+	int16		kind = dml_kind(queryDesc);
+	int			i = org_journal_find(relid, kind, cause);
+
+	if (i < 0)
+		i = org_journal_add(relid, kind, cause, lsn, queryDesc->sourceText,
+							queryDesc->plannedstmt->stmt_location,
+							queryDesc->plannedstmt->stmt_len);
+	return i;
+}
+
+/* count the rows of a DELETE or UPDATE that ends, under its cause if nested */
 static void
 finish_dml(QueryDesc *queryDesc)
 {
+	EState	   *estate = queryDesc->estate;
+	bool		is_outer = (outer.queryDesc == queryDesc);
+	XLogRecPtr	lsn = outer.lsn;
+	int			cause = -1;
 	int			i;
+	Oid			relid;
 
-	for (i = 0; i < PENDING_SLOTS; i++)
-	{
-		TargetRel	t;
-
-		if (pending[i].queryDesc != queryDesc)
-			continue;
-		pending[i].queryDesc = NULL;
-		if (!journal_enabled() || queryDesc->estate == NULL ||
-			queryDesc->estate->es_processed <= (uint64) org_destructive_min_rows ||
-			!IsTransactionState())
-			return;
-
-		memset(&t, 0, sizeof(t));
-		if (target_rel(dml_target(queryDesc->plannedstmt), &t))
-			record(queryDesc->operation == CMD_DELETE ? ORG_DESTRUCTIVE_DELETE
-				   : ORG_DESTRUCTIVE_UPDATE,
-				   &t, (int64) queryDesc->estate->es_processed,
-				   pending[i].lsn, queryDesc->sourceText,
-				   queryDesc->plannedstmt->stmt_location,
-				   queryDesc->plannedstmt->stmt_len);
+	if (is_outer)
+		outer.queryDesc = NULL;
+	if (estate == NULL || estate->es_processed == 0 ||
+		(estate->es_top_eflags & EXEC_FLAG_EXPLAIN_ONLY) ||
+		!journal_enabled() || !IsTransactionState())
 		return;
+	relid = dml_target(queryDesc);
+	if (!OidIsValid(relid))
+		return;
+
+	if (!is_outer && outer.queryDesc != NULL)
+	{
+		Oid			cause_relid = dml_target(outer.queryDesc);
+
+		if (OidIsValid(cause_relid))
+			cause = dml_entry(outer.queryDesc, cause_relid, -1, outer.lsn);
 	}
+	else if (!is_outer)
+		lsn = GetXLogInsertRecPtr();	/* its start went unseen */
+
+	i = dml_entry(queryDesc, relid, cause, lsn);
+	if (i >= 0)
+		org_journal_count_rows(i, (int64) estate->es_processed);
 }
 
 static void
@@ -403,6 +511,22 @@ org_destructive_ExecutorEnd(QueryDesc *queryDesc)
 		standard_ExecutorEnd(queryDesc);
 }
 
+/* an outermost statement that errored out never reaches ExecutorEnd */
+static void
+outer_xact_callback(XactEvent event, void *arg)
+{
+	outer.queryDesc = NULL;
+}
+
+static void
+outer_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					   SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB && outer.queryDesc != NULL &&
+		outer.level >= GetCurrentTransactionNestLevel())
+		outer.queryDesc = NULL;
+}
+
 void
 org_destructive_install_hooks(void)
 {
@@ -412,6 +536,9 @@ org_destructive_install_hooks(void)
 	ExecutorStart_hook = org_destructive_ExecutorStart;
 	prev_ExecutorEnd = ExecutorEnd_hook;
 	ExecutorEnd_hook = org_destructive_ExecutorEnd;
+	RegisterXactCallback(outer_xact_callback, NULL);
+	RegisterSubXactCallback(outer_subxact_callback, NULL);
+	org_journal_register_callbacks();
 }
 
 /* ---- readers: shared by the SQL view and the snapshot ---- */
@@ -467,6 +594,30 @@ org_destructive_info(OrgDestructiveInfo *info)
 	org_require_shmem();
 	info->capacity = ring->capacity;
 	info->written = org_ring_writes(ring);
+	info->rolled_back = pg_atomic_read_u64(&counters->rolled_back);
+	info->untracked_relations = pg_atomic_read_u64(&counters->untracked);
+}
+
+PG_FUNCTION_INFO_V1(org_destructive_journal_stats);
+
+Datum
+org_destructive_journal_stats(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	OrgDestructiveInfo info;
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("return type must be a row type")));
+	org_destructive_info(&info);
+	values[0] = Int64GetDatum((int64) info.written);
+	values[1] = Int64GetDatum((int64) info.rolled_back);
+	values[2] = Int64GetDatum((int64) info.untracked_relations);
+	values[3] = Int32GetDatum(org_destructive_max_relations);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
 }
 
 Datum
@@ -489,8 +640,8 @@ org_destructive_events(PG_FUNCTION_ARGS)
 									 &gap, show_text);
 	for (i = 0; i < n; i++)
 	{
-		Datum		values[17];
-		bool		nulls[17];
+		Datum		values[19];
+		bool		nulls[19];
 		int			c = 0;
 
 		memset(nulls, 0, sizeof(nulls));
@@ -521,6 +672,10 @@ org_destructive_events(PG_FUNCTION_ARGS)
 		c++;
 		values[c] = Int32GetDatum(e[i].cron_pid);
 		nulls[c] = (e[i].cron_pid == 0);
+		c++;
+		values[c++] = Int32GetDatum(e[i].statements);
+		values[c] = Int64GetDatum((int64) e[i].cause_event_id);
+		nulls[c] = (e[i].cause_event_id == 0);
 		c++;
 		Assert(c == lengthof(values));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);

@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * destructive.h
- *		Destructive-statement journal: DROP TABLE, TRUNCATE and large DELETE
- *		or UPDATE, each with the WAL insert position taken before it ran, so a
+ *		Destructive-change journal: DROP TABLE, TRUNCATE, and DELETE or UPDATE
+ *		rows summed per transaction and relation, each event with the WAL
+ *		insert position taken before the first statement that made it, so a
  *		point-in-time recovery can stop just before it.  Read accessors are
  *		shared by the SQL view and the agent snapshot.
  *
@@ -15,6 +16,7 @@
 
 #include "access/xlogdefs.h"
 #include "datatype/timestamp.h"
+#include "utils/palloc.h"
 
 typedef enum OrgDestructiveKind
 {
@@ -35,6 +37,8 @@ typedef struct OrgDestructiveEvent
 	TransactionId xid;
 	XLogRecPtr	lsn_before;
 	int64		rows;			/* -1: unknown (a table never analyzed) */
+	int32		statements;		/* statements of the transaction that made it */
+	uint64		cause_event_id; /* cascaded rows: the event that caused them */
 	char		appname[NAMEDATALEN];
 	char		relation[NAMEDATALEN * 2];
 	char		model[NAMEDATALEN];
@@ -48,7 +52,35 @@ typedef struct OrgDestructiveInfo
 {
 	int64		capacity;
 	uint64		written;
+	uint64		rolled_back;	/* transactions over the threshold rolled back */
+	uint64		untracked_relations;	/* past the per-backend cap */
 } OrgDestructiveInfo;
+
+/*
+ * Between destructive.c (hooks, ring) and destructive_xact.c (the
+ * per-transaction table).  A payload is one event ready to be written but
+ * for its counts; it is prepared at statement time, when catalog access is
+ * allowed, and written at commit, when it is not.
+ */
+typedef struct DestructivePayload DestructivePayload;
+
+extern DestructivePayload *org_destructive_prepare(Oid relid, int16 kind,
+												   const char *text,
+												   MemoryContext cxt);
+extern uint64 org_destructive_write(DestructivePayload *p, int64 rows,
+									int32 statements, XLogRecPtr lsn_before,
+									uint64 cause_event_id);
+extern void org_destructive_count(uint64 rolled_back, uint64 untracked);
+
+/* destructive_xact.c */
+extern void org_journal_register_callbacks(void);
+extern MemoryContext org_journal_context(void);
+extern int	org_journal_find(Oid relid, int16 kind, int cause);
+extern int	org_journal_add(Oid relid, int16 kind, int cause, XLogRecPtr lsn,
+							const char *source, int location, int len);
+extern void org_journal_count_rows(int entry, int64 rows);
+extern void org_journal_add_event(Oid relid, int16 kind, XLogRecPtr lsn,
+								  int64 rows_estimate, DestructivePayload *p);
 
 extern void org_destructive_shmem_request(void);
 extern void org_destructive_shmem_startup(void);

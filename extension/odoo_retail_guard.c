@@ -51,6 +51,7 @@ char	   *org_throttle_exempt_roles = NULL;
 
 int			org_destructive_min_rows = 1000;
 int			org_destructive_events_size = 1000;
+int			org_destructive_max_relations = 256;
 bool		org_sampler_enabled = true;
 int			org_lock_sample_interval = 100;
 int			org_replication_sample_interval = 1000;
@@ -252,6 +253,17 @@ define_destructive_gucs(void)
 							16,
 							1000000,
 							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("odoo_retail_guard.destructive_max_relations",
+							"Relations one transaction's DELETE and UPDATE rows are counted for.",
+							"Relations past it are counted as untracked; a transaction starting uses the new value.",
+							&org_destructive_max_relations,
+							256,
+							1,
+							100000,
+							PGC_SUSET,
 							0,
 							NULL, NULL, NULL);
 }

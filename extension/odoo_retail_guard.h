@@ -41,6 +41,7 @@ extern char *org_throttle_exempt_roles;
 /* destructive-statement journal GUCs (odoo_retail_guard.c) */
 extern int	org_destructive_min_rows;
 extern int	org_destructive_events_size;
+extern int	org_destructive_max_relations;
 /* sampler GUCs (defined in odoo_retail_guard.c) */
 extern bool org_sampler_enabled;
 extern int	org_lock_sample_interval;

@@ -572,10 +572,19 @@ build_destructive(OdooRetailGuard__Snapshot *snap, SnapshotBuild *b,
 		m->origin = str(org_event_origin_name(e->origin));
 		m->cron_job_id = e->cron_job_id;
 		m->cron_pid = e->cron_pid;
+		m->statements = e->statements;
+		m->cause_event_id = e->cause_event_id;
 		snap->destructive_events[i] = m;
 	}
 	snap->n_destructive_events = n;
 	snap->destructive_events_gap = gap;
+	{
+		OrgDestructiveInfo info;
+
+		org_destructive_info(&info);
+		snap->destructive_rolled_back = info.rolled_back;
+		snap->destructive_untracked_relations = info.untracked_relations;
+	}
 }
 
 static void
