@@ -162,7 +162,8 @@ end_job() { # ID
 	org_session_send cron "$(release_sql "$1")"
 	org_session_close cron
 }
-idle_paged_for() { am_has 'alertname="idle_in_transaction"' "pid=\"$1\""; }
+# pids are annotations (they change over an incident), the job's id and name labels
+idle_paged_for() { am_annotated idle_in_transaction "pid=$1"; }
 
 agent_start agent "$conf"
 tap_ok "the agent polls the node's real snapshot()" \
@@ -197,12 +198,16 @@ tap_ok "... nor in Alertmanager" am_lacks 'alertname="idle_in_transaction"'
 once=$("$AGENT_BIN" --config "$conf" once 2>&1)
 tap_ok "orguard-agent once shows the job by name" grep -q 'cron_job_runtime .*odoo/job:7 .*"Procurement: run scheduler"' <<<"$once"
 
+lock_wait_names_job() {
+	am_has 'alertname="lock_wait"' 'cron_job_id="7"' 'cron_job="Procurement: run scheduler"' &&
+		am_annotated lock_wait "root_pid=$cron_pid"
+}
+
 # ---- 2. a lock wait rooted in the cron cursor: an administrator deactivates the running job
 org_session_open admin cron_node odoo psql || org_die "admin session"
 org_session_send admin "UPDATE ir_cron SET active = false WHERE id = 7;"
 tap_ok "lock_wait rooted in the cron cursor names the job" \
-	org_wait_until 45 "lock_wait" am_has 'alertname="lock_wait"' "root_pid=\"$cron_pid\"" 'cron_job_id="7"' \
-	'cron_job="Procurement: run scheduler"'
+	org_wait_until 45 "lock_wait" lock_wait_names_job
 tap_ok "the cron cursor is still not paged as idle_in_transaction" am_lacks 'alertname="idle_in_transaction"'
 org_query cron_node odoo "SELECT pg_terminate_backend($(org_session_pid admin))" >/dev/null
 org_session_close admin
