@@ -603,8 +603,14 @@ load_agent(parse_state *ps, section *s, agent_cfg *cfg)
 
 		if (!listen_addr_parse(e->value, &la, why, sizeof(why)))
 			add_error(ps, e->line, "listen: %s, or off", why);
-		else
-			check_listen_access(ps, s, cfg, &la, e->line);
+	}
+	if (*cfg->listen && strcmp(cfg->listen, "off"))
+	{
+		listen_addr la;
+		char		why[160];
+
+		if (listen_addr_parse(cfg->listen, &la, why, sizeof(why)))
+			check_listen_access(ps, s, cfg, &la, e ? e->line : s->line);
 	}
 	/* only this section's own entry: an earlier [agent] already had its say */
 	if ((e = get(s, "remote_write_url")) != NULL && *e->value &&
