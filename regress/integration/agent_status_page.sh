@@ -32,7 +32,7 @@ CREATE TABLE stock_quant (id serial PRIMARY KEY, product_id int, quantity numeri
 INSERT INTO stock_quant (product_id, quantity) SELECT g, 10 FROM generate_series(1, 10) g;
 SQL
 org_standby_start sp_standby sp_primary
-org_standby_wait_streaming sp_standby sp_primary || org_die "the standby does not stream"
+org_standby_wait_streaming sp_standby sp_primary 120 || org_die "the standby does not stream"
 
 port=$(org_free_port)
 conf="$ORG_TMP/agent.conf"
