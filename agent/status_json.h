@@ -39,7 +39,7 @@ void		status_board_retain(status_board *b, const char *const *names, int n);
 
 /*
  * The whole status document (malloc'd JSON text, '/' escaped so it can sit
- * inside a <script> element).  runbooks may be NULL.
+ * inside a <script> element); firing may be NULL.
  */
 char	   *status_board_json(const status_board *b, const event_list *firing, int64_t now_us);
 
