@@ -32,7 +32,7 @@ AGENT_PKG_CFLAGS := $(shell pkg-config --cflags $(AGENT_PKGS) 2>/dev/null)
 AGENT_PKG_LIBS   := $(shell pkg-config --libs $(AGENT_PKGS) 2>/dev/null)
 AGENT_CFLAGS   ?= -std=c11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE
 AGENT_CPPFLAGS := -I$(AGENT_DIR) -I$(shell pg_config --includedir 2>/dev/null) $(AGENT_PKG_CFLAGS)
-AGENT_LIBS     := $(AGENT_PKG_LIBS) -lsnappy -lpthread -lm
+AGENT_LIBS     := $(AGENT_PKG_LIBS) -lsnappy -lcrypt -lpthread -lm
 
 .PHONY: agent install-agent clean-agent agent-proto agent-man
 
@@ -49,6 +49,12 @@ $(AGENT_DIR)/%.pb-c.c $(AGENT_DIR)/%.pb-c.h: proto/%.proto
 
 # every agent object may include a generated header
 $(AGENT_SRCS:.c=.o): $(AGENT_PB_H) $(wildcard $(AGENT_DIR)/*.h $(AGENT_DIR)/runbooks/*.h)
+
+# the status page's HTML as a C string literal, embedded in the binary
+$(AGENT_DIR)/status_page.html.h: $(AGENT_DIR)/status_page.html
+	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< >$@.tmp && mv $@.tmp $@
+
+$(AGENT_DIR)/status_page.o: $(AGENT_DIR)/status_page.html.h
 
 $(AGENT_DIR)/%.o: $(AGENT_DIR)/%.c
 	$(AGENT_CC) $(AGENT_CFLAGS) $(AGENT_CPPFLAGS) -c -o $@ $<
@@ -90,4 +96,5 @@ install-agent: $(AGENT_BIN) $(AGENT_MAN1) $(AGENT_MAN5)
 
 clean-agent:
 	rm -f $(AGENT_BIN) $(AGENT_DIR)/*.o $(AGENT_DIR)/runbooks/*.o $(AGENT_PB_C) $(AGENT_PB_H) \
-		$(AGENT_MAN1) $(AGENT_MAN5) $(AGENT_MAN1).h2m $(AGENT_MAN1).rb
+		$(AGENT_MAN1) $(AGENT_MAN5) $(AGENT_MAN1).h2m $(AGENT_MAN1).rb \
+		$(AGENT_DIR)/status_page.html.h

@@ -12,6 +12,7 @@
 #include "conninfo.h"
 #include "ini.h"
 #include "listen_addr.h"
+#include "web_auth.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -618,6 +619,43 @@ report_unused(parse_state *ps, section *s)
 
 /* ---------- pass 2: interpretation ---------- */
 
+/*
+ * The listener serves the status page (queries, alerts) and metrics: off
+ * loopback it needs TLS and basic auth, unless insecure_listen says the
+ * network in between is trusted.
+ */
+static void
+check_listen_access(parse_state *ps, section *s, const agent_cfg *cfg, const listen_addr *la, int line)
+{
+	bool		cert = cfg->listen_tls_cert_file && *cfg->listen_tls_cert_file;
+	bool		key = cfg->listen_tls_key_file && *cfg->listen_tls_key_file;
+	bool		users = cfg->listen_users_file && *cfg->listen_users_file;
+
+	if (cert != key)
+		add_error(ps, s->line, "listen_tls_cert_file and listen_tls_key_file go together: set both or neither");
+	if (users)
+	{
+		char	   *text = file_read(cfg->listen_users_file);
+		web_users	u;
+		char	   *err = NULL;
+
+		if (!text)
+			add_error(ps, s->line, "listen_users_file %s: cannot read it", cfg->listen_users_file);
+		else if (!web_users_parse(text, &u, &err))
+		{
+			add_error(ps, s->line, "listen_users_file %s: %s", cfg->listen_users_file, err);
+			free(err);
+		}
+		else
+			web_users_free(&u);
+		free(text);
+	}
+	if (!listen_addr_is_loopback(la) && !(cert && key && users) && !cfg->insecure_listen)
+		add_error(ps, line, "listen: %s is not a loopback address: set listen_tls_cert_file, "
+				  "listen_tls_key_file and listen_users_file, or insecure_listen = true",
+				  cfg->listen);
+}
+
 static void
 load_agent(parse_state *ps, section *s, agent_cfg *cfg)
 {
@@ -640,6 +678,10 @@ load_agent(parse_state *ps, section *s, agent_cfg *cfg)
 	get_string(s, "runbook_base_url", &cfg->runbook_base_url);
 	get_duration_max(ps, s, "healthz_pager_stuck", &cfg->healthz_pager_stuck_s, TIMEOUT_MAX_S);
 	get_string(s, "listen", &cfg->listen);
+	get_string(s, "listen_tls_cert_file", &cfg->listen_tls_cert_file);
+	get_string(s, "listen_tls_key_file", &cfg->listen_tls_key_file);
+	get_string(s, "listen_users_file", &cfg->listen_users_file);
+	get_bool(ps, s, "insecure_listen", &cfg->insecure_listen);
 	get_string(s, "remote_write_url", &cfg->remote_write_url);
 	get_integer(ps, s, "top_n", &cfg->top_n, 1, 100000);
 	if ((e = get(s, "log_format")) != NULL)
@@ -684,6 +726,14 @@ load_agent(parse_state *ps, section *s, agent_cfg *cfg)
 
 		if (!listen_addr_parse(e->value, &la, why, sizeof(why)))
 			add_error(ps, e->line, "listen: %s, or off", why);
+	}
+	if (*cfg->listen && strcmp(cfg->listen, "off"))
+	{
+		listen_addr la;
+		char		why[160];
+
+		if (listen_addr_parse(cfg->listen, &la, why, sizeof(why)))
+			check_listen_access(ps, s, cfg, &la, e ? e->line : s->line);
 	}
 	/* only this section's own entry: an earlier [agent] already had its say */
 	if ((e = get(s, "remote_write_url")) != NULL && *e->value &&
@@ -1111,6 +1161,9 @@ config_free(agent_cfg *cfg)
 	free(cfg->spool_dir);
 	free(cfg->runbook_base_url);
 	free(cfg->listen);
+	free(cfg->listen_tls_cert_file);
+	free(cfg->listen_tls_key_file);
+	free(cfg->listen_users_file);
 	free(cfg->remote_write_url);
 	labels_free(&cfg->external_labels);
 	for (int i = 0; i < cfg->n_nodes; i++)

@@ -121,6 +121,10 @@ typedef struct agent_cfg
 	double		reconnect_max_s;
 	char	   *spool_dir;
 	char	   *listen;			/* host:port, "" = off */
+	char	   *listen_tls_cert_file;	/* PEM; NULL: plain HTTP */
+	char	   *listen_tls_key_file;
+	char	   *listen_users_file;	/* basic auth users; NULL: none */
+	bool		insecure_listen;	/* a non-loopback listener without TLS and auth */
 	log_format	log_fmt;
 	log_level	log_lvl;
 	int			top_n;

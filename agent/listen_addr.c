@@ -72,3 +72,15 @@ listen_addr_parse(const char *s, listen_addr *out, char *err, size_t errlen)
 	}
 	return true;
 }
+
+bool
+listen_addr_is_loopback(const listen_addr *la)
+{
+	if (la->family == AF_INET)
+	{
+		const struct sockaddr_in *sa4 = (const struct sockaddr_in *) &la->sa;
+
+		return (ntohl(sa4->sin_addr.s_addr) >> 24) == 127;
+	}
+	return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *) &la->sa)->sin6_addr);
+}

@@ -32,4 +32,7 @@ typedef struct listen_addr
 /* false with err filled ("expected ...") when s is not HOST:PORT */
 bool		listen_addr_parse(const char *s, listen_addr *out, char *err, size_t errlen);
 
+/* 127.0.0.0/8 or ::1: only this machine can connect */
+bool		listen_addr_is_loopback(const listen_addr *la);
+
 #endif

@@ -23,6 +23,7 @@
 #include "sd_notify.h"
 #include "spool.h"
 #include "stats.h"
+#include "status_json.h"
 #include "utf8.h"
 #include "util.h"
 
@@ -56,6 +57,7 @@ typedef struct agent
 	uint64_t	spool_failures;	/* writes to the spool that failed (disk full...) */
 	bool		spool_failing;	/* the latest write failed: /healthz says so */
 	char	   *state_saved;	/* the rule state as last written to the spool */
+	status_board *board;		/* what the status page shows */
 } agent;
 
 static void
@@ -638,6 +640,7 @@ node_finished(agent *a, int idx, node *n)
 		events_free(&events);
 	}
 	stats_node_update(n, a->cfg.top_n);
+	status_board_node(a->board, n->cfg.name, n->cfg.cluster, &n->obs, err, n->snap, n->obs.now_us);
 	facts_free(&facts);
 	node_consume(n);
 }
@@ -704,7 +707,15 @@ publish(agent *a)
 						 "Writes to the spool (notifications, fan-out intent, alert state) that failed.",
 						 METRIC_COUNTER), (double) a->spool_failures, NULL);
 	if (a->srv)
+	{
+		event_list	firing = {0};
+		int64_t		now = now_us();
+
 		metrics_server_publish(a->srv, mset_format(&ms), true);
+		rules_firing(a->re, &a->cfg, now, &firing);
+		metrics_server_publish_status(a->srv, status_board_json(a->board, &firing, now));
+		events_free(&firing);
+	}
 	if (a->rw)
 	{
 		size_t		len,
@@ -771,7 +782,8 @@ start_server(agent *a)
 
 	if (!*a->cfg.listen || !strcmp(a->cfg.listen, "off"))
 		return true;
-	a->srv = metrics_server_start(a->cfg.listen, &err);
+	a->srv = metrics_server_start_secure(a->cfg.listen, a->cfg.listen_tls_cert_file,
+										 a->cfg.listen_tls_key_file, a->cfg.listen_users_file, &err);
 	if (!a->srv)
 	{
 		log_error("%s", err);
@@ -779,6 +791,21 @@ start_server(agent *a)
 		return false;
 	}
 	return true;
+}
+
+static bool
+differ(const char *x, const char *y)
+{
+	return strcmp(x ? x : "", y ? y : "") != 0;
+}
+
+/* TLS or users changed: the listener starts again with them */
+static bool
+listen_access_changed(const agent_cfg *x, const agent_cfg *y)
+{
+	return differ(x->listen_tls_cert_file, y->listen_tls_cert_file) ||
+		differ(x->listen_tls_key_file, y->listen_tls_key_file) ||
+		differ(x->listen_users_file, y->listen_users_file);
 }
 
 static void
@@ -795,7 +822,7 @@ reload(agent *a, const char *path)
 		config_free(&fresh);
 		return;
 	}
-	relisten = strcmp(fresh.listen, a->cfg.listen) != 0;
+	relisten = strcmp(fresh.listen, a->cfg.listen) != 0 || listen_access_changed(&fresh, &a->cfg);
 	old_listen = xstrdup(a->cfg.listen);
 	stop_outputs(a);
 	for (int i = 0; i < a->coll->n; i++)
@@ -805,6 +832,15 @@ reload(agent *a, const char *path)
 	a->cfg = fresh;
 	log_configure(a->cfg.log_fmt, a->cfg.log_lvl);
 	collector_reload(a->coll, &a->cfg);
+	{
+		const char **names = xcalloc((size_t) a->cfg.n_nodes + 1, sizeof(char *));
+
+		/* removed nodes leave the status page */
+		for (int i = 0; i < a->cfg.n_nodes; i++)
+			names[i] = a->cfg.nodes[i].name;
+		status_board_retain(a->board, names, a->cfg.n_nodes);
+		free(names);
+	}
 	a->last_error = xcalloc((size_t) (a->coll->n ? a->coll->n : 1), sizeof(char *));
 	if (!start_outputs(a))
 		log_error("reload: a pager could not start; its events stay spooled");
@@ -852,6 +888,7 @@ run_agent(const char *path)
 	log_configure(a.cfg.log_fmt, a.cfg.log_lvl);
 	http_global_init();
 	a.re = rules_new();
+	a.board = status_board_new();
 	a.trig = rb_trigger_new();
 	rb_trigger_configure(a.trig, &a.cfg);
 	a.coll = collector_new(&a.cfg);
@@ -947,6 +984,7 @@ run_agent(const char *path)
 	free(a.cursor_path);
 	rw_state_free(&a.rw_sent);
 	collector_free(a.coll);
+	status_board_free(a.board);
 	role_table_free(&a.roles);
 	rules_free(a.re);
 	rb_trigger_free(a.trig);

@@ -6,7 +6,9 @@
 #include "metrics.h"
 #include "listen_addr.h"
 #include "log.h"
+#include "status_page.h"
 #include "utf8.h"
+#include "web_auth.h"
 
 #include <arpa/inet.h>
 #include <math.h>
@@ -196,6 +198,10 @@ struct metrics_server
 	char	   *unhealthy;		/* why /healthz fails, NULL when healthy */
 	int64_t		last_cycle_ms;	/* mono_ms of the latest completed poll cycle, 0: none */
 	int64_t		stall_after_ms;
+	char	   *status;			/* the status page's JSON */
+	web_users	users;			/* basic auth; none: open */
+	char	   *tls_cert;		/* PEM, kept while the daemon runs */
+	char	   *tls_key;
 };
 
 char *
@@ -220,6 +226,53 @@ reply(struct MHD_Connection *c, unsigned int status, const char *type, const cha
 	return ret;
 }
 
+static bool
+authorized(struct MHD_Connection *c, const web_users *users)
+{
+	char	   *pass = NULL;
+	char	   *user = MHD_basic_auth_get_username_password(c, &pass);
+	bool		ok = web_auth_check(users, user, pass);
+
+	MHD_free(user);
+	MHD_free(pass);
+	return ok;
+}
+
+static enum MHD_Result
+ask_credentials(struct MHD_Connection *c)
+{
+	const char *body = "unauthorized\n";
+	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *) body,
+															 MHD_RESPMEM_PERSISTENT);
+	enum MHD_Result ret;
+
+	MHD_add_response_header(r, "Content-Type", "text/plain");
+	ret = MHD_queue_basic_auth_fail_response(c, "orguard-agent", r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* GET / (the page, data inlined) and GET /api/v1/status (the data) */
+static enum MHD_Result
+reply_status(struct MHD_Connection *c, metrics_server *srv, bool page)
+{
+	char	   *json;
+	char	   *body;
+	enum MHD_Result ret;
+
+	pthread_mutex_lock(&srv->lock);
+	json = srv->status ? xstrdup(srv->status) : NULL;
+	pthread_mutex_unlock(&srv->lock);
+	if (!json)
+		return reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain", "not ready: first poll not done\n");
+	body = page ? status_page_render(json) : json;
+	ret = reply(c, MHD_HTTP_OK, page ? "text/html; charset=utf-8" : "application/json", body);
+	if (body != json)
+		free(body);
+	free(json);
+	return ret;
+}
+
 static enum MHD_Result
 handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 	   const char *version, const char *upload_data, size_t *upload_size, void **req_cls)
@@ -233,6 +286,10 @@ handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 	(void) req_cls;
 	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
 		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "method not allowed\n");
+	if (srv->users.n > 0 && !authorized(c, &srv->users))
+		return ask_credentials(c);
+	if (!strcmp(url, "/") || !strcmp(url, "/api/v1/status"))
+		return reply_status(c, srv, url[1] == '\0');
 	if (!strcmp(url, "/metrics"))
 	{
 		char	   *copy;
@@ -277,33 +334,104 @@ handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 metrics_server *
 metrics_server_start(const char *listen, char **err)
 {
+	return metrics_server_start_secure(listen, NULL, NULL, NULL, err);
+}
+
+metrics_server *
+metrics_server_start_secure(const char *listen, const char *tls_cert_file, const char *tls_key_file,
+							const char *users_file, char **err)
+{
 	metrics_server *srv;
 	listen_addr la;
 	char		why[160];
+	char	   *users_text = NULL;
+	web_users	users = {0};
+	char	   *cert = NULL,
+			   *key = NULL;
+	struct MHD_OptionItem opts[8];
+	int			o = 0;
+	bool		tls = tls_cert_file && *tls_cert_file;
 
 	if (!listen_addr_parse(listen, &la, why, sizeof(why)))
 	{
 		*err = xasprintf("listen: %s", why);
 		return NULL;
 	}
+	if (users_file && *users_file)
+	{
+		char	   *perr = NULL;
+
+		if (!(users_text = file_read(users_file)))
+		{
+			*err = xasprintf("listen_users_file %s: cannot read it", users_file);
+			return NULL;
+		}
+		if (!web_users_parse(users_text, &users, &perr))
+		{
+			*err = xasprintf("listen_users_file %s: %s", users_file, perr);
+			free(perr);
+			free(users_text);
+			return NULL;
+		}
+		free(users_text);
+	}
+	if (tls && (!(cert = file_read(tls_cert_file)) || !(key = file_read(tls_key_file))))
+	{
+		*err = xasprintf("listen_tls: cannot read %s", cert ? tls_key_file : tls_cert_file);
+		free(cert);
+		web_users_free(&users);
+		return NULL;
+	}
 	srv = xcalloc(1, sizeof(metrics_server));
 	pthread_mutex_init(&srv->lock, NULL);
+	srv->users = users;
+	srv->tls_cert = cert;
+	srv->tls_key = key;
+	opts[o++] = (struct MHD_OptionItem) {MHD_OPTION_SOCK_ADDR, 0, &la.sa};
+	opts[o++] = (struct MHD_OptionItem) {MHD_OPTION_CONNECTION_TIMEOUT, LISTEN_IDLE_TIMEOUT_S, NULL};
+	opts[o++] = (struct MHD_OptionItem) {MHD_OPTION_CONNECTION_LIMIT, LISTEN_CONNECTION_LIMIT, NULL};
+	opts[o++] = (struct MHD_OptionItem) {MHD_OPTION_PER_IP_CONNECTION_LIMIT, LISTEN_PER_IP_LIMIT, NULL};
+	if (tls)
+	{
+		opts[o++] = (struct MHD_OptionItem) {MHD_OPTION_HTTPS_MEM_CERT, 0, cert};
+		opts[o++] = (struct MHD_OptionItem) {MHD_OPTION_HTTPS_MEM_KEY, 0, key};
+	}
+	opts[o++] = (struct MHD_OptionItem) {MHD_OPTION_END, 0, NULL};
 	srv->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+							  (tls ? MHD_USE_TLS : 0) |
 							  (la.family == AF_INET6 ? MHD_USE_IPv6 : 0), (uint16_t) la.port,
 							  NULL, NULL, handle, srv,
-							  MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &la.sa,
-							  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) LISTEN_IDLE_TIMEOUT_S,
-							  MHD_OPTION_CONNECTION_LIMIT, (unsigned int) LISTEN_CONNECTION_LIMIT,
-							  MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int) LISTEN_PER_IP_LIMIT,
+							  MHD_OPTION_ARRAY, opts,
 							  MHD_OPTION_END);
 	if (!srv->d)
 	{
-		*err = xasprintf("cannot listen on %s (address in use?)", listen);
+		*err = tls ? xasprintf("cannot listen on %s (address in use, or a bad TLS certificate or key?)", listen)
+			: xasprintf("cannot listen on %s (address in use?)", listen);
 		pthread_mutex_destroy(&srv->lock);
+		web_users_free(&srv->users);
+		free(srv->tls_cert);
+		free(srv->tls_key);
 		free(srv);
 		return NULL;
 	}
 	return srv;
+}
+
+void
+metrics_server_publish_status(metrics_server *srv, char *json)
+{
+	char	   *old;
+
+	if (!srv)
+	{
+		free(json);
+		return;
+	}
+	pthread_mutex_lock(&srv->lock);
+	old = srv->status;
+	srv->status = json;
+	pthread_mutex_unlock(&srv->lock);
+	free(old);
 }
 
 void
@@ -362,5 +490,9 @@ metrics_server_stop(metrics_server *srv)
 	pthread_mutex_destroy(&srv->lock);
 	free(srv->unhealthy);
 	free(srv->text);
+	free(srv->status);
+	web_users_free(&srv->users);
+	free(srv->tls_cert);
+	free(srv->tls_key);
 	free(srv);
 }

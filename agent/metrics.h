@@ -1,8 +1,9 @@
 /*
  * metrics.h: the agent's metrics as a set of families, their Prometheus
- * text exposition (pure), and the HTTP server for /metrics, /healthz and
- * /ready (libmicrohttpd, own thread).  The main loop builds a fresh set
- * after each poll and publishes its text; scrapes never touch live state.
+ * text exposition (pure), and the HTTP server for /metrics, /healthz,
+ * /ready, the status page (/) and /api/v1/status (libmicrohttpd, own
+ * thread).  The main loop builds a fresh set after each poll and publishes
+ * its text; scrapes never touch live state.
  */
 #ifndef ORGUARD_METRICS_H
 #define ORGUARD_METRICS_H
@@ -55,6 +56,16 @@ typedef struct metrics_server metrics_server;
 
 /* listen is "host:port" (IPv4); returns NULL and sets *err on failure */
 metrics_server *metrics_server_start(const char *listen, char **err);
+/*
+ * the same with TLS (PEM certificate and key files, both or neither) and
+ * basic auth (a users file, see web_auth.h) on every endpoint; NULL or ""
+ * leaves either off
+ */
+metrics_server *metrics_server_start_secure(const char *listen, const char *tls_cert_file,
+											const char *tls_key_file, const char *users_file,
+											char **err);
+/* the status page's data (status_board_json); takes ownership */
+void		metrics_server_publish_status(metrics_server *srv, char *json);
 /* takes ownership of text */
 void		metrics_server_publish(metrics_server *srv, char *text, bool ready);
 /*

@@ -18,7 +18,7 @@ org_standby_start() {
 		"SELECT pg_create_physical_replication_slot('$name', true)" >/dev/null ||
 		org_die "could not create slot $name on $primary"
 	org_as_owner "$ORG_BINDIR/pg_basebackup" -h "${ORG_SOCK[$primary]}" -p "${ORG_PORT[$primary]}" \
-		-U postgres -D "$dir/data" -X stream --no-sync >"$dir/basebackup.log" 2>&1 ||
+		-U postgres -D "$dir/data" -X stream --no-sync --checkpoint=fast >"$dir/basebackup.log" 2>&1 ||
 		{ cat "$dir/basebackup.log" >&2; org_die "pg_basebackup failed for $name"; }
 	org_as_owner touch "$dir/data/standby.signal"
 	org_as_owner tee -a "$dir/data/postgresql.conf" >/dev/null <<EOF2

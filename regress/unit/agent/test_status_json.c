@@ -1,0 +1,398 @@
+/*
+ * test_status_json.c: the status page's data.  A node's snapshot becomes
+ * its part of the document (role, lag, blocking chain, horizon, cron jobs,
+ * throttle rules, destructive events with origin), lag history accumulates
+ * per standby up to a bound, model time is the growth over the window, the
+ * firing alerts carry their facts, and odd or hostile texts stay inert.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "status_json.h"
+#include "util.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SEC 1000000LL
+#define T0 (1765000000LL * SEC)
+
+static const node_observation UP_PRIMARY = {.reachable = true, .max_connections = 100, .connections = 7};
+
+static json_t *
+doc(const status_board *b, const event_list *firing, int64_t now)
+{
+	char	   *text = status_board_json(b, firing, now);
+	json_error_t jerr;
+	json_t	   *d = json_loads(text, 0, &jerr);
+
+	if (!d)
+		fail_msg("not JSON: %s", jerr.text);
+	free(text);
+	return d;
+}
+
+static json_t *
+node_of(json_t *d, const char *name)
+{
+	json_t	   *nodes = json_object_get(d, "nodes");
+
+	for (size_t i = 0; i < json_array_size(nodes); i++)
+		if (!strcmp(json_string_value(json_object_get(json_array_get(nodes, i), "name")), name))
+			return json_array_get(nodes, i);
+	fail_msg("no node %s", name);
+	return NULL;
+}
+
+static const char *
+str(json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+
+	if (!v)
+		fail_msg("no string %s", key);
+	return v;
+}
+
+typedef struct fixture
+{
+	OdooRetailGuard__Snapshot s;
+	OdooRetailGuard__NodeIdentity id;
+	OdooRetailGuard__BlockingChain chain;
+	OdooRetailGuard__BlockingChain *chains[1];
+	int32_t		chain_pids[2];
+	OdooRetailGuard__ReplicationStandby rep;
+	OdooRetailGuard__ReplicationStandby *reps[1];
+	OdooRetailGuard__ModelStat model;
+	OdooRetailGuard__ModelStat *models[1];
+	OdooRetailGuard__VacuumHorizon horizon;
+	OdooRetailGuard__CronJob cron;
+	OdooRetailGuard__CronJob *crons[1];
+	OdooRetailGuard__ThrottleRule rule;
+	OdooRetailGuard__ThrottleRule *rules[1];
+	OdooRetailGuard__DestructiveEvent ev;
+	OdooRetailGuard__DestructiveEvent *evs[1];
+} fixture;
+
+/* a primary during an incident: a cron blocks a POS worker, a standby lags */
+static void
+primary(fixture *f)
+{
+	memset(f, 0, sizeof(*f));
+	odoo_retail_guard__snapshot__init(&f->s);
+	odoo_retail_guard__node_identity__init(&f->id);
+	f->s.node = &f->id;
+	odoo_retail_guard__blocking_chain__init(&f->chain);
+	f->chain.waiter_pid = 2002;
+	f->chain.waiter_worker_class = "http";
+	f->chain.waiter_query = "UPDATE stock_quant SET quantity = quantity - $1 WHERE id = $2";
+	f->chain.wait_ms = 4500;
+	f->chain.database = "odoo";
+	f->chain.model = "stock.quant";
+	f->chain.mode = "ShareLock";
+	f->chain_pids[0] = 1500;
+	f->chain_pids[1] = 1001;
+	f->chain.chain = f->chain_pids;
+	f->chain.n_chain = 2;
+	f->chain.root_pid = 1001;
+	f->chain.root_worker_class = "cron";
+	f->chain.root_state = "idle in transaction";
+	f->chain.root_xact_age_ms = 61000;
+	f->chain.root_query = "SELECT id FROM stock_quant WHERE id IN ($1) FOR NO KEY UPDATE";
+	f->chains[0] = &f->chain;
+	f->s.blocking_chains = f->chains;
+	f->s.n_blocking_chains = 1;
+	odoo_retail_guard__replication_standby__init(&f->rep);
+	f->rep.application_name = "standby1";
+	f->rep.state = "streaming";
+	f->rep.replay_lag_bytes = 1 << 20;
+	f->rep.replay_lag_ms = -1;
+	f->reps[0] = &f->rep;
+	f->s.replication = f->reps;
+	f->s.n_replication = 1;
+	odoo_retail_guard__model_stat__init(&f->model);
+	f->model.database = "odoo";
+	f->model.model = "stock.quant";
+	f->model.operation = "update";
+	f->model.total_ms = 10000;
+	f->models[0] = &f->model;
+	f->s.models = f->models;
+	f->s.n_models = 1;
+	odoo_retail_guard__vacuum_horizon__init(&f->horizon);
+	f->horizon.holder_kind = "backend";
+	f->horizon.pid = 1001;
+	f->horizon.worker_class = "cron";
+	f->horizon.age_s = 61;
+	f->s.vacuum_horizon = &f->horizon;
+	odoo_retail_guard__cron_job__init(&f->cron);
+	f->cron.cron_pid = 1001;
+	f->cron.job_id = 42;
+	f->cron.kind = "ir_cron";
+	f->cron.running_s = 61;
+	f->crons[0] = &f->cron;
+	f->s.cron_jobs = f->crons;
+	f->s.n_cron_jobs = 1;
+	odoo_retail_guard__throttle_rule__init(&f->rule);
+	f->rule.name = "pos-cap";
+	f->rule.max_connections = 5;
+	f->rule.current_connections = 5;
+	f->rule.refused = 3;
+	f->rules[0] = &f->rule;
+	f->s.throttle_rules = f->rules;
+	f->s.n_throttle_rules = 1;
+	odoo_retail_guard__destructive_event__init(&f->ev);
+	f->ev.id = 1;
+	f->ev.time_us = T0;
+	f->ev.kind = "delete";
+	f->ev.origin = "cron";
+	f->ev.cron_job_id = 42;
+	f->ev.model = "mail.message";
+	f->ev.rows = 50000;
+	f->evs[0] = &f->ev;
+	f->s.destructive_events = f->evs;
+	f->s.n_destructive_events = 1;
+}
+
+static void
+test_node_document(void **state)
+{
+	status_board *b = status_board_new();
+	fixture		f;
+	json_t	   *d,
+			   *n,
+			   *c;
+
+	(void) state;
+	primary(&f);
+	status_board_node(b, "store7", "e2e", &UP_PRIMARY, "", &f.s, T0);
+	d = doc(b, NULL, T0);
+	n = node_of(d, "store7");
+	assert_string_equal(str(n, "role"), "primary");
+	assert_true(json_is_true(json_object_get(n, "up")));
+	assert_string_equal(str(n, "cluster"), "e2e");
+	assert_string_equal(str(n, "last_poll"), "2025-12-06T05:46:40.000Z");
+	/* the chain as a tree: root, the blockers between, the waiter */
+	c = json_array_get(json_object_get(n, "blocking_chains"), 0);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(c, "root"), "pid")), 1001);
+	assert_string_equal(str(json_object_get(c, "root"), "worker_class"), "cron");
+	assert_string_equal(str(json_object_get(c, "root"), "state"), "idle in transaction");
+	assert_true(json_real_value(json_object_get(json_object_get(c, "root"), "xact_age_s")) == 61.0);
+	assert_string_equal(str(c, "model"), "stock.quant");
+	assert_int_equal(json_array_size(json_object_get(c, "chain")), 2);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(c, "waiter"), "pid")), 2002);
+	assert_string_equal(str(json_object_get(n, "vacuum_horizon"), "kind"), "backend");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(n, "cron_jobs"), 0), "job_id")), 42);
+	assert_string_equal(str(json_array_get(json_object_get(n, "throttle_rules"), 0), "name"), "pos-cap");
+	assert_string_equal(str(json_array_get(json_object_get(n, "destructive_events"), 0), "origin"), "cron");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(n, "standbys"), 0),
+														"replay_lag_bytes")), 1 << 20);
+	json_decref(d);
+	status_board_free(b);
+}
+
+static void
+test_standby_and_down_nodes(void **state)
+{
+	status_board *b = status_board_new();
+	OdooRetailGuard__Snapshot s = ODOO_RETAIL_GUARD__SNAPSHOT__INIT;
+	OdooRetailGuard__NodeIdentity id = ODOO_RETAIL_GUARD__NODE_IDENTITY__INIT;
+	OdooRetailGuard__StandbyStatus st = ODOO_RETAIL_GUARD__STANDBY_STATUS__INIT;
+	node_observation down = {.reachable = false};
+	json_t	   *d;
+
+	(void) state;
+	id.in_recovery = true;
+	s.node = &id;
+	st.replay_delay_ms = 12500;
+	st.replay_paused = true;
+	s.standby = &st;
+	status_board_node(b, "standby1", "e2e", &UP_PRIMARY, "", &s, T0);
+	status_board_node(b, "store9", "e2e", &down, "connection refused", NULL, T0);
+	d = doc(b, NULL, T0);
+	assert_string_equal(str(node_of(d, "standby1"), "role"), "standby");
+	assert_true(json_real_value(json_object_get(node_of(d, "standby1"), "lag_s")) == 12.5);
+	assert_true(json_is_true(json_object_get(node_of(d, "standby1"), "replay_paused")));
+	assert_string_equal(str(node_of(d, "store9"), "role"), "unknown");
+	assert_true(json_is_false(json_object_get(node_of(d, "store9"), "up")));
+	assert_string_equal(str(node_of(d, "store9"), "error"), "connection refused");
+	assert_true(json_is_null(json_object_get(node_of(d, "store9"), "lag_s")));
+	json_decref(d);
+	/* a node removed from the configuration leaves the page */
+	{
+		const char *keep[] = {"standby1"};
+
+		status_board_retain(b, keep, 1);
+	}
+	d = doc(b, NULL, T0);
+	assert_int_equal(json_array_size(json_object_get(d, "nodes")), 1);
+	json_decref(d);
+	status_board_free(b);
+}
+
+static void
+test_lag_history_bounded(void **state)
+{
+	status_board *b = status_board_new();
+	fixture		f;
+	json_t	   *d,
+			   *pts;
+
+	(void) state;
+	primary(&f);
+	for (int i = 0; i < STATUS_LAG_POINTS + 30; i++)
+	{
+		f.rep.replay_lag_bytes = (int64_t) i * 1000;
+		status_board_node(b, "store7", "e2e", &UP_PRIMARY, "", &f.s, T0 + i * SEC);
+	}
+	d = doc(b, NULL, T0 + (STATUS_LAG_POINTS + 30) * SEC);
+	pts = json_object_get(json_array_get(json_object_get(d, "replication_lag"), 0), "points");
+	assert_string_equal(str(json_array_get(json_object_get(d, "replication_lag"), 0), "standby"), "standby1");
+	assert_int_equal(json_array_size(pts), STATUS_LAG_POINTS);
+	/* oldest first, the newest is the last poll */
+	assert_true(json_real_value(json_array_get(json_array_get(pts, STATUS_LAG_POINTS - 1), 1)) ==
+				(STATUS_LAG_POINTS + 29) * 1000.0);
+	assert_true(json_real_value(json_array_get(json_array_get(pts, 0), 1)) == 30 * 1000.0);
+	json_decref(d);
+	status_board_free(b);
+}
+
+static double
+top_seconds(const status_board *b, int64_t now)
+{
+	json_t	   *d = doc(b, NULL, now);
+	json_t	   *top = json_object_get(d, "top_models");
+	double		v = json_array_size(top) ? json_real_value(json_object_get(json_array_get(top, 0), "seconds")) : -1;
+
+	json_decref(d);
+	return v;
+}
+
+static void
+test_top_models_over_window(void **state)
+{
+	status_board *b = status_board_new();
+	fixture		f;
+
+	(void) state;
+	primary(&f);
+	/* lifetime totals are not "the last minutes": the first poll is a baseline */
+	f.model.total_ms = 900000;
+	status_board_node(b, "store7", "e2e", &UP_PRIMARY, "", &f.s, T0);
+	assert_true(top_seconds(b, T0) == -1);
+	f.model.total_ms = 902000;
+	status_board_node(b, "store7", "e2e", &UP_PRIMARY, "", &f.s, T0 + 10 * SEC);
+	f.model.total_ms = 905000;
+	status_board_node(b, "store7", "e2e", &UP_PRIMARY, "", &f.s, T0 + 20 * SEC);
+	assert_true(top_seconds(b, T0 + 20 * SEC) == 5.0);
+	/* a reset (server restart) counts from zero, not negative */
+	f.model.total_ms = 1000;
+	status_board_node(b, "store7", "e2e", &UP_PRIMARY, "", &f.s, T0 + 30 * SEC);
+	assert_true(top_seconds(b, T0 + 30 * SEC) == 6.0);
+	/* past the window the old growth drops out */
+	f.model.total_ms = 1500;
+	status_board_node(b, "store7", "e2e", &UP_PRIMARY, "", &f.s, T0 + (STATUS_MODEL_WINDOW_S + 25) * SEC);
+	assert_true(top_seconds(b, T0 + (STATUS_MODEL_WINDOW_S + 25) * SEC) == 1.5);
+	status_board_free(b);
+}
+
+static void
+test_destructive_events_kept_across_polls(void **state)
+{
+	status_board *b = status_board_new();
+	fixture		f;
+	json_t	   *d,
+			   *evs;
+
+	(void) state;
+	primary(&f);
+	for (int i = 0; i < STATUS_DESTRUCTIVE_KEPT + 5; i++)
+	{
+		f.ev.rows = i;
+		status_board_node(b, "store7", "e2e", &UP_PRIMARY, "", &f.s, T0 + i * SEC);
+	}
+	/* the cursor moved past them: later polls bring none, the page keeps them */
+	f.s.n_destructive_events = 0;
+	status_board_node(b, "store7", "e2e", &UP_PRIMARY, "", &f.s, T0 + 100 * SEC);
+	status_board_node(b, "store7", "e2e", &UP_PRIMARY, "", &f.s, T0 + 101 * SEC);
+	d = doc(b, NULL, T0 + 101 * SEC);
+	evs = json_object_get(node_of(d, "store7"), "destructive_events");
+	assert_int_equal(json_array_size(evs), STATUS_DESTRUCTIVE_KEPT);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(evs, 0), "rows")), STATUS_DESTRUCTIVE_KEPT + 4);
+	json_decref(d);
+	status_board_free(b);
+}
+
+static void
+test_alerts_with_facts(void **state)
+{
+	status_board *b = status_board_new();
+	event_list	firing = {0};
+	alert_event *ev = events_push(&firing);
+	json_t	   *d,
+			   *a;
+
+	(void) state;
+	ev->status = ALERT_FIRING;
+	ev->rule = xstrdup("lock_wait");
+	ev->node = xstrdup("store7");
+	ev->subject = xstrdup("1001");
+	ev->summary = xstrdup("lock wait on stock.quant");
+	ev->sev = SEV_WARNING;
+	ev->starts_at_us = T0;
+	labels_set(&ev->labels, "model", "stock.quant");
+	labels_set(&ev->labels, "root_worker_class", "cron");
+	d = doc(b, &firing, T0);
+	a = json_array_get(json_object_get(d, "alerts"), 0);
+	assert_string_equal(str(a, "rule"), "lock_wait");
+	assert_string_equal(str(a, "severity"), "warning");
+	assert_string_equal(str(json_object_get(a, "facts"), "model"), "stock.quant");
+	assert_string_equal(str(json_object_get(a, "facts"), "root_worker_class"), "cron");
+	json_decref(d);
+	events_free(&firing);
+	status_board_free(b);
+}
+
+static void
+test_hostile_texts_stay_inert(void **state)
+{
+	status_board *b = status_board_new();
+	fixture		f;
+	char	   *text;
+	json_t	   *d;
+
+	(void) state;
+	primary(&f);
+	f.chain.root_query = "SELECT $1 -- </script><script>alert(1)</script>";
+	f.chain.model = "bad\xff\xfe model";
+	status_board_node(b, "store7", "e2e", &UP_PRIMARY, "", &f.s, T0);
+	text = status_board_json(b, NULL, T0);
+	/* inlined in the page's <script> element, it cannot close it */
+	assert_null(strstr(text, "</"));
+	assert_non_null(strstr(text, "<\\/script>"));
+	free(text);
+	/* and it is valid UTF-8 JSON with the odd bytes replaced */
+	d = doc(b, NULL, T0);
+	assert_non_null(strstr(str(json_array_get(json_object_get(node_of(d, "store7"), "blocking_chains"), 0), "model"),
+						   " model"));
+	json_decref(d);
+	status_board_free(b);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_node_document),
+		cmocka_unit_test(test_standby_and_down_nodes),
+		cmocka_unit_test(test_lag_history_bounded),
+		cmocka_unit_test(test_top_models_over_window),
+		cmocka_unit_test(test_destructive_events_kept_across_polls),
+		cmocka_unit_test(test_alerts_with_facts),
+		cmocka_unit_test(test_hostile_texts_stay_inert),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
