@@ -91,7 +91,15 @@ remote_write_encode(const metric_set *ms, const labelset *external, int64_t ts_m
 		{
 			labelset   *ls = &sets[k];
 
-			labels_set(ls, "__name__", f->name);
+			if (f->s[j].suffix)
+			{
+				char	   *full = xasprintf("%s%s", f->name, f->s[j].suffix);
+
+				labels_set(ls, "__name__", full);
+				free(full);
+			}
+			else
+				labels_set(ls, "__name__", f->name);
 			for (int l = 0; l < f->s[j].labels.n; l++)
 				if (valid_label_name(f->s[j].labels.v[l].name) && *f->s[j].labels.v[l].value &&
 					strncmp(f->s[j].labels.v[l].name, "__", 2))

@@ -192,6 +192,33 @@ test_stale_markers(void **state)
 	rw_state_free(&st);
 }
 
+/* a histogram sample's series is named with its suffix */
+static void
+test_histogram_names(void **state)
+{
+	metric_set	ms = {0};
+	metric_family *f;
+	labelset	ls = {0};
+	size_t		len,
+				series;
+	uint8_t    *body;
+	Prometheus__WriteRequest *req;
+
+	(void) state;
+	f = mset_family(&ms, "orguard_model_duration_seconds", "x", METRIC_HISTOGRAM);
+	labels_set(&ls, "model", "pos.order");
+	mset_add_suffixed(f, "_sum", &ls, 1.5);
+	mset_add_suffixed(f, "_count", &ls, 3);
+	body = remote_write_encode(&ms, NULL, 1000, NULL, &len, &series);
+	req = decode(body, len);
+	assert_int_equal(req->n_timeseries, 2);
+	assert_string_equal(req->timeseries[0]->labels[0]->value, "orguard_model_duration_seconds_sum");
+	assert_string_equal(req->timeseries[1]->labels[0]->value, "orguard_model_duration_seconds_count");
+	prometheus__write_request__free_unpacked(req, NULL);
+	labels_free(&ls);
+	mset_free(&ms);
+}
+
 int
 main(void)
 {
@@ -200,6 +227,7 @@ main(void)
 		cmocka_unit_test(test_encode_empty),
 		cmocka_unit_test(test_invalid_utf8_label),
 		cmocka_unit_test(test_stale_markers),
+		cmocka_unit_test(test_histogram_names),
 	};
 
 	return cmocka_run_group_tests_name("agent remote write", tests, NULL, NULL);
