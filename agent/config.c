@@ -656,6 +656,89 @@ check_listen_access(parse_state *ps, section *s, const agent_cfg *cfg, const lis
 				  cfg->listen);
 }
 
+/* the remote write request headers the agent sets itself */
+static const char *const remote_write_own_headers[] = {
+	"authorization", "content-encoding", "content-type", "content-length", "host",
+	"x-prometheus-remote-write-version", "user-agent", "expect", NULL
+};
+
+/* an HTTP header name (RFC 9110 token) */
+static bool
+valid_header_name(const char *n)
+{
+	if (!*n)
+		return false;
+	for (const char *c = n; *c; c++)
+		if (!isalnum((unsigned char) *c) && !strchr("!#$%&'*+-.^_`|~", *c))
+			return false;
+	return true;
+}
+
+/*
+ * remote_write_username + remote_write_password_{file,env}, or
+ * remote_write_bearer_token_{file,env}; remote_write_header.NAME = value;
+ * remote_write_ca_file, remote_write_cert_file + remote_write_key_file,
+ * remote_write_tls_verify.
+ */
+static void
+load_remote_write_auth(parse_state *ps, section *s, agent_cfg *cfg)
+{
+	bool		have_password,
+				have_token;
+	char	   *password,
+			   *token;
+
+	get_string(s, "remote_write_username", &cfg->remote_write_username);
+	password = get_secret(ps, s, "remote_write_password", &have_password);
+	token = get_secret(ps, s, "remote_write_bearer_token", &have_token);
+	if (password)
+	{
+		if (cfg->remote_write_password)
+			explicit_bzero(cfg->remote_write_password, strlen(cfg->remote_write_password));
+		free(cfg->remote_write_password);
+		cfg->remote_write_password = password;
+	}
+	if (token)
+	{
+		if (cfg->remote_write_bearer_token)
+			explicit_bzero(cfg->remote_write_bearer_token, strlen(cfg->remote_write_bearer_token));
+		free(cfg->remote_write_bearer_token);
+		cfg->remote_write_bearer_token = token;
+	}
+	if (have_password && !get(s, "remote_write_username"))
+		add_error(ps, s->line, "remote_write_password needs remote_write_username");
+	if (get(s, "remote_write_username") && !have_password)
+		add_error(ps, s->line, "remote_write_username needs remote_write_password_file or remote_write_password_env");
+	if ((have_password || get(s, "remote_write_username")) && have_token)
+		add_error(ps, s->line, "remote_write: basic auth and a bearer token both set; use one");
+	get_string(s, "remote_write_ca_file", &cfg->remote_write_ca_file);
+	get_string(s, "remote_write_cert_file", &cfg->remote_write_cert_file);
+	get_string(s, "remote_write_key_file", &cfg->remote_write_key_file);
+	if (!get(s, "remote_write_cert_file") != !get(s, "remote_write_key_file"))
+		add_error(ps, s->line, "remote_write_cert_file and remote_write_key_file go together");
+	get_bool(ps, s, "remote_write_tls_verify", &cfg->remote_write_tls_verify);
+	for (int i = 0; i < s->n; i++)
+	{
+		const char *name = s->e[i].key + 20;
+		bool		own = false;
+
+		if (strncmp(s->e[i].key, "remote_write_header.", 20) != 0)
+			continue;
+		s->e[i].used = true;
+		for (const char *const *h = remote_write_own_headers; *h; h++)
+			own = own || strcasecmp(name, *h) == 0;
+		if (!valid_header_name(name))
+			add_error(ps, s->e[i].line, "%s: not a valid HTTP header name", s->e[i].key);
+		else if (own)
+			add_error(ps, s->e[i].line, "%s: the agent sets this header itself%s", s->e[i].key,
+					  strcasecmp(name, "authorization") ? "" : " (use remote_write_username or remote_write_bearer_token_file)");
+		else if (strpbrk(s->e[i].value, "\r\n"))
+			add_error(ps, s->e[i].line, "%s: a header value cannot hold a line break", s->e[i].key);
+		else
+			labels_set(&cfg->remote_write_headers, name, s->e[i].value);
+	}
+}
+
 static void
 load_agent(parse_state *ps, section *s, agent_cfg *cfg)
 {
@@ -735,6 +818,7 @@ load_agent(parse_state *ps, section *s, agent_cfg *cfg)
 		if (listen_addr_parse(cfg->listen, &la, why, sizeof(why)))
 			check_listen_access(ps, s, cfg, &la, e ? e->line : s->line);
 	}
+	load_remote_write_auth(ps, s, cfg);
 	/* only this section's own entry: an earlier [agent] already had its say */
 	if ((e = get(s, "remote_write_url")) != NULL && *e->value &&
 		strncmp(e->value, "http://", 7) && strncmp(e->value, "https://", 8))
@@ -1040,6 +1124,7 @@ config_defaults(agent_cfg *cfg, const char *path)
 	cfg->remote_write_timeout_s = 10;
 	cfg->snapshot_deltas = true;
 	cfg->full_snapshot_every_s = 300;
+	cfg->remote_write_tls_verify = true;
 	cfg->rules = xcalloc(RULE_KIND_COUNT, sizeof(rule_cfg));
 	for (int i = 0; i < RULE_KIND_COUNT; i++)
 		rule_defaults(&cfg->rules[i], &builtin_rules[i], builtin_rules[i].name);
@@ -1165,6 +1250,17 @@ config_free(agent_cfg *cfg)
 	free(cfg->listen_tls_key_file);
 	free(cfg->listen_users_file);
 	free(cfg->remote_write_url);
+	free(cfg->remote_write_username);
+	if (cfg->remote_write_password)
+		explicit_bzero(cfg->remote_write_password, strlen(cfg->remote_write_password));
+	free(cfg->remote_write_password);
+	if (cfg->remote_write_bearer_token)
+		explicit_bzero(cfg->remote_write_bearer_token, strlen(cfg->remote_write_bearer_token));
+	free(cfg->remote_write_bearer_token);
+	labels_free(&cfg->remote_write_headers);
+	free(cfg->remote_write_ca_file);
+	free(cfg->remote_write_cert_file);
+	free(cfg->remote_write_key_file);
 	labels_free(&cfg->external_labels);
 	for (int i = 0; i < cfg->n_nodes; i++)
 	{

@@ -130,6 +130,15 @@ typedef struct agent_cfg
 	int			top_n;
 	char	   *remote_write_url;
 	double		remote_write_timeout_s;
+	/* remote write authentication and TLS (the secrets from _file or _env) */
+	char	   *remote_write_username;
+	char	   *remote_write_password;
+	char	   *remote_write_bearer_token;
+	labelset	remote_write_headers;	/* extra request headers, name -> value */
+	char	   *remote_write_ca_file;
+	char	   *remote_write_cert_file;
+	char	   *remote_write_key_file;
+	bool		remote_write_tls_verify;
 	labelset	external_labels;
 	bool		snapshot_deltas;	/* delta snapshots between full ones */
 	double		full_snapshot_every_s;	/* a full snapshot at least this often */

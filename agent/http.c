@@ -80,6 +80,10 @@ http_post(const http_request *req, http_response *resp)
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	if (req->ca_file)
 		curl_easy_setopt(c, CURLOPT_CAINFO, req->ca_file);
+	if (req->cert_file)
+		curl_easy_setopt(c, CURLOPT_SSLCERT, req->cert_file);
+	if (req->key_file)
+		curl_easy_setopt(c, CURLOPT_SSLKEY, req->key_file);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
 	rc = curl_easy_perform(c);

@@ -24,6 +24,8 @@ typedef struct http_request
 	double		timeout_s;
 	bool		tls_verify;
 	const char *ca_file;
+	const char *cert_file;		/* client certificate (PEM), NULL for none */
+	const char *key_file;		/* its private key (PEM) */
 } http_request;
 
 typedef struct http_response

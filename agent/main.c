@@ -755,7 +755,22 @@ start_outputs(agent *a)
 	}
 	a->rb_orphans = rb_orphans_new();
 	if (a->cfg.remote_write_url && *a->cfg.remote_write_url)
-		a->rw = remote_writer_start(a->cfg.remote_write_url, a->cfg.remote_write_timeout_s);
+	{
+		remote_write_opts o = {
+			.url = a->cfg.remote_write_url,
+			.timeout_s = a->cfg.remote_write_timeout_s,
+			.username = a->cfg.remote_write_username,
+			.password = a->cfg.remote_write_password,
+			.bearer_token = a->cfg.remote_write_bearer_token,
+			.headers = &a->cfg.remote_write_headers,
+			.ca_file = a->cfg.remote_write_ca_file,
+			.cert_file = a->cfg.remote_write_cert_file,
+			.key_file = a->cfg.remote_write_key_file,
+			.tls_verify = a->cfg.remote_write_tls_verify,
+		};
+
+		a->rw = remote_writer_start(&o);
+	}
 	return true;
 }
 

@@ -74,6 +74,21 @@ mset_add_labels(metric_family *f, const labelset *labels, double value)
 	labels_copy(&s->labels, labels);
 }
 
+void
+mset_add_suffixed(metric_family *f, const char *suffix, const labelset *labels, double value)
+{
+	metric_sample *s = new_sample(f, value);
+
+	labels_copy(&s->labels, labels);
+	s->suffix = suffix;
+}
+
+static const char *
+type_name(metric_type t)
+{
+	return t == METRIC_COUNTER ? "counter" : t == METRIC_HISTOGRAM ? "histogram" : "gauge";
+}
+
 static int
 by_value_desc(const void *a, const void *b)
 {
@@ -86,7 +101,8 @@ by_value_desc(const void *a, const void *b)
 void
 mset_top_n(metric_family *f, int n)
 {
-	if (n < 0 || f->n <= n)
+	/* a histogram's samples belong together: callers bound it by series */
+	if (n < 0 || f->n <= n || f->type == METRIC_HISTOGRAM)
 		return;
 	qsort(f->s, (size_t) f->n, sizeof(metric_sample), by_value_desc);
 	for (int i = n; i < f->n; i++)
@@ -144,13 +160,15 @@ mset_format(const metric_set *ms)
 			continue;
 		sb_printf(&sb, "# HELP %s ", f->name);
 		escape(&sb, f->help, false);
-		sb_printf(&sb, "\n# TYPE %s %s\n", f->name, f->type == METRIC_COUNTER ? "counter" : "gauge");
+		sb_printf(&sb, "\n# TYPE %s %s\n", f->name, type_name(f->type));
 		for (int j = 0; j < f->n; j++)
 		{
 			const metric_sample *s = &f->s[j];
 			int			written = 0;
 
 			sb_append(&sb, f->name);
+			if (s->suffix)
+				sb_append(&sb, s->suffix);
 			for (int k = 0; k < s->labels.n; k++)
 			{
 				if (!valid_label_name(s->labels.v[k].name) || !strncmp(s->labels.v[k].name, "__", 2))

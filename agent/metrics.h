@@ -15,13 +15,15 @@
 typedef enum metric_type
 {
 	METRIC_GAUGE,
-	METRIC_COUNTER
+	METRIC_COUNTER,
+	METRIC_HISTOGRAM			/* samples carry _bucket, _sum, _count suffixes */
 } metric_type;
 
 typedef struct metric_sample
 {
 	labelset	labels;
 	double		value;
+	const char *suffix;			/* static string appended to the family name, or NULL */
 } metric_sample;
 
 typedef struct metric_family
@@ -44,6 +46,9 @@ metric_family *mset_family(metric_set *ms, const char *name, const char *help, m
 /* adds a sample with label pairs given as name, value, ..., NULL */
 void		mset_add(metric_family *f, double value, ...) __attribute__((sentinel));
 void		mset_add_labels(metric_family *f, const labelset *labels, double value);
+/* adds a histogram sample: suffix is "_bucket", "_sum" or "_count" (static) */
+void		mset_add_suffixed(metric_family *f, const char *suffix, const labelset *labels,
+							  double value);
 /* keeps the n samples with the largest values (bounded cardinality) */
 void		mset_top_n(metric_family *f, int n);
 char	   *mset_format(const metric_set *ms);

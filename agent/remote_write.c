@@ -9,6 +9,7 @@
 #include "log.h"
 #include "remote_write.pb-c.h"
 
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <snappy-c.h>
 #include <stdlib.h>
@@ -91,7 +92,15 @@ remote_write_encode(const metric_set *ms, const labelset *external, int64_t ts_m
 		{
 			labelset   *ls = &sets[k];
 
-			labels_set(ls, "__name__", f->name);
+			if (f->s[j].suffix)
+			{
+				char	   *full = xasprintf("%s%s", f->name, f->s[j].suffix);
+
+				labels_set(ls, "__name__", full);
+				free(full);
+			}
+			else
+				labels_set(ls, "__name__", f->name);
 			for (int l = 0; l < f->s[j].labels.n; l++)
 				if (valid_label_name(f->s[j].labels.v[l].name) && *f->s[j].labels.v[l].value &&
 					strncmp(f->s[j].labels.v[l].name, "__", 2))
@@ -205,10 +214,66 @@ typedef struct batch
 	size_t		samples;
 } batch;
 
+char	  **
+remote_write_headers(const remote_write_opts *o)
+{
+	int			extra = o->headers ? o->headers->n : 0;
+	char	  **h = xcalloc((size_t) (4 + extra + 1), sizeof(char *));
+	int			n = 0;
+
+	h[n++] = xstrdup("Content-Encoding: snappy");
+	h[n++] = xstrdup("Content-Type: application/x-protobuf");
+	h[n++] = xstrdup("X-Prometheus-Remote-Write-Version: 0.1.0");
+	if (o->username && *o->username)
+	{
+		char	   *pair = xasprintf("%s:%s", o->username, o->password ? o->password : "");
+		size_t		len = strlen(pair);
+		unsigned char *b64 = xmalloc(4 * ((len + 2) / 3) + 1);
+
+		EVP_EncodeBlock(b64, (const unsigned char *) pair, (int) len);
+		h[n++] = xasprintf("Authorization: Basic %s", (const char *) b64);
+		explicit_bzero(pair, len);
+		explicit_bzero(b64, strlen((const char *) b64));
+		free(pair);
+		free(b64);
+	}
+	else if (o->bearer_token && *o->bearer_token)
+		h[n++] = xasprintf("Authorization: Bearer %s", o->bearer_token);
+	for (int i = 0; i < extra; i++)
+		h[n++] = xasprintf("%s: %s", o->headers->v[i].name, o->headers->v[i].value);
+	h[n] = NULL;
+	return h;
+}
+
+void
+remote_write_headers_free(char **headers)
+{
+	if (!headers)
+		return;
+	/* the Authorization line holds a secret */
+	for (char **h = headers; *h; h++)
+	{
+		explicit_bzero(*h, strlen(*h));
+		free(*h);
+	}
+	free(headers);
+}
+
+static char *
+dup_or_null(const char *s)
+{
+	return s && *s ? xstrdup(s) : NULL;
+}
+
 struct remote_writer
 {
 	char	   *url;
 	double		timeout_s;
+	char	  **headers;
+	char	   *ca_file;
+	char	   *cert_file;
+	char	   *key_file;
+	bool		tls_verify;
 	pthread_t	thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -228,12 +293,6 @@ static void *
 run(void *arg)
 {
 	remote_writer *w = arg;
-	static const char *const hdrs[] = {
-		"Content-Encoding: snappy",
-		"Content-Type: application/x-protobuf",
-		"X-Prometheus-Remote-Write-Version: 0.1.0",
-		NULL
-	};
 
 	for (;;)
 	{
@@ -254,7 +313,8 @@ run(void *arg)
 		pthread_mutex_unlock(&w->lock);
 		for (;;)
 		{
-			http_request req = {w->url, hdrs, (const char *) b.body, b.len, w->timeout_s, true, NULL};
+			http_request req = {w->url, (const char *const *) w->headers, (const char *) b.body, b.len,
+			w->timeout_s, w->tls_verify, w->ca_file, w->cert_file, w->key_file};
 			http_response resp;
 			send_result r;
 
@@ -286,19 +346,36 @@ run(void *arg)
 	return NULL;
 }
 
+static void
+writer_free(remote_writer *w)
+{
+	free(w->url);
+	remote_write_headers_free(w->headers);
+	free(w->ca_file);
+	free(w->cert_file);
+	free(w->key_file);
+	free(w);
+}
+
 remote_writer *
-remote_writer_start(const char *url, double timeout_s)
+remote_writer_start(const remote_write_opts *o)
 {
 	remote_writer *w = xcalloc(1, sizeof(remote_writer));
 
-	w->url = xstrdup(url);
-	w->timeout_s = timeout_s;
+	w->url = xstrdup(o->url);
+	w->timeout_s = o->timeout_s;
+	w->headers = remote_write_headers(o);
+	w->ca_file = dup_or_null(o->ca_file);
+	w->cert_file = dup_or_null(o->cert_file);
+	w->key_file = dup_or_null(o->key_file);
+	w->tls_verify = o->tls_verify;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
 	if (pthread_create(&w->thread, NULL, run, w) != 0)
 	{
-		free(w->url);
-		free(w);
+		pthread_mutex_destroy(&w->lock);
+		pthread_cond_destroy(&w->cond);
+		writer_free(w);
 		return NULL;
 	}
 	return w;
@@ -349,6 +426,5 @@ remote_writer_stop(remote_writer *w)
 		free(w->q[i].body);
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->cond);
-	free(w->url);
-	free(w);
+	writer_free(w);
 }

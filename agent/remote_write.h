@@ -46,7 +46,30 @@ typedef struct remote_write_stats
 	uint64_t	dropped;
 } remote_write_stats;
 
-remote_writer *remote_writer_start(const char *url, double timeout_s);
+/* where and how to push; the writer copies what it keeps */
+typedef struct remote_write_opts
+{
+	const char *url;
+	double		timeout_s;
+	const char *username;		/* basic auth, with password */
+	const char *password;
+	const char *bearer_token;	/* or a bearer token */
+	const labelset *headers;	/* extra headers (X-Scope-OrgID), may be NULL */
+	const char *ca_file;
+	const char *cert_file;		/* client certificate and key */
+	const char *key_file;
+	bool		tls_verify;
+} remote_write_opts;
+
+/*
+ * The request's header lines, NULL-terminated and malloc'd (free with
+ * remote_write_headers_free): the three the specification requires, the
+ * Authorization line, then the extra headers.
+ */
+char	  **remote_write_headers(const remote_write_opts *o);
+void		remote_write_headers_free(char **headers);
+
+remote_writer *remote_writer_start(const remote_write_opts *o);
 /* takes ownership of body */
 void		remote_writer_push(remote_writer *w, uint8_t *body, size_t len, size_t samples);
 remote_write_stats remote_writer_stats(remote_writer *w);

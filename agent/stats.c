@@ -51,6 +51,73 @@ nz(const char *s)
 	return s && *s ? s : "unknown";
 }
 
+static int
+by_total_ms_desc(const void *a, const void *b)
+{
+	double		x = (*(OdooRetailGuard__ModelStat *const *) a)->total_ms;
+	double		y = (*(OdooRetailGuard__ModelStat *const *) b)->total_ms;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/*
+ * orguard_model_duration_seconds from the extension's folded buckets, for
+ * the top_n models by total time (a histogram is 15 series per model, so it
+ * is bounded by model, not by sample).
+ */
+static void
+add_model_histograms(metric_set *ms, const node *n, int top_n)
+{
+	const OdooRetailGuard__Snapshot *s = n->snap;
+	metric_family *f;
+	OdooRetailGuard__ModelStat **by_time;
+	size_t		keep;
+
+	if (!s || s->n_models == 0)
+		return;
+	by_time = xcalloc(s->n_models, sizeof(*by_time));
+	memcpy(by_time, s->models, s->n_models * sizeof(*by_time));
+	qsort(by_time, s->n_models, sizeof(*by_time), by_total_ms_desc);
+	keep = top_n >= 0 && (size_t) top_n < s->n_models ? (size_t) top_n : s->n_models;
+	f = mset_family(ms, "orguard_model_duration_seconds",
+					"Statement time per Odoo model and operation.", METRIC_HISTOGRAM);
+	for (size_t i = 0; i < keep; i++)
+	{
+		const OdooRetailGuard__ModelStat *m = by_time[i];
+		labelset	ls = {0};
+		size_t		nb = m->n_duration_le_ms < m->n_duration_le_count ? m->n_duration_le_ms
+			: m->n_duration_le_count;
+		char		le[64];
+
+		node_labels(&ls, n);
+		labels_set(&ls, "datname", nz(m->database));
+		labels_set(&ls, "model", nz(m->model));
+		labels_set(&ls, "operation", nz(m->operation));
+		for (size_t b = 0; b < nb; b++)
+		{
+			labelset	bl = {0};
+
+			labels_copy(&bl, &ls);
+			metric_format_value(m->duration_le_ms[b] / 1000.0, le, sizeof(le));
+			labels_set(&bl, "le", le);
+			mset_add_suffixed(f, "_bucket", &bl, (double) m->duration_le_count[b]);
+			labels_free(&bl);
+		}
+		{
+			labelset	bl = {0};
+
+			labels_copy(&bl, &ls);
+			labels_set(&bl, "le", "+Inf");
+			mset_add_suffixed(f, "_bucket", &bl, (double) m->calls);
+			labels_free(&bl);
+		}
+		mset_add_suffixed(f, "_sum", &ls, m->total_ms / 1000.0);
+		mset_add_suffixed(f, "_count", &ls, (double) m->calls);
+		labels_free(&ls);
+	}
+	free(by_time);
+}
+
 void
 stats_node_update(node *n, int top_n)
 {
@@ -123,23 +190,23 @@ stats_node_update(node *n, int top_n)
 		const OdooRetailGuard__ModelStat *m = s->models[i];
 
 		add(ms, "orguard_model_calls_total", "Statements per Odoo model and operation.", METRIC_COUNTER,
-			n, (double) m->calls, "database", nz(m->database), "model", nz(m->model), "operation",
+			n, (double) m->calls, "datname", nz(m->database), "model", nz(m->model), "operation",
 			nz(m->operation), NULL);
-		add(ms, "orguard_model_slow_calls_total", "Slow statements per Odoo model and operation.",
-			METRIC_COUNTER, n, (double) m->slow_calls, "database", nz(m->database), "model",
+		add(ms, "orguard_model_seconds_total", "Statement time per Odoo model and operation.",
+			METRIC_COUNTER, n, m->total_ms / 1000.0, "datname", nz(m->database), "model",
 			nz(m->model), "operation", nz(m->operation), NULL);
-		add(ms, "orguard_model_p95_seconds", "95th percentile statement time per Odoo model.",
-			METRIC_GAUGE, n, m->p95_ms / 1000.0, "database", nz(m->database), "model", nz(m->model),
-			"operation", nz(m->operation), NULL);
+		add(ms, "orguard_model_slow_calls_total", "Slow statements per Odoo model and operation.",
+			METRIC_COUNTER, n, (double) m->slow_calls, "datname", nz(m->database), "model",
+			nz(m->model), "operation", nz(m->operation), NULL);
 	}
 	for (size_t i = 0; i < s->n_autovacuum_lag; i++)
 	{
 		const OdooRetailGuard__AutovacuumLag *a = s->autovacuum_lag[i];
 
 		add(ms, "orguard_table_dead_tuples", "Dead tuples per table (top N).", METRIC_GAUGE, n,
-			(double) a->dead_tuples, "database", nz(a->database), "relation", nz(a->relation), NULL);
+			(double) a->dead_tuples, "datname", nz(a->database), "relname", nz(a->relation), NULL);
 		add(ms, "orguard_table_autovacuum_lag_seconds", "Time a table has been over its autovacuum "
-			"threshold (top N).", METRIC_GAUGE, n, a->lag_s, "database", nz(a->database), "relation",
+			"threshold (top N).", METRIC_GAUGE, n, a->lag_s, "datname", nz(a->database), "relname",
 			nz(a->relation), NULL);
 	}
 	for (size_t i = 0; i < s->n_replication; i++)
@@ -150,20 +217,23 @@ stats_node_update(node *n, int top_n)
 		/* client: standbys that share an application_name are distinct series */
 		facts_standby_client(r, client, sizeof(client));
 		add(ms, "orguard_replication_replay_lag_bytes", "Replay lag per standby.", METRIC_GAUGE, n,
-			(double) r->replay_lag_bytes, "standby", nz(r->application_name), "client", client, NULL);
+			(double) r->replay_lag_bytes, "application_name", nz(r->application_name), "client",
+			client, NULL);
 		if (r->replay_lag_ms >= 0)
 			add(ms, "orguard_replication_replay_lag_seconds", "Replay lag per standby.", METRIC_GAUGE,
-				n, r->replay_lag_ms / 1000.0, "standby", nz(r->application_name), "client", client, NULL);
+				n, r->replay_lag_ms / 1000.0, "application_name", nz(r->application_name), "client",
+				client, NULL);
 	}
 	for (size_t i = 0; i < s->n_replication_slots; i++)
 		add(ms, "orguard_replication_slot_retained_bytes", "WAL retained per replication slot.",
-			METRIC_GAUGE, n, (double) s->replication_slots[i]->retained_bytes, "slot",
+			METRIC_GAUGE, n, (double) s->replication_slots[i]->retained_bytes, "slot_name",
 			nz(s->replication_slots[i]->slot_name), NULL);
 	if (s->vacuum_horizon)
 		add(ms, "orguard_vacuum_horizon_age_seconds", "Age of the oldest vacuum horizon holder.",
 			METRIC_GAUGE, n, s->vacuum_horizon->age_s, NULL);
 	for (int i = 0; i < ms->n; i++)
 		mset_top_n(&ms->f[i], top_n);
+	add_model_histograms(ms, n, top_n);
 }
 
 void
@@ -186,7 +256,7 @@ stats_build(metric_set *out, const agent_cfg *cfg, const collector *c, const rul
 
 			f = mset_family(out, src->name, src->help, src->type);
 			for (int k = 0; k < src->n; k++)
-				mset_add_labels(f, &src->s[k].labels, src->s[k].value);
+				mset_add_suffixed(f, src->s[k].suffix, &src->s[k].labels, src->s[k].value);
 		}
 	}
 	f = mset_family(out, "orguard_alerts", "Alert instances by rule and state.", METRIC_GAUGE);

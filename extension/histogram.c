@@ -167,3 +167,29 @@ org_hist_percentiles(const uint64_t *counts, int nq, const double *qs,
 								   min_ms, max_ms);
 	}
 }
+
+/* the folded bounds start at bucket 27, which ends at 0.01 ms * 2^7 = 1.28 ms */
+#define ORG_HIST_FOLD_FIRST_OCTAVE 7
+
+double
+org_hist_fold_le_ms(int j)
+{
+	return ORG_HIST_BASE_MS * exp2((double) (ORG_HIST_FOLD_FIRST_OCTAVE + j));
+}
+
+void
+org_hist_fold(const uint64_t *counts, uint64_t *cum)
+{
+	uint64_t	sum = 0;
+	int			i = 0;
+
+	for (int j = 0; j < ORG_HIST_FOLD_N; j++)
+	{
+		/* the last bucket ending at this bound, by index: no float compare */
+		int			last = (ORG_HIST_FOLD_FIRST_OCTAVE + j) * ORG_HIST_PER_OCTAVE - 1;
+
+		for (; i <= last && i < ORG_HIST_NBUCKETS; i++)
+			sum += counts[i];
+		cum[j] = sum;
+	}
+}

@@ -57,4 +57,21 @@ extern double org_hist_percentile(const uint64_t *counts, double q,
 extern void org_hist_percentiles(const uint64_t *counts, int nq, const double *qs,
 								 double min_ms, double max_ms, double *out);
 
+/*
+ * The exported histogram: a dozen octave bounds, each exactly a bucket's
+ * upper bound (bucket 4k+3 ends at ORG_HIST_BASE_MS * 2^(k+1)), so folding
+ * the 96 buckets into them is exact, not interpolated.  From 1.28 ms to
+ * 5.24 s, where Odoo statements and lock waits live.
+ */
+#define ORG_HIST_FOLD_N		13
+
+/* upper bound in milliseconds of folded bound j (0 <= j < ORG_HIST_FOLD_N) */
+extern double org_hist_fold_le_ms(int j);
+
+/*
+ * cum[j] = observations <= org_hist_fold_le_ms(j), for every j: the
+ * cumulative counts a Prometheus histogram wants ("le" buckets).
+ */
+extern void org_hist_fold(const uint64_t *counts, uint64_t *cum);
+
 #endif							/* ORG_HISTOGRAM_H */

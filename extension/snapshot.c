@@ -239,6 +239,19 @@ build_connections(void)
 	return c;
 }
 
+/* the model's 96 buckets folded to the exported bounds (histogram.h) */
+static void
+fold_histogram(OdooRetailGuard__ModelStat *m, const uint64 *hist)
+{
+	m->n_duration_le_ms = ORG_HIST_FOLD_N;
+	m->n_duration_le_count = ORG_HIST_FOLD_N;
+	m->duration_le_ms = palloc(sizeof(double) * ORG_HIST_FOLD_N);
+	m->duration_le_count = palloc(sizeof(uint64_t) * ORG_HIST_FOLD_N);
+	for (int j = 0; j < ORG_HIST_FOLD_N; j++)
+		m->duration_le_ms[j] = org_hist_fold_le_ms(j);
+	org_hist_fold(hist, m->duration_le_count);
+}
+
 static void
 build_models(OdooRetailGuard__Snapshot *snap, SnapshotBuild *b,
 			 OrgModelStat *ms, int n)
@@ -270,6 +283,7 @@ build_models(OdooRetailGuard__Snapshot *snap, SnapshotBuild *b,
 		m->slow_calls = s->slow_calls;
 		m->rows = s->rows;
 		m->generation = s->generation;
+		fold_histogram(m, s->hist);
 		snap->models[i] = m;
 	}
 	snap->n_models = n;

@@ -2,7 +2,7 @@
 # agent_standby_twins.sh: two real standbys that connect with the same
 # application_name (PostgreSQL's default "walreceiver") keep their own
 # replay lag.  One of them pauses replay while the primary writes: /metrics
-# shows two distinct series (standby="walreceiver" with each connection as
+# shows two distinct series (application_name="walreceiver" with each connection as
 # "client"), one far behind and one caught up, and passes promtool; the
 # lag alert fires for the paused one only; the agent warns once that the
 # name is shared.
@@ -79,12 +79,12 @@ tap_ok "once: and the live twin its own" below "$(lag_of "walreceiver@127.0.0.1:
 
 agent_start agent "$ORG_TMP/agent.conf"
 series() { http_get "http://$listen/metrics" | grep '^orguard_replication_replay_lag_bytes{'; }
-two_series() { [ "$(series | grep -c 'standby="walreceiver"')" = 2 ]; }
+two_series() { [ "$(series | grep -c 'application_name="walreceiver"')" = 2 ]; }
 tap_ok "/metrics: two series for the twins" org_wait_until 30 "two series" two_series
 http_get "http://$listen/metrics" >"$ORG_TMP/metrics.txt"
 value_of() { # value_of PORT: the lag series of the twin on that client port
 	grep '^orguard_replication_replay_lag_bytes{' "$ORG_TMP/metrics.txt" |
-		grep "client=\"127.0.0.1:$1\"" | grep 'standby="walreceiver"' | awk '{print $2}'
+		grep "client=\"127.0.0.1:$1\"" | grep 'application_name="walreceiver"' | awk '{print $2}'
 }
 tap_ok "/metrics: the paused twin's series shows its lag" above "$(value_of "$paused_port")" 2000000
 tap_ok "/metrics: the live twin's series shows none" below "$(value_of "$live_port")" 1000000

@@ -105,10 +105,12 @@ if [ $have_agent = 1 ]; then
 		missing=""
 		for f in ./usr/bin/orguard-agent ./etc/odoo-retail-guard/agent.conf \
 			./lib/systemd/system/orguard-agent.service \
-			./usr/lib/sysusers.d/odoo-retail-guard-agent.conf; do
+			./usr/lib/sysusers.d/odoo-retail-guard-agent.conf \
+			./usr/share/odoo-retail-guard/grafana/odoo-retail-guard.json \
+			./usr/share/odoo-retail-guard/prometheus/odoo-retail-guard.rules.yml; do
 			grep -qxF "$f" <<<"$contents" || missing="$missing $f"
 		done
-		check "$agent_pkg holds the daemon, sample config, unit and sysusers file${missing:+ (missing:$missing)}" \
+		check "$agent_pkg holds the daemon, sample config, unit, sysusers file, dashboard and rules${missing:+ (missing:$missing)}" \
 			test -z "$missing"
 		missing=""
 		for f in docs/*.md README.md; do

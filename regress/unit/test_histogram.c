@@ -291,6 +291,43 @@ test_percentiles_one_pass(void **state)
 	}
 }
 
+/*
+ * The folded bounds are bucket edges: a value exactly on a bound counts
+ * under it, one just above counts in the next, and the counts are
+ * cumulative (what a Prometheus histogram's le buckets are).
+ */
+static void
+test_fold_exact_at_bounds(void **state)
+{
+	uint64_t	counts[ORG_HIST_NBUCKETS] = {0};
+	uint64_t	cum[ORG_HIST_FOLD_N];
+
+	(void) state;
+	assert_near(org_hist_fold_le_ms(0), 1.28, 1e-12);
+	assert_near(org_hist_fold_le_ms(ORG_HIST_FOLD_N - 1), 5242.88, 1e-9);
+	for (int j = 0; j < ORG_HIST_FOLD_N; j++)
+	{
+		double		le = org_hist_fold_le_ms(j);
+
+		/* each bound is the upper edge of some bucket */
+		assert_true(org_hist_bucket_upper(org_hist_bucket(le)) == le);
+	}
+	counts[org_hist_bucket(0.5)] += 2;	/* under the first bound */
+	counts[org_hist_bucket(1.28)] += 3;	/* on it */
+	counts[org_hist_bucket(1.29)] += 5;	/* just above: second bound */
+	counts[org_hist_bucket(1000.0)] += 7;	/* under 1310.72 */
+	counts[org_hist_bucket(60000.0)] += 11;	/* above every bound: +Inf only */
+	org_hist_fold(counts, cum);
+	assert_int_equal(cum[0], 5);
+	assert_int_equal(cum[1], 10);
+	for (int j = 2; j < ORG_HIST_FOLD_N; j++)
+	{
+		uint64_t	want = org_hist_fold_le_ms(j) >= 1000.0 ? 17 : 10;
+
+		assert_int_equal(cum[j], want);
+	}
+}
+
 int
 main(void)
 {
@@ -299,6 +336,7 @@ main(void)
 		cmocka_unit_test(test_bucket_edges),
 		cmocka_unit_test(test_bucket_monotonic),
 		cmocka_unit_test(test_percentile_empty),
+		cmocka_unit_test(test_fold_exact_at_bounds),
 		cmocka_unit_test(test_percentile_single_value),
 		cmocka_unit_test(test_percentile_uniform),
 		cmocka_unit_test(test_percentile_interpolation),

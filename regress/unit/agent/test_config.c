@@ -348,6 +348,58 @@ test_agent_errors(void **state)
 	expect_error("[agent]\nlisten = 127.0.0.1:0\n" NODE, 2, "port from 1 to 65535");
 }
 
+/* remote write authentication: secrets from _env/_file only, pairs that go together, safe headers */
+static void
+test_remote_write_auth(void **state)
+{
+	agent_cfg	cfg;
+	config_errors errs;
+
+	(void) state;
+	setenv("ORGUARD_TEST_RW_PW", "rw-s3cret", 1);
+	assert_true(parse("[agent]\nremote_write_url = https://m.example/api/v1/push\n"
+					  "remote_write_username = alice\nremote_write_password_env = ORGUARD_TEST_RW_PW\n"
+					  "remote_write_header.X-Scope-OrgID = tenant-a\nremote_write_ca_file = /etc/ca.pem\n"
+					  "remote_write_cert_file = /etc/c.pem\nremote_write_key_file = /etc/k.pem\n" NODE,
+					  &cfg, &errs));
+	assert_string_equal(cfg.remote_write_username, "alice");
+	assert_string_equal(cfg.remote_write_password, "rw-s3cret");
+	assert_null(cfg.remote_write_bearer_token);
+	assert_string_equal(labels_get(&cfg.remote_write_headers, "X-Scope-OrgID"), "tenant-a");
+	assert_string_equal(cfg.remote_write_ca_file, "/etc/ca.pem");
+	assert_string_equal(cfg.remote_write_cert_file, "/etc/c.pem");
+	assert_true(cfg.remote_write_tls_verify);
+	config_free(&cfg);
+	assert_true(parse("[agent]\nremote_write_bearer_token_env = ORGUARD_TEST_RW_PW\n"
+					  "remote_write_tls_verify = false\n" NODE, &cfg, &errs));
+	assert_string_equal(cfg.remote_write_bearer_token, "rw-s3cret");
+	assert_false(cfg.remote_write_tls_verify);
+	config_free(&cfg);
+
+	expect_error("[agent]\nremote_write_password = hunter2\nremote_write_username = a\n" NODE, 2,
+				 "secrets are not accepted inline");
+	expect_error("[agent]\nremote_write_bearer_token = hunter2\n" NODE, 2, "secrets are not accepted inline");
+	expect_error("[agent]\nremote_write_username = alice\n" NODE, 1, "needs remote_write_password_file");
+	expect_error("[agent]\nremote_write_password_env = ORGUARD_TEST_RW_PW\n" NODE, 1,
+				 "remote_write_password needs remote_write_username");
+	expect_error("[agent]\nremote_write_username = a\nremote_write_password_env = ORGUARD_TEST_RW_PW\n"
+				 "remote_write_bearer_token_env = ORGUARD_TEST_RW_PW\n" NODE, 1, "both set; use one");
+	expect_error("[agent]\nremote_write_cert_file = /c.pem\n" NODE, 1, "go together");
+	expect_error("[agent]\nremote_write_tls_verify = maybe\n" NODE, 2, "remote_write_tls_verify");
+	expect_error("[agent]\nremote_write_header.Authorization = Basic eA==\n" NODE, 2,
+				 "the agent sets this header itself");
+	expect_error("[agent]\nremote_write_header.content-type = text/plain\n" NODE, 2,
+				 "the agent sets this header itself");
+	expect_error("[agent]\nremote_write_header.X Bad = 1\n" NODE, 2, "not a valid HTTP header name");
+	/* a refused inline secret is never echoed */
+	assert_false(parse("[agent]\nremote_write_bearer_token = TOPSECRETVALUE\n" NODE, &cfg, &errs));
+	for (int i = 0; i < errs.n; i++)
+		assert_null(strstr(errs.msg[i], "TOPSECRETVALUE"));
+	config_errors_free(&errs);
+	config_free(&cfg);
+	unsetenv("ORGUARD_TEST_RW_PW");
+}
+
 static void
 test_listen_addresses(void **state)
 {
@@ -756,6 +808,7 @@ main(void)
 		cmocka_unit_test(test_conninfo_unparsable),
 		cmocka_unit_test(test_syntax_errors),
 		cmocka_unit_test(test_agent_errors),
+		cmocka_unit_test(test_remote_write_auth),
 		cmocka_unit_test(test_listen_addresses),
 		cmocka_unit_test(test_node_errors),
 		cmocka_unit_test(test_pager_errors),

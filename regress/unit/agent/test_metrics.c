@@ -140,6 +140,45 @@ test_health(void **state)
 	free(why);
 }
 
+/*
+ * A histogram family: TYPE histogram once, samples named with their
+ * _bucket/_sum/_count suffix, and top_n leaves it whole (cutting by value
+ * would keep the big _bucket samples and drop _sum).
+ */
+static void
+test_histogram(void **state)
+{
+	metric_set	ms = {0};
+	metric_family *f;
+	labelset	ls = {0},
+				bl = {0};
+	char	   *text;
+
+	(void) state;
+	f = mset_family(&ms, "orguard_model_duration_seconds", "Time.", METRIC_HISTOGRAM);
+	labels_set(&ls, "model", "sale.order");
+	labels_copy(&bl, &ls);
+	labels_set(&bl, "le", "0.00128");
+	mset_add_suffixed(f, "_bucket", &bl, 3);
+	labels_set(&bl, "le", "+Inf");
+	mset_add_suffixed(f, "_bucket", &bl, 5);
+	mset_add_suffixed(f, "_sum", &ls, 0.25);
+	mset_add_suffixed(f, "_count", &ls, 5);
+	mset_top_n(f, 1);
+	text = mset_format(&ms);
+	assert_string_equal(text,
+						"# HELP orguard_model_duration_seconds Time.\n"
+						"# TYPE orguard_model_duration_seconds histogram\n"
+						"orguard_model_duration_seconds_bucket{model=\"sale.order\",le=\"0.00128\"} 3\n"
+						"orguard_model_duration_seconds_bucket{model=\"sale.order\",le=\"+Inf\"} 5\n"
+						"orguard_model_duration_seconds_sum{model=\"sale.order\"} 0.25\n"
+						"orguard_model_duration_seconds_count{model=\"sale.order\"} 5\n");
+	free(text);
+	labels_free(&ls);
+	labels_free(&bl);
+	mset_free(&ms);
+}
+
 int
 main(void)
 {
@@ -150,6 +189,7 @@ main(void)
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_top_n),
 		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_histogram),
 	};
 
 	return cmocka_run_group_tests_name("agent metrics", tests, NULL, NULL);

@@ -192,6 +192,68 @@ test_stale_markers(void **state)
 	rw_state_free(&st);
 }
 
+/* a histogram sample's series is named with its suffix */
+static void
+test_histogram_names(void **state)
+{
+	metric_set	ms = {0};
+	metric_family *f;
+	labelset	ls = {0};
+	size_t		len,
+				series;
+	uint8_t    *body;
+	Prometheus__WriteRequest *req;
+
+	(void) state;
+	f = mset_family(&ms, "orguard_model_duration_seconds", "x", METRIC_HISTOGRAM);
+	labels_set(&ls, "model", "pos.order");
+	mset_add_suffixed(f, "_sum", &ls, 1.5);
+	mset_add_suffixed(f, "_count", &ls, 3);
+	body = remote_write_encode(&ms, NULL, 1000, NULL, &len, &series);
+	req = decode(body, len);
+	assert_int_equal(req->n_timeseries, 2);
+	assert_string_equal(req->timeseries[0]->labels[0]->value, "orguard_model_duration_seconds_sum");
+	assert_string_equal(req->timeseries[1]->labels[0]->value, "orguard_model_duration_seconds_count");
+	prometheus__write_request__free_unpacked(req, NULL);
+	labels_free(&ls);
+	mset_free(&ms);
+}
+
+/* the headers of an authenticated push: basic auth encoded, or a bearer token, then extra headers */
+static void
+test_auth_headers(void **state)
+{
+	labelset	extra = {0};
+	remote_write_opts o = {.url = "https://x/api/v1/write", .username = "alice", .password = "s3cret:pw",
+	.headers = &extra};
+	char	  **h;
+
+	(void) state;
+	labels_set(&extra, "X-Scope-OrgID", "tenant-a");
+	h = remote_write_headers(&o);
+	assert_string_equal(h[0], "Content-Encoding: snappy");
+	assert_string_equal(h[1], "Content-Type: application/x-protobuf");
+	assert_string_equal(h[2], "X-Prometheus-Remote-Write-Version: 0.1.0");
+	/* base64 of "alice:s3cret:pw" (a colon in the password is fine) */
+	assert_string_equal(h[3], "Authorization: Basic YWxpY2U6czNjcmV0OnB3");
+	assert_string_equal(h[4], "X-Scope-OrgID: tenant-a");
+	assert_null(h[5]);
+	remote_write_headers_free(h);
+
+	o.username = NULL;
+	o.bearer_token = "tok-123";
+	h = remote_write_headers(&o);
+	assert_string_equal(h[3], "Authorization: Bearer tok-123");
+	remote_write_headers_free(h);
+
+	o.bearer_token = NULL;
+	o.headers = NULL;
+	h = remote_write_headers(&o);
+	assert_null(h[3]);
+	remote_write_headers_free(h);
+	labels_free(&extra);
+}
+
 int
 main(void)
 {
@@ -200,6 +262,8 @@ main(void)
 		cmocka_unit_test(test_encode_empty),
 		cmocka_unit_test(test_invalid_utf8_label),
 		cmocka_unit_test(test_stale_markers),
+		cmocka_unit_test(test_histogram_names),
+		cmocka_unit_test(test_auth_headers),
 	};
 
 	return cmocka_run_group_tests_name("agent remote write", tests, NULL, NULL);
