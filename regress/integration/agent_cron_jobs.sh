@@ -147,19 +147,24 @@ DELETE FROM ir_cron_trigger WHERE cron_id = $1 AND call_at < (now() at time zone
 COMMIT;"
 }
 start_job() { # ID: the cron cursor acquires job ID and idles; the job connection opens
+	# the job connection comes from Odoo's connection pool (odoo/sql_db.py ConnectionPool): it
+	# is open before the job is acquired, so the cron cursor never idles without it
+	org_session_open job cron_node odoo odoo-4242 || org_die "job connection"
 	org_session_open cron cron_node odoo odoo-4242 || org_die "cron cursor"
 	org_session_send cron "BEGIN ISOLATION LEVEL REPEATABLE READ;"
 	org_session_send cron "$(ready_jobs_sql)"
 	org_session_send cron "$(acquire_sql "$1")"
-	org_session_open job cron_node odoo odoo-4242 || org_die "job connection"
 	org_session_send job "BEGIN ISOLATION LEVEL REPEATABLE READ;"
 	cron_pid=$(org_session_pid cron)
 	job_pid=$(org_session_pid job)
 }
 end_job() { # ID
+	# the job's work commits before the cron cursor releases the job (its events are written at commit)
 	org_session_send job "COMMIT;"
+	org_session_sync job
 	org_session_close job
 	org_session_send cron "$(release_sql "$1")"
+	org_session_sync cron
 	org_session_close cron
 }
 # pids are annotations (they change over an incident), the job's id and name labels

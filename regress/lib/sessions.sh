@@ -5,7 +5,9 @@
 #   org_session_send NAME SQL                    send SQL (returns at once)
 #   org_session_pid NAME                         the session's backend pid
 #   org_session_output NAME                      what the session printed so far
-#   org_session_close NAME                       end the session
+#   org_session_sync NAME                        wait until the session ran all SQL sent so far
+#   org_session_close NAME                       end the session (kills psql: sync first to keep
+#                                                a COMMIT that was sent last)
 #   org_sessions_close_all                       end every session (EXIT trap)
 #   org_query CLUSTER DB SQL                     one value, unaligned, no header
 #   org_true CLUSTER DB SQL                      succeeds when SQL returns true
@@ -39,6 +41,13 @@ org_session_send() {
 }
 
 org_session_pid() { echo "${ORG_SESS_BPID[$1]}"; }
+
+ORG_SESS_SYNC=0
+org_session_sync() {
+	ORG_SESS_SYNC=$((ORG_SESS_SYNC + 1))
+	org_session_send "$1" "SELECT 'sync=$ORG_SESS_SYNC';"
+	org_wait_until 30 "session $1 to run what was sent" grep -qx "sync=$ORG_SESS_SYNC" "${ORG_SESS_OUT[$1]}"
+}
 
 org_session_output() { cat "${ORG_SESS_OUT[$1]}"; }
 
