@@ -272,7 +272,7 @@ rb_backup_native(const rb_settings *s, bool dry_run)
 	tool = xasprintf("%s/pg_basebackup", s->bin_dir);
 	if (dry_run)
 	{
-		printf("plan: %s -d <%s> -D %s/data -c fast -X stream -Fp -P, catalogue as %s, then switch WAL and wait for it in the archive\n",
+		rb_plan_text(&r, "plan: %s -d <%s> -D %s/data -c fast -X stream -Fp -P, catalogue as %s, then switch WAL and wait for it in the archive\n",
 			   tool, p->node->name, partial, dir);
 		rc = rb_run_finish(&r, "done", "backup of %s", p->node->name);
 		goto out;

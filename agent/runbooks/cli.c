@@ -7,11 +7,14 @@
  *   runbook promote [NAME] [--dry-run] [--watch] [--last-primary-lsn LSN]
  *   runbook promote [NAME] [--candidate MEMBER] [--switchover] [--dry-run]   (backend = patroni)
  *   runbook rejoin NODE [NAME] [--dry-run]
- *   runbook list-backups [NAME]
+ *   runbook list-backups [NAME] [--format text|json]
  *   runbook abandon NAME
  *   runbook check-config
  *   runbook trigger RBNAME --rule R --node N --subject S
- *   runbook approve ID | reject ID | proposals
+ *   runbook approve ID | reject ID | proposals [--format text|json]
+ *
+ * --format json (with --dry-run, list-backups, proposals): stdout holds one
+ * JSON document and nothing else; errors stay on stderr.
  *
  * Exit codes (exit_status.h): 0 done (or planned), 1 failed, 2 usage or
  * configuration error, 3 refused by a guard, 4 a node it needs does not
@@ -20,6 +23,7 @@
  */
 #include "runbooks/cli.h"
 #include "runbooks/announce_spool.h"
+#include "runbooks/list_json.h"
 #include "runbooks/modes.h"
 #include "runbooks/pitr.h"
 #include "runbooks/promote.h"
@@ -47,15 +51,18 @@ typedef struct command_help
 
 static const command_help commands[] = {
 	{"backup", "take a base backup (immediate checkpoint) and check WAL archiving",
-		"backup [NAME] [--dry-run]",
+		"backup [NAME] [--dry-run [--format json]]",
 		"Takes a base backup of the pitr runbook's node (pg_basebackup, immediate checkpoint) into\n"
 		"backup_dir, forces a WAL switch and waits until the segment is archived.  With\n"
 		"backend = pgbackrest: pgbackrest backup.  Progress goes to stderr and the journal.\n"
 		"\n"
-		"  --dry-run               check the guards and print the plan; change nothing\n"},
+		"  --dry-run               check the guards and print the plan; change nothing\n"
+		"  --format json           with --dry-run: the plan as one JSON object (docs/runbooks.md)\n"},
 	{"list-backups", "list the base backups a pitr runbook can restore from",
-		"list-backups [NAME]",
-		"Lists the base backups the pitr runbook can restore from.\n"},
+		"list-backups [NAME] [--format text|json]",
+		"Lists the base backups the pitr runbook can restore from.\n"
+		"\n"
+		"  --format json           a JSON array, one object per backup, oldest first\n"},
 	{"pitr", "restore to a point in time, side by side (new directory and port)",
 		"pitr [NAME] (--target-time T | --target-lsn LSN | --before-event ID) [OPTIONS]",
 		"Restores the newest base backup that ends before the target, side by side (a new\n"
@@ -70,7 +77,8 @@ static const command_help commands[] = {
 		"  --restore-dir DIR       new data directory (default: restore_dir)\n"
 		"  --restore-port PORT     port of the restored node (default: restore_port)\n"
 		"  --in-place              restore into the stopped source's data_dir (the old one is kept aside)\n"
-		"  --dry-run               check the guards and print the plan; change nothing\n"},
+		"  --dry-run               check the guards and print the plan; change nothing\n"
+		"  --format json           with --dry-run: the plan as one JSON object (docs/runbooks.md)\n"},
 	{"promote", "promote the most advanced standby when the primary is dead",
 		"promote [NAME] [--watch [--watch-for DURATION]] [--last-primary-lsn LSN] [--dry-run]",
 		"Promotes the most advanced standby when the primary is dead: probes, fences the old\n"
@@ -82,13 +90,15 @@ static const command_help commands[] = {
 		"  --last-primary-lsn LSN  the primary's last known flush position (bounds the data loss)\n"
 		"  --candidate MEMBER      patroni: the member to promote (default: chosen)\n"
 		"  --switchover            patroni: hand over from a live leader\n"
-		"  --dry-run               check the guards and print the plan; change nothing\n"},
+		"  --dry-run               check the guards and print the plan; change nothing\n"
+		"  --format json           with --dry-run: the plan as one JSON object (docs/runbooks.md)\n"},
 	{"rejoin", "make a fenced old primary a standby of the new one (pg_rewind)",
-		"rejoin NODE [NAME] [--dry-run]",
+		"rejoin NODE [NAME] [--dry-run [--format json]]",
 		"Makes a fenced old primary NODE a standby of the new primary (pg_rewind on its\n"
 		"data_dir.NODE, standby.signal, primary_conninfo).\n"
 		"\n"
-		"  --dry-run               check the guards and print the plan; change nothing\n"},
+		"  --dry-run               check the guards and print the plan; change nothing\n"
+		"  --format json           with --dry-run: the plan as one JSON object (docs/runbooks.md)\n"},
 	{"abandon", "close an interrupted run of NAME (its steps are not undone)",
 		"abandon NAME",
 		"Closes an interrupted run of the runbook NAME in its journal; its steps are not undone.\n"},
@@ -108,8 +118,10 @@ static const command_help commands[] = {
 		"reject ID",
 		"Closes a pending proposal without running it.\n"},
 	{"proposals", "list the pending proposals with their age",
-		"proposals",
-		"Lists the pending proposals with their age.\n"},
+		"proposals [--format text|json]",
+		"Lists the pending proposals with their age.\n"
+		"\n"
+		"  --format json           a JSON array, one object per pending proposal\n"},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -202,7 +214,7 @@ load_settings(const agent_cfg *cfg, const char *name, rb_kind kind, rb_settings 
 }
 
 static int
-list_backups(const rb_settings *s)
+list_backups(const rb_settings *s, rb_format fmt)
 {
 	pitr_backup *b;
 	int			n;
@@ -212,6 +224,15 @@ list_backups(const rb_settings *s)
 	{
 		fprintf(stderr, "orguard-agent: %s\n", err);
 		return RB_EXIT_FAILED;
+	}
+	if (fmt == RB_FORMAT_JSON)
+	{
+		char	   *json = rb_backups_json(b, NULL, n);
+
+		printf("%s\n", json);
+		free(json);
+		rb_backups_free(b, n);
+		return RB_EXIT_DONE;
 	}
 	for (int i = 0; i < n; i++)
 	{
@@ -264,6 +285,7 @@ runbook_cli_command(int argc, char **argv, const agent_cfg *cfg)
 		{"subject", required_argument, NULL, 'S'},
 		{"candidate", required_argument, NULL, 'C'},
 		{"switchover", no_argument, NULL, 'O'},
+		{"format", required_argument, NULL, 'F'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
@@ -280,6 +302,7 @@ runbook_cli_command(int argc, char **argv, const agent_cfg *cfg)
 	int			c,
 				rc;
 	rb_settings s;
+	rb_format	fmt = RB_FORMAT_TEXT;
 
 	if (argc < 2)
 	{
@@ -366,6 +389,13 @@ runbook_cli_command(int argc, char **argv, const agent_cfg *cfg)
 			case 'O':
 				mreq.switchover = true;
 				break;
+			case 'F':
+				if (!rb_format_parse(optarg, &fmt))
+				{
+					fprintf(stderr, "orguard-agent: --format must be text or json, not \"%s\"\n", optarg);
+					return RB_EXIT_USAGE;
+				}
+				break;
 			case 'h':
 				if (!command_usage(cmd, stdout))
 					usage(stdout);
@@ -376,6 +406,18 @@ runbook_cli_command(int argc, char **argv, const agent_cfg *cfg)
 				return RB_EXIT_USAGE;
 		}
 	}
+	/* JSON is for output that is data: plans, backups, proposals */
+	if (fmt == RB_FORMAT_JSON && !(dry_run || !strcmp(cmd, "list-backups") || !strcmp(cmd, "proposals")))
+	{
+		fprintf(stderr, "orguard-agent: --format json is for --dry-run, list-backups and proposals\n");
+		return RB_EXIT_USAGE;
+	}
+	if (fmt == RB_FORMAT_JSON && watch)
+	{
+		fprintf(stderr, "orguard-agent: --format json cannot be combined with --watch\n");
+		return RB_EXIT_USAGE;
+	}
+	rb_run_set_format(fmt);
 	/* getopt saw argv + 1: its optind counts from the subcommand */
 	if (!strcmp(cmd, "rejoin"))
 	{
@@ -403,7 +445,7 @@ runbook_cli_command(int argc, char **argv, const agent_cfg *cfg)
 		if (!strcmp(cmd, "backup"))
 			rc = pgbr ? rb_backup_pgbackrest(&s, dry_run) : rb_backup_native(&s, dry_run);
 		else if (!strcmp(cmd, "list-backups"))
-			rc = pgbr ? rb_list_backups_pgbackrest(&s) : list_backups(&s);
+			rc = pgbr ? rb_list_backups_pgbackrest(&s, fmt) : list_backups(&s, fmt);
 		else if (!have_target)
 		{
 			fprintf(stderr, "orguard-agent: pitr needs --target-time, --target-lsn or --before-event\n");
@@ -445,7 +487,7 @@ runbook_cli_command(int argc, char **argv, const agent_cfg *cfg)
 	if (!strcmp(cmd, "reject"))
 		return rb_modes_reject(cfg, name);
 	if (!strcmp(cmd, "proposals"))
-		return rb_modes_proposals(cfg);
+		return rb_modes_proposals(cfg, fmt);
 	if (!strcmp(cmd, "check-config"))
 	{
 		config_errors errs = {0};

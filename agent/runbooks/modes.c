@@ -13,6 +13,7 @@
 #include "runbooks/announce_spool.h"
 #include "runbooks/cli.h"
 #include "runbooks/journal.h"
+#include "runbooks/list_json.h"
 #include "runbooks/proposal.h"
 #include "runbooks/run.h"
 #include "runbooks/settings.h"
@@ -501,9 +502,11 @@ rb_modes_reject(const agent_cfg *cfg, const char *id)
 }
 
 int
-rb_modes_proposals(const agent_cfg *cfg)
+rb_modes_proposals(const agent_cfg *cfg, rb_format fmt)
 {
 	int			shown = 0;
+	rb_proposal_row *rows = NULL;
+	int64_t		now = now_us();
 
 	for (int i = 0; i < cfg->n_runbooks; i++)
 	{
@@ -531,6 +534,16 @@ rb_modes_proposals(const agent_cfg *cfg)
 			if (rb_proposal_find(&es, ids[k], now_us(), s.approve_within_s, &p) != RB_PROPOSAL_PENDING ||
 				strcmp(p.runbook, s.name))
 				continue;
+			if (fmt == RB_FORMAT_JSON)
+			{
+				/* copies: p points into es, freed with this runbook */
+				rows = xrealloc(rows, sizeof(*rows) * (size_t) (shown + 1));
+				rows[shown++] = (rb_proposal_row) {
+					xstrdup(p.id), xstrdup(s.name), xstrdup(p.params), p.node ? xstrdup(p.node) : NULL,
+					p.proposed_us, p.proposed_us + (int64_t) (s.approve_within_s * 1e6)
+				};
+				continue;
+			}
 			age = format_age((double) (now_us() - p.proposed_us) / 1e6);
 			left = format_age(s.approve_within_s - (double) (now_us() - p.proposed_us) / 1e6);
 			printf("%s  %s %s  node %s  age %s  expires in %s\n", p.id, s.name, p.params,
@@ -543,7 +556,22 @@ rb_modes_proposals(const agent_cfg *cfg)
 		journal_entries_free(&es);
 		rb_settings_free(&s);
 	}
-	if (shown == 0)
+	if (fmt == RB_FORMAT_JSON)
+	{
+		char	   *json = rb_proposals_json(rows, shown, now);
+
+		printf("%s\n", json);
+		free(json);
+		for (int i = 0; i < shown; i++)
+		{
+			free((void *) rows[i].id);
+			free((void *) rows[i].runbook);
+			free((void *) rows[i].params);
+			free((void *) rows[i].node);
+		}
+		free(rows);
+	}
+	else if (shown == 0)
 		printf("no pending proposals\n");
 	return RB_EXIT_DONE;
 }

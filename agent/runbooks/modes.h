@@ -17,6 +17,7 @@
 #define ORGUARD_RB_MODES_H
 
 #include "config.h"
+#include "runbooks/plan.h"
 
 typedef struct rb_trigger_request
 {
@@ -30,6 +31,6 @@ typedef struct rb_trigger_request
 int			rb_modes_trigger(const agent_cfg *cfg, const rb_trigger_request *t);
 int			rb_modes_approve(const agent_cfg *cfg, const char *id);
 int			rb_modes_reject(const agent_cfg *cfg, const char *id);
-int			rb_modes_proposals(const agent_cfg *cfg);
+int			rb_modes_proposals(const agent_cfg *cfg, rb_format fmt);
 
 #endif

@@ -13,6 +13,7 @@
 #define ORGUARD_RB_PITR_H
 
 #include "runbooks/pitr_plan.h"
+#include "runbooks/plan.h"
 #include "runbooks/settings.h"
 
 #include <libpq-fe.h>
@@ -36,7 +37,7 @@ int			rb_pitr_native(const rb_settings *s, const rb_pitr_request *req);
 /* the same with backend = pgbackrest (pitr_pgbackrest.c) */
 int			rb_backup_pgbackrest(const rb_settings *s, bool dry_run);
 int			rb_pitr_pgbackrest(const rb_settings *s, const rb_pitr_request *req);
-int			rb_list_backups_pgbackrest(const rb_settings *s);
+int			rb_list_backups_pgbackrest(const rb_settings *s, rb_format fmt);
 
 /* the complete backups of backup_dir, oldest first */
 bool		rb_backups_load(const char *backup_dir, pitr_backup **out, int *n, char *err, size_t errlen);

@@ -220,17 +220,17 @@ print_plan(pitr_job *j, const char *s1, const char *s2)
 		: pitr_restore_command(s->pitr.archive_dir);
 	char	   *rec = pitr_recovery_settings(&j->target, restore_cmd, s->pitr.target_timeline, "dry-run");
 
-	printf("plan: restore %s to %s\n"
+	rb_plan_text(&j->r, "plan: restore %s to %s\n"
 		   "  base backup  %s (lsn %s..%s, timeline %u)\n", s->cluster, j->target_text,
 		   j->backups[j->chosen].label, s1, s2, j->backups[j->chosen].timeline);
 	if (j->in_place)
-		printf("  in place     move %s aside to %s (kept), copy the backup into %s, keep the old pg_wal's\n"
+		rb_plan_text(&j->r, "  in place     move %s aside to %s (kept), copy the backup into %s, keep the old pg_wal's\n"
 			   "               unarchived segments, port %d, log %s\n",
 			   j->restore_dir, j->aside, j->restore_dir, j->port, j->logfile);
 	else
-		printf("  copy to      %s (side by side, port %d, socket %s, log %s)\n",
+		rb_plan_text(&j->r, "  copy to      %s (side by side, port %d, socket %s, log %s)\n",
 			   j->restore_dir, j->port, j->sock_dir, j->logfile);
-	printf("  settings     appended to postgresql.auto.conf, plus recovery.signal:%s"
+	rb_plan_text(&j->r, "  settings     appended to postgresql.auto.conf, plus recovery.signal:%s"
 		   "  then         start, wait for the end of recovery, verify%s%s\n",
 		   rec, s->pitr.check_query ? " with: " : "", s->pitr.check_query ? s->pitr.check_query : "");
 	free(restore_cmd);

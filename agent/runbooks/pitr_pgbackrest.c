@@ -11,6 +11,7 @@
  *                 node-settings, start, recovery, verify
  */
 #include "runbooks/exec.h"
+#include "runbooks/list_json.h"
 #include "runbooks/pgbackrest_plan.h"
 #include "runbooks/pgconn.h"
 #include "runbooks/pitr.h"
@@ -105,7 +106,7 @@ load_backups(const rb_settings *s, pgbr_backups *b, char **json, char *err, size
 }
 
 int
-rb_list_backups_pgbackrest(const rb_settings *s)
+rb_list_backups_pgbackrest(const rb_settings *s, rb_format fmt)
 {
 	pgbr_backups b;
 	char		err[1024];
@@ -116,7 +117,13 @@ rb_list_backups_pgbackrest(const rb_settings *s)
 		fprintf(stderr, "orguard-agent: %s\n", err);
 		return RB_EXIT_FAILED;
 	}
-	if (b.n == 0)
+	if (fmt == RB_FORMAT_JSON)
+	{
+		list = rb_backups_json(b.v, b.type, b.n);
+		printf("%s\n", list);
+		free(list);
+	}
+	else if (b.n == 0)
 		printf("no backups in stanza %s\n", s->pitr.stanza);
 	else
 	{
@@ -153,7 +160,7 @@ rb_backup_pgbackrest(const rb_settings *s, bool dry_run)
 	}
 	if (dry_run)
 	{
-		printf("plan: %s\n      then %s (a WAL switch must reach the repository)\n", bd, cd);
+		rb_plan_text(&r, "plan: %s\n      then %s (a WAL switch must reach the repository)\n", bd, cd);
 		rc = rb_run_finish(&r, "done", "backup of stanza %s", s->pitr.stanza);
 		goto out;
 	}
@@ -389,17 +396,17 @@ print_plan(pgbr_job *j)
 
 	lsn_format(b->start_lsn, s1, sizeof(s1));
 	lsn_format(b->stop_lsn, s2, sizeof(s2));
-	printf("plan: restore %s to %s\n"
+	rb_plan_text(&j->r, "plan: restore %s to %s\n"
 		   "  backup       %s %s (lsn %s..%s, timeline %u) of stanza %s\n", j->s->cluster, j->target_text,
 		   j->backups.type[j->chosen], b->label, s1, s2, b->timeline, j->s->pitr.stanza);
 	if (j->in_place)
-		printf("  in place     move %s aside to %s (kept), restore into %s, keep the old pg_wal's\n"
+		rb_plan_text(&j->r, "  in place     move %s aside to %s (kept), restore into %s, keep the old pg_wal's\n"
 			   "               unarchived segments, port %d, log %s\n",
 			   j->restore_dir, j->aside, j->restore_dir, j->port, j->logfile);
 	else
-		printf("  restore to   %s (side by side, port %d, socket %s, log %s)\n",
+		rb_plan_text(&j->r, "  restore to   %s (side by side, port %d, socket %s, log %s)\n",
 			   j->restore_dir, j->port, j->sock_dir, j->logfile);
-	printf("  command      %s\n"
+	rb_plan_text(&j->r, "  command      %s\n"
 		   "               (into this run's staging directory, renamed to %s when complete)\n"
 		   "  settings     appended to postgresql.auto.conf:\n%s"
 		   "  then         start, wait for the end of recovery, verify%s%s\n",

@@ -830,17 +830,17 @@ rb_promote_native(const rb_settings *s, const rb_promote_request *req)
 				claimed ? "; claimed before by run " : "", claimed ? claimed_by : "");
 	if (req->dry_run)
 	{
-		printf("plan: lock a majority of %d standbys and record the choice there, fence %s with %s, "
+		rb_plan_text(&r, "plan: lock a majority of %d standbys and record the choice there, fence %s with %s, "
 			   "promote %s (pg_promote, wait), verify writes on a new timeline", p->n_standbys,
 			   p->primary->name, p->fence_command ? p->fence_command : "nothing (fence_command = none)",
 			   cand->node->name);
 		if (p->repoint)
 			for (int i = 0; i < p->n_standbys; i++)
 				if (&sv[i] != cand && sv[i].c.reachable && sv[i].c.in_recovery)
-					printf(", repoint %s", sv[i].node->name);
+					rb_plan_text(&r, ", repoint %s", sv[i].node->name);
 		if (p->traffic_command)
-			printf(", move traffic with %s", p->traffic_command);
-		printf("\n");
+			rb_plan_text(&r, ", move traffic with %s", p->traffic_command);
+		rb_plan_text(&r, "\n");
 		rc = rb_run_finish(&r, "done", "nothing changed");
 		goto out;
 	}

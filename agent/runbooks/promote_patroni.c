@@ -267,7 +267,7 @@ rb_promote_patroni(const rb_settings *s, const rb_promote_request *req)
 			: patroni_failover_body(cand);
 		if (req->dry_run)
 		{
-			printf("plan: POST %s %s to %s, wait up to %.0f s until %s leads and runs, verify a write on %s:%d\n",
+			rb_plan_text(&r, "plan: POST %s %s to %s, wait up to %.0f s until %s leads and runs, verify a write on %s:%d\n",
 				   path, body, p->patroni.urls[0], p->promote_timeout_s, cand, c.m[d.candidate].host,
 				   c.m[d.candidate].port);
 			rc = rb_run_finish(&r, "done", "nothing changed");

@@ -356,7 +356,7 @@ rb_rejoin_native(const rb_settings *s, const char *name, bool dry_run)
 	}
 	if (dry_run)
 	{
-		printf("plan: save the configuration of %s, start it as a standby of %s and wait until it streams timeline %u; "
+		rb_plan_text(&r, "plan: save the configuration of %s, start it as a standby of %s and wait until it streams timeline %u; "
 			   "if its WAL went past the switch point: stop it, pg_rewind --target-pgdata=%s --source-server=<%s>%s, "
 			   "configure and start it again\n", name, primary->name, primary_tl, dir, primary->name,
 			   rewindable ? "" : " (impossible here: a re-clone would be needed)");

@@ -15,6 +15,45 @@
 #include <unistd.h>
 
 static rb_run_observer observer;
+static rb_format output_format = RB_FORMAT_TEXT;
+
+void
+rb_run_set_format(rb_format f)
+{
+	output_format = f;
+}
+
+rb_format
+rb_run_format(void)
+{
+	return output_format;
+}
+
+/* a dry run in JSON format prints nothing until it finishes */
+static bool
+dry_json(const rb_run *r)
+{
+	return r->dry_run && output_format == RB_FORMAT_JSON;
+}
+
+void
+rb_plan_text(rb_run *r, const char *fmt,...)
+{
+	strbuf		sb;
+	va_list		ap;
+
+	sb_init(&sb);
+	va_start(ap, fmt);
+	sb_vprintf(&sb, fmt, ap);
+	va_end(ap);
+	rb_plan_add_text(&r->plan, sb.data);
+	if (!dry_json(r))
+	{
+		fputs(sb.data, stdout);
+		fflush(stdout);
+	}
+	sb_free(&sb);
+}
 
 void
 rb_run_observe(rb_run_observer fn)
@@ -108,9 +147,17 @@ rb_run_begin(rb_run *r, const rb_settings *s, const char *params, bool dry_run, 
 	open_run = journal_unfinished_run(&r->past, s->name, &open_params);
 	if (dry_run)
 	{
+		rb_plan_init(&r->plan, s->name, s->cluster);
 		if (open_run)
-			printf("note: run %s of %s was interrupted; a real run %s\n", open_run, s->name,
-				   strcmp(open_params, params) ? "would refuse (other parameters)" : "would resume it");
+		{
+			char	   *note = xasprintf("run %s of %s was interrupted; a real run %s", open_run, s->name,
+										 strcmp(open_params, params) ? "would refuse (other parameters)" : "would resume it");
+
+			rb_plan_add_note(&r->plan, note);
+			if (!dry_json(r))
+				printf("note: %s\n", note);
+			free(note);
+		}
 		r->run = xstrdup("dry-run");
 		return RB_EXIT_DONE;
 	}
@@ -159,8 +206,13 @@ static void
 record(rb_run *r, const char *step, const char *target, const char *result, const char *detail,
 	   bool final)
 {
-	printf("%-12s %-22s %-9s %s\n", step, target ? target : "", result, detail ? detail : "");
-	fflush(stdout);
+	if (r->dry_run)
+		rb_plan_add_step(&r->plan, step, target, result, detail);
+	if (!dry_json(r))
+	{
+		printf("%-12s %-22s %-9s %s\n", step, target ? target : "", result, detail ? detail : "");
+		fflush(stdout);
+	}
 	if (r->dry_run)
 		return;
 	/* stdout is the operator's view; the log repeats only what needs attention */
@@ -208,8 +260,19 @@ rb_run_finish(rb_run *r, const char *result, const char *fmt,...)
 	if (code == RB_EXIT_REFUSED && !strncmp(sb.data, RB_GUARD_UNREACHABLE ":", strlen(RB_GUARD_UNREACHABLE) + 1))
 		code = RB_EXIT_UNREACHABLE;
 	if (r->dry_run)
-		printf("%-12s %-22s %-9s %s\n", "dry-run", r->s->cluster,
-			   !strcmp(result, "done") ? "planned" : result, sb.data);
+	{
+		rb_plan_finish(&r->plan, !strcmp(result, "done") ? "planned" : result, sb.data, code);
+		if (dry_json(r))
+		{
+			char	   *json = rb_plan_json(&r->plan);
+
+			printf("%s\n", json ? json : "null");
+			free(json);
+		}
+		else
+			printf("%-12s %-22s %-9s %s\n", "dry-run", r->s->cluster, r->plan.result, sb.data);
+		fflush(stdout);
+	}
 	else
 		record(r, "runbook", r->s->cluster, result, sb.data, true);
 	sb_free(&sb);
@@ -220,6 +283,7 @@ rb_run_finish(rb_run *r, const char *result, const char *fmt,...)
 	r->lock_fd = -1;
 	free(r->run);
 	r->run = NULL;
+	rb_plan_free(&r->plan);
 	return code;
 }
 

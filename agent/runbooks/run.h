@@ -11,6 +11,7 @@
 
 #include "exit_status.h"
 #include "runbooks/journal.h"
+#include "runbooks/plan.h"
 #include "runbooks/progress.h"
 #include "runbooks/settings.h"
 
@@ -39,6 +40,7 @@ typedef struct rb_run
 	int			lock_fd;
 	int64_t		t0_ms;
 	int64_t		started_us;		/* wall clock, for the announcements */
+	rb_plan		plan;			/* a dry run's plan, as data */
 } rb_run;
 
 /* one recorded line of a real run, as an observer sees it */
@@ -94,6 +96,18 @@ void		rb_run_progress(rb_run *r, rb_progress *p, const char *step, const char *t
 void		rb_run_progress_end(rb_progress *p);
 /* true when progress goes to a terminal (stderr is one) */
 bool		rb_run_progress_tty(void);
+
+/*
+ * How dry runs print their plan: text as each piece comes (the default) or
+ * one JSON document when the run finishes (plan.h).  Set by the CLI.
+ */
+void		rb_run_set_format(rb_format f);
+rb_format	rb_run_format(void);
+/*
+ * A piece of a dry run's plan ("plan: ..." and the lines after it): kept in
+ * the run's plan and, in text format, printed as it is.
+ */
+void		rb_plan_text(rb_run *r, const char *fmt,...) __attribute__((format(printf, 2, 3)));
 
 /* seconds since rb_run_begin */
 double		rb_run_elapsed(const rb_run *r);

@@ -5,7 +5,8 @@
 # side-by-side restores to just before that event (--before-event) and to
 # a time taken before the DELETE; a run killed mid-way and resumed; an
 # in-place restore into the stopped source's directory;
-# refusals that change nothing; dry run.  Bounded: a watchdog ends the
+# refusals that change nothing; dry run; --format json of list-backups,
+# proposals and dry-run plans.  Bounded: a watchdog ends the
 # script after ORG_RB_TIMEOUT seconds (default 150).
 set -uo pipefail
 
@@ -117,6 +118,45 @@ echo "$out" | sed 's/^/# /'
 check "dry run plans (exit 0)" [ $rc -eq 0 ]
 check "dry run shows the backup and the recovery settings" grep -q "recovery_target_lsn = '$lsn_before'" <<<"$out"
 check "dry run changed nothing" eval '[ ! -e "$W/r_lsn" ] && [ "$(journal_lines)" -eq "$before" ]'
+
+# --- --format json: stdout is one JSON document and nothing else (stderr dropped here) ---
+jget() { python3 -c 'import json,sys; v=json.load(sys.stdin)
+for k in sys.argv[1:]: v = v[int(k)] if isinstance(v, list) else v[k]
+print(json.dumps(v) if not isinstance(v, str) else v)' "$@"; }
+out=$(agent list-backups --format json 2>/dev/null)
+rc=$?
+echo "$out" | sed 's/^/# /'
+check "list-backups --format json is valid JSON (exit 0)" eval '[ $rc -eq 0 ] && python3 -m json.tool <<<"$out" >/dev/null'
+check "list-backups --format json names the backup with its LSNs and timeline" \
+	eval '[ "$(jget 0 label <<<"$out")" = "$label" ] && [ "$(jget 0 timeline <<<"$out")" = 1 ] &&
+		grep -Eq "^[0-9A-F]+/[0-9A-F]+$" <<<"$(jget 0 stop_lsn <<<"$out")"'
+before=$(journal_lines)
+out=$(agent pitr --target-lsn "$lsn_before" --restore-dir "$W/r_lsn" --restore-port "$port1" --dry-run --format json 2>/dev/null)
+rc=$?
+echo "$out" | sed 's/^/# /'
+check "pitr --dry-run --format json is valid JSON (exit 0)" eval '[ $rc -eq 0 ] && python3 -m json.tool <<<"$out" >/dev/null'
+check "the JSON plan: planned, the recovery settings, no step lines (native pitr plans have none)" \
+	eval '[ "$(jget result <<<"$out")" = planned ] && [ "$(jget exit_status <<<"$out")" = 0 ] &&
+		[ "$(jget dry_run <<<"$out")" = true ] && [ "$(jget cluster <<<"$out")" = shop ] &&
+		grep -q "recovery_target_lsn = '"'"'$lsn_before'"'"'" <<<"$(jget plan <<<"$out")" &&
+		[ "$(jget steps <<<"$out")" = "[]" ] && [ "$(jget notes <<<"$out")" = "[]" ]'
+check "the JSON dry run changed nothing" eval '[ ! -e "$W/r_lsn" ] && [ "$(journal_lines)" -eq "$before" ]'
+out=$(agent pitr --target-lsn 0/1000000 --restore-dir "$W/never" --restore-port 1 --dry-run --format json 2>/dev/null)
+rc=$?
+check "a refused JSON dry run exits 3 with result refused on stdout" \
+	eval '[ $rc -eq 3 ] && [ "$(jget result <<<"$out")" = refused ] && [ "$(jget exit_status <<<"$out")" = 3 ] &&
+		grep -q "^base_backup: " <<<"$(jget detail <<<"$out")" && [ "$(jget plan <<<"$out")" = null ]'
+out=$(agent proposals --format json 2>/dev/null)
+rc=$?
+check "proposals --format json is an empty array when none is pending" eval '[ $rc -eq 0 ] && [ "$(jget <<<"$out")" = "[]" ]'
+out=$(agent list-backups --format yaml 2>&1 >/dev/null)
+rc=$?
+check "an unknown --format is a usage error (exit 2) on stderr" eval '[ $rc -eq 2 ] && grep -q "format" <<<"$out"'
+before=$(journal_lines)
+out=$(agent backup --format json 2>&1)
+rc=$?
+check "--format json without --dry-run on an acting command is a usage error that does nothing" \
+	eval '[ $rc -eq 2 ] && [ "$(journal_lines)" -eq "$before" ]'
 
 out=$(agent pitr --before-event "$event" --restore-dir "$W/r_event" --restore-port "$port1" --dry-run 2>&1)
 rc=$?

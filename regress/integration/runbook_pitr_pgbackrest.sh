@@ -130,6 +130,18 @@ label=$(br --output=json info | python3 -c 'import json,sys; print(json.load(sys
 out=$(agent list-backups 2>&1)
 echo "$out" | sed 's/^/# /'
 check "list-backups shows the full backup from pgbackrest info" grep -q "^$label (full, timeline 1, lsn .*\.\..*, started .*, consistent by " <<<"$out"
+out=$(agent list-backups --format json 2>/dev/null)
+rc=$?
+echo "$out" | sed 's/^/# /'
+check "list-backups --format json: stdout is a JSON array with the full backup, its type and LSNs" \
+	python3 -c 'import json,re,sys
+a = json.loads(sys.argv[1])
+b = [x for x in a if x["label"] == sys.argv[2]]
+assert int(sys.argv[3]) == 0 and len(b) == 1, a
+b = b[0]
+assert b["type"] == "full" and b["timeline"] == 1, b
+assert re.fullmatch("[0-9A-F]+/[0-9A-F]+", b["stop_lsn"]) and b["stop_time"].endswith("Z"), b
+assert re.fullmatch("[0-9]+", b["system_identifier"]), b' "$out" "$label" "$rc"
 
 # pgBackRest records whole seconds: a time target is only known to follow
 # the backup from the second after its recorded stop
