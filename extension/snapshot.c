@@ -6,8 +6,9 @@
  *		agent.
  *
  * The snapshot reads shared memory only through the trackers' read
- * accessors, the same functions the SQL views call, so the two can never
- * disagree.  It installs no hook and owns no shared memory.
+ * accessors, the same functions the SQL views call; where a view combines
+ * several of them (the memory areas, memory_areas.c) both call one
+ * function.  It installs no hook and owns no shared memory.
  *
  * Memory: the message tree is built in a private memory context (palloc) and
  * packed straight into the result bytea, whose size protobuf-c computes
