@@ -112,8 +112,17 @@ add_error(parse_state *ps, int line, const char *fmt, ...)
 	va_start(ap, fmt);
 	sb_vprintf(&sb, fmt, ap);
 	va_end(ap);
-	ps->errs->msg = xrealloc(ps->errs->msg, sizeof(char *) * (size_t) (ps->errs->n + 1));
-	ps->errs->msg[ps->errs->n++] = sb_steal(&sb);
+	config_error_add(ps->errs, line, sb_steal(&sb));
+}
+
+void
+config_error_add(config_errors *errs, int line, char *msg)
+{
+	errs->msg = xrealloc(errs->msg, sizeof(char *) * (size_t) (errs->n + 1));
+	errs->line = xrealloc(errs->line, sizeof(int) * (size_t) (errs->n + 1));
+	errs->msg[errs->n] = msg;
+	errs->line[errs->n] = line;
+	errs->n++;
 }
 
 /*
@@ -277,28 +286,24 @@ valid_name(const char *s)
 	return true;
 }
 
-static long
-error_line(const char *msg, size_t skip)
-{
-	return strlen(msg) > skip && msg[skip] == ':' ? strtol(msg + skip + 1, NULL, 10) : 0;
-}
-
 /* by line, keeping the order of errors found on the same line */
 static void
-sort_errors(config_errors *errs, size_t path_len)
+sort_errors(config_errors *errs)
 {
 	for (int i = 1; i < errs->n; i++)
 	{
 		char	   *m = errs->msg[i];
-		long		l = error_line(m, path_len);
+		int			l = errs->line[i];
 		int			j = i - 1;
 
-		while (j >= 0 && error_line(errs->msg[j], path_len) > l)
+		while (j >= 0 && errs->line[j] > l)
 		{
 			errs->msg[j + 1] = errs->msg[j];
+			errs->line[j + 1] = errs->line[j];
 			j--;
 		}
 		errs->msg[j + 1] = m;
+		errs->line[j + 1] = l;
 	}
 }
 
@@ -531,37 +536,32 @@ static char *
 read_secret_file(parse_state *ps, const entry *e)
 {
 	char	   *path;
-	FILE	   *f;
-	strbuf		sb;
-	char		buf[512];
-	size_t		n;
+	char	   *text;
+	size_t		len;
 
 	if (e->value[0] == '/' || ps->dir == NULL)
 		path = xstrdup(e->value);
 	else
 		path = xasprintf("%s/%s", ps->dir, e->value);
-	f = fopen(path, "r");
-	if (!f)
+	text = file_read(path);
+	if (!text)
 	{
 		add_error(ps, e->line, "%s: cannot read \"%s\": %s", e->key, path, strerror(errno));
 		free(path);
 		return NULL;
 	}
-	sb_init(&sb);
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		sb_append_len(&sb, buf, n);
-	fclose(f);
-	while (sb.len > 0 && isspace((unsigned char) sb.data[sb.len - 1]))
-		sb.data[--sb.len] = '\0';
-	if (sb.len == 0)
+	len = strlen(text);
+	while (len > 0 && isspace((unsigned char) text[len - 1]))
+		text[--len] = '\0';
+	if (len == 0)
 	{
 		add_error(ps, e->line, "%s: \"%s\" is empty", e->key, path);
-		sb_free(&sb);
+		free(text);
 		free(path);
 		return NULL;
 	}
 	free(path);
-	return sb_steal(&sb);
+	return text;
 }
 
 /*
@@ -1196,46 +1196,39 @@ config_parse(const char *path, const char *text, agent_cfg *cfg, config_errors *
 	if (cfg->n_nodes == 0)
 		add_error(&ps, 0, "no [node NAME] section: nothing to watch");
 	free_sections(&ps);
-	sort_errors(errs, strlen(path));
+	sort_errors(errs);
 	return errs->n == 0;
 }
 
 bool
 config_load(const char *path, agent_cfg *cfg, config_errors *errs)
 {
-	FILE	   *f = fopen(path, "r");
-	strbuf		sb;
-	char		buf[4096];
-	size_t		n;
+	size_t		len;
+	char	   *text = file_read_len(path, &len);
+	const char *nul;
 	bool		ok;
 
-	if (!f)
+	if (!text)
 	{
 		config_defaults(cfg, path);
-		errs->msg = xrealloc(errs->msg, sizeof(char *) * (size_t) (errs->n + 1));
-		errs->msg[errs->n++] = xasprintf("%s: cannot open: %s", path, strerror(errno));
+		config_error_add(errs, 0, xasprintf("%s: cannot open: %s", path, strerror(errno)));
 		return false;
 	}
-	sb_init(&sb);
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		sb_append_len(&sb, buf, n);
-	fclose(f);
 	/* a NUL byte would end the text early and hide every line after it */
-	if (memchr(sb.data, '\0', sb.len))
+	nul = memchr(text, '\0', len);
+	if (nul)
 	{
-		const char *nul = memchr(sb.data, '\0', sb.len);
 		int			line = 1;
 
-		for (const char *p = sb.data; p < nul; p++)
+		for (const char *p = text; p < nul; p++)
 			line += *p == '\n';
 		config_defaults(cfg, path);
-		errs->msg = xrealloc(errs->msg, sizeof(char *) * (size_t) (errs->n + 1));
-		errs->msg[errs->n++] = xasprintf("%s:%d: a NUL byte; is this a text file?", path, line);
-		sb_free(&sb);
+		config_error_add(errs, line, xasprintf("%s:%d: a NUL byte; is this a text file?", path, line));
+		free(text);
 		return false;
 	}
-	ok = config_parse(path, sb.data, cfg, errs);
-	sb_free(&sb);
+	ok = config_parse(path, text, cfg, errs);
+	free(text);
 	return ok;
 }
 
@@ -1263,17 +1256,7 @@ config_free(agent_cfg *cfg)
 	free(cfg->remote_write_key_file);
 	labels_free(&cfg->external_labels);
 	for (int i = 0; i < cfg->n_nodes; i++)
-	{
-		node_cfg   *n = &cfg->nodes[i];
-
-		free(n->name);
-		free(n->conninfo);
-		free(n->cluster);
-		if (n->password)
-			explicit_bzero(n->password, strlen(n->password));
-		free(n->password);
-		labels_free(&n->tags);
-	}
+		node_cfg_free(&cfg->nodes[i]);
 	free(cfg->nodes);
 	for (int i = 0; i < cfg->n_pagers; i++)
 	{
@@ -1312,12 +1295,38 @@ config_free(agent_cfg *cfg)
 }
 
 void
+node_cfg_copy(node_cfg *dst, const node_cfg *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	dst->name = xstrdup(src->name);
+	dst->conninfo = xstrdup(src->conninfo);
+	dst->cluster = xstrdup(src->cluster);
+	dst->password = src->password ? xstrdup(src->password) : NULL;
+	labels_copy(&dst->tags, &src->tags);
+	dst->line = src->line;
+}
+
+void
+node_cfg_free(node_cfg *c)
+{
+	free(c->name);
+	free(c->conninfo);
+	free(c->cluster);
+	if (c->password)
+		explicit_bzero(c->password, strlen(c->password));
+	free(c->password);
+	labels_free(&c->tags);
+}
+
+void
 config_errors_free(config_errors *errs)
 {
 	for (int i = 0; i < errs->n; i++)
 		free(errs->msg[i]);
 	free(errs->msg);
+	free(errs->line);
 	errs->msg = NULL;
+	errs->line = NULL;
 	errs->n = 0;
 }
 

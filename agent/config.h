@@ -155,13 +155,18 @@ typedef struct agent_cfg
 	int			n_runbooks;
 } agent_cfg;
 
+/* errors in file order: msg[i] is printed as is, line[i] (0: none) orders it */
 typedef struct config_errors
 {
 	char	  **msg;
+	int		   *line;
 	int			n;
 } config_errors;
 
 #define ORGUARD_DEFAULT_RUNBOOK_BASE_URL "file:///usr/share/doc/odoo-retail-guard-agent/rules.md"
+
+/* appends msg (taken over) found at line (0 when it has none) */
+void		config_error_add(config_errors *errs, int line, char *msg);
 
 #define ORGUARD_DEFAULT_CONFIG "/etc/odoo-retail-guard/agent.conf"
 
@@ -170,6 +175,9 @@ bool		config_load(const char *path, agent_cfg *cfg, config_errors *errs);
 /* parses text as if read from path (for tests) */
 bool		config_parse(const char *path, const char *text, agent_cfg *cfg, config_errors *errs);
 void		config_free(agent_cfg *cfg);
+/* one node's settings: a deep copy, and its freeing (the password wiped) */
+void		node_cfg_copy(node_cfg *dst, const node_cfg *src);
+void		node_cfg_free(node_cfg *c);
 void		config_errors_free(config_errors *errs);
 
 const rule_cfg *config_rule(const agent_cfg *cfg, const char *name);

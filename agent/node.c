@@ -229,36 +229,12 @@ node_apply_models(const model_map *map, const char *dbname, OdooRetailGuard__Sna
 
 /* ---------- node lifecycle ---------- */
 
-static void
-copy_node_cfg(node_cfg *dst, const node_cfg *src)
-{
-	memset(dst, 0, sizeof(*dst));
-	dst->name = xstrdup(src->name);
-	dst->conninfo = xstrdup(src->conninfo);
-	dst->cluster = xstrdup(src->cluster);
-	dst->password = src->password ? xstrdup(src->password) : NULL;
-	labels_copy(&dst->tags, &src->tags);
-	dst->line = src->line;
-}
-
-static void
-free_node_cfg(node_cfg *c)
-{
-	free(c->name);
-	free(c->conninfo);
-	free(c->cluster);
-	if (c->password)
-		explicit_bzero(c->password, strlen(c->password));
-	free(c->password);
-	labels_free(&c->tags);
-}
-
 static node *
 node_new(const node_cfg *cfg)
 {
 	node	   *n = xcalloc(1, sizeof(node));
 
-	copy_node_cfg(&n->cfg, cfg);
+	node_cfg_copy(&n->cfg, cfg);
 	n->mem = facts_memory_new();
 	facts_memory_use_crons(n->mem, &n->crons);
 	return n;
@@ -323,7 +299,7 @@ node_free(node *n)
 	free(n->metrics);
 	free(n->dbname);
 	free(n->shared_standby_name);
-	free_node_cfg(&n->cfg);
+	node_cfg_free(&n->cfg);
 	free(n);
 }
 
@@ -1051,8 +1027,8 @@ collector_reload(collector *c, const agent_cfg *cfg)
 		if (keep)
 		{
 			/* new tags and cluster name; ir_model is read again */
-			free_node_cfg(&keep->cfg);
-			copy_node_cfg(&keep->cfg, &cfg->nodes[i]);
+			node_cfg_free(&keep->cfg);
+			node_cfg_copy(&keep->cfg, &cfg->nodes[i]);
 			keep->models_loaded = false;
 			keep->crons_loaded = false;
 			nv[i] = keep;

@@ -343,7 +343,7 @@ mkdir_p(const char *path)
 }
 
 char *
-file_read(const char *path)
+file_read_len(const char *path, size_t *len)
 {
 	FILE	   *f = fopen(path, "r");
 	strbuf		sb;
@@ -358,10 +358,21 @@ file_read(const char *path)
 	/* a read error must not pass for a shorter file */
 	if (ferror(f))
 	{
+		int			saved = errno;
+
 		fclose(f);
 		free(sb_steal(&sb));
+		errno = saved;
 		return NULL;
 	}
 	fclose(f);
+	if (len)
+		*len = sb.len;
 	return sb_steal(&sb);
+}
+
+char *
+file_read(const char *path)
+{
+	return file_read_len(path, NULL);
 }

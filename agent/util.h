@@ -71,6 +71,8 @@ bool		valid_label_name(const char *s);
 
 /* the whole file, NULL when unreadable */
 char	   *file_read(const char *path);
+/* the same, with its length (the text may hold NUL bytes) */
+char	   *file_read_len(const char *path, size_t *len);
 /* creates path and its missing parents (mode 0700); true when it exists */
 bool		mkdir_p(const char *path);
 

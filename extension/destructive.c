@@ -58,6 +58,7 @@
 #include "normalize.h"
 #include "odoo_classify.h"
 #include "odoo_retail_guard.h"
+#include "relation_label.h"
 #include "sql_values.h"
 #include "ring.h"
 
@@ -205,19 +206,11 @@ target_rel(Oid relid, TargetRel *t)
 		const char *relname = NameStr(cls->relname);
 
 		t->rows_estimate = cls->reltuples < 0 ? -1 : (int64) cls->reltuples;
-		if (cls->relnamespace == PG_PUBLIC_NAMESPACE)
-		{
-			strlcpy(t->relation, relname, sizeof(t->relation));
-			org_model_from_table(relname, t->model, sizeof(t->model));
-		}
-		else
-		{
-			char	   *nspname = get_namespace_name(cls->relnamespace);
-
-			snprintf(t->relation, sizeof(t->relation), "%s.%s",
-					 nspname ? nspname : "?", relname);
-			t->model[0] = '\0';
-		}
+		org_relation_label(cls->relnamespace,
+						   org_relation_label_needs_schema(cls->relnamespace) ?
+						   get_namespace_name(cls->relnamespace) : NULL,
+						   relname, t->relation, sizeof(t->relation),
+						   t->model, sizeof(t->model));
 	}
 	ReleaseSysCache(tp);
 	return keep;

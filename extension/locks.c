@@ -58,6 +58,7 @@
 #include "normalize.h"
 #include "odoo_classify.h"
 #include "odoo_retail_guard.h"
+#include "relation_label.h"
 #include "ring.h"
 
 #define LOCKS_TRANCHE		"odoo_retail_guard_locks"
@@ -1091,18 +1092,10 @@ org_resolve_relation(Oid dbid, Oid relid, char *relation, size_t relation_len,
 	if (relname == NULL)
 		return;
 	nspid = get_rel_namespace(relid);
-	if (nspid == PG_PUBLIC_NAMESPACE)
-	{
-		strlcpy(relation, relname, relation_len);
-		org_model_from_table(relname, model, model_len);
-	}
-	else
-	{
-		char	   *nspname = get_namespace_name(nspid);
-
-		snprintf(relation, relation_len, "%s.%s", nspname ? nspname : "?",
-				 relname);
-	}
+	org_relation_label(nspid,
+					   org_relation_label_needs_schema(nspid) ?
+					   get_namespace_name(nspid) : NULL,
+					   relname, relation, relation_len, model, model_len);
 }
 
 OrgBlockingChain *

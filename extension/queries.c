@@ -60,6 +60,7 @@
 #include "odoo_retail_guard.h"
 #include "generation.h"
 #include "queries.h"
+#include "relation_label.h"
 #include "ring.h"
 
 #define QUERIES_TRANCHE		"odoo_retail_guard_queries"
@@ -426,23 +427,19 @@ relinfo_lookup(Oid relid)
 
 	ri->relid = InvalidOid;
 	strlcpy(ri->table, relname, sizeof(ri->table));
-	if (nspid == PG_PUBLIC_NAMESPACE)
-	{
-		strlcpy(ri->relation, relname, sizeof(ri->relation));
-		ri->is_model = org_model_from_table(relname, ri->model, sizeof(ri->model));
-	}
-	else
-	{
-		char	   *nspname = get_namespace_name(nspid);
-
-		snprintf(ri->relation, sizeof(ri->relation), "%s.%s",
-				 nspname ? nspname : "?", relname);
-		ri->model[0] = '\0';
-		ri->is_model = false;
-	}
+	ri->is_model = org_relation_label(nspid,
+									  org_relation_label_needs_schema(nspid) ?
+									  get_namespace_name(nspid) : NULL,
+									  relname,
+									  ri->relation, sizeof(ri->relation),
+									  ri->model, sizeof(ri->model));
 	ri->relid = relid;
 	return ri;
 }
+
+/* the pure naming rule recognises the public schema by this oid */
+StaticAssertDecl(ORG_PUBLIC_NAMESPACE_OID == PG_PUBLIC_NAMESPACE,
+				 "relation_label.h disagrees with pg_namespace.h");
 
 /*
  * The relation a statement is about: the first result relation for DML,

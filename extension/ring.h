@@ -19,9 +19,10 @@
  * assigned under its ring's lock before the horizon was read, so its slot is
  * complete by the time the reader takes that lock.
  *
- * Lost entries: an entry overwritten by a newer one, or dropped by
- * org_ring_clear() (reset()), before a reader saw it raises max_lost_id;
- * a reader whose cursor is below max_lost_id is told there is a gap.
+ * Lost entries: overwriting a slot, or org_ring_clear() (reset()) dropping
+ * the entries it holds, raises max_lost_id to the dropped entry's id.  The
+ * ring does not know which readers saw an entry: a reader whose cursor is
+ * below max_lost_id is told there is a gap, one already past it is not.
  *
  *-------------------------------------------------------------------------
  */
@@ -41,7 +42,7 @@ typedef struct OrgRing
 	int			capacity;
 	Size		payload_size;
 	uint64		writes;			/* slots written since start or clear */
-	uint64		max_lost_id;	/* highest id overwritten or cleared unread */
+	uint64		max_lost_id;	/* highest id overwritten or cleared */
 	uint64		clears;			/* org_ring_clear() calls */
 	char		slots[FLEXIBLE_ARRAY_MEMBER];
 } OrgRing;
@@ -79,7 +80,10 @@ extern bool org_ring_foreach(OrgRing *ring, uint64 cursor, uint64 horizon,
 extern void *org_ring_read(OrgRing *ring, uint64 cursor, uint64 horizon,
 						   uint64 **ids, int *count, bool *gap);
 
-/* forget every entry (ids are never reused; unread ones count as lost) */
+/*
+ * Forget every entry: each one dropped counts as lost (for the readers that
+ * have not passed it yet).  Ids are never reused.
+ */
 extern void org_ring_clear(OrgRing *ring);
 
 extern int64 org_ring_used(OrgRing *ring);

@@ -6,8 +6,9 @@
  *		agent.
  *
  * The snapshot reads shared memory only through the trackers' read
- * accessors, the same functions the SQL views call, so the two can never
- * disagree.  It installs no hook and owns no shared memory.
+ * accessors, the same functions the SQL views call; where a view combines
+ * several of them (the memory areas, memory_areas.c) both call one
+ * function.  It installs no hook and owns no shared memory.
  *
  * Memory: the message tree is built in a private memory context (palloc) and
  * packed straight into the result bytea, whose size protobuf-c computes
@@ -53,6 +54,7 @@
 #include "destructive.h"
 #include "generation.h"
 #include "locks.h"
+#include "memory_areas.h"
 #include "replication.h"
 #include "vacuum.h"
 #include "snapshot.h"
@@ -601,21 +603,6 @@ build_destructive(OdooRetailGuard__Snapshot *snap, SnapshotBuild *b,
 	}
 }
 
-static void
-add_memory(List **areas, const char *area, int64 capacity, int64 used,
-		   int64 evicted)
-{
-	OdooRetailGuard__MemoryArea *m = palloc(sizeof(*m));
-
-	odoo_retail_guard__memory_area__init(m);
-	m->area = str(area);
-	m->capacity = capacity;
-	m->used = used;
-	m->evicted = evicted;
-	*areas = lappend(*areas, m);
-}
-
-/* the same figures as the memory view, from the same accessors */
 /* ---- lock, vacuum and replication trackers (filled by the sampler) ---- */
 
 /* a palloc'd copy of a fixed array of pids for a repeated int32 field */
@@ -951,36 +938,27 @@ build_cron_jobs(OdooRetailGuard__Snapshot *snap, SnapshotBuild *b)
 	snap->n_cron_jobs = n;
 }
 
+/* every area of the memory view, from the same function */
 static void
 build_memory(OdooRetailGuard__Snapshot *snap)
 {
-	OrgQueriesInfo info;
-	OrgThrottleInfo tinfo;
-	OrgDestructiveInfo dinfo;
-	List	   *areas = NIL;
-	ListCell   *lc;
-	int			i = 0;
+	OrgMemoryArea areas[ORG_MEMORY_AREAS];
+	int			i;
 
-	org_queries_info(&info);
-	add_memory(&areas, "queries", info.max_entries, info.entries,
-			   (int64) info.evictions);
-	add_memory(&areas, "slow_query_samples", info.slow_capacity,
-			   Min((int64) info.slow_written, info.slow_capacity),
-			   Max((int64) info.slow_written - info.slow_capacity, 0));
-	org_throttle_info(&tinfo);
-	add_memory(&areas, "throttle_rules", tinfo.rule_capacity, tinfo.rules_active, 0);
-	add_memory(&areas, "throttle_events", tinfo.event_capacity,
-			   Min((int64) tinfo.events_written, tinfo.event_capacity),
-			   Max((int64) tinfo.events_written - tinfo.event_capacity, 0));
-	org_destructive_info(&dinfo);
-	add_memory(&areas, "destructive_events", dinfo.capacity,
-			   Min((int64) dinfo.written, dinfo.capacity),
-			   Max((int64) dinfo.written - dinfo.capacity, 0));
+	org_memory_areas(areas);
+	snap->memory = palloc(sizeof(*snap->memory) * ORG_MEMORY_AREAS);
+	for (i = 0; i < ORG_MEMORY_AREAS; i++)
+	{
+		OdooRetailGuard__MemoryArea *m = palloc(sizeof(*m));
 
-	snap->memory = palloc(sizeof(*snap->memory) * Max(list_length(areas), 1));
-	foreach(lc, areas)
-		snap->memory[i++] = lfirst(lc);
-	snap->n_memory = i;
+		odoo_retail_guard__memory_area__init(m);
+		m->area = str(areas[i].area);
+		m->capacity = areas[i].capacity;
+		m->used = areas[i].used;
+		m->evicted = areas[i].evicted;
+		snap->memory[i] = m;
+	}
+	snap->n_memory = ORG_MEMORY_AREAS;
 }
 
 /*

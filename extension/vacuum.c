@@ -72,6 +72,7 @@
 #include "normalize.h"
 #include "odoo_classify.h"
 #include "odoo_retail_guard.h"
+#include "relation_label.h"
 #include "text_clip.h"
 #include "generation.h"
 #include "vacuum.h"
@@ -152,7 +153,7 @@ static const char *const scan_query =
 "       age(c.relfrozenxid)::int8, mxid_age(c.relminmxid)::int8, "
 "       least(coalesce(o.fmax, current_setting('autovacuum_freeze_max_age')::int8), "
 "             current_setting('autovacuum_freeze_max_age')::int8), "
-"       p.pid, p.phase::int4 "
+"       p.pid, p.phase::int4, c.relnamespace "
 "FROM pg_catalog.pg_class c "
 "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
 "LEFT JOIN LATERAL ("
@@ -635,13 +636,9 @@ row_to_lag(HeapTuple tup, TupleDesc desc, OrgAutovacuumLag *l, TimestampTz now)
 	memset(l, 0, sizeof(OrgAutovacuumLag));
 	l->dbid = MyDatabaseId;
 	l->relid = DatumGetObjectId(spi_value(tup, desc, 1, &isnull));
-	if (strcmp(nspname, "public") == 0)
-	{
-		strlcpy(l->relation, relname, sizeof(l->relation));
-		org_model_from_table(relname, l->model, sizeof(l->model));
-	}
-	else
-		snprintf(l->relation, sizeof(l->relation), "%s.%s", nspname, relname);
+	org_relation_label(DatumGetObjectId(spi_value(tup, desc, 18, &isnull)),
+					   nspname, relname, l->relation, sizeof(l->relation),
+					   l->model, sizeof(l->model));
 	l->reltuples = spi_float8(tup, desc, 4);
 	l->live_tuples = spi_int8(tup, desc, 5);
 	l->dead_tuples = spi_int8(tup, desc, 6);

@@ -23,6 +23,7 @@
 
 #include "histogram.h"
 #include "locks.h"
+#include "memory_areas.h"
 #include "odoo_classify.h"
 #include "odoo_retail_guard.h"
 #include "sql_values.h"
@@ -215,60 +216,26 @@ org_memory(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	OrgQueriesInfo info;
-	OrgThrottleInfo tinfo;
-	OrgDestructiveInfo dinfo;
-	OrgLocksInfo locks_info;
-	OrgReplicationInfo repl_info;
-	OrgVacuumInfo vac_info;
+	OrgMemoryArea areas[ORG_MEMORY_AREAS];
 	Datum		values[5];
 	bool		nulls[5];
+	int			i;
 
 	org_require_shmem();
 	InitMaterializedSRF(fcinfo, 0);
 	org_queries_info(&info);
-	org_locks_info(&locks_info);
-	org_replication_info(&repl_info);
-	org_vacuum_info(&vac_info);
+	org_memory_areas(areas);
 
 	memset(nulls, 0, sizeof(nulls));
-
-#define PUT_ROW(area, cap, used, evict) \
-	do { \
-		values[0] = CStringGetTextDatum(area); \
-		values[1] = Int64GetDatum(cap); \
-		values[2] = Int64GetDatum(used); \
-		values[3] = Int64GetDatum(evict); \
-		values[4] = TimestampTzGetDatum(info.stats_reset); \
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls); \
-	} while (0)
-
-	/* for a ring, "evicted" is what has been overwritten so far */
-#define PUT_RING_ROW(area, cap, written) \
-	PUT_ROW(area, cap, Min((int64) (written), (int64) (cap)), \
-			Max((int64) (written) - (int64) (cap), 0))
-
-	PUT_ROW("queries", info.max_entries, info.entries, (int64) info.evictions);
-	PUT_RING_ROW("slow_query_samples", info.slow_capacity, info.slow_written);
-	org_throttle_info(&tinfo);
-	PUT_ROW("throttle_rules", tinfo.rule_capacity, tinfo.rules_active, 0);
-	PUT_RING_ROW("throttle_events", tinfo.event_capacity, tinfo.events_written);
-	org_destructive_info(&dinfo);
-	PUT_RING_ROW("destructive_events", dinfo.capacity, dinfo.written);
-	PUT_ROW("lock_contention", locks_info.contention_capacity,
-			locks_info.contention_entries, (int64) locks_info.contention_evictions);
-	PUT_ROW("blocking_chains", locks_info.chains_capacity, locks_info.chains, 0);
-	PUT_RING_ROW("lock_wait_events", locks_info.events_capacity,
-				 locks_info.events_written);
-	PUT_ROW("lock_conflict_databases", locks_info.conflict_capacity,
-			locks_info.conflict_databases, 0);
-	PUT_ROW("replication_history", repl_info.series_capacity * repl_info.samples_per_series,
-			repl_info.samples_used, (int64) repl_info.series_evictions);
-	/* for tracked tables, "evicted" counts tables seen while full */
-	PUT_ROW("autovacuum_tables", vac_info.capacity, vac_info.tables,
-			(int64) vac_info.untracked);
-#undef PUT_RING_ROW
-#undef PUT_ROW
-
+	for (i = 0; i < ORG_MEMORY_AREAS; i++)
+	{
+		values[0] = CStringGetTextDatum(areas[i].area);
+		values[1] = Int64GetDatum(areas[i].capacity);
+		values[2] = Int64GetDatum(areas[i].used);
+		values[3] = Int64GetDatum(areas[i].evicted);
+		values[4] = TimestampTzGetDatum(info.stats_reset);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
 	return (Datum) 0;
 }
 

@@ -34,6 +34,7 @@
 #include "util.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -598,83 +599,101 @@ journal_says_fenced(const rb_settings *s, fenced_primary *fp, journal_entries *e
 	return journal_fenced_primary(es, s->cluster, fp) && !strcmp(fp->node, s->promote.primary->name);
 }
 
+/* ---------- the run: one context, one function per numbered step ---------- */
+
+typedef struct promote_ctx
+{
+	const rb_settings *s;
+	const rb_promote_settings *p;
+	const rb_promote_request *req;
+	primary_view *pv;
+	standby_view *sv;
+	promote_candidate *cands;
+	promote_guards g;
+	promote_decision d;
+	rb_run		r;
+	char		detail[1024];
+	int			rc;				/* the exit code once a step stops the run */
+	int			fails;			/* failed probes that made the primary dead */
+	int64_t		t_dead,
+				t_promoted;
+	uint32_t	new_tl;
+	uint32_t	timeline_now;
+	char	   *claimed,
+			   *claimed_by;
+	standby_view *cand;
+	lease_member *m;
+} promote_ctx;
+
 /*
- * Refuses (and returns true) when the journal says this section's primary
+ * A refusal before the run began (no lock held yet): begin a run only to
+ * journal the refusal, or say why it could not.  Returns the exit code.
+ */
+static int
+refuse_unbegun(const promote_ctx *c, const char *fmt,...) __attribute__((format(printf, 2, 3)));
+
+static int
+refuse_unbegun(const promote_ctx *c, const char *fmt,...)
+{
+	char	   *params = xasprintf("promote %s", c->p->primary->name);
+	char		err[1024];
+	strbuf		why;
+	va_list		ap;
+	rb_run		r;
+	int			rc;
+
+	sb_init(&why);
+	va_start(ap, fmt);
+	sb_vprintf(&why, fmt, ap);
+	va_end(ap);
+	if (rb_run_begin(&r, c->s, params, c->req->dry_run, err, sizeof(err)) == RB_EXIT_DONE)
+		rc = rb_run_finish(&r, "refused", "%s", why.data);
+	else
+	{
+		fprintf(stderr, "orguard-agent: %s\n", err);
+		rc = RB_EXIT_REFUSED;
+	}
+	sb_free(&why);
+	free(params);
+	return rc;
+}
+
+/*
+ * Refuses (and returns false) when the journal says this section's primary
  * was already failed over from and has not rejoined: the section is stale.
  */
 static bool
-refuse_fenced_primary(const rb_settings *s, const rb_promote_request *req, int *rc)
+step_not_fenced_before(promote_ctx *c)
 {
+	const rb_settings *s = c->s;
 	journal_entries es = {0};
 	fenced_primary fp;
 	char		err[1024];
 	bool		stale;
 
 	if (!journal_read(s->journal, &es, err, sizeof(err)))
-		return false;			/* rb_run_begin reports an unreadable journal */
+		return true;			/* rb_run_begin reports an unreadable journal */
 	stale = journal_fenced_primary(&es, s->cluster, &fp) && !strcmp(fp.node, s->promote.primary->name);
 	if (stale)
-	{
-		char	   *params = xasprintf("promote %s", s->promote.primary->name);
-		rb_run		r;
-
-		if (rb_run_begin(&r, s, params, req->dry_run, err, sizeof(err)) == RB_EXIT_DONE)
-			*rc = rb_run_finish(&r, "refused", "fenced_primary: %s was fenced by run %s, which promoted %s, "
-								"and has not rejoined since: name the new primary in [runbook %s], "
-								"or rejoin %s first", fp.node, fp.run, *fp.promoted ? fp.promoted : "a standby",
-								s->name, fp.node);
-		else
-		{
-			fprintf(stderr, "orguard-agent: %s\n", err);
-			*rc = RB_EXIT_REFUSED;
-		}
-		free(params);
-	}
+		c->rc = refuse_unbegun(c, "fenced_primary: %s was fenced by run %s, which promoted %s, "
+							   "and has not rejoined since: name the new primary in [runbook %s], "
+							   "or rejoin %s first", fp.node, fp.run, *fp.promoted ? fp.promoted : "a standby",
+							   s->name, fp.node);
 	journal_entries_free(&es);
-	return stale;
+	return !stale;
 }
 
-int
-rb_promote_native(const rb_settings *s, const rb_promote_request *req)
+/* 1. is the primary dead?  (no lock and no journal while watching) */
+static bool
+step_primary_dead(promote_ctx *c)
 {
-	const rb_promote_settings *p = &s->promote;
-	primary_view *pv = xcalloc(1, sizeof(primary_view));
-	standby_view *sv = xcalloc((size_t) p->n_standbys, sizeof(standby_view));
-	promote_candidate *cands = xcalloc((size_t) p->n_standbys, sizeof(promote_candidate));
+	const rb_promote_settings *p = c->p;
+	const rb_promote_request *req = c->req;
+	primary_view *pv = c->pv;
 	dead_rule	rule = {p->probes, (int64_t) (p->min_dead_for_s * 1000)};
-	promote_guards g = {0};
-	promote_decision d;
-	rb_run		r;
-	char		err[1024],
-				detail[1024],
-				a[24];
-	int			rc = RB_EXIT_FAILED,
-				fails = 0;
 	int64_t		next,
-				watch_end,
-				t_dead = 0,
-				t_promoted;
-	uint32_t	new_tl = 0,
-				timeline_now = 0;
-	bool		was_promoted = false;
-	char	   *params,
-			   *claimed = NULL,
-			   *claimed_by = NULL;
-	standby_view *cand;
-	lease_member *m = NULL;
-	struct sigaction sa;
+				watch_end;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	stop_requested = 0;
-	for (int i = 0; i < p->n_standbys; i++)
-		sv[i].node = p->standbys[i];
-	if (refuse_fenced_primary(s, req, &rc))
-		goto out;
-
-	/* 1. is the primary dead?  (no lock and no journal while watching) */
 	if (req->watch)
 		printf("watching %s: dead after %d failed probes over %.1f s (every %.1f s, timeout %.1f s)\n",
 			   p->primary->name, p->probes, p->min_dead_for_s, p->probe_interval_s, p->probe_timeout_s);
@@ -690,14 +709,14 @@ rb_promote_native(const rb_settings *s, const rb_promote_request *req)
 		if (stop_requested)
 		{
 			printf("stopped by signal: no action taken\n");
-			rc = RB_EXIT_DONE;
-			goto out;
+			c->rc = RB_EXIT_DONE;
+			return false;
 		}
 		{
 			int64_t		start = mono_ms();
 
 			next = start + (int64_t) (p->probe_interval_s * 1000);
-			ok = probe_primary(s, pv, start);
+			ok = probe_primary(c->s, pv, start);
 		}
 		if (req->watch && ok != was_ok)
 		{
@@ -716,7 +735,7 @@ rb_promote_native(const rb_settings *s, const rb_promote_request *req)
 			printf("probe: %s answers (flush lsn %s)\n", p->primary->name, where);
 			fflush(stdout);
 		}
-		if (promote_primary_dead(pv->h, pv->n, &rule, &fails))
+		if (promote_primary_dead(pv->h, pv->n, &rule, &c->fails))
 			break;
 		/* a bounded watch (a rule-triggered run) gives up like a single look */
 		if (ok && (!req->watch || (watch_end && mono_ms() >= watch_end)))
@@ -724,67 +743,103 @@ rb_promote_native(const rb_settings *s, const rb_promote_request *req)
 			char		where[24];
 
 			lsn_format(pv->flush_lsn, where, sizeof(where));
-			params = xasprintf("promote %s", p->primary->name);
-			if (rb_run_begin(&r, s, params, req->dry_run, err, sizeof(err)) == RB_EXIT_DONE)
-				rc = rb_run_finish(&r, "refused", "primary_dead: %s answers (flush lsn %s); nothing to do",
+			c->rc = refuse_unbegun(c, "primary_dead: %s answers (flush lsn %s); nothing to do",
 								   p->primary->name, where);
-			else
-			{
-				fprintf(stderr, "orguard-agent: %s\n", err);
-				rc = RB_EXIT_REFUSED;
-			}
-			free(params);
-			goto out;
+			return false;
 		}
 	}
-	t_dead = mono_ms();
+	c->t_dead = mono_ms();
+	return true;
+}
 
-	/* 2. the run: lock, journal */
-	params = xasprintf("promote %s", p->primary->name);
-	rc = rb_run_begin(&r, s, params, req->dry_run, err, sizeof(err));
+/* 2. the run: lock, journal */
+static bool
+step_begin(promote_ctx *c)
+{
+	primary_view *pv = c->pv;
+	char		err[1024];
+	char	   *params = xasprintf("promote %s", c->p->primary->name);
+
+	c->rc = rb_run_begin(&c->r, c->s, params, c->req->dry_run, err, sizeof(err));
 	free(params);
-	if (rc != RB_EXIT_DONE)
+	if (c->rc != RB_EXIT_DONE)
 	{
 		fprintf(stderr, "orguard-agent: %s\n", err);
-		goto out;
+		return false;
 	}
-	rb_run_step(&r, "primary-dead", p->primary->name, "ok", "%d failed probes over %.1f s: %s", fails,
-				(double) (pv->h[pv->n - 1].at_ms - pv->h[pv->n - fails].at_ms) / 1000.0, pv->last_error);
+	rb_run_step(&c->r, "primary-dead", c->p->primary->name, "ok", "%d failed probes over %.1f s: %s", c->fails,
+				(double) (pv->h[pv->n - 1].at_ms - pv->h[pv->n - c->fails].at_ms) / 1000.0, pv->last_error);
+	return true;
+}
 
-	/* 3. the cluster-wide lease: agents on other hosts wait for it or give up */
-	if (!req->dry_run)
+/* a refusal inside the run */
+static bool
+refuse(promote_ctx *c, const char *fmt,...) __attribute__((format(printf, 2, 3)));
+
+static bool
+refuse(promote_ctx *c, const char *fmt,...)
+{
+	strbuf		why;
+	va_list		ap;
+
+	sb_init(&why);
+	va_start(ap, fmt);
+	sb_vprintf(&why, fmt, ap);
+	va_end(ap);
+	c->rc = rb_run_finish(&c->r, "refused", "%s", why.data);
+	sb_free(&why);
+	return false;
+}
+
+/* 3. the cluster-wide lease: agents on other hosts wait for it or give up */
+static bool
+step_lease(promote_ctx *c)
+{
+	const rb_promote_settings *p = c->p;
+	char		note[1024];
+	int			held;
+	const char *guard;
+
+	if (c->req->dry_run)
+		return true;
+	held = lease_take(c->s, c->sv, p->n_standbys, note, sizeof(note));
+	c->m = lease_members(c->sv, p->n_standbys);
+	if ((guard = promote_lease_held(c->m, p->n_standbys, NULL, c->detail, sizeof(c->detail))) != NULL)
 	{
-		char		note[1024];
-		int			held = lease_take(s, sv, p->n_standbys, note, sizeof(note));
-		const char *guard;
-
-		m = lease_members(sv, p->n_standbys);
-		if ((guard = promote_lease_held(m, p->n_standbys, NULL, detail, sizeof(detail))) != NULL)
-		{
-			rb_run_step(&r, "lease", s->cluster, "failed", "%s", note);
-			rc = rb_run_finish(&r, "refused", "%s: %s", guard, detail);
-			goto out;
-		}
-		rb_run_step(&r, "lease", s->cluster, "ok", "promotion lock held on %d of %d standbys%s%s", held,
-					p->n_standbys, *note ? "; " : "", note);
+		rb_run_step(&c->r, "lease", c->s->cluster, "failed", "%s", note);
+		return refuse(c, "%s: %s", guard, c->detail);
 	}
+	rb_run_step(&c->r, "lease", c->s->cluster, "ok", "promotion lock held on %d of %d standbys%s%s", held,
+				p->n_standbys, *note ? "; " : "", note);
+	return true;
+}
 
-	/* 4. choose */
+/* 4. choose */
+static bool
+step_choose(promote_ctx *c)
+{
+	const rb_promote_settings *p = c->p;
+	const rb_promote_request *req = c->req;
+	primary_view *pv = c->pv;
+	standby_view *sv = c->sv;
+	promote_guards *g = &c->g;
+	char		a[24];
+
 	for (int i = 0; i < p->n_standbys; i++)
 	{
-		sample_standby(s, pv, &sv[i]);
-		cands[i] = sv[i].c;
-		if (sv[i].c.reachable && sv[i].c.in_recovery && sv[i].timeline > timeline_now)
-			timeline_now = sv[i].timeline;
+		sample_standby(c->s, pv, &sv[i]);
+		c->cands[i] = sv[i].c;
+		if (sv[i].c.reachable && sv[i].c.in_recovery && sv[i].timeline > c->timeline_now)
+			c->timeline_now = sv[i].timeline;
 	}
-	g.fence_configured = true;	/* settings insist on fence_command (or none) */
-	g.cluster_sysid = pv->sysid;
-	g.primary_lsn_known = pv->lsn_known || req->primary_lsn_known;
-	g.last_primary_lsn = req->primary_lsn_known && req->last_primary_lsn > pv->flush_lsn
+	g->fence_configured = true;	/* settings insist on fence_command (or none) */
+	g->cluster_sysid = pv->sysid;
+	g->primary_lsn_known = pv->lsn_known || req->primary_lsn_known;
+	g->last_primary_lsn = req->primary_lsn_known && req->last_primary_lsn > pv->flush_lsn
 		? req->last_primary_lsn : pv->flush_lsn;
-	g.max_lag_bytes = p->max_lag_bytes;
-	g.require_sync = p->require_sync;
-	g.chosen_before = req->dry_run ? NULL : chosen_before(&r);
+	g->max_lag_bytes = p->max_lag_bytes;
+	g->require_sync = p->require_sync;
+	g->chosen_before = req->dry_run ? NULL : chosen_before(&c->r);
 	for (int i = 0; i < p->n_standbys; i++)
 	{
 		char		rl[24],
@@ -793,210 +848,270 @@ rb_promote_native(const rb_settings *s, const rb_promote_request *req)
 		lsn_format(sv[i].c.receive_lsn, rl, sizeof(rl));
 		lsn_format(sv[i].c.replay_lsn, pl, sizeof(pl));
 		if (!sv[i].c.reachable)
-			rb_run_step(&r, "standby", sv[i].node->name, "skipped", "does not answer: %s", sv[i].error);
+			rb_run_step(&c->r, "standby", sv[i].node->name, "skipped", "does not answer: %s", sv[i].error);
 		else
-			rb_run_step(&r, "standby", sv[i].node->name, "ok", "%s, received %s, replayed %s, timeline %u%s%s%s",
+			rb_run_step(&c->r, "standby", sv[i].node->name, "ok", "%s, received %s, replayed %s, timeline %u%s%s%s",
 						sv[i].c.in_recovery ? "in recovery" : "NOT in recovery: answers as a primary", rl, pl,
 						sv[i].timeline, sv[i].c.streaming ? ", still streaming" : "",
 						sv[i].c.sync != PROMOTE_ASYNC ? ", was " : "",
 						sv[i].c.sync != PROMOTE_ASYNC ? promote_sync_name(sv[i].c.sync) : "");
 	}
-	if (m)
+	if (c->m)
 	{
 		bool		conflict;
 
-		claimed = promote_lease_claimed(m, p->n_standbys, p->primary->name, timeline_now, r.run, &conflict,
-										&claimed_by);
+		c->claimed = promote_lease_claimed(c->m, p->n_standbys, p->primary->name, c->timeline_now, c->r.run,
+										   &conflict, &c->claimed_by);
 		if (conflict)
-		{
-			rc = rb_run_finish(&r, "refused", "lease: the standbys hold claims of other runs that name different "
-							   "standbys for the failover of %s: check the cluster by hand", p->primary->name);
-			goto out;
-		}
-		g.claimed = claimed;
+			return refuse(c, "lease: the standbys hold claims of other runs that name different "
+						  "standbys for the failover of %s: check the cluster by hand", p->primary->name);
+		g->claimed = c->claimed;
 	}
-	if (!promote_decide(cands, p->n_standbys, &g, &d))
+	if (!promote_decide(c->cands, p->n_standbys, g, &c->d))
 	{
-		if (claimed && strcmp(d.guard, "lease") != 0)
-			rc = rb_run_finish(&r, "refused", "%s: %s (run %s of another agent claimed %s for this failover)",
-							   d.guard, d.reason, claimed_by, claimed);
-		else
-			rc = rb_run_finish(&r, "refused", "%s: %s", d.guard, d.reason);
-		goto out;
+		if (c->claimed && strcmp(c->d.guard, "lease") != 0)
+			return refuse(c, "%s: %s (run %s of another agent claimed %s for this failover)",
+						  c->d.guard, c->d.reason, c->claimed_by, c->claimed);
+		return refuse(c, "%s: %s", c->d.guard, c->d.reason);
 	}
-	cand = &sv[d.candidate];
-	lsn_format(g.last_primary_lsn, a, sizeof(a));
-	rb_run_step(&r, "choose", cand->node->name, "ok", "%s (primary last seen at %s)%s%s", d.reason, a,
-				claimed ? "; claimed before by run " : "", claimed ? claimed_by : "");
-	if (req->dry_run)
-	{
-		rb_plan_text(&r, "plan: lock a majority of %d standbys and record the choice there, fence %s with %s, "
-			   "promote %s (pg_promote, wait), verify writes on a new timeline", p->n_standbys,
-			   p->primary->name, p->fence_command ? p->fence_command : "nothing (fence_command = none)",
-			   cand->node->name);
-		if (p->repoint)
-			for (int i = 0; i < p->n_standbys; i++)
-				if (&sv[i] != cand && sv[i].c.reachable && sv[i].c.in_recovery)
-					rb_plan_text(&r, ", repoint %s", sv[i].node->name);
-		if (p->traffic_command)
-			rb_plan_text(&r, ", move traffic with %s", p->traffic_command);
-		rb_plan_text(&r, "\n");
-		rc = rb_run_finish(&r, "done", "nothing changed");
-		goto out;
-	}
+	c->cand = &sv[c->d.candidate];
+	lsn_format(g->last_primary_lsn, a, sizeof(a));
+	rb_run_step(&c->r, "choose", c->cand->node->name, "ok", "%s (primary last seen at %s)%s%s", c->d.reason, a,
+				c->claimed ? "; claimed before by run " : "", c->claimed ? c->claimed_by : "");
+	return true;
+}
 
-	/* 5. the claim: before anything changes, on every standby locked */
-	{
-		promote_claim cl = {r.run, p->primary->name, cand->timeline, cand->node->name};
-		char	   *value = promote_claim_format(&cl);
-		int			written = 0;
-		const char *guard;
+/* a dry run stops after the choice and prints the plan */
+static void
+print_plan(promote_ctx *c)
+{
+	const rb_promote_settings *p = c->p;
 
+	rb_plan_text(&c->r, "plan: lock a majority of %d standbys and record the choice there, fence %s with %s, "
+		   "promote %s (pg_promote, wait), verify writes on a new timeline", p->n_standbys,
+		   p->primary->name, p->fence_command ? p->fence_command : "nothing (fence_command = none)",
+		   c->cand->node->name);
+	if (p->repoint)
 		for (int i = 0; i < p->n_standbys; i++)
-		{
-			char		err2[512];
+			if (&c->sv[i] != c->cand && c->sv[i].c.reachable && c->sv[i].c.in_recovery)
+				rb_plan_text(&c->r, ", repoint %s", c->sv[i].node->name);
+	if (p->traffic_command)
+		rb_plan_text(&c->r, ", move traffic with %s", p->traffic_command);
+	rb_plan_text(&c->r, "\n");
+	c->rc = rb_run_finish(&c->r, "done", "nothing changed");
+}
 
-			if (!sv[i].lease)
-				continue;
-			if (claim_write(sv[i].lease, value, err2, sizeof(err2)))
-				written++;
-			else
-			{
-				rb_run_step(&r, "claim", sv[i].node->name, "failed", "%s", err2);
-				m[i].locked = false;	/* a claim missing there does not count */
-			}
-		}
-		free(value);
-		if ((guard = promote_lease_held(m, p->n_standbys, cand->node->name, detail, sizeof(detail))) != NULL)
+/* 5. the claim: before anything changes, on every standby locked */
+static bool
+step_claim(promote_ctx *c)
+{
+	const rb_promote_settings *p = c->p;
+	standby_view *cand = c->cand;
+	promote_claim cl = {c->r.run, p->primary->name, cand->timeline, cand->node->name};
+	char	   *value = promote_claim_format(&cl);
+	int			written = 0;
+	const char *guard;
+
+	for (int i = 0; i < p->n_standbys; i++)
+	{
+		char		err2[512];
+
+		if (!c->sv[i].lease)
+			continue;
+		if (claim_write(c->sv[i].lease, value, err2, sizeof(err2)))
+			written++;
+		else
 		{
-			rc = rb_run_finish(&r, "refused", "%s: %s", guard, detail);
-			goto out;
+			rb_run_step(&c->r, "claim", c->sv[i].node->name, "failed", "%s", err2);
+			c->m[i].locked = false;	/* a claim missing there does not count */
 		}
-		rb_run_step(&r, "claim", cand->node->name, "ok", "recorded on %d standbys: %s chosen for the failover of %s",
-					written, cand->node->name, p->primary->name);
 	}
+	free(value);
+	if ((guard = promote_lease_held(c->m, p->n_standbys, cand->node->name, c->detail, sizeof(c->detail))) != NULL)
+		return refuse(c, "%s: %s", guard, c->detail);
+	rb_run_step(&c->r, "claim", cand->node->name, "ok", "recorded on %d standbys: %s chosen for the failover of %s",
+				written, cand->node->name, p->primary->name);
+	return true;
+}
 
-	/* 6. fence the old primary, then make sure it stays silent */
-	if (!rb_run_step_done(&r, "fence", p->primary->name))
+/* 6. fence the old primary, then make sure it stays silent */
+static bool
+step_fence(promote_ctx *c)
+{
+	const rb_promote_settings *p = c->p;
+
+	if (!rb_run_step_done(&c->r, "fence", p->primary->name))
 	{
 		if (p->fence_command)
 		{
-			if (!run_hook(s, p->fence_command, cand->node, r.run, detail, sizeof(detail)))
+			if (!run_hook(c->s, p->fence_command, c->cand->node, c->r.run, c->detail, sizeof(c->detail)))
 			{
-				rb_run_step(&r, "fence", p->primary->name, "failed", "%s", detail);
-				rc = rb_run_finish(&r, "failed", "fence_command failed: not promoting");
-				goto out;
+				rb_run_step(&c->r, "fence", p->primary->name, "failed", "%s", c->detail);
+				c->rc = rb_run_finish(&c->r, "failed", "fence_command failed: not promoting");
+				return false;
 			}
-			rb_run_step(&r, "fence", p->primary->name, "ok", "%s", detail);
+			rb_run_step(&c->r, "fence", p->primary->name, "ok", "%s", c->detail);
 		}
 		else
-			rb_run_step(&r, "fence", p->primary->name, "ok", "fence_command = none: not fenced");
+			rb_run_step(&c->r, "fence", p->primary->name, "ok", "fence_command = none: not fenced");
 	}
-	if (probe_primary(s, pv, mono_ms()))
+	if (probe_primary(c->s, c->pv, mono_ms()))
+		return refuse(c, "primary_dead: %s answers again after fencing: not promoting", p->primary->name);
+	return true;
+}
+
+/* 7. the last look, right before pg_promote() */
+static bool
+step_recheck(promote_ctx *c)
+{
+	const rb_promote_settings *p = c->p;
+	promote_candidate *now = xcalloc((size_t) p->n_standbys, sizeof(promote_candidate));
+	const char *other,
+			   *guard;
+	journal_entries es = {0};
+	fenced_primary fp;
+	int			held = 0;
+
+	for (int i = 0; i < p->n_standbys; i++)
 	{
-		rc = rb_run_finish(&r, "refused", "primary_dead: %s answers again after fencing: not promoting",
-						   p->primary->name);
-		goto out;
+		standby_view look = {.node = c->sv[i].node};
+
+		sample_standby(c->s, c->pv, &look);
+		now[i] = look.c;
 	}
-
-	/* 7. the last look, right before pg_promote() */
+	other = promote_other_primary(now, p->n_standbys, c->cand->node->name);
+	if (other)
 	{
-		promote_candidate *now = xcalloc((size_t) p->n_standbys, sizeof(promote_candidate));
-		const char *other,
-				   *guard;
-		journal_entries es = {0};
-		fenced_primary fp;
-		int			held = 0;
-
-		for (int i = 0; i < p->n_standbys; i++)
-		{
-			standby_view look = {.node = sv[i].node};
-
-			sample_standby(s, pv, &look);
-			now[i] = look.c;
-		}
-		other = promote_other_primary(now, p->n_standbys, cand->node->name);
-		if (other)
-		{
-			snprintf(detail, sizeof(detail), "%s", other);
-			free(now);
-			rc = rb_run_finish(&r, "refused", "other_primary: %s answers as a primary right before the promotion "
-							   "of %s: not promoting", detail, cand->node->name);
-			goto out;
-		}
+		snprintf(c->detail, sizeof(c->detail), "%s", other);
 		free(now);
-		lease_check(sv, p->n_standbys);
-		for (int i = 0; i < p->n_standbys; i++)
-		{
-			m[i].locked = m[i].locked && sv[i].lease != NULL;
-			held += m[i].locked;
-		}
-		if ((guard = promote_lease_held(m, p->n_standbys, cand->node->name, detail, sizeof(detail))) != NULL)
-		{
-			rc = rb_run_finish(&r, "refused", "%s: lost before the promotion: %s", guard, detail);
-			goto out;
-		}
-		if (journal_says_fenced(s, &fp, &es))
-		{
-			rc = rb_run_finish(&r, "refused", "fenced_primary: run %s failed over from %s meanwhile: not promoting",
-							   fp.run, fp.node);
-			journal_entries_free(&es);
-			goto out;
-		}
-		journal_entries_free(&es);
-		rb_run_step(&r, "recheck", cand->node->name, "ok", "no other standby answers as a primary; lease held on %d standbys",
-					held);
+		return refuse(c, "other_primary: %s answers as a primary right before the promotion "
+					  "of %s: not promoting", c->detail, c->cand->node->name);
 	}
-
-	/* 8. promote and verify */
-	if (!promote_and_verify(s, cand, g.cluster_sysid ? g.cluster_sysid : cand->c.sysid, &new_tl, &was_promoted,
-							detail, sizeof(detail)))
+	free(now);
+	lease_check(c->sv, p->n_standbys);
+	for (int i = 0; i < p->n_standbys; i++)
 	{
-		rb_run_step(&r, "promote", cand->node->name, "failed", "%s", detail);
-		rc = rb_run_finish(&r, "failed", "promotion of %s did not verify", cand->node->name);
-		goto out;
+		c->m[i].locked = c->m[i].locked && c->sv[i].lease != NULL;
+		held += c->m[i].locked;
 	}
-	t_promoted = mono_ms();
-	rb_run_step(&r, "promote", cand->node->name, "ok", "%s%s", was_promoted ? "" : "already promoted; ", detail);
+	if ((guard = promote_lease_held(c->m, p->n_standbys, c->cand->node->name, c->detail, sizeof(c->detail))) != NULL)
+		return refuse(c, "%s: lost before the promotion: %s", guard, c->detail);
+	if (journal_says_fenced(c->s, &fp, &es))
+	{
+		refuse(c, "fenced_primary: run %s failed over from %s meanwhile: not promoting", fp.run, fp.node);
+		journal_entries_free(&es);
+		return false;
+	}
+	journal_entries_free(&es);
+	rb_run_step(&c->r, "recheck", c->cand->node->name, "ok",
+				"no other standby answers as a primary; lease held on %d standbys", held);
+	return true;
+}
 
-	/* 9. the other standbys follow the new primary */
+/* 8. promote and verify */
+static bool
+step_promote(promote_ctx *c)
+{
+	standby_view *cand = c->cand;
+	bool		was_promoted = false;
+
+	if (!promote_and_verify(c->s, cand, c->g.cluster_sysid ? c->g.cluster_sysid : cand->c.sysid, &c->new_tl,
+							&was_promoted, c->detail, sizeof(c->detail)))
+	{
+		rb_run_step(&c->r, "promote", cand->node->name, "failed", "%s", c->detail);
+		c->rc = rb_run_finish(&c->r, "failed", "promotion of %s did not verify", cand->node->name);
+		return false;
+	}
+	c->t_promoted = mono_ms();
+	rb_run_step(&c->r, "promote", cand->node->name, "ok", "%s%s", was_promoted ? "" : "already promoted; ",
+				c->detail);
+	return true;
+}
+
+/* 9. the other standbys follow the new primary */
+static bool
+step_repoint(promote_ctx *c)
+{
+	const rb_promote_settings *p = c->p;
+	standby_view *sv = c->sv;
+
 	for (int i = 0; i < p->n_standbys && p->repoint; i++)
 	{
-		if (&sv[i] == cand || !sv[i].c.reachable || !sv[i].c.in_recovery ||
-			rb_run_step_done(&r, "repoint", sv[i].node->name))
+		if (&sv[i] == c->cand || !sv[i].c.reachable || !sv[i].c.in_recovery ||
+			rb_run_step_done(&c->r, "repoint", sv[i].node->name))
 			continue;
-		if (repoint(s, cand->node, sv[i].node, new_tl, detail, sizeof(detail)))
-			rb_run_step(&r, "repoint", sv[i].node->name, "ok", "%s", detail);
+		if (repoint(c->s, c->cand->node, sv[i].node, c->new_tl, c->detail, sizeof(c->detail)))
+			rb_run_step(&c->r, "repoint", sv[i].node->name, "ok", "%s", c->detail);
 		else
-			rb_run_step(&r, "repoint", sv[i].node->name, "failed", "%s", detail);
+			rb_run_step(&c->r, "repoint", sv[i].node->name, "failed", "%s", c->detail);
+	}
+	return true;
+}
+
+/* 10. traffic */
+static bool
+step_traffic(promote_ctx *c)
+{
+	const rb_promote_settings *p = c->p;
+	const node_cfg *node = c->cand->node;
+
+	if (!p->traffic_command || rb_run_step_done(&c->r, "traffic", node->name))
+		return true;
+	if (run_hook(c->s, p->traffic_command, node, c->r.run, c->detail, sizeof(c->detail)))
+	{
+		rb_run_step(&c->r, "traffic", node->name, "ok", "%s", c->detail);
+		return true;
+	}
+	rb_run_step(&c->r, "traffic", node->name, "failed", "%s", c->detail);
+	c->rc = rb_run_finish(&c->r, "failed", "%s is the new primary but traffic_command failed", node->name);
+	return false;
+}
+
+int
+rb_promote_native(const rb_settings *s, const rb_promote_request *req)
+{
+	const rb_promote_settings *p = &s->promote;
+	promote_ctx c = {
+		.s = s,
+		.p = p,
+		.req = req,
+		.pv = xcalloc(1, sizeof(primary_view)),
+		.sv = xcalloc((size_t) p->n_standbys, sizeof(standby_view)),
+		.cands = xcalloc((size_t) p->n_standbys, sizeof(promote_candidate)),
+		.rc = RB_EXIT_FAILED,
+	};
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	stop_requested = 0;
+	for (int i = 0; i < p->n_standbys; i++)
+		c.sv[i].node = p->standbys[i];
+
+	if (step_not_fenced_before(&c) && step_primary_dead(&c) && step_begin(&c) &&
+		step_lease(&c) && step_choose(&c))
+	{
+		if (req->dry_run)
+			print_plan(&c);
+		else if (step_claim(&c) && step_fence(&c) && step_recheck(&c) && step_promote(&c) &&
+				 step_repoint(&c) && step_traffic(&c))
+			c.rc = rb_run_finish(&c.r, "done", "%s promoted; %.2f s from the first failed probe to writable "
+								 "(decision %.2f s, action %.2f s); at most %" PRIu64 " bytes behind the "
+								 "primary's last sample",
+								 c.cand->node->name, (double) (c.t_promoted - c.pv->first_fail_ms) / 1000.0,
+								 (double) (c.t_dead - c.pv->first_fail_ms) / 1000.0,
+								 (double) (c.t_promoted - c.t_dead) / 1000.0, c.d.lag_bytes);
 	}
 
-	/* 10. traffic */
-	if (p->traffic_command && !rb_run_step_done(&r, "traffic", cand->node->name))
-	{
-		if (run_hook(s, p->traffic_command, cand->node, r.run, detail, sizeof(detail)))
-			rb_run_step(&r, "traffic", cand->node->name, "ok", "%s", detail);
-		else
-		{
-			rb_run_step(&r, "traffic", cand->node->name, "failed", "%s", detail);
-			rc = rb_run_finish(&r, "failed", "%s is the new primary but traffic_command failed", cand->node->name);
-			goto out;
-		}
-	}
-	rc = rb_run_finish(&r, "done", "%s promoted; %.2f s from the first failed probe to writable (decision %.2f s, action %.2f s); "
-					   "at most %" PRIu64 " bytes behind the primary's last sample",
-					   cand->node->name, (double) (t_promoted - pv->first_fail_ms) / 1000.0,
-					   (double) (t_dead - pv->first_fail_ms) / 1000.0, (double) (t_promoted - t_dead) / 1000.0,
-					   d.lag_bytes);
-	goto out;
-out:
-	lease_release(sv, p->n_standbys);
-	free(m);
-	free(claimed);
-	free(claimed_by);
-	free_sync_states(pv);
-	free(pv);
-	free(sv);
-	free(cands);
-	return rc;
+	lease_release(c.sv, p->n_standbys);
+	free(c.m);
+	free(c.claimed);
+	free(c.claimed_by);
+	free_sync_states(c.pv);
+	free(c.pv);
+	free(c.sv);
+	free(c.cands);
+	return c.rc;
 }

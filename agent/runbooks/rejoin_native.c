@@ -37,6 +37,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,286 +239,384 @@ wait_follow(const rb_settings *s, const node_cfg *node, unsigned tl, const char 
 	return false;
 }
 
-int
-rb_rejoin_native(const rb_settings *s, const char *name, bool dry_run)
+/* ---------- the run: one context, one function per step ---------- */
+
+typedef struct rejoin_ctx
 {
-	const rb_promote_settings *p = &s->promote;
-	const node_cfg *node = find_member(p, name);
-	const char *dir;
-	const node_cfg *primary = NULL;
-	uint64_t	primary_sysid = 0;
-	unsigned	primary_tl = 0;
-	strbuf		primaries;
+	const rb_settings *s;
+	const rb_promote_settings *p;
+	const char *name;
+	const node_cfg *node;
+	bool		dry_run;
 	rb_run		r;
-	char		err[1024],
-				why[512];
-	char	   *params,
-			   *save_dir = NULL,
-			   *log = NULL,
-			   *pwenv = NULL;
-	controldata cd;
-	const char *guard;
-	bool		rewindable = true,
-				forked = false,
-				stopped = false;
-	int			rc,
-				n_primaries = 0;
-	off_t		offset;
-	int64_t		t0 = mono_ms(),
-				t_rewind = -1;
+	const char *dir;
+	char	   *log;
+	char	   *save_dir;
+	char	   *pwenv;
+	const node_cfg *primary;
+	uint64_t	primary_sysid;
+	unsigned	primary_tl;
+	bool		rewindable;
+	bool		forked;
+	bool		stopped;		/* shut down in recovery by a failed start */
+	int			rc;				/* the exit code once a step ends the run */
+	char		err[1024];
+	int64_t		t0,
+				t_rewind;
+} rejoin_ctx;
 
-	if (!node)
-	{
-		fprintf(stderr, "orguard-agent: %s is not the primary or a standby of [runbook %s]\n", name, s->name);
-		return RB_EXIT_USAGE;
-	}
-	params = xasprintf("rejoin %s", name);
-	rc = rb_run_begin(&r, s, params, dry_run, err, sizeof(err));
+/* ends the run with result and a detail; returns false to stop the steps */
+static bool
+finish(rejoin_ctx *c, const char *result, const char *fmt,...) __attribute__((format(printf, 3, 4)));
+
+static bool
+finish(rejoin_ctx *c, const char *result, const char *fmt,...)
+{
+	strbuf		why;
+	va_list		ap;
+
+	sb_init(&why);
+	va_start(ap, fmt);
+	sb_vprintf(&why, fmt, ap);
+	va_end(ap);
+	c->rc = rb_run_finish(&c->r, result, "%s", why.data);
+	sb_free(&why);
+	return false;
+}
+
+/* the lock and the journal, and a local data directory to work on */
+static bool
+step_begin(rejoin_ctx *c)
+{
+	char	   *params = xasprintf("rejoin %s", c->name);
+
+	c->rc = rb_run_begin(&c->r, c->s, params, c->dry_run, c->err, sizeof(c->err));
 	free(params);
-	if (rc != RB_EXIT_DONE)
+	if (c->rc != RB_EXIT_DONE)
 	{
-		fprintf(stderr, "orguard-agent: %s\n", err);
-		return rc;
+		fprintf(stderr, "orguard-agent: %s\n", c->err);
+		return false;
 	}
-	sb_init(&primaries);
-	if (!(dir = labels_get(&p->data_dirs, name)))
-	{
-		rc = rb_run_finish(&r, "refused", "data_dir: no data_dir.%s in [runbook %s]; rejoin works on a local data directory",
-						   name, s->name);
-		goto out;
-	}
-	log = xasprintf("%s/orguard-rejoin.log", dir);
+	if (!(c->dir = labels_get(&c->p->data_dirs, c->name)))
+		return finish(c, "refused", "data_dir: no data_dir.%s in [runbook %s]; rejoin works on a local data directory",
+					  c->name, c->s->name);
+	c->log = xasprintf("%s/orguard-rejoin.log", c->dir);
+	return true;
+}
 
-	/* exactly one other node answers as primary */
+/* exactly one other node answers as primary */
+static bool
+step_primary(rejoin_ctx *c)
+{
+	const rb_promote_settings *p = c->p;
+	strbuf		primaries;
+	int			n_primaries = 0;
+
+	sb_init(&primaries);
 	for (int i = -1; i < p->n_standbys; i++)
 	{
 		const node_cfg *n = i < 0 ? p->primary : p->standbys[i];
-		PGconn	   *c;
+		PGconn	   *conn;
 		char	   *v = NULL;
 
-		if (n == node || !(c = rb_connect_node(n, p->probe_timeout_s, err, sizeof(err))))
+		if (n == c->node || !(conn = rb_connect_node(n, p->probe_timeout_s, c->err, sizeof(c->err))))
 			continue;
-		if (rb_query_value(c, "SELECT (SELECT system_identifier FROM pg_control_system())::text || ' ' || "
+		if (rb_query_value(conn, "SELECT (SELECT system_identifier FROM pg_control_system())::text || ' ' || "
 						   "substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) WHERE NOT pg_is_in_recovery()",
-						   &v, err, sizeof(err)) && v)
+						   &v, c->err, sizeof(c->err)) && v)
 		{
 			char		tl[16] = "";
 
 			n_primaries++;
-			primary = n;
-			sscanf(v, "%" SCNu64 " %15s", &primary_sysid, tl);
-			primary_tl = (unsigned) strtoul(tl, NULL, 16);
+			c->primary = n;
+			sscanf(v, "%" SCNu64 " %15s", &c->primary_sysid, tl);
+			c->primary_tl = (unsigned) strtoul(tl, NULL, 16);
 			sb_printf(&primaries, "%s%s", primaries.len ? ", " : "", n->name);
 		}
 		free(v);
-		PQfinish(c);
+		PQfinish(conn);
 	}
 	if (n_primaries != 1)
 	{
-		rc = rb_run_finish(&r, "refused", n_primaries ? "primary: more than one node answers as primary (%s): resolve that first"
-						   : "primary: no other node answers as primary%s", primaries.data);
-		goto out;
+		if (n_primaries)
+			finish(c, "refused", "primary: more than one node answers as primary (%s): resolve that first",
+				   primaries.data);
+		else
+			finish(c, "refused", "primary: no other node answers as primary%s", primaries.data);
+		sb_free(&primaries);
+		return false;
 	}
-	rb_run_step(&r, "primary", primary->name, "ok", "system identifier %" PRIu64 ", timeline %u", primary_sysid, primary_tl);
+	sb_free(&primaries);
+	rb_run_step(&c->r, "primary", c->primary->name, "ok", "system identifier %" PRIu64 ", timeline %u",
+				c->primary_sysid, c->primary_tl);
+	return true;
+}
 
-	/*
-	 * The node must be stopped (fenced) and of this cluster.  A resumed run
-	 * checks again: between the two runs the node may have been started as
-	 * a primary, or its directory replaced by another cluster's.
-	 */
+/*
+ * The node must be stopped (fenced) and of this cluster.  A resumed run
+ * checks again: between the two runs the node may have been started as
+ * a primary, or its directory replaced by another cluster's.
+ */
+static bool
+step_check(rejoin_ctx *c)
+{
+	const rb_settings *s = c->s;
+	char	   *tool = xasprintf("%s/pg_controldata", s->bin_dir);
+	char	   *argv[] = {tool, "-D", (char *) c->dir, NULL};
+	strbuf		out;
+	bool		read_ok;
+	controldata cd;
+	const char *guard;
+	char		why[512];
+
+	sb_init(&out);
+	read_ok = rb_exec(argv, NULL, 30, &out, c->err, sizeof(c->err)) == 0 && controldata_parse(out.data, &cd);
+	free(tool);
+	if (!read_ok)
 	{
-		char	   *tool = xasprintf("%s/pg_controldata", s->bin_dir);
-		char	   *argv[] = {tool, "-D", (char *) dir, NULL};
-		strbuf		out;
-		bool		read_ok;
-
-		sb_init(&out);
-		read_ok = rb_exec(argv, NULL, 30, &out, err, sizeof(err)) == 0 && controldata_parse(out.data, &cd);
-		free(tool);
-		if (!read_ok)
-		{
-			rc = rb_run_finish(&r, "refused", "data_dir: cannot read the control file of %s: %s", dir,
-							   rb_tail_lines(out.data, 2));
-			sb_free(&out);
-			goto out;
-		}
+		finish(c, "refused", "data_dir: cannot read the control file of %s: %s", c->dir,
+			   rb_tail_lines(out.data, 2));
 		sb_free(&out);
-		guard = rejoin_guard(&cd, node_running(s, dir) && !own_standby(s, &r, node), primary_sysid, why, sizeof(why));
-		if (guard && !strcmp(guard, "rewindable"))
-			rewindable = false;
-		else if (guard)
-		{
-			rc = rb_run_finish(&r, "refused", "%s: %s", guard, why);
-			goto out;
-		}
-		rb_run_step(&r, "check", name, "ok", "%s (%s), timeline %u, %s",
-					node_running(s, dir) ? "running as the standby this run started" : "stopped", cd.state, cd.timeline,
-					rewindable ? "rewindable" : "not rewindable (no wal_log_hints, no checksums)");
+		return false;
 	}
-	if (dry_run)
-	{
-		rb_plan_text(&r, "plan: save the configuration of %s, start it as a standby of %s and wait until it streams timeline %u; "
-			   "if its WAL went past the switch point: stop it, pg_rewind --target-pgdata=%s --source-server=<%s>%s, "
-			   "configure and start it again\n", name, primary->name, primary_tl, dir, primary->name,
-			   rewindable ? "" : " (impossible here: a re-clone would be needed)");
-		rc = rb_run_finish(&r, "done", "nothing changed");
-		goto out;
-	}
+	sb_free(&out);
+	guard = rejoin_guard(&cd, node_running(s, c->dir) && !own_standby(s, &c->r, c->node), c->primary_sysid,
+						 why, sizeof(why));
+	if (guard && !strcmp(guard, "rewindable"))
+		c->rewindable = false;
+	else if (guard)
+		return finish(c, "refused", "%s: %s", guard, why);
+	rb_run_step(&c->r, "check", c->name, "ok", "%s (%s), timeline %u, %s",
+				node_running(s, c->dir) ? "running as the standby this run started" : "stopped", cd.state, cd.timeline,
+				c->rewindable ? "rewindable" : "not rewindable (no wal_log_hints, no checksums)");
+	return true;
+}
 
-	/* per run: a later run must not overwrite the node's own files with what pg_rewind left */
-	save_dir = xasprintf("%s.rejoin.%s.%s", s->journal, name, r.run);
-	if (!rb_run_step_done(&r, "save-config", name))
-	{
-		errno = 0;
-		if ((mkdir(save_dir, 0700) != 0 && errno != EEXIST) || !copy_conf(dir, save_dir, err, sizeof(err)))
-		{
-			rb_run_step(&r, "save-config", name, "failed", "%s", err[0] ? err : strerror(errno));
-			rc = rb_run_finish(&r, "failed", "cannot save the configuration of %s; nothing changed", name);
-			goto out;
-		}
-		rb_run_step(&r, "save-config", name, "ok", "into %s", save_dir);
-	}
-	if (!rb_run_step_done(&r, "rewind", name))
-	{
-		/* first try: recover as a standby, which writes no WAL of its own */
-		if (!node_running(s, dir))
-		{
-			if (!configure_standby(&r, dir, save_dir, primary, name, err, sizeof(err)))
-			{
-				rb_run_step(&r, "configure", name, "failed", "%s", err);
-				rc = rb_run_finish(&r, "failed", "cannot configure %s as a standby", name);
-				goto out;
-			}
-			rb_run_step(&r, "configure", name, "ok", "own configuration, primary_conninfo to %s, standby.signal", primary->name);
-			offset = file_size(log);
-			if (!pg_ctl(s, dir, "start", log, err, sizeof(err)))
-			{
-				rb_run_step(&r, "start", name, "failed", "%s", err);
+/* a dry run stops after the checks and prints the plan */
+static void
+print_plan(rejoin_ctx *c)
+{
+	rb_plan_text(&c->r, "plan: save the configuration of %s, start it as a standby of %s and wait until it streams timeline %u; "
+		   "if its WAL went past the switch point: stop it, pg_rewind --target-pgdata=%s --source-server=<%s>%s, "
+		   "configure and start it again\n", c->name, c->primary->name, c->primary_tl, c->dir, c->primary->name,
+		   c->rewindable ? "" : " (impossible here: a re-clone would be needed)");
+	finish(c, "done", "nothing changed");
+}
 
-				/*
-				 * A start in recovery after the fence (an operator, a crash
-				 * loop) replayed the node's own WAL past the switch point:
-				 * its minimum recovery point is not on the new timeline.
-				 * It stopped shut down in recovery, as pg_rewind needs.
-				 */
-				if (!log_says(log, offset, "does not contain minimum recovery point"))
-				{
-					rc = rb_run_finish(&r, "failed", "%s did not start as a standby", name);
-					goto out;
-				}
-				forked = stopped = true;
-			}
-			else
-				rb_run_step(&r, "start", name, "ok", "as a standby");
+/* per run: a later run must not overwrite the node's own files with what pg_rewind left */
+static bool
+step_save_config(rejoin_ctx *c)
+{
+	c->save_dir = xasprintf("%s.rejoin.%s.%s", c->s->journal, c->name, c->r.run);
+	if (rb_run_step_done(&c->r, "save-config", c->name))
+		return true;
+	errno = 0;
+	if ((mkdir(c->save_dir, 0700) != 0 && errno != EEXIST) || !copy_conf(c->dir, c->save_dir, c->err, sizeof(c->err)))
+	{
+		rb_run_step(&c->r, "save-config", c->name, "failed", "%s", c->err[0] ? c->err : strerror(errno));
+		return finish(c, "failed", "cannot save the configuration of %s; nothing changed", c->name);
+	}
+	rb_run_step(&c->r, "save-config", c->name, "ok", "into %s", c->save_dir);
+	return true;
+}
+
+/*
+ * First try: recover as a standby, which writes no WAL of its own.  Ends
+ * the run (done) when the node simply follows.
+ */
+static bool
+step_try_follow(rejoin_ctx *c)
+{
+	const rb_settings *s = c->s;
+	const char *name = c->name;
+	off_t		offset;
+
+	if (!node_running(s, c->dir))
+	{
+		if (!configure_standby(&c->r, c->dir, c->save_dir, c->primary, name, c->err, sizeof(c->err)))
+		{
+			rb_run_step(&c->r, "configure", name, "failed", "%s", c->err);
+			return finish(c, "failed", "cannot configure %s as a standby", name);
+		}
+		rb_run_step(&c->r, "configure", name, "ok", "own configuration, primary_conninfo to %s, standby.signal",
+					c->primary->name);
+		offset = file_size(c->log);
+		if (!pg_ctl(s, c->dir, "start", c->log, c->err, sizeof(c->err)))
+		{
+			rb_run_step(&c->r, "start", name, "failed", "%s", c->err);
+
+			/*
+			 * A start in recovery after the fence (an operator, a crash
+			 * loop) replayed the node's own WAL past the switch point: its
+			 * minimum recovery point is not on the new timeline.  It
+			 * stopped shut down in recovery, as pg_rewind needs.
+			 */
+			if (!log_says(c->log, offset, "does not contain minimum recovery point"))
+				return finish(c, "failed", "%s did not start as a standby", name);
+			c->forked = c->stopped = true;
 		}
 		else
-			offset = 0;
-		if (!stopped && wait_follow(s, node, primary_tl, log, offset, p->catchup_timeout_s, &forked))
-		{
-			rb_run_step(&r, "follow", name, "ok", "streams timeline %u from %s; no rewind was needed", primary_tl, primary->name);
-			rc = rb_run_finish(&r, "done", "%s rejoined as a standby of %s in %.2f s without a rewind",
-							   name, primary->name, (double) (mono_ms() - t0) / 1000.0);
-			goto out;
-		}
-		rb_run_step(&r, "follow", name, "failed", "%s", forked ? "its WAL went past the new timeline's switch point"
-					: "does not stream the new timeline");
-		if (!rewindable)
-		{
-			pg_ctl(s, dir, "stop", NULL, err, sizeof(err));
-			rc = rb_run_finish(&r, "failed", "rewindable: it needs a rewind, and pg_rewind needs wal_log_hints = on or "
-							   "data checksums: %s is stopped; a re-clone (pg_basebackup) is needed", name);
-			goto out;
-		}
-		if (!stopped && !pg_ctl(s, dir, "stop", NULL, err, sizeof(err)))
-		{
-			rb_run_step(&r, "stop", name, "failed", "%s", err);
-			rc = rb_run_finish(&r, "failed", "cannot stop %s for the rewind", name);
-			goto out;
-		}
-		rb_run_step(&r, "stop", name, "ok", "shut down in recovery, ready for pg_rewind");
-		{
-			/*
-			 * A just-promoted primary's control file still names its old
-			 * timeline until its first checkpoint, and pg_rewind reads it
-			 */
-			PGconn	   *c = rb_connect_node(primary, p->probe_timeout_s, err, sizeof(err));
-			bool		ok = c && rb_exec_sql(c, "CHECKPOINT", err, sizeof(err));
-
-			PQfinish(c);
-			if (!ok)
-			{
-				rb_run_step(&r, "checkpoint", primary->name, "failed", "%s", err);
-				rc = rb_run_finish(&r, "failed", "no checkpoint on %s: pg_rewind would read a stale timeline; %s stays down",
-								   primary->name, name);
-				goto out;
-			}
-			rb_run_step(&r, "checkpoint", primary->name, "ok", "control file up to date for pg_rewind");
-		}
-		{
-			char	   *src = xasprintf("%s application_name=%s", primary->conninfo, name);
-			char	   *target = xasprintf("--target-pgdata=%s", dir);
-			char	   *source = xasprintf("--source-server=%s", src);
-			char	   *tool = xasprintf("%s/pg_rewind", s->bin_dir);
-			char	   *argv[] = {tool, target, source, NULL};
-			char	   *env[] = {NULL, NULL};
-			strbuf		out;
-			int			x;
-			int64_t		t = mono_ms();
-
-			pwenv = rb_password_env(primary);
-			env[0] = pwenv;
-			sb_init(&out);
-			rb_run_step(&r, "rewind", name, "started", "from %s", primary->name);
-			x = rb_exec_pq(argv, env, p->rewind_timeout_s, &out, err, sizeof(err));
-			t_rewind = mono_ms() - t;
-			free(src);
-			free(target);
-			free(source);
-			free(tool);
-			if (x != 0)
-			{
-				rb_run_step(&r, "rewind", name, "failed", "%s", x < 0 ? err : rb_tail_lines(out.data, 2));
-				sb_free(&out);
-				copy_conf(save_dir, dir, err, sizeof(err));
-				rc = rb_run_finish(&r, "failed", "pg_rewind failed: %s stays down; a re-clone (pg_basebackup) is needed", name);
-				goto out;
-			}
-			rb_run_step(&r, "rewind", name, "ok", "in %.2f s", (double) t_rewind / 1000.0);
-			sb_free(&out);
-		}
+			rb_run_step(&c->r, "start", name, "ok", "as a standby");
 	}
-	/* after the rewind: the source's configuration files are in place of the node's */
-	if (!node_running(s, dir))
+	else
+		offset = 0;
+	if (!c->stopped && wait_follow(s, c->node, c->primary_tl, c->log, offset, c->p->catchup_timeout_s, &c->forked))
 	{
-		if (!configure_standby(&r, dir, save_dir, primary, name, err, sizeof(err)))
-		{
-			rb_run_step(&r, "configure", name, "failed", "%s", err);
-			rc = rb_run_finish(&r, "failed", "cannot configure %s as a standby", name);
-			goto out;
-		}
-		rb_run_step(&r, "configure", name, "ok", "own configuration back, primary_conninfo to %s, standby.signal", primary->name);
-		if (!pg_ctl(s, dir, "start", log, err, sizeof(err)))
-		{
-			rb_run_step(&r, "start", name, "failed", "%s", err);
-			rc = rb_run_finish(&r, "failed", "%s did not start as a standby after the rewind", name);
-			goto out;
-		}
-		rb_run_step(&r, "start", name, "ok", "as a standby");
+		rb_run_step(&c->r, "follow", name, "ok", "streams timeline %u from %s; no rewind was needed", c->primary_tl,
+					c->primary->name);
+		return finish(c, "done", "%s rejoined as a standby of %s in %.2f s without a rewind",
+					  name, c->primary->name, (double) (mono_ms() - c->t0) / 1000.0);
 	}
-	if (!wait_follow(s, node, primary_tl, log, file_size(log), p->command_timeout_s, &forked))
+	rb_run_step(&c->r, "follow", name, "failed", "%s", c->forked ? "its WAL went past the new timeline's switch point"
+				: "does not stream the new timeline");
+	return true;
+}
+
+/* stopped cleanly in recovery, ready for pg_rewind (when it can work) */
+static bool
+step_stop(rejoin_ctx *c)
+{
+	if (!c->rewindable)
 	{
-		rb_run_step(&r, "follow", name, "failed", "not streaming timeline %u from %s within %.0f s",
-					primary_tl, primary->name, p->command_timeout_s);
-		rc = rb_run_finish(&r, "failed", "%s runs as a standby but does not follow %s", name, primary->name);
-		goto out;
+		pg_ctl(c->s, c->dir, "stop", NULL, c->err, sizeof(c->err));
+		return finish(c, "failed", "rewindable: it needs a rewind, and pg_rewind needs wal_log_hints = on or "
+					  "data checksums: %s is stopped; a re-clone (pg_basebackup) is needed", c->name);
 	}
-	rb_run_step(&r, "follow", name, "ok", "streams timeline %u from %s", primary_tl, primary->name);
-	rc = rb_run_finish(&r, "done", "%s rejoined as a standby of %s in %.2f s (pg_rewind %.2f s)",
-					   name, primary->name, (double) (mono_ms() - t0) / 1000.0, (double) t_rewind / 1000.0);
-out:
-	sb_free(&primaries);
-	free(save_dir);
-	free(log);
-	free(pwenv);
-	return rc;
+	if (!c->stopped && !pg_ctl(c->s, c->dir, "stop", NULL, c->err, sizeof(c->err)))
+	{
+		rb_run_step(&c->r, "stop", c->name, "failed", "%s", c->err);
+		return finish(c, "failed", "cannot stop %s for the rewind", c->name);
+	}
+	rb_run_step(&c->r, "stop", c->name, "ok", "shut down in recovery, ready for pg_rewind");
+	return true;
+}
+
+/*
+ * A just-promoted primary's control file still names its old timeline until
+ * its first checkpoint, and pg_rewind reads it
+ */
+static bool
+step_checkpoint(rejoin_ctx *c)
+{
+	PGconn	   *conn = rb_connect_node(c->primary, c->p->probe_timeout_s, c->err, sizeof(c->err));
+	bool		ok = conn && rb_exec_sql(conn, "CHECKPOINT", c->err, sizeof(c->err));
+
+	PQfinish(conn);
+	if (!ok)
+	{
+		rb_run_step(&c->r, "checkpoint", c->primary->name, "failed", "%s", c->err);
+		return finish(c, "failed", "no checkpoint on %s: pg_rewind would read a stale timeline; %s stays down",
+					  c->primary->name, c->name);
+	}
+	rb_run_step(&c->r, "checkpoint", c->primary->name, "ok", "control file up to date for pg_rewind");
+	return true;
+}
+
+static bool
+step_rewind(rejoin_ctx *c)
+{
+	const node_cfg *primary = c->primary;
+	char	   *src = xasprintf("%s application_name=%s", primary->conninfo, c->name);
+	char	   *target = xasprintf("--target-pgdata=%s", c->dir);
+	char	   *source = xasprintf("--source-server=%s", src);
+	char	   *tool = xasprintf("%s/pg_rewind", c->s->bin_dir);
+	char	   *argv[] = {tool, target, source, NULL};
+	char	   *env[] = {NULL, NULL};
+	strbuf		out;
+	int			x;
+	int64_t		t = mono_ms();
+
+	c->pwenv = rb_password_env(primary);
+	env[0] = c->pwenv;
+	sb_init(&out);
+	rb_run_step(&c->r, "rewind", c->name, "started", "from %s", primary->name);
+	x = rb_exec_pq(argv, env, c->p->rewind_timeout_s, &out, c->err, sizeof(c->err));
+	c->t_rewind = mono_ms() - t;
+	free(src);
+	free(target);
+	free(source);
+	free(tool);
+	if (x != 0)
+	{
+		rb_run_step(&c->r, "rewind", c->name, "failed", "%s", x < 0 ? c->err : rb_tail_lines(out.data, 2));
+		sb_free(&out);
+		copy_conf(c->save_dir, c->dir, c->err, sizeof(c->err));
+		return finish(c, "failed", "pg_rewind failed: %s stays down; a re-clone (pg_basebackup) is needed", c->name);
+	}
+	rb_run_step(&c->r, "rewind", c->name, "ok", "in %.2f s", (double) c->t_rewind / 1000.0);
+	sb_free(&out);
+	return true;
+}
+
+/* after the rewind: the source's configuration files are in place of the node's */
+static bool
+step_restart(rejoin_ctx *c)
+{
+	const char *name = c->name;
+
+	if (node_running(c->s, c->dir))
+		return true;
+	if (!configure_standby(&c->r, c->dir, c->save_dir, c->primary, name, c->err, sizeof(c->err)))
+	{
+		rb_run_step(&c->r, "configure", name, "failed", "%s", c->err);
+		return finish(c, "failed", "cannot configure %s as a standby", name);
+	}
+	rb_run_step(&c->r, "configure", name, "ok", "own configuration back, primary_conninfo to %s, standby.signal",
+				c->primary->name);
+	if (!pg_ctl(c->s, c->dir, "start", c->log, c->err, sizeof(c->err)))
+	{
+		rb_run_step(&c->r, "start", name, "failed", "%s", c->err);
+		return finish(c, "failed", "%s did not start as a standby after the rewind", name);
+	}
+	rb_run_step(&c->r, "start", name, "ok", "as a standby");
+	return true;
+}
+
+static bool
+step_follow(rejoin_ctx *c)
+{
+	if (!wait_follow(c->s, c->node, c->primary_tl, c->log, file_size(c->log), c->p->command_timeout_s, &c->forked))
+	{
+		rb_run_step(&c->r, "follow", c->name, "failed", "not streaming timeline %u from %s within %.0f s",
+					c->primary_tl, c->primary->name, c->p->command_timeout_s);
+		return finish(c, "failed", "%s runs as a standby but does not follow %s", c->name, c->primary->name);
+	}
+	rb_run_step(&c->r, "follow", c->name, "ok", "streams timeline %u from %s", c->primary_tl, c->primary->name);
+	return true;
+}
+
+int
+rb_rejoin_native(const rb_settings *s, const char *name, bool dry_run)
+{
+	rejoin_ctx	c = {
+		.s = s,
+		.p = &s->promote,
+		.name = name,
+		.node = find_member(&s->promote, name),
+		.dry_run = dry_run,
+		.rewindable = true,
+		.t0 = mono_ms(),
+		.t_rewind = -1,
+	};
+
+	if (!c.node)
+	{
+		fprintf(stderr, "orguard-agent: %s is not the primary or a standby of [runbook %s]\n", name, s->name);
+		return RB_EXIT_USAGE;
+	}
+	if (step_begin(&c) && step_primary(&c) && step_check(&c))
+	{
+		if (dry_run)
+			print_plan(&c);
+		else if (step_save_config(&c) &&
+				 (rb_run_step_done(&c.r, "rewind", name) ||
+				  (step_try_follow(&c) && step_stop(&c) && step_checkpoint(&c) && step_rewind(&c))) &&
+				 step_restart(&c) && step_follow(&c))
+			finish(&c, "done", "%s rejoined as a standby of %s in %.2f s (pg_rewind %.2f s)",
+				   name, c.primary->name, (double) (mono_ms() - c.t0) / 1000.0, (double) c.t_rewind / 1000.0);
+	}
+	free(c.save_dir);
+	free(c.log);
+	free(c.pwenv);
+	return c.rc;
 }

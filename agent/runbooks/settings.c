@@ -46,8 +46,7 @@ add_error(ctx *c, const char *fmt,...)
 	sb_init(&sb);
 	sb_printf(&sb, "%s:%d: [runbook %s]: %s", c->cfg->path ? c->cfg->path : "-", line, c->rb->name, msg.data);
 	sb_free(&msg);
-	c->errs->msg = xrealloc(c->errs->msg, sizeof(char *) * (size_t) (c->errs->n + 1));
-	c->errs->msg[c->errs->n++] = sb_steal(&sb);
+	config_error_add(c->errs, line, sb_steal(&sb));
 	c->ok = false;
 }
 

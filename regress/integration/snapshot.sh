@@ -58,6 +58,15 @@ check "query stats carry the Odoo model" grep -q 'model: "stock.quant"' <<<"$tex
 check "slow samples carry the Odoo worker class" grep -q 'worker_class: "http"' <<<"$text"
 check "connection stats are present" grep -q '^connections {' <<<"$text"
 check "memory areas are present" grep -q 'area: "slow_query_samples"' <<<"$text"
+# the snapshot's memory areas are the memory view's, with the same capacities
+# (capacities are fixed at start; use changes between the two reads)
+snap_areas=$(awk '$0 == "memory {" {inb=1; a=""; c=0; next}
+	inb && /^}/ {print a "=" c; inb=0}
+	inb && /^  area: / {a=$2; gsub(/"/, "", a)}
+	inb && /^  capacity: / {c=$2}' <<<"$text" | sort)
+view_areas=$(psql_r -c "SELECT area || '=' || capacity FROM odoo_retail_guard.memory" | sort)
+check "snapshot memory areas match the memory view (11 areas)" \
+	test "$snap_areas" = "$view_areas" -a "$(wc -l <<<"$view_areas")" -eq 11
 check "query texts are normalized" bash -c '! grep -q "id = 3" <<<"$1"' _ "$text"
 
 make -s -C regress/unit bin/test_snapshot-asan >/dev/null 2>&1

@@ -594,6 +594,11 @@ test_errors_sorted_and_all_reported(void **state)
 	assert_non_null(strstr(errs.msg[1], ":4: "));
 	assert_non_null(strstr(errs.msg[2], ":6: "));
 	assert_non_null(strstr(errs.msg[3], ":7: "));
+	/* each message keeps the line it is sorted on */
+	assert_int_equal(errs.line[0], 2);
+	assert_int_equal(errs.line[1], 4);
+	assert_int_equal(errs.line[2], 6);
+	assert_int_equal(errs.line[3], 7);
 	config_errors_free(&errs);
 	config_free(&cfg);
 }
