@@ -57,6 +57,7 @@
 #include "locks.h"
 #include "normalize.h"
 #include "odoo_classify.h"
+#include "odoo_cron.h"
 #include "odoo_retail_guard.h"
 #include "relation_label.h"
 #include "ring.h"
@@ -737,6 +738,22 @@ fill_chain_slot(OrgBlockingChain *slot, Waiter *w, TimestampTz now)
 				Max(0, (now - rb->st_xact_start_timestamp) / 1000.0);
 	}
 	slot->root_worker_class = worker_class_of(slot->root_appname);
+
+	/*
+	 * Odoo names every connection of a process odoo-<pid>: a cron worker's
+	 * cron cursor is known by what it does, idle in transaction after
+	 * acquiring its ir_cron row (odoo_cron.c), not by its name.
+	 */
+	if (rb != NULL && rb->st_state == STATE_IDLEINTRANSACTION &&
+		slot->root_worker_class != ORG_WORKER_OTHER &&
+		rb->st_activity_raw != NULL)
+	{
+		int64_t		job_id;
+		OrgCronStatement stmt = org_cron_classify_statement(rb->st_activity_raw, &job_id);
+
+		if (stmt == ORG_CRON_STMT_ACQUIRE || stmt == ORG_CRON_STMT_CLEAR_TRIGGERS)
+			slot->root_worker_class = ORG_WORKER_CRON;
+	}
 	slot->sampled_at = now;
 	copy_normalized_activity(wb, chain_waiter_text(slot));
 	copy_normalized_activity(rb, chain_root_text(slot));

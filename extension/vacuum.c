@@ -71,6 +71,7 @@
 
 #include "normalize.h"
 #include "odoo_classify.h"
+#include "odoo_cron.h"
 #include "odoo_retail_guard.h"
 #include "relation_label.h"
 #include "text_clip.h"
@@ -957,6 +958,22 @@ org_vacuum_horizon_collect(int *count, bool with_text)
 		s = SPI_getvalue(tup, desc, 5);
 		if (s)
 			strlcpy(h->state, s, sizeof(h->state));
+
+		/*
+		 * Odoo names every connection of a process odoo-<pid>: a cron
+		 * worker's cron cursor is known by what it does, idle in transaction
+		 * after acquiring its ir_cron row (odoo_cron.c), not by its name.
+		 */
+		if (h->worker_class != ORG_WORKER_OTHER &&
+			strcmp(h->state, "idle in transaction") == 0 &&
+			(s = SPI_getvalue(tup, desc, 10)) != NULL)
+		{
+			int64_t		job_id;
+			OrgCronStatement stmt = org_cron_classify_statement(s, &job_id);
+
+			if (stmt == ORG_CRON_STMT_ACQUIRE || stmt == ORG_CRON_STMT_CLEAR_TRIGGERS)
+				h->worker_class = ORG_WORKER_CRON;
+		}
 		d = SPI_getbinval(tup, desc, 6, &isnull);
 		h->since = isnull ? 0 : DatumGetTimestampTz(d);
 		h->age_s = h->since != 0 ? Max(0, (now - h->since) / 1000000.0) : -1;

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Autovacuum lag tracker: a table pushed over its threshold while an Odoo
-# cron holds an old REPEATABLE READ snapshot; the lag grows, the horizon
-# names the cron; tables of a second database appear too.
+# cron job runs (orguard-workload cron-job: its cron cursor holds an old
+# REPEATABLE READ snapshot, ir_cron.py 17.0 _acquire_one_job); the lag
+# grows, the horizon names the cron cursor; tables of a second database
+# appear too.
 set -uo pipefail
 ORG_SRC_DIR=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ORG_SRC_DIR/regress/lib/cluster.sh"
@@ -17,14 +19,13 @@ max_prepared_transactions = 4"
 for db in odoo tenant2; do
 	org_psql $C -d postgres -c "CREATE DATABASE $db" >/dev/null
 done
+make -s workload >/dev/null || org_die "workload build failed"
+W=$ORG_SRC_DIR/regress/workload/orguard-workload
+ODOO="$(org_conn $C) dbname=odoo"
+org_psql $C -d odoo -c "CREATE EXTENSION odoo_retail_guard" >/dev/null
+"$W" -d "$ODOO" schema minimal >/dev/null || org_die "orguard-workload schema minimal failed"
 org_psql $C -d odoo >/dev/null <<'SQL'
-CREATE EXTENSION odoo_retail_guard;
-CREATE TABLE bus_bus (id serial PRIMARY KEY, channel text, message text);
 ALTER TABLE bus_bus SET (autovacuum_vacuum_threshold = 100, autovacuum_vacuum_scale_factor = 0);
-CREATE TABLE ir_cron (id int PRIMARY KEY, name text);
-INSERT INTO ir_cron VALUES (3, 'Procurement: run scheduler');
-CREATE TABLE stock_quant (id serial PRIMARY KEY, quantity numeric);
-INSERT INTO stock_quant (quantity) SELECT 1 FROM generate_series(1, 1000);
 ANALYZE stock_quant;
 SQL
 org_psql $C -d tenant2 >/dev/null <<'SQL'
@@ -34,12 +35,21 @@ INSERT INTO res_partner (name) SELECT 'p' || g FROM generate_series(1, 500) g;
 DELETE FROM res_partner WHERE id <= 400;
 SQL
 
-# the cron takes its snapshot, then stays idle in transaction
-org_session_open cron $C odoo odoo-2001-cron
-CRON=$(org_session_pid cron)
-org_session_send cron "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT * FROM ir_cron WHERE id = 3 FOR NO KEY UPDATE SKIP LOCKED;"
-org_wait_until 30 "cron snapshot" org_true $C odoo \
-	"SELECT state = 'idle in transaction' AND backend_xmin IS NOT NULL FROM pg_stat_activity WHERE pid = $CRON"
+# a cron worker runs the stock scheduler: its cron cursor takes its
+# snapshot with the job's ir_cron row, then stays idle in transaction
+"$W" -d "$ODOO" cron-job 'Procurement: run scheduler' 120 >"$ORG_TMP/cron.log" 2>&1 &
+GEN=$!
+trap 'rc=$?; kill -KILL $GEN 2>/dev/null; org_sessions_close_all; (exit $rc); org_harness_cleanup' EXIT
+cron_cursor() {
+	org_query $C odoo "SELECT pid FROM pg_stat_activity WHERE datname = 'odoo' AND state = 'idle in transaction'
+		AND backend_xmin IS NOT NULL AND query LIKE '%FROM ir_cron WHERE%FOR NO KEY UPDATE SKIP LOCKED%'"
+}
+cron_cursor_up() { [ -n "$(cron_cursor)" ]; }
+org_wait_until 30 "cron snapshot" cron_cursor_up ||
+	org_die "the cron worker did not acquire the job"
+CRON=$(cron_cursor)
+CRON_APP=$(org_query $C odoo "SELECT application_name FROM pg_stat_activity WHERE pid = $CRON")
+JOB=$(org_query $C odoo "SELECT pid FROM pg_stat_activity WHERE datname = 'odoo' AND application_name = '$CRON_APP' AND pid <> $CRON")
 
 # churn on bus_bus: its dead rows cannot be removed while the cron holds on
 org_psql $C -d odoo >/dev/null <<'SQL'
@@ -79,9 +89,9 @@ ok "catalog tables are listed schema-qualified, without a model" org_true $C odo
 # --- the horizon ---
 row=$(org_query $C odoo "SELECT holder_kind, pid, database, application_name, worker_class, state, oldest
 	FROM $V.vacuum_horizon ORDER BY xmin_age DESC LIMIT 1")
-is "$row" "backend|$CRON|odoo|odoo-2001-cron|cron|idle in transaction|t" "vacuum_horizon names the cron as the oldest holder"
+is "$row" "backend|$CRON|odoo|$CRON_APP|cron|idle in transaction|t" "vacuum_horizon names the cron cursor as the oldest holder"
 ok "the holder's query is normalized" org_true $C odoo \
-	"SELECT query LIKE 'SELECT * FROM ir_cron WHERE id = \$1 FOR NO KEY UPDATE SKIP LOCKED%' FROM $V.vacuum_horizon WHERE pid = $CRON"
+	"SELECT query LIKE 'SELECT * FROM ir_cron WHERE active = true AND numbercall != \$1 AND %' AND query NOT LIKE '%''UTC''%' FROM $V.vacuum_horizon WHERE pid = $CRON"
 ok "its age grows" org_wait_until 30 "age" org_true $C odoo \
 	"SELECT age_s > 1 AND xmin_age >= 2 FROM $V.vacuum_horizon WHERE pid = $CRON"
 ok "xmin matches pg_stat_activity.backend_xmin" org_true $C odoo \
@@ -91,8 +101,12 @@ ok "a prepared transaction is a holder too" org_true $C odoo \
 	"SELECT count(*) = 1 FROM $V.vacuum_horizon WHERE holder_kind = 'prepared_xact' AND name = 'pos_close_12' AND database = 'tenant2'"
 org_psql $C -d tenant2 -c "ROLLBACK PREPARED 'pos_close_12'" >/dev/null
 
-# the cron commits: vacuum can clean up, the lag goes away
-org_session_send cron "COMMIT;"
+# the job is stopped as docs/rules.md says (its job connection terminated):
+# Odoo fails the job and ends the cron cursor's transaction; vacuum can
+# clean up, the lag goes away
+org_psql $C -d odoo -c "SELECT pg_terminate_backend($JOB)" >/dev/null
+ok "the cron cursor ends its transaction when its job fails" org_wait_until 30 "cron cursor released" org_true $C odoo \
+	"SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = $CRON AND backend_xmin IS NOT NULL"
 org_psql $C -d odoo -c "VACUUM bus_bus" >/dev/null
 ok "after the holder commits and vacuum runs, bus_bus is under threshold" org_wait_until 60 "bus_bus clean" org_true $C odoo \
 	"SELECT NOT over_threshold AND dead_tuples = 0 AND lag_s = 0 AND over_threshold_since IS NULL AND last_vacuum IS NOT NULL

@@ -16,7 +16,7 @@ usage(FILE *f)
 			"\n"
 			"Plays the SQL an Odoo 17 server sends to PostgreSQL (statement shapes,\n"
 			"transactions, connections named odoo-<pid>, REPEATABLE READ) against a\n"
-			"database loaded with demo/schema.sql.\n"
+			"database loaded with demo/schema.sql (or created by \"schema minimal\").\n"
 			"\n"
 			"Modes:\n"
 			"  day                      a retail day compressed: one POS till per store,\n"
@@ -31,6 +31,10 @@ usage(FILE *f)
 			"                           transaction, the job cursor commits per batch\n"
 			"  housekeeping             the nightly ir.autovacuum job (bus messages,\n"
 			"                           transient records)\n"
+			"  cron-unlink NAME         delete the scheduled action NAME (ir.cron unlink):\n"
+			"                           waits while a worker runs the job\n"
+			"  schema minimal           create a tiny fixture with Odoo's table and column\n"
+			"                           names (no shop data) for the one-shot modes\n"
 			"\n"
 			"Options:\n"
 			"  -d, --dbname=CONNINFO    libpq connection string or database name\n"
@@ -176,7 +180,7 @@ main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		return bad("a MODE is required (day, mass-unlink, mass-write, cron-job, housekeeping)", NULL);
+		return bad("a MODE is required (day, mass-unlink, mass-write, cron-job, housekeeping, cron-unlink, schema)", NULL);
 	mode = argv[optind++];
 	dbname = database_name(o.conninfo);
 	o.dbname = dbname ? dbname : "odoo";
@@ -210,6 +214,10 @@ main(int argc, char **argv)
 	}
 	else if (strcmp(mode, "housekeeping") == 0 && optind == argc)
 		rc = run_housekeeping(&o);
+	else if (strcmp(mode, "schema") == 0 && argc - optind == 1)
+		rc = run_schema(&o, argv[optind]);
+	else if (strcmp(mode, "cron-unlink") == 0 && argc - optind == 1)
+		rc = run_cron_unlink(&o, argv[optind]);
 	else
 		rc = bad("unknown mode or wrong arguments", mode);
 	free(dbname);

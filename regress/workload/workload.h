@@ -127,6 +127,9 @@ int			run_mass_unlink(const workload_opts *o, const char *model, long n);
 int			run_mass_write(const workload_opts *o, const char *model, long n);
 int			run_cron_job(const workload_opts *o, const char *name, double seconds);
 int			run_housekeeping(const workload_opts *o);
+/* schema.c: the minimal fixture, and deleting a scheduled action */
+int			run_schema(const workload_opts *o, const char *which);
+int			run_cron_unlink(const workload_opts *o, const char *name);
 
 /* ORM search + unlink/write of up to n ids in 1000-id batches, one
  * transaction (the caller's); returns rows affected or -1 */
