@@ -27,35 +27,31 @@
  * belong to a superuser, as CREATE EXTENSION makes them), 'u' when someone
  * else's function has that name, 'f' when there is none.
  */
+/* 't', 'u' or 'f' (see stats_sql) for odoo_retail_guard.snapshot(ARGTYPES) */
+#define SNAPSHOT_FN_OWNER_SQL(argtypes) \
+" COALESCE((SELECT CASE WHEN pg_catalog.bool_and(r.rolsuper) THEN 't' ELSE 'u' END" \
+"   FROM pg_catalog.pg_proc p" \
+"   JOIN pg_catalog.pg_namespace s ON s.oid OPERATOR(pg_catalog.=) p.pronamespace" \
+"   JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) p.proowner" \
+"     OR r.oid OPERATOR(pg_catalog.=) s.nspowner" \
+"   WHERE s.nspname OPERATOR(pg_catalog.=) 'odoo_retail_guard'" \
+"     AND p.proname OPERATOR(pg_catalog.=) 'snapshot'" \
+"     AND p.proargtypes OPERATOR(pg_catalog.=) '" argtypes "'::pg_catalog.oidvector" \
+"   HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 0), 'f'),"
+
 static const char *const stats_sql =
 "SELECT pg_catalog.current_setting('max_connections')::pg_catalog.int4,"
 " pg_catalog.current_setting('superuser_reserved_connections')::pg_catalog.int4,"
 " (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity"
 "   WHERE backend_type OPERATOR(pg_catalog.=) 'client backend')::pg_catalog.int4,"
 " pg_catalog.pg_is_in_recovery(),"
-" COALESCE((SELECT CASE WHEN pg_catalog.bool_and(r.rolsuper) THEN 't' ELSE 'u' END"
-"   FROM pg_catalog.pg_proc p"
-"   JOIN pg_catalog.pg_namespace s ON s.oid OPERATOR(pg_catalog.=) p.pronamespace"
-"   JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) p.proowner"
-"     OR r.oid OPERATOR(pg_catalog.=) s.nspowner"
-"   WHERE s.nspname OPERATOR(pg_catalog.=) 'odoo_retail_guard'"
-"     AND p.proname OPERATOR(pg_catalog.=) 'snapshot'"
-"     AND p.proargtypes OPERATOR(pg_catalog.=) '20'::pg_catalog.oidvector"
-"   HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 0), 'f'),"
+SNAPSHOT_FN_OWNER_SQL("20")
 " EXISTS (SELECT FROM pg_catalog.pg_class c"
 "   JOIN pg_catalog.pg_namespace s ON s.oid OPERATOR(pg_catalog.=) c.relnamespace"
 "   WHERE s.nspname OPERATOR(pg_catalog.=) 'public' AND c.relname OPERATOR(pg_catalog.=) 'ir_model'),"
 " pg_catalog.current_database(),"
 /* column 7: as column 4, for the delta form snapshot(bigint, bigint) */
-" COALESCE((SELECT CASE WHEN pg_catalog.bool_and(r.rolsuper) THEN 't' ELSE 'u' END"
-"   FROM pg_catalog.pg_proc p"
-"   JOIN pg_catalog.pg_namespace s ON s.oid OPERATOR(pg_catalog.=) p.pronamespace"
-"   JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) p.proowner"
-"     OR r.oid OPERATOR(pg_catalog.=) s.nspowner"
-"   WHERE s.nspname OPERATOR(pg_catalog.=) 'odoo_retail_guard'"
-"     AND p.proname OPERATOR(pg_catalog.=) 'snapshot'"
-"     AND p.proargtypes OPERATOR(pg_catalog.=) '20 20'::pg_catalog.oidvector"
-"   HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 0), 'f'),"
+SNAPSHOT_FN_OWNER_SQL("20 20")
 /* column 8: Odoo's ir_cron exists */
 " EXISTS (SELECT FROM pg_catalog.pg_class c"
 "   JOIN pg_catalog.pg_namespace s ON s.oid OPERATOR(pg_catalog.=) c.relnamespace"
