@@ -44,6 +44,7 @@ struct status_board
 	int			n_lags;
 	model_point *points;
 	int			n_points;
+	json_t	   *runbook_journals;	/* journal_view_json(), or NULL */
 };
 
 status_board *
@@ -77,6 +78,7 @@ status_board_free(status_board *b)
 	}
 	for (int i = 0; i < b->n_points; i++)
 		point_free(&b->points[i]);
+	json_decref(b->runbook_journals);
 	free(b->nodes);
 	free(b->lags);
 	free(b->points);
@@ -561,6 +563,13 @@ lags_json(const status_board *b)
 	return a;
 }
 
+void
+status_board_runbooks(status_board *b, json_t *journals)
+{
+	json_decref(b->runbook_journals);
+	b->runbook_journals = journals;
+}
+
 char *
 status_board_json(const status_board *b, const event_list *firing, int64_t now_us)
 {
@@ -577,6 +586,8 @@ status_board_json(const status_board *b, const event_list *firing, int64_t now_u
 	json_object_set_new(o, "top_models", top_models_json(b, now_us));
 	json_object_set_new(o, "top_models_window_s", json_integer(STATUS_MODEL_WINDOW_S));
 	json_object_set_new(o, "replication_lag", lags_json(b));
+	json_object_set_new(o, "runbook_journals",
+						b->runbook_journals ? json_incref(b->runbook_journals) : json_array());
 	text = json_dumps(o, JSON_COMPACT | JSON_ESCAPE_SLASH);
 	json_decref(o);
 	if (!text)

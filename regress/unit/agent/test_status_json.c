@@ -381,6 +381,32 @@ test_hostile_texts_stay_inert(void **state)
 	status_board_free(b);
 }
 
+static void
+test_runbook_journals(void **state)
+{
+	status_board *b = status_board_new();
+	json_t	   *d,
+			   *j;
+
+	(void) state;
+	/* none configured: an empty list, never a missing member */
+	d = doc(b, NULL, T0);
+	assert_true(json_is_array(json_object_get(d, "runbook_journals")));
+	assert_int_equal(json_array_size(json_object_get(d, "runbook_journals")), 0);
+	json_decref(d);
+	status_board_runbooks(b, json_pack("[{s:s, s:s, s:[{s:s, s:b}]}]", "path", "/j", "state", "ok",
+									   "runs", "run", "r1", "in_progress", 1));
+	/* replaced on the next poll: the old list is released */
+	status_board_runbooks(b, json_pack("[{s:s, s:s, s:[{s:s, s:b}]}]", "path", "/j", "state", "ok",
+									   "runs", "run", "r2", "in_progress", 0));
+	d = doc(b, NULL, T0);
+	j = json_array_get(json_object_get(d, "runbook_journals"), 0);
+	assert_string_equal(str(j, "path"), "/j");
+	assert_string_equal(str(json_array_get(json_object_get(j, "runs"), 0), "run"), "r2");
+	json_decref(d);
+	status_board_free(b);
+}
+
 int
 main(void)
 {
@@ -392,6 +418,7 @@ main(void)
 		cmocka_unit_test(test_destructive_events_kept_across_polls),
 		cmocka_unit_test(test_alerts_with_facts),
 		cmocka_unit_test(test_hostile_texts_stay_inert),
+		cmocka_unit_test(test_runbook_journals),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
