@@ -402,7 +402,12 @@ status_board_node(status_board *b, const char *name, const char *cluster,
 			json_object_set_new(o, "replay_lag_bytes", json_integer(r->replay_lag_bytes));
 			json_object_set_new(o, "replay_lag_s", r->replay_lag_ms >= 0 ? json_real(r->replay_lag_ms / 1000.0) : json_null());
 			json_array_append_new(standbys, o);
-			lag_add(lag_get(b, name, standby), now_us, (double) r->replay_lag_bytes);
+			/*
+			 * -1: no replay position (pg_basebackup's WAL stream is one): not
+			 * a standby to chart
+			 */
+			if (r->replay_lag_bytes >= 0)
+				lag_add(lag_get(b, name, standby), now_us, (double) r->replay_lag_bytes);
 			free(standby);
 		}
 		json_object_set_new(d, "blocking_chains", chains_json(snap));

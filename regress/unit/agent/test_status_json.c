@@ -259,6 +259,29 @@ test_lag_history_bounded(void **state)
 	status_board_free(b);
 }
 
+static void
+test_lag_unknown_not_charted(void **state)
+{
+	status_board *b = status_board_new();
+	fixture		f;
+	json_t	   *d;
+
+	(void) state;
+	primary(&f);
+	/* a walsender without a replay position, as pg_basebackup's WAL stream */
+	f.rep.application_name = "pg_basebackup";
+	f.rep.replay_lag_bytes = -1;
+	status_board_node(b, "store7", "e2e", &UP_PRIMARY, "", &f.s, T0);
+	status_board_node(b, "store7", "e2e", &UP_PRIMARY, "", &f.s, T0 + SEC);
+	d = doc(b, NULL, T0 + SEC);
+	assert_int_equal(json_array_size(json_object_get(d, "replication_lag")), 0);
+	/* still listed with the node, its lag unknown */
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(node_of(d, "store7"), "standbys"), 0),
+														"replay_lag_bytes")), -1);
+	json_decref(d);
+	status_board_free(b);
+}
+
 static double
 top_seconds(const status_board *b, int64_t now)
 {
@@ -414,6 +437,7 @@ main(void)
 		cmocka_unit_test(test_node_document),
 		cmocka_unit_test(test_standby_and_down_nodes),
 		cmocka_unit_test(test_lag_history_bounded),
+		cmocka_unit_test(test_lag_unknown_not_charted),
 		cmocka_unit_test(test_top_models_over_window),
 		cmocka_unit_test(test_destructive_events_kept_across_polls),
 		cmocka_unit_test(test_alerts_with_facts),
