@@ -159,7 +159,7 @@ tap_ok "the DOM shows the backup run with its steps" \
 	'<li class="step ok"><b>base-backup</b> [^<]*/backups/[^<]* · ok' '<li class="step ok"><b>archive-check</b>'
 tap_ok "the DOM lists both nodes with their roles" \
 	dom_has '<td>store7</td><td>primary</td><td><span class="up">up</span>' '<td>store7-standby</td><td>standby</td>'
-browser --window-size=1280,1150 --virtual-time-budget=3000 --screenshot="$OUT/status-page.png" "$base/" >/dev/null
+browser --window-size=1280,1260 --virtual-time-budget=3000 --screenshot="$OUT/status-page.png" "$base/" >/dev/null
 tap_ok "a screenshot was saved ($OUT/status-page.png)" \
 	python3 -c "import sys; b=open('$OUT/status-page.png','rb').read(); sys.exit(0 if b[:8]==b'\x89PNG\r\n\x1a\n' and len(b) > 20000 else 1)"
 # hosts the browser asked for while showing the page, beyond its own services
