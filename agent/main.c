@@ -10,6 +10,7 @@
 #include "cursor.h"
 #include "facts.h"
 #include "http.h"
+#include "journal_view.h"
 #include "log.h"
 #include "metrics.h"
 #include "node.h"
@@ -58,6 +59,7 @@ typedef struct agent
 	bool		spool_failing;	/* the latest write failed: /healthz says so */
 	char	   *state_saved;	/* the rule state as last written to the spool */
 	status_board *board;		/* what the status page shows */
+	journal_view *journals;		/* the runbook journals, for the page */
 } agent;
 
 static void
@@ -713,6 +715,7 @@ publish(agent *a)
 
 		metrics_server_publish(a->srv, mset_format(&ms), true);
 		rules_firing(a->re, &a->cfg, now, &firing);
+		status_board_runbooks(a->board, journal_view_json(a->journals, &a->cfg));
 		metrics_server_publish_status(a->srv, status_board_json(a->board, &firing, now));
 		events_free(&firing);
 	}
@@ -904,6 +907,7 @@ run_agent(const char *path)
 	http_global_init();
 	a.re = rules_new();
 	a.board = status_board_new();
+	a.journals = journal_view_new();
 	a.trig = rb_trigger_new();
 	rb_trigger_configure(a.trig, &a.cfg);
 	a.coll = collector_new(&a.cfg);
@@ -1000,6 +1004,7 @@ run_agent(const char *path)
 	rw_state_free(&a.rw_sent);
 	collector_free(a.coll);
 	status_board_free(a.board);
+	journal_view_free(a.journals);
 	role_table_free(&a.roles);
 	rules_free(a.re);
 	rb_trigger_free(a.trig);

@@ -44,6 +44,7 @@ struct status_board
 	int			n_lags;
 	model_point *points;
 	int			n_points;
+	json_t	   *runbook_journals;	/* journal_view_json(), or NULL */
 };
 
 status_board *
@@ -77,6 +78,7 @@ status_board_free(status_board *b)
 	}
 	for (int i = 0; i < b->n_points; i++)
 		point_free(&b->points[i]);
+	json_decref(b->runbook_journals);
 	free(b->nodes);
 	free(b->lags);
 	free(b->points);
@@ -400,7 +402,12 @@ status_board_node(status_board *b, const char *name, const char *cluster,
 			json_object_set_new(o, "replay_lag_bytes", json_integer(r->replay_lag_bytes));
 			json_object_set_new(o, "replay_lag_s", r->replay_lag_ms >= 0 ? json_real(r->replay_lag_ms / 1000.0) : json_null());
 			json_array_append_new(standbys, o);
-			lag_add(lag_get(b, name, standby), now_us, (double) r->replay_lag_bytes);
+			/*
+			 * -1: no replay position (pg_basebackup's WAL stream is one): not
+			 * a standby to chart
+			 */
+			if (r->replay_lag_bytes >= 0)
+				lag_add(lag_get(b, name, standby), now_us, (double) r->replay_lag_bytes);
 			free(standby);
 		}
 		json_object_set_new(d, "blocking_chains", chains_json(snap));
@@ -561,6 +568,13 @@ lags_json(const status_board *b)
 	return a;
 }
 
+void
+status_board_runbooks(status_board *b, json_t *journals)
+{
+	json_decref(b->runbook_journals);
+	b->runbook_journals = journals;
+}
+
 char *
 status_board_json(const status_board *b, const event_list *firing, int64_t now_us)
 {
@@ -577,6 +591,8 @@ status_board_json(const status_board *b, const event_list *firing, int64_t now_u
 	json_object_set_new(o, "top_models", top_models_json(b, now_us));
 	json_object_set_new(o, "top_models_window_s", json_integer(STATUS_MODEL_WINDOW_S));
 	json_object_set_new(o, "replication_lag", lags_json(b));
+	json_object_set_new(o, "runbook_journals",
+						b->runbook_journals ? json_incref(b->runbook_journals) : json_array());
 	text = json_dumps(o, JSON_COMPACT | JSON_ESCAPE_SLASH);
 	json_decref(o);
 	if (!text)

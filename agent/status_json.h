@@ -13,6 +13,7 @@
 #include "facts.h"
 #include "odoo_retail_guard.pb-c.h"
 
+#include <jansson.h>
 #include <stdint.h>
 
 /* points of lag history kept per standby, and the window of top models */
@@ -36,6 +37,12 @@ void		status_board_node(status_board *b, const char *name, const char *cluster,
 
 /* forgets nodes no longer configured (names: the configured ones) */
 void		status_board_retain(status_board *b, const char *const *names, int n);
+
+/*
+ * The runbook journals as journal_view_json() gives them; the board takes
+ * the reference.
+ */
+void		status_board_runbooks(status_board *b, json_t *journals);
 
 /*
  * The whole status document (malloc'd JSON text, '/' escaped so it can sit

@@ -8,6 +8,8 @@
 # to the test's output directory; every request the browser made went
 # through a recording proxy and none left loopback.  Then TLS and basic
 # auth with curl, and check-config refusing an open non-loopback listener.
+# A backup runbook run (the quickest run that journals real steps) must
+# show on the page and in the JSON with its steps.
 set -uo pipefail
 ORG_SRC_DIR=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ORG_SRC_DIR"
@@ -15,13 +17,16 @@ cd "$ORG_SRC_DIR"
 org_harness_init
 . regress/lib/replica.sh
 . regress/lib/agent.sh
+. regress/lib/runbook_nodes.sh
 
 OUT=${ORG_TEST_OUT:-$ORG_SRC_DIR/regress/results/agent_status_page}
 mkdir -p "$OUT"
 command -v chromium >/dev/null || org_die "chromium is missing (packaging/deps/test.list)"
 make -s agent >/dev/null || org_die "agent build failed"
 
-org_cluster_start sp_primary "wal_level = replica
+W=$(org_scratch_dir rb)
+org_as_owner mkdir -p "$W/archive" "$W/backups"
+org_cluster_start sp_primary "$(org_archive_conf "$W/archive")
 max_wal_senders = 5"
 org_psql sp_primary -d postgres -c "CREATE DATABASE odoo" >/dev/null
 org_psql sp_primary -d odoo >/dev/null <<'SQL'
@@ -54,6 +59,14 @@ clear = 1s
 for = 0
 [rule connection_usage]
 enabled = false
+[runbook backup]
+kind = pitr
+node = store7
+backup_dir = $W/backups
+archive_dir = $W/archive
+journal = $W/journal
+bin_dir = $ORG_BINDIR
+archive_timeout = 30s
 EOF2
 "$AGENT_BIN" --config "$conf" check-config >/dev/null || org_die "check-config refused the test's configuration"
 agent_start agent "$conf"
@@ -93,6 +106,17 @@ tap_ok "the status JSON has lag history for the standby, growing" org_wait_until
 	"any(s['standby'] == 'sp_standby' and len(s['points']) >= 3 and s['points'][-1][1] > 0 for s in d['replication_lag'])"
 tap_ok "the standby node is listed as a standby, up" status_has \
 	"any(n['name'] == 'store7-standby' and n['role'] == 'standby' and n['up'] for n in d['nodes'])"
+tap_ok "before any run the journal shows as missing, not as an error" status_has \
+	"[(j['path'], j['state']) for j in d['runbook_journals']] == [('$W/journal', 'missing')]"
+
+# a runbook run: the page shows it with its steps once the journal has it
+org_as_owner "$AGENT_BIN" --config "$conf" runbook backup >"$ORG_TMP/backup.out" 2>&1
+tap_ok "the backup runbook ran" grep -q '"step":"runbook".*"result":"done"' "$W/journal"
+rb_run=$(sed -n 's/.*"run":"\([^"]*\)".*"step":"runbook".*"result":"done".*/\1/p' "$W/journal" | tail -1)
+tap_ok "the status JSON shows the run, done, with its steps" org_wait_until 30 "run in JSON" status_has \
+	"any(r['run'] == '$rb_run' and r['runbook'] == 'backup' and r['result'] == 'done' and not r['in_progress']
+	     and r['started'] and r['finished'] and [s['step'] for s in r['steps'] if s['result'] == 'ok'] == ['base-backup', 'archive-check']
+	     for j in d['runbook_journals'] for r in j['runs'])"
 
 # the page itself: no reference to anything outside the binary
 curl -fsS --max-time 5 "$base/" >"$ORG_TMP/page.html"
@@ -130,9 +154,12 @@ tap_ok "the DOM shows the chain as a tree, the cron's pid at the root" \
 tap_ok "the DOM shows the lock_wait alert" dom_has '<tr class="alert [a-z]+"><td>[a-z]+</td><td>lock_wait</td><td>store7</td>'
 tap_ok "the DOM shows the standby's lag chart (an SVG line)" \
 	dom_has 'store7 → sp_standby</div><svg[^>]*class="lag-chart"[^>]*><path d="M[0-9.]+ [0-9.]+ L'
+tap_ok "the DOM shows the backup run with its steps" \
+	dom_has "<tr class=\"run done\"><td>backup</td><td><code>$rb_run</code></td><td>e2e</td>" \
+	'<li class="step ok"><b>base-backup</b> [^<]*/backups/[^<]* · ok' '<li class="step ok"><b>archive-check</b>'
 tap_ok "the DOM lists both nodes with their roles" \
 	dom_has '<td>store7</td><td>primary</td><td><span class="up">up</span>' '<td>store7-standby</td><td>standby</td>'
-browser --window-size=1280,1150 --virtual-time-budget=3000 --screenshot="$OUT/status-page.png" "$base/" >/dev/null
+browser --window-size=1280,1260 --virtual-time-budget=3000 --screenshot="$OUT/status-page.png" "$base/" >/dev/null
 tap_ok "a screenshot was saved ($OUT/status-page.png)" \
 	python3 -c "import sys; b=open('$OUT/status-page.png','rb').read(); sys.exit(0 if b[:8]==b'\x89PNG\r\n\x1a\n' and len(b) > 20000 else 1)"
 # hosts the browser asked for while showing the page, beyond its own services

@@ -259,6 +259,29 @@ test_lag_history_bounded(void **state)
 	status_board_free(b);
 }
 
+static void
+test_lag_unknown_not_charted(void **state)
+{
+	status_board *b = status_board_new();
+	fixture		f;
+	json_t	   *d;
+
+	(void) state;
+	primary(&f);
+	/* a walsender without a replay position, as pg_basebackup's WAL stream */
+	f.rep.application_name = "pg_basebackup";
+	f.rep.replay_lag_bytes = -1;
+	status_board_node(b, "store7", "e2e", &UP_PRIMARY, "", &f.s, T0);
+	status_board_node(b, "store7", "e2e", &UP_PRIMARY, "", &f.s, T0 + SEC);
+	d = doc(b, NULL, T0 + SEC);
+	assert_int_equal(json_array_size(json_object_get(d, "replication_lag")), 0);
+	/* still listed with the node, its lag unknown */
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(node_of(d, "store7"), "standbys"), 0),
+														"replay_lag_bytes")), -1);
+	json_decref(d);
+	status_board_free(b);
+}
+
 static double
 top_seconds(const status_board *b, int64_t now)
 {
@@ -381,6 +404,32 @@ test_hostile_texts_stay_inert(void **state)
 	status_board_free(b);
 }
 
+static void
+test_runbook_journals(void **state)
+{
+	status_board *b = status_board_new();
+	json_t	   *d,
+			   *j;
+
+	(void) state;
+	/* none configured: an empty list, never a missing member */
+	d = doc(b, NULL, T0);
+	assert_true(json_is_array(json_object_get(d, "runbook_journals")));
+	assert_int_equal(json_array_size(json_object_get(d, "runbook_journals")), 0);
+	json_decref(d);
+	status_board_runbooks(b, json_pack("[{s:s, s:s, s:[{s:s, s:b}]}]", "path", "/j", "state", "ok",
+									   "runs", "run", "r1", "in_progress", 1));
+	/* replaced on the next poll: the old list is released */
+	status_board_runbooks(b, json_pack("[{s:s, s:s, s:[{s:s, s:b}]}]", "path", "/j", "state", "ok",
+									   "runs", "run", "r2", "in_progress", 0));
+	d = doc(b, NULL, T0);
+	j = json_array_get(json_object_get(d, "runbook_journals"), 0);
+	assert_string_equal(str(j, "path"), "/j");
+	assert_string_equal(str(json_array_get(json_object_get(j, "runs"), 0), "run"), "r2");
+	json_decref(d);
+	status_board_free(b);
+}
+
 int
 main(void)
 {
@@ -388,10 +437,12 @@ main(void)
 		cmocka_unit_test(test_node_document),
 		cmocka_unit_test(test_standby_and_down_nodes),
 		cmocka_unit_test(test_lag_history_bounded),
+		cmocka_unit_test(test_lag_unknown_not_charted),
 		cmocka_unit_test(test_top_models_over_window),
 		cmocka_unit_test(test_destructive_events_kept_across_polls),
 		cmocka_unit_test(test_alerts_with_facts),
 		cmocka_unit_test(test_hostile_texts_stay_inert),
+		cmocka_unit_test(test_runbook_journals),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
