@@ -104,12 +104,13 @@ cron_job_by_pid(const OdooRetailGuard__Snapshot *s, int32_t pid, bool *cron_curs
 }
 
 bool
-cron_cursor_of_running_job(const OdooRetailGuard__Snapshot *s, int32_t pid)
+cron_running_job_session(const OdooRetailGuard__Snapshot *s, int32_t pid)
 {
 	bool		cursor;
 	const OdooRetailGuard__CronJob *j = cron_job_by_pid(s, pid, &cursor);
 
-	return j && cursor && j->n_job_pids > 0;
+	/* a job connection is listed only while its cron cursor holds the job */
+	return j && (!cursor || j->n_job_pids > 0);
 }
 
 char *

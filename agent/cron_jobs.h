@@ -52,8 +52,13 @@ bool		cron_catalog_misses(const cron_catalog *c, const OdooRetailGuard__Snapshot
 /* the running job whose cron cursor or job connection is pid; *cron_cursor says which */
 const OdooRetailGuard__CronJob *cron_job_by_pid(const OdooRetailGuard__Snapshot *s, int32_t pid,
 											   bool *cron_cursor);
-/* pid is the cron cursor of a job whose job connection is alive: idle in transaction by design */
-bool		cron_cursor_of_running_job(const OdooRetailGuard__Snapshot *s, int32_t pid);
+/*
+ * pid is a running job's session: its cron cursor while a job connection is
+ * alive, or a job connection (Odoo computes between its statements).  Idle
+ * in transaction by design: cron_job_runtime, lock_wait, blocking_chain and
+ * vacuum_horizon cover them and name the job.
+ */
+bool		cron_running_job_session(const OdooRetailGuard__Snapshot *s, int32_t pid);
 
 /*
  * One phrase naming a job for summaries, malloc'd: `Odoo job 12 "Mail:

@@ -307,9 +307,9 @@ lock_facts(const OdooRetailGuard__Snapshot *s, const cron_catalog *crons, fact_l
 		}
 		else if (f->value < len)
 			f->value = len;
-		/* a running job's cron cursor waits for its job by design: lock_wait and blocking_chain name it */
+		/* a running job's sessions idle in transaction by design: lock_wait and blocking_chain name the job */
 		if (c->root_state && strncmp(c->root_state, "idle in transaction", 19) == 0 &&
-			!cron_cursor_of_running_job(s, c->root_pid))
+			!cron_running_job_session(s, c->root_pid))
 		{
 			char	   *sub = xasprintf("pid:%d", c->root_pid);
 			double		age = c->root_xact_age_ms / 1000.0;
@@ -417,7 +417,7 @@ vacuum_facts(const OdooRetailGuard__Snapshot *s, const cron_catalog *crons, fact
 		if (job)
 			set_cron_job(f, crons, job);
 		if (h->state && strncmp(h->state, "idle in transaction", 19) == 0 && h->pid &&
-			!cron_cursor_of_running_job(s, h->pid))
+			!cron_running_job_session(s, h->pid))
 		{
 			char	   *sub = xasprintf("pid:%d", h->pid);
 

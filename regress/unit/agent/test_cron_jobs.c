@@ -61,6 +61,7 @@ typedef struct scene
 	bool		job_conn_blocks;	/* ... on the job connection instead */
 	bool		cron_horizon;	/* the cron cursor holds the vacuum horizon */
 	bool		psql_horizon;	/* the psql session holds it */
+	bool		job_conn_horizon;	/* the job connection, idle in transaction, holds it */
 	int64_t		job_id;			/* 0: the extension could not tell */
 	double		running_s;
 	const char *origin;			/* of one destructive event, NULL: none */
@@ -116,12 +117,12 @@ wire(const scene *sc)
 		s.n_blocking_chains = 1;
 		s.blocking_chains = bcs;
 	}
-	if (sc->cron_horizon || sc->psql_horizon)
+	if (sc->cron_horizon || sc->psql_horizon || sc->job_conn_horizon)
 	{
 		vh.holder_kind = "backend";
-		vh.pid = sc->cron_horizon ? CRON_PID : PSQL_PID;
+		vh.pid = sc->cron_horizon ? CRON_PID : sc->job_conn_horizon ? JOB_PID : PSQL_PID;
 		vh.database = "odoo";
-		vh.application_name = sc->cron_horizon ? "odoo-2001" : "psql";
+		vh.application_name = sc->psql_horizon ? "psql" : "odoo-2001";
 		vh.state = "idle in transaction";
 		vh.xmin_age = 5000;
 		vh.age_s = 4000;
@@ -245,6 +246,30 @@ test_running_job_cron_cursor_not_idle(void **state)
 	poll_scene(&w, &sc, T0 + S(600));
 	assert_null(find(&w.facts, RULE_IDLE_IN_TRANSACTION, NULL));
 	assert_null(fired(&w.ev, "idle_in_transaction"));
+	world_close(&w);
+}
+
+/*
+ * The job connection idle in transaction between two statements of the job
+ * (Odoo computing), holding the horizon when both snapshots are as old: part
+ * of the running job, not an abandoned session; vacuum_horizon names the job.
+ */
+static void
+test_running_job_connection_not_idle(void **state)
+{
+	world		w;
+	scene		sc = {.job_alive = true, .job_conn_horizon = true, .job_id = SCHEDULER_JOB, .running_s = 1800};
+	const fact *f;
+
+	(void) state;
+	world_open(&w, "");
+	poll_scene(&w, &sc, T0);
+	poll_scene(&w, &sc, T0 + S(600));
+	assert_null(find(&w.facts, RULE_IDLE_IN_TRANSACTION, NULL));
+	assert_null(fired(&w.ev, "idle_in_transaction"));
+	f = find(&w.facts, RULE_VACUUM_HORIZON, NULL);
+	assert_non_null(f);
+	assert_string_equal(labels_get(&f->labels, "cron_job"), "Procurement: run scheduler");
 	world_close(&w);
 }
 
@@ -573,6 +598,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_running_job_cron_cursor_not_idle),
+		cmocka_unit_test(test_running_job_connection_not_idle),
 		cmocka_unit_test(test_cron_cursor_without_job_still_idle),
 		cmocka_unit_test(test_abandoned_psql_still_paged),
 		cmocka_unit_test(test_cron_job_runtime),
