@@ -189,7 +189,7 @@ sed 's/^classes = .*/classes = cron, pos/' "$W/agent.conf" >"$W/bad.conf"
 bad_rc=$?
 check "the daemon's check-config checks the runbooks rules start" \
 	grep -q '\[runbook throttle\]: classes: "pos" is not a worker class' "$W/bad.out"
-check "and fails on them" [ "$bad_rc" = 1 ]
+check "and fails on them: a configuration error (exit 2)" [ "$bad_rc" = 2 ]
 agent_start
 storm_start
 check "not exempt: the engagement is refused and the journal names the guard" \
