@@ -202,6 +202,22 @@ rb_run_step_done(const rb_run *r, const char *step, const char *target)
 	return r->resumed && journal_step_done(&r->past, r->run, step, target);
 }
 
+bool
+rb_run_step_started(const rb_run *r, const char *step, const char *target)
+{
+	if (!r->resumed)
+		return false;
+	for (int i = 0; i < r->past.n; i++)
+	{
+		const journal_entry *e = &r->past.v[i];
+
+		if (e->run && !strcmp(e->run, r->run) && e->step && !strcmp(e->step, step) &&
+			e->target && !strcmp(e->target, target))
+			return true;
+	}
+	return false;
+}
+
 static void
 record(rb_run *r, const char *step, const char *target, const char *result, const char *detail,
 	   bool final)

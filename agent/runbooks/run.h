@@ -75,6 +75,8 @@ int			rb_run_begin(rb_run *r, const rb_settings *s, const char *params, bool dry
 						 char *err, size_t errlen);
 /* true when this run (resumed) already recorded step on target as ok */
 bool		rb_run_step_done(const rb_run *r, const char *step, const char *target);
+/* did this (resumed) run start, not necessarily finish, step on target? */
+bool		rb_run_step_started(const rb_run *r, const char *step, const char *target);
 /* records one step */
 void		rb_run_step(rb_run *r, const char *step, const char *target, const char *result,
 						const char *fmt,...) __attribute__((format(printf, 5, 6)));
