@@ -104,6 +104,12 @@ bool		rb_run_progress_tty(void);
  * one JSON document when the run finishes (plan.h).  Set by the CLI.
  */
 void		rb_run_set_format(rb_format f);
+/*
+ * While out is set (NULL: never), a dry run prints nothing and hands its
+ * plan to *out when it finishes (rb_plan_free it); out->output is the text
+ * the same dry run would have printed.
+ */
+void		rb_run_keep_plan(rb_plan *out);
 rb_format	rb_run_format(void);
 /*
  * A piece of a dry run's plan ("plan: ..." and the lines after it): kept in
