@@ -210,6 +210,11 @@ mset_free(metric_set *ms)
 struct metrics_server
 {
 	struct MHD_Daemon *d;
+
+	/*
+	 * guards text, ready, unhealthy, last_cycle_ms, stall_after_ms and
+	 * status: the main loop swaps them, the server's threads copy them out
+	 */
 	pthread_mutex_t lock;
 	char	   *text;
 	bool		ready;
@@ -217,7 +222,7 @@ struct metrics_server
 	int64_t		last_cycle_ms;	/* mono_ms of the latest completed poll cycle, 0: none */
 	int64_t		stall_after_ms;
 	char	   *status;			/* the status page's JSON */
-	web_users	users;			/* basic auth; none: open */
+	web_users	users;			/* basic auth; none: open; set before start, then read-only */
 	char	   *tls_cert;		/* PEM, kept while the daemon runs */
 	char	   *tls_key;
 };

@@ -22,13 +22,14 @@ struct pager
 	pager_cfg	cfg;			/* own copy; strings owned */
 	spool	   *sp;
 	pthread_t	thread;
+	/* guards stop, kick and stats (the daemon enqueues and reads stats) */
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
+	pthread_cond_t cond;		/* signalled under lock on stop or kick */
 	bool		stop;
 	bool		kick;
 	pager_stats stats;
-	rate_limiter rl;
-	unsigned int seed;
+	rate_limiter rl;			/* the pager thread's own: no lock */
+	unsigned int seed;			/* the pager thread's own: no lock */
 };
 
 void

@@ -275,8 +275,9 @@ struct remote_writer
 	char	   *key_file;
 	bool		tls_verify;
 	pthread_t	thread;
+	/* guards q, qn, stop and stats (the daemon queues and reads stats) */
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
+	pthread_cond_t cond;		/* signalled under lock on a new batch or stop */
 	batch		q[QUEUE_MAX];
 	int			qn;
 	bool		stop;

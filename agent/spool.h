@@ -25,7 +25,7 @@ typedef struct spool
 	char	   *dead_dir;		/* DIR/dead-letter */
 	char	   *pager;
 	uint64_t	next_seq;
-	pthread_mutex_t lock;
+	pthread_mutex_t lock;		/* guards next_seq: writers take sequence numbers */
 } spool;
 
 /* returns NULL and sets *err (malloc'd) on failure */

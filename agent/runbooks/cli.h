@@ -8,6 +8,7 @@
 #define ORGUARD_RB_CLI_H
 
 #include "config.h"
+#include "runbooks/request.h"
 
 #include <stdbool.h>
 
@@ -17,8 +18,10 @@
  * delivery before returning.
  */
 int			runbook_cli_main(int argc, char **argv, const agent_cfg *cfg);
-/* the command alone (approve and trigger run their runbook through it) */
+/* the command alone: parses argv (request.h), then runbook_cli_run */
 int			runbook_cli_command(int argc, char **argv, const agent_cfg *cfg);
+/* dispatches a parsed request through the command table */
+int			runbook_cli_run(const agent_cfg *cfg, const rb_request *req);
 
 /*
  * argv[0] is "runbook": when --help, -h or help appears, prints the help

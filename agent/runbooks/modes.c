@@ -11,10 +11,11 @@
  */
 #include "runbooks/modes.h"
 #include "runbooks/announce_spool.h"
-#include "runbooks/cli.h"
+#include "runbooks/execute.h"
 #include "runbooks/journal.h"
 #include "runbooks/list_json.h"
 #include "runbooks/proposal.h"
+#include "runbooks/request.h"
 #include "runbooks/run.h"
 #include "runbooks/settings.h"
 #include "runbooks/trigger_args.h"
@@ -59,7 +60,10 @@ load_named(const agent_cfg *cfg, const char *name, rb_settings *s, bool quiet)
 	return false;
 }
 
-/* "orguard-agent runbook KIND NAME ARGS... [--dry-run]" in this process */
+/*
+ * "orguard-agent runbook KIND NAME ARGS... [--dry-run]" in this process:
+ * the recorded arguments parse to a request like a typed command line's.
+ */
 static int
 run_with_args(const agent_cfg *cfg, const rb_settings *s, const char *args, bool dry_run)
 {
@@ -68,6 +72,7 @@ run_with_args(const agent_cfg *cfg, const rb_settings *s, const char *args, bool
 	char	  **argv = xcalloc((size_t) n + 5, sizeof(char *));
 	int			argc = 0,
 				rc;
+	rb_request	req;
 
 	argv[argc++] = "runbook";
 	argv[argc++] = (char *) kind_word(s->kind);
@@ -76,38 +81,31 @@ run_with_args(const agent_cfg *cfg, const rb_settings *s, const char *args, bool
 		argv[argc++] = words[i];
 	if (dry_run)
 		argv[argc++] = "--dry-run";
-	rc = runbook_cli_command(argc, argv, cfg);
+	rc = rb_request_parse(argc, argv, &req);
+	if (rc == RB_REQUEST_OK)
+	{
+		rb_run_set_format(req.fmt);
+		rc = rb_execute(cfg, &req);
+	}
 	free(argv);
 	rb_args_free(words, n);
 	return rc;
 }
 
-/* the dry run's output (what a page-first proposal pages), as one string */
+/* the dry run's text output (what a page-first proposal pages), as one string */
 static char *
-capture_dry_run(const agent_cfg *cfg, const rb_settings *s, const char *args, int *rc)
+dry_run_plan(const agent_cfg *cfg, const rb_settings *s, const char *args, int *rc)
 {
-	FILE	   *tmp = tmpfile();
-	int			saved;
-	strbuf		sb;
-	char		buf[4096];
-	size_t		n;
+	rb_plan		plan;
+	char	   *text;
 
-	*rc = RB_EXIT_FAILED;
-	if (!tmp)
-		return xasprintf("(no plan: cannot create a temporary file: %s)", strerror(errno));
-	fflush(stdout);
-	saved = dup(STDOUT_FILENO);
-	dup2(fileno(tmp), STDOUT_FILENO);
+	memset(&plan, 0, sizeof(plan));
+	rb_run_keep_plan(&plan);
 	*rc = run_with_args(cfg, s, args, true);
-	fflush(stdout);
-	dup2(saved, STDOUT_FILENO);
-	close(saved);
-	rewind(tmp);
-	sb_init(&sb);
-	while ((n = fread(buf, 1, sizeof(buf), tmp)) > 0)
-		sb_append_len(&sb, buf, n);
-	fclose(tmp);
-	return sb_steal(&sb);
+	rb_run_keep_plan(NULL);
+	text = xstrdup(plan.output ? plan.output : "");
+	rb_plan_free(&plan);
+	return text;
 }
 
 /* a plan for a one-line summary: lines joined by "; ", runs of blanks squeezed */
@@ -303,7 +301,7 @@ rb_modes_trigger(const agent_cfg *cfg, const rb_trigger_request *t)
 		return RB_EXIT_DONE;
 	}
 	/* a promotion's plan is one look now: the page must not wait for the watch */
-	plan = capture_dry_run(cfg, &s, s.kind == RB_KIND_PROMOTE ? "" : args, &rc);
+	plan = dry_run_plan(cfg, &s, s.kind == RB_KIND_PROMOTE ? "" : args, &rc);
 	id = rb_proposal_new_id(now_us(), (int) getpid());
 	if (!append_proposal_line(&s, id, t->node, "pending", args))
 	{

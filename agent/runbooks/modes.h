@@ -18,14 +18,7 @@
 
 #include "config.h"
 #include "runbooks/plan.h"
-
-typedef struct rb_trigger_request
-{
-	const char *runbook;
-	const char *rule;
-	const char *node;
-	const char *subject;
-} rb_trigger_request;
+#include "runbooks/request.h"	/* rb_trigger_request */
 
 /* each returns the process exit code (see run.h) */
 int			rb_modes_trigger(const agent_cfg *cfg, const rb_trigger_request *t);

@@ -39,22 +39,6 @@ find_line(const char *text, const char *needle, char *buf, size_t len)
 	return true;
 }
 
-bool
-pitr_step_started(const rb_run *r, const char *step, const char *target)
-{
-	if (!r->resumed)
-		return false;
-	for (int i = 0; i < r->past.n; i++)
-	{
-		const journal_entry *e = &r->past.v[i];
-
-		if (e->run && !strcmp(e->run, r->run) && e->step && !strcmp(e->step, step) &&
-			e->target && !strcmp(e->target, target))
-			return true;
-	}
-	return false;
-}
-
 char *
 pitr_restored_conninfo(const node_cfg *src, const char *sock_dir, int port)
 {
@@ -113,7 +97,7 @@ pitr_side_by_side_guard(const rb_run *r, const char *step, const char *restore_d
 		snprintf(err, errlen, "restore_dir: %s already exists%s%s; the runbook restores into a new directory",
 				 restore_dir, r->resumed ? " and is not this run's restore: " : "", r->resumed ? why : "");
 	else if (dest != PITR_DIR_OURS &&
-			 (rb_run_step_done(r, step, restore_dir) || pitr_step_started(r, "start", restore_dir)))
+			 (rb_run_step_done(r, step, restore_dir) || rb_run_step_started(r, "start", restore_dir)))
 		snprintf(err, errlen, "restore_dir: %s is gone since the run was interrupted; close the run "
 				 "(runbook abandon) and restore again", restore_dir);
 	else if (pitr_staging_owner(restore_dir, id, why, sizeof(why)) == PITR_DIR_FOREIGN)

@@ -67,8 +67,6 @@ bool		pitr_port_busy(const char *sock_dir, int port);
  */
 bool		pitr_side_by_side_guard(const rb_run *r, const char *step, const char *restore_dir, int port,
 									const char *sock_dir, const pitr_identity *id, char *err, size_t errlen);
-/* did this (resumed) run start, not necessarily finish, step on target? */
-bool		pitr_step_started(const rb_run *r, const char *step, const char *target);
 
 /*
  * The restored node's socket directory, server log, conninfo and (in

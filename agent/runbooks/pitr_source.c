@@ -8,7 +8,6 @@
 #include "runbooks/exec.h"
 #include "runbooks/pgconn.h"
 #include "runbooks/pitr.h"
-#include "runbooks/pitr_node.h"
 #include "runbooks/rbfile.h"
 #include "runbooks/rbutil.h"
 #include "runbooks/run.h"
@@ -188,7 +187,7 @@ pitr_in_place_guard(const rb_settings *s, const rb_run *r, const pitr_target *t,
 	if (!pitr_in_place_config_guard(s, t, err, errlen))
 		return false;
 	dest = pitr_dest_owner(data_dir, id, why, sizeof(why));
-	started = pitr_step_started(r, "start", data_dir);
+	started = rb_run_step_started(r, "start", data_dir);
 	restored = rb_run_step_done(r, copy_step, data_dir);
 	if (started || restored)
 	{

@@ -37,6 +37,15 @@ rb_plan_add_text(rb_plan *p, const char *text)
 }
 
 void
+rb_plan_add_output(rb_plan *p, const char *text)
+{
+	char	   *joined = xasprintf("%s%s", p->output ? p->output : "", text);
+
+	free(p->output);
+	p->output = joined;
+}
+
+void
 rb_plan_add_note(rb_plan *p, const char *note)
 {
 	p->notes = xrealloc(p->notes, sizeof(char *) * (size_t) (p->n_notes + 1));
@@ -72,6 +81,7 @@ rb_plan_free(rb_plan *p)
 	free(p->runbook);
 	free(p->cluster);
 	free(p->text);
+	free(p->output);
 	for (int i = 0; i < p->n_notes; i++)
 		free(p->notes[i]);
 	free(p->notes);

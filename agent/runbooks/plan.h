@@ -35,6 +35,7 @@ typedef struct rb_plan
 	char	   *runbook;
 	char	   *cluster;
 	char	   *text;			/* the plan as printed, "plan: " and all; NULL: none */
+	char	   *output;			/* everything a text dry run prints, in order; NULL: none */
 	char	  **notes;
 	int			n_notes;
 	rb_plan_step *steps;
@@ -48,6 +49,8 @@ void		rb_plan_init(rb_plan *p, const char *runbook, const char *cluster);
 /* appends to the plan text (pieces of one sentence or several lines) */
 void		rb_plan_add_text(rb_plan *p, const char *text);
 void		rb_plan_add_note(rb_plan *p, const char *note);
+/* appends to the output: notes, plan text, step and verdict lines as printed */
+void		rb_plan_add_output(rb_plan *p, const char *text);
 void		rb_plan_add_step(rb_plan *p, const char *step, const char *target, const char *result,
 							 const char *detail);
 void		rb_plan_finish(rb_plan *p, const char *result, const char *detail, int exit_status);

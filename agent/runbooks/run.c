@@ -29,11 +29,40 @@ rb_run_format(void)
 	return output_format;
 }
 
+/* where a dry run hands its plan instead of printing it (rb_run_keep_plan) */
+static rb_plan *kept_plan;
+
+void
+rb_run_keep_plan(rb_plan *out)
+{
+	kept_plan = out;
+}
+
 /* a dry run in JSON format prints nothing until it finishes */
 static bool
 dry_json(const rb_run *r)
 {
 	return r->dry_run && output_format == RB_FORMAT_JSON;
+}
+
+/* a dry run whose plan is kept as data prints nothing at all */
+static bool
+dry_quiet(const rb_run *r)
+{
+	return r->dry_run && (output_format == RB_FORMAT_JSON || kept_plan);
+}
+
+/* text output: printed, and in a dry run kept in the plan's output too */
+static void
+emit(rb_run *r, const char *text)
+{
+	if (r->dry_run)
+		rb_plan_add_output(&r->plan, text);
+	if (!dry_quiet(r))
+	{
+		fputs(text, stdout);
+		fflush(stdout);
+	}
 }
 
 void
@@ -47,11 +76,7 @@ rb_plan_text(rb_run *r, const char *fmt,...)
 	sb_vprintf(&sb, fmt, ap);
 	va_end(ap);
 	rb_plan_add_text(&r->plan, sb.data);
-	if (!dry_json(r))
-	{
-		fputs(sb.data, stdout);
-		fflush(stdout);
-	}
+	emit(r, sb.data);
 	sb_free(&sb);
 }
 
@@ -153,9 +178,11 @@ rb_run_begin(rb_run *r, const rb_settings *s, const char *params, bool dry_run, 
 			char	   *note = xasprintf("run %s of %s was interrupted; a real run %s", open_run, s->name,
 										 strcmp(open_params, params) ? "would refuse (other parameters)" : "would resume it");
 
+			char	   *line = xasprintf("note: %s\n", note);
+
 			rb_plan_add_note(&r->plan, note);
-			if (!dry_json(r))
-				printf("note: %s\n", note);
+			emit(r, line);
+			free(line);
 			free(note);
 		}
 		r->run = xstrdup("dry-run");
@@ -202,17 +229,33 @@ rb_run_step_done(const rb_run *r, const char *step, const char *target)
 	return r->resumed && journal_step_done(&r->past, r->run, step, target);
 }
 
+bool
+rb_run_step_started(const rb_run *r, const char *step, const char *target)
+{
+	if (!r->resumed)
+		return false;
+	for (int i = 0; i < r->past.n; i++)
+	{
+		const journal_entry *e = &r->past.v[i];
+
+		if (e->run && !strcmp(e->run, r->run) && e->step && !strcmp(e->step, step) &&
+			e->target && !strcmp(e->target, target))
+			return true;
+	}
+	return false;
+}
+
 static void
 record(rb_run *r, const char *step, const char *target, const char *result, const char *detail,
 	   bool final)
 {
+	char	   *line = xasprintf("%-12s %-22s %-9s %s\n", step, target ? target : "", result,
+								 detail ? detail : "");
+
 	if (r->dry_run)
 		rb_plan_add_step(&r->plan, step, target, result, detail);
-	if (!dry_json(r))
-	{
-		printf("%-12s %-22s %-9s %s\n", step, target ? target : "", result, detail ? detail : "");
-		fflush(stdout);
-	}
+	emit(r, line);
+	free(line);
 	if (r->dry_run)
 		return;
 	/* stdout is the operator's view; the log repeats only what needs attention */
@@ -261,8 +304,19 @@ rb_run_finish(rb_run *r, const char *result, const char *fmt,...)
 		code = RB_EXIT_UNREACHABLE;
 	if (r->dry_run)
 	{
+		char	   *line;
+
 		rb_plan_finish(&r->plan, !strcmp(result, "done") ? "planned" : result, sb.data, code);
-		if (dry_json(r))
+		line = xasprintf("%-12s %-22s %-9s %s\n", "dry-run", r->s->cluster, r->plan.result, sb.data);
+		if (kept_plan)
+		{
+			/* handed over whole: the caller frees it */
+			rb_plan_add_output(&r->plan, line);
+			rb_plan_free(kept_plan);
+			*kept_plan = r->plan;
+			memset(&r->plan, 0, sizeof(r->plan));
+		}
+		else if (dry_json(r))
 		{
 			char	   *json = rb_plan_json(&r->plan);
 
@@ -270,7 +324,8 @@ rb_run_finish(rb_run *r, const char *result, const char *fmt,...)
 			free(json);
 		}
 		else
-			printf("%-12s %-22s %-9s %s\n", "dry-run", r->s->cluster, r->plan.result, sb.data);
+			emit(r, line);
+		free(line);
 		fflush(stdout);
 	}
 	else

@@ -75,6 +75,8 @@ int			rb_run_begin(rb_run *r, const rb_settings *s, const char *params, bool dry
 						 char *err, size_t errlen);
 /* true when this run (resumed) already recorded step on target as ok */
 bool		rb_run_step_done(const rb_run *r, const char *step, const char *target);
+/* did this (resumed) run start, not necessarily finish, step on target? */
+bool		rb_run_step_started(const rb_run *r, const char *step, const char *target);
 /* records one step */
 void		rb_run_step(rb_run *r, const char *step, const char *target, const char *result,
 						const char *fmt,...) __attribute__((format(printf, 5, 6)));
@@ -102,6 +104,12 @@ bool		rb_run_progress_tty(void);
  * one JSON document when the run finishes (plan.h).  Set by the CLI.
  */
 void		rb_run_set_format(rb_format f);
+/*
+ * While out is set (NULL: never), a dry run prints nothing and hands its
+ * plan to *out when it finishes (rb_plan_free it); out->output is the text
+ * the same dry run would have printed.
+ */
+void		rb_run_keep_plan(rb_plan *out);
 rb_format	rb_run_format(void);
 /*
  * A piece of a dry run's plan ("plan: ..." and the lines after it): kept in
