@@ -27,6 +27,10 @@ run() {
 }
 
 # ---- --help at every level, with no configuration file ----
+runbook_commands=$(sed -n '/^static const command_help commands/,/^};/s/^\t{"\([a-z-]*\)",.*/\1/p' \
+	agent/runbooks/request.c)
+tap_ok "the runbook commands' help table is found (backup, pitr, promote, ... $(echo $runbook_commands | wc -w) commands)" \
+	bash -c "[ $(echo $runbook_commands | wc -w) -ge 10 ]"
 help_ok() { # help_ok WORD ARGS...: exit 0, a usage naming WORD and the exit statuses
 	local word=$1
 	shift
@@ -42,8 +46,8 @@ for cfg in "$W/missing.conf" "$W"; do # a path that does not exist, and one that
 	tap_ok "runbook --help with config $cfg" help_ok "runbook COMMAND" -c "$cfg" runbook --help
 	tap_ok "help runbook with config $cfg" help_ok "runbook COMMAND" -c "$cfg" help runbook
 	tap_ok "--help runbook pitr with config $cfg" help_ok "runbook pitr" -c "$cfg" --help runbook pitr
-	# every command the runbook CLI knows
-	for cmd in $(sed -n '/^static const command_help commands/,/^};/s/^\t{"\([a-z-]*\)",.*/\1/p' agent/runbooks/cli.c); do
+	# every command the runbook CLI knows (its help table, in the request parser)
+	for cmd in $runbook_commands; do
 		tap_ok "runbook $cmd --help with config $cfg" help_ok "runbook $cmd" -c "$cfg" runbook "$cmd" --help
 	done
 done
