@@ -466,8 +466,16 @@ alerts_json(const event_list *firing)
 		json_t	   *o = json_object();
 		json_t	   *labels = json_object();
 
+		/* the identity (labels) and the values that move (annotations: root pid, durations, query) */
 		for (int k = 0; k < ev->labels.n; k++)
 			json_object_set_new(labels, ev->labels.v[k].name, json_text(ev->labels.v[k].value));
+		for (int k = 0; k < ev->annotations.n; k++)
+		{
+			const char *name = ev->annotations.v[k].name;
+
+			if (strcmp(name, "summary") && strcmp(name, "description") && strcmp(name, "runbook_url"))
+				json_object_set_new(labels, name, json_text(ev->annotations.v[k].value));
+		}
 		json_object_set_new(o, "rule", json_text(ev->rule));
 		json_object_set_new(o, "node", json_text(ev->node));
 		json_object_set_new(o, "subject", json_text(ev->subject));
@@ -476,6 +484,7 @@ alerts_json(const event_list *firing)
 		json_object_set_new(o, "value", json_real(ev->value));
 		json_object_set_new(o, "since", time_or_null(ev->starts_at_us));
 		json_object_set_new(o, "facts", labels);
+		json_object_set_new(o, "runbook_url", json_text(labels_get(&ev->annotations, "runbook_url")));
 		json_array_append_new(a, o);
 	}
 	return a;

@@ -367,12 +367,19 @@ test_alerts_with_facts(void **state)
 	ev->starts_at_us = T0;
 	labels_set(&ev->labels, "model", "stock.quant");
 	labels_set(&ev->labels, "root_worker_class", "cron");
+	labels_set(&ev->annotations, "root_pid", "1852");
+	labels_set(&ev->annotations, "description", "root_pid: 1852");
+	labels_set(&ev->annotations, "runbook_url", "file:///rules.md#lock_wait");
 	d = doc(b, &firing, T0);
 	a = json_array_get(json_object_get(d, "alerts"), 0);
 	assert_string_equal(str(a, "rule"), "lock_wait");
 	assert_string_equal(str(a, "severity"), "warning");
 	assert_string_equal(str(json_object_get(a, "facts"), "model"), "stock.quant");
 	assert_string_equal(str(json_object_get(a, "facts"), "root_worker_class"), "cron");
+	/* values that move are annotations: shown as facts too, the page's own texts apart */
+	assert_string_equal(str(json_object_get(a, "facts"), "root_pid"), "1852");
+	assert_null(json_object_get(json_object_get(a, "facts"), "description"));
+	assert_string_equal(str(a, "runbook_url"), "file:///rules.md#lock_wait");
 	json_decref(d);
 	events_free(&firing);
 	status_board_free(b);
