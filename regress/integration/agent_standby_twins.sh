@@ -33,8 +33,10 @@ org_wait_until 60 "two standbys streaming as walreceiver" twins_streaming || org
 # s2 stops replaying; the primary writes about 4 MB of WAL
 q s2 "SELECT pg_wal_replay_pause()" >/dev/null
 q p1 "CREATE TABLE filler AS SELECT g, repeat('x', 200) AS pad FROM generate_series(1, 15000) g" >/dev/null
-lags() { q p1 "SELECT string_agg(pg_wal_lsn_diff(pg_current_wal_flush_lsn(), replay_lsn)::bigint::text, ' '
-	ORDER BY 1) FROM pg_stat_replication WHERE application_name = 'walreceiver'"; }
+# the smaller lag first (an aggregate's ORDER BY 1 orders by the constant 1, i.e. not at all)
+lags() { q p1 "SELECT string_agg(lag::text, ' ' ORDER BY lag) FROM (SELECT
+	pg_wal_lsn_diff(pg_current_wal_flush_lsn(), replay_lsn)::bigint AS lag
+	FROM pg_stat_replication WHERE application_name = 'walreceiver') l"; }
 one_behind() {
 	local l
 	l=$(lags)
