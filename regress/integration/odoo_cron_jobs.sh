@@ -173,6 +173,10 @@ is "$(q "SELECT count(*) FROM odoo_retail_guard.odoo_jobs")" 2 "two jobs run, on
 # ---- origin of destructive events ----
 # the job unlinks quants through the ORM (odoo/models.py 17.0 unlink shape)
 org_session_send job "DELETE FROM \"stock_quant\" WHERE id IN ($(seq -s, 101 120));"
+# and commits its batch on the job cursor (18.0 ir_cron.py: _add_progress -> job_cr.commit()):
+# destructive events are journaled at commit; the next batch's transaction follows
+org_session_send job "COMMIT;"
+org_session_send job "BEGIN ISOLATION LEVEL REPEATABLE READ;"
 # Odoo's GC of user logs (odoo/addons/base/models/res_users.py 18.0
 # ResUsersLog._gc_user_logs), here run by hand outside any job
 q "
