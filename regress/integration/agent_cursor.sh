@@ -58,7 +58,7 @@ ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 PY
 rport=$(org_free_port)
 agent_bg recv python3 "$ORG_TMP/recv.py" "$rport" "$ORG_TMP/recv.log"
-org_wait_until 30 "receiver" bash -c "(exec 3<>/dev/tcp/127.0.0.1/$rport) 2>/dev/null"
+org_wait_listener "${AGENT_PIDS[recv]}" "$rport" "receiver" 60
 touch "$ORG_TMP/recv.log"
 
 mport=$(org_free_port)

@@ -26,7 +26,7 @@ s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(64)
 held = []
 while True:
     c, _ = s.accept(); held.append(c)' "$silent_port"
-org_wait_until 30 "silent node" bash -c "(exec 3<>/dev/tcp/127.0.0.1/$silent_port) 2>/dev/null"
+org_wait_listener "${AGENT_PIDS[silent]}" "$silent_port" "silent node" 60
 
 hook_port=$(org_free_port)
 metrics_port=$(org_free_port)

@@ -62,7 +62,7 @@ export ORG_TEST_PD_KEY="R0UTINGKEY$(date +%s%N | sha256sum | cut -c1-22)"
 export ORG_TEST_HMAC_KEY="hmac-test-key"
 receiver_start() { # LOGFILE DELAY
 	agent_bg receiver python3 "$ORG_TMP/receiver.py" "$rport" "$1" "$2" "$ORG_TEST_HMAC_KEY"
-	org_wait_until 30 "receiver" bash -c "(exec 3<>/dev/tcp/127.0.0.1/$rport) 2>/dev/null"
+	org_wait_listener "${AGENT_PIDS[receiver]}" "$rport" "receiver" 60
 }
 
 # ---- ten nodes on one cluster, so one restart makes ten alerts ----

@@ -62,7 +62,7 @@ tap_ok "the reload is logged" grep -q 'configuration reloaded' "$log"
 busy_port=$(org_free_port) || org_die "no free port"
 agent_bg squatter python3 -c "import socket, time
 s = socket.socket(); s.bind(('127.0.0.1', $busy_port)); s.listen(); time.sleep(300)"
-org_wait_until 30 "squatter" bash -c "(exec 3<>/dev/tcp/127.0.0.1/$busy_port) 2>/dev/null" || org_die "squatter did not bind"
+org_wait_listener "${AGENT_PIDS[squatter]}" "$busy_port" "squatter" 60 || org_die "squatter did not bind"
 base new_name | sed "s/^listen = .*/listen = 127.0.0.1:$busy_port/" >"$conf"
 kill -HUP "${AGENT_PIDS[agent]}"
 tap_ok "a listen address in use is logged" org_wait_until 30 "log" grep -q "reload: cannot listen on 127.0.0.1:$busy_port; keeping 127.0.0.1:$port" "$log"

@@ -81,7 +81,7 @@ PY
 received="$ORG_TMP/received.jsonl"
 touch "$received"
 agent_bg receiver python3 "$ORG_TMP/receiver.py" "$rport" "$received"
-org_wait_until 30 "receiver" bash -c "(exec 3<>/dev/tcp/127.0.0.1/$rport) 2>/dev/null"
+org_wait_listener "${AGENT_PIDS[receiver]}" "$rport" "receiver" 60
 
 metrics_port=$(org_free_port)
 conf="$ORG_TMP/agent.conf"

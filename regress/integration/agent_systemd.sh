@@ -92,7 +92,7 @@ conns = []
 while True:
     c, _ = s.accept(); conns.append(c)
 ' "$hang_port"
-org_wait_until 30 "blackhole" bash -c "exec 3<>/dev/tcp/127.0.0.1/$hang_port" || org_die "blackhole did not listen"
+org_wait_listener "${AGENT_PIDS[blackhole]}" "$hang_port" "blackhole" 60 || org_die "blackhole did not listen"
 conf2="$ORG_TMP/agent2.conf"
 printf '[agent]\ninterval = 4s\nnode_timeout = 3s\nspool_dir = %s/spool2\nlisten = off\n[node stuck]\nconninfo = host=127.0.0.1 port=%s dbname=postgres user=postgres connect_timeout=30\n' \
 	"$ORG_TMP" "$hang_port" >"$conf2"

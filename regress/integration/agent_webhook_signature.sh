@@ -48,7 +48,7 @@ printf 'k3y-%s\n' "$(date +%s%N | sha256sum | cut -c1-24)" >"$ORG_TMP/hmac.key"
 chmod 600 "$ORG_TMP/hmac.key"
 # a 3 s window stands in for the documented 5 minutes
 agent_bg receiver python3 "$ORG_TMP/receiver.py" "$rport" "$ORG_TMP/recv.jsonl" 3 "$ORG_TMP" "$ORG_TMP/hmac.key"
-org_wait_until 30 "receiver" bash -c "(exec 3<>/dev/tcp/127.0.0.1/$rport) 2>/dev/null" ||
+org_wait_listener "${AGENT_PIDS[receiver]}" "$rport" "receiver" 60 ||
 	org_die "receiver did not start"
 
 # a node on a closed port: node_unreachable fires at once

@@ -50,7 +50,7 @@ PY
 rport=$(org_free_port)
 touch "$ORG_TMP/recv.log"
 agent_bg recv python3 "$ORG_TMP/recv.py" "$rport" "$ORG_TMP/recv.log"
-org_wait_until 30 "receiver" bash -c "(exec 3<>/dev/tcp/127.0.0.1/$rport) 2>/dev/null" || org_die "no receiver"
+org_wait_listener "${AGENT_PIDS[recv]}" "$rport" "receiver" 60 || org_die "no receiver"
 
 mport=$(org_free_port)
 conf="$ORG_TMP/agent.conf"

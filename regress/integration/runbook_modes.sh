@@ -52,14 +52,25 @@ class H(BaseHTTPRequestHandler):
 
 ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
 PY
-rport=$(org_free_port)
 pages="$W/pages.jsonl"
 touch "$pages"
 receiver=
+rport=
+# receiver_up: the receiver on its port, checked to be the one listening.
+# The first start picks the port (again, if another process took it before
+# the bind); later starts must get the port the configuration names.
 receiver_up() {
-	python3 "$W/receiver.py" "$rport" "$pages" >>"$W/receiver.log" 2>&1 &
-	receiver=$!
-	org_wait_until 30 "receiver" bash -c "(exec 3<>/dev/tcp/127.0.0.1/$rport) 2>/dev/null"
+	local try
+	for try in 1 2 3 4 5; do
+		[ -n "$rport" ] || rport=$(org_free_port)
+		python3 "$W/receiver.py" "$rport" "$pages" >>"$W/receiver.log" 2>&1 &
+		receiver=$!
+		org_wait_listener "$receiver" "$rport" "webhook receiver" 60 && return 0
+		kill "$receiver" 2>/dev/null
+		[ -n "${conf:-}" ] && org_die "the webhook receiver cannot listen on port $rport again"
+		rport=
+	done
+	org_die "no webhook receiver after $try tries"
 }
 receiver_down() {
 	kill -TERM "$receiver" 2>/dev/null
@@ -86,6 +97,7 @@ timezone = 'UTC'"
 port1=$(org_free_port)
 port2=$(org_free_port)
 [ "$port2" = "$port1" ] && port2=$(org_free_port)
+receiver_up
 
 conf="$W/agent.conf"
 org_as_owner tee "$conf" >/dev/null <<CONF
@@ -164,7 +176,6 @@ refresh_port() { # VARNAME: a new free port, replacing the old one in the config
 q() { PGCONNECT_TIMEOUT=5 PGOPTIONS='-c statement_timeout=20s' org_psql "$1" -d postgres -Atc "$2"; }
 not() { ! "$@"; }
 
-receiver_up
 check "runbook settings validate (mode, approve_within, announce_timeout)" agent check-config
 
 q src "CREATE EXTENSION odoo_retail_guard" >/dev/null

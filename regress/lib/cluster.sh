@@ -174,6 +174,36 @@ org_psql() {
 	psql -X -q -v ON_ERROR_STOP=1 -h "${ORG_SOCK[$name]}" -p "${ORG_PORT[$name]}" -U postgres "$@"
 }
 
+# org_pid_listens PID PORT: true when process PID holds a listening TCP
+# socket on PORT.  Something answering on the port is not enough: on a shared
+# machine another process may have taken the port between choice and bind.
+org_pid_listens() {
+	local pid=$1 hex inode
+	hex=$(printf '%04X' "$2")
+	for inode in $(awk -v p=":$hex" '$2 ~ (p "$") && $4 == "0A" {print $10}' /proc/net/tcp /proc/net/tcp6 2>/dev/null); do
+		find "/proc/$pid/fd" -lname "socket:\[$inode\]" 2>/dev/null | grep -q . && return 0
+	done
+	return 1
+}
+
+# org_wait_listener PID PORT DESC [SECS]: wait until PID listens on PORT;
+# fails at once when PID has exited (its port was taken, or it crashed).
+org_wait_listener() {
+	local pid=$1 port=$2 desc=$3 secs=${4:-30}
+	local deadline=$((SECONDS + secs))
+	until org_pid_listens "$pid" "$port"; do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			org_log "$desc (pid $pid) exited before listening on port $port"
+			return 1
+		fi
+		if [ $SECONDS -ge $deadline ]; then
+			org_log "timed out after ${secs}s waiting for $desc to listen on port $port"
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
 org_wait_until() {
 	local secs=$1 desc=$2
 	shift 2
