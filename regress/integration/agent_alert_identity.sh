@@ -50,27 +50,10 @@ wait_snapshot 42000 400
 
 # ---- Alertmanager, and one receiver for the PagerDuty stand-in and the webhook ----
 alertmanager_start
-rport=$(org_free_port)
-cat >"$ORG_TMP/receiver.py" <<'PY'
-import json, sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-log = open(sys.argv[2], "a", buffering=1)
-class H(BaseHTTPRequestHandler):
-    def log_message(self, *a):
-        pass
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-        body["_path"] = self.path
-        log.write(json.dumps(body) + "\n")
-        self.send_response(202 if self.path.startswith("/v2") else 200)
-        self.send_header("Content-Type", "application/json"); self.end_headers()
-        self.wfile.write(b'{"status":"success","message":"Event processed","dedup_key":"x"}')
-ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
-PY
 received="$ORG_TMP/received.jsonl"
 touch "$received"
-agent_bg receiver python3 "$ORG_TMP/receiver.py" "$rport" "$received"
-org_wait_listener "${AGENT_PIDS[receiver]}" "$rport" "receiver" 60
+agent_receiver receiver "$received" --with-path
+rport=$RECEIVER_PORT
 
 metrics_port=$(org_free_port)
 conf="$ORG_TMP/agent.conf"

@@ -44,21 +44,8 @@ put 0 "schema_version: 1 next_cursor: 1 $(ident 1000)
 destructive_events { id: 1 kind: \"truncate\" database: \"postgres\" relation: \"pos_order\" role: \"odoo\" rows: 500 }"
 put default "schema_version: 1 next_cursor: 1 $(ident 1000)"
 
-cat >"$ORG_TMP/recv.py" <<'PY'
-import json, sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-log = open(sys.argv[2], "a", buffering=1)
-class H(BaseHTTPRequestHandler):
-    def log_message(self, *a): pass
-    def do_POST(self):
-        b = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        log.write("%s %s %s\n" % (b["status"], b["rule"], b["subject"]))
-        self.send_response(200); self.end_headers()
-ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
-PY
-rport=$(org_free_port)
-agent_bg recv python3 "$ORG_TMP/recv.py" "$rport" "$ORG_TMP/recv.log"
-org_wait_listener "${AGENT_PIDS[recv]}" "$rport" "receiver" 60
+agent_receiver recv "$ORG_TMP/recv.log" --summary
+rport=$RECEIVER_PORT
 touch "$ORG_TMP/recv.log"
 
 mport=$(org_free_port)

@@ -64,24 +64,10 @@ set_snapshot 'schema_version: 1
 next_cursor: 5'
 
 # ---- a webhook receiver: one JSON line per POST ----
-rport=$(org_free_port)
-cat >"$ORG_TMP/receiver.py" <<'PY'
-import json, sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-log = open(sys.argv[2], "a", buffering=1)
-class H(BaseHTTPRequestHandler):
-    def log_message(self, *a):
-        pass
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        log.write(json.dumps(json.loads(body)) + "\n")
-        self.send_response(200); self.end_headers()
-ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
-PY
 received="$ORG_TMP/received.jsonl"
 touch "$received"
-agent_bg receiver python3 "$ORG_TMP/receiver.py" "$rport" "$received"
-org_wait_listener "${AGENT_PIDS[receiver]}" "$rport" "receiver" 60
+agent_receiver receiver "$received"
+rport=$RECEIVER_PORT
 
 metrics_port=$(org_free_port)
 conf="$ORG_TMP/agent.conf"

@@ -35,22 +35,9 @@ SQL
 
 q() { PGCONNECT_TIMEOUT=5 org_psql crash_node -d odoo -Atc "$1"; }
 
-cat >"$ORG_TMP/recv.py" <<'PY'
-import json, sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-log = open(sys.argv[2], "a", buffering=1)
-class H(BaseHTTPRequestHandler):
-    def log_message(self, *a): pass
-    def do_POST(self):
-        b = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        log.write("%s %s %s\n" % (b["status"], b["rule"], b["subject"]))
-        self.send_response(200); self.end_headers()
-ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
-PY
-rport=$(org_free_port)
 touch "$ORG_TMP/recv.log"
-agent_bg recv python3 "$ORG_TMP/recv.py" "$rport" "$ORG_TMP/recv.log"
-org_wait_listener "${AGENT_PIDS[recv]}" "$rport" "receiver" 60 || org_die "no receiver"
+agent_receiver recv "$ORG_TMP/recv.log" --summary
+rport=$RECEIVER_PORT
 
 mport=$(org_free_port)
 conf="$ORG_TMP/agent.conf"

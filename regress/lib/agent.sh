@@ -32,6 +32,22 @@ agent_bg() {
 	AGENT_PIDS[$name]=$!
 }
 
+# agent_receiver NAME LOG [receiver.py options]: regress/lib/receiver.py on
+# a free port, checked to be the process listening there (a port taken
+# between choice and bind gets a new choice).  Sets RECEIVER_PORT.
+agent_receiver() {
+	local name=$1 log=$2 try
+	shift 2
+	touch "$log"
+	for try in 1 2 3 4 5; do
+		RECEIVER_PORT=$(org_free_port) || org_die "no free port"
+		agent_bg "$name" python3 "$ORG_SRC_DIR/regress/lib/receiver.py" "$RECEIVER_PORT" "$log" "$@"
+		org_wait_listener "${AGENT_PIDS[$name]}" "$RECEIVER_PORT" "$name" 60 && return 0
+		agent_kill "$name" KILL
+	done
+	org_die "$name could not listen after $try tries"
+}
+
 agent_kill() {
 	local name=$1 sig=${2:-TERM} pid=${AGENT_PIDS[$1]:-}
 	[ -n "$pid" ] || return 0
