@@ -14,6 +14,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "node.h"
+#include "node_memory.h"
 #include "pager.h"
 #include "remote_write.h"
 #include "rules.h"
@@ -42,6 +43,7 @@ typedef struct agent
 {
 	agent_cfg	cfg;
 	collector  *coll;
+	node_memories mem;			/* per node of coll: facts memory, last metrics */
 	rule_engine *re;
 	pager	  **pagers;
 	int			n_pagers;
@@ -183,10 +185,10 @@ check_config(const char *path)
 }
 
 static void
-collect_facts(node *n, fact_list *facts)
+collect_facts(node *n, facts_memory *mem, fact_list *facts)
 {
 	facts_from_observation(&n->obs, facts);
-	facts_from_snapshot(n->snap, n->mem, n->obs.now_us, facts);
+	facts_from_snapshot(n->snap, mem, n->obs.now_us, facts);
 }
 
 static void
@@ -232,6 +234,7 @@ run_once(const char *path, const char *format)
 	bool		json = format && !strcmp(format, "json");
 	json_t	   *arr = json_array();
 	role_table	roles = {0};
+	node_memories mem = {0};
 
 	if (!load_or_explain(path, &cfg))
 	{
@@ -240,6 +243,7 @@ run_once(const char *path, const char *format)
 		return ORG_EXIT_CONFIG;
 	}
 	c = collector_new(&cfg);
+	node_memories_sync(&mem, c);
 	poll_once(c);
 	for (int i = 0; i < c->n; i++)
 		record_role(&roles, c->v[i]);
@@ -251,7 +255,7 @@ run_once(const char *path, const char *format)
 		node	   *n = c->v[i];
 		fact_list	facts = {0};
 
-		collect_facts(n, &facts);
+		collect_facts(n, mem.v[i].facts, &facts);
 		for (int k = 0; k < cfg.n_nodes; k++)
 			if (!strcmp(cfg.nodes[k].name, n->cfg.name))
 				collect_cluster_facts(&cfg, &roles, &cfg.nodes[k], n->obs.now_us, &facts);
@@ -321,6 +325,7 @@ run_once(const char *path, const char *format)
 	}
 	json_decref(arr);
 	role_table_free(&roles);
+	node_memories_free(&mem);
 	collector_free(c);
 	config_free(&cfg);
 	return unreachable ? ORG_EXIT_UNREACHABLE : ORG_EXIT_OK;
@@ -624,7 +629,7 @@ node_finished(agent *a, int idx, node *n)
 		free(a->last_error[idx]);
 		a->last_error[idx] = xstrdup(err);
 	}
-	collect_facts(n, &facts);
+	collect_facts(n, a->mem.v[idx].facts, &facts);
 	record_role(&a->roles, n);
 	collect_cluster_facts(&a->cfg, &a->roles, ncfg, n->obs.now_us, &facts);
 	if (ncfg)
@@ -641,7 +646,7 @@ node_finished(agent *a, int idx, node *n)
 		route(a, &events, false);
 		events_free(&events);
 	}
-	stats_node_update(n, a->cfg.top_n);
+	stats_node_update(&a->mem.v[idx].metrics, n, a->cfg.top_n);
 	status_board_node(a->board, n->cfg.name, n->cfg.cluster, &n->obs, err, n->snap, n->obs.now_us);
 	facts_free(&facts);
 	node_consume(n);
@@ -702,8 +707,12 @@ static void
 publish(agent *a)
 {
 	metric_set	ms = {0};
+	const metric_set **node_sets = xcalloc((size_t) (a->mem.n ? a->mem.n : 1), sizeof(metric_set *));
 
-	stats_build(&ms, &a->cfg, a->coll, a->re, a->pagers, a->n_pagers, a->rw);
+	for (int i = 0; i < a->mem.n; i++)
+		node_sets[i] = &a->mem.v[i].metrics;
+	stats_build(&ms, &a->cfg, a->coll, node_sets, a->re, a->pagers, a->n_pagers, a->rw);
+	free(node_sets);
 	rb_trigger_metrics(a->trig, &ms);
 	mset_add(mset_family(&ms, "orguard_spool_write_failures_total",
 						 "Writes to the spool (notifications, fan-out intent, alert state) that failed.",
@@ -850,6 +859,7 @@ reload(agent *a, const char *path)
 	a->cfg = fresh;
 	log_configure(a->cfg.log_fmt, a->cfg.log_lvl);
 	collector_reload(a->coll, &a->cfg);
+	node_memories_sync(&a->mem, a->coll);
 	{
 		const char **names = xcalloc((size_t) a->cfg.n_nodes + 1, sizeof(char *));
 
@@ -911,6 +921,7 @@ run_agent(const char *path)
 	a.trig = rb_trigger_new();
 	rb_trigger_configure(a.trig, &a.cfg);
 	a.coll = collector_new(&a.cfg);
+	node_memories_sync(&a.mem, a.coll);
 	a.last_error = xcalloc((size_t) (a.coll->n ? a.coll->n : 1), sizeof(char *));
 	if (!start_outputs(&a) || !start_server(&a))
 		rc = 1;
@@ -1002,6 +1013,7 @@ run_agent(const char *path)
 	cursor_store_free(&a.cursors);
 	free(a.cursor_path);
 	rw_state_free(&a.rw_sent);
+	node_memories_free(&a.mem);
 	collector_free(a.coll);
 	status_board_free(a.board);
 	journal_view_free(a.journals);

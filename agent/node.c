@@ -5,7 +5,6 @@
 #include "node.h"
 #include "cursor.h"
 #include "log.h"
-#include "metrics.h"
 #include "pgsession.h"
 #include "snapshot_merge.h"
 
@@ -228,11 +227,11 @@ node_apply_models(const model_map *map, const char *dbname, OdooRetailGuard__Sna
 static node *
 node_new(const node_cfg *cfg)
 {
+	static uint64_t serials;	/* one thread creates nodes: the main loop */
 	node	   *n = xcalloc(1, sizeof(node));
 
 	node_cfg_copy(&n->cfg, cfg);
-	n->mem = facts_memory_new();
-	facts_memory_use_crons(n->mem, &n->crons);
+	n->serial = ++serials;
 	return n;
 }
 
@@ -289,10 +288,6 @@ node_free(node *n)
 	model_map_free(&n->models);
 	snapshot_merge_free(n->merge);
 	cron_catalog_free(&n->crons);
-	facts_memory_free(n->mem);
-	if (n->metrics)
-		mset_free(n->metrics);
-	free(n->metrics);
 	free(n->dbname);
 	free(n->shared_standby_name);
 	node_cfg_free(&n->cfg);

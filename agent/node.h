@@ -99,8 +99,12 @@ typedef struct node
 	uint64_t	snapshot_bytes;
 	uint64_t	ring_gaps;		/* snapshots that said entries were overwritten unread */
 	uint64_t	shmem_restarts;	/* shared memory re-initialized under the same postmaster */
-	facts_memory *mem;
-	struct metric_set *metrics;	/* built by stats.c from the last poll */
+	/*
+	 * this node object's identity: a reload that keeps the node keeps it, a
+	 * new node (or new target) gets a new one; what the agent keeps per node
+	 * (node_memory.h) follows it
+	 */
+	uint64_t	serial;
 } node;
 
 typedef struct collector

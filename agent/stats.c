@@ -119,14 +119,10 @@ add_model_histograms(metric_set *ms, const node *n, int top_n)
 }
 
 void
-stats_node_update(node *n, int top_n)
+stats_node_update(metric_set *ms, node *n, int top_n)
 {
-	metric_set *ms;
 	const OdooRetailGuard__Snapshot *s = n->snap;
 
-	if (!n->metrics)
-		n->metrics = xcalloc(1, sizeof(metric_set));
-	ms = n->metrics;
 	mset_free(ms);
 	add(ms, "orguard_node_up", "Whether the last poll reached the node.", METRIC_GAUGE, n,
 		n->obs.reachable ? 1 : 0, NULL);
@@ -237,8 +233,9 @@ stats_node_update(node *n, int top_n)
 }
 
 void
-stats_build(metric_set *out, const agent_cfg *cfg, const collector *c, const rule_engine *re,
-			pager **pagers, int n_pagers, remote_writer *rw)
+stats_build(metric_set *out, const agent_cfg *cfg, const collector *c,
+			const metric_set *const *node_sets, const rule_engine *re, pager **pagers, int n_pagers,
+			remote_writer *rw)
 {
 	metric_family *f;
 
@@ -248,7 +245,7 @@ stats_build(metric_set *out, const agent_cfg *cfg, const collector *c, const rul
 	mset_add(f, c->n, NULL);
 	for (int i = 0; i < c->n; i++)
 	{
-		const metric_set *ms = c->v[i]->metrics;
+		const metric_set *ms = node_sets[i];
 
 		for (int j = 0; ms && j < ms->n; j++)
 		{

@@ -13,11 +13,15 @@
 #include "remote_write.h"
 #include "rules.h"
 
-/* rebuilds n->metrics from the poll that just finished */
-void		stats_node_update(node *n, int top_n);
+/* rebuilds ms, the node's own set, from the poll that just finished */
+void		stats_node_update(metric_set *ms, node *n, int top_n);
 
-/* the whole set; the caller frees it with mset_free */
+/*
+ * the whole set, with node_sets[i] the set of the collector's node i; the
+ * caller frees it with mset_free
+ */
 void		stats_build(metric_set *out, const agent_cfg *cfg, const collector *c,
-						const rule_engine *re, pager **pagers, int n_pagers, remote_writer *rw);
+						const metric_set *const *node_sets, const rule_engine *re,
+						pager **pagers, int n_pagers, remote_writer *rw);
 
 #endif
