@@ -21,6 +21,7 @@
 #include "config.h"
 #include "cron_jobs.h"
 #include "facts.h"
+#include "model_map.h"
 #include "odoo_retail_guard.pb-c.h"
 
 #include <libpq-fe.h>
@@ -37,13 +38,6 @@ typedef enum node_state
 	NODE_CRONS,
 	NODE_SNAPSHOT
 } node_state;
-
-typedef struct model_map
-{
-	char	  **table;
-	char	  **model;
-	int			n;
-} model_map;
 
 typedef struct node
 {
@@ -136,9 +130,5 @@ void		node_consume(node *n);
  * so that the next poll reads the same ring entries again
  */
 void		node_keep_cursor(node *n);
-
-/* applies the ir_model mapping of the node's database to a snapshot (pure) */
-void		node_apply_models(const model_map *map, const char *dbname, OdooRetailGuard__Snapshot *s);
-const char *model_map_lookup(const model_map *map, const char *relation);
 
 #endif

@@ -42,7 +42,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!snap)
 		return 0;
-	node_apply_models(&map, "odoo", snap);
+	model_map_apply(&map, "odoo", snap);
 	mem = facts_memory_new();
 	re = rules_new();
 	for (int poll = 0; poll < 2; poll++)

@@ -131,7 +131,7 @@ test_snapshot_facts(void **state)
 	map.table = tables;
 	map.model = models;
 	map.n = 2;
-	node_apply_models(&map, "odoo", s);
+	model_map_apply(&map, "odoo", s);
 	facts_from_snapshot(s, mem, 1000000, &l);
 
 	f = find(&l, RULE_LOCK_WAIT, "odoo/stock.quant");
@@ -353,9 +353,9 @@ test_model_map(void **state)
 	assert_null(model_map_lookup(&map, ""));
 	assert_null(model_map_lookup(&map, NULL));
 	/* another database on the node keeps the extension's guess */
-	node_apply_models(&map, "other_db", s);
+	model_map_apply(&map, "other_db", s);
 	assert_string_equal(s->blocking_chains[0]->model, "");
-	node_apply_models(&map, "odoo", s);
+	model_map_apply(&map, "odoo", s);
 	assert_string_equal(s->blocking_chains[0]->model, "stock.quant");
 	odoo_retail_guard__snapshot__free_unpacked(s, NULL);
 }
