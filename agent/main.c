@@ -2,13 +2,14 @@
  * main.c: orguard-agent's command line, signals and main loop.  It wires
  * the parts together and holds no business logic of its own:
  *
- *   collector (node.c) --poll--> facts.c --> rules.c --events--> pager.c --> spool + receivers
+ *   collector (node.c) --poll--> facts.c --> rules.c --events--> fanout.c --> pager.c --> spool + receivers
  *            \--> stats.c --> metrics.c (/metrics) and remote_write.c (push)
  */
 #include "config.h"
 #include "exit_status.h"
 #include "cursor.h"
 #include "facts.h"
+#include "fanout.h"
 #include "http.h"
 #include "journal_view.h"
 #include "log.h"
@@ -333,17 +334,13 @@ run_once(const char *path, const char *format)
 
 /* ---------- run ---------- */
 
-/* pagers of an event: the rule's list (default all), above their min_severity */
-static bool
-wants(agent *a, int p, const alert_event *ev)
+/* the fan-out's view of the agent: its configuration, pagers and rule engine */
+static fanout
+fanout_of(agent *a)
 {
-	const rule_cfg *r = config_rule(&a->cfg, ev->rule);
-	bool		wanted = !r || r->n_pagers == 0;
+	fanout		f = {&a->cfg, a->pagers, a->n_pagers, a->re};
 
-	for (int k = 0; r && k < r->n_pagers; k++)
-		if (!strcmp(r->pagers[k], pager_name(a->pagers[p])))
-			wanted = true;
-	return wanted && pager_accepts(a->pagers[p], ev);
+	return f;
 }
 
 static void
@@ -431,78 +428,21 @@ save_rules(agent *a)
 }
 
 /*
- * Spools events for their pagers.  Returns false when one could not be
- * written (disk full): that one and every later one of the batch are then
- * not sent, and events of the rule engine (from_rules) are handed back to
- * it so that the next poll produces them again; nothing is lost.
+ * Spools events for their pagers (fanout.h); the rule state is saved with
+ * them.  Returns false when one could not be spooled.
  */
 static bool
 route(agent *a, event_list *events, bool from_rules)
 {
-	json_t	   *intent;
-	char	   *text,
-			   *err = NULL;
-	bool		have_intent;
-	int			failed_from;
+	fanout		f = fanout_of(a);
+	bool		ok;
 
 	if (events->n == 0)
 		return true;
-	/* the fan-out below is several files: record it first (see spool.h) */
-	intent = json_array();
-	for (int i = 0; i < events->n; i++)
-	{
-		json_t	   *item = json_object();
-		json_t	   *targets = json_array();
-		char	   *ev = alert_to_json(&events->v[i]);
-
-		for (int p = 0; p < a->n_pagers; p++)
-			if (wants(a, p, &events->v[i]))
-				json_array_append_new(targets, json_string(pager_name(a->pagers[p])));
-		json_object_set_new(item, "pagers", targets);
-		json_object_set_new(item, "event", json_loads(ev, 0, NULL));
-		json_array_append_new(intent, item);
-		free(ev);
-	}
-	text = json_dumps(intent, JSON_COMPACT);
-	json_decref(intent);
-	have_intent = text && spool_intent_write(a->cfg.spool_dir, text, &err);
-	if (!have_intent && err)
-	{
-		log_error("%s", err);
-		free(err);
-	}
-	free(text);
-	/* without the intent a crash could half-send the batch: send none of it */
-	failed_from = have_intent ? events->n : 0;
-	for (int i = 0; i < events->n; i++)
-	{
-		alert_event *ev = &events->v[i];
-		bool		ok = true;
-
-		if (i < failed_from)
-		{
-			log_info("alert %s: %s [%s] %s", ev->status == ALERT_FIRING ? "firing" : "resolved",
-					 ev->dedup_key, severity_name(ev->sev), ev->summary);
-			for (int p = 0; p < a->n_pagers; p++)
-				if (wants(a, p, ev) && !pager_enqueue(a->pagers[p], ev))
-					ok = false;
-			if (!ok)
-				failed_from = i;
-		}
-		if (i >= failed_from)
-		{
-			/* the order per alert is kept: nothing after a failed event goes out */
-			log_error("alert %s: %s could not be spooled; %s", ev->status == ALERT_FIRING ? "firing" : "resolved",
-					  ev->dedup_key, from_rules ? "held back and sent again at the next poll" : "dropped");
-			if (from_rules)
-				rules_spool_failed(a->re, ev);
-		}
-	}
-	if (have_intent)
-		spool_intent_clear(a->cfg.spool_dir);
+	ok = fanout_route(&f, events, from_rules);
 	/* one outcome for the batch: a state write that works does not hide a failed entry */
-	spool_write_result(a, (!from_rules || write_rules(a)) && failed_from == events->n);
-	return failed_from == events->n;
+	spool_write_result(a, (!from_rules || write_rules(a)) && ok);
+	return ok;
 }
 
 /* the rule state saved by the previous run: the same alerts go on (and resolve) */
@@ -525,88 +465,24 @@ restore_rules(agent *a)
 	log_info("alert state restored: %d firing, %d pending", c.firing, c.pending);
 }
 
-/*
- * A crash during a fan-out: spool its events again for all their pagers.
- * One that cannot be spooled (disk full) goes back to the restored rule
- * state like any failed notification, so the intent can be cleared.
- */
+/* a crash during a fan-out: its events are spooled again (fanout.h) */
 static void
 recover_fanout(agent *a)
 {
-	char	   *text = spool_intent_read(a->cfg.spool_dir);
-	json_t	   *intent;
-	size_t		i;
-	json_t	   *item;
-	int			n = 0;
-	bool		failed = false;
+	fanout		f = fanout_of(a);
 
-	if (!text)
-		return;
-	intent = json_loads(text, 0, NULL);
-	free(text);
-	json_array_foreach(intent, i, item)
-	{
-		alert_event ev;
-		char	   *evs = json_dumps(json_object_get(item, "event"), JSON_COMPACT);
-		size_t		j;
-		json_t	   *name;
-
-		if (evs && alert_from_json(evs, &ev))
-		{
-			bool		ok = !failed;	/* order per alert: nothing after a failure */
-
-			json_array_foreach(json_object_get(item, "pagers"), j, name)
-				for (int p = 0; ok && p < a->n_pagers; p++)
-					if (json_is_string(name) && !strcmp(json_string_value(name), pager_name(a->pagers[p])))
-					{
-						ok = pager_enqueue(a->pagers[p], &ev);
-						n += ok;
-					}
-			if (!ok)
-			{
-				failed = true;
-				rules_spool_failed(a->re, &ev);
-			}
-			alert_free(&ev);
-		}
-		free(evs);
-	}
-	json_decref(intent);
-	log_warn("recovered an interrupted fan-out: %d notifications spooled again "
-			 "(receivers deduplicate them)%s", n, failed ? "; the rest is retried at the next poll" : "");
-	if (failed)
+	if (!fanout_recover(&f))
 		spool_write_result(a, false);
-	spool_intent_clear(a->cfg.spool_dir);
 }
 
-/*
- * Alertmanager drops an alert once its endsAt (now + alert_ttl when posted)
- * passes, so every firing alert is posted to it again at a third of
- * alert_ttl, as Prometheus re-sends its alerts; other receivers keep an
- * alert open until it resolves and only hear of it again at `renotify`.
- */
+/* Alertmanager forgets an alert at its endsAt: firing ones are posted again (fanout.h) */
 static void
 repost_to_alertmanagers(agent *a, int64_t now_ms)
 {
-	event_list	firing = {0};
-	bool		listed = false;
+	fanout		f = fanout_of(a);
 
-	for (int p = 0; p < a->n_pagers; p++)
-	{
-		const pager_cfg *pc = &a->cfg.pagers[p];
-		int64_t		every_ms = (int64_t) (pc->alert_ttl_s * 1000 / 3);
-
-		if (pc->kind != PAGER_ALERTMANAGER || now_ms - a->reposted_ms[p] < every_ms)
-			continue;
-		a->reposted_ms[p] = now_ms;
-		if (!listed)
-			rules_firing(a->re, &a->cfg, now_us(), &firing);
-		listed = true;
-		for (int i = 0; i < firing.n; i++)
-			if (wants(a, p, &firing.v[i]) && !pager_enqueue(a->pagers[p], &firing.v[i]))
-				spool_write_result(a, false);	/* re-posted again next time */
-	}
-	events_free(&firing);
+	for (int failed = fanout_repost_to_alertmanagers(&f, a->reposted_ms, now_ms); failed > 0; failed--)
+		spool_write_result(a, false);	/* re-posted again next time */
 }
 
 static void
