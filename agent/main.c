@@ -14,6 +14,7 @@
 #include "journal_view.h"
 #include "log.h"
 #include "metrics.h"
+#include "metrics_server.h"
 #include "node.h"
 #include "node_memory.h"
 #include "pager.h"

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "metrics.h"
+#include "metrics_server.h"
 
 #include <math.h>
 #include <stdio.h>
