@@ -10,6 +10,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* FNV-1a 64: the tail that keeps a shortened key unique */
+static uint64_t
+hash64(const char *s)
+{
+	uint64_t	h = 1469598103934665603ULL;
+
+	for (; *s; s++)
+	{
+		h ^= (unsigned char) *s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
 char *
 alert_dedup_key(const char *cluster, const char *node, const char *rule, const char *subject)
 {

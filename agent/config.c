@@ -10,6 +10,7 @@
  */
 #include "config.h"
 #include "conninfo.h"
+#include "files.h"
 #include "ini.h"
 #include "listen_addr.h"
 #include "web_auth.h"

@@ -4,6 +4,7 @@
  * with TLS and basic auth when configured (see metrics_server.h).
  */
 #include "metrics_server.h"
+#include "files.h"
 #include "listen_addr.h"
 #include "log.h"
 #include "status_page.h"

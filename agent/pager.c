@@ -9,6 +9,7 @@
  * thread only appends to the spool and signals the condition variable.
  */
 #include "pager.h"
+#include "cond_wait.h"
 #include "log.h"
 
 #include <math.h>

@@ -4,6 +4,7 @@
  * specification requires (the framed format must not be used).
  */
 #include "remote_write.h"
+#include "cond_wait.h"
 #include "utf8.h"
 #include "http.h"
 #include "log.h"

@@ -4,6 +4,7 @@
  * file that is either wholly there or not at all after a crash.
  */
 #include "spool.h"
+#include "files.h"
 #include "log.h"
 #include "util.h"
 

@@ -6,11 +6,9 @@
 #include "util.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 static void
@@ -283,96 +281,4 @@ valid_label_name(const char *s)
 		if (!(isalnum((unsigned char) *s) || *s == '_'))
 			return false;
 	return true;
-}
-
-uint64_t
-hash64(const char *s)
-{
-	uint64_t	h = 1469598103934665603ULL;
-
-	for (; *s; s++)
-	{
-		h ^= (unsigned char) *s;
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
-bool
-cond_wait_ms(pthread_mutex_t *lock, pthread_cond_t *cond, const bool *stop,
-			 int64_t ms)
-{
-	struct timespec ts;
-	bool		go;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000)
-	{
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
-	pthread_mutex_lock(lock);
-	while (!*stop)
-		if (pthread_cond_timedwait(cond, lock, &ts) != 0)
-			break;
-	go = !*stop;
-	pthread_mutex_unlock(lock);
-	return go;
-}
-
-bool
-mkdir_p(const char *path)
-{
-	char	   *copy = xstrdup(path);
-
-	for (char *p = copy + 1; *p; p++)
-		if (*p == '/')
-		{
-			*p = '\0';
-			if (mkdir(copy, 0700) != 0 && errno != EEXIST)
-			{
-				free(copy);
-				return false;
-			}
-			*p = '/';
-		}
-	free(copy);
-	return mkdir(path, 0700) == 0 || errno == EEXIST;
-}
-
-char *
-file_read_len(const char *path, size_t *len)
-{
-	FILE	   *f = fopen(path, "r");
-	strbuf		sb;
-	char		buf[8192];
-	size_t		n;
-
-	if (!f)
-		return NULL;
-	sb_init(&sb);
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		sb_append_len(&sb, buf, n);
-	/* a read error must not pass for a shorter file */
-	if (ferror(f))
-	{
-		int			saved = errno;
-
-		fclose(f);
-		free(sb_steal(&sb));
-		errno = saved;
-		return NULL;
-	}
-	fclose(f);
-	if (len)
-		*len = sb.len;
-	return sb_steal(&sb);
-}
-
-char *
-file_read(const char *path)
-{
-	return file_read_len(path, NULL);
 }

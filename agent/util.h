@@ -9,7 +9,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <pthread.h>
 
 #define ORGUARD_VERSION "1.0.0"
 
@@ -68,23 +67,5 @@ void		format_iso8601(int64_t us, char *buf, size_t len);
 
 bool		valid_metric_name(const char *s);
 bool		valid_label_name(const char *s);
-
-/* the whole file, NULL when unreadable */
-char	   *file_read(const char *path);
-/* the same, with its length (the text may hold NUL bytes) */
-char	   *file_read_len(const char *path, size_t *len);
-/* creates path and its missing parents (mode 0700); true when it exists */
-bool		mkdir_p(const char *path);
-
-/* FNV-1a 64 */
-uint64_t	hash64(const char *s);
-
-/*
- * Waits up to ms on cond (lock not held by the caller) or until *stop is set;
- * returns false when asked to stop.  For worker threads that sleep between
- * retries but must end promptly.
- */
-bool		cond_wait_ms(pthread_mutex_t *lock, pthread_cond_t *cond,
-						 const bool *stop, int64_t ms);
 
 #endif

@@ -8,6 +8,7 @@
  * between.  Removal happens under the lock, lock file last.
  */
 #include "runbooks/announce_spool.h"
+#include "files.h"
 #include "log.h"
 #include "pager.h"
 #include "spool.h"

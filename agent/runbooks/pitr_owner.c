@@ -4,6 +4,7 @@
  */
 #include "runbooks/pitr_owner.h"
 #include "runbooks/rbfile.h"
+#include "files.h"
 #include "util.h"
 
 #include <errno.h>

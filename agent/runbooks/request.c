@@ -251,7 +251,7 @@ rb_request_parse(int argc, char **argv, rb_request *req)
 				req->watch = true;
 				break;
 			case 'l':
-				if (!lsn_parse(optarg, &req->promote.last_primary_lsn))
+				if (!rb_lsn_parse(optarg, &req->promote.last_primary_lsn))
 				{
 					fprintf(stderr, "orguard-agent: --last-primary-lsn: \"%s\" is not an LSN\n", optarg);
 					return RB_EXIT_USAGE;

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "runbooks/exec.h"
+#include "files.h"
 #include "util.h"
 
 static bool
