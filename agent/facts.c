@@ -5,6 +5,7 @@
  * baseline per model (an exponentially weighted mean).
  */
 #include "facts.h"
+#include "standbys.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -482,41 +483,6 @@ cron_job_facts(const OdooRetailGuard__Snapshot *s, const cron_catalog *crons, fa
 	}
 }
 
-static const char *
-standby_name(const OdooRetailGuard__ReplicationStandby *r)
-{
-	return r->application_name && *r->application_name ? r->application_name : nz(r->client_addr);
-}
-
-void
-facts_standby_client(const OdooRetailGuard__ReplicationStandby *r, char *buf, size_t len)
-{
-	const char *addr = nz(r->client_addr);
-
-	if (r->client_port > 0)
-		snprintf(buf, len, strchr(addr, ':') ? "[%s]:%d" : "%s:%d", addr, (int) r->client_port);
-	else
-		snprintf(buf, len, "pid:%d", (int) r->pid);
-}
-
-static bool
-name_shared(const OdooRetailGuard__Snapshot *s, size_t i)
-{
-	for (size_t k = 0; k < s->n_replication; k++)
-		if (k != i && !strcmp(standby_name(s->replication[k]), standby_name(s->replication[i])))
-			return true;
-	return false;
-}
-
-const char *
-facts_duplicate_standby_name(const OdooRetailGuard__Snapshot *s)
-{
-	for (size_t i = 0; s && i < s->n_replication; i++)
-		if (name_shared(s, i))
-			return standby_name(s->replication[i]);
-	return NULL;
-}
-
 /*
  * A standby is its application_name, as its alerts have always been keyed;
  * standbys that share one (PostgreSQL's default "walreceiver", Debian's
@@ -534,8 +500,8 @@ replication_facts(const OdooRetailGuard__Snapshot *s, fact_list *out)
 		char	   *subject;
 		fact	   *f;
 
-		facts_standby_client(r, client, sizeof(client));
-		subject = name_shared(s, i) ? xasprintf("%s@%s", name, client) : xstrdup(name);
+		standby_client(r, client, sizeof(client));
+		subject = standby_name_shared(s, i) ? xasprintf("%s@%s", name, client) : xstrdup(name);
 		f = facts_add(out, RULE_REPLICATION_LAG_BYTES, subject, (double) r->replay_lag_bytes,
 					  "standby %s replay lag %lld bytes", subject, (long long) r->replay_lag_bytes);
 		set_str(f, "standby", name);

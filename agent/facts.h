@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "cron_jobs.h"
+#include "observation.h"
 #include "odoo_retail_guard.pb-c.h"
 #include "util.h"
 
@@ -41,26 +42,9 @@ void		facts_memory_free(facts_memory *m);
 /* the node's ir_cron catalog (job names, housekeeping), borrowed; NULL: none */
 void		facts_memory_use_crons(facts_memory *m, const cron_catalog *crons);
 
-/* what the agent itself measured on the node, with or without a snapshot */
-typedef struct node_observation
-{
-	bool		reachable;
-	const char *error;			/* when not reachable */
-	int			max_connections;
-	int			connections;	/* client backends */
-	int			superuser_reserved;
-	bool		in_recovery;
-	int64_t		now_us;
-} node_observation;
-
 void		facts_from_observation(const node_observation *obs, fact_list *out);
 /* snap may be NULL (node without the extension) */
 void		facts_from_snapshot(const OdooRetailGuard__Snapshot *snap, facts_memory *mem,
 								int64_t now_us, fact_list *out);
-
-/* a standby's connection: "addr:port", or "pid:N" (its walsender) over a Unix socket */
-void		facts_standby_client(const OdooRetailGuard__ReplicationStandby *r, char *buf, size_t len);
-/* an application_name two connected standbys share, or NULL */
-const char *facts_duplicate_standby_name(const OdooRetailGuard__Snapshot *s);
 
 #endif

@@ -7,6 +7,7 @@
 #include "log.h"
 #include "pgsession.h"
 #include "snapshot_merge.h"
+#include "standbys.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -575,7 +576,7 @@ drop_ring_entries(OdooRetailGuard__Snapshot *s)
 static void
 warn_shared_standby_name(node *n, const OdooRetailGuard__Snapshot *s)
 {
-	const char *dup = facts_duplicate_standby_name(s);
+	const char *dup = standby_duplicate_name(s);
 
 	if (dup && (!n->shared_standby_name || strcmp(n->shared_standby_name, dup)))
 		log_warn("node %s: several standbys connect with application_name \"%s\"; their lag is "

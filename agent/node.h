@@ -20,8 +20,8 @@
 
 #include "config.h"
 #include "cron_jobs.h"
-#include "facts.h"
 #include "model_map.h"
+#include "observation.h"
 #include "odoo_retail_guard.pb-c.h"
 
 #include <libpq-fe.h>

@@ -6,6 +6,7 @@
  */
 #include "stats.h"
 #include "snapshot_merge.h"
+#include "standbys.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,7 +212,7 @@ stats_node_update(metric_set *ms, node *n, int top_n)
 		char		client[96];
 
 		/* client: standbys that share an application_name are distinct series */
-		facts_standby_client(r, client, sizeof(client));
+		standby_client(r, client, sizeof(client));
 		add(ms, "orguard_replication_replay_lag_bytes", "Replay lag per standby.", METRIC_GAUGE, n,
 			(double) r->replay_lag_bytes, "application_name", nz(r->application_name), "client",
 			client, NULL);

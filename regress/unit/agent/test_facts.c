@@ -11,6 +11,7 @@
 
 #include "facts.h"
 #include "node.h"
+#include "standbys.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -246,7 +247,7 @@ test_standby_twins(void **state)
 	w = odoo_retail_guard__snapshot__unpack(NULL, len, buf);
 	free(buf);
 	assert_non_null(w);
-	assert_string_equal(facts_duplicate_standby_name(w), "walreceiver");
+	assert_string_equal(standby_duplicate_name(w), "walreceiver");
 
 	facts_from_snapshot(w, mem, 1000000, &l);
 	for (int i = 0; i < l.n; i++)
@@ -275,7 +276,7 @@ test_standby_twins(void **state)
 
 	/* once the twin is gone, nothing is shared */
 	w->n_replication = 1;
-	assert_null(facts_duplicate_standby_name(w));
+	assert_null(standby_duplicate_name(w));
 	w->n_replication = 5;
 	odoo_retail_guard__snapshot__free_unpacked(w, NULL);
 	facts_memory_free(mem);
