@@ -11,9 +11,9 @@
 #ifndef ORGUARD_NODE_MEMORY_H
 #define ORGUARD_NODE_MEMORY_H
 
-#include "facts.h"
-#include "metrics.h"
-#include "node.h"
+#include "alert/facts.h"
+#include "export/metrics.h"
+#include "collect/node.h"
 
 typedef struct node_memory
 {

@@ -10,8 +10,8 @@
 #include "runbooks/rbfile.h"
 #include "runbooks/rbutil.h"
 #include "runbooks/run.h"
-#include "files.h"
-#include "util.h"
+#include "common/files.h"
+#include "common/util.h"
 
 #include <dirent.h>
 #include <errno.h>

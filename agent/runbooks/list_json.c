@@ -3,8 +3,8 @@
  */
 #include "runbooks/list_json.h"
 #include "runbooks/rbutil.h"
-#include "utf8.h"
-#include "util.h"
+#include "common/utf8.h"
+#include "common/util.h"
 
 #include <inttypes.h>
 #include <jansson.h>

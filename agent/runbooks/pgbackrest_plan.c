@@ -5,7 +5,7 @@
  */
 #include "runbooks/pgbackrest_plan.h"
 #include "runbooks/rbutil.h"
-#include "util.h"
+#include "common/util.h"
 
 #include <inttypes.h>
 #include <jansson.h>

@@ -9,8 +9,8 @@
 #include "runbooks/pgconn.h"
 #include "runbooks/rbfile.h"
 #include "runbooks/rbutil.h"
-#include "files.h"
-#include "util.h"
+#include "common/files.h"
+#include "common/util.h"
 
 #include <errno.h>
 #include <fcntl.h>

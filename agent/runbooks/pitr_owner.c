@@ -4,8 +4,8 @@
  */
 #include "runbooks/pitr_owner.h"
 #include "runbooks/rbfile.h"
-#include "files.h"
-#include "util.h"
+#include "common/files.h"
+#include "common/util.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -20,8 +20,8 @@
 #include "runbooks/pitr_source.h"
 #include "runbooks/rbutil.h"
 #include "runbooks/run.h"
-#include "files.h"
-#include "util.h"
+#include "common/files.h"
+#include "common/util.h"
 
 #include <errno.h>
 #include <jansson.h>

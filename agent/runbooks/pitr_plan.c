@@ -9,7 +9,7 @@
  */
 #include "runbooks/pitr_plan.h"
 #include "runbooks/rbutil.h"
-#include "util.h"
+#include "common/util.h"
 
 #include <errno.h>
 #include <inttypes.h>

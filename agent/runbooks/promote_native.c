@@ -30,8 +30,8 @@
 #include "runbooks/promote_plan.h"
 #include "runbooks/rbutil.h"
 #include "runbooks/run.h"
-#include "log.h"
-#include "util.h"
+#include "common/log.h"
+#include "common/util.h"
 
 #include <inttypes.h>
 #include <stdarg.h>

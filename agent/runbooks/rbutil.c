@@ -2,7 +2,7 @@
  * rbutil.c: LSN and timestamp parsing and quoting for the runbooks (pure).
  */
 #include "runbooks/rbutil.h"
-#include "util.h"
+#include "common/util.h"
 
 #include <ctype.h>
 #include <stdarg.h>

@@ -5,9 +5,9 @@
 #include "runbooks/request.h"
 #include "runbooks/rbutil.h"
 #include "runbooks/run.h"
-#include "config.h"
-#include "exit_status.h"
-#include "util.h"
+#include "common/config.h"
+#include "common/exit_status.h"
+#include "common/util.h"
 
 #include <getopt.h>
 #include <stdlib.h>

@@ -4,10 +4,10 @@
  * engine over those facts (two polls, so state transitions run too).
  */
 #include "fuzz.h"
-#include "config.h"
-#include "facts.h"
-#include "node.h"
-#include "rules.h"
+#include "common/config.h"
+#include "alert/facts.h"
+#include "collect/node.h"
+#include "alert/rules.h"
 
 static agent_cfg cfg;
 

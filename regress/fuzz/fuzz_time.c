@@ -5,9 +5,9 @@
  * (raise_during/mute_during), durations and quantities, listen addresses.
  */
 #include "fuzz.h"
-#include "config.h"
-#include "listen_addr.h"
-#include "schedule.h"
+#include "common/config.h"
+#include "common/listen_addr.h"
+#include "common/schedule.h"
 #include "runbooks/pitr_plan.h"
 #include "runbooks/proposal.h"
 #include "runbooks/rbutil.h"

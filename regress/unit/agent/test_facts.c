@@ -9,9 +9,9 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "facts.h"
-#include "node.h"
-#include "standbys.h"
+#include "alert/facts.h"
+#include "collect/node.h"
+#include "collect/standbys.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -8,8 +8,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "model_map.h"
-#include "util.h"
+#include "collect/model_map.h"
+#include "common/util.h"
 
 #include <stdlib.h>
 #include <string.h>

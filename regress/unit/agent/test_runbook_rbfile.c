@@ -20,8 +20,8 @@
 
 #include "runbooks/rbfile.h"
 #include "runbooks/rbutil.h"
-#include "files.h"
-#include "util.h"
+#include "common/files.h"
+#include "common/util.h"
 
 static char dir[64];
 
