@@ -2,8 +2,12 @@
  * main.c: orguard-agent's command line, signals and main loop.  It wires
  * the parts together and holds no business logic of its own:
  *
- *   collector (node.c) --poll--> facts.c --> rules.c --events--> fanout.c --> pager.c --> spool + receivers
- *            \--> stats.c --> metrics.c (/metrics) and remote_write.c (push)
+ *   collect/node.c --poll--> alert/facts.c --> alert/rules.c --events-->
+ *       |     deliver/fanout.c --> deliver/pager*.c --> spool + receivers
+ *       \--> export/stats.c --> export/metrics_server.c (/metrics), export/remote_write.c (push)
+ *
+ * What it keeps of each node between polls beside the collector's own
+ * state (the facts' memory, the node's last metrics) is node_memory.c's.
  */
 #include "common/config.h"
 #include "common/exit_status.h"
