@@ -15,7 +15,11 @@ AGENT_BIN      := $(AGENT_DIR)/orguard-agent
 AGENT_PROTOS   := proto/odoo_retail_guard.proto proto/remote_write.proto
 AGENT_PB_C     := $(patsubst proto/%.proto,$(AGENT_DIR)/%.pb-c.c,$(AGENT_PROTOS))
 AGENT_PB_H     := $(AGENT_PB_C:.c=.h)
+# the stages a poll goes through, each in its own directory (docs/agent.md);
+# main.c and what it wires them with stay at the top
+AGENT_STAGES   := common collect alert deliver export
 AGENT_SRCS     := $(filter-out %.pb-c.c,$(sort $(wildcard $(AGENT_DIR)/*.c)))
+AGENT_SRCS     += $(sort $(wildcard $(foreach s,$(AGENT_STAGES),$(AGENT_DIR)/$(s)/*.c)))
 # agent/runbooks: backup, point-in-time recovery, promotion and rejoin
 AGENT_SRCS     += $(sort $(wildcard $(AGENT_DIR)/runbooks/*.c))
 AGENT_OBJS     := $(AGENT_SRCS:.c=.o) $(AGENT_PB_C:.c=.o)
@@ -25,7 +29,7 @@ MANDIR         ?= $(PREFIX)/share/man
 AGENT_MAN1     := $(AGENT_DIR)/orguard-agent.1
 AGENT_MAN5     := $(AGENT_DIR)/agent.conf.5
 AGENT_CC       ?= cc
-AGENT_VERSION  := $(shell sed -n 's/^\#define ORGUARD_VERSION "\(.*\)"/\1/p' $(AGENT_DIR)/util.h)
+AGENT_VERSION  := $(shell sed -n 's/^\#define ORGUARD_VERSION "\(.*\)"/\1/p' $(AGENT_DIR)/common/util.h)
 # libsystemd: sd_notify() readiness, reload and watchdog (Type=notify unit)
 AGENT_PKGS     := libpq libprotobuf-c libcurl jansson libmicrohttpd snappy libcrypto libsystemd
 AGENT_PKG_CFLAGS := $(shell pkg-config --cflags $(AGENT_PKGS) 2>/dev/null)
@@ -48,13 +52,14 @@ $(AGENT_DIR)/%.pb-c.c $(AGENT_DIR)/%.pb-c.h: proto/%.proto
 	protoc-c --c_out=$(AGENT_DIR) -Iproto $<
 
 # every agent object may include a generated header
-$(AGENT_SRCS:.c=.o): $(AGENT_PB_H) $(wildcard $(AGENT_DIR)/*.h $(AGENT_DIR)/runbooks/*.h)
+$(AGENT_SRCS:.c=.o): $(AGENT_PB_H) $(wildcard $(AGENT_DIR)/*.h $(AGENT_DIR)/runbooks/*.h \
+	$(foreach s,$(AGENT_STAGES),$(AGENT_DIR)/$(s)/*.h))
 
 # the status page's HTML as a C string literal, embedded in the binary
-$(AGENT_DIR)/status_page.html.h: $(AGENT_DIR)/status_page.html
+$(AGENT_DIR)/export/status_page.html.h: $(AGENT_DIR)/export/status_page.html
 	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< >$@.tmp && mv $@.tmp $@
 
-$(AGENT_DIR)/status_page.o: $(AGENT_DIR)/status_page.html.h
+$(AGENT_DIR)/export/status_page.o: $(AGENT_DIR)/export/status_page.html.h
 
 $(AGENT_DIR)/%.o: $(AGENT_DIR)/%.c
 	$(AGENT_CC) $(AGENT_CFLAGS) $(AGENT_CPPFLAGS) -c -o $@ $<
@@ -96,5 +101,6 @@ install-agent: $(AGENT_BIN) $(AGENT_MAN1) $(AGENT_MAN5)
 
 clean-agent:
 	rm -f $(AGENT_BIN) $(AGENT_DIR)/*.o $(AGENT_DIR)/runbooks/*.o $(AGENT_PB_C) $(AGENT_PB_H) \
+		$(foreach s,$(AGENT_STAGES),$(AGENT_DIR)/$(s)/*.o) \
 		$(AGENT_MAN1) $(AGENT_MAN5) $(AGENT_MAN1).h2m $(AGENT_MAN1).rb \
-		$(AGENT_DIR)/status_page.html.h
+		$(AGENT_DIR)/export/status_page.html.h

@@ -2,31 +2,38 @@
  * main.c: orguard-agent's command line, signals and main loop.  It wires
  * the parts together and holds no business logic of its own:
  *
- *   collector (node.c) --poll--> facts.c --> rules.c --events--> pager.c --> spool + receivers
- *            \--> stats.c --> metrics.c (/metrics) and remote_write.c (push)
+ *   collect/node.c --poll--> alert/facts.c --> alert/rules.c --events-->
+ *       |     deliver/fanout.c --> deliver/pager*.c --> spool + receivers
+ *       \--> export/stats.c --> export/metrics_server.c (/metrics), export/remote_write.c (push)
+ *
+ * What it keeps of each node between polls beside the collector's own
+ * state (the facts' memory, the node's last metrics) is node_memory.c's.
  */
-#include "config.h"
-#include "exit_status.h"
-#include "cursor.h"
-#include "facts.h"
-#include "http.h"
-#include "journal_view.h"
-#include "log.h"
-#include "metrics.h"
-#include "node.h"
-#include "pager.h"
-#include "remote_write.h"
-#include "rules.h"
+#include "common/config.h"
+#include "common/exit_status.h"
+#include "collect/cursor.h"
+#include "alert/facts.h"
+#include "deliver/fanout.h"
+#include "common/http.h"
+#include "export/journal_view.h"
+#include "common/log.h"
+#include "export/metrics.h"
+#include "export/metrics_server.h"
+#include "collect/node.h"
+#include "node_memory.h"
+#include "deliver/pager.h"
+#include "export/remote_write.h"
+#include "alert/rules.h"
 #include "runbooks/announce_spool.h"
 #include "runbooks/cli.h"
-#include "split_brain.h"
+#include "alert/split_brain.h"
 #include "runbooks/trigger.h"
-#include "sd_notify.h"
-#include "spool.h"
-#include "stats.h"
-#include "status_json.h"
-#include "utf8.h"
-#include "util.h"
+#include "common/sd_notify.h"
+#include "deliver/spool.h"
+#include "export/stats.h"
+#include "export/status_json.h"
+#include "common/utf8.h"
+#include "common/util.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -42,6 +49,7 @@ typedef struct agent
 {
 	agent_cfg	cfg;
 	collector  *coll;
+	node_memories mem;			/* per node of coll: facts memory, last metrics */
 	rule_engine *re;
 	pager	  **pagers;
 	int			n_pagers;
@@ -183,10 +191,10 @@ check_config(const char *path)
 }
 
 static void
-collect_facts(node *n, fact_list *facts)
+collect_facts(node *n, facts_memory *mem, fact_list *facts)
 {
 	facts_from_observation(&n->obs, facts);
-	facts_from_snapshot(n->snap, n->mem, n->obs.now_us, facts);
+	facts_from_snapshot(n->snap, mem, n->obs.now_us, facts);
 }
 
 static void
@@ -232,6 +240,7 @@ run_once(const char *path, const char *format)
 	bool		json = format && !strcmp(format, "json");
 	json_t	   *arr = json_array();
 	role_table	roles = {0};
+	node_memories mem = {0};
 
 	if (!load_or_explain(path, &cfg))
 	{
@@ -240,6 +249,7 @@ run_once(const char *path, const char *format)
 		return ORG_EXIT_CONFIG;
 	}
 	c = collector_new(&cfg);
+	node_memories_sync(&mem, c);
 	poll_once(c);
 	for (int i = 0; i < c->n; i++)
 		record_role(&roles, c->v[i]);
@@ -251,7 +261,7 @@ run_once(const char *path, const char *format)
 		node	   *n = c->v[i];
 		fact_list	facts = {0};
 
-		collect_facts(n, &facts);
+		collect_facts(n, mem.v[i].facts, &facts);
 		for (int k = 0; k < cfg.n_nodes; k++)
 			if (!strcmp(cfg.nodes[k].name, n->cfg.name))
 				collect_cluster_facts(&cfg, &roles, &cfg.nodes[k], n->obs.now_us, &facts);
@@ -321,6 +331,7 @@ run_once(const char *path, const char *format)
 	}
 	json_decref(arr);
 	role_table_free(&roles);
+	node_memories_free(&mem);
 	collector_free(c);
 	config_free(&cfg);
 	return unreachable ? ORG_EXIT_UNREACHABLE : ORG_EXIT_OK;
@@ -328,17 +339,13 @@ run_once(const char *path, const char *format)
 
 /* ---------- run ---------- */
 
-/* pagers of an event: the rule's list (default all), above their min_severity */
-static bool
-wants(agent *a, int p, const alert_event *ev)
+/* the fan-out's view of the agent: its configuration, pagers and rule engine */
+static fanout
+fanout_of(agent *a)
 {
-	const rule_cfg *r = config_rule(&a->cfg, ev->rule);
-	bool		wanted = !r || r->n_pagers == 0;
+	fanout		f = {&a->cfg, a->pagers, a->n_pagers, a->re};
 
-	for (int k = 0; r && k < r->n_pagers; k++)
-		if (!strcmp(r->pagers[k], pager_name(a->pagers[p])))
-			wanted = true;
-	return wanted && pager_accepts(a->pagers[p], ev);
+	return f;
 }
 
 static void
@@ -426,78 +433,21 @@ save_rules(agent *a)
 }
 
 /*
- * Spools events for their pagers.  Returns false when one could not be
- * written (disk full): that one and every later one of the batch are then
- * not sent, and events of the rule engine (from_rules) are handed back to
- * it so that the next poll produces them again; nothing is lost.
+ * Spools events for their pagers (fanout.h); the rule state is saved with
+ * them.  Returns false when one could not be spooled.
  */
 static bool
 route(agent *a, event_list *events, bool from_rules)
 {
-	json_t	   *intent;
-	char	   *text,
-			   *err = NULL;
-	bool		have_intent;
-	int			failed_from;
+	fanout		f = fanout_of(a);
+	bool		ok;
 
 	if (events->n == 0)
 		return true;
-	/* the fan-out below is several files: record it first (see spool.h) */
-	intent = json_array();
-	for (int i = 0; i < events->n; i++)
-	{
-		json_t	   *item = json_object();
-		json_t	   *targets = json_array();
-		char	   *ev = alert_to_json(&events->v[i]);
-
-		for (int p = 0; p < a->n_pagers; p++)
-			if (wants(a, p, &events->v[i]))
-				json_array_append_new(targets, json_string(pager_name(a->pagers[p])));
-		json_object_set_new(item, "pagers", targets);
-		json_object_set_new(item, "event", json_loads(ev, 0, NULL));
-		json_array_append_new(intent, item);
-		free(ev);
-	}
-	text = json_dumps(intent, JSON_COMPACT);
-	json_decref(intent);
-	have_intent = text && spool_intent_write(a->cfg.spool_dir, text, &err);
-	if (!have_intent && err)
-	{
-		log_error("%s", err);
-		free(err);
-	}
-	free(text);
-	/* without the intent a crash could half-send the batch: send none of it */
-	failed_from = have_intent ? events->n : 0;
-	for (int i = 0; i < events->n; i++)
-	{
-		alert_event *ev = &events->v[i];
-		bool		ok = true;
-
-		if (i < failed_from)
-		{
-			log_info("alert %s: %s [%s] %s", ev->status == ALERT_FIRING ? "firing" : "resolved",
-					 ev->dedup_key, severity_name(ev->sev), ev->summary);
-			for (int p = 0; p < a->n_pagers; p++)
-				if (wants(a, p, ev) && !pager_enqueue(a->pagers[p], ev))
-					ok = false;
-			if (!ok)
-				failed_from = i;
-		}
-		if (i >= failed_from)
-		{
-			/* the order per alert is kept: nothing after a failed event goes out */
-			log_error("alert %s: %s could not be spooled; %s", ev->status == ALERT_FIRING ? "firing" : "resolved",
-					  ev->dedup_key, from_rules ? "held back and sent again at the next poll" : "dropped");
-			if (from_rules)
-				rules_spool_failed(a->re, ev);
-		}
-	}
-	if (have_intent)
-		spool_intent_clear(a->cfg.spool_dir);
+	ok = fanout_route(&f, events, from_rules);
 	/* one outcome for the batch: a state write that works does not hide a failed entry */
-	spool_write_result(a, (!from_rules || write_rules(a)) && failed_from == events->n);
-	return failed_from == events->n;
+	spool_write_result(a, (!from_rules || write_rules(a)) && ok);
+	return ok;
 }
 
 /* the rule state saved by the previous run: the same alerts go on (and resolve) */
@@ -520,88 +470,24 @@ restore_rules(agent *a)
 	log_info("alert state restored: %d firing, %d pending", c.firing, c.pending);
 }
 
-/*
- * A crash during a fan-out: spool its events again for all their pagers.
- * One that cannot be spooled (disk full) goes back to the restored rule
- * state like any failed notification, so the intent can be cleared.
- */
+/* a crash during a fan-out: its events are spooled again (fanout.h) */
 static void
 recover_fanout(agent *a)
 {
-	char	   *text = spool_intent_read(a->cfg.spool_dir);
-	json_t	   *intent;
-	size_t		i;
-	json_t	   *item;
-	int			n = 0;
-	bool		failed = false;
+	fanout		f = fanout_of(a);
 
-	if (!text)
-		return;
-	intent = json_loads(text, 0, NULL);
-	free(text);
-	json_array_foreach(intent, i, item)
-	{
-		alert_event ev;
-		char	   *evs = json_dumps(json_object_get(item, "event"), JSON_COMPACT);
-		size_t		j;
-		json_t	   *name;
-
-		if (evs && alert_from_json(evs, &ev))
-		{
-			bool		ok = !failed;	/* order per alert: nothing after a failure */
-
-			json_array_foreach(json_object_get(item, "pagers"), j, name)
-				for (int p = 0; ok && p < a->n_pagers; p++)
-					if (json_is_string(name) && !strcmp(json_string_value(name), pager_name(a->pagers[p])))
-					{
-						ok = pager_enqueue(a->pagers[p], &ev);
-						n += ok;
-					}
-			if (!ok)
-			{
-				failed = true;
-				rules_spool_failed(a->re, &ev);
-			}
-			alert_free(&ev);
-		}
-		free(evs);
-	}
-	json_decref(intent);
-	log_warn("recovered an interrupted fan-out: %d notifications spooled again "
-			 "(receivers deduplicate them)%s", n, failed ? "; the rest is retried at the next poll" : "");
-	if (failed)
+	if (!fanout_recover(&f))
 		spool_write_result(a, false);
-	spool_intent_clear(a->cfg.spool_dir);
 }
 
-/*
- * Alertmanager drops an alert once its endsAt (now + alert_ttl when posted)
- * passes, so every firing alert is posted to it again at a third of
- * alert_ttl, as Prometheus re-sends its alerts; other receivers keep an
- * alert open until it resolves and only hear of it again at `renotify`.
- */
+/* Alertmanager forgets an alert at its endsAt: firing ones are posted again (fanout.h) */
 static void
 repost_to_alertmanagers(agent *a, int64_t now_ms)
 {
-	event_list	firing = {0};
-	bool		listed = false;
+	fanout		f = fanout_of(a);
 
-	for (int p = 0; p < a->n_pagers; p++)
-	{
-		const pager_cfg *pc = &a->cfg.pagers[p];
-		int64_t		every_ms = (int64_t) (pc->alert_ttl_s * 1000 / 3);
-
-		if (pc->kind != PAGER_ALERTMANAGER || now_ms - a->reposted_ms[p] < every_ms)
-			continue;
-		a->reposted_ms[p] = now_ms;
-		if (!listed)
-			rules_firing(a->re, &a->cfg, now_us(), &firing);
-		listed = true;
-		for (int i = 0; i < firing.n; i++)
-			if (wants(a, p, &firing.v[i]) && !pager_enqueue(a->pagers[p], &firing.v[i]))
-				spool_write_result(a, false);	/* re-posted again next time */
-	}
-	events_free(&firing);
+	for (int failed = fanout_repost_to_alertmanagers(&f, a->reposted_ms, now_ms); failed > 0; failed--)
+		spool_write_result(a, false);	/* re-posted again next time */
 }
 
 static void
@@ -624,7 +510,7 @@ node_finished(agent *a, int idx, node *n)
 		free(a->last_error[idx]);
 		a->last_error[idx] = xstrdup(err);
 	}
-	collect_facts(n, &facts);
+	collect_facts(n, a->mem.v[idx].facts, &facts);
 	record_role(&a->roles, n);
 	collect_cluster_facts(&a->cfg, &a->roles, ncfg, n->obs.now_us, &facts);
 	if (ncfg)
@@ -641,7 +527,7 @@ node_finished(agent *a, int idx, node *n)
 		route(a, &events, false);
 		events_free(&events);
 	}
-	stats_node_update(n, a->cfg.top_n);
+	stats_node_update(&a->mem.v[idx].metrics, n, a->cfg.top_n);
 	status_board_node(a->board, n->cfg.name, n->cfg.cluster, &n->obs, err, n->snap, n->obs.now_us);
 	facts_free(&facts);
 	node_consume(n);
@@ -702,8 +588,12 @@ static void
 publish(agent *a)
 {
 	metric_set	ms = {0};
+	const metric_set **node_sets = xcalloc((size_t) (a->mem.n ? a->mem.n : 1), sizeof(metric_set *));
 
-	stats_build(&ms, &a->cfg, a->coll, a->re, a->pagers, a->n_pagers, a->rw);
+	for (int i = 0; i < a->mem.n; i++)
+		node_sets[i] = &a->mem.v[i].metrics;
+	stats_build(&ms, &a->cfg, a->coll, node_sets, a->re, a->pagers, a->n_pagers, a->rw);
+	free(node_sets);
 	rb_trigger_metrics(a->trig, &ms);
 	mset_add(mset_family(&ms, "orguard_spool_write_failures_total",
 						 "Writes to the spool (notifications, fan-out intent, alert state) that failed.",
@@ -850,6 +740,7 @@ reload(agent *a, const char *path)
 	a->cfg = fresh;
 	log_configure(a->cfg.log_fmt, a->cfg.log_lvl);
 	collector_reload(a->coll, &a->cfg);
+	node_memories_sync(&a->mem, a->coll);
 	{
 		const char **names = xcalloc((size_t) a->cfg.n_nodes + 1, sizeof(char *));
 
@@ -911,6 +802,7 @@ run_agent(const char *path)
 	a.trig = rb_trigger_new();
 	rb_trigger_configure(a.trig, &a.cfg);
 	a.coll = collector_new(&a.cfg);
+	node_memories_sync(&a.mem, a.coll);
 	a.last_error = xcalloc((size_t) (a.coll->n ? a.coll->n : 1), sizeof(char *));
 	if (!start_outputs(&a) || !start_server(&a))
 		rc = 1;
@@ -1002,6 +894,7 @@ run_agent(const char *path)
 	cursor_store_free(&a.cursors);
 	free(a.cursor_path);
 	rw_state_free(&a.rw_sent);
+	node_memories_free(&a.mem);
 	collector_free(a.coll);
 	status_board_free(a.board);
 	journal_view_free(a.journals);

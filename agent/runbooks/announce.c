@@ -4,7 +4,7 @@
  */
 #include "runbooks/announce.h"
 
-#include "util.h"
+#include "common/util.h"
 
 #include <string.h>
 

@@ -13,7 +13,7 @@
 #ifndef ORGUARD_RB_ANNOUNCE_H
 #define ORGUARD_RB_ANNOUNCE_H
 
-#include "alert.h"
+#include "alert/alert.h"
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -8,10 +8,11 @@
  * between.  Removal happens under the lock, lock file last.
  */
 #include "runbooks/announce_spool.h"
-#include "log.h"
-#include "pager.h"
-#include "spool.h"
-#include "util.h"
+#include "common/files.h"
+#include "common/log.h"
+#include "deliver/pager.h"
+#include "deliver/spool.h"
+#include "common/util.h"
 
 #include <dirent.h>
 #include <errno.h>

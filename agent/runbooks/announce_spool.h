@@ -25,8 +25,8 @@
 #ifndef ORGUARD_RB_ANNOUNCE_SPOOL_H
 #define ORGUARD_RB_ANNOUNCE_SPOOL_H
 
-#include "alert.h"
-#include "config.h"
+#include "alert/alert.h"
+#include "common/config.h"
 #include "runbooks/announce.h"
 #include "runbooks/run.h"
 

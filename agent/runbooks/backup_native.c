@@ -10,7 +10,8 @@
 #include "runbooks/rbfile.h"
 #include "runbooks/rbutil.h"
 #include "runbooks/run.h"
-#include "util.h"
+#include "common/files.h"
+#include "common/util.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -342,8 +343,8 @@ rb_backup_native(const rb_settings *s, bool dry_run)
 			rc = rb_run_finish(&r, "failed", "cannot finish %s: %s", dir, strerror(errno));
 			goto out;
 		}
-		lsn_format(b.start_lsn, s1, sizeof(s1));
-		lsn_format(b.stop_lsn, s2, sizeof(s2));
+		rb_lsn_format(b.start_lsn, s1, sizeof(s1));
+		rb_lsn_format(b.stop_lsn, s2, sizeof(s2));
 		rb_run_step(&r, "base-backup", dir, "ok", "lsn %s..%s timeline %u in %.2f s", s1, s2, b.timeline, took);
 	}
 	if (!rb_archive_flush(c, p, detail, sizeof(detail)))

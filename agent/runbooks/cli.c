@@ -31,10 +31,10 @@
 #include "runbooks/modes.h"
 #include "runbooks/request.h"
 #include "runbooks/run.h"
-#include "exit_status.h"
-#include "http.h"
-#include "log.h"
-#include "util.h"
+#include "common/exit_status.h"
+#include "common/http.h"
+#include "common/log.h"
+#include "common/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

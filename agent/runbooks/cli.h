@@ -7,7 +7,7 @@
 #ifndef ORGUARD_RB_CLI_H
 #define ORGUARD_RB_CLI_H
 
-#include "config.h"
+#include "common/config.h"
 #include "runbooks/request.h"
 
 #include <stdbool.h>

@@ -14,7 +14,7 @@
 #ifndef ORGUARD_RB_EXEC_H
 #define ORGUARD_RB_EXEC_H
 
-#include "util.h"
+#include "common/util.h"
 
 #include <stdbool.h>
 

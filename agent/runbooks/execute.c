@@ -7,7 +7,7 @@
 #include "runbooks/rbutil.h"
 #include "runbooks/run.h"
 #include "runbooks/settings.h"
-#include "util.h"
+#include "common/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -7,7 +7,7 @@
 #ifndef ORGUARD_RB_EXECUTE_H
 #define ORGUARD_RB_EXECUTE_H
 
-#include "config.h"
+#include "common/config.h"
 #include "runbooks/request.h"
 
 /* each returns the process exit code (see run.h) */

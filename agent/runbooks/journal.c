@@ -4,8 +4,8 @@
  * touches the file, with one write() and one fsync() per entry.
  */
 #include "runbooks/journal.h"
-#include "util.h"
-#include "utf8.h"
+#include "common/util.h"
+#include "common/utf8.h"
 
 #include <errno.h>
 #include <fcntl.h>

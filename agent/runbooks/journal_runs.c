@@ -4,8 +4,8 @@
  */
 #include "runbooks/journal_runs.h"
 #include "runbooks/journal.h"
-#include "utf8.h"
-#include "util.h"
+#include "common/utf8.h"
+#include "common/util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -3,8 +3,8 @@
  */
 #include "runbooks/list_json.h"
 #include "runbooks/rbutil.h"
-#include "utf8.h"
-#include "util.h"
+#include "common/utf8.h"
+#include "common/util.h"
 
 #include <inttypes.h>
 #include <jansson.h>
@@ -53,9 +53,9 @@ rb_backups_json(const pitr_backup *b, const char *const *types, int n)
 		else
 			json_object_set_new(o, "system_identifier", json_null());
 		json_object_set_new(o, "timeline", json_integer(b[i].timeline));
-		lsn_format(b[i].start_lsn, lsn, sizeof(lsn));
+		rb_lsn_format(b[i].start_lsn, lsn, sizeof(lsn));
 		json_object_set_new(o, "start_lsn", json_text(lsn));
-		lsn_format(b[i].stop_lsn, lsn, sizeof(lsn));
+		rb_lsn_format(b[i].stop_lsn, lsn, sizeof(lsn));
 		json_object_set_new(o, "stop_lsn", json_text(lsn));
 		json_object_set_new(o, "start_time", time_or_null(b[i].start_us));
 		json_object_set_new(o, "stop_time", time_or_null(b[i].stop_us));

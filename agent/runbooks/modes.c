@@ -19,7 +19,7 @@
 #include "runbooks/run.h"
 #include "runbooks/settings.h"
 #include "runbooks/trigger_args.h"
-#include "util.h"
+#include "common/util.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -16,7 +16,7 @@
 #ifndef ORGUARD_RB_MODES_H
 #define ORGUARD_RB_MODES_H
 
-#include "config.h"
+#include "common/config.h"
 #include "runbooks/plan.h"
 #include "runbooks/request.h"	/* rb_trigger_request */
 

@@ -5,7 +5,7 @@
  */
 #include "runbooks/patroni_api.h"
 #include "runbooks/patroni_plan.h"
-#include "util.h"
+#include "common/util.h"
 
 #include <curl/curl.h>
 #include <errno.h>

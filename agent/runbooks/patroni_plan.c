@@ -3,7 +3,7 @@
  * promote and building the REST requests (jansson; no I/O).
  */
 #include "runbooks/patroni_plan.h"
-#include "util.h"
+#include "common/util.h"
 
 #include <inttypes.h>
 #include <jansson.h>

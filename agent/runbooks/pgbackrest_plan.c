@@ -5,7 +5,7 @@
  */
 #include "runbooks/pgbackrest_plan.h"
 #include "runbooks/rbutil.h"
-#include "util.h"
+#include "common/util.h"
 
 #include <inttypes.h>
 #include <jansson.h>
@@ -61,8 +61,8 @@ parse_backup(json_t *o, json_t *dbs, pitr_backup *b, const char **type)
 	memset(b, 0, sizeof(*b));
 	if (!label || !seg || strlen(seg) != 24 ||
 		!json_is_string(json_object_get(lsn, "start")) || !json_is_string(json_object_get(lsn, "stop")) ||
-		!lsn_parse(json_string_value(json_object_get(lsn, "start")), &b->start_lsn) ||
-		!lsn_parse(json_string_value(json_object_get(lsn, "stop")), &b->stop_lsn) ||
+		!rb_lsn_parse(json_string_value(json_object_get(lsn, "start")), &b->start_lsn) ||
+		!rb_lsn_parse(json_string_value(json_object_get(lsn, "stop")), &b->stop_lsn) ||
 		!json_is_integer(json_object_get(ts, "start")) || !json_is_integer(json_object_get(ts, "stop")) ||
 		!epoch_seconds_ok(json_integer_value(json_object_get(ts, "start"))) ||
 		!epoch_seconds_ok(json_integer_value(json_object_get(ts, "stop"))))
@@ -183,8 +183,8 @@ pgbr_describe_backups(const pgbr_backups *b)
 					ts[48],
 					te[48];
 
-		lsn_format(b->v[i].start_lsn, s, sizeof(s));
-		lsn_format(b->v[i].stop_lsn, e, sizeof(e));
+		rb_lsn_format(b->v[i].start_lsn, s, sizeof(s));
+		rb_lsn_format(b->v[i].stop_lsn, e, sizeof(e));
 		rb_time_format(b->v[i].start_us, ts, sizeof(ts));
 		rb_time_format(b->v[i].stop_us, te, sizeof(te));
 		sb_printf(&sb, "%s%s (%s, timeline %u, lsn %s..%s, started %s, consistent by %s)", i ? "\n" : "",
@@ -233,7 +233,7 @@ pgbr_argv_describe(const pgbr_argv *a)
 	{
 		bool		plain = strspn(a->v[i], "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=./:,+@%")
 			== strlen(a->v[i]);
-		char	   *q = plain ? NULL : shell_quote(a->v[i]);
+		char	   *q = plain ? NULL : rb_shell_quote(a->v[i]);
 
 		sb_printf(&sb, "%s%s", i ? " " : "", plain ? a->v[i] : q);
 		free(q);
@@ -287,7 +287,7 @@ pgbr_restore_argv(const pgbr_cmd *c, const char *pg_path, const char *label, con
 	}
 	else
 	{
-		lsn_format(t->lsn, v, sizeof(v));
+		rb_lsn_format(t->lsn, v, sizeof(v));
 		add(&a, xstrdup("--type=lsn"));
 	}
 	add(&a, xasprintf("--target=%s", v));

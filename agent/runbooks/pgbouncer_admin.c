@@ -6,7 +6,7 @@
 
 #include "runbooks/pgbouncer_pool.h"
 #include "runbooks/pgconn.h"
-#include "util.h"
+#include "common/util.h"
 
 #include <libpq-fe.h>
 #include <poll.h>

@@ -10,7 +10,7 @@
  * its own connect.
  */
 #include "runbooks/pgconn.h"
-#include "util.h"
+#include "common/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

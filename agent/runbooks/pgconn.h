@@ -5,8 +5,8 @@
 #ifndef ORGUARD_RB_PGCONN_H
 #define ORGUARD_RB_PGCONN_H
 
-#include "config.h"
-#include "pgsession.h"
+#include "common/config.h"
+#include "common/pgsession.h"
 
 #include <libpq-fe.h>
 #include <stdbool.h>

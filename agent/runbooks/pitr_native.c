@@ -24,7 +24,8 @@
 #include "runbooks/rbfile.h"
 #include "runbooks/rbutil.h"
 #include "runbooks/run.h"
-#include "util.h"
+#include "common/files.h"
+#include "common/util.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -314,8 +315,8 @@ rb_pitr_native(const rb_settings *s, const rb_pitr_request *req)
 		rb_run_step(&j.r, "source", s->pitr.node->name, "skipped", "does not answer (%s); restoring from the archive as it is", err);
 	if ((rc = plan(&j, src)) != RB_EXIT_DONE)
 		goto out;
-	lsn_format(j.backups[j.chosen].start_lsn, s1, sizeof(s1));
-	lsn_format(j.backups[j.chosen].stop_lsn, s2, sizeof(s2));
+	rb_lsn_format(j.backups[j.chosen].start_lsn, s1, sizeof(s1));
+	rb_lsn_format(j.backups[j.chosen].stop_lsn, s2, sizeof(s2));
 	if (req->dry_run)
 	{
 		print_plan(&j, s1, s2);

@@ -9,7 +9,8 @@
 #include "runbooks/pgconn.h"
 #include "runbooks/rbfile.h"
 #include "runbooks/rbutil.h"
-#include "util.h"
+#include "common/files.h"
+#include "common/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -58,9 +59,9 @@ pitr_restored_conninfo(const node_cfg *src, const char *sock_dir, int port)
 			if (!strcmp(o->keyword, "dbname") && o->val)
 				db = o->val;
 		}
-	qs = conninfo_quote(sock_dir);
-	qd = conninfo_quote(db ? db : "postgres");
-	qu = user ? conninfo_quote(user) : NULL;
+	qs = rb_conninfo_quote(sock_dir);
+	qd = rb_conninfo_quote(db ? db : "postgres");
+	qu = user ? rb_conninfo_quote(user) : NULL;
 	out = xasprintf("host=%s port=%d dbname=%s%s%s", qs, port, qd, qu ? " user=" : "", qu ? qu : "");
 	free(qs);
 	free(qd);
@@ -117,7 +118,7 @@ pitr_side_by_side_guard(const rb_run *r, const char *step, const char *restore_d
 char *
 pitr_side_by_side_settings(int port, const char *sock_dir)
 {
-	char	   *qs = conf_quote(sock_dir);
+	char	   *qs = rb_conf_quote(sock_dir);
 	char	   *side = xasprintf("# side by side: own port and socket, no archiving into the source's archive,\n"
 								 "# no waiting for the source's synchronous standbys, no upstream\n"
 								 "port = %d\nunix_socket_directories = %s\narchive_mode = off\n"
@@ -187,7 +188,7 @@ pitr_node_wait_promoted(pitr_node *n, rb_run *r, char *err, size_t errlen)
 								"COALESCE(pg_catalog.pg_last_wal_replay_lsn()::text, '')", &v, err, errlen) && v)
 		{
 			done = !strncmp(v, "false", 5);
-			if (!done && strchr(v, ' ') && lsn_parse(strchr(v, ' ') + 1, &replayed))
+			if (!done && strchr(v, ' ') && rb_lsn_parse(strchr(v, ' ') + 1, &replayed))
 				rb_run_progress(r, &progress, "recovery", n->data_dir, replayed);
 		}
 		free(v);

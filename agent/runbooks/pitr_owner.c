@@ -4,7 +4,8 @@
  */
 #include "runbooks/pitr_owner.h"
 #include "runbooks/rbfile.h"
-#include "util.h"
+#include "common/files.h"
+#include "common/util.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -20,7 +20,8 @@
 #include "runbooks/pitr_source.h"
 #include "runbooks/rbutil.h"
 #include "runbooks/run.h"
-#include "util.h"
+#include "common/files.h"
+#include "common/util.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -180,8 +181,8 @@ rb_backup_pgbackrest(const rb_settings *s, bool dry_run)
 		char		s1[24],
 					s2[24];
 
-		lsn_format(last->start_lsn, s1, sizeof(s1));
-		lsn_format(last->stop_lsn, s2, sizeof(s2));
+		rb_lsn_format(last->start_lsn, s1, sizeof(s1));
+		rb_lsn_format(last->stop_lsn, s2, sizeof(s2));
 		rb_run_step(&r, "base-backup", s->pitr.stanza, "ok", "%s lsn %s..%s timeline %u in %.2f s",
 					last->label, s1, s2, last->timeline, took);
 	}
@@ -295,13 +296,13 @@ static char *
 restore_command(const pgbr_job *j)
 {
 	const rb_pitr_settings *p = &j->s->pitr;
-	char	   *bin = shell_quote(p->pgbackrest_bin ? p->pgbackrest_bin : "pgbackrest");
-	char	   *conf = p->pgbackrest_config ? shell_quote(p->pgbackrest_config) : NULL;
-	char	   *path = shell_quote(j->restore_dir);
-	char	   *stanza = shell_quote(p->stanza);
+	char	   *bin = rb_shell_quote(p->pgbackrest_bin ? p->pgbackrest_bin : "pgbackrest");
+	char	   *conf = p->pgbackrest_config ? rb_shell_quote(p->pgbackrest_config) : NULL;
+	char	   *path = rb_shell_quote(j->restore_dir);
+	char	   *stanza = rb_shell_quote(p->stanza);
 	char	   *cmd = xasprintf("%s%s%s --pg1-path=%s --stanza=%s archive-get %%f \"%%p\"", bin,
 								conf ? " --config=" : "", conf ? conf : "", path, stanza);
-	char	   *q = conf_quote(cmd);
+	char	   *q = rb_conf_quote(cmd);
 	char	   *line = xasprintf("restore_command = %s\n", q);
 
 	free(bin);
@@ -394,8 +395,8 @@ print_plan(pgbr_job *j)
 	char		s1[24],
 				s2[24];
 
-	lsn_format(b->start_lsn, s1, sizeof(s1));
-	lsn_format(b->stop_lsn, s2, sizeof(s2));
+	rb_lsn_format(b->start_lsn, s1, sizeof(s1));
+	rb_lsn_format(b->stop_lsn, s2, sizeof(s2));
 	rb_plan_text(&j->r, "plan: restore %s to %s\n"
 		   "  backup       %s %s (lsn %s..%s, timeline %u) of stanza %s\n", j->s->cluster, j->target_text,
 		   j->backups.type[j->chosen], b->label, s1, s2, b->timeline, j->s->pitr.stanza);
@@ -502,8 +503,8 @@ rb_pitr_pgbackrest(const rb_settings *s, const rb_pitr_request *req)
 		char		s1[24],
 					s2[24];
 
-		lsn_format(b->start_lsn, s1, sizeof(s1));
-		lsn_format(b->stop_lsn, s2, sizeof(s2));
+		rb_lsn_format(b->start_lsn, s1, sizeof(s1));
+		rb_lsn_format(b->stop_lsn, s2, sizeof(s2));
 		if (j.in_place)
 			rb_run_step(&j.r, "plan", j.restore_dir, "ok", "%s from pgbackrest backup %s (lsn %s..%s) in place, old data kept as %s",
 						j.target_text, b->label, s1, s2, j.aside);

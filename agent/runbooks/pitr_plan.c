@@ -9,7 +9,7 @@
  */
 #include "runbooks/pitr_plan.h"
 #include "runbooks/rbutil.h"
-#include "util.h"
+#include "common/util.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -40,7 +40,7 @@ pitr_target_parse(pitr_target_kind kind, const char *text, pitr_target *t, char 
 			t->inclusive = false;
 			return true;
 		case PITR_TARGET_LSN:
-			if (!lsn_parse(text, &t->lsn))
+			if (!rb_lsn_parse(text, &t->lsn))
 			{
 				snprintf(err, errlen, "target LSN \"%s\" is not of the form 16/B374D848", text);
 				return false;
@@ -85,13 +85,13 @@ pitr_target_describe(const pitr_target *t, char *buf, size_t len)
 			snprintf(buf, len, "time %s", v);
 			return;
 		case PITR_TARGET_LSN:
-			lsn_format(t->lsn, v, sizeof(v));
+			rb_lsn_format(t->lsn, v, sizeof(v));
 			snprintf(buf, len, "lsn %s", v);
 			return;
 		case PITR_TARGET_EVENT:
 			if (t->lsn)
 			{
-				lsn_format(t->lsn, v, sizeof(v));
+				rb_lsn_format(t->lsn, v, sizeof(v));
 				snprintf(buf, len, "before event %" PRId64 " (lsn %s)", t->event_id, v);
 			}
 			else
@@ -141,8 +141,8 @@ pitr_describe_backups(const pitr_backup *b, int n)
 					e[24],
 					tm[48];
 
-		lsn_format(b[i].start_lsn, s, sizeof(s));
-		lsn_format(b[i].stop_lsn, e, sizeof(e));
+		rb_lsn_format(b[i].start_lsn, s, sizeof(s));
+		rb_lsn_format(b[i].stop_lsn, e, sizeof(e));
 		if (b[i].stop_us)
 			rb_time_format(b[i].stop_us, tm, sizeof(tm));
 		else
@@ -157,7 +157,7 @@ char *
 pitr_restore_command(const char *archive_dir)
 {
 	/* the value goes through the shell: quote the directory, keep %f/%p */
-	char	   *q = shell_quote(archive_dir);
+	char	   *q = rb_shell_quote(archive_dir);
 	char	   *cmd = xasprintf("cp %s/%%f \"%%p\"", q);
 
 	free(q);
@@ -174,7 +174,7 @@ pitr_recovery_settings(const pitr_target *t, const char *restore_command,
 
 	sb_init(&sb);
 	sb_printf(&sb, "\n# orguard-agent runbook pitr, run %s\n", run ? run : "-");
-	q = conf_quote(restore_command);
+	q = rb_conf_quote(restore_command);
 	sb_printf(&sb, "restore_command = %s\n", q);
 	free(q);
 	if (t->kind == PITR_TARGET_TIME)
@@ -184,12 +184,12 @@ pitr_recovery_settings(const pitr_target *t, const char *restore_command,
 	}
 	else
 	{
-		lsn_format(t->lsn, v, sizeof(v));
+		rb_lsn_format(t->lsn, v, sizeof(v));
 		sb_printf(&sb, "recovery_target_lsn = '%s'\n", v);
 	}
 	sb_printf(&sb, "recovery_target_inclusive = %s\n", t->inclusive ? "on" : "off");
 	sb_append(&sb, "recovery_target_action = 'promote'\n");
-	q = conf_quote(target_timeline && *target_timeline ? target_timeline : "latest");
+	q = rb_conf_quote(target_timeline && *target_timeline ? target_timeline : "latest");
 	sb_printf(&sb, "recovery_target_timeline = %s\n", q);
 	free(q);
 	return sb_steal(&sb);
@@ -211,7 +211,7 @@ pitr_parse_backup_label(const char *text, pitr_backup *b)
 		i++;
 	}
 	lsn[i] = '\0';
-	if (!lsn_parse(lsn, &b->start_lsn))
+	if (!rb_lsn_parse(lsn, &b->start_lsn))
 		return false;
 	if ((v = rb_line_value(text, "START TIMELINE")))
 		b->timeline = (uint32_t) strtoul(v, NULL, 10);
@@ -250,10 +250,10 @@ pitr_parse_manifest(const char *json, pitr_backup *b)
 
 		last = json_array_get(ranges, json_array_size(ranges) - 1);
 		if (json_is_string(json_object_get(last, "End-LSN")) &&
-			lsn_parse(json_string_value(json_object_get(last, "End-LSN")), &b->stop_lsn))
+			rb_lsn_parse(json_string_value(json_object_get(last, "End-LSN")), &b->stop_lsn))
 			ok = true;
 		if (json_is_string(json_object_get(first, "Start-LSN")))
-			lsn_parse(json_string_value(json_object_get(first, "Start-LSN")), &b->start_lsn);
+			rb_lsn_parse(json_string_value(json_object_get(first, "Start-LSN")), &b->start_lsn);
 		if (json_is_integer(json_object_get(last, "Timeline")))
 			b->timeline = (uint32_t) json_integer_value(json_object_get(last, "Timeline"));
 	}
@@ -273,8 +273,8 @@ pitr_backup_to_json(const pitr_backup *b)
 	char	   *txt,
 			   *out;
 
-	lsn_format(b->start_lsn, s, sizeof(s));
-	lsn_format(b->stop_lsn, e, sizeof(e));
+	rb_lsn_format(b->start_lsn, s, sizeof(s));
+	rb_lsn_format(b->stop_lsn, e, sizeof(e));
 	rb_time_format(b->start_us, ts, sizeof(ts));
 	rb_time_format(b->stop_us, te, sizeof(te));
 	snprintf(id, sizeof(id), "%" PRIu64, b->sysid);
@@ -306,8 +306,8 @@ pitr_backup_from_json(const char *json, pitr_backup *b)
 	ok = json_is_string(json_object_get(o, "label")) &&
 		json_is_string(json_object_get(o, "start_lsn")) &&
 		json_is_string(json_object_get(o, "stop_lsn")) &&
-		lsn_parse(json_string_value(json_object_get(o, "start_lsn")), &b->start_lsn) &&
-		lsn_parse(json_string_value(json_object_get(o, "stop_lsn")), &b->stop_lsn);
+		rb_lsn_parse(json_string_value(json_object_get(o, "start_lsn")), &b->start_lsn) &&
+		rb_lsn_parse(json_string_value(json_object_get(o, "stop_lsn")), &b->stop_lsn);
 	if (ok)
 	{
 		b->label = xstrdup(json_string_value(json_object_get(o, "label")));

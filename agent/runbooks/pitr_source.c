@@ -11,8 +11,8 @@
 #include "runbooks/rbfile.h"
 #include "runbooks/rbutil.h"
 #include "runbooks/run.h"
-#include "log.h"
-#include "util.h"
+#include "common/log.h"
+#include "common/util.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -60,7 +60,7 @@ pitr_resolve_event(PGconn *src, const node_cfg *node, pitr_target *t, char *err,
 	free(sql);
 	if (!ok)
 		snprintf(err, errlen, "event: no destructive event with that id (or no lsn_before): %s", qerr);
-	else if (!(ok = lsn_parse(v, &t->lsn)))
+	else if (!(ok = rb_lsn_parse(v, &t->lsn)))
 		snprintf(err, errlen, "event: lsn_before is not an LSN");
 	else
 		pitr_target_resolve_event(t, t->lsn);

@@ -8,7 +8,7 @@
 #ifndef ORGUARD_RB_PITR_SOURCE_H
 #define ORGUARD_RB_PITR_SOURCE_H
 
-#include "config.h"
+#include "common/config.h"
 #include "runbooks/pitr_owner.h"
 #include "runbooks/pitr_plan.h"
 #include "runbooks/run.h"

@@ -2,7 +2,7 @@
  * plan.c: a dry run's plan as data (plan.h).
  */
 #include "runbooks/plan.h"
-#include "util.h"
+#include "common/util.h"
 
 #include <stdlib.h>
 #include <string.h>

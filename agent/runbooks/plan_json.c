@@ -2,8 +2,8 @@
  * plan_json.c: a dry run's plan as JSON (plan.h).  Pure: no I/O.
  */
 #include "runbooks/plan.h"
-#include "utf8.h"
-#include "util.h"
+#include "common/utf8.h"
+#include "common/util.h"
 
 #include <jansson.h>
 #include <stdlib.h>

@@ -90,8 +90,8 @@ rb_progress_format(const rb_progress *p, uint64_t done, int64_t now_ms, char *bu
 
 	if (p->unit == RB_PROGRESS_LSN)
 	{
-		lsn_format(done, d, sizeof(d));
-		lsn_format(p->total, t, sizeof(t));
+		rb_lsn_format(done, d, sizeof(d));
+		rb_lsn_format(p->total, t, sizeof(t));
 		if (p->total)
 			snprintf(buf, len, "%s: %s of %s", p->what, d, t);
 		else

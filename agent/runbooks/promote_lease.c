@@ -4,7 +4,7 @@
  * writes the claims.
  */
 #include "runbooks/promote_lease.h"
-#include "util.h"
+#include "common/util.h"
 
 #include <inttypes.h>
 #include <stdio.h>

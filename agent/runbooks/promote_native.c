@@ -30,8 +30,8 @@
 #include "runbooks/promote_plan.h"
 #include "runbooks/rbutil.h"
 #include "runbooks/run.h"
-#include "log.h"
-#include "util.h"
+#include "common/log.h"
+#include "common/util.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -91,7 +91,7 @@ split_sample(const char *v, uint64_t *lsn, uint64_t *sysid, bool *in_recovery)
 	b = strtok_r(NULL, " ", &save);
 	*in_recovery = a && !strcmp(a, "t");
 	if (b)
-		lsn_parse(b, lsn);
+		rb_lsn_parse(b, lsn);
 	if ((a = strtok_r(NULL, " ", &save)))
 		*sysid = strtoull(a, NULL, 10);
 }
@@ -221,8 +221,8 @@ sample_standby(const rb_settings *s, const primary_view *pv, standby_view *sv)
 		sv->c.reachable = true;
 		sv->c.in_recovery = !strcmp(PQgetvalue(r, 0, 0), "t");
 		sv->c.sysid = strtoull(PQgetvalue(r, 0, 1), NULL, 10);
-		lsn_parse(PQgetvalue(r, 0, 2), &sv->c.receive_lsn);
-		lsn_parse(PQgetvalue(r, 0, 3), &sv->c.replay_lsn);
+		rb_lsn_parse(PQgetvalue(r, 0, 2), &sv->c.receive_lsn);
+		rb_lsn_parse(PQgetvalue(r, 0, 3), &sv->c.replay_lsn);
 		sv->c.streaming = !strcmp(PQgetvalue(r, 0, 4), "t");
 		sv->timeline = (uint32_t) strtoul(PQgetvalue(r, 0, 5), NULL, 10);
 		for (int i = 0; i < pv->n_sync; i++)
@@ -305,7 +305,7 @@ repoint(const rb_settings *s, const node_cfg *cand, const node_cfg *sb, uint32_t
 	char		err[512];
 	PGconn	   *c = rb_connect_node(sb, s->promote.probe_timeout_s, err, sizeof(err));
 	char	   *ci = follow_conninfo(cand, sb);
-	char	   *q = sql_quote(ci);
+	char	   *q = rb_sql_quote(ci);
 	char	   *sql = xasprintf("ALTER SYSTEM SET primary_conninfo = %s", q);
 	bool		ok = false;
 	int64_t		deadline;
@@ -731,7 +731,7 @@ step_primary_dead(promote_ctx *c)
 			/* the first sample bounds the data loss: say that it was taken */
 			char		where[24];
 
-			lsn_format(pv->flush_lsn, where, sizeof(where));
+			rb_lsn_format(pv->flush_lsn, where, sizeof(where));
 			printf("probe: %s answers (flush lsn %s)\n", p->primary->name, where);
 			fflush(stdout);
 		}
@@ -742,7 +742,7 @@ step_primary_dead(promote_ctx *c)
 		{
 			char		where[24];
 
-			lsn_format(pv->flush_lsn, where, sizeof(where));
+			rb_lsn_format(pv->flush_lsn, where, sizeof(where));
 			c->rc = refuse_unbegun(c, "primary_dead: %s answers (flush lsn %s); nothing to do",
 								   p->primary->name, where);
 			return false;
@@ -845,8 +845,8 @@ step_choose(promote_ctx *c)
 		char		rl[24],
 					pl[24];
 
-		lsn_format(sv[i].c.receive_lsn, rl, sizeof(rl));
-		lsn_format(sv[i].c.replay_lsn, pl, sizeof(pl));
+		rb_lsn_format(sv[i].c.receive_lsn, rl, sizeof(rl));
+		rb_lsn_format(sv[i].c.replay_lsn, pl, sizeof(pl));
 		if (!sv[i].c.reachable)
 			rb_run_step(&c->r, "standby", sv[i].node->name, "skipped", "does not answer: %s", sv[i].error);
 		else
@@ -875,7 +875,7 @@ step_choose(promote_ctx *c)
 		return refuse(c, "%s: %s", c->d.guard, c->d.reason);
 	}
 	c->cand = &sv[c->d.candidate];
-	lsn_format(g->last_primary_lsn, a, sizeof(a));
+	rb_lsn_format(g->last_primary_lsn, a, sizeof(a));
 	rb_run_step(&c->r, "choose", c->cand->node->name, "ok", "%s (primary last seen at %s)%s%s", c->d.reason, a,
 				c->claimed ? "; claimed before by run " : "", c->claimed ? c->claimed_by : "");
 	return true;

@@ -18,8 +18,8 @@
 #include "runbooks/pgconn.h"
 #include "runbooks/promote.h"
 #include "runbooks/run.h"
-#include "log.h"
-#include "util.h"
+#include "common/log.h"
+#include "common/util.h"
 
 #include <libpq-fe.h>
 #include <stdio.h>

@@ -161,10 +161,10 @@ promote_decide(const promote_candidate *c, int n, const promote_guards *g, promo
 	{
 		char		msg[160];
 
-		lsn_format(c[behind_quorum].receive_lsn, a, sizeof(a));
+		rb_lsn_format(c[behind_quorum].receive_lsn, a, sizeof(a));
 		if (g->primary_lsn_known)
 		{
-			lsn_format(g->last_primary_lsn, b, sizeof(b));
+			rb_lsn_format(g->last_primary_lsn, b, sizeof(b));
 			snprintf(msg, sizeof(msg), "received up to %s, behind the primary's last flush position %s", a, b);
 		}
 		else
@@ -202,15 +202,15 @@ promote_decide(const promote_candidate *c, int n, const promote_guards *g, promo
 	{
 		char		msg[192];
 
-		lsn_format(c[best].receive_lsn, a, sizeof(a));
-		lsn_format(g->last_primary_lsn, b, sizeof(b));
+		rb_lsn_format(c[best].receive_lsn, a, sizeof(a));
+		rb_lsn_format(g->last_primary_lsn, b, sizeof(b));
 		snprintf(msg, sizeof(msg), "%s (primary at %s): %" PRIu64 " bytes behind, max_lag_bytes %" PRId64,
 				 a, b, loss, g->max_lag_bytes);
 		return refuse(d, "max_lag_bytes", "best standby %s received up to %s", c[best].name, msg);
 	}
 	d->candidate = best;
 	d->guard = NULL;
-	lsn_format(c[best].receive_lsn, a, sizeof(a));
+	rb_lsn_format(c[best].receive_lsn, a, sizeof(a));
 	snprintf(d->reason, sizeof(d->reason), "promote %s: received up to %s, %" PRIu64 " bytes behind the primary%s%s%s",
 			 c[best].name, a, loss, g->primary_lsn_known ? "" : " (primary position unknown)",
 			 c[best].sync != PROMOTE_ASYNC ? ", was " : "", c[best].sync != PROMOTE_ASYNC ? promote_sync_name(c[best].sync) : "");

@@ -3,7 +3,7 @@
  * proposal.h).
  */
 #include "runbooks/proposal.h"
-#include "util.h"
+#include "common/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * rbfile.c: atomic, fsynced whole-file writes (see rbfile.h).
  */
 #include "runbooks/rbfile.h"
-#include "util.h"
+#include "common/util.h"
 
 #include <errno.h>
 #include <ftw.h>

@@ -1,7 +1,7 @@
 /*
  * rbfile.h: the small durable file writes the runbooks make in data
  * directories (postgresql.conf, postgresql.auto.conf, pg_hba.conf, signal
- * files) and beside the journal; reading a whole file is util.h's
+ * files) and beside the journal; reading a whole file is files.h's
  * file_read.
  *
  * A file is never rewritten in place: the new content goes to a temporary

@@ -2,7 +2,7 @@
  * rbutil.c: LSN and timestamp parsing and quoting for the runbooks (pure).
  */
 #include "runbooks/rbutil.h"
-#include "util.h"
+#include "common/util.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -13,7 +13,7 @@
 #include <time.h>
 
 bool
-lsn_parse(const char *s, uint64_t *out)
+rb_lsn_parse(const char *s, uint64_t *out)
 {
 	unsigned long long hi = 0,
 				lo = 0;
@@ -45,7 +45,7 @@ lsn_parse(const char *s, uint64_t *out)
 }
 
 void
-lsn_format(uint64_t lsn, char *buf, size_t len)
+rb_lsn_format(uint64_t lsn, char *buf, size_t len)
 {
 	snprintf(buf, len, "%X/%X", (unsigned) (lsn >> 32), (unsigned) (lsn & 0xffffffffu));
 }
@@ -232,7 +232,7 @@ quote_with(const char *s, const char *from, const char *const to[], const char *
 }
 
 char *
-conf_quote(const char *s)
+rb_conf_quote(const char *s)
 {
 	/* what guc-file.l's DeescapeQuotedString reads back; a raw newline would end the line */
 	static const char *const to[] = {"''", "\\\\", "\\n", "\\r"};
@@ -241,7 +241,7 @@ conf_quote(const char *s)
 }
 
 char *
-conninfo_quote(const char *s)
+rb_conninfo_quote(const char *s)
 {
 	static const char *const to[] = {"\\'", "\\\\"};
 
@@ -249,7 +249,7 @@ conninfo_quote(const char *s)
 }
 
 char *
-sql_quote(const char *s)
+rb_sql_quote(const char *s)
 {
 	/* E'' reads backslashes the same whatever standard_conforming_strings says */
 	static const char *const to[] = {"''", "\\\\"};
@@ -258,7 +258,7 @@ sql_quote(const char *s)
 }
 
 char *
-shell_quote(const char *s)
+rb_shell_quote(const char *s)
 {
 	static const char *const to[] = {"'\\''"};
 

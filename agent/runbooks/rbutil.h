@@ -11,9 +11,9 @@
 #include <stdint.h>
 
 /* "16/B374D848" as PostgreSQL prints pg_lsn; false when malformed */
-bool		lsn_parse(const char *s, uint64_t *out);
+bool		rb_lsn_parse(const char *s, uint64_t *out);
 /* buf of at least 24 bytes */
-void		lsn_format(uint64_t lsn, char *buf, size_t len);
+void		rb_lsn_format(uint64_t lsn, char *buf, size_t len);
 
 /*
  * "2026-11-23 10:04:05.123456+00", "2026-11-23T10:04:05Z", "... +05:30":
@@ -30,13 +30,13 @@ void		rb_time_format(int64_t us, char *buf, size_t len);
  * a postgresql.conf value as PostgreSQL writes one: 'it''s', 'C:\\dir';
  * a newline or carriage return becomes \n or \r (never a raw line break)
  */
-char	   *conf_quote(const char *s);
+char	   *rb_conf_quote(const char *s);
 /* a libpq conninfo value: 'it\'s', 'C:\\dir' */
-char	   *conninfo_quote(const char *s);
+char	   *rb_conninfo_quote(const char *s);
 /* an SQL string literal: 'it''s', or E'C:\\dir' when s holds a backslash */
-char	   *sql_quote(const char *s);
+char	   *rb_sql_quote(const char *s);
 /* 'it'\''s' for /bin/sh */
-char	   *shell_quote(const char *s);
+char	   *rb_shell_quote(const char *s);
 
 /*
  * the value of the first line "KEY: value" of text (backup_label,

@@ -32,7 +32,8 @@
 #include "runbooks/rbfile.h"
 #include "runbooks/rbutil.h"
 #include "runbooks/run.h"
-#include "util.h"
+#include "common/files.h"
+#include "common/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -120,7 +121,7 @@ configure_standby(const rb_run *r, const char *dir, const char *save_dir, const 
 				  const char *name, char *err, size_t errlen)
 {
 	char	   *ci = xasprintf("%s application_name=%s", primary->conninfo, name);
-	char	   *q = conf_quote(ci);
+	char	   *q = rb_conf_quote(ci);
 	char	   *add = xasprintf("\n# orguard-agent runbook rejoin, run %s: follow %s\nprimary_conninfo = %s\n",
 								r->run, primary->name, q);
 	char	   *auto_conf = xasprintf("%s/postgresql.auto.conf", dir);

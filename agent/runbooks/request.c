@@ -5,9 +5,9 @@
 #include "runbooks/request.h"
 #include "runbooks/rbutil.h"
 #include "runbooks/run.h"
-#include "config.h"
-#include "exit_status.h"
-#include "util.h"
+#include "common/config.h"
+#include "common/exit_status.h"
+#include "common/util.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -251,7 +251,7 @@ rb_request_parse(int argc, char **argv, rb_request *req)
 				req->watch = true;
 				break;
 			case 'l':
-				if (!lsn_parse(optarg, &req->promote.last_primary_lsn))
+				if (!rb_lsn_parse(optarg, &req->promote.last_primary_lsn))
 				{
 					fprintf(stderr, "orguard-agent: --last-primary-lsn: \"%s\" is not an LSN\n", optarg);
 					return RB_EXIT_USAGE;

@@ -2,8 +2,8 @@
  * run.c: lock, journal and reporting around a runbook run.
  */
 #include "runbooks/run.h"
-#include "log.h"
-#include "util.h"
+#include "common/log.h"
+#include "common/util.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -9,7 +9,7 @@
 #ifndef ORGUARD_RB_RUN_H
 #define ORGUARD_RB_RUN_H
 
-#include "exit_status.h"
+#include "common/exit_status.h"
 #include "runbooks/journal.h"
 #include "runbooks/plan.h"
 #include "runbooks/progress.h"

@@ -2,8 +2,8 @@
  * settings.c: interpretation and validation of [runbook NAME] sections.
  */
 #include "runbooks/settings.h"
-#include "conninfo.h"
-#include "util.h"
+#include "common/conninfo.h"
+#include "common/util.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -9,7 +9,7 @@
 #ifndef ORGUARD_RB_SETTINGS_H
 #define ORGUARD_RB_SETTINGS_H
 
-#include "config.h"
+#include "common/config.h"
 
 #include <stdbool.h>
 #include <stdint.h>

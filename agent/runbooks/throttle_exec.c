@@ -7,11 +7,11 @@
  */
 #include "runbooks/throttle_exec.h"
 
-#include "log.h"
+#include "common/log.h"
 #include "runbooks/announce.h"
 #include "runbooks/journal.h"
 #include "runbooks/pgconn.h"
-#include "util.h"
+#include "common/util.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -8,8 +8,8 @@
 #ifndef ORGUARD_RB_THROTTLE_EXEC_H
 #define ORGUARD_RB_THROTTLE_EXEC_H
 
-#include "alert.h"
-#include "config.h"
+#include "alert/alert.h"
+#include "common/config.h"
 #include "runbooks/pgbouncer_admin.h"
 #include "runbooks/settings.h"
 #include "runbooks/throttle_control.h"

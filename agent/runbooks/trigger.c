@@ -3,10 +3,10 @@
  */
 #include "runbooks/trigger.h"
 
-#include "log.h"
+#include "common/log.h"
 #include "runbooks/settings.h"
 #include "runbooks/throttle_exec.h"
-#include "util.h"
+#include "common/util.h"
 
 #include <errno.h>
 #include <signal.h>

@@ -12,9 +12,9 @@
 #ifndef ORGUARD_RB_TRIGGER_H
 #define ORGUARD_RB_TRIGGER_H
 
-#include "alert.h"
-#include "config.h"
-#include "metrics.h"
+#include "alert/alert.h"
+#include "common/config.h"
+#include "export/metrics.h"
 
 #include <stdbool.h>
 #include <stdint.h>

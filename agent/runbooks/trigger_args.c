@@ -3,7 +3,7 @@
  * (see trigger_args.h).
  */
 #include "runbooks/trigger_args.h"
-#include "util.h"
+#include "common/util.h"
 
 #include <errno.h>
 #include <stdio.h>

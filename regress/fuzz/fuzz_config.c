@@ -4,7 +4,7 @@
  * read it.  Every error must name the file.
  */
 #include "fuzz.h"
-#include "config.h"
+#include "common/config.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

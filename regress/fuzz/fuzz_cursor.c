@@ -3,7 +3,7 @@
  * store, formatted again, parses to the same entries.
  */
 #include "fuzz.h"
-#include "cursor.h"
+#include "collect/cursor.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

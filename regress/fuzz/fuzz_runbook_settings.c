@@ -4,7 +4,7 @@
  * the configuration around them is parsed.
  */
 #include "fuzz.h"
-#include "config.h"
+#include "common/config.h"
 #include "runbooks/settings.h"
 
 int

@@ -4,10 +4,10 @@
  * engine over those facts (two polls, so state transitions run too).
  */
 #include "fuzz.h"
-#include "config.h"
-#include "facts.h"
-#include "node.h"
-#include "rules.h"
+#include "common/config.h"
+#include "alert/facts.h"
+#include "collect/node.h"
+#include "alert/rules.h"
 
 static agent_cfg cfg;
 
@@ -42,7 +42,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!snap)
 		return 0;
-	node_apply_models(&map, "odoo", snap);
+	model_map_apply(&map, "odoo", snap);
 	mem = facts_memory_new();
 	re = rules_new();
 	for (int poll = 0; poll < 2; poll++)

@@ -6,8 +6,8 @@
  * agent does at start-up.
  */
 #include "fuzz.h"
-#include "alert.h"
-#include "spool.h"
+#include "alert/alert.h"
+#include "deliver/spool.h"
 
 #include <jansson.h>
 

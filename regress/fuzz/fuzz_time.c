@@ -5,9 +5,9 @@
  * (raise_during/mute_during), durations and quantities, listen addresses.
  */
 #include "fuzz.h"
-#include "config.h"
-#include "listen_addr.h"
-#include "schedule.h"
+#include "common/config.h"
+#include "common/listen_addr.h"
+#include "common/schedule.h"
 #include "runbooks/pitr_plan.h"
 #include "runbooks/proposal.h"
 #include "runbooks/rbutil.h"
@@ -37,10 +37,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(rb_time_parse(buf, &us2) && us2 == us);
 	}
 	(void) rb_journal_time_parse(text, &us);
-	if (lsn_parse(text, &lsn))
+	if (rb_lsn_parse(text, &lsn))
 	{
-		lsn_format(lsn, buf, sizeof(buf));
-		FUZZ_ASSERT(lsn_parse(buf, &lsn2) && lsn2 == lsn);
+		rb_lsn_format(lsn, buf, sizeof(buf));
+		FUZZ_ASSERT(rb_lsn_parse(buf, &lsn2) && lsn2 == lsn);
 	}
 	for (int k = PITR_TARGET_TIME; k <= PITR_TARGET_EVENT; k++)
 		if (pitr_target_parse((pitr_target_kind) k, text, &t, err, sizeof(err)))

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # No #include "..." cycle under agent/: two modules that include each other
 # (a.c includes b.h and b.c includes a.h) are one module in two files, and
-# the next fix lands in one of them.  regress/lint/include_cycles.py builds
-# the graph; this script runs it on agent/ (cycles not yet broken are listed
-# in regress/lint/include_cycles.known, a list that may only shrink) and, to
-# show the check can fail, on a small tree with a planted cycle.  Needs no
+# the next fix lands in one of them.  And no stage includes a later stage's
+# header: agent/common < collect < alert < deliver < export, the order a poll
+# flows through them (collect/ knows nothing of alert/ or export/).
+# regress/lint/include_cycles.py builds the graph; this script runs it on
+# agent/ (cycles not yet broken are listed in regress/lint/include_cycles.known,
+# a list that may only shrink) and, to show the checks can fail, on small
+# trees with a planted cycle and a planted stage violation.  Needs no
 # cluster.
 set -uo pipefail
 ORG_SRC_DIR=$(cd "$(dirname "$0")/../.." && pwd)
@@ -28,11 +31,13 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/orguard-inc.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 check=regress/lint/include_cycles.py
 known=regress/lint/include_cycles.known
+stages=common,collect,alert,deliver,export
 
-python3 "$check" --known "$known" agent >"$tmp/agent.out" 2>&1
+python3 "$check" --known "$known" --stages "$stages" agent >"$tmp/agent.out" 2>&1
 rc=$?
 cat "$tmp/agent.out"
-tap_ok "agent/ has no include cycle beyond the known list" test $rc -eq 0
+tap_ok "agent/ has no include cycle beyond the known list, no stage includes a later one" test $rc -eq 0
+tap_ok "every stage directory exists" bash -c 'for s in ${0//,/ }; do [ -d "agent/$s" ] || exit 1; done' "$stages"
 
 # a planted cycle through the -I root (x/a.c -> y/b.h, y/b.c -> x/a.h),
 # the shape of the runbook CLI and modes files before they were split
@@ -58,6 +63,23 @@ python3 "$check" --known "$tmp/known" "$tmp/tree" >"$tmp/stale.out" 2>&1
 rc=$?
 tap_ok "a listed cycle that is gone fails (the list only shrinks)" \
 	bash -c "[ $rc -eq 1 ] && grep -q 'known cycle x/a y/b is gone' '$tmp/stale.out'"
+
+# a planted stage violation: the collector including an export header
+mkdir -p "$tmp/staged/common" "$tmp/staged/collect" "$tmp/staged/export"
+printf '#include <stdint.h>\n' >"$tmp/staged/common/util.h"
+printf '#include "common/util.h"\n' >"$tmp/staged/export/metrics.h"
+printf '#include "common/util.h"\n#include "collect/node.h"\n' >"$tmp/staged/export/stats.c"
+printf '#include "common/util.h"\n' >"$tmp/staged/collect/node.h"
+printf '#include "collect/node.h"\n' >"$tmp/staged/collect/node.c"
+printf '#include "collect/node.h"\n#include "export/metrics.h"\n' >"$tmp/staged/main.c"
+tap_ok "includes of earlier stages (and anything from the top) pass" \
+	python3 "$check" --stages "$stages" "$tmp/staged"
+printf '#include "collect/node.h"\n#include "export/metrics.h"\n' >"$tmp/staged/collect/node.c"
+python3 "$check" --stages "$stages" "$tmp/staged" >"$tmp/stage.out" 2>&1
+rc=$?
+tap_ok "a planted include of a later stage fails the check" test $rc -eq 1
+tap_ok "the report names it" grep -q '^stage order: collect/node includes export/metrics, a later stage' "$tmp/stage.out"
+tap_ok "without --stages the same tree passes (no cycle)" python3 "$check" "$tmp/staged"
 
 echo "1..$TAP_N"
 [ "$TAP_FAILED" -eq 0 ]

@@ -135,7 +135,7 @@ check "side by side: the directory put there is untouched" grep -q "operator's f
 agent abandon pitr >/dev/null
 
 # --- a socket directory with a backslash and a quote: written to
-# postgresql.auto.conf (conf_quote) and to the conninfo (conninfo_quote)
+# postgresql.auto.conf (rb_conf_quote) and to the conninfo (rb_conninfo_quote)
 # as PostgreSQL and libpq read them back ---
 odd="$W/so\\ck'et"
 org_as_owner mkdir "$odd"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Delta snapshots, poll by poll: a state fed only by
 # snapshot(0, generation) and merged with the agent's own merge
-# (agent/snapshot_merge.c) holds, after every step, exactly the statements,
+# (agent/collect/snapshot_merge.c) holds, after every step, exactly the statements,
 # models, lock contention and autovacuum tables of a full snapshot(0) taken
 # right after it.  The steps: a first poll (full), statements changing a
 # little, nothing changing, evictions (max_queries = 100), a lock wait, a
@@ -31,7 +31,8 @@ drv="$ORG_TMP/snapshot_delta_compare"
 # shellcheck disable=SC2046
 cc -std=c11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -Iagent \
 	$(pkg-config --cflags libpq libprotobuf-c jansson) -o "$drv" regress/integration/snapshot_delta_compare.c \
-	agent/snapshot_merge.c agent/util.c agent/log.c agent/utf8.c agent/odoo_retail_guard.pb-c.c \
+	agent/collect/snapshot_merge.c agent/common/util.c agent/common/log.c agent/common/utf8.c \
+	agent/odoo_retail_guard.pb-c.c \
 	$(pkg-config --libs libpq libprotobuf-c jansson) || org_die "comparison driver build failed"
 
 org_cluster_start delta "odoo_retail_guard.max_queries = 100

@@ -5,7 +5,7 @@
  * For every line "NAME" on stdin it connects (again: a crash-restart may lie
  * between two lines), asks odoo_retail_guard.snapshot(0, generation) with
  * the generation it last saw, merges the answer into its kept sets with the
- * agent's own merge (agent/snapshot_merge.c), takes snapshot(0) (full,
+ * agent's own merge (agent/collect/snapshot_merge.c), takes snapshot(0) (full,
  * never merged) and compares the four sets entry by entry: every field,
  * lag_s masked (it grows between the two calls).  A change landing between
  * the two calls (the sampler runs on its own) shows in the next delta: a
@@ -16,7 +16,7 @@
  *   STEP NAME kind=delta|full reason=R sent=N sent_statements=N removed=N kept=N full=N bytes=N
  *        full_bytes=N attempts=N equal=yes|no [diff]
  */
-#include "snapshot_merge.h"
+#include "collect/snapshot_merge.h"
 
 #include <libpq-fe.h>
 #include <stdio.h>

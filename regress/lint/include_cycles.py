@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""Report #include "..." cycles among the C files under a directory.
+"""Report #include "..." cycles among the C files under a directory, and
+includes against the order of its stages.
 
-Usage: include_cycles.py [--known FILE] [ROOT]   (ROOT defaults to agent/)
+Usage: include_cycles.py [--known FILE] [--stages A,B,...] [ROOT]
+       (ROOT defaults to agent/)
 
 A quoted include is resolved the way the compiler sees it with -IROOT:
 first beside the including file, then under ROOT. System includes (<...>)
@@ -14,6 +16,13 @@ Exits 1 and prints each cycle when there is one, 0 otherwise.
 modules of the cycle, sorted, separated by spaces; # starts a comment).
 Those are reported but pass; a listed cycle that no longer exists fails,
 so the list only shrinks.
+
+--stages A,B,... names directories under ROOT in the order data flows
+through them (the agent: common,collect,alert,deliver,export).  A file in
+one of them may include headers of its own stage and of earlier ones; an
+include of a later stage's header is reported as a stage violation and
+fails (collect/ must not know alert/ or export/).  Files outside the listed
+directories (main.c, runbooks/) are not constrained.
 """
 import os
 import re
@@ -103,6 +112,26 @@ def cycle_path(graph, comp):
     return comp
 
 
+def stage_violations(graph, stages):
+    """Edges from a stage to a later one, as (src, dst) module pairs."""
+    rank = {s: i for i, s in enumerate(stages)}
+
+    def stage_of(mod):
+        head = mod.split(os.sep, 1)[0]
+        return head if os.sep in mod and head in rank else None
+
+    out = []
+    for src in sorted(graph):
+        s = stage_of(src)
+        if s is None:
+            continue
+        for dst in sorted(graph[src]):
+            d = stage_of(dst)
+            if d is not None and rank[d] > rank[s]:
+                out.append((src, dst))
+    return out
+
+
 def read_known(path):
     known = set()
     with open(path, encoding="utf-8") as f:
@@ -116,8 +145,12 @@ def read_known(path):
 def main():
     args = sys.argv[1:]
     known = set()
-    if args[:1] == ["--known"] and len(args) >= 2:
-        known = read_known(args[1])
+    stages = []
+    while args[:1] in (["--known"], ["--stages"]) and len(args) >= 2:
+        if args[0] == "--known":
+            known = read_known(args[1])
+        else:
+            stages = [s for s in args[1].split(",") if s]
         args = args[2:]
     root = args[0] if args else "agent"
     if not os.path.isdir(root):
@@ -134,6 +167,10 @@ def main():
     for gone in sorted(known - {" ".join(c) for c in cycles}):
         failed = True
         print(f"known cycle {gone} is gone: remove it from the list")
+    for src, dst in stage_violations(graph, stages):
+        failed = True
+        print(f"stage order: {src} includes {dst}, a later stage "
+              f"({' < '.join(stages)})")
     return 1 if failed else 0
 
 

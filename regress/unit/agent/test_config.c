@@ -7,10 +7,10 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "config.h"
-#include "conninfo.h"
-#include "ini.h"
-#include "listen_addr.h"
+#include "common/config.h"
+#include "common/conninfo.h"
+#include "common/ini.h"
+#include "common/listen_addr.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

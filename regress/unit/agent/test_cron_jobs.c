@@ -24,12 +24,12 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "alert.h"
-#include "config.h"
-#include "cron_jobs.h"
-#include "facts.h"
-#include "rules.h"
-#include "utf8.h"
+#include "alert/alert.h"
+#include "common/config.h"
+#include "collect/cron_jobs.h"
+#include "alert/facts.h"
+#include "alert/rules.h"
+#include "common/utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "cursor.h"
+#include "collect/cursor.h"
 
 #include <stdio.h>
 #include <stdlib.h>

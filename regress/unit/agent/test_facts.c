@@ -9,8 +9,9 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "facts.h"
-#include "node.h"
+#include "alert/facts.h"
+#include "collect/node.h"
+#include "collect/standbys.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -131,7 +132,7 @@ test_snapshot_facts(void **state)
 	map.table = tables;
 	map.model = models;
 	map.n = 2;
-	node_apply_models(&map, "odoo", s);
+	model_map_apply(&map, "odoo", s);
 	facts_from_snapshot(s, mem, 1000000, &l);
 
 	f = find(&l, RULE_LOCK_WAIT, "odoo/stock.quant");
@@ -246,7 +247,7 @@ test_standby_twins(void **state)
 	w = odoo_retail_guard__snapshot__unpack(NULL, len, buf);
 	free(buf);
 	assert_non_null(w);
-	assert_string_equal(facts_duplicate_standby_name(w), "walreceiver");
+	assert_string_equal(standby_duplicate_name(w), "walreceiver");
 
 	facts_from_snapshot(w, mem, 1000000, &l);
 	for (int i = 0; i < l.n; i++)
@@ -275,7 +276,7 @@ test_standby_twins(void **state)
 
 	/* once the twin is gone, nothing is shared */
 	w->n_replication = 1;
-	assert_null(facts_duplicate_standby_name(w));
+	assert_null(standby_duplicate_name(w));
 	w->n_replication = 5;
 	odoo_retail_guard__snapshot__free_unpacked(w, NULL);
 	facts_memory_free(mem);
@@ -353,9 +354,9 @@ test_model_map(void **state)
 	assert_null(model_map_lookup(&map, ""));
 	assert_null(model_map_lookup(&map, NULL));
 	/* another database on the node keeps the extension's guess */
-	node_apply_models(&map, "other_db", s);
+	model_map_apply(&map, "other_db", s);
 	assert_string_equal(s->blocking_chains[0]->model, "");
-	node_apply_models(&map, "odoo", s);
+	model_map_apply(&map, "odoo", s);
 	assert_string_equal(s->blocking_chains[0]->model, "stock.quant");
 	odoo_retail_guard__snapshot__free_unpacked(s, NULL);
 }

@@ -7,7 +7,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "metrics.h"
+#include "export/metrics.h"
+#include "export/metrics_server.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -7,8 +7,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "alert.h"
-#include "pager.h"
+#include "alert/alert.h"
+#include "deliver/pager.h"
 
 #include <jansson.h>
 #include <stdlib.h>

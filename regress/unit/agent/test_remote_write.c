@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "remote_write.h"
+#include "export/remote_write.h"
 #include "remote_write.pb-c.h"
 
 #include <snappy-c.h>

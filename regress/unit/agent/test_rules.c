@@ -8,11 +8,11 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "alert.h"
-#include "config.h"
-#include "facts.h"
-#include "rules.h"
-#include "schedule.h"
+#include "alert/alert.h"
+#include "common/config.h"
+#include "alert/facts.h"
+#include "alert/rules.h"
+#include "common/schedule.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -12,10 +12,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "config.h"
-#include "http.h"
+#include "common/config.h"
+#include "common/http.h"
 #include "runbooks/announce_spool.h"
-#include "util.h"
+#include "common/util.h"
 
 #include <dirent.h>
 #include <jansson.h>

@@ -18,7 +18,8 @@
 #include <cmocka.h>
 
 #include "runbooks/exec.h"
-#include "util.h"
+#include "common/files.h"
+#include "common/util.h"
 
 static bool
 has_line(const char *text, const char *line)

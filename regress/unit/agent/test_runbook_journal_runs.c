@@ -15,11 +15,11 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "config.h"
-#include "journal_view.h"
+#include "common/config.h"
+#include "export/journal_view.h"
 #include "runbooks/journal.h"
 #include "runbooks/journal_runs.h"
-#include "util.h"
+#include "common/util.h"
 
 /* appends one journal line, as journal_write() formats it */
 static void

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "config.h"
+#include "common/config.h"
 #include "runbooks/proposal.h"
 #include "runbooks/settings.h"
 #include "runbooks/trigger_args.h"

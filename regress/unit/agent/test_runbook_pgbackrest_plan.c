@@ -58,9 +58,9 @@ test_parse_info(void **state)
 	assert_string_equal(b.type[0], "full");
 	assert_string_equal(b.v[2].label, "20261123-133512F_20261123-133515I");
 	assert_string_equal(b.type[2], "incr");
-	lsn_format(b.v[1].start_lsn, lsn, sizeof(lsn));
+	rb_lsn_format(b.v[1].start_lsn, lsn, sizeof(lsn));
 	assert_string_equal(lsn, "0/4000028");
-	lsn_format(b.v[1].stop_lsn, lsn, sizeof(lsn));
+	rb_lsn_format(b.v[1].stop_lsn, lsn, sizeof(lsn));
 	assert_string_equal(lsn, "0/5000050");
 	assert_int_equal(b.v[1].timeline, 1);
 	assert_true(b.v[1].sysid == 7711359971680315612ULL);

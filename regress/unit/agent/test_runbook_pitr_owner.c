@@ -21,7 +21,7 @@
 
 #include "runbooks/pitr_owner.h"
 #include "runbooks/rbfile.h"
-#include "util.h"
+#include "common/util.h"
 
 static char dir[64];
 

@@ -21,18 +21,18 @@ test_lsn(void **state)
 	char		buf[24];
 
 	(void) state;
-	assert_true(lsn_parse("16/B374D848", &v));
+	assert_true(rb_lsn_parse("16/B374D848", &v));
 	assert_int_equal(v, 0x16B374D848ULL);
-	lsn_format(v, buf, sizeof(buf));
+	rb_lsn_format(v, buf, sizeof(buf));
 	assert_string_equal(buf, "16/B374D848");
-	assert_true(lsn_parse("0/0", &v));
+	assert_true(rb_lsn_parse("0/0", &v));
 	assert_int_equal(v, 0);
-	assert_false(lsn_parse("", &v));
-	assert_false(lsn_parse("0/", &v));
-	assert_false(lsn_parse("/1", &v));
-	assert_false(lsn_parse("1/2/3", &v));
-	assert_false(lsn_parse("123456789/0", &v));
-	assert_false(lsn_parse("0/3000000 ", &v));
+	assert_false(rb_lsn_parse("", &v));
+	assert_false(rb_lsn_parse("0/", &v));
+	assert_false(rb_lsn_parse("/1", &v));
+	assert_false(rb_lsn_parse("1/2/3", &v));
+	assert_false(rb_lsn_parse("123456789/0", &v));
+	assert_false(rb_lsn_parse("0/3000000 ", &v));
 }
 
 static void

@@ -20,7 +20,8 @@
 
 #include "runbooks/rbfile.h"
 #include "runbooks/rbutil.h"
-#include "util.h"
+#include "common/files.h"
+#include "common/util.h"
 
 static char dir[64];
 
@@ -153,17 +154,17 @@ test_conf_quote(void **state)
 
 	(void) state;
 	/* as PostgreSQL's own writer (ALTER SYSTEM) and its config parser read them */
-	q = conf_quote("it's");
+	q = rb_conf_quote("it's");
 	assert_string_equal(q, "'it''s'");
 	free(q);
-	q = conf_quote("C:\\wal\\arch");
+	q = rb_conf_quote("C:\\wal\\arch");
 	assert_string_equal(q, "'C:\\\\wal\\\\arch'");
 	free(q);
-	q = conf_quote("a\nrestore_command = 'evil'");
+	q = rb_conf_quote("a\nrestore_command = 'evil'");
 	assert_string_equal(q, "'a\\nrestore_command = ''evil'''");
 	assert_null(strchr(q, '\n'));
 	free(q);
-	q = conf_quote("");
+	q = rb_conf_quote("");
 	assert_string_equal(q, "''");
 	free(q);
 }
@@ -174,26 +175,26 @@ test_conninfo_and_sql_quote(void **state)
 	char	   *q;
 
 	(void) state;
-	q = conninfo_quote("/tmp/so\\ck'et");
+	q = rb_conninfo_quote("/tmp/so\\ck'et");
 	assert_string_equal(q, "'/tmp/so\\\\ck\\'et'");
 	free(q);
-	q = sql_quote("host=h password='x'");
+	q = rb_sql_quote("host=h password='x'");
 	assert_string_equal(q, "'host=h password=''x'''");
 	free(q);
-	q = sql_quote("a\\b'c");
+	q = rb_sql_quote("a\\b'c");
 	assert_string_equal(q, "E'a\\\\b''c'");
 	free(q);
 	/* E'' reads the same with standard_conforming_strings on or off */
-	q = sql_quote("host=/tmp/a\\b' dbname=odoo");
+	q = rb_sql_quote("host=/tmp/a\\b' dbname=odoo");
 	assert_string_equal(q, "E'host=/tmp/a\\\\b'' dbname=odoo'");
 	free(q);
-	q = sql_quote("ends with a backslash\\");
+	q = rb_sql_quote("ends with a backslash\\");
 	assert_string_equal(q, "E'ends with a backslash\\\\'");
 	free(q);
-	q = sql_quote("");
+	q = rb_sql_quote("");
 	assert_string_equal(q, "''");
 	free(q);
-	q = shell_quote("it's");
+	q = rb_shell_quote("it's");
 	assert_string_equal(q, "'it'\\''s'");
 	free(q);
 }

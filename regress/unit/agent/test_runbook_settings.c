@@ -12,7 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "config.h"
+#include "common/config.h"
 #include "runbooks/settings.h"
 
 #define NODES \

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "snapshot_merge.h"
+#include "collect/snapshot_merge.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -9,11 +9,11 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "alert.h"
-#include "config.h"
-#include "facts.h"
-#include "rules.h"
-#include "split_brain.h"
+#include "alert/alert.h"
+#include "common/config.h"
+#include "alert/facts.h"
+#include "alert/rules.h"
+#include "alert/split_brain.h"
 
 #include <stdio.h>
 #include <stdlib.h>

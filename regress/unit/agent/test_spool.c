@@ -8,8 +8,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "spool.h"
-#include "util.h"
+#include "deliver/spool.h"
+#include "common/util.h"
 
 #include <dirent.h>
 #include <stdint.h>

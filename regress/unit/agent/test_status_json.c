@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "status_json.h"
-#include "util.h"
+#include "export/status_json.h"
+#include "common/util.h"
 
 #include <jansson.h>
 #include <stdlib.h>

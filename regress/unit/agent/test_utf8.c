@@ -8,9 +8,9 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "alert.h"
-#include "pager.h"
-#include "utf8.h"
+#include "alert/alert.h"
+#include "deliver/pager.h"
+#include "common/utf8.h"
 
 #include <jansson.h>
 #include <stdlib.h>

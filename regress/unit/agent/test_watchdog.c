@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "watchdog.h"
+#include "common/watchdog.h"
 
 static void
 test_no_watchdog(void **state)

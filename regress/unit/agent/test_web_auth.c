@@ -8,8 +8,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "config.h"
-#include "web_auth.h"
+#include "common/config.h"
+#include "common/web_auth.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,0 +1,682 @@
+/*
+ * facts.c: reduces a snapshot (and the agent's own figures) to facts, one
+ * value per rule kind and subject.  Pure: no I/O.  The only state kept
+ * between polls is per node: slow-call counters (for rates) and a p95
+ * baseline per model (an exponentially weighted mean).
+ */
+#include "alert/facts.h"
+#include "collect/standbys.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BASELINE_ALPHA 0.05
+#define BASELINE_WARMUP 10
+
+typedef struct mem_entry
+{
+	char	   *key;
+	uint64_t	slow_calls;
+	int64_t		at_us;
+	double		baseline;
+	int			samples;
+} mem_entry;
+
+struct facts_memory
+{
+	mem_entry  *v;
+	int			n;
+	const cron_catalog *crons;	/* the node's, borrowed */
+};
+
+fact *
+facts_add(fact_list *l, rule_kind kind, const char *subject, double value, const char *fmt, ...)
+{
+	fact	   *f;
+	strbuf		sb;
+	va_list		ap;
+
+	l->v = xrealloc(l->v, sizeof(fact) * (size_t) (l->n + 1));
+	f = &l->v[l->n++];
+	memset(f, 0, sizeof(*f));
+	f->kind = kind;
+	f->subject = xstrdup(subject);
+	f->value = value;
+	sb_init(&sb);
+	va_start(ap, fmt);
+	sb_vprintf(&sb, fmt, ap);
+	va_end(ap);
+	f->summary = sb_steal(&sb);
+	return f;
+}
+
+void
+facts_free(fact_list *l)
+{
+	for (int i = 0; i < l->n; i++)
+	{
+		free(l->v[i].subject);
+		free(l->v[i].summary);
+		labels_free(&l->v[i].labels);
+		labels_free(&l->v[i].annotations);
+	}
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+facts_memory *
+facts_memory_new(void)
+{
+	return xcalloc(1, sizeof(facts_memory));
+}
+
+void
+facts_memory_free(facts_memory *m)
+{
+	if (!m)
+		return;
+	for (int i = 0; i < m->n; i++)
+		free(m->v[i].key);
+	free(m->v);
+	free(m);
+}
+
+void
+facts_memory_use_crons(facts_memory *m, const cron_catalog *crons)
+{
+	m->crons = crons;
+}
+
+static mem_entry *
+mem_get(facts_memory *m, const char *key, bool *created)
+{
+	for (int i = 0; i < m->n; i++)
+		if (!strcmp(m->v[i].key, key))
+		{
+			*created = false;
+			return &m->v[i];
+		}
+	m->v = xrealloc(m->v, sizeof(mem_entry) * (size_t) (m->n + 1));
+	memset(&m->v[m->n], 0, sizeof(mem_entry));
+	m->v[m->n].key = xstrdup(key);
+	*created = true;
+	return &m->v[m->n++];
+}
+
+static const char *
+nz(const char *s)
+{
+	return s && *s ? s : "";
+}
+
+/* model when known, else the relation, else "unknown" */
+static const char *
+what(const char *model, const char *relation)
+{
+	if (model && *model)
+		return model;
+	if (relation && *relation)
+		return relation;
+	return "unknown";
+}
+
+/*
+ * Labels are the alert's identity (Alertmanager keys an alert by them):
+ * only fields fixed for the incident's life.  Numbers (pids, durations,
+ * counts) and whatever else moves are annotations.
+ */
+static void
+set_str(fact *f, const char *name, const char *v)
+{
+	if (v && *v)
+		labels_set(&f->labels, name, v);
+}
+
+/* a number is a value, never identity */
+static void
+set_num(fact *f, const char *name, double v)
+{
+	char		buf[64];
+
+	snprintf(buf, sizeof(buf), "%.15g", v);
+	labels_set(&f->annotations, name, buf);
+}
+
+/* an id fixed for the incident's life (a label, unlike set_num's values) */
+static void
+set_id(fact *f, const char *name, int64_t id)
+{
+	char		buf[32];
+
+	snprintf(buf, sizeof(buf), "%lld", (long long) id);
+	labels_set(&f->labels, name, buf);
+}
+
+static void
+note_str(fact *f, const char *name, const char *v)
+{
+	if (v && *v)
+		labels_set(&f->annotations, name, v);
+}
+
+/* the query text may be long: keep alerts readable */
+static void
+set_query(fact *f, const char *name, const char *q)
+{
+	char		buf[201];
+
+	if (!q || !*q)
+		return;
+	snprintf(buf, sizeof(buf), "%s", q);
+	labels_set(&f->annotations, name, buf);
+}
+
+static fact *
+find_fact(fact_list *l, rule_kind kind, const char *subject)
+{
+	for (int i = 0; i < l->n; i++)
+		if (l->v[i].kind == kind && !strcmp(l->v[i].subject, subject))
+			return &l->v[i];
+	return NULL;
+}
+
+/*
+ * The Odoo job a blocker or horizon holder works for: stable identity in
+ * labels (the job, not its pids, which change with every run), the rest
+ * in the summary.
+ */
+static void
+set_cron_job(fact *f, const cron_catalog *crons, const OdooRetailGuard__CronJob *j)
+{
+	const cron_job_info *info = cron_catalog_find(crons, j->database, j->job_id);
+
+	if (j->job_id > 0)
+		set_id(f, "cron_job_id", j->job_id);
+	if (info)
+		set_str(f, "cron_job", info->name);
+}
+
+/* "; PID is the cron cursor of Odoo job ..." or "" (malloc'd) */
+static char *
+cron_phrase(const OdooRetailGuard__Snapshot *s, const cron_catalog *crons, int32_t pid,
+			const OdooRetailGuard__CronJob **job)
+{
+	bool		cursor;
+	const OdooRetailGuard__CronJob *j = cron_job_by_pid(s, pid, &cursor);
+	char	   *d,
+			   *r;
+
+	*job = j;
+	if (!j)
+		return xstrdup("");
+	d = cron_job_describe(crons, j);
+	r = xasprintf("; pid %d is the %s of %s", pid, cursor ? "cron cursor" : "job connection", d);
+	free(d);
+	return r;
+}
+
+void
+facts_from_observation(const node_observation *obs, fact_list *out)
+{
+	fact	   *f;
+
+	f = facts_add(out, RULE_NODE_UNREACHABLE, "node", obs->reachable ? 0 : 1,
+				  "node unreachable: %s", obs->reachable ? "no" : nz(obs->error));
+	if (!obs->reachable)
+		return;
+	(void) f;
+	if (obs->max_connections > 0)
+	{
+		double		pct = 100.0 * obs->connections / obs->max_connections;
+
+		f = facts_add(out, RULE_CONNECTION_USAGE, "connections", pct,
+					  "%d of max_connections %d in use (%.0f%%)", obs->connections,
+					  obs->max_connections, pct);
+		set_num(f, "connections", obs->connections);
+		set_num(f, "max_connections", obs->max_connections);
+	}
+}
+
+static void
+lock_facts(const OdooRetailGuard__Snapshot *s, const cron_catalog *crons, fact_list *out)
+{
+	for (size_t i = 0; i < s->n_blocking_chains; i++)
+	{
+		const OdooRetailGuard__BlockingChain *c = s->blocking_chains[i];
+		const char *m = what(c->model, c->relation);
+		char	   *subject = xasprintf("%s/%s", nz(c->database), m);
+		char	   *root_subject = xasprintf("%s/pid:%d", nz(c->database), c->root_pid);
+		double		wait_s = c->wait_ms / 1000.0;
+		double		len = (double) c->n_chain + 1;
+		fact	   *f = find_fact(out, RULE_LOCK_WAIT, subject);
+		const OdooRetailGuard__CronJob *job;
+		char	   *cron = cron_phrase(s, crons, c->root_pid, &job);
+
+		if (!f || f->value < wait_s)
+		{
+			char	   *summary = xasprintf("lock wait %.1fs on %s (root blocker pid %d, %s)%s", wait_s, m,
+											c->root_pid, nz(c->root_state), cron);
+
+			if (f)
+			{
+				/* keep the longest wait per model */
+				f->value = wait_s;
+				free(f->summary);
+				labels_free(&f->labels);
+				labels_free(&f->annotations);
+				f->summary = summary;
+			}
+			else
+			{
+				f = facts_add(out, RULE_LOCK_WAIT, subject, wait_s, "%s", summary);
+				free(summary);
+			}
+			set_str(f, "database", c->database);
+			set_str(f, "model", m);
+			set_str(f, "relation", c->relation);
+			note_str(f, "lock_type", c->lock_type);
+			note_str(f, "mode", c->mode);
+			set_num(f, "waiter_pid", c->waiter_pid);
+			note_str(f, "waiter_application", c->waiter_application_name);
+			set_num(f, "root_pid", c->root_pid);
+			note_str(f, "root_application", c->root_application_name);
+			note_str(f, "root_worker_class", c->root_worker_class);
+			note_str(f, "root_state", c->root_state);
+			set_query(f, "root_query", c->root_query);
+			set_num(f, "duration_seconds", wait_s);
+			if (job)
+				set_cron_job(f, crons, job);
+		}
+		f = find_fact(out, RULE_BLOCKING_CHAIN, root_subject);
+		if (!f)
+		{
+			f = facts_add(out, RULE_BLOCKING_CHAIN, root_subject, len,
+						  "blocking chain of %.0f sessions rooted at pid %d (%s)%s", len, c->root_pid,
+						  nz(c->root_state), cron);
+			set_str(f, "database", c->database);
+			set_num(f, "root_pid", c->root_pid);
+			set_str(f, "root_application", c->root_application_name);
+			set_str(f, "root_worker_class", c->root_worker_class);
+			note_str(f, "model", m);
+			note_str(f, "root_state", c->root_state);
+			if (job)
+				set_cron_job(f, crons, job);
+		}
+		else if (f->value < len)
+			f->value = len;
+		/* a running job's sessions idle in transaction by design: lock_wait and blocking_chain name the job */
+		if (c->root_state && strncmp(c->root_state, "idle in transaction", 19) == 0 &&
+			!cron_running_job_session(s, c->root_pid))
+		{
+			char	   *sub = xasprintf("pid:%d", c->root_pid);
+			double		age = c->root_xact_age_ms / 1000.0;
+
+			if (!find_fact(out, RULE_IDLE_IN_TRANSACTION, sub))
+			{
+				f = facts_add(out, RULE_IDLE_IN_TRANSACTION, sub, age,
+							  "pid %d idle in transaction for %.0fs, blocking %s%s", c->root_pid, age, m,
+							  cron);
+				set_str(f, "database", c->database);
+				set_num(f, "pid", c->root_pid);
+				set_str(f, "application", c->root_application_name);
+				set_str(f, "worker_class", c->root_worker_class);
+				note_str(f, "state", c->root_state);
+				set_query(f, "query", c->root_query);
+			}
+			free(sub);
+		}
+		free(cron);
+		free(subject);
+		free(root_subject);
+	}
+	/* waits that ended since the last poll still count once */
+	for (size_t i = 0; i < s->n_lock_wait_events; i++)
+	{
+		const OdooRetailGuard__LockWaitEvent *e = s->lock_wait_events[i];
+		const char *m = what(e->model, e->relation);
+		char	   *subject = xasprintf("%s/%s", nz(e->database), m);
+		double		wait_s = e->wait_ms / 1000.0;
+		fact	   *f = find_fact(out, RULE_LOCK_WAIT, subject);
+
+		if (!f)
+		{
+			const OdooRetailGuard__CronJob *job;
+			char	   *cron = cron_phrase(s, crons, e->root_pid, &job);
+
+			f = facts_add(out, RULE_LOCK_WAIT, subject, wait_s,
+						  "lock wait of %.1fs on %s ended (root blocker pid %d)%s", wait_s, m, e->root_pid,
+						  cron);
+			set_str(f, "database", e->database);
+			set_str(f, "model", m);
+			set_str(f, "relation", e->relation);
+			set_num(f, "root_pid", e->root_pid);
+			note_str(f, "root_application", e->root_application_name);
+			set_num(f, "duration_seconds", wait_s);
+			if (job)
+				set_cron_job(f, crons, job);
+			free(cron);
+		}
+		free(subject);
+	}
+}
+
+static void
+vacuum_facts(const OdooRetailGuard__Snapshot *s, const cron_catalog *crons, fact_list *out)
+{
+	const OdooRetailGuard__VacuumHorizon *h = s->vacuum_horizon;
+
+	for (size_t i = 0; i < s->n_autovacuum_lag; i++)
+	{
+		const OdooRetailGuard__AutovacuumLag *a = s->autovacuum_lag[i];
+		char	   *subject = xasprintf("%s/%s", nz(a->database), nz(a->relation));
+		fact	   *f;
+
+		if (a->over_threshold_since_us != 0)
+		{
+			f = facts_add(out, RULE_AUTOVACUUM_LAG, subject, a->lag_s,
+						  "%s over its autovacuum threshold for %.0fs (%lld dead tuples)",
+						  what(a->model, a->relation), a->lag_s, (long long) a->dead_tuples);
+			set_str(f, "database", a->database);
+			set_str(f, "relation", a->relation);
+			set_str(f, "model", a->model);
+			set_num(f, "dead_tuples", (double) a->dead_tuples);
+			set_num(f, "lag_seconds", a->lag_s);
+		}
+		if (a->xid_age > 0)
+		{
+			f = facts_add(out, RULE_XID_AGE, subject, (double) a->xid_age,
+						  "%s xid age %lld (autovacuum_freeze_max_age %lld)", what(a->model, a->relation),
+						  (long long) a->xid_age, (long long) a->freeze_max_age);
+			set_str(f, "database", a->database);
+			set_str(f, "relation", a->relation);
+			set_str(f, "model", a->model);
+			set_num(f, "xid_age", (double) a->xid_age);
+		}
+		free(subject);
+	}
+	if (h && h->holder_kind && *h->holder_kind && strcmp(h->holder_kind, "none"))
+	{
+		char	   *subject = h->name && *h->name ? xasprintf("%s/%s", h->holder_kind, h->name)
+			: xasprintf("%s/pid:%d", h->holder_kind, h->pid);
+		const OdooRetailGuard__CronJob *job = NULL;
+		char	   *cron = h->pid ? cron_phrase(s, crons, h->pid, &job) : xstrdup("");
+		fact	   *f = facts_add(out, RULE_VACUUM_HORIZON, subject, h->age_s,
+								  "vacuum horizon held for %.0fs by %s (xmin age %lld)%s", h->age_s,
+								  subject, (long long) h->xmin_age, cron);
+
+		set_str(f, "holder_kind", h->holder_kind);
+		set_str(f, "database", h->database);
+		set_str(f, "application", h->application_name);
+		if (h->pid)
+			set_num(f, "pid", h->pid);
+		set_num(f, "age_seconds", h->age_s);
+		set_num(f, "xmin_age", (double) h->xmin_age);
+		if (job)
+			set_cron_job(f, crons, job);
+		if (h->state && strncmp(h->state, "idle in transaction", 19) == 0 && h->pid &&
+			!cron_running_job_session(s, h->pid))
+		{
+			char	   *sub = xasprintf("pid:%d", h->pid);
+
+			if (!find_fact(out, RULE_IDLE_IN_TRANSACTION, sub))
+			{
+				f = facts_add(out, RULE_IDLE_IN_TRANSACTION, sub, h->age_s,
+							  "pid %d idle in transaction for %.0fs, holding the vacuum horizon%s",
+							  h->pid, h->age_s, cron);
+				set_str(f, "database", h->database);
+				set_num(f, "pid", h->pid);
+				set_str(f, "application", h->application_name);
+				note_str(f, "state", h->state);
+			}
+			free(sub);
+		}
+		free(cron);
+		free(subject);
+	}
+}
+
+/*
+ * One fact per running Odoo job: how long its cron cursor's transaction
+ * has run.  Keyed by the job (or its cron cursor when the extension could
+ * not tell the job), so that a job's next run is a new alert only after
+ * this one resolved.
+ */
+static void
+cron_job_facts(const OdooRetailGuard__Snapshot *s, const cron_catalog *crons, fact_list *out)
+{
+	for (size_t i = 0; i < s->n_cron_jobs; i++)
+	{
+		const OdooRetailGuard__CronJob *j = s->cron_jobs[i];
+		char	   *subject = cron_job_subject(j);
+		char	   *d;
+		fact	   *f = find_fact(out, RULE_CRON_JOB_RUNTIME, subject);
+
+		if (f && f->value >= j->running_s)
+		{
+			free(subject);
+			continue;
+		}
+		d = cron_job_describe(crons, j);
+		if (f)
+		{
+			f->value = j->running_s;
+			free(f->summary);
+			labels_free(&f->labels);
+		}
+		else
+			f = facts_add(out, RULE_CRON_JOB_RUNTIME, subject, j->running_s, "%s", "");
+		free(f->summary);
+		f->summary = xasprintf("%s running for %.0fs in database %s; job connection %s%s%s%s%s",
+							   d, j->running_s, nz(j->database),
+							   j->job_state && *j->job_state ? j->job_state : "gone",
+							   j->job_model && *j->job_model ? " on " : "", nz(j->job_model),
+							   j->holds_horizon ? "; holds the vacuum horizon" : "",
+							   j->blocked_sessions ? "; blocks other sessions" : "");
+		set_str(f, "database", j->database);
+		set_cron_job(f, crons, j);
+		free(d);
+		free(subject);
+	}
+}
+
+/*
+ * A standby is its application_name, as its alerts have always been keyed;
+ * standbys that share one (PostgreSQL's default "walreceiver", Debian's
+ * "15/main") are told apart by their connection, or one would mask the
+ * other's lag.
+ */
+static void
+replication_facts(const OdooRetailGuard__Snapshot *s, fact_list *out)
+{
+	for (size_t i = 0; i < s->n_replication; i++)
+	{
+		const OdooRetailGuard__ReplicationStandby *r = s->replication[i];
+		const char *name = standby_name(r);
+		char		client[96];
+		char	   *subject;
+		fact	   *f;
+
+		standby_client(r, client, sizeof(client));
+		subject = standby_name_shared(s, i) ? xasprintf("%s@%s", name, client) : xstrdup(name);
+		f = facts_add(out, RULE_REPLICATION_LAG_BYTES, subject, (double) r->replay_lag_bytes,
+					  "standby %s replay lag %lld bytes", subject, (long long) r->replay_lag_bytes);
+		set_str(f, "standby", name);
+		note_str(f, "client", client);
+		set_num(f, "replay_lag_bytes", (double) r->replay_lag_bytes);
+		if (r->replay_lag_ms >= 0)
+		{
+			f = facts_add(out, RULE_REPLICATION_LAG_SECONDS, subject, r->replay_lag_ms / 1000.0,
+						  "standby %s replay lag %.1fs", subject, r->replay_lag_ms / 1000.0);
+			set_str(f, "standby", name);
+			note_str(f, "client", client);
+			set_num(f, "replay_lag_seconds", r->replay_lag_ms / 1000.0);
+		}
+		free(subject);
+	}
+	if (s->standby)
+	{
+		const OdooRetailGuard__StandbyStatus *st = s->standby;
+		bool		streaming = st->receiver_state && !strcmp(st->receiver_state, "streaming");
+		fact	   *f;
+
+		f = facts_add(out, RULE_STANDBY_DISCONNECTED, "wal_receiver", streaming ? 0 : 1,
+					  "WAL receiver is %s", st->receiver_state && *st->receiver_state ?
+					  st->receiver_state : "not running");
+		set_str(f, "sender_host", st->sender_host);
+		if (st->replay_delay_ms >= 0)
+		{
+			f = facts_add(out, RULE_REPLICATION_LAG_SECONDS, "replay", st->replay_delay_ms / 1000.0,
+						  "replay %.1fs behind the last commit", st->replay_delay_ms / 1000.0);
+			set_str(f, "standby", "self");
+		}
+	}
+	for (size_t i = 0; i < s->n_replication_slots; i++)
+	{
+		const OdooRetailGuard__ReplicationSlot *sl = s->replication_slots[i];
+		fact	   *f;
+
+		if (sl->active)
+			continue;
+		f = facts_add(out, RULE_INACTIVE_SLOT, nz(sl->slot_name), (double) sl->retained_bytes,
+					  "inactive slot %s retains %lld bytes of WAL", nz(sl->slot_name),
+					  (long long) sl->retained_bytes);
+		set_str(f, "slot", sl->slot_name);
+		set_str(f, "slot_type", sl->slot_type);
+		note_str(f, "wal_status", sl->wal_status);
+		set_num(f, "retained_bytes", (double) sl->retained_bytes);
+	}
+}
+
+static void
+query_facts(const OdooRetailGuard__Snapshot *s, facts_memory *mem, int64_t now, fact_list *out)
+{
+	/* slow-call rate per database/model (summed over operations) */
+	for (size_t i = 0; i < s->n_models; i++)
+	{
+		const OdooRetailGuard__ModelStat *m = s->models[i];
+		char	   *subject = xasprintf("%s/%s", nz(m->database), nz(m->model));
+		char	   *key;
+		bool		created;
+		mem_entry  *e;
+		uint64_t	total = 0;
+		bool		first_of_subject = true;
+
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(nz(s->models[j]->database), nz(m->database)) &&
+				!strcmp(nz(s->models[j]->model), nz(m->model)))
+				first_of_subject = false;
+		if (first_of_subject)
+		{
+			for (size_t j = i; j < s->n_models; j++)
+				if (!strcmp(nz(s->models[j]->database), nz(m->database)) &&
+					!strcmp(nz(s->models[j]->model), nz(m->model)))
+					total += s->models[j]->slow_calls;
+			key = xasprintf("rate|%s", subject);
+			e = mem_get(mem, key, &created);
+			if (!created && now > e->at_us && total >= e->slow_calls)
+			{
+				double		per_min = (double) (total - e->slow_calls) * 60e6 / (double) (now - e->at_us);
+				fact	   *f = facts_add(out, RULE_SLOW_QUERY_RATE, subject, per_min,
+										  "%.1f slow queries/min on %s", per_min, nz(m->model));
+
+				set_str(f, "database", m->database);
+				set_str(f, "model", m->model);
+				set_num(f, "slow_queries_per_minute", round(per_min * 10) / 10);
+			}
+			e->slow_calls = total;
+			e->at_us = now;
+			free(key);
+		}
+
+		/* p95 against its own slowly moving baseline, per operation */
+		key = xasprintf("p95|%s/%s", subject, nz(m->operation));
+		e = mem_get(mem, key, &created);
+		if (m->p95_ms > 0)
+		{
+			if (e->samples >= BASELINE_WARMUP && e->baseline > 0)
+			{
+				double		ratio = m->p95_ms / e->baseline;
+				char	   *sub = xasprintf("%s/%s", subject, nz(m->operation));
+				fact	   *f = facts_add(out, RULE_SLOW_QUERY_P95, sub, ratio,
+										  "p95 of %s %s is %.0fms, %.1fx its baseline of %.0fms",
+										  nz(m->model), nz(m->operation), m->p95_ms, ratio, e->baseline);
+
+				set_str(f, "database", m->database);
+				set_str(f, "model", m->model);
+				set_str(f, "operation", m->operation);
+				set_num(f, "p95_ms", m->p95_ms);
+				set_num(f, "baseline_ms", round(e->baseline * 1000) / 1000);
+				free(sub);
+			}
+			e->baseline = e->samples == 0 ? m->p95_ms
+				: e->baseline + BASELINE_ALPHA * (m->p95_ms - e->baseline);
+			e->samples++;
+		}
+		free(key);
+		free(subject);
+	}
+}
+
+/*
+ * Every destructive event is a fact; Odoo's scheduled housekeeping is
+ * marked so, and the rule gives it its housekeeping_severity (recorded,
+ * not paged, by default).
+ */
+static void
+destructive_facts(const OdooRetailGuard__Snapshot *s, const cron_catalog *crons, fact_list *out)
+{
+	for (size_t i = 0; i < s->n_destructive_events; i++)
+	{
+		const OdooRetailGuard__DestructiveEvent *d = s->destructive_events[i];
+		char	   *subject = xasprintf("%s/%s/%s/%llu", nz(d->kind), nz(d->database), nz(d->relation),
+										(unsigned long long) d->id);
+		destructive_origin origin = cron_event_origin(crons, d);
+		const cron_job_info *job = d->cron_job_id > 0 ? cron_catalog_find(crons, d->database, d->cron_job_id) : NULL;
+		char	   *by_job = d->cron_job_id <= 0 ? xstrdup("")
+			: xasprintf(", Odoo job %lld%s%s%s", (long long) d->cron_job_id, job ? " \"" : "",
+						job ? job->name : "", job ? "\"" : "");
+		char		lsn[40];
+		fact	   *f = facts_add(out, RULE_DESTRUCTIVE_EVENT, subject, 1,
+								  "%s on %s (%lld rows) by %s (%s%s)", nz(d->kind), what(d->model, d->relation),
+								  (long long) d->rows, d->role && *d->role ? d->role : "unknown role",
+								  destructive_origin_name(origin), by_job);
+
+		f->housekeeping = origin == ORIGIN_HOUSEKEEPING;
+		snprintf(lsn, sizeof(lsn), "%X/%X", (unsigned) (d->lsn_before >> 32), (unsigned) d->lsn_before);
+		set_str(f, "kind", d->kind);
+		set_str(f, "database", d->database);
+		set_str(f, "relation", d->relation);
+		set_str(f, "model", d->model);
+		set_str(f, "role", d->role);
+		set_str(f, "application", d->application_name);
+		set_num(f, "rows", (double) d->rows);
+		note_str(f, "lsn_before", lsn);
+		set_str(f, "origin", destructive_origin_name(origin));
+		if (d->cron_job_id > 0)
+			set_id(f, "cron_job_id", d->cron_job_id);
+		if (job)
+			set_str(f, "cron_job", job->name);
+		free(by_job);
+		free(subject);
+	}
+}
+
+void
+facts_from_snapshot(const OdooRetailGuard__Snapshot *snap, facts_memory *mem, int64_t now_us,
+					fact_list *out)
+{
+	const cron_catalog *crons = mem ? mem->crons : NULL;
+
+	if (!snap)
+		return;
+	lock_facts(snap, crons, out);
+	vacuum_facts(snap, crons, out);
+	cron_job_facts(snap, crons, out);
+	replication_facts(snap, out);
+	query_facts(snap, mem, now_us, out);
+	destructive_facts(snap, crons, out);
+}

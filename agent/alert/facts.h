@@ -1,0 +1,50 @@
+/*
+ * facts.h: what one poll of one node observed, reduced to the values the
+ * rules compare with their thresholds.  facts.c derives them from a decoded
+ * snapshot plus the agent's own connection figures; keeping this separate
+ * lets tests (and the rule engine) work without a database.
+ */
+#ifndef ORGUARD_FACTS_H
+#define ORGUARD_FACTS_H
+
+#include "common/config.h"
+#include "collect/cron_jobs.h"
+#include "collect/observation.h"
+#include "odoo_retail_guard.pb-c.h"
+#include "common/util.h"
+
+typedef struct fact
+{
+	rule_kind	kind;
+	char	   *subject;		/* what within the node: model, table, standby ... */
+	double		value;
+	char	   *summary;		/* one human line, no secrets */
+	labelset	labels;			/* identity: fields fixed for the incident's life */
+	labelset	annotations;	/* values that move: pids, durations, counts, queries */
+	bool		housekeeping;	/* Odoo's scheduled housekeeping: the rule's housekeeping_severity */
+} fact;
+
+typedef struct fact_list
+{
+	fact	   *v;
+	int			n;
+} fact_list;
+
+fact	   *facts_add(fact_list *l, rule_kind kind, const char *subject, double value,
+					  const char *summary_fmt, ...) __attribute__((format(printf, 5, 6)));
+void		facts_free(fact_list *l);
+
+/* per-node memory between polls: slow-call counters, p95 baselines */
+typedef struct facts_memory facts_memory;
+
+facts_memory *facts_memory_new(void);
+void		facts_memory_free(facts_memory *m);
+/* the node's ir_cron catalog (job names, housekeeping), borrowed; NULL: none */
+void		facts_memory_use_crons(facts_memory *m, const cron_catalog *crons);
+
+void		facts_from_observation(const node_observation *obs, fact_list *out);
+/* snap may be NULL (node without the extension) */
+void		facts_from_snapshot(const OdooRetailGuard__Snapshot *snap, facts_memory *mem,
+								int64_t now_us, fact_list *out);
+
+#endif

@@ -1,0 +1,494 @@
+/*
+ * snapshot_merge.c: keeps a node's four generation-stamped sets between
+ * polls and merges delta snapshots into them (see snapshot_merge.h).
+ *
+ * Entries are keyed as the extension keys them, by the names a snapshot
+ * carries; an entry in a delta replaces the kept one whole (counters are
+ * cumulative), a removal drops it.  Removals are applied before the
+ * delta's entries: an entry removed and created again in between comes
+ * with both.
+ */
+#include "collect/snapshot_merge.h"
+#include "common/util.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct map_node
+{
+	char	   *key;
+	ProtobufCMessage *msg;
+	struct map_node *next;
+} map_node;
+
+typedef struct entry_map
+{
+	map_node  **buckets;
+	size_t		nbuckets;
+	size_t		count;
+} entry_map;
+
+enum
+{
+	SET_QUERIES,
+	SET_MODELS,
+	SET_LOCKS,
+	SET_VACUUM,
+	NSETS
+};
+
+struct snapshot_merge
+{
+	int64_t		full_every_ms;
+	bool		valid;			/* holds a full snapshot and the deltas since */
+	uint64_t	generation;
+	uint64_t	system_id;
+	uint64_t	incarnation;
+	int64_t		last_full_ms;
+	entry_map	sets[NSETS];
+	/* lent to the snapshot being read: the merged arrays */
+	void	  **lent[NSETS];
+	snapshot_merge_stats stats;
+};
+
+/* ---------- a string-keyed hash of owned messages ---------- */
+
+static uint64_t
+hash_key(const char *s)
+{
+	uint64_t	h = 1469598103934665603ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char) *s) * 1099511628211ULL;
+	return h;
+}
+
+static void
+map_grow(entry_map *m)
+{
+	size_t		nb = m->nbuckets ? m->nbuckets * 2 : 64;
+	map_node  **b = xcalloc(nb, sizeof(*b));
+
+	for (size_t i = 0; i < m->nbuckets; i++)
+	{
+		map_node   *n = m->buckets[i];
+
+		while (n)
+		{
+			map_node   *next = n->next;
+			size_t		j = hash_key(n->key) & (nb - 1);
+
+			n->next = b[j];
+			b[j] = n;
+			n = next;
+		}
+	}
+	free(m->buckets);
+	m->buckets = b;
+	m->nbuckets = nb;
+}
+
+/* takes ownership of key and msg; a kept entry under key is freed */
+static void
+map_put(entry_map *m, char *key, ProtobufCMessage *msg)
+{
+	map_node   *n;
+	size_t		i;
+
+	if (m->count + 1 > m->nbuckets)
+		map_grow(m);
+	i = hash_key(key) & (m->nbuckets - 1);
+	for (n = m->buckets[i]; n; n = n->next)
+		if (!strcmp(n->key, key))
+		{
+			protobuf_c_message_free_unpacked(n->msg, NULL);
+			n->msg = msg;
+			free(key);
+			return;
+		}
+	n = xmalloc(sizeof(*n));
+	n->key = key;
+	n->msg = msg;
+	n->next = m->buckets[i];
+	m->buckets[i] = n;
+	m->count++;
+}
+
+static void
+map_del(entry_map *m, const char *key)
+{
+	map_node  **p;
+
+	if (!m->nbuckets)
+		return;
+	for (p = &m->buckets[hash_key(key) & (m->nbuckets - 1)]; *p; p = &(*p)->next)
+		if (!strcmp((*p)->key, key))
+		{
+			map_node   *n = *p;
+
+			*p = n->next;
+			protobuf_c_message_free_unpacked(n->msg, NULL);
+			free(n->key);
+			free(n);
+			m->count--;
+			return;
+		}
+}
+
+static void
+map_clear(entry_map *m)
+{
+	for (size_t i = 0; i < m->nbuckets; i++)
+	{
+		map_node   *n = m->buckets[i];
+
+		while (n)
+		{
+			map_node   *next = n->next;
+
+			protobuf_c_message_free_unpacked(n->msg, NULL);
+			free(n->key);
+			free(n);
+			n = next;
+		}
+	}
+	free(m->buckets);
+	memset(m, 0, sizeof(*m));
+}
+
+/* the kept messages as one malloc'd array (at least one slot) */
+static void **
+map_array(const entry_map *m)
+{
+	void	  **a = xmalloc(sizeof(void *) * (m->count ? m->count : 1));
+	size_t		k = 0;
+
+	for (size_t i = 0; i < m->nbuckets; i++)
+		for (map_node *n = m->buckets[i]; n; n = n->next)
+			a[k++] = n->msg;
+	return a;
+}
+
+/* ---------- keys: as the extension tells its entries apart ---------- */
+
+static char *
+key_of(const char *const *parts, int n)
+{
+	size_t		len = 1;
+	char	   *k;
+	char	   *p;
+
+	for (int i = 0; i < n; i++)
+		len += strlen(parts[i] ? parts[i] : "") + 1;
+	k = p = xmalloc(len);
+	for (int i = 0; i < n; i++)
+	{
+		const char *s = parts[i] ? parts[i] : "";
+		size_t		l = strlen(s);
+
+		memcpy(p, s, l);
+		p += l;
+		*p++ = '\x1f';			/* a byte no name of interest holds */
+	}
+	*p = '\0';
+	return k;
+}
+
+static char *
+query_key(const char *db, const char *role, const char *wclass, uint64_t queryid, bool toplevel)
+{
+	char		id[32];
+	const char *parts[5];
+
+	snprintf(id, sizeof(id), "%" PRIu64, queryid);
+	parts[0] = db;
+	parts[1] = role;
+	parts[2] = wclass;
+	parts[3] = id;
+	parts[4] = toplevel ? "t" : "f";
+	return key_of(parts, 5);
+}
+
+static char *
+model_key(const char *db, const char *model, const char *operation)
+{
+	const char *parts[] = {db, model, operation};
+
+	return key_of(parts, 3);
+}
+
+static char *
+lock_key(const char *db, const char *relation, const char *lock_type, const char *mode)
+{
+	const char *parts[] = {db, relation, lock_type, mode};
+
+	return key_of(parts, 4);
+}
+
+static char *
+vacuum_key(const char *db, const char *relation)
+{
+	const char *parts[] = {db, relation};
+
+	return key_of(parts, 2);
+}
+
+static char *
+entry_key(int set, const ProtobufCMessage *msg)
+{
+	switch (set)
+	{
+		case SET_QUERIES:
+			{
+				const OdooRetailGuard__QueryStat *q = (const void *) msg;
+
+				return query_key(q->database, q->role, q->worker_class, q->queryid, q->toplevel);
+			}
+		case SET_MODELS:
+			{
+				const OdooRetailGuard__ModelStat *s = (const void *) msg;
+
+				return model_key(s->database, s->model, s->operation);
+			}
+		case SET_LOCKS:
+			{
+				const OdooRetailGuard__LockContention *l = (const void *) msg;
+
+				return lock_key(l->database, l->relation, l->lock_type, l->mode);
+			}
+		default:
+			{
+				const OdooRetailGuard__AutovacuumLag *v = (const void *) msg;
+
+				return vacuum_key(v->database, v->relation);
+			}
+	}
+}
+
+/* ---------- the snapshot's four sets, as arrays of messages ---------- */
+
+static void
+set_fields(OdooRetailGuard__Snapshot *s, int set, size_t **n, void ****arr)
+{
+	switch (set)
+	{
+		case SET_QUERIES:
+			*n = &s->n_queries;
+			*arr = (void ***) &s->queries;
+			break;
+		case SET_MODELS:
+			*n = &s->n_models;
+			*arr = (void ***) &s->models;
+			break;
+		case SET_LOCKS:
+			*n = &s->n_lock_contention;
+			*arr = (void ***) &s->lock_contention;
+			break;
+		default:
+			*n = &s->n_autovacuum_lag;
+			*arr = (void ***) &s->autovacuum_lag;
+			break;
+	}
+}
+
+/* moves the snapshot's entries of one set into the map; the array is freed */
+static void
+take_entries(entry_map *m, OdooRetailGuard__Snapshot *s, int set)
+{
+	size_t	   *n;
+	void	 ***arr;
+
+	set_fields(s, set, &n, &arr);
+	for (size_t i = 0; i < *n; i++)
+	{
+		ProtobufCMessage *msg = (*arr)[i];
+
+		map_put(m, entry_key(set, msg), msg);
+	}
+	free(*arr);
+	*arr = NULL;
+	*n = 0;
+}
+
+static void
+apply_removal(snapshot_merge *m, const OdooRetailGuard__RemovedEntry *r)
+{
+	const char *kind = r->kind ? r->kind : "";
+	char	   *key;
+	int			set;
+
+	if (!strcmp(kind, "query"))
+	{
+		set = SET_QUERIES;
+		key = query_key(r->database, r->role, r->worker_class, r->queryid, r->toplevel);
+	}
+	else if (!strcmp(kind, "model"))
+	{
+		set = SET_MODELS;
+		key = model_key(r->database, r->model, r->operation);
+	}
+	else if (!strcmp(kind, "lock_contention"))
+	{
+		set = SET_LOCKS;
+		key = lock_key(r->database, r->relation, r->lock_type, r->mode);
+	}
+	else if (!strcmp(kind, "autovacuum_lag"))
+	{
+		set = SET_VACUUM;
+		key = vacuum_key(r->database, r->relation);
+	}
+	else
+		return;					/* a kind this agent does not know: newer extension */
+	map_del(&m->sets[set], key);
+	free(key);
+}
+
+/* the extension's order: over threshold first, longest lag, highest ratio, oldest xid */
+static int
+lag_cmp(const void *a, const void *b)
+{
+	const OdooRetailGuard__AutovacuumLag *x = *(const OdooRetailGuard__AutovacuumLag *const *) a;
+	const OdooRetailGuard__AutovacuumLag *y = *(const OdooRetailGuard__AutovacuumLag *const *) b;
+
+	if ((x->over_threshold_since_us != 0) != (y->over_threshold_since_us != 0))
+		return x->over_threshold_since_us != 0 ? -1 : 1;
+	if (x->lag_s != y->lag_s)
+		return x->lag_s > y->lag_s ? -1 : 1;
+	if (x->dead_over_threshold != y->dead_over_threshold)
+		return x->dead_over_threshold > y->dead_over_threshold ? -1 : 1;
+	return (x->xid_age < y->xid_age) - (x->xid_age > y->xid_age);
+}
+
+/* lends the merged sets to snap */
+static void
+lend(snapshot_merge *m, OdooRetailGuard__Snapshot *s)
+{
+	for (int set = 0; set < NSETS; set++)
+	{
+		size_t	   *n;
+		void	 ***arr;
+
+		free(m->lent[set]);
+		m->lent[set] = map_array(&m->sets[set]);
+		set_fields(s, set, &n, &arr);
+		*arr = m->lent[set];
+		*n = m->sets[set].count;
+	}
+	qsort(s->autovacuum_lag, s->n_autovacuum_lag, sizeof(void *), lag_cmp);
+}
+
+/* ---------- public ---------- */
+
+snapshot_merge *
+snapshot_merge_new(int64_t full_every_ms)
+{
+	snapshot_merge *m = xcalloc(1, sizeof(*m));
+
+	m->full_every_ms = full_every_ms;
+	return m;
+}
+
+void
+snapshot_merge_reset(snapshot_merge *m)
+{
+	for (int set = 0; set < NSETS; set++)
+		map_clear(&m->sets[set]);
+	m->valid = false;
+	m->generation = 0;
+}
+
+void
+snapshot_merge_free(snapshot_merge *m)
+{
+	if (!m)
+		return;
+	snapshot_merge_reset(m);
+	for (int set = 0; set < NSETS; set++)
+		free(m->lent[set]);
+	free(m);
+}
+
+uint64_t
+snapshot_merge_since(const snapshot_merge *m, int64_t now_ms)
+{
+	if (!m->valid)
+		return 0;
+	if (m->full_every_ms > 0 && now_ms - m->last_full_ms >= m->full_every_ms)
+		return 0;
+	return m->generation;
+}
+
+bool
+snapshot_merge_apply(snapshot_merge *m, OdooRetailGuard__Snapshot *snap,
+					 int64_t now_ms, char *err, size_t errlen)
+{
+	uint64_t	sys = snap->node ? snap->node->system_identifier : 0;
+	uint64_t	inc = snap->node ? snap->node->shmem_incarnation : 0;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (snap->delta)
+	{
+		const char *why = NULL;
+
+		if (!m->valid)
+			why = "a delta snapshot without a full one before it";
+		else if (sys != m->system_id || inc != m->incarnation)
+			why = "a delta snapshot from another server or shared-memory incarnation";
+		else if (snap->since_generation != m->generation)
+			why = "a delta snapshot from another generation than asked for";
+		if (why)
+		{
+			if (err && errlen)
+				snprintf(err, errlen, "%s: asking for a full snapshot next", why);
+			snapshot_merge_reset(m);
+			m->stats.refused++;
+			return false;
+		}
+		for (size_t i = 0; i < snap->n_removed; i++)
+			apply_removal(m, snap->removed[i]);
+		m->stats.deltas++;
+	}
+	else
+	{
+		snapshot_merge_reset(m);
+		m->valid = true;
+		m->system_id = sys;
+		m->incarnation = inc;
+		m->last_full_ms = now_ms;
+		m->stats.fulls++;
+	}
+	for (int set = 0; set < NSETS; set++)
+		take_entries(&m->sets[set], snap, set);
+	m->generation = snap->generation;
+	lend(m, snap);
+	return true;
+}
+
+void
+snapshot_merge_release(snapshot_merge *m, OdooRetailGuard__Snapshot *snap)
+{
+	for (int set = 0; set < NSETS; set++)
+	{
+		size_t	   *n;
+		void	 ***arr;
+
+		set_fields(snap, set, &n, &arr);
+		if (*arr == m->lent[set])
+		{
+			*arr = NULL;
+			*n = 0;
+		}
+	}
+}
+
+void
+snapshot_merge_get_stats(const snapshot_merge *m, snapshot_merge_stats *st)
+{
+	*st = m->stats;
+	st->entries = 0;
+	for (int set = 0; set < NSETS; set++)
+		st->entries += m->sets[set].count;
+}

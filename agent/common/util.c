@@ -1,0 +1,284 @@
+/*
+ * util.c: checked allocation, string buffers, label lists and clocks.
+ * Allocation failure ends the process: the agent cannot do anything useful
+ * without memory, and the spool keeps every event that was not yet sent.
+ */
+#include "common/util.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void
+oom(void)
+{
+	fputs("orguard-agent: out of memory\n", stderr);
+	abort();
+}
+
+void *
+xmalloc(size_t n)
+{
+	void	   *p = malloc(n ? n : 1);
+
+	if (!p)
+		oom();
+	return p;
+}
+
+void *
+xcalloc(size_t n, size_t size)
+{
+	void	   *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (!p)
+		oom();
+	return p;
+}
+
+void *
+xrealloc(void *p, size_t n)
+{
+	void	   *q = realloc(p, n ? n : 1);
+
+	if (!q)
+		oom();
+	return q;
+}
+
+char *
+xstrdup(const char *s)
+{
+	char	   *p = strdup(s ? s : "");
+
+	if (!p)
+		oom();
+	return p;
+}
+
+char *
+xasprintf(const char *fmt, ...)
+{
+	strbuf		sb;
+	va_list		ap;
+
+	sb_init(&sb);
+	va_start(ap, fmt);
+	sb_vprintf(&sb, fmt, ap);
+	va_end(ap);
+	return sb_steal(&sb);
+}
+
+void
+sb_init(strbuf *sb)
+{
+	sb->cap = 64;
+	sb->len = 0;
+	sb->data = xmalloc(sb->cap);
+	sb->data[0] = '\0';
+}
+
+void
+sb_free(strbuf *sb)
+{
+	free(sb->data);
+	sb->data = NULL;
+	sb->len = sb->cap = 0;
+}
+
+void
+sb_reset(strbuf *sb)
+{
+	sb->len = 0;
+	sb->data[0] = '\0';
+}
+
+static void
+sb_reserve(strbuf *sb, size_t extra)
+{
+	if (sb->len + extra + 1 <= sb->cap)
+		return;
+	while (sb->len + extra + 1 > sb->cap)
+		sb->cap *= 2;
+	sb->data = xrealloc(sb->data, sb->cap);
+}
+
+void
+sb_append_len(strbuf *sb, const char *s, size_t n)
+{
+	sb_reserve(sb, n);
+	memcpy(sb->data + sb->len, s, n);
+	sb->len += n;
+	sb->data[sb->len] = '\0';
+}
+
+void
+sb_append(strbuf *sb, const char *s)
+{
+	sb_append_len(sb, s, strlen(s));
+}
+
+void
+sb_appendc(strbuf *sb, char c)
+{
+	sb_append_len(sb, &c, 1);
+}
+
+void
+sb_vprintf(strbuf *sb, const char *fmt, va_list ap)
+{
+	va_list		ap2;
+	int			n;
+
+	va_copy(ap2, ap);
+	n = vsnprintf(sb->data + sb->len, sb->cap - sb->len, fmt, ap2);
+	va_end(ap2);
+	if (n < 0)
+		return;
+	if ((size_t) n >= sb->cap - sb->len)
+	{
+		sb_reserve(sb, (size_t) n);
+		vsnprintf(sb->data + sb->len, sb->cap - sb->len, fmt, ap);
+	}
+	sb->len += (size_t) n;
+}
+
+void
+sb_printf(strbuf *sb, const char *fmt, ...)
+{
+	va_list		ap;
+
+	va_start(ap, fmt);
+	sb_vprintf(sb, fmt, ap);
+	va_end(ap);
+}
+
+char *
+sb_steal(strbuf *sb)
+{
+	char	   *p = sb->data;
+
+	sb->data = NULL;
+	sb->len = sb->cap = 0;
+	return p;
+}
+
+void
+labels_set(labelset *ls, const char *name, const char *value)
+{
+	for (int i = 0; i < ls->n; i++)
+		if (strcmp(ls->v[i].name, name) == 0)
+		{
+			free(ls->v[i].value);
+			ls->v[i].value = xstrdup(value);
+			return;
+		}
+	ls->v = xrealloc(ls->v, sizeof(label) * (size_t) (ls->n + 1));
+	ls->v[ls->n].name = xstrdup(name);
+	ls->v[ls->n].value = xstrdup(value);
+	ls->n++;
+}
+
+const char *
+labels_get(const labelset *ls, const char *name)
+{
+	for (int i = 0; i < ls->n; i++)
+		if (strcmp(ls->v[i].name, name) == 0)
+			return ls->v[i].value;
+	return NULL;
+}
+
+void
+labels_copy(labelset *dst, const labelset *src)
+{
+	for (int i = 0; i < src->n; i++)
+		labels_set(dst, src->v[i].name, src->v[i].value);
+}
+
+void
+labels_merge(labelset *dst, const labelset *src)
+{
+	for (int i = 0; i < src->n; i++)
+		if (!labels_get(dst, src->v[i].name))
+			labels_set(dst, src->v[i].name, src->v[i].value);
+}
+
+static int
+label_cmp(const void *a, const void *b)
+{
+	return strcmp(((const label *) a)->name, ((const label *) b)->name);
+}
+
+void
+labels_sort(labelset *ls)
+{
+	if (ls->n > 1)
+		qsort(ls->v, (size_t) ls->n, sizeof(label), label_cmp);
+}
+
+void
+labels_free(labelset *ls)
+{
+	for (int i = 0; i < ls->n; i++)
+	{
+		free(ls->v[i].name);
+		free(ls->v[i].value);
+	}
+	free(ls->v);
+	ls->v = NULL;
+	ls->n = 0;
+}
+
+int64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+format_iso8601(int64_t us, char *buf, size_t len)
+{
+	time_t		t = (time_t) (us / 1000000);
+	struct tm	tm;
+	char		base[32];
+
+	gmtime_r(&t, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%03dZ", base, (int) ((us % 1000000) / 1000));
+}
+
+bool
+valid_metric_name(const char *s)
+{
+	if (!s || !*s || !(isalpha((unsigned char) *s) || *s == '_' || *s == ':'))
+		return false;
+	for (s++; *s; s++)
+		if (!(isalnum((unsigned char) *s) || *s == '_' || *s == ':'))
+			return false;
+	return true;
+}
+
+bool
+valid_label_name(const char *s)
+{
+	if (!s || !*s || !(isalpha((unsigned char) *s) || *s == '_'))
+		return false;
+	for (s++; *s; s++)
+		if (!(isalnum((unsigned char) *s) || *s == '_'))
+			return false;
+	return true;
+}

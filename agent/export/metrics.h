@@ -1,0 +1,58 @@
+/*
+ * metrics.h: the agent's metrics as a set of families and their Prometheus
+ * text exposition (pure).  The main loop builds a fresh set after each poll
+ * and publishes its text (metrics_server.h); scrapes never touch live state.
+ */
+#ifndef ORGUARD_METRICS_H
+#define ORGUARD_METRICS_H
+
+#include "common/util.h"
+
+#include <stdbool.h>
+
+typedef enum metric_type
+{
+	METRIC_GAUGE,
+	METRIC_COUNTER,
+	METRIC_HISTOGRAM			/* samples carry _bucket, _sum, _count suffixes */
+} metric_type;
+
+typedef struct metric_sample
+{
+	labelset	labels;
+	double		value;
+	const char *suffix;			/* static string appended to the family name, or NULL */
+} metric_sample;
+
+typedef struct metric_family
+{
+	char	   *name;
+	char	   *help;
+	metric_type type;
+	metric_sample *s;
+	int			n;
+} metric_family;
+
+typedef struct metric_set
+{
+	metric_family *f;
+	int			n;
+} metric_set;
+
+/* finds or creates a family; name must be a valid metric name */
+metric_family *mset_family(metric_set *ms, const char *name, const char *help, metric_type type);
+/* adds a sample with label pairs given as name, value, ..., NULL */
+void		mset_add(metric_family *f, double value, ...) __attribute__((sentinel));
+void		mset_add_labels(metric_family *f, const labelset *labels, double value);
+/* adds a histogram sample: suffix is "_bucket", "_sum" or "_count" (static) */
+void		mset_add_suffixed(metric_family *f, const char *suffix, const labelset *labels,
+							  double value);
+/* keeps the n samples with the largest values (bounded cardinality) */
+void		mset_top_n(metric_family *f, int n);
+char	   *mset_format(const metric_set *ms);
+void		mset_free(metric_set *ms);
+
+/* formats one value the way the exposition format wants it */
+void		metric_format_value(double v, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,331 @@
+/*
+ * metrics_server.c: the agent's HTTP server (libmicrohttpd, own thread):
+ * /metrics, /healthz, /ready, the status page (/) and /api/v1/status,
+ * with TLS and basic auth when configured (see metrics_server.h).
+ */
+#include "export/metrics_server.h"
+#include "common/files.h"
+#include "common/listen_addr.h"
+#include "common/log.h"
+#include "export/status_page.h"
+#include "common/web_auth.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+struct metrics_server
+{
+	struct MHD_Daemon *d;
+
+	/*
+	 * guards text, ready, unhealthy, last_cycle_ms, stall_after_ms and
+	 * status: the main loop swaps them, the server's threads copy them out
+	 */
+	pthread_mutex_t lock;
+	char	   *text;
+	bool		ready;
+	char	   *unhealthy;		/* why /healthz fails, NULL when healthy */
+	int64_t		last_cycle_ms;	/* mono_ms of the latest completed poll cycle, 0: none */
+	int64_t		stall_after_ms;
+	char	   *status;			/* the status page's JSON */
+	web_users	users;			/* basic auth; none: open; set before start, then read-only */
+	char	   *tls_cert;		/* PEM, kept while the daemon runs */
+	char	   *tls_key;
+};
+
+char *
+metrics_health(const char *unhealthy, int64_t now_ms, int64_t last_cycle_ms, int64_t stall_after_ms)
+{
+	if (last_cycle_ms > 0 && stall_after_ms > 0 && now_ms - last_cycle_ms > stall_after_ms)
+		return xasprintf("the main loop has not completed a poll cycle for %.1fs (limit %.1fs): it is stuck",
+						 (double) (now_ms - last_cycle_ms) / 1000.0, (double) stall_after_ms / 1000.0);
+	return unhealthy ? xstrdup(unhealthy) : NULL;
+}
+
+static enum MHD_Result
+reply(struct MHD_Connection *c, unsigned int status, const char *type, const char *body)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *) body,
+															 MHD_RESPMEM_MUST_COPY);
+	enum MHD_Result ret;
+
+	MHD_add_response_header(r, "Content-Type", type);
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static bool
+authorized(struct MHD_Connection *c, const web_users *users)
+{
+	char	   *pass = NULL;
+	char	   *user = MHD_basic_auth_get_username_password(c, &pass);
+	bool		ok = web_auth_check(users, user, pass);
+
+	MHD_free(user);
+	MHD_free(pass);
+	return ok;
+}
+
+static enum MHD_Result
+ask_credentials(struct MHD_Connection *c)
+{
+	const char *body = "unauthorized\n";
+	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *) body,
+															 MHD_RESPMEM_PERSISTENT);
+	enum MHD_Result ret;
+
+	MHD_add_response_header(r, "Content-Type", "text/plain");
+	ret = MHD_queue_basic_auth_fail_response(c, "orguard-agent", r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* GET / (the page, data inlined) and GET /api/v1/status (the data) */
+static enum MHD_Result
+reply_status(struct MHD_Connection *c, metrics_server *srv, bool page)
+{
+	char	   *json;
+	char	   *body;
+	enum MHD_Result ret;
+
+	pthread_mutex_lock(&srv->lock);
+	json = srv->status ? xstrdup(srv->status) : NULL;
+	pthread_mutex_unlock(&srv->lock);
+	if (!json)
+		return reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain", "not ready: first poll not done\n");
+	body = page ? status_page_render(json) : json;
+	ret = reply(c, MHD_HTTP_OK, page ? "text/html; charset=utf-8" : "application/json", body);
+	if (body != json)
+		free(body);
+	free(json);
+	return ret;
+}
+
+static enum MHD_Result
+handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+	   const char *version, const char *upload_data, size_t *upload_size, void **req_cls)
+{
+	metrics_server *srv = cls;
+	enum MHD_Result ret;
+
+	(void) version;
+	(void) upload_data;
+	(void) upload_size;
+	(void) req_cls;
+	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "method not allowed\n");
+	if (srv->users.n > 0 && !authorized(c, &srv->users))
+		return ask_credentials(c);
+	if (!strcmp(url, "/") || !strcmp(url, "/api/v1/status"))
+		return reply_status(c, srv, url[1] == '\0');
+	if (!strcmp(url, "/metrics"))
+	{
+		char	   *copy;
+
+		pthread_mutex_lock(&srv->lock);
+		copy = xstrdup(srv->text ? srv->text : "");
+		pthread_mutex_unlock(&srv->lock);
+		ret = reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", copy);
+		free(copy);
+		return ret;
+	}
+	if (!strcmp(url, "/healthz"))
+	{
+		char	   *why;
+
+		char	   *reason;
+
+		pthread_mutex_lock(&srv->lock);
+		reason = metrics_health(srv->unhealthy, mono_ms(), srv->last_cycle_ms, srv->stall_after_ms);
+		pthread_mutex_unlock(&srv->lock);
+		if (!reason)
+			return reply(c, MHD_HTTP_OK, "text/plain", "ok\n");
+		why = xasprintf("unhealthy: %s\n", reason);
+		free(reason);
+		ret = reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain", why);
+		free(why);
+		return ret;
+	}
+	if (!strcmp(url, "/ready"))
+	{
+		bool		ready;
+
+		pthread_mutex_lock(&srv->lock);
+		ready = srv->ready;
+		pthread_mutex_unlock(&srv->lock);
+		return ready ? reply(c, MHD_HTTP_OK, "text/plain", "ready\n")
+			: reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain", "not ready: first poll not done\n");
+	}
+	return reply(c, MHD_HTTP_NOT_FOUND, "text/plain", "not found: try /metrics, /healthz or /ready\n");
+}
+
+metrics_server *
+metrics_server_start(const char *listen, char **err)
+{
+	return metrics_server_start_secure(listen, NULL, NULL, NULL, err);
+}
+
+metrics_server *
+metrics_server_start_secure(const char *listen, const char *tls_cert_file, const char *tls_key_file,
+							const char *users_file, char **err)
+{
+	metrics_server *srv;
+	listen_addr la;
+	char		why[160];
+	char	   *users_text = NULL;
+	web_users	users = {0};
+	char	   *cert = NULL,
+			   *key = NULL;
+	struct MHD_OptionItem opts[8];
+	int			o = 0;
+	bool		tls = tls_cert_file && *tls_cert_file;
+
+	if (!listen_addr_parse(listen, &la, why, sizeof(why)))
+	{
+		*err = xasprintf("listen: %s", why);
+		return NULL;
+	}
+	if (users_file && *users_file)
+	{
+		char	   *perr = NULL;
+
+		if (!(users_text = file_read(users_file)))
+		{
+			*err = xasprintf("listen_users_file %s: cannot read it", users_file);
+			return NULL;
+		}
+		if (!web_users_parse(users_text, &users, &perr))
+		{
+			*err = xasprintf("listen_users_file %s: %s", users_file, perr);
+			free(perr);
+			free(users_text);
+			return NULL;
+		}
+		free(users_text);
+	}
+	if (tls && (!(cert = file_read(tls_cert_file)) || !(key = file_read(tls_key_file))))
+	{
+		*err = xasprintf("listen_tls: cannot read %s", cert ? tls_key_file : tls_cert_file);
+		free(cert);
+		web_users_free(&users);
+		return NULL;
+	}
+	srv = xcalloc(1, sizeof(metrics_server));
+	pthread_mutex_init(&srv->lock, NULL);
+	srv->users = users;
+	srv->tls_cert = cert;
+	srv->tls_key = key;
+	opts[o++] = (struct MHD_OptionItem) {MHD_OPTION_SOCK_ADDR, 0, &la.sa};
+	opts[o++] = (struct MHD_OptionItem) {MHD_OPTION_CONNECTION_TIMEOUT, LISTEN_IDLE_TIMEOUT_S, NULL};
+	opts[o++] = (struct MHD_OptionItem) {MHD_OPTION_CONNECTION_LIMIT, LISTEN_CONNECTION_LIMIT, NULL};
+	opts[o++] = (struct MHD_OptionItem) {MHD_OPTION_PER_IP_CONNECTION_LIMIT, LISTEN_PER_IP_LIMIT, NULL};
+	if (tls)
+	{
+		opts[o++] = (struct MHD_OptionItem) {MHD_OPTION_HTTPS_MEM_CERT, 0, cert};
+		opts[o++] = (struct MHD_OptionItem) {MHD_OPTION_HTTPS_MEM_KEY, 0, key};
+	}
+	opts[o++] = (struct MHD_OptionItem) {MHD_OPTION_END, 0, NULL};
+	srv->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+							  (tls ? MHD_USE_TLS : 0) |
+							  (la.family == AF_INET6 ? MHD_USE_IPv6 : 0), (uint16_t) la.port,
+							  NULL, NULL, handle, srv,
+							  MHD_OPTION_ARRAY, opts,
+							  MHD_OPTION_END);
+	if (!srv->d)
+	{
+		*err = tls ? xasprintf("cannot listen on %s (address in use, or a bad TLS certificate or key?)", listen)
+			: xasprintf("cannot listen on %s (address in use?)", listen);
+		pthread_mutex_destroy(&srv->lock);
+		web_users_free(&srv->users);
+		free(srv->tls_cert);
+		free(srv->tls_key);
+		free(srv);
+		return NULL;
+	}
+	return srv;
+}
+
+void
+metrics_server_publish_status(metrics_server *srv, char *json)
+{
+	char	   *old;
+
+	if (!srv)
+	{
+		free(json);
+		return;
+	}
+	pthread_mutex_lock(&srv->lock);
+	old = srv->status;
+	srv->status = json;
+	pthread_mutex_unlock(&srv->lock);
+	free(old);
+}
+
+void
+metrics_server_publish(metrics_server *srv, char *text, bool ready)
+{
+	char	   *old;
+
+	if (!srv)
+	{
+		free(text);
+		return;
+	}
+	pthread_mutex_lock(&srv->lock);
+	old = srv->text;
+	srv->text = text;
+	srv->ready = srv->ready || ready;
+	pthread_mutex_unlock(&srv->lock);
+	free(old);
+}
+
+void
+metrics_server_set_unhealthy(metrics_server *srv, const char *reason)
+{
+	char	   *copy = reason ? xstrdup(reason) : NULL;
+	char	   *old;
+
+	if (!srv)
+	{
+		free(copy);
+		return;
+	}
+	pthread_mutex_lock(&srv->lock);
+	old = srv->unhealthy;
+	srv->unhealthy = copy;
+	pthread_mutex_unlock(&srv->lock);
+	free(old);
+}
+
+void
+metrics_server_cycle_done(metrics_server *srv, int64_t now_ms, int64_t stall_after_ms)
+{
+	if (!srv)
+		return;
+	pthread_mutex_lock(&srv->lock);
+	srv->last_cycle_ms = now_ms;
+	srv->stall_after_ms = stall_after_ms;
+	pthread_mutex_unlock(&srv->lock);
+}
+
+void
+metrics_server_stop(metrics_server *srv)
+{
+	if (!srv)
+		return;
+	MHD_stop_daemon(srv->d);
+	pthread_mutex_destroy(&srv->lock);
+	free(srv->unhealthy);
+	free(srv->text);
+	free(srv->status);
+	web_users_free(&srv->users);
+	free(srv->tls_cert);
+	free(srv->tls_key);
+	free(srv);
+}

@@ -1,0 +1,610 @@
+/*
+ * status_json.c: what the status page shows, kept per node between polls
+ * and assembled into one JSON document (see status_json.h).
+ */
+#include "export/status_json.h"
+#include "common/config.h"
+#include "common/utf8.h"
+#include "common/util.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct lag_series
+{
+	char	   *key;			/* "primary/application_name" */
+	char	   *primary;
+	char	   *standby;
+	int64_t		t_us[STATUS_LAG_POINTS];
+	double		bytes[STATUS_LAG_POINTS];
+	int			n;				/* points kept, oldest first */
+	int64_t		last_us;
+} lag_series;
+
+typedef struct model_point
+{
+	int64_t		t_us;
+	char	   *key;			/* node \x1f database \x1f model \x1f operation */
+	double		ms;
+} model_point;
+
+typedef struct board_node
+{
+	char	   *name;
+	json_t	   *doc;			/* the node's part of the document */
+	json_t	   *model_totals;	/* key -> total_ms at the last poll */
+} board_node;
+
+struct status_board
+{
+	board_node *nodes;
+	int			n_nodes;
+	lag_series *lags;
+	int			n_lags;
+	model_point *points;
+	int			n_points;
+	json_t	   *runbook_journals;	/* journal_view_json(), or NULL */
+};
+
+status_board *
+status_board_new(void)
+{
+	return xcalloc(1, sizeof(status_board));
+}
+
+static void
+point_free(model_point *p)
+{
+	free(p->key);
+}
+
+void
+status_board_free(status_board *b)
+{
+	if (!b)
+		return;
+	for (int i = 0; i < b->n_nodes; i++)
+	{
+		free(b->nodes[i].name);
+		json_decref(b->nodes[i].doc);
+		json_decref(b->nodes[i].model_totals);
+	}
+	for (int i = 0; i < b->n_lags; i++)
+	{
+		free(b->lags[i].key);
+		free(b->lags[i].primary);
+		free(b->lags[i].standby);
+	}
+	for (int i = 0; i < b->n_points; i++)
+		point_free(&b->points[i]);
+	json_decref(b->runbook_journals);
+	free(b->nodes);
+	free(b->lags);
+	free(b->points);
+	free(b);
+}
+
+static board_node *
+board_node_get(status_board *b, const char *name)
+{
+	board_node *bn;
+
+	for (int i = 0; i < b->n_nodes; i++)
+		if (!strcmp(b->nodes[i].name, name))
+			return &b->nodes[i];
+	b->nodes = xrealloc(b->nodes, sizeof(board_node) * (size_t) (b->n_nodes + 1));
+	bn = &b->nodes[b->n_nodes++];
+	memset(bn, 0, sizeof(*bn));
+	bn->name = xstrdup(name);
+	bn->model_totals = json_object();
+	return bn;
+}
+
+static json_t *
+time_or_null(int64_t us)
+{
+	char		buf[64];
+
+	if (us <= 0)
+		return json_null();
+	format_iso8601(us, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+static json_t *
+int_array(const int32_t *v, size_t n)
+{
+	json_t	   *a = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_integer(v[i]));
+	return a;
+}
+
+static json_t *
+chains_json(const OdooRetailGuard__Snapshot *s)
+{
+	json_t	   *a = json_array();
+
+	for (size_t i = 0; i < s->n_blocking_chains; i++)
+	{
+		const OdooRetailGuard__BlockingChain *c = s->blocking_chains[i];
+		json_t	   *root = json_object();
+		json_t	   *waiter = json_object();
+		json_t	   *o = json_object();
+
+		json_object_set_new(root, "pid", json_integer(c->root_pid));
+		json_object_set_new(root, "application_name", json_text(c->root_application_name));
+		json_object_set_new(root, "worker_class", json_text(c->root_worker_class));
+		json_object_set_new(root, "state", json_text(c->root_state));
+		json_object_set_new(root, "xact_age_s", json_real(c->root_xact_age_ms / 1000.0));
+		json_object_set_new(root, "query", json_text(c->root_query));
+		json_object_set_new(waiter, "pid", json_integer(c->waiter_pid));
+		json_object_set_new(waiter, "application_name", json_text(c->waiter_application_name));
+		json_object_set_new(waiter, "worker_class", json_text(c->waiter_worker_class));
+		json_object_set_new(waiter, "wait_s", json_real(c->wait_ms / 1000.0));
+		json_object_set_new(waiter, "query", json_text(c->waiter_query));
+		json_object_set_new(o, "database", json_text(c->database));
+		json_object_set_new(o, "model", json_text(c->model));
+		json_object_set_new(o, "relation", json_text(c->relation));
+		json_object_set_new(o, "lock_type", json_text(c->lock_type));
+		json_object_set_new(o, "mode", json_text(c->mode));
+		json_object_set_new(o, "root", root);
+		/* blockers from the direct one up to the root: the tree's middle */
+		json_object_set_new(o, "chain", int_array(c->chain, c->n_chain));
+		json_object_set_new(o, "waiter", waiter);
+		json_object_set_new(o, "cut", json_boolean(c->chain_cut));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+static json_t *
+horizon_json(const OdooRetailGuard__Snapshot *s)
+{
+	const OdooRetailGuard__VacuumHorizon *h = s->vacuum_horizon;
+	json_t	   *o;
+
+	if (!h || !h->holder_kind || !*h->holder_kind || !strcmp(h->holder_kind, "none"))
+		return json_null();
+	o = json_object();
+	json_object_set_new(o, "kind", json_text(h->holder_kind));
+	json_object_set_new(o, "pid", json_integer(h->pid));
+	json_object_set_new(o, "database", json_text(h->database));
+	json_object_set_new(o, "application_name", json_text(h->application_name));
+	json_object_set_new(o, "worker_class", json_text(h->worker_class));
+	json_object_set_new(o, "state", json_text(h->state));
+	json_object_set_new(o, "xmin_age", json_integer(h->xmin_age));
+	json_object_set_new(o, "age_s", json_real(h->age_s));
+	json_object_set_new(o, "name", json_text(h->name));
+	json_object_set_new(o, "query", json_text(h->query));
+	return o;
+}
+
+static json_t *
+cron_json(const OdooRetailGuard__Snapshot *s)
+{
+	json_t	   *a = json_array();
+
+	for (size_t i = 0; i < s->n_cron_jobs; i++)
+	{
+		const OdooRetailGuard__CronJob *j = s->cron_jobs[i];
+		json_t	   *o = json_object();
+
+		json_object_set_new(o, "cron_pid", json_integer(j->cron_pid));
+		json_object_set_new(o, "job_pids", int_array(j->job_pids, j->n_job_pids));
+		json_object_set_new(o, "database", json_text(j->database));
+		json_object_set_new(o, "kind", json_text(j->kind));
+		json_object_set_new(o, "job_id", json_integer(j->job_id));
+		json_object_set_new(o, "running_s", json_real(j->running_s));
+		json_object_set_new(o, "job_state", json_text(j->job_state));
+		json_object_set_new(o, "job_model", json_text(j->job_model));
+		json_object_set_new(o, "job_query", json_text(j->job_query));
+		json_object_set_new(o, "holds_horizon", json_boolean(j->holds_horizon));
+		json_object_set_new(o, "blocked_sessions", json_integer(j->blocked_sessions));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+static json_t *
+throttle_json(const OdooRetailGuard__Snapshot *s)
+{
+	json_t	   *a = json_array();
+
+	for (size_t i = 0; i < s->n_throttle_rules; i++)
+	{
+		const OdooRetailGuard__ThrottleRule *r = s->throttle_rules[i];
+		json_t	   *o = json_object();
+
+		json_object_set_new(o, "name", json_text(r->name));
+		json_object_set_new(o, "application_name_pattern", json_text(r->application_name_pattern));
+		json_object_set_new(o, "role", json_text(r->role));
+		json_object_set_new(o, "database", json_text(r->database));
+		json_object_set_new(o, "worker_class", json_text(r->worker_class));
+		json_object_set_new(o, "max_connections", json_integer(r->max_connections));
+		json_object_set_new(o, "current_connections", json_integer(r->current_connections));
+		json_object_set_new(o, "refused", json_integer((json_int_t) r->refused));
+		json_object_set_new(o, "drained", json_integer((json_int_t) r->drained));
+		json_object_set_new(o, "expires", time_or_null(r->expires_us));
+		json_object_set_new(o, "reason", json_text(r->reason));
+		json_object_set_new(o, "set_by", json_text(r->set_by));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+static json_t *
+destructive_json(const OdooRetailGuard__DestructiveEvent *e)
+{
+	json_t	   *o = json_object();
+
+	json_object_set_new(o, "time", time_or_null(e->time_us));
+	json_object_set_new(o, "kind", json_text(e->kind));
+	json_object_set_new(o, "origin", json_text(e->origin));
+	json_object_set_new(o, "cron_job_id", json_integer(e->cron_job_id));
+	json_object_set_new(o, "database", json_text(e->database));
+	json_object_set_new(o, "role", json_text(e->role));
+	json_object_set_new(o, "application_name", json_text(e->application_name));
+	json_object_set_new(o, "relation", json_text(e->relation));
+	json_object_set_new(o, "model", json_text(e->model));
+	json_object_set_new(o, "rows", json_integer(e->rows));
+	json_object_set_new(o, "query", json_text(e->query));
+	json_object_set_new(o, "pid", json_integer(e->pid));
+	return o;
+}
+
+/*
+ * Destructive events arrive once each (the cursor moves past them): the
+ * node keeps the last few across polls, newest first.
+ */
+static json_t *
+destructive_merge(json_t *old, const OdooRetailGuard__Snapshot *s)
+{
+	json_t	   *a = json_array();
+
+	for (size_t i = s->n_destructive_events; i > 0 && json_array_size(a) < STATUS_DESTRUCTIVE_KEPT; i--)
+		json_array_append_new(a, destructive_json(s->destructive_events[i - 1]));
+	for (size_t i = 0; old && i < json_array_size(old) && json_array_size(a) < STATUS_DESTRUCTIVE_KEPT; i++)
+		json_array_append(a, json_array_get(old, i));
+	return a;
+}
+
+static lag_series *
+lag_get(status_board *b, const char *primary, const char *standby)
+{
+	char	   *key = xasprintf("%s/%s", primary, standby);
+	lag_series *l;
+
+	for (int i = 0; i < b->n_lags; i++)
+		if (!strcmp(b->lags[i].key, key))
+		{
+			free(key);
+			return &b->lags[i];
+		}
+	b->lags = xrealloc(b->lags, sizeof(lag_series) * (size_t) (b->n_lags + 1));
+	l = &b->lags[b->n_lags++];
+	memset(l, 0, sizeof(*l));
+	l->key = key;
+	l->primary = xstrdup(primary);
+	l->standby = xstrdup(standby);
+	return l;
+}
+
+static void
+lag_add(lag_series *l, int64_t t_us, double bytes)
+{
+	if (l->n == STATUS_LAG_POINTS)
+	{
+		memmove(l->t_us, l->t_us + 1, sizeof(l->t_us[0]) * (STATUS_LAG_POINTS - 1));
+		memmove(l->bytes, l->bytes + 1, sizeof(l->bytes[0]) * (STATUS_LAG_POINTS - 1));
+		l->n--;
+	}
+	l->t_us[l->n] = t_us;
+	l->bytes[l->n] = bytes;
+	l->n++;
+	l->last_us = t_us;
+}
+
+/* drops model points older than the window */
+static void
+points_prune(status_board *b, int64_t now_us)
+{
+	int			keep = 0;
+
+	for (int i = 0; i < b->n_points; i++)
+	{
+		if (now_us - b->points[i].t_us > (int64_t) STATUS_MODEL_WINDOW_S * 1000000)
+			point_free(&b->points[i]);
+		else
+			b->points[keep++] = b->points[i];
+	}
+	b->n_points = keep;
+}
+
+/*
+ * Model time is cumulative in the snapshot: the page wants the time spent
+ * over the last minutes, so each poll adds the growth since the previous
+ * one (a reset counter counts from zero).
+ */
+static void
+models_record(status_board *b, board_node *bn, const OdooRetailGuard__Snapshot *s, int64_t now_us)
+{
+	json_t	   *totals = json_object();
+
+	for (size_t i = 0; i < s->n_models; i++)
+	{
+		const OdooRetailGuard__ModelStat *m = s->models[i];
+		char	   *key;
+		json_t	   *prev;
+		double		grown;
+
+		if (!m->model || !*m->model)
+			continue;
+		key = xasprintf("%s\x1f%s\x1f%s\x1f%s", bn->name, m->database, m->model, m->operation);
+		prev = json_object_get(bn->model_totals, key);
+		grown = prev ? m->total_ms - json_real_value(prev) : 0;
+		if (grown < 0)
+			grown = m->total_ms;
+		json_object_set_new(totals, key, json_real(m->total_ms));
+		if (grown > 0)
+		{
+			b->points = xrealloc(b->points, sizeof(model_point) * (size_t) (b->n_points + 1));
+			b->points[b->n_points].t_us = now_us;
+			b->points[b->n_points].key = key;
+			b->points[b->n_points].ms = grown;
+			b->n_points++;
+		}
+		else
+			free(key);
+	}
+	json_decref(bn->model_totals);
+	bn->model_totals = totals;
+}
+
+void
+status_board_node(status_board *b, const char *name, const char *cluster,
+				  const node_observation *obs, const char *error,
+				  const OdooRetailGuard__Snapshot *snap, int64_t now_us)
+{
+	board_node *bn = board_node_get(b, name);
+	json_t	   *d = json_object();
+	json_t	   *old_destructive = bn->doc ? json_object_get(bn->doc, "destructive_events") : NULL;
+	json_t	   *standbys = json_array();
+	bool		in_recovery = snap && snap->node ? snap->node->in_recovery : obs->in_recovery;
+
+	json_object_set_new(d, "name", json_text(name));
+	json_object_set_new(d, "cluster", json_text(cluster ? cluster : ""));
+	json_object_set_new(d, "up", json_boolean(obs->reachable));
+	json_object_set_new(d, "role", json_string(!obs->reachable ? "unknown" : in_recovery ? "standby" : "primary"));
+	json_object_set_new(d, "last_poll", time_or_null(now_us));
+	json_object_set_new(d, "error", json_text(error ? error : ""));
+	json_object_set_new(d, "connections", json_integer(obs->connections));
+	json_object_set_new(d, "max_connections", json_integer(obs->max_connections));
+	/* a standby's lag to its primary as it sees it: age of its last replayed commit */
+	if (snap && snap->standby && snap->standby->replay_delay_ms >= 0)
+		json_object_set_new(d, "lag_s", json_real(snap->standby->replay_delay_ms / 1000.0));
+	else
+		json_object_set_new(d, "lag_s", json_null());
+	json_object_set_new(d, "replay_paused", json_boolean(snap && snap->standby && snap->standby->replay_paused));
+	if (snap)
+	{
+		for (size_t i = 0; i < snap->n_replication; i++)
+		{
+			const OdooRetailGuard__ReplicationStandby *r = snap->replication[i];
+			json_t	   *o = json_object();
+			char	   *standby = utf8_clean(r->application_name, 0);
+
+			json_object_set_new(o, "application_name", json_text(r->application_name));
+			json_object_set_new(o, "state", json_text(r->state));
+			json_object_set_new(o, "sync_state", json_text(r->sync_state));
+			json_object_set_new(o, "replay_lag_bytes", json_integer(r->replay_lag_bytes));
+			json_object_set_new(o, "replay_lag_s", r->replay_lag_ms >= 0 ? json_real(r->replay_lag_ms / 1000.0) : json_null());
+			json_array_append_new(standbys, o);
+			/*
+			 * -1: no replay position (pg_basebackup's WAL stream is one): not
+			 * a standby to chart
+			 */
+			if (r->replay_lag_bytes >= 0)
+				lag_add(lag_get(b, name, standby), now_us, (double) r->replay_lag_bytes);
+			free(standby);
+		}
+		json_object_set_new(d, "blocking_chains", chains_json(snap));
+		json_object_set_new(d, "vacuum_horizon", horizon_json(snap));
+		json_object_set_new(d, "cron_jobs", cron_json(snap));
+		json_object_set_new(d, "throttle_rules", throttle_json(snap));
+		json_object_set_new(d, "destructive_events", destructive_merge(old_destructive, snap));
+		models_record(b, bn, snap, now_us);
+	}
+	else
+	{
+		json_object_set_new(d, "blocking_chains", json_array());
+		json_object_set_new(d, "vacuum_horizon", json_null());
+		json_object_set_new(d, "cron_jobs", json_array());
+		json_object_set_new(d, "throttle_rules", json_array());
+		json_object_set_new(d, "destructive_events",
+							old_destructive ? json_incref(old_destructive) : json_array());
+	}
+	json_object_set_new(d, "standbys", standbys);
+	json_decref(bn->doc);
+	bn->doc = d;
+	points_prune(b, now_us);
+}
+
+void
+status_board_retain(status_board *b, const char *const *names, int n)
+{
+	int			keep = 0;
+
+	for (int i = 0; i < b->n_nodes; i++)
+	{
+		bool		found = false;
+
+		for (int j = 0; j < n && !found; j++)
+			found = !strcmp(names[j], b->nodes[i].name);
+		if (found)
+			b->nodes[keep++] = b->nodes[i];
+		else
+		{
+			free(b->nodes[i].name);
+			json_decref(b->nodes[i].doc);
+			json_decref(b->nodes[i].model_totals);
+		}
+	}
+	b->n_nodes = keep;
+}
+
+static json_t *
+alerts_json(const event_list *firing)
+{
+	json_t	   *a = json_array();
+
+	for (int i = 0; firing && i < firing->n; i++)
+	{
+		const alert_event *ev = &firing->v[i];
+		json_t	   *o = json_object();
+		json_t	   *labels = json_object();
+
+		/* the identity (labels) and the values that move (annotations: root pid, durations, query) */
+		for (int k = 0; k < ev->labels.n; k++)
+			json_object_set_new(labels, ev->labels.v[k].name, json_text(ev->labels.v[k].value));
+		for (int k = 0; k < ev->annotations.n; k++)
+		{
+			const char *name = ev->annotations.v[k].name;
+
+			if (strcmp(name, "summary") && strcmp(name, "description") && strcmp(name, "runbook_url"))
+				json_object_set_new(labels, name, json_text(ev->annotations.v[k].value));
+		}
+		json_object_set_new(o, "rule", json_text(ev->rule));
+		json_object_set_new(o, "node", json_text(ev->node));
+		json_object_set_new(o, "subject", json_text(ev->subject));
+		json_object_set_new(o, "severity", json_string(severity_name(ev->sev)));
+		json_object_set_new(o, "summary", json_text(ev->summary));
+		json_object_set_new(o, "value", json_real(ev->value));
+		json_object_set_new(o, "since", time_or_null(ev->starts_at_us));
+		json_object_set_new(o, "facts", labels);
+		json_object_set_new(o, "runbook_url", json_text(labels_get(&ev->annotations, "runbook_url")));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+typedef struct model_sum
+{
+	const char *key;
+	double		ms;
+} model_sum;
+
+static int
+by_ms_desc(const void *a, const void *b)
+{
+	double		x = ((const model_sum *) a)->ms;
+	double		y = ((const model_sum *) b)->ms;
+
+	return x < y ? 1 : x > y ? -1 : strcmp(((const model_sum *) a)->key, ((const model_sum *) b)->key);
+}
+
+static json_t *
+top_models_json(const status_board *b, int64_t now_us)
+{
+	model_sum  *sums = xcalloc((size_t) b->n_points + 1, sizeof(model_sum));
+	int			n = 0;
+	json_t	   *a = json_array();
+
+	for (int i = 0; i < b->n_points; i++)
+	{
+		int			j;
+
+		if (now_us - b->points[i].t_us > (int64_t) STATUS_MODEL_WINDOW_S * 1000000)
+			continue;
+		for (j = 0; j < n && strcmp(sums[j].key, b->points[i].key); j++)
+			;
+		if (j == n)
+			sums[n++].key = b->points[i].key;
+		sums[j].ms += b->points[i].ms;
+	}
+	qsort(sums, (size_t) n, sizeof(model_sum), by_ms_desc);
+	for (int i = 0; i < n && i < STATUS_TOP_MODELS; i++)
+	{
+		char	   *k = xstrdup(sums[i].key);
+		char	   *parts[4] = {k, "", "", ""};
+		int			p = 1;
+		json_t	   *o = json_object();
+
+		for (char *c = k; *c && p < 4; c++)
+			if (*c == '\x1f')
+			{
+				*c = '\0';
+				parts[p++] = c + 1;
+			}
+		json_object_set_new(o, "node", json_text(parts[0]));
+		json_object_set_new(o, "database", json_text(parts[1]));
+		json_object_set_new(o, "model", json_text(parts[2]));
+		json_object_set_new(o, "operation", json_text(parts[3]));
+		json_object_set_new(o, "seconds", json_real(sums[i].ms / 1000.0));
+		json_array_append_new(a, o);
+		free(k);
+	}
+	free(sums);
+	return a;
+}
+
+static json_t *
+lags_json(const status_board *b)
+{
+	json_t	   *a = json_array();
+
+	for (int i = 0; i < b->n_lags; i++)
+	{
+		const lag_series *l = &b->lags[i];
+		json_t	   *o = json_object();
+		json_t	   *pts = json_array();
+
+		for (int k = 0; k < l->n; k++)
+		{
+			json_t	   *p = json_array();
+
+			json_array_append_new(p, json_real((double) l->t_us[k] / 1e6));
+			json_array_append_new(p, json_real(l->bytes[k]));
+			json_array_append_new(pts, p);
+		}
+		json_object_set_new(o, "primary", json_text(l->primary));
+		json_object_set_new(o, "standby", json_text(l->standby));
+		json_object_set_new(o, "points", pts);
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+void
+status_board_runbooks(status_board *b, json_t *journals)
+{
+	json_decref(b->runbook_journals);
+	b->runbook_journals = journals;
+}
+
+char *
+status_board_json(const status_board *b, const event_list *firing, int64_t now_us)
+{
+	json_t	   *o = json_object();
+	json_t	   *nodes = json_array();
+	char	   *text;
+
+	for (int i = 0; i < b->n_nodes; i++)
+		if (b->nodes[i].doc)
+			json_array_append(nodes, b->nodes[i].doc);
+	json_object_set_new(o, "generated", time_or_null(now_us));
+	json_object_set_new(o, "nodes", nodes);
+	json_object_set_new(o, "alerts", alerts_json(firing));
+	json_object_set_new(o, "top_models", top_models_json(b, now_us));
+	json_object_set_new(o, "top_models_window_s", json_integer(STATUS_MODEL_WINDOW_S));
+	json_object_set_new(o, "replication_lag", lags_json(b));
+	json_object_set_new(o, "runbook_journals",
+						b->runbook_journals ? json_incref(b->runbook_journals) : json_array());
+	text = json_dumps(o, JSON_COMPACT | JSON_ESCAPE_SLASH);
+	json_decref(o);
+	if (!text)
+		abort();
+	return text;
+}
