@@ -88,6 +88,10 @@ typedef struct OrgVacuumInfo
 	uint64		scans;
 	uint64		skipped_ticks;	/* sampler ticks skipped: pg_database locked */
 	double		scan_cpu_ms;	/* CPU used by scan workers since start */
+	uint64		scan_starts;	/* scan workers started */
+	uint64		stat_passes;	/* statistics passes applied by the sampler */
+	uint64		evicted;		/* tracked tables dropped for worse ones */
+	int64		untracked_tables;	/* left out by the caps at the last scans */
 } OrgVacuumInfo;
 
 extern void org_vacuum_shmem_request(void);
