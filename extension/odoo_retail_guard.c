@@ -61,9 +61,9 @@ int			org_max_lock_contention = 1000;
 int			org_replication_history_size = 3600;
 int			org_vacuum_sample_interval = 1000;
 char	   *org_vacuum_databases = NULL;
-int			org_max_tracked_tables = 10000;
+int			org_max_tracked_tables = 50000;
 int			org_max_tracked_tables_per_database = 1000;
-int			org_vacuum_catalog_refresh = 300;
+int			org_vacuum_catalog_refresh = 900;
 
 static bool shmem_started = false;
 
@@ -372,7 +372,7 @@ define_sampler_gucs(void)
 							"Maximum number of tables, over all databases, whose autovacuum lag is tracked.",
 							"Tables seen while the table is full are counted as untracked.",
 							&org_max_tracked_tables,
-							10000,
+							50000,
 							100,
 							INT_MAX / 2,
 							PGC_POSTMASTER,
@@ -394,7 +394,7 @@ define_sampler_gucs(void)
 							"Time after which a database's catalog facts are read again even if nothing showed a change.",
 							"Dead tuples are read every vacuum_sample_interval; reltuples, reloptions and relfrozenxid are read again when a table is vacuumed, analyzed, created or dropped, or after this time.",
 							&org_vacuum_catalog_refresh,
-							300,
+							900,
 							1,
 							86400,
 							PGC_SIGHUP,

@@ -128,6 +128,8 @@ typedef struct VacEntry
 	TransactionId relfrozenxid; /* catalog facts of the last scan */
 	MultiXactId relminmxid;
 	TimestampTz scan_times[VAC_TIMES];	/* vacuum/analyze times the scan saw */
+	int64		stamped_xid_age;	/* ages when changed_generation last moved */
+	int64		stamped_mxid_age;
 	OrgAutovacuumLag lag;		/* query pointer unused */
 } VacEntry;
 
@@ -632,6 +634,35 @@ read_vacuum_progress(int *count)
 }
 
 /*
+ * Freeze ages move with every transaction of the cluster, so every table's
+ * would change on every tick and every delta snapshot would carry every
+ * table.  A move smaller than 1/1000 of the table's freeze max age (200,000
+ * transactions by default) is shown but is no news: it moves
+ * changed_generation only together with another figure.
+ */
+static OrgAutovacuumLag
+stamp_live_figures(VacEntry *e, const OrgAutovacuumLag *next)
+{
+	OrgAutovacuumLag cmp = *next;
+	OrgAutovacuumLag out;
+	int64		step = Max(next->freeze_max_age / 1000, 1);
+
+	if (Abs(next->xid_age - e->stamped_xid_age) < step)
+		cmp.xid_age = e->lag.xid_age;
+	if (Abs(next->mxid_age - e->stamped_mxid_age) < step)
+		cmp.mxid_age = e->lag.mxid_age;
+	out = lag_with_generation(&e->lag, &cmp);
+	if (out.changed_generation != e->lag.changed_generation)
+	{
+		e->stamped_xid_age = next->xid_age;
+		e->stamped_mxid_age = next->mxid_age;
+	}
+	out.xid_age = next->xid_age;
+	out.mxid_age = next->mxid_age;
+	return out;
+}
+
+/*
  * Fresh figures of every tracked table from the copied statistics; caller
  * holds the lock exclusively.  A table whose vacuum or analyze time moved
  * since its database's last scan marks the database changed.
@@ -696,7 +727,7 @@ apply_stats(const StatRow *stats, int nstats, const VacProgress *prog, int nprog
 			strlcpy(next.vacuum_phase, vacuum_phase_name(pr->phase),
 					ORG_VACUUM_PHASE_LEN);
 
-		e->lag = lag_with_generation(&e->lag, &next);
+		e->lag = stamp_live_figures(e, &next);
 	}
 	vac_shared->stat_passes++;
 }
@@ -1233,7 +1264,16 @@ store_scan(ScanPlan *plan, TimestampTz now)
 		e->scan_times[1] = row->lag.last_autovacuum;
 		e->scan_times[2] = row->lag.last_analyze;
 		e->scan_times[3] = row->lag.last_autoanalyze;
-		e->lag = lag_with_generation(found ? &e->lag : NULL, &row->lag);
+		{
+			uint64		before = found ? e->lag.changed_generation : 0;
+
+			e->lag = lag_with_generation(found ? &e->lag : NULL, &row->lag);
+			if (!found || e->lag.changed_generation != before)
+			{
+				e->stamped_xid_age = e->lag.xid_age;
+				e->stamped_mxid_age = e->lag.mxid_age;
+			}
+		}
 	}
 	db->untracked = plan->ndropped + misses;
 	db->scans++;
