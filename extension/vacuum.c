@@ -128,8 +128,6 @@ typedef struct VacEntry
 	TransactionId relfrozenxid; /* catalog facts of the last scan */
 	MultiXactId relminmxid;
 	TimestampTz scan_times[VAC_TIMES];	/* vacuum/analyze times the scan saw */
-	int64		stamped_xid_age;	/* ages when changed_generation last moved */
-	int64		stamped_mxid_age;
 	OrgAutovacuumLag lag;		/* query pointer unused */
 } VacEntry;
 
@@ -633,33 +631,38 @@ read_vacuum_progress(int *count)
 	return out;
 }
 
+/* whether a table's figures differ, as lag_with_generation() compares them */
+static bool
+figures_differ(const OrgAutovacuumLag *old, const OrgAutovacuumLag *next)
+{
+	OrgAutovacuumLag a = *next;
+
+	a.scanned_at = old->scanned_at;
+	a.lag_s = old->lag_s;
+	a.changed_generation = old->changed_generation;
+	return memcmp(&a, old, sizeof(a)) != 0;
+}
+
 /*
- * Freeze ages move with every transaction of the cluster, so every table's
- * would change on every tick and every delta snapshot would carry every
- * table.  A move smaller than 1/1000 of the table's freeze max age (200,000
- * transactions by default) is shown but is no news: it moves
- * changed_generation only together with another figure.
+ * Freeze ages move with every transaction of the cluster: taken live, every
+ * table would change on every tick and every delta snapshot would carry
+ * every table.  So a table's ages are taken when they moved by 1/1000 of
+ * its freeze max age (200,000 transactions by default) or when another of
+ * its figures changed; the view and the snapshots show the same values.
  */
 static OrgAutovacuumLag
 stamp_live_figures(VacEntry *e, const OrgAutovacuumLag *next)
 {
-	OrgAutovacuumLag cmp = *next;
-	OrgAutovacuumLag out;
+	OrgAutovacuumLag held = *next;
 	int64		step = Max(next->freeze_max_age / 1000, 1);
 
-	if (Abs(next->xid_age - e->stamped_xid_age) < step)
-		cmp.xid_age = e->lag.xid_age;
-	if (Abs(next->mxid_age - e->stamped_mxid_age) < step)
-		cmp.mxid_age = e->lag.mxid_age;
-	out = lag_with_generation(&e->lag, &cmp);
-	if (out.changed_generation != e->lag.changed_generation)
-	{
-		e->stamped_xid_age = next->xid_age;
-		e->stamped_mxid_age = next->mxid_age;
-	}
-	out.xid_age = next->xid_age;
-	out.mxid_age = next->mxid_age;
-	return out;
+	if (Abs(next->xid_age - e->lag.xid_age) < step)
+		held.xid_age = e->lag.xid_age;
+	if (Abs(next->mxid_age - e->lag.mxid_age) < step)
+		held.mxid_age = e->lag.mxid_age;
+	if (figures_differ(&e->lag, &held))
+		return lag_with_generation(&e->lag, next);
+	return lag_with_generation(&e->lag, &held);
 }
 
 /*
@@ -1264,16 +1267,7 @@ store_scan(ScanPlan *plan, TimestampTz now)
 		e->scan_times[1] = row->lag.last_autovacuum;
 		e->scan_times[2] = row->lag.last_analyze;
 		e->scan_times[3] = row->lag.last_autoanalyze;
-		{
-			uint64		before = found ? e->lag.changed_generation : 0;
-
-			e->lag = lag_with_generation(found ? &e->lag : NULL, &row->lag);
-			if (!found || e->lag.changed_generation != before)
-			{
-				e->stamped_xid_age = e->lag.xid_age;
-				e->stamped_mxid_age = e->lag.mxid_age;
-			}
-		}
+		e->lag = lag_with_generation(found ? &e->lag : NULL, &row->lag);
 	}
 	db->untracked = plan->ndropped + misses;
 	db->scans++;
