@@ -184,7 +184,7 @@ sampler_cpu_s() { # utime + stime of the sampler, in seconds
 
 # one case of one tracker: k selects tables b<k> and f<k>
 run_case() { # tracker case busy k
-	local tracker=$1 kase=$2 n=$3 k=$4 dbs age target burn c0 s0 cpu0 t0 c1 s1 cpu1 t1
+	local tracker=$1 kase=$2 n=$3 k=$4 dbs age target burn waiter c0 s0 t0 c1 s1 t1
 	start_busy "$n"
 	dbs="{$(busy_dbs "$n" | paste -sd,)}"
 	# just below 0.9 x max for f<k>, then the pushes, then the last xids
@@ -192,6 +192,9 @@ run_case() { # tracker case busy k
 	target=$((9 * (50000 + 50000 * k) / 10))
 	burn=$((target - age - 2000))
 	[ "$burn" -gt 0 ] && qv "CALL bench_burn($burn)" >/dev/null
+	# the poll runs from before the first push
+	qv "CALL bench_wait('$tracker', '$kase', '$dbs', 'b$k', 'f$k', $TIMEOUT)" >/dev/null &
+	waiter=$!
 	for db in $(busy_dbs "$n"); do
 		org_psql tb -d "$db" -c "DELETE FROM b$k WHERE id <= 200" >/dev/null
 		q "INSERT INTO bench_event VALUES ('$tracker', '$kase', '$db', 'push_threshold', clock_timestamp())" >/dev/null
@@ -199,7 +202,7 @@ run_case() { # tracker case busy k
 	qv "CALL bench_burn(2100)" >/dev/null
 	q "INSERT INTO bench_event SELECT '$tracker', '$kase', db, 'push_freeze', clock_timestamp()
 		FROM unnest('$dbs'::text[]) db" >/dev/null
-	qv "CALL bench_wait('$tracker', '$kase', '$dbs', 'b$k', 'f$k', $TIMEOUT)" >/dev/null
+	wait "$waiter"
 	# steady state: CPU and scans over the window
 	c0=$(sampler_cpu_s)
 	s0=$(q "SELECT vacuum_scans || ' ' || vacuum_scan_cpu_ms_total FROM odoo_retail_guard.sampler_status")
