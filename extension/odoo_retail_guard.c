@@ -349,8 +349,8 @@ define_sampler_gucs(void)
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("odoo_retail_guard.vacuum_sample_interval",
-							"Time between two autovacuum lag scans; each scan visits the next database.",
-							"With N tracked databases each one is refreshed every N intervals.",
+							"Time between two autovacuum lag passes over the shared table statistics of all databases.",
+							"A catalog scan worker starts at most once per second, only for a database whose catalog facts may have changed.",
 							&org_vacuum_sample_interval,
 							1000,
 							100,
