@@ -75,8 +75,8 @@ org_memory_areas(OrgMemoryArea *out)
 	put(out, &n, "replication_history",
 		(int64) repl_info.series_capacity * repl_info.samples_per_series,
 		repl_info.samples_used, (int64) repl_info.series_evictions);
-	/* for tracked tables, "evicted" counts tables seen while full */
+	/* for tracked tables: dropped for worse ones, or seen while full */
 	put(out, &n, "autovacuum_tables", vac_info.capacity, vac_info.tables,
-		(int64) vac_info.untracked);
+		(int64) (vac_info.evicted + vac_info.untracked));
 	Assert(n == ORG_MEMORY_AREAS);
 }

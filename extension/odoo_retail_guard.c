@@ -61,7 +61,9 @@ int			org_max_lock_contention = 1000;
 int			org_replication_history_size = 3600;
 int			org_vacuum_sample_interval = 1000;
 char	   *org_vacuum_databases = NULL;
-int			org_max_tracked_tables = 10000;
+int			org_max_tracked_tables = 50000;
+int			org_max_tracked_tables_per_database = 1000;
+int			org_vacuum_catalog_refresh = 900;
 
 static bool shmem_started = false;
 
@@ -347,8 +349,8 @@ define_sampler_gucs(void)
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("odoo_retail_guard.vacuum_sample_interval",
-							"Time between two autovacuum lag scans; each scan visits the next database.",
-							"With N tracked databases each one is refreshed every N intervals.",
+							"Time between two autovacuum lag passes over the shared table statistics of all databases.",
+							"A catalog scan worker starts at most once per second, only for a database whose catalog facts may have changed.",
 							&org_vacuum_sample_interval,
 							1000,
 							100,
@@ -370,11 +372,33 @@ define_sampler_gucs(void)
 							"Maximum number of tables, over all databases, whose autovacuum lag is tracked.",
 							"Tables seen while the table is full are counted as untracked.",
 							&org_max_tracked_tables,
-							10000,
+							50000,
 							100,
 							INT_MAX / 2,
 							PGC_POSTMASTER,
 							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("odoo_retail_guard.max_tracked_tables_per_database",
+							"Maximum number of tables of one database whose autovacuum lag is tracked.",
+							"A catalog scan keeps the database's worst tables: over threshold first, then the nearest to a vacuum or a forced freeze.",
+							&org_max_tracked_tables_per_database,
+							1000,
+							1,
+							INT_MAX / 2,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("odoo_retail_guard.vacuum_catalog_refresh",
+							"Time after which a database's catalog facts are read again even if nothing showed a change.",
+							"Dead tuples are read every vacuum_sample_interval; reltuples, reloptions and relfrozenxid are read again when a table is vacuumed, analyzed, created or dropped, or after this time.",
+							&org_vacuum_catalog_refresh,
+							900,
+							1,
+							86400,
+							PGC_SIGHUP,
+							GUC_UNIT_S,
 							NULL, NULL, NULL);
 }
 

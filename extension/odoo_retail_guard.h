@@ -53,6 +53,8 @@ extern int	org_replication_history_size;
 extern int	org_vacuum_sample_interval;
 extern char *org_vacuum_databases;
 extern int	org_max_tracked_tables;
+extern int	org_max_tracked_tables_per_database;
+extern int	org_vacuum_catalog_refresh;
 
 /* true once our shared memory exists in this process */
 extern bool org_shmem_ready(void);

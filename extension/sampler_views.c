@@ -566,8 +566,8 @@ org_sampler_status_fn(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	OrgSamplerStatus s;
 	OrgVacuumInfo vinfo;
-	Datum		values[17];
-	bool		nulls[17];
+	Datum		values[21];
+	bool		nulls[21];
 	int			k = 0;
 
 	org_require_shmem();
@@ -599,6 +599,10 @@ org_sampler_status_fn(PG_FUNCTION_ARGS)
 	values[k++] = Int64GetDatum((int64) vinfo.scans);
 	values[k++] = Float8GetDatum(vinfo.scan_cpu_ms);
 	values[k++] = Int64GetDatum((int64) vinfo.skipped_ticks);
+	values[k++] = Int64GetDatum((int64) vinfo.scan_starts);
+	values[k++] = Int64GetDatum((int64) vinfo.stat_passes);
+	values[k++] = Int64GetDatum((int64) vinfo.evicted);
+	values[k++] = Int64GetDatum(vinfo.untracked_tables);
 	Assert(k == lengthof(values));
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	return (Datum) 0;

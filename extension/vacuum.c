@@ -3,26 +3,47 @@
  * vacuum.c
  *		Autovacuum lag tracker and xmin horizon holders.
  *
- * Why dynamic workers: in PostgreSQL 15 a process reads only its own
- * database's catalogs and per-table statistics, and the sampler is
- * connected to no database.  On each vacuum interval the sampler lists
- * the databases (pg_database is a shared catalog it can read), picks the
- * next one in turn and starts one short-lived background worker connected
- * to it.  The worker reads pg_class, the reloptions and the cumulative
- * statistics in one query, computes the threshold autovacuum would use
- * (relation_needs_vacanalyze() in autovacuum.c is static, so its dead-tuple
- * formula is repeated here), writes one entry per table into a fixed
- * shared hash and exits.  Only one scan runs at a time; a database with
- * many tables costs one catalog query per visit, never a connection held
- * open.  Starting a backend is the main cost, so a database whose row
- * counters (inserted, updated, deleted) and last autovacuum time have not
- * moved since its last scan is skipped, up to VACUUM_RESCAN_S seconds (freeze
- * ages grow with other databases' transactions).
+ * Two sources, read at different rates.
+ *
+ * Figures that move (live and dead tuples, the vacuum and analyze times)
+ * are read on every vacuum tick by the sampler, for all databases in one
+ * pass, from PostgreSQL 15's cumulative statistics in shared memory: the
+ * sampler walks the shared statistics hash the way pgstat_build_snapshot()
+ * does (shared lock on each entry, copy, release) and computes nothing
+ * under those locks.  Freeze ages are computed on the same tick from each
+ * table's cached relfrozenxid and relminmxid against the next transaction
+ * and multixact ids, as age() and mxid_age() do; running vacuums come from
+ * the backends' progress slots.  So a table of any database is seen over
+ * its threshold, or near its freeze max age, one tick after its statistics
+ * are flushed, without starting anything.
+ *
+ * Catalog facts (reltuples, reloptions, relfrozenxid, names) need a process
+ * connected to the table's database: in PostgreSQL 15 a process reads only
+ * its own database's catalogs.  The sampler starts a short-lived background
+ * worker connected to one database, which reads pg_class, the reloptions
+ * and the statistics in one query, computes the threshold autovacuum would
+ * use (relation_needs_vacanalyze() in autovacuum.c is static, so its
+ * dead-tuple formula is repeated here), writes the database's entries into
+ * a fixed shared hash and exits.  Such a catalog scan is only started when
+ * the facts of a database may have changed: never scanned; a tracked
+ * table's vacuum or analyze time moved (reltuples and relfrozenxid move
+ * with them); its number of relation statistics entries changed (a table
+ * created or dropped); or vacuum_catalog_refresh has passed (a reloption
+ * changed by ALTER TABLE leaves no other trace).  Never-scanned databases
+ * go first, then changed ones, then the oldest refresh.  At most one scan
+ * runs, and at most one starts per second.
+ *
+ * Caps: max_tracked_tables over all databases (the shared hash) and
+ * max_tracked_tables_per_database.  A scan keeps its database's worst
+ * tables (vacuum_rank.h); a table it drops, or an entry of another database
+ * it displaces when the hash is full, is an eviction, logged as a removal
+ * for delta snapshots and counted.
  *
  * Locking discipline: vac_shared->lock (LWLock) protects the table hash
  * and the per-database list.  The scan worker takes it exclusively once
- * per scan to write its results; readers take it shared to copy.  User
- * statements never take it.
+ * per scan to write its results, the sampler once per tick to apply the
+ * statistics it copied; readers take it shared to copy.  Arrays are sized
+ * before it is taken.  User statements never take it.
  *
  * Horizon holders are read live, when asked, from PostgreSQL's own views
  * of the proc array, prepared transactions and slots, so they are never
@@ -47,11 +68,15 @@
 
 #include "access/heapam.h"
 #include "access/htup_details.h"
+#include "access/multixact.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/transam.h"
 #include "access/xact.h"
 #include "catalog/pg_database.h"
+#include "commands/progress.h"
 #include "executor/spi.h"
+#include "lib/dshash.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -59,12 +84,14 @@
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "tcop/tcopprot.h"
+#include "utils/backend_progress.h"
 #include "utils/backend_status.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
+#include "utils/pgstat_internal.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 #include "utils/varlena.h"
@@ -77,12 +104,16 @@
 #include "text_clip.h"
 #include "generation.h"
 #include "vacuum.h"
+#include "vacuum_rank.h"
 
 #define VACUUM_TRANCHE		"odoo_retail_guard_vacuum"
 #define VACUUM_SHMEM_NAME	"odoo_retail_guard vacuum"
 #define VACUUM_HASH_NAME	"odoo_retail_guard vacuum tables"
-#define VACUUM_MAX_DBS		512
-#define VACUUM_RESCAN_S		10
+#define VACUUM_MAX_DBS		2048
+#define VACUUM_START_GAP_MS	1000	/* at most one scan-worker start per second */
+
+/* the four statistics times, in this order: a move means a catalog change */
+#define VAC_TIMES			4
 
 typedef struct VacKey
 {
@@ -94,6 +125,9 @@ typedef struct VacEntry
 {
 	VacKey		key;			/* hash key, must be first */
 	uint64		generation;		/* scan of its database that wrote it */
+	TransactionId relfrozenxid; /* catalog facts of the last scan */
+	MultiXactId relminmxid;
+	TimestampTz scan_times[VAC_TIMES];	/* vacuum/analyze times the scan saw */
 	OrgAutovacuumLag lag;		/* query pointer unused */
 } VacEntry;
 
@@ -102,14 +136,19 @@ typedef struct VacDb
 	Oid			dbid;
 	uint64		generation;
 	TimestampTz scanned_at;
+	uint64		scans;			/* catalog scans written */
+	int			untracked;		/* its tables left out by the caps at the last scan */
 } VacDb;
 
 typedef struct OrgVacuumShared
 {
 	LWLock	   *lock;
 	int			capacity;
-	uint64		untracked;
+	uint64		untracked;		/* tables a scan could not place (hash full) */
+	uint64		evicted;		/* tracked tables dropped for worse ones */
 	uint64		scans;
+	uint64		scan_starts;	/* scan workers started */
+	uint64		stat_passes;	/* statistics passes applied */
 	uint64		skipped_ticks;	/* pg_database was locked */
 	double		scan_cpu_us;	/* CPU used by scan workers, start-up included */
 	int			ndbs;
@@ -121,19 +160,51 @@ static HTAB *vac_hash = NULL;
 static SPIPlanPtr horizon_plan = NULL;	/* per backend, kept */
 
 static void log_vacuum_removal(const VacEntry *e);
+static const char *vacuum_phase_name(int phase);
+static OrgAutovacuumLag lag_with_generation(const OrgAutovacuumLag *old,
+											const OrgAutovacuumLag *row);
 
-/* sampler-local */
+/* sampler-local, one per listed database, sorted by oid */
 typedef struct DbActivity
 {
 	Oid			dbid;
-	uint64		signature;		/* row counters + last autovacuum at the scan */
-	TimestampTz scanned;		/* when its last scan was started */
+	int64		stat_entries;	/* relation statistics entries; -1 unknown */
+	bool		changed;		/* catalog facts may have changed */
+	TimestampTz scanned;		/* when its last scan was started; 0 never */
 } DbActivity;
 
 static BackgroundWorkerHandle *scan_handle = NULL;
-static Oid	last_scanned_db = InvalidOid;
+static Oid	scanning_db = InvalidOid;
+static TimestampTz last_start = 0;
 static DbActivity *activity = NULL;
 static int	nactivity = 0;
+
+/* one table's moving figures, copied from the shared statistics */
+typedef struct StatRow
+{
+	Oid			dbid;
+	Oid			relid;
+	int64		live_tuples;
+	int64		dead_tuples;
+	TimestampTz times[VAC_TIMES];
+} StatRow;
+
+/* a vacuum in progress, from a backend's progress slot */
+typedef struct VacProgress
+{
+	Oid			dbid;
+	Oid			relid;
+	int32		pid;
+	int			phase;
+} VacProgress;
+
+/* a scan worker's row: the figures and the catalog facts kept beside them */
+typedef struct ScanRow
+{
+	OrgAutovacuumLag lag;
+	TransactionId relfrozenxid;
+	MultiXactId relminmxid;
+} ScanRow;
 
 /*
  * One query per database.  Thresholds follow relation_needs_vacanalyze():
@@ -154,7 +225,7 @@ static const char *const scan_query =
 "       age(c.relfrozenxid)::int8, mxid_age(c.relminmxid)::int8, "
 "       least(coalesce(o.fmax, current_setting('autovacuum_freeze_max_age')::int8), "
 "             current_setting('autovacuum_freeze_max_age')::int8), "
-"       p.pid, p.phase::int4, c.relnamespace "
+"       p.pid, p.phase::int4, c.relnamespace, c.relfrozenxid, c.relminmxid "
 "FROM pg_catalog.pg_class c "
 "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
 "LEFT JOIN LATERAL ("
@@ -218,13 +289,9 @@ org_vacuum_shmem_startup(void)
 	vac_shared = ShmemInitStruct(VACUUM_SHMEM_NAME, sizeof(OrgVacuumShared), &found);
 	if (!found)
 	{
+		memset(vac_shared, 0, sizeof(OrgVacuumShared));
 		vac_shared->lock = &(GetNamedLWLockTranche(VACUUM_TRANCHE))->lock;
 		vac_shared->capacity = org_max_tracked_tables;
-		vac_shared->untracked = 0;
-		vac_shared->scans = 0;
-		vac_shared->skipped_ticks = 0;
-		vac_shared->scan_cpu_us = 0;
-		vac_shared->ndbs = 0;
 	}
 	memset(&info, 0, sizeof(info));
 	info.keysize = sizeof(VacKey);
@@ -260,19 +327,6 @@ database_wanted(const char *datname)
 	}
 	return wanted;
 }
-
-/* what changes in a database when its tables may need a new look */
-static uint64
-database_signature(Oid dbid)
-{
-	PgStat_StatDBEntry *db = pgstat_fetch_stat_dbentry(dbid);
-
-	if (db == NULL)
-		return 0;
-	return (uint64) db->n_tuples_inserted + (uint64) db->n_tuples_updated +
-		(uint64) db->n_tuples_deleted + (uint64) db->last_autovac_time;
-}
-
 /*
  * Our read-only queries, with a search_path that only reaches pg_catalog
  * (pg_temp last, and never for functions and operators).  An error on the
@@ -329,11 +383,10 @@ spi_execute_pinned_kept(SPIPlanPtr *plan, const char *query)
 
 /*
  * Databases that accept connections, are no templates and are wanted,
- * sorted by oid, with their activity signature.  NULL when pg_database
- * cannot be read without waiting.
+ * sorted by oid.  NULL when pg_database cannot be read without waiting.
  */
 static Oid *
-list_databases(int *count, uint64 **signatures)
+list_databases(int *count)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	Oid		   *oids = NULL;
@@ -342,7 +395,6 @@ list_databases(int *count, uint64 **signatures)
 	Relation	rel;
 	TableScanDesc scan;
 	HeapTuple	tup;
-	int			i;
 
 	StartTransactionCommand();
 	if (!ConditionalLockRelationOid(DatabaseRelationId, AccessShareLock))
@@ -374,60 +426,11 @@ list_databases(int *count, uint64 **signatures)
 	table_close(rel, AccessShareLock);
 
 	qsort(oids, n, sizeof(Oid), oid_cmp);
-	*signatures = MemoryContextAlloc(cxt, sizeof(uint64) * Max(n, 1));
-	for (i = 0; i < n; i++)
-		(*signatures)[i] = database_signature(oids[i]);
-
-	/* also drops the statistics snapshot */
 	CommitTransactionCommand();
 	MemoryContextSwitchTo(cxt);
 
 	*count = n;
 	return oids;
-}
-
-static DbActivity *
-activity_of(Oid dbid)
-{
-	int			i;
-
-	for (i = 0; i < nactivity; i++)
-	{
-		if (activity[i].dbid == dbid)
-			return &activity[i];
-	}
-	return NULL;
-}
-
-/* a database needs a scan when it changed or was not scanned for a while */
-static bool
-needs_scan(Oid dbid, uint64 signature, TimestampTz now)
-{
-	DbActivity *a = activity_of(dbid);
-
-	if (a == NULL)
-		return true;
-	return a->signature != signature ||
-		TimestampDifferenceExceeds(a->scanned, now, VACUUM_RESCAN_S * 1000);
-}
-
-static void
-remember_scan(Oid dbid, uint64 signature, TimestampTz now)
-{
-	DbActivity *a = activity_of(dbid);
-
-	if (activity == NULL)
-		activity = MemoryContextAllocZero(TopMemoryContext,
-										  sizeof(DbActivity) * VACUUM_MAX_DBS);
-	if (a == NULL)
-	{
-		if (nactivity >= VACUUM_MAX_DBS)
-			nactivity = 0;		/* forget them all: they will be scanned */
-		a = &activity[nactivity++];
-		a->dbid = dbid;
-	}
-	a->signature = signature;
-	a->scanned = now;
 }
 
 /* forget tables of databases no longer listed; caller holds no lock */
@@ -469,44 +472,389 @@ forget_other_databases(Oid *oids, int n)
 	LWLockRelease(vac_shared->lock);
 }
 
-/* index of the first database after the last one scanned */
 static int
-start_index(Oid *oids, int n)
+stat_row_cmp(const void *a, const void *b)
 {
+	const StatRow *x = a;
+	const StatRow *y = b;
+
+	if (x->dbid != y->dbid)
+		return x->dbid < y->dbid ? -1 : 1;
+	if (x->relid != y->relid)
+		return x->relid < y->relid ? -1 : 1;
+	return 0;
+}
+
+static int
+progress_cmp(const void *a, const void *b)
+{
+	const VacProgress *x = a;
+	const VacProgress *y = b;
+
+	if (x->dbid != y->dbid)
+		return x->dbid < y->dbid ? -1 : 1;
+	if (x->relid != y->relid)
+		return x->relid < y->relid ? -1 : 1;
+	return 0;
+}
+
+/*
+ * The listed databases' activity, carried over from the previous tick by
+ * oid: both lists are sorted.  A database seen for the first time has
+ * never been scanned.
+ */
+static void
+sync_activity(const Oid *oids, int n)
+{
+	DbActivity *next = MemoryContextAllocZero(TopMemoryContext,
+											  sizeof(DbActivity) * Max(n, 1));
 	int			i;
+	int			j = 0;
 
 	for (i = 0; i < n; i++)
 	{
-		if (oids[i] > last_scanned_db)
-			return i;
+		while (j < nactivity && activity[j].dbid < oids[i])
+			j++;
+		if (j < nactivity && activity[j].dbid == oids[i])
+			next[i] = activity[j];
+		else
+		{
+			next[i].dbid = oids[i];
+			next[i].stat_entries = -1;
+		}
 	}
-	return 0;
+	if (activity != NULL)
+		pfree(activity);
+	activity = next;
+	nactivity = n;
+}
+
+static DbActivity *
+activity_of(Oid dbid)
+{
+	DbActivity	key;
+
+	key.dbid = dbid;
+	return bsearch(&key, activity, nactivity, sizeof(DbActivity), oid_cmp);
+}
+
+/*
+ * Copy the relation statistics of the listed databases out of the shared
+ * statistics hash, as pgstat_build_snapshot() reads it: each entry under
+ * its own shared lock, copied, released.  Sorted by (database, relation).
+ * The copies are allocated while a partition of the statistics hash is
+ * locked, as the server's own snapshot does; never under our lock.
+ */
+static StatRow *
+read_relation_stats(const Oid *oids, int noids, int *count)
+{
+	dshash_seq_status hstat;
+	PgStatShared_HashEntry *p;
+	int			cap = 1024;
+	int			n = 0;
+	StatRow    *rows = palloc(sizeof(StatRow) * cap);
+
+	if (pgStatLocal.shared_hash == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("odoo_retail_guard sampler is not attached to the cumulative statistics")));
+
+	dshash_seq_init(&hstat, pgStatLocal.shared_hash, false);
+	while ((p = dshash_seq_next(&hstat)) != NULL)
+	{
+		PgStatShared_Relation *shrel;
+		PgStat_StatTabEntry tab;
+		StatRow    *r;
+
+		if (p->key.kind != PGSTAT_KIND_RELATION || p->dropped ||
+			!OidIsValid(p->key.dboid))
+			continue;
+		if (bsearch(&p->key.dboid, oids, noids, sizeof(Oid), oid_cmp) == NULL)
+			continue;
+
+		shrel = (PgStatShared_Relation *) dsa_get_address(pgStatLocal.dsa, p->body);
+		LWLockAcquire(&shrel->header.lock, LW_SHARED);
+		memcpy(&tab, &shrel->stats, sizeof(tab));
+		LWLockRelease(&shrel->header.lock);
+
+		if (n == cap)
+		{
+			cap *= 2;
+			rows = repalloc_huge(rows, sizeof(StatRow) * cap);
+		}
+		r = &rows[n++];
+		r->dbid = p->key.dboid;
+		r->relid = p->key.objoid;
+		r->live_tuples = tab.n_live_tuples;
+		r->dead_tuples = tab.n_dead_tuples;
+		r->times[0] = tab.vacuum_timestamp;
+		r->times[1] = tab.autovac_vacuum_timestamp;
+		r->times[2] = tab.analyze_timestamp;
+		r->times[3] = tab.autovac_analyze_timestamp;
+	}
+	dshash_seq_term(&hstat);
+
+	qsort(rows, n, sizeof(StatRow), stat_row_cmp);
+	*count = n;
+	return rows;
+}
+
+/* vacuums running now, from the backends' progress slots, sorted */
+static VacProgress *
+read_vacuum_progress(int *count)
+{
+	int			nb = pgstat_fetch_stat_numbackends();
+	VacProgress *out = palloc(sizeof(VacProgress) * Max(nb, 1));
+	int			n = 0;
+	int			i;
+
+	for (i = 1; i <= nb; i++)
+	{
+		LocalPgBackendStatus *local = pgstat_fetch_stat_local_beentry(i);
+		PgBackendStatus *be;
+
+		if (local == NULL)
+			continue;
+		be = &local->backendStatus;
+		if (be->st_progress_command != PROGRESS_COMMAND_VACUUM)
+			continue;
+		out[n].dbid = be->st_databaseid;
+		out[n].relid = be->st_progress_command_target;
+		out[n].pid = be->st_procpid;
+		out[n].phase = (int) be->st_progress_param[PROGRESS_VACUUM_PHASE];
+		n++;
+	}
+	/* the snapshot of the backends is not needed past this tick */
+	pgstat_clear_backend_activity_snapshot();
+	qsort(out, n, sizeof(VacProgress), progress_cmp);
+	*count = n;
+	return out;
+}
+
+/* whether a table's figures differ, as lag_with_generation() compares them */
+static bool
+figures_differ(const OrgAutovacuumLag *old, const OrgAutovacuumLag *next)
+{
+	OrgAutovacuumLag a = *next;
+
+	a.scanned_at = old->scanned_at;
+	a.lag_s = old->lag_s;
+	a.changed_generation = old->changed_generation;
+	return memcmp(&a, old, sizeof(a)) != 0;
+}
+
+/*
+ * Freeze ages move with every transaction of the cluster: taken live, every
+ * table would change on every tick and every delta snapshot would carry
+ * every table.  So a table's ages are taken when they moved by 1/1000 of
+ * its freeze max age (200,000 transactions by default) or when another of
+ * its figures changed; the view and the snapshots show the same values.
+ */
+static OrgAutovacuumLag
+stamp_live_figures(VacEntry *e, const OrgAutovacuumLag *next)
+{
+	OrgAutovacuumLag held = *next;
+	int64		step = Max(next->freeze_max_age / 1000, 1);
+
+	if (Abs(next->xid_age - e->lag.xid_age) < step)
+		held.xid_age = e->lag.xid_age;
+	if (Abs(next->mxid_age - e->lag.mxid_age) < step)
+		held.mxid_age = e->lag.mxid_age;
+	if (figures_differ(&e->lag, &held))
+		return lag_with_generation(&e->lag, next);
+	return lag_with_generation(&e->lag, &held);
+}
+
+/*
+ * Fresh figures of every tracked table from the copied statistics; caller
+ * holds the lock exclusively.  A table whose vacuum or analyze time moved
+ * since its database's last scan marks the database changed.
+ */
+static void
+apply_stats(const StatRow *stats, int nstats, const VacProgress *prog, int nprog,
+			TimestampTz now, TransactionId next_xid, MultiXactId next_mxid)
+{
+	HASH_SEQ_STATUS seq;
+	VacEntry   *e;
+
+	hash_seq_init(&seq, vac_hash);
+	while ((e = hash_seq_search(&seq)) != NULL)
+	{
+		OrgAutovacuumLag next = e->lag;
+		StatRow		key;
+		const StatRow *s;
+		VacProgress pkey;
+		const VacProgress *pr;
+		TimestampTz times[VAC_TIMES];
+
+		key.dbid = e->key.dbid;
+		key.relid = e->key.relid;
+		s = bsearch(&key, stats, nstats, sizeof(StatRow), stat_row_cmp);
+		/* no entry reads as zeros, as pg_stat_get_dead_tuples() does */
+		if (s != NULL)
+			memcpy(times, s->times, sizeof(times));
+		else
+			memset(times, 0, sizeof(times));
+		next.live_tuples = s ? s->live_tuples : 0;
+		next.dead_tuples = s ? s->dead_tuples : 0;
+		next.last_vacuum = times[0];
+		next.last_autovacuum = times[1];
+		next.last_analyze = times[2];
+		next.last_autoanalyze = times[3];
+		if (memcmp(times, e->scan_times, sizeof(times)) != 0 &&
+			e->key.dbid != scanning_db)
+		{
+			DbActivity *a = activity_of(e->key.dbid);
+
+			if (a != NULL)
+				a->changed = true;
+		}
+
+		/* autovacuum's test: dead tuples strictly above the threshold */
+		if (next.dead_tuples <= next.threshold)
+			next.over_threshold_since = 0;
+		else if (next.over_threshold_since == 0)
+			next.over_threshold_since = now;
+		next.dead_over_threshold = next.threshold > 0 ?
+			next.dead_tuples / next.threshold : 0;
+		next.xid_age = org_xid_age(next_xid, e->relfrozenxid);
+		next.mxid_age = org_mxid_age(next_mxid, e->relminmxid);
+
+		pkey.dbid = e->key.dbid;
+		pkey.relid = e->key.relid;
+		pr = bsearch(&pkey, prog, nprog, sizeof(VacProgress), progress_cmp);
+		next.vacuum_running = pr != NULL;
+		next.vacuum_pid = pr ? pr->pid : 0;
+		memset(next.vacuum_phase, 0, sizeof(next.vacuum_phase));
+		if (pr != NULL)
+			strlcpy(next.vacuum_phase, vacuum_phase_name(pr->phase),
+					ORG_VACUUM_PHASE_LEN);
+
+		e->lag = stamp_live_figures(e, &next);
+	}
+	vac_shared->stat_passes++;
+}
+
+/* a database whose relation statistics entries changed in number */
+static void
+note_entry_counts(const StatRow *stats, int nstats)
+{
+	int			i = 0;
+	int			k;
+
+	for (k = 0; k < nactivity; k++)
+	{
+		DbActivity *a = &activity[k];
+		int64		count = 0;
+
+		while (i < nstats && stats[i].dbid < a->dbid)
+			i++;
+		while (i < nstats && stats[i].dbid == a->dbid)
+		{
+			count++;
+			i++;
+		}
+		/* a scan under way may or may not see the change: keep the old count */
+		if (a->dbid == scanning_db)
+			continue;
+		if (a->stat_entries >= 0 && a->stat_entries != count)
+			a->changed = true;
+		a->stat_entries = count;
+	}
+}
+
+/*
+ * The database to scan next, or NULL: never scanned first, then changed,
+ * then the oldest whose refresh is due; the oldest scan first within each.
+ */
+static DbActivity *
+next_to_scan(TimestampTz now)
+{
+	DbActivity *best = NULL;
+	int			best_class = 3;
+	int			k;
+
+	for (k = 0; k < nactivity; k++)
+	{
+		DbActivity *a = &activity[k];
+		int			cls;
+
+		if (a->scanned == 0)
+			cls = 0;
+		else if (a->changed)
+			cls = 1;
+		else if (TimestampDifferenceExceeds(a->scanned, now,
+											org_vacuum_catalog_refresh * 1000))
+			cls = 2;
+		else
+			continue;
+		if (cls < best_class || (cls == best_class && a->scanned < best->scanned))
+		{
+			best = a;
+			best_class = cls;
+		}
+	}
+	return best;
+}
+
+static bool
+start_scan(Oid dbid)
+{
+	BackgroundWorker worker;
+	bool		started;
+	MemoryContext old;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_ConsistentState;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	strlcpy(worker.bgw_library_name, ORG_NAME, BGW_MAXLEN);
+	strlcpy(worker.bgw_function_name, "org_vacuum_scan_main", BGW_MAXLEN);
+	snprintf(worker.bgw_name, BGW_MAXLEN, "odoo_retail_guard vacuum scan of database %u", dbid);
+	strlcpy(worker.bgw_type, "odoo_retail_guard vacuum scan", BGW_MAXLEN);
+	worker.bgw_main_arg = ObjectIdGetDatum(dbid);
+	worker.bgw_notify_pid = 0;
+
+	/* the handle must outlive the tick's memory */
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	started = RegisterDynamicBackgroundWorker(&worker, &scan_handle);
+	MemoryContextSwitchTo(old);
+	if (!started)
+	{
+		/* no free worker slot now: try again next tick */
+		scan_handle = NULL;
+		return false;
+	}
+	return true;
 }
 
 void
 org_vacuum_sample(void)
 {
-	BackgroundWorker worker;
 	Oid		   *oids;
-	uint64	   *signatures;
-	uint64		signature = 0;
-	Oid			next = InvalidOid;
+	StatRow    *stats;
+	VacProgress *prog;
+	DbActivity *next;
+	TransactionId next_xid;
+	MultiXactId next_mxid;
 	TimestampTz now;
-	int			first;
+	int			nstats;
+	int			nprog;
 	int			n;
-	int			i;
 
 	if (scan_handle != NULL)
 	{
 		pid_t		pid;
 
-		if (GetBackgroundWorkerPid(scan_handle, &pid) != BGWH_STOPPED)
-			return;				/* the previous scan still runs */
-		pfree(scan_handle);
-		scan_handle = NULL;
+		if (GetBackgroundWorkerPid(scan_handle, &pid) == BGWH_STOPPED)
+		{
+			pfree(scan_handle);
+			scan_handle = NULL;
+			scanning_db = InvalidOid;
+		}
 	}
 
-	oids = list_databases(&n, &signatures);
+	oids = list_databases(&n);
 	if (oids == NULL)
 	{
 		LWLockAcquire(vac_shared->lock, LW_EXCLUSIVE);
@@ -517,52 +865,39 @@ org_vacuum_sample(void)
 		return;
 	}
 	forget_other_databases(oids, n);
+	sync_activity(oids, n);
 	if (n == 0)
 		return;
 
-	/* the next database after the last one scanned, in oid order, that needs it */
+	/* copy first, then compute and write under our lock only */
+	stats = read_relation_stats(oids, n, &nstats);
+	prog = read_vacuum_progress(&nprog);
+	next_xid = ReadNextTransactionId();
+	next_mxid = ReadNextMultiXactId();
 	now = GetCurrentTimestamp();
-	first = start_index(oids, n);
-	for (i = 0; i < n; i++)
-	{
-		int			k = (first + i) % n;
 
-		if (needs_scan(oids[k], signatures[k], now))
-		{
-			next = oids[k];
-			signature = signatures[k];
-			break;
-		}
-	}
-	if (!OidIsValid(next))
+	note_entry_counts(stats, nstats);
+	LWLockAcquire(vac_shared->lock, LW_EXCLUSIVE);
+	apply_stats(stats, nstats, prog, nprog, now, next_xid, next_mxid);
+	LWLockRelease(vac_shared->lock);
+
+	/* one scan at a time, at most one start per second */
+	if (scan_handle != NULL)
+		return;
+	if (last_start != 0 &&
+		!TimestampDifferenceExceeds(last_start, now, VACUUM_START_GAP_MS))
+		return;
+	next = next_to_scan(now);
+	if (next == NULL || !start_scan(next->dbid))
 		return;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_ConsistentState;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	strlcpy(worker.bgw_library_name, ORG_NAME, BGW_MAXLEN);
-	strlcpy(worker.bgw_function_name, "org_vacuum_scan_main", BGW_MAXLEN);
-	snprintf(worker.bgw_name, BGW_MAXLEN, "odoo_retail_guard vacuum scan of database %u", next);
-	strlcpy(worker.bgw_type, "odoo_retail_guard vacuum scan", BGW_MAXLEN);
-	worker.bgw_main_arg = ObjectIdGetDatum(next);
-	worker.bgw_notify_pid = 0;
-
-	/* the handle must outlive the tick's memory */
-	{
-		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
-		bool		started = RegisterDynamicBackgroundWorker(&worker, &scan_handle);
-
-		MemoryContextSwitchTo(old);
-		if (!started)
-		{
-			/* no free worker slot now: try again next interval */
-			scan_handle = NULL;
-			return;
-		}
-	}
-	last_scanned_db = next;
-	remember_scan(next, signature, now);
+	last_start = now;
+	scanning_db = next->dbid;
+	next->scanned = now;
+	next->changed = false;
+	LWLockAcquire(vac_shared->lock, LW_EXCLUSIVE);
+	vac_shared->scan_starts++;
+	LWLockRelease(vac_shared->lock);
 }
 
 /* ---------------------------------------------------------------------
@@ -627,14 +962,15 @@ spi_float8(HeapTuple tup, TupleDesc desc, int col)
 }
 
 static void
-row_to_lag(HeapTuple tup, TupleDesc desc, OrgAutovacuumLag *l, TimestampTz now)
+row_to_scan_row(HeapTuple tup, TupleDesc desc, ScanRow *r, TimestampTz now)
 {
 	bool		isnull;
 	char	   *nspname = SPI_getvalue(tup, desc, 2);
 	char	   *relname = SPI_getvalue(tup, desc, 3);
+	OrgAutovacuumLag *l = &r->lag;
 	Datum		d;
 
-	memset(l, 0, sizeof(OrgAutovacuumLag));
+	memset(r, 0, sizeof(ScanRow));
 	l->dbid = MyDatabaseId;
 	l->relid = DatumGetObjectId(spi_value(tup, desc, 1, &isnull));
 	org_relation_label(DatumGetObjectId(spi_value(tup, desc, 18, &isnull)),
@@ -664,6 +1000,10 @@ row_to_lag(HeapTuple tup, TupleDesc desc, OrgAutovacuumLag *l, TimestampTz now)
 	}
 	l->dead_over_threshold = l->threshold > 0 ? l->dead_tuples / l->threshold : 0;
 	l->scanned_at = now;
+	d = spi_value(tup, desc, 19, &isnull);
+	r->relfrozenxid = isnull ? InvalidTransactionId : DatumGetTransactionId(d);
+	d = spi_value(tup, desc, 20, &isnull);
+	r->relminmxid = isnull ? InvalidMultiXactId : DatumGetTransactionId(d);
 }
 
 static VacDb *
@@ -679,9 +1019,8 @@ vac_db(Oid dbid)
 	if (vac_shared->ndbs >= VACUUM_MAX_DBS)
 		return NULL;
 	i = vac_shared->ndbs++;
+	memset(&vac_shared->dbs[i], 0, sizeof(VacDb));
 	vac_shared->dbs[i].dbid = dbid;
-	vac_shared->dbs[i].generation = 0;
-	vac_shared->dbs[i].scanned_at = 0;
 	return &vac_shared->dbs[i];
 }
 
@@ -726,66 +1065,212 @@ log_vacuum_removal(const VacEntry *e)
 	org_removal_log(&r);
 }
 
+/* a table's rank from its figures */
+static OrgVacuumRank
+rank_of(const OrgAutovacuumLag *l, int index)
+{
+	OrgVacuumRank r;
+
+	memset(&r, 0, sizeof(r));
+	r.over_threshold = l->dead_tuples > l->threshold;
+	r.badness = org_vacuum_badness((double) l->dead_tuples, l->threshold,
+								   l->xid_age, l->freeze_max_age);
+	r.dbid = l->dbid;
+	r.relid = l->relid;
+	r.index = index;
+	return r;
+}
+
+/*
+ * What a scan writes, decided before the lock is taken: its rows ranked
+ * worst first, how many the per-database cap keeps, the relations it
+ * leaves out, and room for ranking other databases' entries when the
+ * hash is full.
+ */
+typedef struct ScanPlan
+{
+	ScanRow    *rows;
+	int			n;
+	OrgVacuumRank *ranks;		/* worst first; [0 .. kept - 1] are kept */
+	int			kept;
+	Oid		   *kept_relids;	/* sorted */
+	Oid		   *dropped_relids; /* sorted: left out by the per-database cap */
+	int			ndropped;
+	OrgVacuumRank *victims;		/* capacity entries, or NULL when not full */
+} ScanPlan;
+
+static void
+plan_scan(ScanPlan *plan, ScanRow *rows, int n)
+{
+	int			i;
+	int64		entries;
+
+	memset(plan, 0, sizeof(ScanPlan));
+	plan->rows = rows;
+	plan->n = n;
+	plan->ranks = palloc(sizeof(OrgVacuumRank) * Max(n, 1));
+	for (i = 0; i < n; i++)
+		plan->ranks[i] = rank_of(&rows[i].lag, i);
+	plan->kept = org_vacuum_rank_keep_worst(plan->ranks, n,
+											org_max_tracked_tables_per_database);
+
+	plan->kept_relids = palloc(sizeof(Oid) * Max(plan->kept, 1));
+	for (i = 0; i < plan->kept; i++)
+		plan->kept_relids[i] = plan->ranks[i].relid;
+	qsort(plan->kept_relids, plan->kept, sizeof(Oid), oid_cmp);
+	plan->ndropped = n - plan->kept;
+	plan->dropped_relids = palloc(sizeof(Oid) * Max(plan->ndropped, 1));
+	for (i = 0; i < plan->ndropped; i++)
+		plan->dropped_relids[i] = plan->ranks[plan->kept + i].relid;
+	qsort(plan->dropped_relids, plan->ndropped, sizeof(Oid), oid_cmp);
+
+	LWLockAcquire(vac_shared->lock, LW_SHARED);
+	entries = hash_get_num_entries(vac_hash);
+	LWLockRelease(vac_shared->lock);
+	if (entries + plan->kept > vac_shared->capacity)
+		plan->victims = MemoryContextAllocHuge(CurrentMemoryContext,
+											   sizeof(OrgVacuumRank) *
+											   Max(vac_shared->capacity, 1));
+}
+
+/* other databases' entries, worst first; caller holds the lock */
+static int
+rank_victims(OrgVacuumRank *victims)
+{
+	HASH_SEQ_STATUS seq;
+	VacEntry   *e;
+	int			n = 0;
+
+	hash_seq_init(&seq, vac_hash);
+	while ((e = hash_seq_search(&seq)) != NULL)
+	{
+		if (e->key.dbid == MyDatabaseId || n >= vac_shared->capacity)
+			continue;
+		victims[n++] = rank_of(&e->lag, 0);
+	}
+	qsort(victims, n, sizeof(OrgVacuumRank), org_vacuum_rank_cmp);
+	return n;
+}
+
+static void
+remove_entry(VacEntry *e, bool evicted)
+{
+	log_vacuum_removal(e);
+	if (evicted)
+		vac_shared->evicted++;
+	hash_search(vac_hash, &e->key, HASH_REMOVE, NULL);
+}
+
+/*
+ * An entry for a table the scan keeps: the existing one, a free one, or
+ * the least bad entry of another database when that ranks below this
+ * table.  NULL when there is no room.
+ */
+static VacEntry *
+entry_for(ScanPlan *plan, const OrgVacuumRank *rank, int *nvictims, bool *found)
+{
+	VacKey		key;
+	VacEntry   *e;
+
+	key.dbid = MyDatabaseId;
+	key.relid = rank->relid;
+	e = hash_search(vac_hash, &key, HASH_FIND, found);
+	if (e != NULL)
+		return e;
+	/* the hash is sized by max_tracked_tables: never grow past it */
+	if (hash_get_num_entries(vac_hash) < vac_shared->capacity)
+		return hash_search(vac_hash, &key, HASH_ENTER_NULL, found);
+	if (plan->victims == NULL)
+		return NULL;
+	if (*nvictims < 0)
+		*nvictims = rank_victims(plan->victims);
+	while (*nvictims > 0)
+	{
+		OrgVacuumRank *least = &plan->victims[*nvictims - 1];
+		VacKey		vk;
+		VacEntry   *victim;
+
+		if (!org_vacuum_rank_worse(rank, least))
+			return NULL;
+		(*nvictims)--;
+		vk.dbid = least->dbid;
+		vk.relid = least->relid;
+		victim = hash_search(vac_hash, &vk, HASH_FIND, NULL);
+		if (victim == NULL)
+			continue;
+		remove_entry(victim, true);
+		return hash_search(vac_hash, &key, HASH_ENTER_NULL, found);
+	}
+	return NULL;
+}
+
 /* write one database's scan; caller holds the lock exclusively */
 static void
-store_scan(OrgAutovacuumLag *rows, int n, TimestampTz now)
+store_scan(ScanPlan *plan, TimestampTz now)
 {
 	VacDb	   *db = vac_db(MyDatabaseId);
 	HASH_SEQ_STATUS seq;
 	VacEntry   *e;
 	uint64		generation;
+	int			nvictims = -1;
+	int			misses = 0;
 	int			i;
 
 	if (db == NULL)
+	{
+		vac_shared->untracked += plan->n;
 		return;
+	}
 	generation = ++db->generation;
 	db->scanned_at = now;
 
-	for (i = 0; i < n; i++)
+	/* tables gone since the last scan, or now left out by the cap */
+	hash_seq_init(&seq, vac_hash);
+	while ((e = hash_seq_search(&seq)) != NULL)
 	{
-		VacKey		key;
-		bool		found;
-		TimestampTz since = 0;
-		bool		over;
+		if (e->key.dbid != MyDatabaseId)
+			continue;
+		if (bsearch(&e->key.relid, plan->kept_relids, plan->kept,
+					sizeof(Oid), oid_cmp) != NULL)
+			continue;
+		remove_entry(e, bsearch(&e->key.relid, plan->dropped_relids,
+								plan->ndropped, sizeof(Oid), oid_cmp) != NULL);
+	}
 
-		key.dbid = rows[i].dbid;
-		key.relid = rows[i].relid;
-		e = hash_search(vac_hash, &key, HASH_FIND, &found);
+	/* worst first, so a full hash keeps the worst */
+	for (i = 0; i < plan->kept; i++)
+	{
+		ScanRow    *row = &plan->rows[plan->ranks[i].index];
+		bool		found = false;
+		TimestampTz since = 0;
+
+		e = entry_for(plan, &plan->ranks[i], &nvictims, &found);
 		if (e == NULL)
 		{
-			/* the hash is sized by max_tracked_tables: never grow past it */
-			if (hash_get_num_entries(vac_hash) < vac_shared->capacity)
-				e = hash_search(vac_hash, &key, HASH_ENTER_NULL, &found);
-			if (e == NULL)
-			{
-				vac_shared->untracked++;
-				continue;
-			}
+			vac_shared->untracked++;
+			misses++;
+			continue;
 		}
 		if (found)
 			since = e->lag.over_threshold_since;
 
 		/* autovacuum's test: dead tuples strictly above the threshold */
-		over = rows[i].dead_tuples > rows[i].threshold;
-		if (!over)
+		if (!(row->lag.dead_tuples > row->lag.threshold))
 			since = 0;
 		else if (since == 0)
 			since = now;
-		rows[i].over_threshold_since = since;
+		row->lag.over_threshold_since = since;
 		e->generation = generation;
-		e->lag = lag_with_generation(found ? &e->lag : NULL, &rows[i]);
+		e->relfrozenxid = row->relfrozenxid;
+		e->relminmxid = row->relminmxid;
+		e->scan_times[0] = row->lag.last_vacuum;
+		e->scan_times[1] = row->lag.last_autovacuum;
+		e->scan_times[2] = row->lag.last_analyze;
+		e->scan_times[3] = row->lag.last_autoanalyze;
+		e->lag = lag_with_generation(found ? &e->lag : NULL, &row->lag);
 	}
-
-	/* tables gone since the last scan */
-	hash_seq_init(&seq, vac_hash);
-	while ((e = hash_seq_search(&seq)) != NULL)
-	{
-		if (e->key.dbid == MyDatabaseId && e->generation != generation)
-		{
-			log_vacuum_removal(e);
-			hash_search(vac_hash, &e->key, HASH_REMOVE, NULL);
-		}
-	}
+	db->untracked = plan->ndropped + misses;
+	db->scans++;
 	vac_shared->scans++;
 }
 
@@ -793,7 +1278,8 @@ void
 org_vacuum_scan_main(Datum main_arg)
 {
 	Oid			dbid = DatumGetObjectId(main_arg);
-	OrgAutovacuumLag *rows;
+	ScanRow    *rows;
+	ScanPlan	plan;
 	TimestampTz now;
 	uint64		n;
 	uint64		i;
@@ -821,12 +1307,13 @@ org_vacuum_scan_main(Datum main_arg)
 
 	now = GetCurrentTimestamp();
 	n = SPI_processed;
-	rows = palloc(sizeof(OrgAutovacuumLag) * Max(n, 1));
+	rows = palloc(sizeof(ScanRow) * Max(n, 1));
 	for (i = 0; i < n; i++)
-		row_to_lag(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, &rows[i], now);
+		row_to_scan_row(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, &rows[i], now);
+	plan_scan(&plan, rows, (int) n);
 
 	LWLockAcquire(vac_shared->lock, LW_EXCLUSIVE);
-	store_scan(rows, (int) n, now);
+	store_scan(&plan, now);
 	LWLockRelease(vac_shared->lock);
 
 	SPI_finish();
@@ -1003,6 +1490,8 @@ org_vacuum_horizon_collect(int *count, bool with_text)
 void
 org_vacuum_info(OrgVacuumInfo *info)
 {
+	int			i;
+
 	memset(info, 0, sizeof(OrgVacuumInfo));
 	LWLockAcquire(vac_shared->lock, LW_SHARED);
 	info->tables = hash_get_num_entries(vac_hash);
@@ -1012,5 +1501,10 @@ org_vacuum_info(OrgVacuumInfo *info)
 	info->scans = vac_shared->scans;
 	info->skipped_ticks = vac_shared->skipped_ticks;
 	info->scan_cpu_ms = vac_shared->scan_cpu_us / 1000.0;
+	info->scan_starts = vac_shared->scan_starts;
+	info->stat_passes = vac_shared->stat_passes;
+	info->evicted = vac_shared->evicted;
+	for (i = 0; i < vac_shared->ndbs; i++)
+		info->untracked_tables += vac_shared->dbs[i].untracked;
 	LWLockRelease(vac_shared->lock);
 }

@@ -6,15 +6,14 @@
  *		table has been over it, vacuum progress and freeze ages; and the
  *		cluster's xmin horizon holders.
  *
- * PostgreSQL 15 keeps per-table statistics keyed by database, and a process
- * can only read its own database's catalogs and stats.  So the sampler
- * visits one database per vacuum_sample_interval: it starts a short-lived
- * dynamic background worker connected to that database, which reads
- * pg_class and the cumulative stats in one query and writes the results
- * into a fixed shared hash (max_tracked_tables entries).  Databases are
- * visited in turn, so with N databases each one is refreshed every N
- * intervals.  Holders of the xmin horizon are read live from the proc
- * array and the slot array when asked.
+ * The sampler reads every database's table statistics from PostgreSQL's
+ * shared cumulative statistics on each vacuum tick; catalog facts
+ * (reltuples, reloptions, relfrozenxid) come from a short-lived worker
+ * connected to one database, started only when they may have changed (see
+ * vacuum.c).  Entries live in a fixed shared hash (max_tracked_tables,
+ * max_tracked_tables_per_database; the worst tables kept, vacuum_rank.h).
+ * Holders of the xmin horizon are read live from the proc array and the
+ * slot array when asked.
  *
  * OrgAutovacuumLag maps onto AutovacuumLag and OrgVacuumHorizon onto
  * VacuumHorizon in proto/odoo_retail_guard.proto (the snapshot carries the
@@ -88,6 +87,10 @@ typedef struct OrgVacuumInfo
 	uint64		scans;
 	uint64		skipped_ticks;	/* sampler ticks skipped: pg_database locked */
 	double		scan_cpu_ms;	/* CPU used by scan workers since start */
+	uint64		scan_starts;	/* scan workers started */
+	uint64		stat_passes;	/* statistics passes applied by the sampler */
+	uint64		evicted;		/* tracked tables dropped for worse ones */
+	int64		untracked_tables;	/* left out by the caps at the last scans */
 } OrgVacuumInfo;
 
 extern void org_vacuum_shmem_request(void);
