@@ -179,6 +179,8 @@ stats_node_update(node *n, int top_n)
 		METRIC_COUNTER, n, (double) n->shmem_restarts, NULL);
 	add(ms, "orguard_node_snapshot_bytes_total", "Bytes of snapshots read from the node.",
 		METRIC_COUNTER, n, (double) n->snapshot_bytes, NULL);
+	add(ms, "orguard_node_snapshots_total", "Snapshots decoded, full and delta (bytes per snapshot: "
+		"orguard_node_snapshot_bytes_total over this).", METRIC_COUNTER, n, (double) n->snapshots, NULL);
 	if (n->merge)
 	{
 		snapshot_merge_stats mst;
