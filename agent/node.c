@@ -1042,7 +1042,8 @@ static void
 apply_settings(collector *c, const agent_cfg *cfg)
 {
 	c->timeout_s = cfg->node_timeout_s;
-	c->spread_s = cfg->interval_s > cfg->node_timeout_s ? cfg->interval_s - cfg->node_timeout_s : 0;
+	/* half of what is left of the interval: the cycle still ends idle, and /metrics is published then */
+	c->spread_s = cfg->interval_s > cfg->node_timeout_s ? (cfg->interval_s - cfg->node_timeout_s) / 2 : 0;
 	c->statement_timeout_s = cfg->statement_timeout_s;
 	c->lock_timeout_s = cfg->lock_timeout_s;
 	c->reconnect_max_s = cfg->reconnect_max_s;

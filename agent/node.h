@@ -114,7 +114,7 @@ typedef struct collector
 	double		statement_timeout_s;
 	double		lock_timeout_s;
 	double		reconnect_max_s;
-	double		spread_s;		/* poll starts spread over this much of the interval */
+	double		spread_s;		/* poll starts spread over half of interval less deadline */
 	bool		deltas;			/* ask for delta snapshots */
 	double		full_every_s;	/* and a full one at least this often */
 } collector;
@@ -126,8 +126,9 @@ void		collector_free(collector *c);
 
 /*
  * starts a poll on every idle node, node i of n POLL_START_GAP_MS after the
- * one before it, or closer when that would not fit in spread_s (the
- * interval less the node deadline, so every poll ends before the next);
+ * one before it, or closer when that would not fit in spread_s (half
+ * of the interval less the node deadline: every poll ends before the next
+ * interval, and the cycle ends with all nodes idle, when it is published);
  * returns how many were still busy
  */
 int			collector_start_poll(collector *c, int64_t now_ms);

@@ -25,15 +25,18 @@ static void
 test_hundreds_fit_in_the_spread(void **state)
 {
 	(void) state;
-	/* 500 nodes, 10 s interval, 5 s deadline: over 5 s, the last one still ends in time */
-	assert_int_equal(poll_start_offset_ms(250, 500, 5.0), 2500);
-	assert_true(poll_start_offset_ms(499, 500, 5.0) + 5000 < 10000);
-	/* 2,000 nodes in the same 5 s: 2.5 ms apart */
-	assert_int_equal(poll_start_offset_ms(1000, 2000, 5.0), 2500);
-	assert_true(poll_start_offset_ms(1999, 2000, 5.0) < 5000);
-	/* 1 s interval, 0.8 s deadline: 500 starts within 0.2 s */
-	assert_true(poll_start_offset_ms(499, 500, 0.2) < 200);
-	assert_true(poll_start_offset_ms(250, 500, 0.2) > 0);
+	/*
+	 * 500 nodes, 10 s interval, 5 s deadline: spread over 2.5 s, 5 ms apart;
+	 * the last poll ends 2.5 s before the next interval
+	 */
+	assert_int_equal(poll_start_offset_ms(250, 500, 2.5), 1250);
+	assert_true(poll_start_offset_ms(499, 500, 2.5) + 5000 <= 7500);
+	/* 2,000 nodes in the same 2.5 s: 1.25 ms apart */
+	assert_int_equal(poll_start_offset_ms(1000, 2000, 2.5), 1250);
+	assert_true(poll_start_offset_ms(1999, 2000, 2.5) < 2500);
+	/* 1 s interval, 0.8 s deadline: 500 starts within 0.1 s */
+	assert_true(poll_start_offset_ms(499, 500, 0.1) < 100);
+	assert_true(poll_start_offset_ms(250, 500, 0.1) > 0);
 }
 
 static void
