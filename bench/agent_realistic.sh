@@ -161,7 +161,7 @@ for interval in 10 1; do
 		agent_start real "$ORG_TMP/r.conf"
 		pid=${AGENT_PIDS[real]}
 		url="http://127.0.0.1:$port/metrics"
-		all_up() { curl -fsS --max-time 10 "$url" >"$ORG_TMP/m.txt" 2>/dev/null &&
+		all_up() { curl -fsS --max-time 60 "$url" >"$ORG_TMP/m.txt" 2>/dev/null &&
 			[ "$(metric_sum "$ORG_TMP/m.txt" orguard_node_snapshot_ok)" -ge "$BENCH_NODES" ]; }
 		t_up=$(date +%s)
 		org_wait_until 300 "$BENCH_NODES nodes up" all_up 2>/dev/null ||
@@ -170,14 +170,14 @@ for interval in 10 1; do
 		write_conf "$ORG_TMP/r.conf" "$interval" "$deltas" "$port"
 		kill -HUP "$pid"
 		# two intervals of the measured settings before the window
-		polls_now() { curl -fsS --max-time 10 "$url" >"$ORG_TMP/m.txt" 2>/dev/null && metric_sum "$ORG_TMP/m.txt" orguard_node_polls_total; }
+		polls_now() { curl -fsS --max-time 60 "$url" >"$ORG_TMP/m.txt" 2>/dev/null && metric_sum "$ORG_TMP/m.txt" orguard_node_polls_total; }
 		p0=$(polls_now)
 		org_wait_until 200 "two intervals after the reload" \
-			bash -c "[ \$(curl -fsS --max-time 10 '$url' | awk '\$1 ~ /^orguard_node_polls_total/ {s+=\$NF} END {printf \"%.0f\", s+0}') -ge $((${p0:-0} + 2 * BENCH_NODES)) ]" 2>/dev/null
-		curl -fsS --max-time 10 "$url" >"$ORG_TMP/m0.txt"
+			bash -c "[ \$(curl -fsS --max-time 60 '$url' | awk '\$1 ~ /^orguard_node_polls_total/ {s+=\$NF} END {printf \"%.0f\", s+0}') -ge $((${p0:-0} + 2 * BENCH_NODES)) ]" 2>/dev/null
+		curl -fsS --max-time 60 "$url" >"$ORG_TMP/m0.txt"
 		t0=$(date +%s.%N) ticks0=$(cpu_ticks "$pid")
 		sleep "$BENCH_WINDOW_S"	# a benchmark, not a test: wall time is what it measures
-		curl -fsS --max-time 10 "$url" >"$ORG_TMP/m1.txt"
+		curl -fsS --max-time 60 "$url" >"$ORG_TMP/m1.txt"
 		t1=$(date +%s.%N) ticks1=$(cpu_ticks "$pid")
 		delta_of() { echo $(($(metric_sum "$ORG_TMP/m1.txt" "$1") - $(metric_sum "$ORG_TMP/m0.txt" "$1"))); }
 		polls=$(delta_of orguard_node_polls_total)
@@ -192,7 +192,7 @@ for interval in 10 1; do
 			"$(python3 -c "print('%.1f' % ($(rss_kb "$pid") / 1024))")" \
 			"$(python3 -c "print('%.1f' % ($bytes / 1024.0 / max(1, $snaps)))")" \
 			"$snaps" "$fulls" "$polls" "$(metric_max "$ORG_TMP/m1.txt" orguard_node_poll_duration_seconds)" "$over"
-		echo "      (warm-up: all first snapshots in ${warm_s} s)"
+		echo "      (warm-up: all first snapshots in ${warm_s} s; /metrics $(python3 -c "print('%.1f' % ($(wc -c <"$ORG_TMP/m1.txt") / 1048576.0))") MB)"
 		agent_kill real
 	done
 done
