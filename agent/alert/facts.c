@@ -29,6 +29,8 @@ struct facts_memory
 {
 	mem_entry  *v;
 	int			n;
+	int		   *slots;			/* open-addressing index into v (index + 1, 0 free) */
+	int			nslots;			/* a power of two, over twice n */
 	const cron_catalog *crons;	/* the node's, borrowed */
 };
 
@@ -39,7 +41,12 @@ facts_add(fact_list *l, rule_kind kind, const char *subject, double value, const
 	strbuf		sb;
 	va_list		ap;
 
-	l->v = xrealloc(l->v, sizeof(fact) * (size_t) (l->n + 1));
+	if (l->n == l->cap)
+	{
+		/* a node's 1,000 tables give as many facts: grown by doubling, not by one */
+		l->cap = l->cap ? l->cap * 2 : 16;
+		l->v = xrealloc(l->v, sizeof(fact) * (size_t) l->cap);
+	}
 	f = &l->v[l->n++];
 	memset(f, 0, sizeof(*f));
 	f->kind = kind;
@@ -66,6 +73,7 @@ facts_free(fact_list *l)
 	free(l->v);
 	l->v = NULL;
 	l->n = 0;
+	l->cap = 0;
 }
 
 facts_memory *
@@ -82,6 +90,7 @@ facts_memory_free(facts_memory *m)
 	for (int i = 0; i < m->n; i++)
 		free(m->v[i].key);
 	free(m->v);
+	free(m->slots);
 	free(m);
 }
 
@@ -91,18 +100,51 @@ facts_memory_use_crons(facts_memory *m, const cron_catalog *crons)
 	m->crons = crons;
 }
 
+static size_t
+mem_hash(const char *key)
+{
+	uint64_t	h = 1469598103934665603ULL;
+
+	for (; *key; key++)
+		h = (h ^ (unsigned char) *key) * 1099511628211ULL;
+	return (size_t) h;
+}
+
+/* the slot holding key, or the free slot where it goes */
+static int *
+mem_slot(facts_memory *m, const char *key)
+{
+	size_t		i = mem_hash(key) & (size_t) (m->nslots - 1);
+
+	while (m->slots[i] && strcmp(m->v[m->slots[i] - 1].key, key))
+		i = (i + 1) & (size_t) (m->nslots - 1);
+	return &m->slots[i];
+}
+
+/* a node keeps two entries per model: looked up by hash, not by a scan */
 static mem_entry *
 mem_get(facts_memory *m, const char *key, bool *created)
 {
-	for (int i = 0; i < m->n; i++)
-		if (!strcmp(m->v[i].key, key))
-		{
-			*created = false;
-			return &m->v[i];
-		}
+	int		   *slot;
+
+	if (2 * (m->n + 1) > m->nslots)
+	{
+		free(m->slots);
+		m->nslots = m->nslots ? m->nslots * 2 : 64;
+		m->slots = xcalloc((size_t) m->nslots, sizeof(int));
+		for (int i = 0; i < m->n; i++)
+			*mem_slot(m, m->v[i].key) = i + 1;
+	}
+	slot = mem_slot(m, key);
+	if (*slot)
+	{
+		*created = false;
+		return &m->v[*slot - 1];
+	}
 	m->v = xrealloc(m->v, sizeof(mem_entry) * (size_t) (m->n + 1));
 	memset(&m->v[m->n], 0, sizeof(mem_entry));
 	m->v[m->n].key = xstrdup(key);
+	*slot = m->n + 1;
 	*created = true;
 	return &m->v[m->n++];
 }
@@ -551,9 +593,66 @@ replication_facts(const OdooRetailGuard__Snapshot *s, fact_list *out)
 	}
 }
 
+/* a model entry's database and model, and its place in the snapshot */
+typedef struct subject_ref
+{
+	const char *database;
+	const char *model;
+	size_t		i;
+} subject_ref;
+
+static int
+by_subject(const void *a, const void *b)
+{
+	const subject_ref *x = a;
+	const subject_ref *y = b;
+	int			c = strcmp(x->database, y->database);
+
+	if (c == 0)
+		c = strcmp(x->model, y->model);
+	return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+/*
+ * For each model entry: whether it is the first of its database/model in
+ * the snapshot, and then the slow calls of all its operations (0 for the
+ * others).  Sorted once, not compared pairwise: a node has 1,000 models.
+ */
+static bool *
+subject_totals(const OdooRetailGuard__Snapshot *s, uint64_t **totals)
+{
+	size_t		n = s->n_models ? s->n_models : 1;
+	subject_ref *order = xcalloc(n, sizeof(subject_ref));
+	bool	   *first = xcalloc(n, sizeof(bool));
+
+	*totals = xcalloc(n, sizeof(uint64_t));
+	for (size_t i = 0; i < s->n_models; i++)
+	{
+		order[i].database = nz(s->models[i]->database);
+		order[i].model = nz(s->models[i]->model);
+		order[i].i = i;
+	}
+	qsort(order, s->n_models, sizeof(subject_ref), by_subject);
+	for (size_t g = 0; g < s->n_models;)
+	{
+		size_t		e = g;
+
+		first[order[g].i] = true;
+		for (; e < s->n_models && !strcmp(order[e].database, order[g].database) &&
+			 !strcmp(order[e].model, order[g].model); e++)
+			(*totals)[order[g].i] += s->models[order[e].i]->slow_calls;
+		g = e;
+	}
+	free(order);
+	return first;
+}
+
 static void
 query_facts(const OdooRetailGuard__Snapshot *s, facts_memory *mem, int64_t now, fact_list *out)
 {
+	uint64_t   *totals;
+	bool	   *first = subject_totals(s, &totals);
+
 	/* slow-call rate per database/model (summed over operations) */
 	for (size_t i = 0; i < s->n_models; i++)
 	{
@@ -562,19 +661,10 @@ query_facts(const OdooRetailGuard__Snapshot *s, facts_memory *mem, int64_t now, 
 		char	   *key;
 		bool		created;
 		mem_entry  *e;
-		uint64_t	total = 0;
-		bool		first_of_subject = true;
+		uint64_t	total = totals[i];
 
-		for (size_t j = 0; j < i; j++)
-			if (!strcmp(nz(s->models[j]->database), nz(m->database)) &&
-				!strcmp(nz(s->models[j]->model), nz(m->model)))
-				first_of_subject = false;
-		if (first_of_subject)
+		if (first[i])
 		{
-			for (size_t j = i; j < s->n_models; j++)
-				if (!strcmp(nz(s->models[j]->database), nz(m->database)) &&
-					!strcmp(nz(s->models[j]->model), nz(m->model)))
-					total += s->models[j]->slow_calls;
 			key = xasprintf("rate|%s", subject);
 			e = mem_get(mem, key, &created);
 			if (!created && now > e->at_us && total >= e->slow_calls)
@@ -619,6 +709,8 @@ query_facts(const OdooRetailGuard__Snapshot *s, facts_memory *mem, int64_t now, 
 		free(key);
 		free(subject);
 	}
+	free(first);
+	free(totals);
 }
 
 /*

@@ -28,6 +28,7 @@ typedef struct fact_list
 {
 	fact	   *v;
 	int			n;
+	int			cap;			/* slots allocated in v */
 } fact_list;
 
 fact	   *facts_add(fact_list *l, rule_kind kind, const char *subject, double value,

@@ -130,9 +130,22 @@ static const char *const crons_sql =
 /* a running job missing from the catalog reads ir_cron again, at most this often */
 #define CRONS_REFRESH_MS (5 * 60 * 1000)
 
-static const char *const snapshot_sql = "SELECT odoo_retail_guard.snapshot($1::pg_catalog.int8)";
+/*
+ * The snapshot comes in rows of at most SNAPSHOT_CHUNK bytes, in order:
+ * libpq holds a whole message in a connection's input buffer and never
+ * shrinks it, so one 1.3 MB row would keep 2 MB per node for good.
+ */
+#define SNAPSHOT_CHUNK "32768"
+#define SNAPSHOT_IN_CHUNKS(call) \
+"WITH s AS MATERIALIZED (SELECT " call " AS b)" \
+" SELECT pg_catalog.substr(s.b, c.i, " SNAPSHOT_CHUNK ")" \
+" FROM s, pg_catalog.generate_series(1, pg_catalog.length(s.b), " SNAPSHOT_CHUNK ") AS c(i)" \
+" ORDER BY c.i"
+
+static const char *const snapshot_sql =
+SNAPSHOT_IN_CHUNKS("odoo_retail_guard.snapshot($1::pg_catalog.int8)");
 static const char *const snapshot_delta_sql =
-"SELECT odoo_retail_guard.snapshot($1::pg_catalog.int8, $2::pg_catalog.int8)";
+SNAPSHOT_IN_CHUNKS("odoo_retail_guard.snapshot($1::pg_catalog.int8, $2::pg_catalog.int8)");
 
 /* ---------- node lifecycle ---------- */
 
@@ -407,6 +420,43 @@ start_connect(collector *c, node *n, int64_t now_ms)
 	n->connect_events = POLLOUT;
 }
 
+int64_t
+poll_start_offset_ms(int i, int n, double spread_s)
+{
+	double		gap = n > 0 ? spread_s * 1000.0 / n : 0;
+
+	if (gap > POLL_START_GAP_MS)
+		gap = POLL_START_GAP_MS;
+	return gap > 0 ? (int64_t) (gap * i) : 0;
+}
+
+/* the poll of a node whose start time has come */
+static void
+start_node(collector *c, node *n, int64_t now_ms)
+{
+	n->waiting = false;
+	n->poll_start_ms = now_ms;
+	n->deadline_ms = now_ms + (int64_t) (c->timeout_s * 1000);
+	if (n->state == NODE_DISCONNECTED)
+	{
+		if (now_ms < n->next_connect_ms)
+		{
+			/* still backing off: report the last failure again */
+			n->obs.reachable = false;
+			finish_poll(n, now_ms);
+			return;
+		}
+		start_connect(c, n, now_ms);
+	}
+	else
+		send_query(c, n, NODE_STATS, now_ms);
+}
+
+/*
+ * Hundreds of nodes do not all connect and ask at the same instant: their
+ * starts are spread, so that a server holding many of them (databases of
+ * one cluster, or a pooler) and this agent see a steady flow.
+ */
 int
 collector_start_poll(collector *c, int64_t now_ms)
 {
@@ -423,23 +473,12 @@ collector_start_poll(collector *c, int64_t now_ms)
 		}
 		node_consume(n);
 		n->busy = true;
-		n->poll_start_ms = now_ms;
-		n->deadline_ms = now_ms + (int64_t) (c->timeout_s * 1000);
 		memset(&n->obs, 0, sizeof(n->obs));
 		n->snapshot_error[0] = '\0';
-		if (n->state == NODE_DISCONNECTED)
-		{
-			if (now_ms < n->next_connect_ms)
-			{
-				/* still backing off: report the last failure again */
-				n->obs.reachable = false;
-				finish_poll(n, now_ms);
-				continue;
-			}
-			start_connect(c, n, now_ms);
-		}
-		else
-			send_query(c, n, NODE_STATS, now_ms);
+		n->waiting = true;
+		n->start_ms = now_ms + poll_start_offset_ms(i, c->n, c->spread_s);
+		if (n->start_ms <= now_ms)
+			start_node(c, n, now_ms);
 	}
 	return busy;
 }
@@ -606,14 +645,25 @@ merge_snapshot(node *n, OdooRetailGuard__Snapshot *sn, int64_t now_ms)
 static void
 read_snapshot(node *n, PGresult *r, int64_t now_ms)
 {
-	if (PQntuples(r) != 1 || PQgetisnull(r, 0, 0))
+	if (PQntuples(r) < 1 || PQnfields(r) != 1)
 		snprintf(n->snapshot_error, sizeof(n->snapshot_error), "snapshot() returned no data");
 	else
 	{
-		size_t		len = (size_t) PQgetlength(r, 0, 0);
-		const uint8_t *data = (const uint8_t *) PQgetvalue(r, 0, 0);
+		size_t		len = 0;
+		uint8_t    *data;
 
+		/* the chunks of SNAPSHOT_IN_CHUNKS, joined */
+		for (int i = 0; i < PQntuples(r); i++)
+			len += (size_t) PQgetlength(r, i, 0);
+		data = xmalloc(len ? len : 1);
+		len = 0;
+		for (int i = 0; i < PQntuples(r); i++)
+		{
+			memcpy(data + len, PQgetvalue(r, i, 0), (size_t) PQgetlength(r, i, 0));
+			len += (size_t) PQgetlength(r, i, 0);
+		}
 		n->snap = odoo_retail_guard__snapshot__unpack(NULL, len, data);
+		free(data);
 		n->snapshot_bytes += len;
 		if (!n->snap)
 			snprintf(n->snapshot_error, sizeof(n->snapshot_error),
@@ -622,6 +672,14 @@ read_snapshot(node *n, PGresult *r, int64_t now_ms)
 		{
 			const OdooRetailGuard__NodeIdentity *id = n->snap->node;
 			OdooRetailGuard__Snapshot *sn = n->snap;
+
+			/*
+			 * Nothing in the agent reads the statements themselves (rules,
+			 * /metrics and the status page use their per-model sums): not
+			 * kept, at 5,000 statements they are most of a node's memory.
+			 */
+			DROP_RING(sn, queries);
+			n->snapshots++;
 			cursor_life life = !id ? CURSOR_SAME_LIFE :
 				cursor_life_check(n->system_id, n->start_us, n->incarnation, id->system_identifier,
 								  id->postmaster_start_us, id->shmem_incarnation);
@@ -839,7 +897,14 @@ collector_step(collector *c, int timeout_ms)
 	{
 		node	   *n = c->v[i];
 
-		if (!n->busy || !n->conn)
+		if (n->busy && n->waiting)
+		{
+			if (n->start_ms <= now)
+				start_node(c, n, now);
+			else if (n->start_ms - now < timeout_ms)
+				timeout_ms = (int) (n->start_ms - now);
+		}
+		if (!n->busy || n->waiting || !n->conn)
 			continue;
 		if (n->deadline_ms - now < timeout_ms)
 			timeout_ms = (int) (n->deadline_ms - now > 0 ? n->deadline_ms - now : 0);
@@ -864,7 +929,7 @@ collector_step(collector *c, int timeout_ms)
 	{
 		node	   *n = c->v[i];
 
-		if (n->busy && now >= n->deadline_ms)
+		if (n->busy && !n->waiting && now >= n->deadline_ms)
 		{
 			char		msg[128];
 
@@ -884,6 +949,8 @@ static void
 apply_settings(collector *c, const agent_cfg *cfg)
 {
 	c->timeout_s = cfg->node_timeout_s;
+	/* half of what is left of the interval: the cycle still ends idle, and /metrics is published then */
+	c->spread_s = cfg->interval_s > cfg->node_timeout_s ? (cfg->interval_s - cfg->node_timeout_s) / 2 : 0;
 	c->statement_timeout_s = cfg->statement_timeout_s;
 	c->lock_timeout_s = cfg->lock_timeout_s;
 	c->reconnect_max_s = cfg->reconnect_max_s;

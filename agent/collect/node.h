@@ -46,6 +46,8 @@ typedef struct node
 	node_state	state;
 	short		connect_events;	/* what PQconnectPoll waits for */
 	bool		busy;			/* a poll is under way */
+	bool		waiting;		/* busy, and its poll starts at start_ms (see collector_start_poll) */
+	int64_t		start_ms;
 	bool		done;			/* a poll finished and awaits its reader */
 	int64_t		poll_start_ms;
 	int64_t		deadline_ms;
@@ -91,6 +93,7 @@ typedef struct node
 	uint64_t	failures;
 	uint64_t	overruns;
 	uint64_t	snapshot_bytes;
+	uint64_t	snapshots;		/* snapshots decoded: full and delta */
 	uint64_t	ring_gaps;		/* snapshots that said entries were overwritten unread */
 	uint64_t	shmem_restarts;	/* shared memory re-initialized under the same postmaster */
 	/*
@@ -109,6 +112,7 @@ typedef struct collector
 	double		statement_timeout_s;
 	double		lock_timeout_s;
 	double		reconnect_max_s;
+	double		spread_s;		/* poll starts spread over half of interval less deadline */
 	bool		deltas;			/* ask for delta snapshots */
 	double		full_every_s;	/* and a full one at least this often */
 } collector;
@@ -118,8 +122,17 @@ collector  *collector_new(const agent_cfg *cfg);
 void		collector_reload(collector *c, const agent_cfg *cfg);
 void		collector_free(collector *c);
 
-/* starts a poll on every idle node; returns how many were still busy */
+/*
+ * starts a poll on every idle node, node i of n POLL_START_GAP_MS after the
+ * one before it, or closer when that would not fit in spread_s (half
+ * of the interval less the node deadline: every poll ends before the next
+ * interval, and the cycle ends with all nodes idle, when it is published);
+ * returns how many were still busy
+ */
 int			collector_start_poll(collector *c, int64_t now_ms);
+#define POLL_START_GAP_MS 10
+/* when the poll of node i of n starts, in ms after the interval's tick */
+int64_t		poll_start_offset_ms(int i, int n, double spread_s);
 /* waits up to timeout_ms for sockets and advances every node */
 void		collector_step(collector *c, int timeout_ms);
 bool		collector_busy(const collector *c);

@@ -119,6 +119,39 @@ add_model_histograms(metric_set *ms, const node *n, int top_n)
 	free(by_time);
 }
 
+/* a value and where it came from, to keep the largest before any label is built */
+typedef struct ranked
+{
+	double		value;
+	size_t		i;
+} ranked;
+
+static int
+by_rank(const void *a, const void *b)
+{
+	const ranked *x = a;
+	const ranked *y = b;
+
+	if (x->value != y->value)
+		return x->value < y->value ? 1 : -1;
+	return (x->i > y->i) - (x->i < y->i);
+}
+
+/*
+ * The indexes of the top_n largest of v[0..count) (all when top_n < 0),
+ * largest first, ties in snapshot order: a node's 1,000 tables and models
+ * are ranked, and only the kept ones get label sets.
+ */
+static ranked *
+top_ranked(ranked *v, size_t count, int top_n, size_t *kept)
+{
+	for (size_t i = 0; i < count; i++)
+		v[i].i = i;
+	qsort(v, count, sizeof(ranked), by_rank);
+	*kept = top_n >= 0 && (size_t) top_n < count ? (size_t) top_n : count;
+	return v;
+}
+
 void
 stats_node_update(metric_set *ms, node *n, int top_n)
 {
@@ -143,6 +176,8 @@ stats_node_update(metric_set *ms, node *n, int top_n)
 		METRIC_COUNTER, n, (double) n->shmem_restarts, NULL);
 	add(ms, "orguard_node_snapshot_bytes_total", "Bytes of snapshots read from the node.",
 		METRIC_COUNTER, n, (double) n->snapshot_bytes, NULL);
+	add(ms, "orguard_node_snapshots_total", "Snapshots decoded, full and delta (bytes per snapshot: "
+		"orguard_node_snapshot_bytes_total over this).", METRIC_COUNTER, n, (double) n->snapshots, NULL);
 	if (n->merge)
 	{
 		snapshot_merge_stats mst;
@@ -182,29 +217,51 @@ stats_node_update(metric_set *ms, node *n, int top_n)
 		add(ms, "orguard_lock_wait_max_seconds", "Longest current lock wait.", METRIC_GAUGE, n,
 			max_wait / 1000.0, NULL);
 	}
-	for (size_t i = 0; i < s->n_models; i++)
 	{
-		const OdooRetailGuard__ModelStat *m = s->models[i];
+		size_t		nv = s->n_models > s->n_autovacuum_lag ? s->n_models : s->n_autovacuum_lag;
+		ranked	   *v = xcalloc(nv ? nv : 1, sizeof(ranked));
+		size_t		kept;
 
-		add(ms, "orguard_model_calls_total", "Statements per Odoo model and operation.", METRIC_COUNTER,
-			n, (double) m->calls, "datname", nz(m->database), "model", nz(m->model), "operation",
-			nz(m->operation), NULL);
-		add(ms, "orguard_model_seconds_total", "Statement time per Odoo model and operation.",
-			METRIC_COUNTER, n, m->total_ms / 1000.0, "datname", nz(m->database), "model",
-			nz(m->model), "operation", nz(m->operation), NULL);
-		add(ms, "orguard_model_slow_calls_total", "Slow statements per Odoo model and operation.",
-			METRIC_COUNTER, n, (double) m->slow_calls, "datname", nz(m->database), "model",
-			nz(m->model), "operation", nz(m->operation), NULL);
-	}
-	for (size_t i = 0; i < s->n_autovacuum_lag; i++)
-	{
-		const OdooRetailGuard__AutovacuumLag *a = s->autovacuum_lag[i];
+#define MODEL_FAMILY(name, help, field, scale) \
+		do { \
+			for (size_t i = 0; i < s->n_models; i++) \
+				v[i].value = (double) s->models[i]->field / (scale); \
+			top_ranked(v, s->n_models, top_n, &kept); \
+			for (size_t k = 0; k < kept; k++) \
+			{ \
+				const OdooRetailGuard__ModelStat *m = s->models[v[k].i]; \
+				add(ms, name, help, METRIC_COUNTER, n, v[k].value, "datname", nz(m->database), \
+					"model", nz(m->model), "operation", nz(m->operation), NULL); \
+			} \
+		} while (0)
+		MODEL_FAMILY("orguard_model_calls_total", "Statements per Odoo model and operation.", calls, 1);
+		MODEL_FAMILY("orguard_model_seconds_total", "Statement time per Odoo model and operation.",
+					 total_ms, 1000.0);
+		MODEL_FAMILY("orguard_model_slow_calls_total", "Slow statements per Odoo model and operation.",
+					 slow_calls, 1);
+#undef MODEL_FAMILY
+		for (size_t i = 0; i < s->n_autovacuum_lag; i++)
+			v[i].value = (double) s->autovacuum_lag[i]->dead_tuples;
+		top_ranked(v, s->n_autovacuum_lag, top_n, &kept);
+		for (size_t k = 0; k < kept; k++)
+		{
+			const OdooRetailGuard__AutovacuumLag *a = s->autovacuum_lag[v[k].i];
 
-		add(ms, "orguard_table_dead_tuples", "Dead tuples per table (top N).", METRIC_GAUGE, n,
-			(double) a->dead_tuples, "datname", nz(a->database), "relname", nz(a->relation), NULL);
-		add(ms, "orguard_table_autovacuum_lag_seconds", "Time a table has been over its autovacuum "
-			"threshold (top N).", METRIC_GAUGE, n, a->lag_s, "datname", nz(a->database), "relname",
-			nz(a->relation), NULL);
+			add(ms, "orguard_table_dead_tuples", "Dead tuples per table (top N).", METRIC_GAUGE, n,
+				v[k].value, "datname", nz(a->database), "relname", nz(a->relation), NULL);
+		}
+		for (size_t i = 0; i < s->n_autovacuum_lag; i++)
+			v[i].value = s->autovacuum_lag[i]->lag_s;
+		top_ranked(v, s->n_autovacuum_lag, top_n, &kept);
+		for (size_t k = 0; k < kept; k++)
+		{
+			const OdooRetailGuard__AutovacuumLag *a = s->autovacuum_lag[v[k].i];
+
+			add(ms, "orguard_table_autovacuum_lag_seconds", "Time a table has been over its autovacuum "
+				"threshold (top N).", METRIC_GAUGE, n, v[k].value, "datname", nz(a->database), "relname",
+				nz(a->relation), NULL);
+		}
+		free(v);
 	}
 	for (size_t i = 0; i < s->n_replication; i++)
 	{

@@ -494,6 +494,7 @@ typedef struct model_sum
 {
 	const char *key;
 	double		ms;
+	int			order;			/* the point's place: sums add up oldest first */
 } model_sum;
 
 static int
@@ -505,6 +506,17 @@ by_ms_desc(const void *a, const void *b)
 	return x < y ? 1 : x > y ? -1 : strcmp(((const model_sum *) a)->key, ((const model_sum *) b)->key);
 }
 
+/* by key, then oldest point first (the order the sums are added in) */
+static int
+by_key(const void *a, const void *b)
+{
+	const model_sum *x = a;
+	const model_sum *y = b;
+	int			c = strcmp(x->key, y->key);
+
+	return c ? c : (x->order > y->order) - (x->order < y->order);
+}
+
 static json_t *
 top_models_json(const status_board *b, int64_t now_us)
 {
@@ -512,17 +524,24 @@ top_models_json(const status_board *b, int64_t now_us)
 	int			n = 0;
 	json_t	   *a = json_array();
 
+	int			m = 0;
+
+	/* the window's points sorted by key and summed per key: hundreds of nodes send thousands */
 	for (int i = 0; i < b->n_points; i++)
 	{
-		int			j;
-
 		if (now_us - b->points[i].t_us > (int64_t) STATUS_MODEL_WINDOW_S * 1000000)
 			continue;
-		for (j = 0; j < n && strcmp(sums[j].key, b->points[i].key); j++)
-			;
-		if (j == n)
-			sums[n++].key = b->points[i].key;
-		sums[j].ms += b->points[i].ms;
+		sums[m].key = b->points[i].key;
+		sums[m].order = m;
+		sums[m++].ms = b->points[i].ms;
+	}
+	qsort(sums, (size_t) m, sizeof(model_sum), by_key);
+	for (int i = 0; i < m; i++)
+	{
+		if (n > 0 && !strcmp(sums[n - 1].key, sums[i].key))
+			sums[n - 1].ms += sums[i].ms;
+		else
+			sums[n++] = sums[i];
 	}
 	qsort(sums, (size_t) n, sizeof(model_sum), by_ms_desc);
 	for (int i = 0; i < n && i < STATUS_TOP_MODELS; i++)

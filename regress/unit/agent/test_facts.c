@@ -13,6 +13,7 @@
 #include "collect/node.h"
 #include "collect/standbys.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -198,6 +199,92 @@ test_snapshot_facts(void **state)
 	facts_memory_free(mem);
 }
 
+/*
+ * The slow-call rate sums a model's operations wherever they sit in the
+ * snapshot, once per database and model; models of the same name in two
+ * databases are two subjects.  1,000 more models (a big Odoo database)
+ * each get their own rate and p95 memory.
+ */
+static int
+count_kind(const fact_list *l, rule_kind k, const char *subject)
+{
+	int			n = 0;
+
+	for (int i = 0; i < l->n; i++)
+		if (l->v[i].kind == k && !strcmp(l->v[i].subject, subject))
+			n++;
+	return n;
+}
+
+static void
+model_poll(facts_memory *mem, int64_t now, uint64_t extra, fact_list *l)
+{
+	enum
+	{
+		NAMED = 4,
+		MANY = 1000
+	};
+	OdooRetailGuard__ModelStat ms[NAMED + MANY];
+	OdooRetailGuard__ModelStat *mp[NAMED + MANY];
+	OdooRetailGuard__Snapshot s = ODOO_RETAIL_GUARD__SNAPSHOT__INIT;
+	const char *db[NAMED] = {"odoo", "odoo", "odoo", "shop"};
+	const char *model[NAMED] = {"sale.order", "stock.quant", "sale.order", "sale.order"};
+	const char *op[NAMED] = {"select", "select", "update", "select"};
+	uint64_t	slow[NAMED] = {3, 1, 4, 10};
+	char		names[MANY][32];
+
+	for (int i = 0; i < NAMED + MANY; i++)
+	{
+		odoo_retail_guard__model_stat__init(&ms[i]);
+		if (i < NAMED)
+		{
+			ms[i].database = (char *) db[i];
+			ms[i].model = (char *) model[i];
+			ms[i].operation = (char *) op[i];
+			ms[i].slow_calls = slow[i] + extra * (uint64_t) (i + 1);
+		}
+		else
+		{
+			snprintf(names[i - NAMED], sizeof(names[0]), "x.table.%d", i - NAMED);
+			ms[i].database = "odoo";
+			ms[i].model = names[i - NAMED];
+			ms[i].operation = "select";
+			ms[i].slow_calls = extra;
+		}
+		mp[i] = &ms[i];
+	}
+	s.n_models = NAMED + MANY;
+	s.models = mp;
+	facts_from_snapshot(&s, mem, now, l);
+}
+
+static void
+test_rate_per_model(void **state)
+{
+	facts_memory *mem = facts_memory_new();
+	fact_list	l = {0};
+	const fact *f;
+
+	(void) state;
+	model_poll(mem, 1000000, 0, &l);
+	assert_int_equal(count_kind(&l, RULE_SLOW_QUERY_RATE, "odoo/sale.order"), 0);
+	facts_free(&l);
+	/* 60 s later: sale.order select +6, update +18; stock.quant +12; shop's +24; the others +6 */
+	model_poll(mem, 61000000, 6, &l);
+	assert_int_equal(count_kind(&l, RULE_SLOW_QUERY_RATE, "odoo/sale.order"), 1);
+	f = find(&l, RULE_SLOW_QUERY_RATE, "odoo/sale.order");
+	assert_true(f->value > 23.99 && f->value < 24.01);
+	f = find(&l, RULE_SLOW_QUERY_RATE, "odoo/stock.quant");
+	assert_true(f && f->value > 11.99 && f->value < 12.01);
+	f = find(&l, RULE_SLOW_QUERY_RATE, "shop/sale.order");
+	assert_true(f && f->value > 23.99 && f->value < 24.01);
+	f = find(&l, RULE_SLOW_QUERY_RATE, "odoo/x.table.999");
+	assert_true(f && f->value > 5.99 && f->value < 6.01);
+	assert_int_equal(count_kind(&l, RULE_SLOW_QUERY_RATE, "odoo/x.table.0"), 1);
+	facts_free(&l);
+	facts_memory_free(mem);
+}
+
 /* standbys that share an application_name each keep their own lag */
 static void
 test_standby_twins(void **state)
@@ -366,6 +453,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_snapshot_facts),
+		cmocka_unit_test(test_rate_per_model),
 		cmocka_unit_test(test_standby_twins),
 		cmocka_unit_test(test_p95_baseline),
 		cmocka_unit_test(test_observation_facts),
