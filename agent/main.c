@@ -865,7 +865,7 @@ run_agent(const char *path)
 			if (a.coll->v[i]->done)
 				node_finished(&a, i, a.coll->v[i]);
 		rb_trigger_reap(a.trig);
-		if (pending_publish && !collector_busy(a.coll))
+		if (pending_publish && !collector_cycle_busy(a.coll))
 		{
 			publish(&a);
 			save_cursors(&a);

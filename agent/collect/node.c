@@ -462,6 +462,7 @@ collector_start_poll(collector *c, int64_t now_ms)
 {
 	int			busy = 0;
 
+	c->cycle++;
 	for (int i = 0; i < c->n; i++)
 	{
 		node	   *n = c->v[i];
@@ -473,6 +474,7 @@ collector_start_poll(collector *c, int64_t now_ms)
 		}
 		node_consume(n);
 		n->busy = true;
+		n->cycle = c->cycle;
 		memset(&n->obs, 0, sizeof(n->obs));
 		n->snapshot_error[0] = '\0';
 		n->waiting = true;
@@ -488,6 +490,15 @@ collector_busy(const collector *c)
 {
 	for (int i = 0; i < c->n; i++)
 		if (c->v[i]->busy)
+			return true;
+	return false;
+}
+
+bool
+collector_cycle_busy(const collector *c)
+{
+	for (int i = 0; i < c->n; i++)
+		if (c->v[i]->busy && c->v[i]->cycle == c->cycle)
 			return true;
 	return false;
 }
@@ -949,7 +960,7 @@ static void
 apply_settings(collector *c, const agent_cfg *cfg)
 {
 	c->timeout_s = cfg->node_timeout_s;
-	/* half of what is left of the interval: the cycle still ends idle, and /metrics is published then */
+	/* half of what is left of the interval: every poll ends before the next tick */
 	c->spread_s = cfg->interval_s > cfg->node_timeout_s ? (cfg->interval_s - cfg->node_timeout_s) / 2 : 0;
 	c->statement_timeout_s = cfg->statement_timeout_s;
 	c->lock_timeout_s = cfg->lock_timeout_s;

@@ -47,6 +47,7 @@ typedef struct node
 	short		connect_events;	/* what PQconnectPoll waits for */
 	bool		busy;			/* a poll is under way */
 	bool		waiting;		/* busy, and its poll starts at start_ms (see collector_start_poll) */
+	uint64_t	cycle;			/* the poll cycle its current or last poll belongs to */
 	int64_t		start_ms;
 	bool		done;			/* a poll finished and awaits its reader */
 	int64_t		poll_start_ms;
@@ -115,6 +116,7 @@ typedef struct collector
 	double		spread_s;		/* poll starts spread over half of interval less deadline */
 	bool		deltas;			/* ask for delta snapshots */
 	double		full_every_s;	/* and a full one at least this often */
+	uint64_t	cycle;			/* poll cycles started */
 } collector;
 
 collector  *collector_new(const agent_cfg *cfg);
@@ -126,8 +128,8 @@ void		collector_free(collector *c);
  * starts a poll on every idle node, node i of n POLL_START_GAP_MS after the
  * one before it, or closer when that would not fit in spread_s (half
  * of the interval less the node deadline: every poll ends before the next
- * interval, and the cycle ends with all nodes idle, when it is published);
- * returns how many were still busy
+ * interval); a node still busy from the previous cycle is skipped;
+ * returns how many were
  */
 int			collector_start_poll(collector *c, int64_t now_ms);
 #define POLL_START_GAP_MS 10
@@ -136,6 +138,16 @@ int64_t		poll_start_offset_ms(int i, int n, double spread_s);
 /* waits up to timeout_ms for sockets and advances every node */
 void		collector_step(collector *c, int timeout_ms);
 bool		collector_busy(const collector *c);
+
+/*
+ * Whether a poll of the cycle last started is still under way.  A node
+ * still busy from an earlier cycle is skipped by the new one and does not
+ * hold it back: on an overloaded agent some node is busy at every moment,
+ * and a cycle that waited for all of them idle would never be published,
+ * save its cursors or feed the systemd watchdog.  Every poll ends by its
+ * deadline, so each cycle ends.
+ */
+bool		collector_cycle_busy(const collector *c);
 /* releases a finished poll's snapshot */
 void		node_consume(node *n);
 /*

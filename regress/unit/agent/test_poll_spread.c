@@ -8,8 +8,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <string.h>
 
 #include "collect/node.h"
+#include "common/config.h"
+#include "common/util.h"
 
 static void
 test_few_nodes_start_at_once(void **state)
@@ -48,6 +51,58 @@ test_no_spread_no_delay(void **state)
 	assert_int_equal(poll_start_offset_ms(0, 0, 5.0), 0);
 }
 
+/*
+ * An overloaded agent: one node is still busy from the previous cycle when
+ * the next one starts.  The new cycle's own polls end (here at once: the
+ * others are backing off from a failed connection, so no I/O), and the
+ * cycle is over although some node is busy: it is published, its cursors
+ * saved and the watchdog fed.  Waiting for every node idle never ended
+ * under a steady overload.
+ */
+static void
+test_cycle_ends_without_the_straggler(void **state)
+{
+	agent_cfg	cfg;
+	config_errors errs = {0};
+	collector  *c;
+	int64_t		now = mono_ms();
+
+	(void) state;
+	memset(&cfg, 0, sizeof(cfg));
+	assert_true(config_parse("t.conf",
+							 "[agent]\ninterval = 10s\nnode_timeout = 10s\n"
+							 "[node slow]\nconninfo = host=slow.invalid\n"
+							 "[node a]\nconninfo = host=a.invalid\n"
+							 "[node b]\nconninfo = host=b.invalid\n", &cfg, &errs));
+	config_errors_free(&errs);
+	c = collector_new(&cfg);
+	for (int i = 0; i < c->n; i++)
+		c->v[i]->next_connect_ms = now + 3600 * 1000;	/* backing off: no connection */
+
+	/* cycle 1: every poll ends at once (backing off) */
+	assert_int_equal(collector_start_poll(c, now), 0);
+	assert_false(collector_busy(c));
+	assert_false(collector_cycle_busy(c));
+
+	/* the slow node is still in its poll when cycle 2 starts */
+	c->v[0]->busy = true;
+	c->v[0]->deadline_ms = now + 3600 * 1000;
+	assert_int_equal(collector_start_poll(c, now + 10000), 1);
+	assert_int_equal(c->v[0]->cycle, 1);
+	assert_int_equal(c->v[1]->cycle, 2);
+	assert_true(collector_busy(c));
+	assert_false(collector_cycle_busy(c));
+
+	/* a poll of the cycle under way holds it */
+	c->v[1]->busy = true;
+	assert_true(collector_cycle_busy(c));
+	c->v[1]->busy = false;
+	c->v[0]->busy = false;
+
+	collector_free(c);
+	config_free(&cfg);
+}
+
 int
 main(void)
 {
@@ -55,6 +110,7 @@ main(void)
 		cmocka_unit_test(test_few_nodes_start_at_once),
 		cmocka_unit_test(test_hundreds_fit_in_the_spread),
 		cmocka_unit_test(test_no_spread_no_delay),
+		cmocka_unit_test(test_cycle_ends_without_the_straggler),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
