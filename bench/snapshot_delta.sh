@@ -44,7 +44,7 @@ $$;
 SQL
 fill="SET odoo_retail_guard.track = 'all'; SET application_name = 'odoo-1'; SELECT run_shapes(0, 5000);"
 q -c "$fill" >/dev/null
-echo "tracked statements: $(q -c "SELECT count(*) FROM odoo_retail_guard.queries")"
+echo "tracked statements: $(q -c "SELECT used FROM odoo_retail_guard.memory WHERE area = 'queries'")"
 
 q <<'SQL'
 \pset footer off
@@ -119,6 +119,12 @@ if [ "${#dumps[@]}" -ge 3 ]; then
 		grep -vE 'libc_start|below main|PostgresSingleUserMain|:main |ExecutorRun|0x0' | head -12 |
 		sed 's/ \[.*//' >"$top"
 	echo "  hot spots of the full snapshot (self Ir, top 12):"
+	sed 's/^/    /' "$top"
+	callgrind_annotate --threshold=100 "${dumps[1]}" 2>/dev/null |
+		grep -E '(odoo_retail_guard|protobuf-c|libc)\.so|bin/postgres\]' |
+		grep -vE 'libc_start|below main|PostgresSingleUserMain|:main |ExecutorRun|0x0' | head -12 |
+		sed 's/ \[.*//' >"$top"
+	echo "  hot spots of the delta (self Ir, top 12):"
 	sed 's/^/    /' "$top"
 else
 	echo "callgrind: no per-call dumps (see $cg/single.log)"
