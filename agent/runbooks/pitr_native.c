@@ -39,17 +39,7 @@ typedef struct pitr_job
 	const rb_settings *s;
 	const rb_pitr_settings *p;
 	const rb_pitr_request *req;
-	rb_run		r;
-	pitr_target target;
-	char		target_text[128];
-	const char *restore_dir;	/* where the backup goes: new, or data_dir in place */
-	bool		in_place;
-	char	   *aside;			/* in place: the old data directory, kept */
-	int			port;
-	char	   *sock_dir;
-	char	   *logfile;
-	char	   *conninfo;		/* of the restored node */
-	pitr_node	node;
+	pitr_dest	d;				/* where the restore goes (pitr_node.h) */
 	pitr_backup *backups;
 	int			n_backups;
 	int			chosen;
@@ -62,7 +52,7 @@ typedef struct pitr_job
 static int
 refuse(pitr_job *j, const char *fmt, const char *a, const char *b)
 {
-	return rb_run_finish(&j->r, "refused", fmt, a ? a : "", b ? b : "");
+	return rb_run_finish(&j->d.r, "refused", fmt, a ? a : "", b ? b : "");
 }
 
 /* guards and the choice of a backup; no change yet (a resumed run checks them all again) */
@@ -72,18 +62,18 @@ plan(pitr_job *j, PGconn *src)
 	char		err[1024];
 	int			rc;
 
-	if (j->in_place && !pitr_in_place_config_guard(j->s, &j->target, err, sizeof(err)))
+	if (j->d.in_place && !pitr_in_place_config_guard(j->s, &j->d.target, err, sizeof(err)))
 		return refuse(j, "%s%s", err, NULL);
-	if (j->target.kind == PITR_TARGET_EVENT)
+	if (j->d.target.kind == PITR_TARGET_EVENT)
 	{
-		if (!pitr_resolve_event(src, j->p->node, &j->target, err, sizeof(err)))
+		if (!pitr_resolve_event(src, j->p->node, &j->d.target, err, sizeof(err)))
 			return refuse(j, "%s%s", err, NULL);
-		pitr_target_describe(&j->target, j->target_text, sizeof(j->target_text));
+		pitr_target_describe(&j->d.target, j->d.target_text, sizeof(j->d.target_text));
 	}
 	j->sysid = pitr_source_sysid(src);
 	if (!rb_backups_load(j->p->backup_dir, &j->backups, &j->n_backups, err, sizeof(err)))
 		return refuse(j, "base_backup: %s%s", err, NULL);
-	j->chosen = pitr_choose_backup(j->backups, j->n_backups, &j->target, j->sysid);
+	j->chosen = pitr_choose_backup(j->backups, j->n_backups, &j->d.target, j->sysid);
 	if (j->chosen < 0)
 	{
 		char	   *list = pitr_describe_backups(j->backups, j->n_backups);
@@ -102,13 +92,13 @@ plan(pitr_job *j, PGconn *src)
 	}
 	j->id = (pitr_identity)
 	{
-		j->r.run, j->backups[j->chosen].sysid, j->pg_version
+		j->d.r.run, j->backups[j->chosen].sysid, j->pg_version
 	};
-	if (j->in_place ? pitr_in_place_guard(j->s, &j->r, &j->target, j->aside, "copy-backup", &j->id, err, sizeof(err))
-		: pitr_side_by_side_guard(&j->r, "copy-backup", j->restore_dir, j->port, j->sock_dir, &j->id,
+	if (j->d.in_place ? pitr_in_place_guard(j->s, &j->d.r, &j->d.target, j->d.aside, "copy-backup", &j->id, err, sizeof(err))
+		: pitr_side_by_side_guard(&j->d.r, "copy-backup", j->d.restore_dir, j->d.port, j->d.sock_dir, &j->id,
 								  err, sizeof(err)))
 		return RB_EXIT_DONE;
-	pitr_refused_resume_cleanup(&j->r, j->restore_dir, &j->id);
+	pitr_refused_resume_cleanup(&j->d.r, j->d.restore_dir, &j->id);
 	return refuse(j, "%s%s", err, NULL);
 }
 
@@ -133,7 +123,7 @@ copy_tick(void *ctx, const char *chunk, size_t n)
 	if (now - w->walked_ms < (w->progress.tty ? RB_PROGRESS_TTY_MS : RB_PROGRESS_LINE_S * 1000))
 		return;
 	w->walked_ms = now;
-	rb_run_progress(&w->j->r, &w->progress, "copy-backup", w->dir, rb_tree_bytes(w->dir));
+	rb_run_progress(&w->j->d.r, &w->progress, "copy-backup", w->dir, rb_tree_bytes(w->dir));
 }
 
 /* pitr_fill_fn: cp -a of the backup's data into dir (new) */
@@ -171,10 +161,10 @@ copy_backup(void *ctx, const char *dir, char *err, size_t errlen)
 static char *
 node_settings(const pitr_job *j)
 {
-	if (!j->in_place)
-		return pitr_side_by_side_settings(j->port, j->sock_dir);
-	if (j->port > 0)
-		return xasprintf("# in place: the source's port\nport = %d\n", j->port);
+	if (!j->d.in_place)
+		return pitr_side_by_side_settings(j->d.port, j->d.sock_dir);
+	if (j->d.port > 0)
+		return xasprintf("# in place: the source's port\nport = %d\n", j->d.port);
 	return xstrdup("");
 }
 
@@ -183,18 +173,18 @@ write_settings(pitr_job *j, char *err, size_t errlen)
 {
 	char	   *restore_cmd = j->p->restore_command ? xstrdup(j->p->restore_command)
 		: pitr_restore_command(j->p->archive_dir);
-	char	   *rec = pitr_recovery_settings(&j->target, restore_cmd, j->p->target_timeline, j->r.run);
+	char	   *rec = pitr_recovery_settings(&j->d.target, restore_cmd, j->p->target_timeline, j->d.r.run);
 	char	   *side = node_settings(j);
-	char	   *auto_conf = xasprintf("%s/postgresql.auto.conf", j->restore_dir);
-	char	   *signal = xasprintf("%s/recovery.signal", j->restore_dir);
-	char	   *standby = xasprintf("%s/standby.signal", j->restore_dir);
-	char	   *pid = xasprintf("%s/postmaster.pid", j->restore_dir);
+	char	   *auto_conf = xasprintf("%s/postgresql.auto.conf", j->d.restore_dir);
+	char	   *signal = xasprintf("%s/recovery.signal", j->d.restore_dir);
+	char	   *standby = xasprintf("%s/standby.signal", j->d.restore_dir);
+	char	   *pid = xasprintf("%s/postmaster.pid", j->d.restore_dir);
 	char	   *all = xasprintf("%s%s", rec, side);
 	bool		ok = true;
 	char	   *existing = file_read(auto_conf);
 
 	/* a resumed run may have appended already */
-	if (!existing || !pitr_settings_appended(existing, j->r.run))
+	if (!existing || !pitr_settings_appended(existing, j->d.r.run))
 		ok = rb_file_write(auto_conf, all, true);
 	ok = ok && rb_file_touch(signal);
 	unlink(standby);
@@ -219,19 +209,19 @@ print_plan(pitr_job *j, const char *s1, const char *s2)
 	const rb_settings *s = j->s;
 	char	   *restore_cmd = s->pitr.restore_command ? xstrdup(s->pitr.restore_command)
 		: pitr_restore_command(s->pitr.archive_dir);
-	char	   *rec = pitr_recovery_settings(&j->target, restore_cmd, s->pitr.target_timeline, "dry-run");
+	char	   *rec = pitr_recovery_settings(&j->d.target, restore_cmd, s->pitr.target_timeline, "dry-run");
 
-	rb_plan_text(&j->r, "plan: restore %s to %s\n"
-		   "  base backup  %s (lsn %s..%s, timeline %u)\n", s->cluster, j->target_text,
+	rb_plan_text(&j->d.r, "plan: restore %s to %s\n"
+		   "  base backup  %s (lsn %s..%s, timeline %u)\n", s->cluster, j->d.target_text,
 		   j->backups[j->chosen].label, s1, s2, j->backups[j->chosen].timeline);
-	if (j->in_place)
-		rb_plan_text(&j->r, "  in place     move %s aside to %s (kept), copy the backup into %s, keep the old pg_wal's\n"
+	if (j->d.in_place)
+		rb_plan_text(&j->d.r, "  in place     move %s aside to %s (kept), copy the backup into %s, keep the old pg_wal's\n"
 			   "               unarchived segments, port %d, log %s\n",
-			   j->restore_dir, j->aside, j->restore_dir, j->port, j->logfile);
+			   j->d.restore_dir, j->d.aside, j->d.restore_dir, j->d.port, j->d.logfile);
 	else
-		rb_plan_text(&j->r, "  copy to      %s (side by side, port %d, socket %s, log %s)\n",
-			   j->restore_dir, j->port, j->sock_dir, j->logfile);
-	rb_plan_text(&j->r, "  settings     appended to postgresql.auto.conf, plus recovery.signal:%s"
+		rb_plan_text(&j->d.r, "  copy to      %s (side by side, port %d, socket %s, log %s)\n",
+			   j->d.restore_dir, j->d.port, j->d.sock_dir, j->d.logfile);
+	rb_plan_text(&j->d.r, "  settings     appended to postgresql.auto.conf, plus recovery.signal:%s"
 		   "  then         start, wait for the end of recovery, verify%s%s\n",
 		   rec, s->pitr.check_query ? " with: " : "", s->pitr.check_query ? s->pitr.check_query : "");
 	free(restore_cmd);
@@ -247,42 +237,40 @@ execute(pitr_job *j, PGconn *src)
 	int			rc;
 
 	/* the WAL up to now must be in the archive for targets close to now */
-	pitr_step_archive_flush(&j->r, src, &s->pitr);
-	if (j->in_place && !pitr_step_move_aside(&j->r, j->restore_dir, j->aside, &j->id, &rc))
+	pitr_step_archive_flush(&j->d.r, src, &s->pitr);
+	if (j->d.in_place && !pitr_step_move_aside(&j->d.r, j->d.restore_dir, j->d.aside, &j->id, &rc))
 		return rc;
 	{
 		char	   *from = xasprintf("from %s", j->backups[j->chosen].label);
-		bool		ok = pitr_step_restore_files(&j->r, "copy-backup", j->restore_dir, &j->id, copy_backup, j,
+		bool		ok = pitr_step_restore_files(&j->d.r, "copy-backup", j->d.restore_dir, &j->id, copy_backup, j,
 												 from, &j->t_copy, &rc);
 
 		free(from);
 		if (!ok)
 			return rc;
 	}
-	if (j->in_place && !pitr_step_keep_wal(&j->r, j->restore_dir, j->aside, &rc))
+	if (j->d.in_place && !pitr_step_keep_wal(&j->d.r, j->d.restore_dir, j->d.aside, &rc))
 		return rc;
-	if (!rb_run_step_done(&j->r, "recovery-settings", j->restore_dir))
+	if (!rb_run_step_done(&j->d.r, "recovery-settings", j->d.restore_dir))
 	{
 		if (!write_settings(j, err, sizeof(err)))
 		{
-			rb_run_step(&j->r, "recovery-settings", j->restore_dir, "failed", "%s", err);
-			return rb_run_finish(&j->r, "failed", "cannot configure the restored node");
+			rb_run_step(&j->d.r, "recovery-settings", j->d.restore_dir, "failed", "%s", err);
+			return rb_run_finish(&j->d.r, "failed", "cannot configure the restored node");
 		}
-		rb_run_step(&j->r, "recovery-settings", j->restore_dir, "ok", "target %s, action promote", j->target_text);
+		rb_run_step(&j->d.r, "recovery-settings", j->d.restore_dir, "ok", "target %s, action promote", j->d.target_text);
 	}
 	/* replay's progress runs from the backup's start to an LSN target (a time has no LSN) */
-	j->node.replay_from = j->backups[j->chosen].start_lsn;
-	j->node.replay_to = j->target.kind == PITR_TARGET_TIME ? 0 : j->target.lsn;
-	return pitr_bring_up(&j->r, &j->node, j->backups[j->chosen].timeline, s->pitr.check_query, j->target_text,
-						 j->port, j->t_copy);
+	j->d.node.replay_from = j->backups[j->chosen].start_lsn;
+	j->d.node.replay_to = j->d.target.kind == PITR_TARGET_TIME ? 0 : j->d.target.lsn;
+	return pitr_bring_up(&j->d.r, &j->d.node, j->backups[j->chosen].timeline, s->pitr.check_query, j->d.target_text,
+						 j->d.port, j->t_copy);
 }
 
 int
 rb_pitr_native(const rb_settings *s, const rb_pitr_request *req)
 {
 	pitr_job	j;
-	char		err[2048];
-	char	   *params;
 	PGconn	   *src = NULL;
 	int			rc;
 	char		s1[24],
@@ -292,27 +280,10 @@ rb_pitr_native(const rb_settings *s, const rb_pitr_request *req)
 	j.s = s;
 	j.p = &s->pitr;
 	j.req = req;
-	j.target = req->target;
 	j.chosen = -1;
-	j.in_place = req->in_place;
-	pitr_target_describe(&j.target, j.target_text, sizeof(j.target_text));
-	params = pitr_request_destination(s, j.in_place, req->restore_dir, req->restore_port, j.target_text,
-									  &j.restore_dir, &j.port);
-	rc = rb_run_begin(&j.r, s, params, req->dry_run, err, sizeof(err));
-	free(params);
-	if (rc != RB_EXIT_DONE)
-	{
-		fprintf(stderr, "orguard-agent: %s\n", err);
+	if ((rc = pitr_dest_open(&j.d, s, &req->target, req->restore_dir, req->restore_port, req->in_place,
+							 req->dry_run, "the archive", &src)) != RB_EXIT_DONE)
 		goto out;
-	}
-	pitr_job_paths(s, &j.r, j.restore_dir, j.in_place, j.port, &j.sock_dir, &j.logfile, &j.aside, &j.conninfo);
-	j.node = (pitr_node)
-	{
-		s->bin_dir, j.restore_dir, j.logfile, j.conninfo, j.in_place && s->pitr.node ? s->pitr.node->password : NULL,
-			s->pitr.start_timeout_s, s->pitr.recovery_timeout_s, 0, 0, 0, 0
-	};
-	if (s->pitr.node && !(src = rb_connect_node(s->pitr.node, 5, err, sizeof(err))))
-		rb_run_step(&j.r, "source", s->pitr.node->name, "skipped", "does not answer (%s); restoring from the archive as it is", err);
 	if ((rc = plan(&j, src)) != RB_EXIT_DONE)
 		goto out;
 	rb_lsn_format(j.backups[j.chosen].start_lsn, s1, sizeof(s1));
@@ -320,22 +291,19 @@ rb_pitr_native(const rb_settings *s, const rb_pitr_request *req)
 	if (req->dry_run)
 	{
 		print_plan(&j, s1, s2);
-		rc = rb_run_finish(&j.r, "done", "nothing changed");
+		rc = rb_run_finish(&j.d.r, "done", "nothing changed");
 		goto out;
 	}
-	if (j.in_place)
-		rb_run_step(&j.r, "plan", j.restore_dir, "ok", "%s from backup %s (lsn %s..%s) in place, old data kept as %s",
-					j.target_text, j.backups[j.chosen].label, s1, s2, j.aside);
+	if (j.d.in_place)
+		rb_run_step(&j.d.r, "plan", j.d.restore_dir, "ok", "%s from backup %s (lsn %s..%s) in place, old data kept as %s",
+					j.d.target_text, j.backups[j.chosen].label, s1, s2, j.d.aside);
 	else
-		rb_run_step(&j.r, "plan", j.restore_dir, "ok", "%s from backup %s (lsn %s..%s) on port %d",
-					j.target_text, j.backups[j.chosen].label, s1, s2, j.port);
+		rb_run_step(&j.d.r, "plan", j.d.restore_dir, "ok", "%s from backup %s (lsn %s..%s) on port %d",
+					j.d.target_text, j.backups[j.chosen].label, s1, s2, j.d.port);
 	rc = execute(&j, src);
 out:
 	PQfinish(src);
 	rb_backups_free(j.backups, j.n_backups);
-	free(j.sock_dir);
-	free(j.logfile);
-	free(j.conninfo);
-	free(j.aside);
+	pitr_dest_close(&j.d);
 	return rc;
 }

@@ -356,3 +356,48 @@ pitr_bring_up(rb_run *r, pitr_node *n, uint32_t backup_timeline, const char *che
 	pitr_marker_remove(n->data_dir);
 	return rc;
 }
+
+int
+pitr_dest_open(pitr_dest *d, const rb_settings *s, const pitr_target *target,
+			   const char *req_restore_dir, int req_restore_port, bool in_place,
+			   bool dry_run, const char *what_else, PGconn **src)
+{
+	char		err[2048];
+	char	   *params;
+	int			rc;
+
+	*src = NULL;
+	d->target = *target;
+	d->in_place = in_place;
+	pitr_target_describe(&d->target, d->target_text, sizeof(d->target_text));
+	params = pitr_request_destination(s, d->in_place, req_restore_dir, req_restore_port, d->target_text,
+									  &d->restore_dir, &d->port);
+	rc = rb_run_begin(&d->r, s, params, dry_run, err, sizeof(err));
+	free(params);
+	if (rc != RB_EXIT_DONE)
+	{
+		fprintf(stderr, "orguard-agent: %s\n", err);
+		return rc;
+	}
+	pitr_job_paths(s, &d->r, d->restore_dir, d->in_place, d->port, &d->sock_dir, &d->logfile, &d->aside,
+				   &d->conninfo);
+	d->node = (pitr_node)
+	{
+		s->bin_dir, d->restore_dir, d->logfile, d->conninfo, d->in_place && s->pitr.node ? s->pitr.node->password : NULL,
+			s->pitr.start_timeout_s, s->pitr.recovery_timeout_s, 0, 0, 0, 0
+	};
+	if (s->pitr.node && !(*src = rb_connect_node(s->pitr.node, 5, err, sizeof(err))))
+		rb_run_step(&d->r, "source", s->pitr.node->name, "skipped", "does not answer (%s); restoring from %s as it is",
+					err, what_else);
+	return RB_EXIT_DONE;
+}
+
+void
+pitr_dest_close(pitr_dest *d)
+{
+	free(d->sock_dir);
+	free(d->logfile);
+	free(d->conninfo);
+	free(d->aside);
+	d->sock_dir = d->logfile = d->conninfo = d->aside = NULL;
+}

@@ -10,9 +10,11 @@
 
 #include "common/config.h"
 #include "runbooks/pitr_owner.h"
+#include "runbooks/pitr_plan.h"
 #include "runbooks/rbfile.h"
 #include "runbooks/run.h"
 
+#include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -78,6 +80,40 @@ bool		pitr_side_by_side_guard(const rb_run *r, const char *step, const char *res
  */
 void		pitr_job_paths(const rb_settings *s, const rb_run *r, const char *restore_dir, bool in_place,
 						   int port, char **sock_dir, char **logfile, char **aside, char **conninfo);
+
+/*
+ * Where a restore goes and the node it becomes, the same whatever backend
+ * restores the files: the run, the target, the restore directory (new, or
+ * data_dir in place), the old data directory kept aside in place, port,
+ * socket directory, server log and conninfo of the restored node.
+ */
+typedef struct pitr_dest
+{
+	rb_run		r;
+	pitr_target target;
+	char		target_text[128];
+	const char *restore_dir;
+	bool		in_place;
+	char	   *aside;			/* in place: the old data directory, kept */
+	int			port;
+	char	   *sock_dir;
+	char	   *logfile;
+	char	   *conninfo;		/* of the restored node */
+	pitr_node	node;
+} pitr_dest;
+
+/*
+ * Opens the destination of a restore request: begins the run (its
+ * parameters name the destination and target), fills the paths and the
+ * node, and connects to the source node when one is configured (*src NULL
+ * and a "source skipped" step when it does not answer; restoring from
+ * what_else, e.g. "the archive", as it is).  Returns RB_EXIT_DONE or the
+ * exit code of a run that could not begin (reported on stderr).
+ */
+int			pitr_dest_open(pitr_dest *d, const rb_settings *s, const pitr_target *target,
+						   const char *req_restore_dir, int req_restore_port, bool in_place,
+						   bool dry_run, const char *what_else, PGconn **src);
+void		pitr_dest_close(pitr_dest *d);
 
 /*
  * start (unless running), recovery, verify, then the run's final result

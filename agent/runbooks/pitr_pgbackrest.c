@@ -213,17 +213,7 @@ typedef struct pgbr_job
 {
 	const rb_settings *s;
 	const rb_pitr_request *req;
-	rb_run		r;
-	pitr_target target;
-	char		target_text[128];
-	const char *restore_dir;	/* new, or data_dir in place */
-	bool		in_place;
-	char	   *aside;
-	int			port;
-	char	   *sock_dir;
-	char	   *logfile;
-	char	   *conninfo;
-	pitr_node	node;
+	pitr_dest	d;				/* where the restore goes (pitr_node.h) */
 	pgbr_backups backups;
 	int			chosen;
 	char	   *info_json;		/* pgbackrest info's output */
@@ -235,7 +225,7 @@ typedef struct pgbr_job
 static int
 refuse(pgbr_job *j, const char *fmt, const char *a)
 {
-	return rb_run_finish(&j->r, "refused", fmt, a ? a : "");
+	return rb_run_finish(&j->d.r, "refused", fmt, a ? a : "");
 }
 
 /* guards and the choice of a backup; no change yet */
@@ -244,22 +234,22 @@ plan(pgbr_job *j, PGconn *src)
 {
 	char		err[2048];
 
-	if (j->in_place && !pitr_in_place_config_guard(j->s, &j->target, err, sizeof(err)))
+	if (j->d.in_place && !pitr_in_place_config_guard(j->s, &j->d.target, err, sizeof(err)))
 		return refuse(j, "%s", err);
-	if (j->target.kind == PITR_TARGET_EVENT)
+	if (j->d.target.kind == PITR_TARGET_EVENT)
 	{
-		if (!pitr_resolve_event(src, j->s->pitr.node, &j->target, err, sizeof(err)))
+		if (!pitr_resolve_event(src, j->s->pitr.node, &j->d.target, err, sizeof(err)))
 			return refuse(j, "%s", err);
-		pitr_target_describe(&j->target, j->target_text, sizeof(j->target_text));
+		pitr_target_describe(&j->d.target, j->d.target_text, sizeof(j->d.target_text));
 	}
 	if (!load_backups(j->s, &j->backups, &j->info_json, err, sizeof(err)))
 		return refuse(j, "base_backup: %s", err);
 	/* the choice is the agent's: pgBackRest would take a later backup silently */
-	j->chosen = pitr_choose_backup(j->backups.v, j->backups.n, &j->target, pitr_source_sysid(src));
+	j->chosen = pitr_choose_backup(j->backups.v, j->backups.n, &j->d.target, pitr_source_sysid(src));
 	if (j->chosen < 0)
 	{
 		char	   *list = pitr_describe_backups(j->backups.v, j->backups.n);
-		int			rc = rb_run_finish(&j->r, "refused", "base_backup: no base backup precedes the target; backups: %s", list);
+		int			rc = rb_run_finish(&j->d.r, "refused", "base_backup: no base backup precedes the target; backups: %s", list);
 
 		free(list);
 		return rc;
@@ -268,13 +258,13 @@ plan(pgbr_job *j, PGconn *src)
 					sizeof(j->pg_version));
 	j->id = (pitr_identity)
 	{
-		j->r.run, j->backups.v[j->chosen].sysid, j->pg_version
+		j->d.r.run, j->backups.v[j->chosen].sysid, j->pg_version
 	};
-	if (j->in_place ? pitr_in_place_guard(j->s, &j->r, &j->target, j->aside, "restore", &j->id, err, sizeof(err))
-		: pitr_side_by_side_guard(&j->r, "restore", j->restore_dir, j->port, j->sock_dir, &j->id,
+	if (j->d.in_place ? pitr_in_place_guard(j->s, &j->d.r, &j->d.target, j->d.aside, "restore", &j->id, err, sizeof(err))
+		: pitr_side_by_side_guard(&j->d.r, "restore", j->d.restore_dir, j->d.port, j->d.sock_dir, &j->id,
 								  err, sizeof(err)))
 		return RB_EXIT_DONE;
-	pitr_refused_resume_cleanup(&j->r, j->restore_dir, &j->id);
+	pitr_refused_resume_cleanup(&j->d.r, j->d.restore_dir, &j->id);
 	return refuse(j, "%s", err);
 }
 
@@ -284,7 +274,7 @@ restore_argv(const pgbr_job *j, const char *dir)
 {
 	pgbr_cmd	c = cmd_of(j->s);
 
-	return pgbr_restore_argv(&c, dir, j->backups.v[j->chosen].label, &j->target, j->s->pitr.target_timeline);
+	return pgbr_restore_argv(&c, dir, j->backups.v[j->chosen].label, &j->d.target, j->s->pitr.target_timeline);
 }
 
 /*
@@ -298,7 +288,7 @@ restore_command(const pgbr_job *j)
 	const rb_pitr_settings *p = &j->s->pitr;
 	char	   *bin = rb_shell_quote(p->pgbackrest_bin ? p->pgbackrest_bin : "pgbackrest");
 	char	   *conf = p->pgbackrest_config ? rb_shell_quote(p->pgbackrest_config) : NULL;
-	char	   *path = rb_shell_quote(j->restore_dir);
+	char	   *path = rb_shell_quote(j->d.restore_dir);
 	char	   *stanza = rb_shell_quote(p->stanza);
 	char	   *cmd = xasprintf("%s%s%s --pg1-path=%s --stanza=%s archive-get %%f \"%%p\"", bin,
 								conf ? " --config=" : "", conf ? conf : "", path, stanza);
@@ -323,13 +313,13 @@ node_settings(const pgbr_job *j)
 
 	char	   *fetch = restore_command(j);
 
-	if (!j->in_place)
-		body = pitr_side_by_side_settings(j->port, j->sock_dir);
-	else if (j->port > 0)
-		body = xasprintf("# in place: the source's port\nport = %d\n", j->port);
+	if (!j->d.in_place)
+		body = pitr_side_by_side_settings(j->d.port, j->d.sock_dir);
+	else if (j->d.port > 0)
+		body = xasprintf("# in place: the source's port\nport = %d\n", j->d.port);
 	else
 		body = xstrdup("");
-	all = xasprintf("# orguard-agent runbook pitr, run %s, after pgbackrest restore\n%s%s", j->r.run, fetch, body);
+	all = xasprintf("# orguard-agent runbook pitr, run %s, after pgbackrest restore\n%s%s", j->d.r.run, fetch, body);
 	free(fetch);
 	free(body);
 	return all;
@@ -362,7 +352,7 @@ restore(void *ctx, const char *dir, char *err, size_t errlen)
 static bool
 write_node_settings(pgbr_job *j, char *err, size_t errlen)
 {
-	char	   *auto_conf = xasprintf("%s/postgresql.auto.conf", j->restore_dir);
+	char	   *auto_conf = xasprintf("%s/postgresql.auto.conf", j->d.restore_dir);
 	char	   *existing = file_read(auto_conf);
 	char	   *text = node_settings(j);
 	bool		ok = true;
@@ -373,7 +363,7 @@ write_node_settings(pgbr_job *j, char *err, size_t errlen)
 		snprintf(err, errlen, "%s lacks the recovery settings pgbackrest restore writes", auto_conf);
 		ok = false;
 	}
-	else if (!pitr_settings_appended(existing, j->r.run) && !rb_file_write(auto_conf, text, true))
+	else if (!pitr_settings_appended(existing, j->d.r.run) && !rb_file_write(auto_conf, text, true))
 	{
 		snprintf(err, errlen, "cannot append to %s: %s", auto_conf, strerror(errno));
 		ok = false;
@@ -388,7 +378,7 @@ static void
 print_plan(pgbr_job *j)
 {
 	const pitr_backup *b = &j->backups.v[j->chosen];
-	char	   *staging = pitr_staging_data(j->restore_dir, j->r.run);
+	char	   *staging = pitr_staging_data(j->d.restore_dir, j->d.r.run);
 	pgbr_argv	a = restore_argv(j, staging);
 	char	   *cmd = pgbr_argv_describe(&a);
 	char	   *settings = node_settings(j);
@@ -397,21 +387,21 @@ print_plan(pgbr_job *j)
 
 	rb_lsn_format(b->start_lsn, s1, sizeof(s1));
 	rb_lsn_format(b->stop_lsn, s2, sizeof(s2));
-	rb_plan_text(&j->r, "plan: restore %s to %s\n"
-		   "  backup       %s %s (lsn %s..%s, timeline %u) of stanza %s\n", j->s->cluster, j->target_text,
+	rb_plan_text(&j->d.r, "plan: restore %s to %s\n"
+		   "  backup       %s %s (lsn %s..%s, timeline %u) of stanza %s\n", j->s->cluster, j->d.target_text,
 		   j->backups.type[j->chosen], b->label, s1, s2, b->timeline, j->s->pitr.stanza);
-	if (j->in_place)
-		rb_plan_text(&j->r, "  in place     move %s aside to %s (kept), restore into %s, keep the old pg_wal's\n"
+	if (j->d.in_place)
+		rb_plan_text(&j->d.r, "  in place     move %s aside to %s (kept), restore into %s, keep the old pg_wal's\n"
 			   "               unarchived segments, port %d, log %s\n",
-			   j->restore_dir, j->aside, j->restore_dir, j->port, j->logfile);
+			   j->d.restore_dir, j->d.aside, j->d.restore_dir, j->d.port, j->d.logfile);
 	else
-		rb_plan_text(&j->r, "  restore to   %s (side by side, port %d, socket %s, log %s)\n",
-			   j->restore_dir, j->port, j->sock_dir, j->logfile);
-	rb_plan_text(&j->r, "  command      %s\n"
+		rb_plan_text(&j->d.r, "  restore to   %s (side by side, port %d, socket %s, log %s)\n",
+			   j->d.restore_dir, j->d.port, j->d.sock_dir, j->d.logfile);
+	rb_plan_text(&j->d.r, "  command      %s\n"
 		   "               (into this run's staging directory, renamed to %s when complete)\n"
 		   "  settings     appended to postgresql.auto.conf:\n%s"
 		   "  then         start, wait for the end of recovery, verify%s%s\n",
-		   cmd, j->restore_dir, settings, j->s->pitr.check_query ? " with: " : "", j->s->pitr.check_query ? j->s->pitr.check_query : "");
+		   cmd, j->d.restore_dir, settings, j->s->pitr.check_query ? " with: " : "", j->s->pitr.check_query ? j->s->pitr.check_query : "");
 	free(cmd);
 	free(settings);
 	free(staging);
@@ -426,76 +416,57 @@ execute(pgbr_job *j, PGconn *src)
 	int			rc;
 
 	/* the WAL up to now must be in the archive for targets close to now */
-	pitr_step_archive_flush(&j->r, src, &s->pitr);
-	if (j->in_place && !pitr_step_move_aside(&j->r, j->restore_dir, j->aside, &j->id, &rc))
+	pitr_step_archive_flush(&j->d.r, src, &s->pitr);
+	if (j->d.in_place && !pitr_step_move_aside(&j->d.r, j->d.restore_dir, j->d.aside, &j->id, &rc))
 		return rc;
 	{
-		char	   *detail = xasprintf("pgbackrest restore of %s, %s", j->backups.v[j->chosen].label, j->target_text);
-		bool		ok = pitr_step_restore_files(&j->r, "restore", j->restore_dir, &j->id, restore, j, detail,
+		char	   *detail = xasprintf("pgbackrest restore of %s, %s", j->backups.v[j->chosen].label, j->d.target_text);
+		bool		ok = pitr_step_restore_files(&j->d.r, "restore", j->d.restore_dir, &j->id, restore, j, detail,
 												 &j->t_restore, &rc);
 
 		free(detail);
 		if (!ok)
 			return rc;
 	}
-	if (j->in_place && !pitr_step_keep_wal(&j->r, j->restore_dir, j->aside, &rc))
+	if (j->d.in_place && !pitr_step_keep_wal(&j->d.r, j->d.restore_dir, j->d.aside, &rc))
 		return rc;
-	if (!rb_run_step_done(&j->r, "node-settings", j->restore_dir))
+	if (!rb_run_step_done(&j->d.r, "node-settings", j->d.restore_dir))
 	{
 		if (!write_node_settings(j, err, sizeof(err)))
 		{
-			rb_run_step(&j->r, "node-settings", j->restore_dir, "failed", "%s", err);
-			return rb_run_finish(&j->r, "failed", "cannot configure the restored node");
+			rb_run_step(&j->d.r, "node-settings", j->d.restore_dir, "failed", "%s", err);
+			return rb_run_finish(&j->d.r, "failed", "cannot configure the restored node");
 		}
-		rb_run_step(&j->r, "node-settings", j->restore_dir, "ok", "%s",
-					j->in_place ? "in place" : "side by side: own port and socket, archive_mode off");
+		rb_run_step(&j->d.r, "node-settings", j->d.restore_dir, "ok", "%s",
+					j->d.in_place ? "in place" : "side by side: own port and socket, archive_mode off");
 	}
 	/* replay's progress runs from the backup's start to an LSN target (a time has no LSN) */
-	j->node.replay_from = j->backups.v[j->chosen].start_lsn;
-	j->node.replay_to = j->target.kind == PITR_TARGET_TIME ? 0 : j->target.lsn;
-	return pitr_bring_up(&j->r, &j->node, j->backups.v[j->chosen].timeline, s->pitr.check_query, j->target_text,
-						 j->port, j->t_restore);
+	j->d.node.replay_from = j->backups.v[j->chosen].start_lsn;
+	j->d.node.replay_to = j->d.target.kind == PITR_TARGET_TIME ? 0 : j->d.target.lsn;
+	return pitr_bring_up(&j->d.r, &j->d.node, j->backups.v[j->chosen].timeline, s->pitr.check_query, j->d.target_text,
+						 j->d.port, j->t_restore);
 }
 
 int
 rb_pitr_pgbackrest(const rb_settings *s, const rb_pitr_request *req)
 {
 	pgbr_job	j;
-	char		err[2048];
-	char	   *params;
 	PGconn	   *src = NULL;
 	int			rc;
 
 	memset(&j, 0, sizeof(j));
 	j.s = s;
 	j.req = req;
-	j.target = req->target;
 	j.chosen = -1;
-	j.in_place = req->in_place;
-	pitr_target_describe(&j.target, j.target_text, sizeof(j.target_text));
-	params = pitr_request_destination(s, j.in_place, req->restore_dir, req->restore_port, j.target_text,
-									  &j.restore_dir, &j.port);
-	rc = rb_run_begin(&j.r, s, params, req->dry_run, err, sizeof(err));
-	free(params);
-	if (rc != RB_EXIT_DONE)
-	{
-		fprintf(stderr, "orguard-agent: %s\n", err);
+	if ((rc = pitr_dest_open(&j.d, s, &req->target, req->restore_dir, req->restore_port, req->in_place,
+							 req->dry_run, "the repository", &src)) != RB_EXIT_DONE)
 		goto out;
-	}
-	pitr_job_paths(s, &j.r, j.restore_dir, j.in_place, j.port, &j.sock_dir, &j.logfile, &j.aside, &j.conninfo);
-	j.node = (pitr_node)
-	{
-		s->bin_dir, j.restore_dir, j.logfile, j.conninfo, j.in_place && s->pitr.node ? s->pitr.node->password : NULL,
-			s->pitr.start_timeout_s, s->pitr.recovery_timeout_s, 0, 0, 0, 0
-	};
-	if (s->pitr.node && !(src = rb_connect_node(s->pitr.node, 5, err, sizeof(err))))
-		rb_run_step(&j.r, "source", s->pitr.node->name, "skipped", "does not answer (%s); restoring from the repository as it is", err);
 	if ((rc = plan(&j, src)) != RB_EXIT_DONE)
 		goto out;
 	if (req->dry_run)
 	{
 		print_plan(&j);
-		rc = rb_run_finish(&j.r, "done", "nothing changed");
+		rc = rb_run_finish(&j.d.r, "done", "nothing changed");
 		goto out;
 	}
 	{
@@ -505,21 +476,18 @@ rb_pitr_pgbackrest(const rb_settings *s, const rb_pitr_request *req)
 
 		rb_lsn_format(b->start_lsn, s1, sizeof(s1));
 		rb_lsn_format(b->stop_lsn, s2, sizeof(s2));
-		if (j.in_place)
-			rb_run_step(&j.r, "plan", j.restore_dir, "ok", "%s from pgbackrest backup %s (lsn %s..%s) in place, old data kept as %s",
-						j.target_text, b->label, s1, s2, j.aside);
+		if (j.d.in_place)
+			rb_run_step(&j.d.r, "plan", j.d.restore_dir, "ok", "%s from pgbackrest backup %s (lsn %s..%s) in place, old data kept as %s",
+						j.d.target_text, b->label, s1, s2, j.d.aside);
 		else
-			rb_run_step(&j.r, "plan", j.restore_dir, "ok", "%s from pgbackrest backup %s (lsn %s..%s) on port %d",
-						j.target_text, b->label, s1, s2, j.port);
+			rb_run_step(&j.d.r, "plan", j.d.restore_dir, "ok", "%s from pgbackrest backup %s (lsn %s..%s) on port %d",
+						j.d.target_text, b->label, s1, s2, j.d.port);
 	}
 	rc = execute(&j, src);
 out:
 	PQfinish(src);
 	pgbr_backups_free(&j.backups);
 	free(j.info_json);
-	free(j.sock_dir);
-	free(j.logfile);
-	free(j.conninfo);
-	free(j.aside);
+	pitr_dest_close(&j.d);
 	return rc;
 }
