@@ -11,8 +11,9 @@
  * the two calls (the sampler runs on its own) shows in the next delta: a
  * mismatch is retried twice before it is reported.
  *
- * Prints one line per step (kind and reason: the first answer; the figures:
- * the last attempt's):
+ * Prints one line per step (kind, reason and sent_statements: the first
+ * answer; removed: summed over the attempts, each merged its own; the other
+ * figures: the last attempt's):
  *   STEP NAME kind=delta|full reason=R sent=N sent_statements=N removed=N kept=N full=N bytes=N
  *        full_bytes=N attempts=N equal=yes|no [diff]
  */
@@ -154,6 +155,8 @@ step(const char *conninfo, snapshot_merge *m, const char *name)
 	/* what the node answered first: a retry after a full answer is a delta */
 	char		first_kind[8] = "";
 	char		first_reason[64] = "";
+	size_t		first_sent_q = 0;
+	size_t		removed = 0;	/* over the attempts: each merged its own */
 
 	if (PQstatus(conn) != CONNECTION_OK)
 	{
@@ -171,9 +174,7 @@ step(const char *conninfo, snapshot_merge *m, const char *name)
 		OdooRetailGuard__Snapshot *f = fetch(conn, 0, false, &fbytes);
 		char		err[256] = "";
 		char		diff[320] = "";
-		size_t		sent,
-					sent_q,
-					removed;
+		size_t		sent;
 		bool		was_delta;
 		const char *reason;
 		flat		a,
@@ -185,14 +186,14 @@ step(const char *conninfo, snapshot_merge *m, const char *name)
 			break;
 		}
 		sent = d->n_queries + d->n_models + d->n_lock_contention + d->n_autovacuum_lag;
-		sent_q = d->n_queries + d->n_models;
-		removed = d->n_removed;
+		removed += d->n_removed;
 		was_delta = d->delta;
 		reason = d->full_reason && *d->full_reason ? d->full_reason : "-";
 		if (attempt == 1)
 		{
 			snprintf(first_kind, sizeof(first_kind), "%s", was_delta ? "delta" : "full");
 			snprintf(first_reason, sizeof(first_reason), "%s", reason);
+			first_sent_q = d->n_queries + d->n_models;
 		}
 		if (!snapshot_merge_apply(m, d, now_ms(), err, sizeof(err)))
 			snprintf(diff, sizeof(diff), "refused: %s", err);
@@ -204,7 +205,7 @@ step(const char *conninfo, snapshot_merge *m, const char *name)
 		if (equal || attempt == 3)
 			printf("STEP %s kind=%s reason=%s sent=%zu sent_statements=%zu removed=%zu kept=%zu full=%zu "
 				   "bytes=%zu full_bytes=%zu attempts=%d equal=%s%s%s\n",
-				   name, first_kind, first_reason, sent, sent_q, removed, a.n, b.n,
+				   name, first_kind, first_reason, sent, first_sent_q, removed, a.n, b.n,
 				   dbytes, fbytes, attempt, equal ? "yes" : "no", equal ? "" : " ", diff);
 		flat_free(&a);
 		flat_free(&b);
