@@ -259,7 +259,8 @@ lock_holder_gone() { [ "$(q "SELECT count(*) FROM pg_stat_activity WHERE applica
 check "the cron idle in transaction on the stock_quant row is drained" \
 	org_wait_until 20 "drain" j_at_least drain ok 1
 check "its session is gone, and its lock with it" lock_holder_gone
-check "drained sessions are counted in /metrics" metric_at_least orguard_runbook_throttle_drained_total 1
+check "drained sessions are counted in /metrics (at its next publish)" \
+	org_wait_until 10 "drained in /metrics" metric_at_least orguard_runbook_throttle_drained_total 1
 agent_stop KILL
 t_kill=$(now_ms)
 check "the agent is gone, the throttle still holds" refused_by_throttle odoo-cron-2996 odoo
