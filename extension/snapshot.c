@@ -81,6 +81,7 @@ typedef struct NameMemo
 typedef struct SnapshotBuild
 {
 	bool		show_text;
+	bool		with_statements;	/* false: models only, no QueryStat */
 	NameMemo	dbs;
 	NameMemo	roles;
 	/* a delta: only entries changed after since, and removals */
@@ -307,9 +308,17 @@ add_query_msg(const OrgQueryStat *s, void *arg)
 {
 	QueryMsgState *st = (QueryMsgState *) arg;
 	SnapshotBuild *b = st->b;
-	OdooRetailGuard__QueryStat *m = palloc(sizeof(*m));
+	OdooRetailGuard__QueryStat *m;
 	double		p[3];
 
+	if (b->delta)
+		org_model_groups_add(&st->groups, s->key.dbid, s->operation, s->model);
+	else
+		org_model_agg_add(&st->models, s);
+	if (!b->with_statements)
+		return;
+
+	m = palloc(sizeof(*m));
 	odoo_retail_guard__query_stat__init(m);
 	m->database = str(org_snapshot_dbname(b, s->key.dbid));
 	m->role = str(org_snapshot_rolname(b, s->key.userid));
@@ -344,10 +353,6 @@ add_query_msg(const OrgQueryStat *s, void *arg)
 		st->msgs = repalloc(st->msgs, sizeof(*st->msgs) * st->capacity);
 	}
 	st->msgs[st->count++] = m;
-	if (b->delta)
-		org_model_groups_add(&st->groups, s->key.dbid, s->operation, s->model);
-	else
-		org_model_agg_add(&st->models, s);
 }
 
 static OdooRetailGuard__RemovedEntry *
@@ -381,7 +386,8 @@ build_queries_and_models_delta(OdooRetailGuard__Snapshot *snap,
 	org_model_groups_init(&gone);
 	memset(&since, 0, sizeof(since));
 	since.since = b->since;
-	org_queries_foreach_filtered(add_query_msg, st, b->show_text, &since);
+	org_queries_foreach_filtered(add_query_msg, st,
+								 b->show_text && b->with_statements, &since);
 	snap->queries = st->msgs;
 	snap->n_queries = st->count;
 
@@ -392,13 +398,15 @@ build_queries_and_models_delta(OdooRetailGuard__Snapshot *snap,
 
 		if (r->kind != ORG_REMOVED_QUERY)
 			continue;
+		org_model_groups_add(&st->groups, r->dbid, r->operation, r->model);
+		org_model_groups_add(&gone, r->dbid, r->operation, r->model);
+		if (!b->with_statements)
+			continue;
 		m = add_removed(b, "query", r->dbid);
 		m->role = str(org_snapshot_rolname(b, r->userid));
 		m->worker_class = str(org_worker_class_name(r->worker_class));
 		m->queryid = r->queryid;
 		m->toplevel = r->toplevel;
-		org_model_groups_add(&st->groups, r->dbid, r->operation, r->model);
-		org_model_groups_add(&gone, r->dbid, r->operation, r->model);
 	}
 
 	ms = org_model_stats_of_groups(&st->groups, &n);
@@ -440,7 +448,7 @@ build_queries_and_models(OdooRetailGuard__Snapshot *snap, SnapshotBuild *b)
 		return;
 	}
 	org_model_agg_init(&st.models);
-	org_queries_foreach(add_query_msg, &st, b->show_text);
+	org_queries_foreach(add_query_msg, &st, b->show_text && b->with_statements);
 	snap->queries = st.msgs;
 	snap->n_queries = st.count;
 
@@ -966,7 +974,8 @@ build_memory(OdooRetailGuard__Snapshot *snap)
  * memory context.
  */
 bytea *
-org_snapshot_encode(uint64 cursor, uint64 since_generation, bool show_text)
+org_snapshot_encode(uint64 cursor, uint64 since_generation, bool show_text,
+					bool with_statements)
 {
 	MemoryContext build_cxt;
 	MemoryContext oldcxt;
@@ -986,6 +995,7 @@ org_snapshot_encode(uint64 cursor, uint64 since_generation, bool show_text)
 
 	memset(&b, 0, sizeof(b));
 	b.show_text = show_text;
+	b.with_statements = with_statements;
 
 	/* first, before any ring is read: see the reading protocol in ring.h */
 	horizon = org_ring_horizon();
@@ -1021,6 +1031,7 @@ org_snapshot_encode(uint64 cursor, uint64 since_generation, bool show_text)
 		}
 	}
 	snap.delta = b.delta;
+	snap.statements_omitted = !with_statements;
 
 	snap.schema_version = SNAPSHOT_SCHEMA_VERSION;
 	snap.node = build_node();
@@ -1060,12 +1071,16 @@ org_snapshot_encode(uint64 cursor, uint64 since_generation, bool show_text)
 	return result;
 }
 
-/* snapshot(since_cursor) and snapshot(since_cursor, since_generation) */
+/*
+ * snapshot(since_cursor), snapshot(since_cursor, since_generation) and
+ * snapshot(since_cursor, since_generation, statements)
+ */
 Datum
 org_snapshot(PG_FUNCTION_ARGS)
 {
 	int64		cursor = PG_GETARG_INT64(0);
 	int64		since_generation = PG_NARGS() > 1 ? PG_GETARG_INT64(1) : 0;
+	bool		with_statements = PG_NARGS() > 2 ? PG_GETARG_BOOL(2) : true;
 
 	if (cursor < 0)
 		ereport(ERROR,
@@ -1082,7 +1097,8 @@ org_snapshot(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(org_snapshot_encode((uint64) cursor,
 										  (uint64) since_generation,
 										  has_privs_of_role(GetUserId(),
-															ROLE_PG_READ_ALL_STATS)));
+															ROLE_PG_READ_ALL_STATS),
+										  with_statements));
 }
 
 PG_FUNCTION_INFO_V1(org_snapshot_generation);

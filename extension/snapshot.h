@@ -17,9 +17,10 @@ extern int64 org_unix_us(TimestampTz ts);
 
 /*
  * encode one snapshot into a palloc'd bytea; since_generation 0 asks for
- * the full picture, else for what changed after it (see generation.h)
+ * the full picture, else for what changed after it (see generation.h);
+ * without with_statements it carries the model sums but no statement
  */
 extern bytea *org_snapshot_encode(uint64 cursor, uint64 since_generation,
-								  bool show_text);
+								  bool show_text, bool with_statements);
 
 #endif							/* ORG_SNAPSHOT_H */
