@@ -55,7 +55,10 @@ SNAPSHOT_FN_OWNER_SQL("20 20")
 /* column 8: Odoo's ir_cron exists */
 " EXISTS (SELECT FROM pg_catalog.pg_class c"
 "   JOIN pg_catalog.pg_namespace s ON s.oid OPERATOR(pg_catalog.=) c.relnamespace"
-"   WHERE s.nspname OPERATOR(pg_catalog.=) 'public' AND c.relname OPERATOR(pg_catalog.=) 'ir_cron')";
+"   WHERE s.nspname OPERATOR(pg_catalog.=) 'public' AND c.relname OPERATOR(pg_catalog.=) 'ir_cron'),"
+/* column 9: as column 4, for snapshot(bigint, bigint, boolean), which can leave statements out */
+SNAPSHOT_FN_OWNER_SQL("20 20 16")
+" NULL";
 
 /*
  * Odoo names a model's table after the model, dots as underscores.  The
@@ -146,6 +149,14 @@ static const char *const snapshot_sql =
 SNAPSHOT_IN_CHUNKS("odoo_retail_guard.snapshot($1::pg_catalog.int8)");
 static const char *const snapshot_delta_sql =
 SNAPSHOT_IN_CHUNKS("odoo_retail_guard.snapshot($1::pg_catalog.int8, $2::pg_catalog.int8)");
+/*
+ * Nothing in the agent reads the statements themselves (rules, /metrics and
+ * the status page use their per-model sums): where the extension can leave
+ * them out, they are not asked for.  At 5,000 statements they are three
+ * quarters of a full snapshot's bytes and most of its cost on both sides.
+ */
+static const char *const snapshot_lean_sql =
+SNAPSHOT_IN_CHUNKS("odoo_retail_guard.snapshot($1::pg_catalog.int8, $2::pg_catalog.int8, false)");
 
 /* ---------- node lifecycle ---------- */
 
@@ -346,23 +357,27 @@ send_query(collector *c, node *n, node_state st, int64_t now_ms)
 		const char *vals[1] = {cur};
 
 		snprintf(cur, sizeof(cur), "%llu", (unsigned long long) n->cursor);
+		char		gen[32] = "0";
+		const char *dvals[2] = {cur, gen};
+
 		if (c->deltas && n->has_delta_fn)
 		{
-			char		gen[32];
-			const char *dvals[2] = {cur, gen};
-
 			if (!n->merge)
 				n->merge = snapshot_merge_new((int64_t) (c->full_every_s * 1000));
 			snprintf(gen, sizeof(gen), "%llu",
 					 (unsigned long long) snapshot_merge_since(n->merge, now_ms));
-			ok = PQsendQueryParams(n->conn, snapshot_delta_sql, 2, NULL, dvals, NULL, NULL, 1);
+			ok = PQsendQueryParams(n->conn, n->has_lean_fn ? snapshot_lean_sql : snapshot_delta_sql,
+								   2, NULL, dvals, NULL, NULL, 1);
 		}
 		else
 		{
 			/* deltas off, or an extension without them: whole snapshots, nothing kept */
 			snapshot_merge_free(n->merge);
 			n->merge = NULL;
-			ok = PQsendQueryParams(n->conn, snapshot_sql, 1, NULL, vals, NULL, NULL, 1);
+			if (n->has_lean_fn)
+				ok = PQsendQueryParams(n->conn, snapshot_lean_sql, 2, NULL, dvals, NULL, NULL, 1);
+			else
+				ok = PQsendQueryParams(n->conn, snapshot_sql, 1, NULL, vals, NULL, NULL, 1);
 		}
 	}
 	else if (st == NODE_SETUP)
@@ -559,6 +574,7 @@ read_stats(collector *c, node *n, PGresult *r, int64_t now_ms)
 	n->dbname = xstrdup(PQgetvalue(r, 0, 6));
 	n->has_delta_fn = PQgetvalue(r, 0, 7)[0] == 't';
 	n->has_ir_cron = PQgetvalue(r, 0, 8)[0] == 't';
+	n->has_lean_fn = PQgetvalue(r, 0, 9)[0] == 't';
 	n->backoff = 0;
 	if (n->has_ir_model && !n->models_loaded)
 		send_query(c, n, NODE_MODELS, now_ms);
@@ -684,11 +700,7 @@ read_snapshot(node *n, PGresult *r, int64_t now_ms)
 			const OdooRetailGuard__NodeIdentity *id = n->snap->node;
 			OdooRetailGuard__Snapshot *sn = n->snap;
 
-			/*
-			 * Nothing in the agent reads the statements themselves (rules,
-			 * /metrics and the status page use their per-model sums): not
-			 * kept, at 5,000 statements they are most of a node's memory.
-			 */
+			/* an extension that cannot leave them out sent them: not kept (snapshot_lean_sql) */
 			DROP_RING(sn, queries);
 			n->snapshots++;
 			cursor_life life = !id ? CURSOR_SAME_LIFE :

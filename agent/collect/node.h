@@ -66,6 +66,7 @@ typedef struct node
 	uint64_t	prev_incarnation;
 	bool		has_snapshot_fn;
 	bool		has_delta_fn;	/* snapshot(bigint, bigint) is the extension's too */
+	bool		has_lean_fn;	/* and snapshot(bigint, bigint, boolean): statements left out */
 	struct snapshot_merge *merge;	/* kept sets for delta snapshots; NULL: full every poll */
 	bool		foreign_snapshot_fn;	/* a snapshot() that is not the extension's: never called */
 	char	   *shared_standby_name;	/* an application_name standbys share, warned about once */

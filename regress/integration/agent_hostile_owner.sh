@@ -123,6 +123,8 @@ psql -X -q -v ON_ERROR_STOP=1 -h "${ORG_SOCK[n1]}" -p "${ORG_PORT[n1]}" -U odoo 
 CREATE SCHEMA odoo_retail_guard;
 CREATE FUNCTION odoo_retail_guard.snapshot(bigint) RETURNS bytea LANGUAGE plpgsql AS $$
 BEGIN PERFORM public.pwn('snapshot'); RETURN '\x'::bytea; END $$;
+CREATE FUNCTION odoo_retail_guard.snapshot(bigint, bigint, boolean) RETURNS bytea LANGUAGE plpgsql AS $$
+BEGIN PERFORM public.pwn('snapshot without statements'); RETURN '\x'::bytea; END $$;
 CREATE FUNCTION odoo_retail_guard.throttle(name text, max_connections int, ttl interval, reason text,
 	role text, database text, worker_class text, drain_idle_in_transaction interval) RETURNS void
 LANGUAGE plpgsql AS $$ BEGIN PERFORM public.pwn('throttle'); END $$;

@@ -8,6 +8,9 @@
 # dropped table, reset() (a full answer: removals unknown) and a
 # crash-restart (a full answer: the generation belongs to the old shared
 # memory).  Also: a steady-state delta is small, and the agent asks for deltas.
+# Beside it, a second state fed by snapshot(0, generation, false), the form
+# that leaves the statements out and that the agent asks for: after every
+# step it holds no statement and exactly the full snapshot's other sets.
 #
 # The statements are synthetic, on tables named as Odoo names its models'
 # tables (the merge does not depend on their shape; no Odoo statement is
@@ -39,7 +42,8 @@ org_cluster_start delta "odoo_retail_guard.max_queries = 100
 odoo_retail_guard.vacuum_sample_interval = 200
 odoo_retail_guard.lock_sample_interval = 50
 autovacuum = off
-restart_after_crash = on"
+restart_after_crash = on
+track_functions = all"
 org_psql delta -d postgres -c "CREATE DATABASE retail" >/dev/null
 q() { PGCONNECT_TIMEOUT=5 org_psql delta -d retail -Atc "$1"; }
 org_psql delta -d retail >/dev/null <<'SQL'
@@ -70,12 +74,15 @@ step() {
 }
 kv() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$out"; }
 is_equal() { [ "$(kv equal)" = yes ]; }
+# statements left out: no statement, no statement removal, and the rest equal to the full snapshot's
+lean_ok() { [ "$(kv lean_equal)" = yes ] && [ "$(kv lean_statements)" = 0 ] && [ "$(kv lean_omitted)" = yes ]; }
 
 shapes stock_quant 1 20
 shapes sale_order 1 10
 step first
 check "first poll: a full snapshot" test "$(kv kind)" = full
 check "first poll: merged state equals the full snapshot" is_equal
+check "first poll: the lean state equals the full snapshot less its statements" lean_ok
 check "first poll: statements of three models" test "$(kv full)" -ge 30
 
 shapes stock_quant 1 3
@@ -83,19 +90,24 @@ step changed
 check "three statements ran again: a delta" test "$(kv kind)" = delta
 check "the delta carries them and their model, not the other statements" test "$(kv sent_statements)" -le 6
 check "merged state equals the full snapshot" is_equal
+check "the lean state equals the full snapshot less its statements" lean_ok
 delta_bytes=$(kv bytes) full_bytes=$(kv full_bytes)
 check "the delta is under 20 % of the full snapshot's bytes ($delta_bytes of $full_bytes)" \
 	test $((delta_bytes * 5)) -lt "$full_bytes"
+lean_bytes=$(kv lean_bytes)
+check "and without its statements it is smaller still ($lean_bytes)" test "$lean_bytes" -lt "$delta_bytes"
 
 step quiet
 check "nothing ran: a delta without statements" test "$(kv kind)" = delta -a "$(kv sent_statements)" = 0
 check "merged state equals the full snapshot" is_equal
+check "the lean state equals the full snapshot less its statements" lean_ok
 
 # max_queries = 100: 120 new statements evict the least used
 shapes res_partner 1 120
 step evicted
 check "evictions: a delta with removals" test "$(kv kind)" = delta -a "$(kv removed)" -gt 0
 check "after evictions the merged state equals the full snapshot" is_equal
+check "after evictions the lean state equals the full snapshot less its statements" lean_ok
 
 # a lock wait long enough for the sampler to count it
 q "CREATE TABLE account_move (id int PRIMARY KEY)" >/dev/null
@@ -112,17 +124,20 @@ org_wait_until 30 "lock contention on account_move" \
 	-c \"SELECT count(*) FROM odoo_retail_guard.lock_contention WHERE relation = 'account_move'\")\" -ge 1 ]"
 step locked
 check "after a lock wait the merged state equals the full snapshot" is_equal
+check "after a lock wait the lean state equals the full snapshot less its statements" lean_ok
 
 # a table leaves autovacuum_lag when it is dropped
 lagged() { [ "$(q "SELECT count(*) FROM odoo_retail_guard.autovacuum_lag WHERE relation = '$1'")" "$2" 1 ]; }
 org_wait_until 60 "sale_order in autovacuum_lag" lagged sale_order -eq
 step vacuum_seen
 check "tables in autovacuum_lag: merged state equals the full snapshot" is_equal
+check "tables in autovacuum_lag: the lean state equals the full snapshot less its statements" lean_ok
 q "DROP TABLE sale_order" >/dev/null
 org_wait_until 60 "sale_order gone from autovacuum_lag" lagged sale_order -lt
 step dropped
 check "a dropped table: a delta with its removal" test "$(kv kind)" = delta -a "$(kv removed)" -ge 1
 check "after the drop the merged state equals the full snapshot" is_equal
+check "after the drop the lean state equals the full snapshot less its statements" lean_ok
 
 q "SELECT odoo_retail_guard.reset()" >/dev/null
 shapes stock_quant 1 5
@@ -130,6 +145,7 @@ step reset
 check "reset(): a full snapshot, removals unknown" \
 	test "$(kv kind)" = full -a "$(kv reason)" = removals_unknown
 check "after reset() the merged state equals the full snapshot" is_equal
+check "after reset() the lean state equals the full snapshot less its statements" lean_ok
 
 # crash-restart: kill -9 of one backend re-initializes shared memory
 inc() { q "SELECT shmem_incarnation FROM odoo_retail_guard.node_status"; }
@@ -146,10 +162,12 @@ step crashed
 check "after a crash-restart: a full snapshot (the generation is the old memory's)" \
 	test "$(kv kind)" = full -a "$(kv reason)" = unknown_generation
 check "after a crash-restart the merged state equals the full snapshot" is_equal
+check "after a crash-restart the lean state equals the full snapshot less its statements" lean_ok
 shapes stock_quant 1 2
 step after_crash
 check "and deltas again after it" test "$(kv kind)" = delta
 check "merged state equals the full snapshot" is_equal
+check "the lean state equals the full snapshot less its statements" lean_ok
 
 exec {DRV[1]}>&-
 wait "$DRV_PID" 2>/dev/null
@@ -170,6 +188,12 @@ conninfo = $(org_conn delta) dbname=retail
 cluster = delta
 CONF
 }
+# calls of each form of snapshot(), from the statistics of the server's functions
+fn_calls() {
+	q "SELECT coalesce(sum(calls), 0) FROM pg_stat_user_functions f JOIN pg_proc p ON p.oid = f.funcid
+	   WHERE f.schemaname = 'odoo_retail_guard' AND f.funcname = 'snapshot' AND p.pronargs = $1"
+}
+calls_before="$(fn_calls 1) $(fn_calls 2) $(fn_calls 3)"
 port_on=$(org_free_port) port_off=$(org_free_port)
 agent_conf on true "$port_on"
 agent_conf off false "$port_off"
@@ -188,6 +212,11 @@ check "with snapshot_deltas = false: no deltas" \
 check "the agent refused no delta" bash -c "! grep -q 'asking for a full snapshot next' '$ORG_TMP/agent_on.log'"
 agent_kill agent_on
 agent_kill agent_off
+# both agents ask for the form without statements, never for the others
+read -r c1 c2 c3 <<<"$calls_before"
+lean_asked() { [ "$(fn_calls 3)" -ge $((c3 + 10)) ]; }
+check "the agents ask for snapshots without statements" org_wait_until 60 "statistics of the lean calls" lean_asked
+check "and never for the forms with statements" test "$(fn_calls 1) $(fn_calls 2)" = "$c1 $c2"
 
 # bad configuration: a clear error, nothing started
 printf '[agent]\nsnapshot_deltas = maybe\nfull_snapshot_every = 0s\n[node n]\nconninfo = host=/nonexistent\n' >"$ORG_TMP/bad.conf"

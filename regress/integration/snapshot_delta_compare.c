@@ -11,11 +11,17 @@
  * the two calls (the sampler runs on its own) shows in the next delta: a
  * mismatch is retried twice before it is reported.
  *
+ * A second state is fed by snapshot(0, generation, false), the form that
+ * leaves the statements out (what the agent asks for): it must hold no
+ * statement and exactly the full snapshot's models, lock contention and
+ * autovacuum tables.
+ *
  * Prints one line per step (kind, reason and sent_statements: the first
  * answer; removed: summed over the attempts, each merged its own; the other
  * figures: the last attempt's):
  *   STEP NAME kind=delta|full reason=R sent=N sent_statements=N removed=N kept=N full=N bytes=N
- *        full_bytes=N attempts=N equal=yes|no [diff]
+ *        full_bytes=N lean_bytes=N lean_statements=N lean_omitted=yes|no attempts=N
+ *        equal=yes|no lean_equal=yes|no [diff]
  */
 #include "collect/snapshot_merge.h"
 
@@ -62,10 +68,10 @@ flat_add(flat *f, char *line)
 }
 
 static void
-flatten(const OdooRetailGuard__Snapshot *s, flat *f)
+flatten(const OdooRetailGuard__Snapshot *s, flat *f, bool with_queries)
 {
 	memset(f, 0, sizeof(*f));
-	for (size_t i = 0; i < s->n_queries; i++)
+	for (size_t i = 0; with_queries && i < s->n_queries; i++)
 		flat_add(f, entry_line("query", &s->queries[i]->base));
 	for (size_t i = 0; i < s->n_models; i++)
 		flat_add(f, entry_line("model", &s->models[i]->base));
@@ -113,8 +119,15 @@ compare(const flat *a, const flat *b, char *diff, size_t len)
 	}
 }
 
+typedef enum fetch_form
+{
+	FETCH_FULL,					/* snapshot(0) */
+	FETCH_DELTA,				/* snapshot(0, since) */
+	FETCH_LEAN					/* snapshot(0, since, false) */
+} fetch_form;
+
 static OdooRetailGuard__Snapshot *
-fetch(PGconn *conn, uint64_t since, bool with_since, size_t *bytes)
+fetch(PGconn *conn, uint64_t since, fetch_form form, size_t *bytes)
 {
 	char		gen[32];
 	const char *vals[2] = {"0", gen};
@@ -122,10 +135,12 @@ fetch(PGconn *conn, uint64_t since, bool with_since, size_t *bytes)
 	OdooRetailGuard__Snapshot *s = NULL;
 
 	snprintf(gen, sizeof(gen), "%llu", (unsigned long long) since);
-	r = PQexecParams(conn, with_since ?
+	r = PQexecParams(conn, form == FETCH_LEAN ?
+					 "SELECT odoo_retail_guard.snapshot($1::int8, $2::int8, false)" :
+					 form == FETCH_DELTA ?
 					 "SELECT odoo_retail_guard.snapshot($1::int8, $2::int8)" :
 					 "SELECT odoo_retail_guard.snapshot($1::int8)",
-					 with_since ? 2 : 1, NULL, vals, NULL, NULL, 1);
+					 form == FETCH_FULL ? 1 : 2, NULL, vals, NULL, NULL, 1);
 	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
 	{
 		*bytes = (size_t) PQgetlength(r, 0, 0);
@@ -148,10 +163,11 @@ now_ms(void)
 }
 
 static bool
-step(const char *conninfo, snapshot_merge *m, const char *name)
+step(const char *conninfo, snapshot_merge *m, snapshot_merge *lean, const char *name)
 {
 	PGconn	   *conn = PQconnectdb(conninfo);
 	bool		equal = false;
+	bool		lean_equal = false;
 	/* what the node answered first: a retry after a full answer is a delta */
 	char		first_kind[8] = "";
 	char		first_reason[64] = "";
@@ -166,25 +182,43 @@ step(const char *conninfo, snapshot_merge *m, const char *name)
 	}
 	/* the comparison's own statements must not change what it compares */
 	PQclear(PQexec(conn, "SET odoo_retail_guard.track = none"));
-	for (int attempt = 1; attempt <= 3 && !equal; attempt++)
+	for (int attempt = 1; attempt <= 3 && !(equal && lean_equal); attempt++)
 	{
 		size_t		dbytes = 0,
+					lbytes = 0,
 					fbytes = 0;
-		OdooRetailGuard__Snapshot *d = fetch(conn, snapshot_merge_since(m, now_ms()), true, &dbytes);
-		OdooRetailGuard__Snapshot *f = fetch(conn, 0, false, &fbytes);
+		OdooRetailGuard__Snapshot *d = fetch(conn, snapshot_merge_since(m, now_ms()), FETCH_DELTA, &dbytes);
+		OdooRetailGuard__Snapshot *l = fetch(conn, snapshot_merge_since(lean, now_ms()), FETCH_LEAN, &lbytes);
+		OdooRetailGuard__Snapshot *f = fetch(conn, 0, FETCH_FULL, &fbytes);
 		char		err[256] = "";
 		char		diff[320] = "";
+		char		lean_diff[320] = "";
 		size_t		sent;
+		size_t		lean_statements;
+		bool		lean_omitted;
 		bool		was_delta;
 		const char *reason;
 		flat		a,
-					b;
+					b,
+					la,
+					lb;
 
-		if (!d || !f)
+		if (!d || !l || !f)
 		{
 			printf("STEP %s error=snapshot\n", name);
+			if (d)
+				odoo_retail_guard__snapshot__free_unpacked(d, NULL);
+			if (l)
+				odoo_retail_guard__snapshot__free_unpacked(l, NULL);
+			if (f)
+				odoo_retail_guard__snapshot__free_unpacked(f, NULL);
 			break;
 		}
+		lean_statements = l->n_queries;
+		lean_omitted = l->statements_omitted;
+		for (size_t i = 0; i < l->n_removed; i++)
+			if (l->removed[i]->kind && !strcmp(l->removed[i]->kind, "query"))
+				lean_statements++;
 		sent = d->n_queries + d->n_models + d->n_lock_contention + d->n_autovacuum_lag;
 		removed += d->n_removed;
 		was_delta = d->delta;
@@ -197,31 +231,47 @@ step(const char *conninfo, snapshot_merge *m, const char *name)
 		}
 		if (!snapshot_merge_apply(m, d, now_ms(), err, sizeof(err)))
 			snprintf(diff, sizeof(diff), "refused: %s", err);
-		flatten(d, &a);
-		flatten(f, &b);
+		flatten(d, &a, true);
+		flatten(f, &b, true);
 		if (!diff[0])
 			compare(&a, &b, diff, sizeof(diff));
 		equal = !diff[0];
-		if (equal || attempt == 3)
+		/* the lean state: everything but the statements */
+		if (!snapshot_merge_apply(lean, l, now_ms(), err, sizeof(err)))
+			snprintf(lean_diff, sizeof(lean_diff), "lean refused: %s", err);
+		flatten(l, &la, true);
+		flatten(f, &lb, false);
+		if (!lean_diff[0])
+			compare(&la, &lb, lean_diff, sizeof(lean_diff));
+		lean_equal = !lean_diff[0];
+		if ((equal && lean_equal) || attempt == 3)
 			printf("STEP %s kind=%s reason=%s sent=%zu sent_statements=%zu removed=%zu kept=%zu full=%zu "
-				   "bytes=%zu full_bytes=%zu attempts=%d equal=%s%s%s\n",
+				   "bytes=%zu full_bytes=%zu lean_bytes=%zu lean_statements=%zu lean_omitted=%s "
+				   "attempts=%d equal=%s lean_equal=%s%s%s%s%s\n",
 				   name, first_kind, first_reason, sent, first_sent_q, removed, a.n, b.n,
-				   dbytes, fbytes, attempt, equal ? "yes" : "no", equal ? "" : " ", diff);
+				   dbytes, fbytes, lbytes, lean_statements, lean_omitted ? "yes" : "no", attempt,
+				   equal ? "yes" : "no", lean_equal ? "yes" : "no",
+				   equal ? "" : " ", diff, lean_equal ? "" : " ", lean_diff);
 		flat_free(&a);
 		flat_free(&b);
+		flat_free(&la);
+		flat_free(&lb);
 		snapshot_merge_release(m, d);
+		snapshot_merge_release(lean, l);
 		odoo_retail_guard__snapshot__free_unpacked(d, NULL);
+		odoo_retail_guard__snapshot__free_unpacked(l, NULL);
 		odoo_retail_guard__snapshot__free_unpacked(f, NULL);
 	}
 	fflush(stdout);
 	PQfinish(conn);
-	return equal;
+	return equal && lean_equal;
 }
 
 int
 main(int argc, char **argv)
 {
 	snapshot_merge *m;
+	snapshot_merge *lean;
 	char		line[256];
 	int			failed = 0;
 
@@ -232,12 +282,14 @@ main(int argc, char **argv)
 	}
 	/* no safety-net full snapshot: every step after the first is a delta unless the node says otherwise */
 	m = snapshot_merge_new(0);
+	lean = snapshot_merge_new(0);
 	while (fgets(line, sizeof(line), stdin))
 	{
 		line[strcspn(line, "\n")] = '\0';
-		if (*line && !step(argv[1], m, line))
+		if (*line && !step(argv[1], m, lean, line))
 			failed++;
 	}
 	snapshot_merge_free(m);
+	snapshot_merge_free(lean);
 	return failed ? 1 : 0;
 }
