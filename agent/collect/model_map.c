@@ -21,6 +21,17 @@ model_map_free(model_map *m)
 	memset(m, 0, sizeof(*m));
 }
 
+bool
+model_map_equal(const model_map *a, const model_map *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (int i = 0; i < a->n; i++)
+		if (strcmp(a->table[i], b->table[i]) || strcmp(a->model[i], b->model[i]))
+			return false;
+	return true;
+}
+
 const char *
 model_map_lookup(const model_map *map, const char *relation)
 {

@@ -8,6 +8,8 @@
 
 #include "odoo_retail_guard.pb-c.h"
 
+#include <stdbool.h>
+
 typedef struct model_map
 {
 	char	  **table;
@@ -16,6 +18,8 @@ typedef struct model_map
 } model_map;
 
 void		model_map_free(model_map *m);
+/* the same tables mapped to the same models */
+bool		model_map_equal(const model_map *a, const model_map *b);
 const char *model_map_lookup(const model_map *map, const char *relation);
 /* applies the ir_model mapping of the node's database to a snapshot */
 void		model_map_apply(const model_map *map, const char *dbname, OdooRetailGuard__Snapshot *s);

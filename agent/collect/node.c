@@ -586,19 +586,24 @@ static void
 read_models(collector *c, node *n, PGresult *r, int64_t now_ms)
 {
 	int			rows = PQntuples(r);
+	model_map	map = {0};
 
-	model_map_free(&n->models);
-	n->models.table = xcalloc((size_t) rows, sizeof(char *));
-	n->models.model = xcalloc((size_t) rows, sizeof(char *));
+	map.table = xcalloc((size_t) (rows ? rows : 1), sizeof(char *));
+	map.model = xcalloc((size_t) (rows ? rows : 1), sizeof(char *));
 	for (int i = 0; i < rows; i++)
 	{
 		/* sorted by the query in C order; a duplicate table name keeps its first model */
-		if (n->models.n > 0 && strcmp(n->models.table[n->models.n - 1], PQgetvalue(r, i, 0)) >= 0)
+		if (map.n > 0 && strcmp(map.table[map.n - 1], PQgetvalue(r, i, 0)) >= 0)
 			continue;
-		n->models.table[n->models.n] = xstrdup(PQgetvalue(r, i, 0));
-		n->models.model[n->models.n] = xstrdup(PQgetvalue(r, i, 1));
-		n->models.n++;
+		map.table[map.n] = xstrdup(PQgetvalue(r, i, 0));
+		map.model[map.n] = xstrdup(PQgetvalue(r, i, 1));
+		map.n++;
 	}
+	/* kept delta state carries the old names: a full snapshot renames it all */
+	if (n->merge && !model_map_equal(&map, &n->models))
+		snapshot_merge_reset(n->merge);
+	model_map_free(&n->models);
+	n->models = map;
 	n->models_loaded = true;
 	log_debug("node %s: %d Odoo models mapped from ir_model", n->cfg.name, n->models.n);
 	crons_or_snapshot(c, n, now_ms);
@@ -742,6 +747,12 @@ read_snapshot(node *n, PGresult *r, int64_t now_ms)
 				n->start_us = id->postmaster_start_us;
 				n->incarnation = id->shmem_incarnation;
 			}
+			/*
+			 * Odoo's model names first: the merge keeps entries as compact
+			 * copies, named as they were when taken (read_models drops the
+			 * kept state when the names change).
+			 */
+			model_map_apply(&n->models, n->dbname, sn);
 			if (n->merge)
 				merge_snapshot(n, sn, now_ms);
 			if (sn->slow_samples_gap || sn->lock_wait_events_gap || sn->throttle_events_gap ||
@@ -751,7 +762,6 @@ read_snapshot(node *n, PGresult *r, int64_t now_ms)
 				log_warn("node %s: event rings overwrote entries before they were read "
 						 "(poll more often or enlarge the rings)", n->cfg.name);
 			}
-			model_map_apply(&n->models, n->dbname, sn);
 			if (cron_catalog_misses(&n->crons, sn))
 				n->crons_stale = true;
 			warn_shared_standby_name(n, sn);

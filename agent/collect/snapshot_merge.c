@@ -9,6 +9,7 @@
  * with both.
  */
 #include "collect/snapshot_merge.h"
+#include "collect/msg_compact.h"
 #include "common/util.h"
 
 #include <inttypes.h>
@@ -16,11 +17,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * A kept entry: its message is a compact copy (one block, msg_compact.h)
+ * where the type allows, else protobuf-c's own unpacked tree.  Hundreds of
+ * nodes keep thousands of entries each for as long as the agent runs.
+ */
 typedef struct map_node
 {
-	char	   *key;
 	ProtobufCMessage *msg;
 	struct map_node *next;
+	bool		compact;
+	char		key[];
 } map_node;
 
 typedef struct entry_map
@@ -28,6 +35,7 @@ typedef struct entry_map
 	map_node  **buckets;
 	size_t		nbuckets;
 	size_t		count;
+	msg_array_pool *pool;		/* arrays the compact copies share; the merge's */
 } entry_map;
 
 enum
@@ -50,6 +58,7 @@ struct snapshot_merge
 	entry_map	sets[NSETS];
 	/* lent to the snapshot being read: the merged arrays */
 	void	  **lent[NSETS];
+	msg_array_pool *pool;		/* the histogram bounds every model carries, once */
 	snapshot_merge_stats stats;
 };
 
@@ -90,27 +99,46 @@ map_grow(entry_map *m)
 	m->nbuckets = nb;
 }
 
-/* takes ownership of key and msg; a kept entry under key is freed */
+static void
+node_msg_free(map_node *n)
+{
+	if (n->compact)
+		free(n->msg);
+	else
+		protobuf_c_message_free_unpacked(n->msg, NULL);
+}
+
+/* takes ownership of key and msg (kept as a compact copy); a kept entry under key is freed */
 static void
 map_put(entry_map *m, char *key, ProtobufCMessage *msg)
 {
 	map_node   *n;
 	size_t		i;
+	ProtobufCMessage *copy = msg_compactable(msg->descriptor) ? msg_compact(msg, m->pool) : NULL;
+	bool		compact = copy != NULL;
 
+	if (compact)
+	{
+		protobuf_c_message_free_unpacked(msg, NULL);
+		msg = copy;
+	}
 	if (m->count + 1 > m->nbuckets)
 		map_grow(m);
 	i = hash_key(key) & (m->nbuckets - 1);
 	for (n = m->buckets[i]; n; n = n->next)
 		if (!strcmp(n->key, key))
 		{
-			protobuf_c_message_free_unpacked(n->msg, NULL);
+			node_msg_free(n);
 			n->msg = msg;
+			n->compact = compact;
 			free(key);
 			return;
 		}
-	n = xmalloc(sizeof(*n));
-	n->key = key;
+	n = xmalloc(sizeof(*n) + strlen(key) + 1);
+	strcpy(n->key, key);
+	free(key);
 	n->msg = msg;
+	n->compact = compact;
 	n->next = m->buckets[i];
 	m->buckets[i] = n;
 	m->count++;
@@ -129,8 +157,7 @@ map_del(entry_map *m, const char *key)
 			map_node   *n = *p;
 
 			*p = n->next;
-			protobuf_c_message_free_unpacked(n->msg, NULL);
-			free(n->key);
+			node_msg_free(n);
 			free(n);
 			m->count--;
 			return;
@@ -148,14 +175,15 @@ map_clear(entry_map *m)
 		{
 			map_node   *next = n->next;
 
-			protobuf_c_message_free_unpacked(n->msg, NULL);
-			free(n->key);
+			node_msg_free(n);
 			free(n);
 			n = next;
 		}
 	}
 	free(m->buckets);
-	memset(m, 0, sizeof(*m));
+	m->buckets = NULL;
+	m->nbuckets = 0;
+	m->count = 0;
 }
 
 /* the kept messages as one malloc'd array (at least one slot) */
@@ -387,6 +415,9 @@ snapshot_merge_new(int64_t full_every_ms)
 	snapshot_merge *m = xcalloc(1, sizeof(*m));
 
 	m->full_every_ms = full_every_ms;
+	m->pool = msg_array_pool_new();
+	for (int set = 0; set < NSETS; set++)
+		m->sets[set].pool = m->pool;
 	return m;
 }
 
@@ -407,6 +438,7 @@ snapshot_merge_free(snapshot_merge *m)
 	snapshot_merge_reset(m);
 	for (int set = 0; set < NSETS; set++)
 		free(m->lent[set]);
+	msg_array_pool_free(m->pool);
 	free(m);
 }
 

@@ -191,12 +191,40 @@ test_apply(void **state)
 	model_map_free(&map);
 }
 
+/* a reloaded ir_model that names a table otherwise is another map: the kept delta state is dropped */
+static void
+test_equal(void **state)
+{
+	model_map	a = {0};
+	model_map	b = {0};
+	model_map	empty = {0};
+
+	(void) state;
+	fill(&a);
+	fill(&b);
+	assert_true(model_map_equal(&a, &b));
+	assert_true(model_map_equal(&empty, &empty));
+	assert_false(model_map_equal(&a, &empty));
+	free(b.model[2]);
+	b.model[2] = xstrdup("res.partner.custom");
+	assert_false(model_map_equal(&a, &b));
+	free(b.model[2]);
+	b.model[2] = xstrdup("res.partner");
+	b.n--;
+	assert_false(model_map_equal(&a, &b));
+	b.n++;
+	assert_true(model_map_equal(&a, &b));
+	model_map_free(&a);
+	model_map_free(&b);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lookup),
 		cmocka_unit_test(test_apply),
+		cmocka_unit_test(test_equal),
 	};
 
 	return cmocka_run_group_tests_name("agent model_map", tests, NULL, NULL);
