@@ -78,28 +78,31 @@ DECLARE
 	delta float8;
 	full_kb float8;
 	delta_kb float8;
+	stmt_kb float8;
 	g bigint;
 	b bytea;
 BEGIN
+	-- the agent's form: no statements (snapshot(cursor, generation, false))
 	t0 := clock_timestamp();
-	b := odoo_retail_guard.snapshot(0);
+	b := odoo_retail_guard.snapshot(0, 0, false);
 	cold := extract(epoch FROM clock_timestamp() - t0) * 1000;
 	full_kb := length(b) / 1024.0;
+	stmt_kb := length(odoo_retail_guard.snapshot(0)) / 1024.0;
 	g := odoo_retail_guard.snapshot_generation();
 	t0 := clock_timestamp();
 	FOR i IN 1..10 LOOP
-		b := odoo_retail_guard.snapshot(0);
+		b := odoo_retail_guard.snapshot(0, 0, false);
 	END LOOP;
 	warm := extract(epoch FROM clock_timestamp() - t0) * 100;
 	PERFORM pg_sleep(10);
 	t0 := clock_timestamp();
 	FOR i IN 1..10 LOOP
-		b := odoo_retail_guard.snapshot(0, g);
+		b := odoo_retail_guard.snapshot(0, g, false);
 	END LOOP;
 	delta := extract(epoch FROM clock_timestamp() - t0) * 100;
 	delta_kb := length(b) / 1024.0;
-	RAISE NOTICE '%', format('%s %s %s %s %s', round(cold::numeric, 1), round(warm::numeric, 1),
-		round(delta::numeric, 1), round(full_kb::numeric), round(delta_kb::numeric));
+	RAISE NOTICE '%', format('%s %s %s %s %s %s', round(cold::numeric, 1), round(warm::numeric, 1),
+		round(delta::numeric, 1), round(full_kb::numeric), round(delta_kb::numeric), round(stmt_kb::numeric));
 END
 $$;
 SQL
@@ -125,8 +128,8 @@ agent_bg work1 bash -c "$(declare -f workload); $(declare -p ORG_SOCK ORG_PORT);
 agent_bg work2 bash -c "$(declare -f workload); $(declare -p ORG_SOCK ORG_PORT); workload r2"
 sleep 10	# a benchmark, not a test: one interval of workload before it is counted
 echo "workload: $(org_psql r1 -d odoo -Atc "SELECT count(*) FROM odoo_retail_guard.slow_queries WHERE last_seen > pg_catalog.now() - interval '10 s'") of r1's statements ran in the last 10 s"
-read -r cold_ms full_ms delta_ms full_kb delta_kb < <(server_cost 2>&1 | sed -n 's/.*NOTICE: *//p')
-echo "server (r1, load $(cut -d' ' -f1 /proc/loadavg)): full snapshot ${full_kb} kB, ${cold_ms} ms in a new backend, ${full_ms} ms warm; delta of 10 s of workload ${delta_kb} kB, ${delta_ms} ms"
+read -r cold_ms full_ms delta_ms full_kb delta_kb stmt_kb < <(server_cost 2>&1 | sed -n 's/.*NOTICE: *//p')
+echo "server (r1, load $(cut -d' ' -f1 /proc/loadavg)), the agent's form (no statements): full snapshot ${full_kb} kB (${stmt_kb} kB with the statements), ${cold_ms} ms in a new backend, ${full_ms} ms warm; delta of 10 s of workload ${delta_kb} kB, ${delta_ms} ms"
 share() { python3 -c "print('%.0f' % (100.0 * $BENCH_NODES * $1 / 1000.0 / $2 / $(nproc)))"; }
 echo "  so $BENCH_NODES nodes need, of this machine's $(nproc) cores, on the servers alone: 10 s full $(share "$full_ms" 10) %, 10 s delta $(share "$delta_ms" 10) %, 1 s full $(share "$full_ms" 1) %, 1 s delta $(share "$delta_ms" 1) %"
 

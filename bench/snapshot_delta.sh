@@ -5,7 +5,9 @@
 #  1. A running server: bytes and wall time of snapshot(cursor, generation)
 #     (the delta) and snapshot(cursor) (full), same cursor (no ring
 #     entries), 20 rounds of "100 statements run again, then both", and
-#     snapshot(0) (full, rings full of nothing here) for comparison.
+#     snapshot(0) (full, rings full of nothing here) for comparison; and
+#     the same delta and full snapshot without statements
+#     (snapshot(cursor, generation, false), what the agent asks for).
 #  2. Instruction counts (callgrind Ir, inclusive, org_snapshot only) on a
 #     single-user backend (postgres --single): the same 5,000 statements,
 #     a full snapshot, 100 statements again, a delta, a full again.
@@ -51,19 +53,28 @@ q <<'SQL'
 \pset tuples_only on
 -- one poll: 100 statements run again, then the delta and the full one at the same cursor
 CREATE FUNCTION bench_round(r int, OUT delta_ms float8, OUT delta_bytes int, OUT full_ms float8,
-		OUT full_bytes int, OUT zero_ms float8, OUT zero_bytes int)
+		OUT full_bytes int, OUT zero_ms float8, OUT zero_bytes int,
+		OUT lean_delta_ms float8, OUT lean_delta_bytes int, OUT lean_full_ms float8, OUT lean_full_bytes int)
 LANGUAGE plpgsql AS $$
 DECLARE
 	t0 timestamptz;
 	cur bigint := 1000000000;	-- past every ring entry: no ring entries in either
+	g bigint;
 BEGIN
 	SET LOCAL odoo_retail_guard.track = 'all';
 	PERFORM run_shapes((r * 100) % 5000, 100);
 	SET LOCAL odoo_retail_guard.track = 'none';
+	g := odoo_retail_guard.snapshot_generation() - 1;
 	t0 := clock_timestamp();
-	delta_bytes := octet_length(odoo_retail_guard.snapshot(cur,
-		odoo_retail_guard.snapshot_generation() - 1));
+	delta_bytes := octet_length(odoo_retail_guard.snapshot(cur, g));
 	delta_ms := extract(epoch FROM clock_timestamp() - t0) * 1000;
+	-- the same changes (after g), without statements
+	t0 := clock_timestamp();
+	lean_delta_bytes := octet_length(odoo_retail_guard.snapshot(cur, g, false));
+	lean_delta_ms := extract(epoch FROM clock_timestamp() - t0) * 1000;
+	t0 := clock_timestamp();
+	lean_full_bytes := octet_length(odoo_retail_guard.snapshot(cur, 0, false));
+	lean_full_ms := extract(epoch FROM clock_timestamp() - t0) * 1000;
 	t0 := clock_timestamp();
 	full_bytes := octet_length(odoo_retail_guard.snapshot(cur));
 	full_ms := extract(epoch FROM clock_timestamp() - t0) * 1000;
@@ -78,11 +89,17 @@ WITH runs AS (SELECT b.* FROM generate_series(1, 20) r, bench_round(r) b)
 SELECT format(E'running server, 20 polls, 100 of 5,000 statements changed before each:\n'
 	'  delta  snapshot(cursor, generation): %s bytes (%s %% of full), mean %s ms, min %s ms\n'
 	'  full   snapshot(cursor):             %s bytes, mean %s ms, min %s ms\n'
-	'  full   snapshot(0):                  %s bytes, mean %s ms, min %s ms',
+	'  full   snapshot(0):                  %s bytes, mean %s ms, min %s ms\n'
+	'  without statements (the agent''s form, snapshot(cursor, generation, false)):\n'
+	'  delta  snapshot(cursor, g, false):   %s bytes (%s %% of full), mean %s ms, min %s ms\n'
+	'  full   snapshot(cursor, 0, false):   %s bytes, mean %s ms, min %s ms',
 	round(avg(delta_bytes)), round(100.0 * avg(delta_bytes) / avg(full_bytes), 2),
 	round(avg(delta_ms)::numeric, 3), round(min(delta_ms)::numeric, 3),
 	round(avg(full_bytes)), round(avg(full_ms)::numeric, 3), round(min(full_ms)::numeric, 3),
-	round(avg(zero_bytes)), round(avg(zero_ms)::numeric, 3), round(min(zero_ms)::numeric, 3))
+	round(avg(zero_bytes)), round(avg(zero_ms)::numeric, 3), round(min(zero_ms)::numeric, 3),
+	round(avg(lean_delta_bytes)), round(100.0 * avg(lean_delta_bytes) / avg(full_bytes), 2),
+	round(avg(lean_delta_ms)::numeric, 3), round(min(lean_delta_ms)::numeric, 3),
+	round(avg(lean_full_bytes)), round(avg(lean_full_ms)::numeric, 3), round(min(lean_full_ms)::numeric, 3))
 FROM runs;
 SQL
 echo "  (targets: delta <= 5 % of full bytes and < 1 ms; snapshot(0) with 5,000 statements < 5 ms)"
@@ -104,6 +121,11 @@ SELECT run_shapes(0, 100);
 SET odoo_retail_guard.track = 'none';
 SELECT octet_length(odoo_retail_guard.snapshot(1000000000, odoo_retail_guard.snapshot_generation() - 1));
 SELECT octet_length(odoo_retail_guard.snapshot(1000000000));
+SET odoo_retail_guard.track = 'all';
+SELECT run_shapes(100, 100);
+SET odoo_retail_guard.track = 'none';
+SELECT octet_length(odoo_retail_guard.snapshot(1000000000, odoo_retail_guard.snapshot_generation() - 1, false));
+SELECT octet_length(odoo_retail_guard.snapshot(1000000000, 0, false));
 SQL
 ir() { sed -n 's/^summary: *\([0-9]*\).*/\1/p;s/^totals: *\([0-9]*\).*/\1/p' "$1" | tail -1; }
 mapfile -t dumps < <(ls "$cg"/cg.out.* 2>/dev/null | sort -t. -k3 -n)
@@ -113,6 +135,11 @@ if [ "${#dumps[@]}" -ge 3 ]; then
 	echo "  full  snapshot(0, 0):                 $full_ir Ir"
 	echo "  delta snapshot(cursor, generation):   $delta_ir Ir ($(echo "scale=2; 100 * $delta_ir / $full2_ir" | bc) % of full)"
 	echo "  full  snapshot(cursor):               $full2_ir Ir"
+	if [ "${#dumps[@]}" -ge 5 ]; then
+		lean_delta_ir=$(ir "${dumps[3]}") lean_full_ir=$(ir "${dumps[4]}")
+		echo "  delta snapshot(cursor, g, false):     $lean_delta_ir Ir ($(echo "scale=2; 100 * $lean_delta_ir / $full2_ir" | bc) % of full)"
+		echo "  full  snapshot(cursor, 0, false):     $lean_full_ir Ir ($(echo "scale=2; 100 * $lean_full_ir / $full2_ir" | bc) % of full)"
+	fi
 	top="$ORG_TMP/top.txt"
 	callgrind_annotate --threshold=100 "${dumps[2]}" 2>/dev/null |
 		grep -E '(odoo_retail_guard|protobuf-c|libc)\.so|bin/postgres\]' |
