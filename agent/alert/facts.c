@@ -34,6 +34,44 @@ struct facts_memory
 	const cron_catalog *crons;	/* the node's, borrowed */
 };
 
+bool
+fact_wanted(const fact_gate *g, rule_kind kind, const char *subject, double value)
+{
+	return !g || !(value < g->floor[kind]) || g->held(g, kind, subject);
+}
+
+/*
+ * prefix and parts joined by '/' in buf when they fit, else malloc'd into
+ * *heap (freed by the caller): subjects and memory keys are made for every
+ * table and model of every poll, and most facts are then not wanted.
+ */
+static const char *
+join_parts(char *buf, size_t size, char **heap, const char *prefix, int n, const char *const *parts)
+{
+	size_t		total = strlen(prefix) + (n > 0 ? (size_t) n - 1 : 0);
+	char	   *p;
+
+	for (int i = 0; i < n; i++)
+		total += strlen(parts[i]);
+	*heap = NULL;
+	if (total >= size)
+		buf = *heap = xmalloc(total + 1);
+	p = buf;
+	memcpy(p, prefix, strlen(prefix));
+	p += strlen(prefix);
+	for (int i = 0; i < n; i++)
+	{
+		size_t		len = strlen(parts[i]);
+
+		if (i)
+			*p++ = '/';
+		memcpy(p, parts[i], len);
+		p += len;
+	}
+	*p = '\0';
+	return buf;
+}
+
 fact *
 facts_add(fact_list *l, rule_kind kind, const char *subject, double value, const char *fmt, ...)
 {
@@ -407,17 +445,21 @@ lock_facts(const OdooRetailGuard__Snapshot *s, const cron_catalog *crons, fact_l
 }
 
 static void
-vacuum_facts(const OdooRetailGuard__Snapshot *s, const cron_catalog *crons, fact_list *out)
+vacuum_facts(const OdooRetailGuard__Snapshot *s, const cron_catalog *crons, const fact_gate *gate,
+			 fact_list *out)
 {
 	const OdooRetailGuard__VacuumHorizon *h = s->vacuum_horizon;
 
 	for (size_t i = 0; i < s->n_autovacuum_lag; i++)
 	{
 		const OdooRetailGuard__AutovacuumLag *a = s->autovacuum_lag[i];
-		char	   *subject = xasprintf("%s/%s", nz(a->database), nz(a->relation));
+		const char *parts[2] = {nz(a->database), nz(a->relation)};
+		char		buf[256];
+		char	   *heap;
+		const char *subject = join_parts(buf, sizeof(buf), &heap, "", 2, parts);
 		fact	   *f;
 
-		if (a->over_threshold_since_us != 0)
+		if (a->over_threshold_since_us != 0 && fact_wanted(gate, RULE_AUTOVACUUM_LAG, subject, a->lag_s))
 		{
 			f = facts_add(out, RULE_AUTOVACUUM_LAG, subject, a->lag_s,
 						  "%s over its autovacuum threshold for %.0fs (%lld dead tuples)",
@@ -428,7 +470,7 @@ vacuum_facts(const OdooRetailGuard__Snapshot *s, const cron_catalog *crons, fact
 			set_num(f, "dead_tuples", (double) a->dead_tuples);
 			set_num(f, "lag_seconds", a->lag_s);
 		}
-		if (a->xid_age > 0)
+		if (a->xid_age > 0 && fact_wanted(gate, RULE_XID_AGE, subject, (double) a->xid_age))
 		{
 			f = facts_add(out, RULE_XID_AGE, subject, (double) a->xid_age,
 						  "%s xid age %lld (autovacuum_freeze_max_age %lld)", what(a->model, a->relation),
@@ -438,7 +480,7 @@ vacuum_facts(const OdooRetailGuard__Snapshot *s, const cron_catalog *crons, fact
 			set_str(f, "model", a->model);
 			set_num(f, "xid_age", (double) a->xid_age);
 		}
-		free(subject);
+		free(heap);
 	}
 	if (h && h->holder_kind && *h->holder_kind && strcmp(h->holder_kind, "none"))
 	{
@@ -648,7 +690,8 @@ subject_totals(const OdooRetailGuard__Snapshot *s, uint64_t **totals)
 }
 
 static void
-query_facts(const OdooRetailGuard__Snapshot *s, facts_memory *mem, int64_t now, fact_list *out)
+query_facts(const OdooRetailGuard__Snapshot *s, facts_memory *mem, int64_t now, const fact_gate *gate,
+			fact_list *out)
 {
 	uint64_t   *totals;
 	bool	   *first = subject_totals(s, &totals);
@@ -657,57 +700,72 @@ query_facts(const OdooRetailGuard__Snapshot *s, facts_memory *mem, int64_t now, 
 	for (size_t i = 0; i < s->n_models; i++)
 	{
 		const OdooRetailGuard__ModelStat *m = s->models[i];
-		char	   *subject = xasprintf("%s/%s", nz(m->database), nz(m->model));
-		char	   *key;
+		const char *parts[3] = {nz(m->database), nz(m->model), nz(m->operation)};
+		char		subject_buf[256],
+					key_buf[272],
+					sub_buf[272];
+		char	   *subject_heap,
+				   *key_heap;
+		const char *subject = join_parts(subject_buf, sizeof(subject_buf), &subject_heap, "", 2, parts);
+		const char *key;
 		bool		created;
 		mem_entry  *e;
 		uint64_t	total = totals[i];
 
 		if (first[i])
 		{
-			key = xasprintf("rate|%s", subject);
+			key = join_parts(key_buf, sizeof(key_buf), &key_heap, "rate|", 2, parts);
 			e = mem_get(mem, key, &created);
 			if (!created && now > e->at_us && total >= e->slow_calls)
 			{
 				double		per_min = (double) (total - e->slow_calls) * 60e6 / (double) (now - e->at_us);
-				fact	   *f = facts_add(out, RULE_SLOW_QUERY_RATE, subject, per_min,
-										  "%.1f slow queries/min on %s", per_min, nz(m->model));
 
-				set_str(f, "database", m->database);
-				set_str(f, "model", m->model);
-				set_num(f, "slow_queries_per_minute", round(per_min * 10) / 10);
+				if (fact_wanted(gate, RULE_SLOW_QUERY_RATE, subject, per_min))
+				{
+					fact	   *f = facts_add(out, RULE_SLOW_QUERY_RATE, subject, per_min,
+											  "%.1f slow queries/min on %s", per_min, nz(m->model));
+
+					set_str(f, "database", m->database);
+					set_str(f, "model", m->model);
+					set_num(f, "slow_queries_per_minute", round(per_min * 10) / 10);
+				}
 			}
 			e->slow_calls = total;
 			e->at_us = now;
-			free(key);
+			free(key_heap);
 		}
 
 		/* p95 against its own slowly moving baseline, per operation */
-		key = xasprintf("p95|%s/%s", subject, nz(m->operation));
+		key = join_parts(key_buf, sizeof(key_buf), &key_heap, "p95|", 3, parts);
 		e = mem_get(mem, key, &created);
 		if (m->p95_ms > 0)
 		{
 			if (e->samples >= BASELINE_WARMUP && e->baseline > 0)
 			{
 				double		ratio = m->p95_ms / e->baseline;
-				char	   *sub = xasprintf("%s/%s", subject, nz(m->operation));
-				fact	   *f = facts_add(out, RULE_SLOW_QUERY_P95, sub, ratio,
-										  "p95 of %s %s is %.0fms, %.1fx its baseline of %.0fms",
-										  nz(m->model), nz(m->operation), m->p95_ms, ratio, e->baseline);
+				char	   *sub_heap;
+				const char *sub = join_parts(sub_buf, sizeof(sub_buf), &sub_heap, "", 3, parts);
 
-				set_str(f, "database", m->database);
-				set_str(f, "model", m->model);
-				set_str(f, "operation", m->operation);
-				set_num(f, "p95_ms", m->p95_ms);
-				set_num(f, "baseline_ms", round(e->baseline * 1000) / 1000);
-				free(sub);
+				if (fact_wanted(gate, RULE_SLOW_QUERY_P95, sub, ratio))
+				{
+					fact	   *f = facts_add(out, RULE_SLOW_QUERY_P95, sub, ratio,
+											  "p95 of %s %s is %.0fms, %.1fx its baseline of %.0fms",
+											  nz(m->model), nz(m->operation), m->p95_ms, ratio, e->baseline);
+
+					set_str(f, "database", m->database);
+					set_str(f, "model", m->model);
+					set_str(f, "operation", m->operation);
+					set_num(f, "p95_ms", m->p95_ms);
+					set_num(f, "baseline_ms", round(e->baseline * 1000) / 1000);
+				}
+				free(sub_heap);
 			}
 			e->baseline = e->samples == 0 ? m->p95_ms
 				: e->baseline + BASELINE_ALPHA * (m->p95_ms - e->baseline);
 			e->samples++;
 		}
-		free(key);
-		free(subject);
+		free(key_heap);
+		free(subject_heap);
 	}
 	free(first);
 	free(totals);
@@ -758,17 +816,24 @@ destructive_facts(const OdooRetailGuard__Snapshot *s, const cron_catalog *crons,
 }
 
 void
-facts_from_snapshot(const OdooRetailGuard__Snapshot *snap, facts_memory *mem, int64_t now_us,
-					fact_list *out)
+facts_from_snapshot_gated(const OdooRetailGuard__Snapshot *snap, facts_memory *mem, int64_t now_us,
+						  const fact_gate *gate, fact_list *out)
 {
 	const cron_catalog *crons = mem ? mem->crons : NULL;
 
 	if (!snap)
 		return;
 	lock_facts(snap, crons, out);
-	vacuum_facts(snap, crons, out);
+	vacuum_facts(snap, crons, gate, out);
 	cron_job_facts(snap, crons, out);
 	replication_facts(snap, out);
-	query_facts(snap, mem, now_us, out);
+	query_facts(snap, mem, now_us, gate, out);
 	destructive_facts(snap, crons, out);
+}
+
+void
+facts_from_snapshot(const OdooRetailGuard__Snapshot *snap, facts_memory *mem, int64_t now_us,
+					fact_list *out)
+{
+	facts_from_snapshot_gated(snap, mem, now_us, NULL, out);
 }
