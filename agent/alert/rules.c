@@ -582,17 +582,18 @@ inst_keep(const instance *in, const agent_cfg *cfg, int64_t now, int64_t *expiry
 
 /*
  * Drops inactive instances with no flap history worth keeping: those of
- * one node (only), whose evaluation changed them, unless another node's may
- * have aged out (next_expiry passed), the configuration is another one or
- * the engine was loaded: then all.
+ * the node just evaluated (node_only; mine, NULL when it has none), unless
+ * another node's may have aged out (next_expiry passed), the configuration
+ * is another one or the engine was loaded: then all.
  */
 static void
-collect_garbage(rule_engine *re, const agent_cfg *cfg, int64_t now, node_instances *only)
+collect_garbage(rule_engine *re, const agent_cfg *cfg, int64_t now, bool node_only,
+				node_instances *mine)
 {
 	instance   *in,
 			   *next;
 
-	if (!only || re->collect_all || cfg != re->collected_with || now > re->next_expiry)
+	if (!node_only || re->collect_all || cfg != re->collected_with || now > re->next_expiry)
 	{
 		int64_t		expiry = INT64_MAX;
 
@@ -608,7 +609,7 @@ collect_garbage(rule_engine *re, const agent_cfg *cfg, int64_t now, node_instanc
 		re->collected_with = cfg;
 		return;
 	}
-	for (in = only->head; in; in = next)
+	for (in = mine ? mine->head : NULL; in; in = next)
 	{
 		next = in->node_next;
 		re->visits++;
@@ -762,7 +763,7 @@ rules_eval_node(rule_engine *re, const agent_cfg *cfg, const node_cfg *node, con
 		if (r)
 			step(in, cfg, r, node, false, now, out);
 	}
-	collect_garbage(re, cfg, now, mine);
+	collect_garbage(re, cfg, now, true, mine);
 }
 
 uint64_t
@@ -871,7 +872,7 @@ rules_reconcile(rule_engine *re, const agent_cfg *cfg, int64_t now, event_list *
 		in->state = INST_INACTIVE;
 		in->n_fires = 0;
 	}
-	collect_garbage(re, cfg, now, NULL);
+	collect_garbage(re, cfg, now, false, NULL);
 }
 
 void
