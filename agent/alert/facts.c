@@ -41,6 +41,86 @@ fact_wanted(const fact_gate *g, rule_kind kind, const char *subject, double valu
 }
 
 /*
+ * The gate of one facts_from_snapshot_gated call and the gated facts it
+ * kept so far, by kind and subject: a later fact of the same kind and
+ * subject (a table name in two schemas, two entries mapped to one model)
+ * reaches the alert the kept one made or moved in the same evaluation, so
+ * it is kept too, whatever its value.
+ */
+typedef struct gated
+{
+	const fact_gate *gate;		/* NULL: every fact */
+	fact_list  *out;
+	int		   *slots;			/* open addressing: index in out + 1, 0 free */
+	size_t		nslots;			/* a power of two, over twice n */
+	size_t		n;
+} gated;
+
+static size_t
+kept_hash(rule_kind kind, const char *subject)
+{
+	uint64_t	h = 1469598103934665603ULL ^ (uint64_t) kind;
+
+	for (; *subject; subject++)
+		h = (h ^ (unsigned char) *subject) * 1099511628211ULL;
+	return (size_t) h;
+}
+
+/* the slot of (kind, subject) among the kept facts, or the free one where it goes */
+static int *
+kept_slot(const gated *g, rule_kind kind, const char *subject)
+{
+	size_t		i = kept_hash(kind, subject) & (g->nslots - 1);
+
+	while (g->slots[i])
+	{
+		const fact *f = &g->out->v[g->slots[i] - 1];
+
+		if (f->kind == kind && !strcmp(f->subject, subject))
+			break;
+		i = (i + 1) & (g->nslots - 1);
+	}
+	return &g->slots[i];
+}
+
+static bool
+want(const gated *g, rule_kind kind, const char *subject, double value)
+{
+	if (!g->gate || fact_wanted(g->gate, kind, subject, value))
+		return true;
+	return g->n > 0 && *kept_slot(g, kind, subject) != 0;
+}
+
+/* the fact just added was wanted: later ones of its kind and subject are too */
+static void
+kept(gated *g)
+{
+	const fact *f = &g->out->v[g->out->n - 1];
+	int		   *slot;
+
+	if (!g->gate)
+		return;
+	if (2 * (g->n + 1) > g->nslots)
+	{
+		int		   *old = g->slots;
+		size_t		nold = g->nslots;
+
+		g->nslots = nold ? nold * 2 : 64;
+		g->slots = xcalloc(g->nslots, sizeof(int));
+		for (size_t i = 0; i < nold; i++)
+			if (old[i])
+				*kept_slot(g, g->out->v[old[i] - 1].kind, g->out->v[old[i] - 1].subject) = old[i];
+		free(old);
+	}
+	slot = kept_slot(g, f->kind, f->subject);
+	if (!*slot)
+	{
+		*slot = g->out->n;
+		g->n++;
+	}
+}
+
+/*
  * prefix and parts joined by '/' in buf when they fit, else malloc'd into
  * *heap (freed by the caller): subjects and memory keys are made for every
  * table and model of every poll, and most facts are then not wanted.
@@ -445,7 +525,7 @@ lock_facts(const OdooRetailGuard__Snapshot *s, const cron_catalog *crons, fact_l
 }
 
 static void
-vacuum_facts(const OdooRetailGuard__Snapshot *s, const cron_catalog *crons, const fact_gate *gate,
+vacuum_facts(const OdooRetailGuard__Snapshot *s, const cron_catalog *crons, gated *gate,
 			 fact_list *out)
 {
 	const OdooRetailGuard__VacuumHorizon *h = s->vacuum_horizon;
@@ -459,22 +539,24 @@ vacuum_facts(const OdooRetailGuard__Snapshot *s, const cron_catalog *crons, cons
 		const char *subject = join_parts(buf, sizeof(buf), &heap, "", 2, parts);
 		fact	   *f;
 
-		if (a->over_threshold_since_us != 0 && fact_wanted(gate, RULE_AUTOVACUUM_LAG, subject, a->lag_s))
+		if (a->over_threshold_since_us != 0 && want(gate, RULE_AUTOVACUUM_LAG, subject, a->lag_s))
 		{
 			f = facts_add(out, RULE_AUTOVACUUM_LAG, subject, a->lag_s,
 						  "%s over its autovacuum threshold for %.0fs (%lld dead tuples)",
 						  what(a->model, a->relation), a->lag_s, (long long) a->dead_tuples);
+			kept(gate);
 			set_str(f, "database", a->database);
 			set_str(f, "relation", a->relation);
 			set_str(f, "model", a->model);
 			set_num(f, "dead_tuples", (double) a->dead_tuples);
 			set_num(f, "lag_seconds", a->lag_s);
 		}
-		if (a->xid_age > 0 && fact_wanted(gate, RULE_XID_AGE, subject, (double) a->xid_age))
+		if (a->xid_age > 0 && want(gate, RULE_XID_AGE, subject, (double) a->xid_age))
 		{
 			f = facts_add(out, RULE_XID_AGE, subject, (double) a->xid_age,
 						  "%s xid age %lld (autovacuum_freeze_max_age %lld)", what(a->model, a->relation),
 						  (long long) a->xid_age, (long long) a->freeze_max_age);
+			kept(gate);
 			set_str(f, "database", a->database);
 			set_str(f, "relation", a->relation);
 			set_str(f, "model", a->model);
@@ -690,7 +772,7 @@ subject_totals(const OdooRetailGuard__Snapshot *s, uint64_t **totals)
 }
 
 static void
-query_facts(const OdooRetailGuard__Snapshot *s, facts_memory *mem, int64_t now, const fact_gate *gate,
+query_facts(const OdooRetailGuard__Snapshot *s, facts_memory *mem, int64_t now, gated *gate,
 			fact_list *out)
 {
 	uint64_t   *totals;
@@ -720,11 +802,12 @@ query_facts(const OdooRetailGuard__Snapshot *s, facts_memory *mem, int64_t now, 
 			{
 				double		per_min = (double) (total - e->slow_calls) * 60e6 / (double) (now - e->at_us);
 
-				if (fact_wanted(gate, RULE_SLOW_QUERY_RATE, subject, per_min))
+				if (want(gate, RULE_SLOW_QUERY_RATE, subject, per_min))
 				{
 					fact	   *f = facts_add(out, RULE_SLOW_QUERY_RATE, subject, per_min,
 											  "%.1f slow queries/min on %s", per_min, nz(m->model));
 
+					kept(gate);
 					set_str(f, "database", m->database);
 					set_str(f, "model", m->model);
 					set_num(f, "slow_queries_per_minute", round(per_min * 10) / 10);
@@ -746,12 +829,13 @@ query_facts(const OdooRetailGuard__Snapshot *s, facts_memory *mem, int64_t now, 
 				char	   *sub_heap;
 				const char *sub = join_parts(sub_buf, sizeof(sub_buf), &sub_heap, "", 3, parts);
 
-				if (fact_wanted(gate, RULE_SLOW_QUERY_P95, sub, ratio))
+				if (want(gate, RULE_SLOW_QUERY_P95, sub, ratio))
 				{
 					fact	   *f = facts_add(out, RULE_SLOW_QUERY_P95, sub, ratio,
 											  "p95 of %s %s is %.0fms, %.1fx its baseline of %.0fms",
 											  nz(m->model), nz(m->operation), m->p95_ms, ratio, e->baseline);
 
+					kept(gate);
 					set_str(f, "database", m->database);
 					set_str(f, "model", m->model);
 					set_str(f, "operation", m->operation);
@@ -820,15 +904,17 @@ facts_from_snapshot_gated(const OdooRetailGuard__Snapshot *snap, facts_memory *m
 						  const fact_gate *gate, fact_list *out)
 {
 	const cron_catalog *crons = mem ? mem->crons : NULL;
+	gated		g = {gate, out, NULL, 0, 0};
 
 	if (!snap)
 		return;
 	lock_facts(snap, crons, out);
-	vacuum_facts(snap, crons, gate, out);
+	vacuum_facts(snap, crons, &g, out);
 	cron_job_facts(snap, crons, out);
 	replication_facts(snap, out);
-	query_facts(snap, mem, now_us, gate, out);
+	query_facts(snap, mem, now_us, &g, out);
 	destructive_facts(snap, crons, out);
+	free(g.slots);
 }
 
 void

@@ -52,8 +52,10 @@ next_rand(uint32_t *seed)
 /*
  * Table 0 is scripted for xid_age (threshold 1000, clear 900, keep_firing_for
  * 20s; xid_age_early 800/700 held 10s): fires, holds above clear, falls far
- * below every floor and resolves with that value.  Table 1 goes pending for
- * xid_age_early and drops back.  The rest move at random, mostly low.
+ * below every floor and resolves with that value; table 2 does the same and
+ * a namesake entry (last) with a low value follows it.  Table 1 goes
+ * pending for xid_age_early and drops back.  The rest move at random,
+ * mostly low.
  */
 static const int64_t xid_script[N_POLLS] = {
 	100, 1200, 1200, 950, 10, 10, 10, 10, 1300, 5, 5, 5, 5, 5, 5, 5,
@@ -91,7 +93,8 @@ world_init(world *w)
 	{
 		OdooRetailGuard__AutovacuumLag a = ODOO_RETAIL_GUARD__AUTOVACUUM_LAG__INIT;
 
-		snprintf(w->relation[i], sizeof(w->relation[i]), "table_%d", i);
+		/* the last table has table 2's name (another schema): one subject, two entries */
+		snprintf(w->relation[i], sizeof(w->relation[i]), "table_%d", i == N_TABLES - 1 ? 2 : i);
 		a.database = "odoo";
 		a.relation = w->relation[i];
 		a.model = "";
@@ -103,10 +106,11 @@ world_init(world *w)
 	{
 		OdooRetailGuard__ModelStat m = ODOO_RETAIL_GUARD__MODEL_STAT__INIT;
 
-		snprintf(w->model[i], sizeof(w->model[i]), "model.m%d", i);
+		/* the last model entry is model 3's operation again (two relations of one model) */
+		snprintf(w->model[i], sizeof(w->model[i]), "model.m%d", i == N_MODELS - 1 ? 3 : i);
 		m.database = "odoo";
 		m.model = w->model[i];
-		m.operation = i % 2 ? "read" : "write";
+		m.operation = (i == N_MODELS - 1 ? 3 : i) % 2 ? "read" : "write";
 		w->ms[i] = m;
 		w->msp[i] = &w->ms[i];
 	}
@@ -125,8 +129,10 @@ world_poll(world *w, int p)
 		OdooRetailGuard__AutovacuumLag *a = &w->av[i];
 		uint32_t	r = next_rand(&w->seed);
 
-		if (i == 0)
+		if (i == 0 || i == 2)
 			a->xid_age = xid_script[p];
+		else if (i == N_TABLES - 1)
+			a->xid_age = 5;		/* table 2's namesake: takes the alert table 2 made */
 		else if (i == 1)
 			a->xid_age = pending_script[p];
 		else
@@ -146,6 +152,8 @@ world_poll(world *w, int p)
 		m->slow_calls = w->slow_calls[i];
 		/* about 100 ms, now and then 2.5x to 5x */
 		m->p95_ms = r % 30 == 0 ? 250 + r % 250 : 95 + r % 10;
+		if (i == 3 && p >= 20 && p < 24)
+			m->p95_ms = 600;	/* model 3's namesake entry follows with a normal p95 */
 	}
 }
 
