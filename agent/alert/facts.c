@@ -54,6 +54,7 @@ typedef struct gated
 	int		   *slots;			/* open addressing: index in out + 1, 0 free */
 	size_t		nslots;			/* a power of two, over twice n */
 	size_t		n;
+	int			n_kind[RULE_KIND_COUNT];	/* of them, per kind */
 } gated;
 
 static size_t
@@ -88,7 +89,7 @@ want(const gated *g, rule_kind kind, const char *subject, double value)
 {
 	if (!g->gate || fact_wanted(g->gate, kind, subject, value))
 		return true;
-	return g->n > 0 && *kept_slot(g, kind, subject) != 0;
+	return g->n_kind[kind] > 0 && *kept_slot(g, kind, subject) != 0;
 }
 
 /* the fact just added was wanted: later ones of its kind and subject are too */
@@ -117,36 +118,38 @@ kept(gated *g)
 	{
 		*slot = g->out->n;
 		g->n++;
+		g->n_kind[f->kind]++;
 	}
 }
 
 /*
- * prefix and parts joined by '/' in buf when they fit, else malloc'd into
+ * prefix and parts (1 to 3) joined by '/' in buf when they fit, else malloc'd into
  * *heap (freed by the caller): subjects and memory keys are made for every
  * table and model of every poll, and most facts are then not wanted.
  */
 static const char *
 join_parts(char *buf, size_t size, char **heap, const char *prefix, int n, const char *const *parts)
 {
-	size_t		total = strlen(prefix) + (n > 0 ? (size_t) n - 1 : 0);
+	size_t		len[4];
+	size_t		total;
 	char	   *p;
 
+	len[0] = strlen(prefix);
+	total = len[0] + (size_t) n - 1;
 	for (int i = 0; i < n; i++)
-		total += strlen(parts[i]);
+		total += len[i + 1] = strlen(parts[i]);
 	*heap = NULL;
 	if (total >= size)
 		buf = *heap = xmalloc(total + 1);
 	p = buf;
-	memcpy(p, prefix, strlen(prefix));
-	p += strlen(prefix);
+	memcpy(p, prefix, len[0]);
+	p += len[0];
 	for (int i = 0; i < n; i++)
 	{
-		size_t		len = strlen(parts[i]);
-
 		if (i)
 			*p++ = '/';
-		memcpy(p, parts[i], len);
-		p += len;
+		memcpy(p, parts[i], len[i + 1]);
+		p += len[i + 1];
 	}
 	*p = '\0';
 	return buf;
@@ -904,7 +907,7 @@ facts_from_snapshot_gated(const OdooRetailGuard__Snapshot *snap, facts_memory *m
 						  const fact_gate *gate, fact_list *out)
 {
 	const cron_catalog *crons = mem ? mem->crons : NULL;
-	gated		g = {gate, out, NULL, 0, 0};
+	gated		g = {.gate = gate,.out = out};
 
 	if (!snap)
 		return;

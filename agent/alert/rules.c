@@ -774,17 +774,32 @@ rules_visits(const rule_engine *re)
 
 /* ---------- the fact gate ---------- */
 
+/* valid UTF-8 (pure ASCII, the usual case, checked in the same pass that measures it); *len its length */
+static bool
+plain_text(const char *s, size_t *len)
+{
+	unsigned char high = 0;
+	size_t		n = 0;
+
+	for (; s[n]; n++)
+		high |= (unsigned char) s[n];
+	*len = n;
+	return !(high & 0x80) || utf8_valid(s);
+}
+
 /* an instance is filed under the key a fact of this subject and kind would have */
 static bool
 gate_held(const fact_gate *fg, rule_kind kind, const char *subject)
 {
 	const rules_gate *g = (const rules_gate *) fg;
 	const agent_cfg *cfg = g->cfg;
-	bool		plain = g->prefix_plain && utf8_valid(subject);
-	size_t		len = g->prefix_len + strlen(subject);
+	size_t		len;
+	bool		plain;
 
 	if (g->re->n == 0)
 		return false;
+	plain = plain_text(subject, &len) && g->prefix_plain;
+	len += g->prefix_len;
 	for (int ri = 0; ri < cfg->n_rules; ri++)
 	{
 		const rule_cfg *r = &cfg->rules[ri];
