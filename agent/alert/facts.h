@@ -64,7 +64,8 @@ void		facts_from_snapshot(const OdooRetailGuard__Snapshot *snap, facts_memory *m
 
 /*
  * The same, leaving out the per-table and per-model facts (autovacuum_lag,
- * xid_age, slow_query_rate, slow_query_p95) that gate does not want; the
+ * xid_age, slow_query_rate, slow_query_p95) that gate does not want, unless
+ * one of the same kind and subject was kept before it in this call; the
  * memory (slow-call counters, p95 baselines) moves on for every model.
  */
 void		facts_from_snapshot_gated(const OdooRetailGuard__Snapshot *snap, facts_memory *mem,
