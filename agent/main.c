@@ -190,11 +190,12 @@ check_config(const char *path)
 	return ok ? ORG_EXIT_OK : ORG_EXIT_CONFIG;
 }
 
+/* gate NULL: every fact (--once prints them all) */
 static void
-collect_facts(node *n, facts_memory *mem, fact_list *facts)
+collect_facts(node *n, facts_memory *mem, const fact_gate *gate, fact_list *facts)
 {
 	facts_from_observation(&n->obs, facts);
-	facts_from_snapshot(n->snap, mem, n->obs.now_us, facts);
+	facts_from_snapshot_gated(n->snap, mem, n->obs.now_us, gate, facts);
 }
 
 static void
@@ -261,7 +262,7 @@ run_once(const char *path, const char *format)
 		node	   *n = c->v[i];
 		fact_list	facts = {0};
 
-		collect_facts(n, mem.v[i].facts, &facts);
+		collect_facts(n, mem.v[i].facts, NULL, &facts);
 		for (int k = 0; k < cfg.n_nodes; k++)
 			if (!strcmp(cfg.nodes[k].name, n->cfg.name))
 				collect_cluster_facts(&cfg, &roles, &cfg.nodes[k], n->obs.now_us, &facts);
@@ -495,6 +496,7 @@ node_finished(agent *a, int idx, node *n)
 {
 	fact_list	facts = {0};
 	event_list	events = {0};
+	rules_gate	gate;
 	const char *err = !n->obs.reachable ? n->error : n->snapshot_error;
 	const node_cfg *ncfg = NULL;
 
@@ -510,7 +512,10 @@ node_finished(agent *a, int idx, node *n)
 		free(a->last_error[idx]);
 		a->last_error[idx] = xstrdup(err);
 	}
-	collect_facts(n, a->mem.v[idx].facts, &facts);
+	/* only the facts the rules can act on: a node has thousands of tables and models */
+	if (ncfg)
+		rules_gate_init(&gate, a->re, &a->cfg, ncfg);
+	collect_facts(n, a->mem.v[idx].facts, ncfg ? &gate.gate : NULL, &facts);
 	record_role(&a->roles, n);
 	collect_cluster_facts(&a->cfg, &a->roles, ncfg, n->obs.now_us, &facts);
 	if (ncfg)

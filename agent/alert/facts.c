@@ -34,6 +34,127 @@ struct facts_memory
 	const cron_catalog *crons;	/* the node's, borrowed */
 };
 
+bool
+fact_wanted(const fact_gate *g, rule_kind kind, const char *subject, double value)
+{
+	return !g || !(value < g->floor[kind]) || g->held(g, kind, subject);
+}
+
+/*
+ * The gate of one facts_from_snapshot_gated call and the gated facts it
+ * kept so far, by kind and subject: a later fact of the same kind and
+ * subject (a table name in two schemas, two entries mapped to one model)
+ * reaches the alert the kept one made or moved in the same evaluation, so
+ * it is kept too, whatever its value.
+ */
+typedef struct gated
+{
+	const fact_gate *gate;		/* NULL: every fact */
+	fact_list  *out;
+	int		   *slots;			/* open addressing: index in out + 1, 0 free */
+	size_t		nslots;			/* a power of two, over twice n */
+	size_t		n;
+	int			n_kind[RULE_KIND_COUNT];	/* of them, per kind */
+} gated;
+
+static size_t
+kept_hash(rule_kind kind, const char *subject)
+{
+	uint64_t	h = 1469598103934665603ULL ^ (uint64_t) kind;
+
+	for (; *subject; subject++)
+		h = (h ^ (unsigned char) *subject) * 1099511628211ULL;
+	return (size_t) h;
+}
+
+/* the slot of (kind, subject) among the kept facts, or the free one where it goes */
+static int *
+kept_slot(const gated *g, rule_kind kind, const char *subject)
+{
+	size_t		i = kept_hash(kind, subject) & (g->nslots - 1);
+
+	while (g->slots[i])
+	{
+		const fact *f = &g->out->v[g->slots[i] - 1];
+
+		if (f->kind == kind && !strcmp(f->subject, subject))
+			break;
+		i = (i + 1) & (g->nslots - 1);
+	}
+	return &g->slots[i];
+}
+
+static bool
+want(const gated *g, rule_kind kind, const char *subject, double value)
+{
+	if (!g->gate || fact_wanted(g->gate, kind, subject, value))
+		return true;
+	return g->n_kind[kind] > 0 && *kept_slot(g, kind, subject) != 0;
+}
+
+/* the fact just added was wanted: later ones of its kind and subject are too */
+static void
+kept(gated *g)
+{
+	const fact *f = &g->out->v[g->out->n - 1];
+	int		   *slot;
+
+	if (!g->gate)
+		return;
+	if (2 * (g->n + 1) > g->nslots)
+	{
+		int		   *old = g->slots;
+		size_t		nold = g->nslots;
+
+		g->nslots = nold ? nold * 2 : 64;
+		g->slots = xcalloc(g->nslots, sizeof(int));
+		for (size_t i = 0; i < nold; i++)
+			if (old[i])
+				*kept_slot(g, g->out->v[old[i] - 1].kind, g->out->v[old[i] - 1].subject) = old[i];
+		free(old);
+	}
+	slot = kept_slot(g, f->kind, f->subject);
+	if (!*slot)
+	{
+		*slot = g->out->n;
+		g->n++;
+		g->n_kind[f->kind]++;
+	}
+}
+
+/*
+ * prefix and parts (1 to 3) joined by '/' in buf when they fit, else malloc'd into
+ * *heap (freed by the caller): subjects and memory keys are made for every
+ * table and model of every poll, and most facts are then not wanted.
+ */
+static const char *
+join_parts(char *buf, size_t size, char **heap, const char *prefix, int n, const char *const *parts)
+{
+	size_t		len[4];
+	size_t		total;
+	char	   *p;
+
+	len[0] = strlen(prefix);
+	total = len[0] + (size_t) n - 1;
+	for (int i = 0; i < n; i++)
+		total += len[i + 1] = strlen(parts[i]);
+	*heap = NULL;
+	if (total >= size)
+		buf = *heap = xmalloc(total + 1);
+	p = buf;
+	memcpy(p, prefix, len[0]);
+	p += len[0];
+	for (int i = 0; i < n; i++)
+	{
+		if (i)
+			*p++ = '/';
+		memcpy(p, parts[i], len[i + 1]);
+		p += len[i + 1];
+	}
+	*p = '\0';
+	return buf;
+}
+
 fact *
 facts_add(fact_list *l, rule_kind kind, const char *subject, double value, const char *fmt, ...)
 {
@@ -407,38 +528,44 @@ lock_facts(const OdooRetailGuard__Snapshot *s, const cron_catalog *crons, fact_l
 }
 
 static void
-vacuum_facts(const OdooRetailGuard__Snapshot *s, const cron_catalog *crons, fact_list *out)
+vacuum_facts(const OdooRetailGuard__Snapshot *s, const cron_catalog *crons, gated *gate,
+			 fact_list *out)
 {
 	const OdooRetailGuard__VacuumHorizon *h = s->vacuum_horizon;
 
 	for (size_t i = 0; i < s->n_autovacuum_lag; i++)
 	{
 		const OdooRetailGuard__AutovacuumLag *a = s->autovacuum_lag[i];
-		char	   *subject = xasprintf("%s/%s", nz(a->database), nz(a->relation));
+		const char *parts[2] = {nz(a->database), nz(a->relation)};
+		char		buf[256];
+		char	   *heap;
+		const char *subject = join_parts(buf, sizeof(buf), &heap, "", 2, parts);
 		fact	   *f;
 
-		if (a->over_threshold_since_us != 0)
+		if (a->over_threshold_since_us != 0 && want(gate, RULE_AUTOVACUUM_LAG, subject, a->lag_s))
 		{
 			f = facts_add(out, RULE_AUTOVACUUM_LAG, subject, a->lag_s,
 						  "%s over its autovacuum threshold for %.0fs (%lld dead tuples)",
 						  what(a->model, a->relation), a->lag_s, (long long) a->dead_tuples);
+			kept(gate);
 			set_str(f, "database", a->database);
 			set_str(f, "relation", a->relation);
 			set_str(f, "model", a->model);
 			set_num(f, "dead_tuples", (double) a->dead_tuples);
 			set_num(f, "lag_seconds", a->lag_s);
 		}
-		if (a->xid_age > 0)
+		if (a->xid_age > 0 && want(gate, RULE_XID_AGE, subject, (double) a->xid_age))
 		{
 			f = facts_add(out, RULE_XID_AGE, subject, (double) a->xid_age,
 						  "%s xid age %lld (autovacuum_freeze_max_age %lld)", what(a->model, a->relation),
 						  (long long) a->xid_age, (long long) a->freeze_max_age);
+			kept(gate);
 			set_str(f, "database", a->database);
 			set_str(f, "relation", a->relation);
 			set_str(f, "model", a->model);
 			set_num(f, "xid_age", (double) a->xid_age);
 		}
-		free(subject);
+		free(heap);
 	}
 	if (h && h->holder_kind && *h->holder_kind && strcmp(h->holder_kind, "none"))
 	{
@@ -648,7 +775,8 @@ subject_totals(const OdooRetailGuard__Snapshot *s, uint64_t **totals)
 }
 
 static void
-query_facts(const OdooRetailGuard__Snapshot *s, facts_memory *mem, int64_t now, fact_list *out)
+query_facts(const OdooRetailGuard__Snapshot *s, facts_memory *mem, int64_t now, gated *gate,
+			fact_list *out)
 {
 	uint64_t   *totals;
 	bool	   *first = subject_totals(s, &totals);
@@ -657,57 +785,74 @@ query_facts(const OdooRetailGuard__Snapshot *s, facts_memory *mem, int64_t now, 
 	for (size_t i = 0; i < s->n_models; i++)
 	{
 		const OdooRetailGuard__ModelStat *m = s->models[i];
-		char	   *subject = xasprintf("%s/%s", nz(m->database), nz(m->model));
-		char	   *key;
+		const char *parts[3] = {nz(m->database), nz(m->model), nz(m->operation)};
+		char		subject_buf[256],
+					key_buf[272],
+					sub_buf[272];
+		char	   *subject_heap,
+				   *key_heap;
+		const char *subject = join_parts(subject_buf, sizeof(subject_buf), &subject_heap, "", 2, parts);
+		const char *key;
 		bool		created;
 		mem_entry  *e;
 		uint64_t	total = totals[i];
 
 		if (first[i])
 		{
-			key = xasprintf("rate|%s", subject);
+			key = join_parts(key_buf, sizeof(key_buf), &key_heap, "rate|", 2, parts);
 			e = mem_get(mem, key, &created);
 			if (!created && now > e->at_us && total >= e->slow_calls)
 			{
 				double		per_min = (double) (total - e->slow_calls) * 60e6 / (double) (now - e->at_us);
-				fact	   *f = facts_add(out, RULE_SLOW_QUERY_RATE, subject, per_min,
-										  "%.1f slow queries/min on %s", per_min, nz(m->model));
 
-				set_str(f, "database", m->database);
-				set_str(f, "model", m->model);
-				set_num(f, "slow_queries_per_minute", round(per_min * 10) / 10);
+				if (want(gate, RULE_SLOW_QUERY_RATE, subject, per_min))
+				{
+					fact	   *f = facts_add(out, RULE_SLOW_QUERY_RATE, subject, per_min,
+											  "%.1f slow queries/min on %s", per_min, nz(m->model));
+
+					kept(gate);
+					set_str(f, "database", m->database);
+					set_str(f, "model", m->model);
+					set_num(f, "slow_queries_per_minute", round(per_min * 10) / 10);
+				}
 			}
 			e->slow_calls = total;
 			e->at_us = now;
-			free(key);
+			free(key_heap);
 		}
 
 		/* p95 against its own slowly moving baseline, per operation */
-		key = xasprintf("p95|%s/%s", subject, nz(m->operation));
+		key = join_parts(key_buf, sizeof(key_buf), &key_heap, "p95|", 3, parts);
 		e = mem_get(mem, key, &created);
 		if (m->p95_ms > 0)
 		{
 			if (e->samples >= BASELINE_WARMUP && e->baseline > 0)
 			{
 				double		ratio = m->p95_ms / e->baseline;
-				char	   *sub = xasprintf("%s/%s", subject, nz(m->operation));
-				fact	   *f = facts_add(out, RULE_SLOW_QUERY_P95, sub, ratio,
-										  "p95 of %s %s is %.0fms, %.1fx its baseline of %.0fms",
-										  nz(m->model), nz(m->operation), m->p95_ms, ratio, e->baseline);
+				char	   *sub_heap;
+				const char *sub = join_parts(sub_buf, sizeof(sub_buf), &sub_heap, "", 3, parts);
 
-				set_str(f, "database", m->database);
-				set_str(f, "model", m->model);
-				set_str(f, "operation", m->operation);
-				set_num(f, "p95_ms", m->p95_ms);
-				set_num(f, "baseline_ms", round(e->baseline * 1000) / 1000);
-				free(sub);
+				if (want(gate, RULE_SLOW_QUERY_P95, sub, ratio))
+				{
+					fact	   *f = facts_add(out, RULE_SLOW_QUERY_P95, sub, ratio,
+											  "p95 of %s %s is %.0fms, %.1fx its baseline of %.0fms",
+											  nz(m->model), nz(m->operation), m->p95_ms, ratio, e->baseline);
+
+					kept(gate);
+					set_str(f, "database", m->database);
+					set_str(f, "model", m->model);
+					set_str(f, "operation", m->operation);
+					set_num(f, "p95_ms", m->p95_ms);
+					set_num(f, "baseline_ms", round(e->baseline * 1000) / 1000);
+				}
+				free(sub_heap);
 			}
 			e->baseline = e->samples == 0 ? m->p95_ms
 				: e->baseline + BASELINE_ALPHA * (m->p95_ms - e->baseline);
 			e->samples++;
 		}
-		free(key);
-		free(subject);
+		free(key_heap);
+		free(subject_heap);
 	}
 	free(first);
 	free(totals);
@@ -758,17 +903,26 @@ destructive_facts(const OdooRetailGuard__Snapshot *s, const cron_catalog *crons,
 }
 
 void
-facts_from_snapshot(const OdooRetailGuard__Snapshot *snap, facts_memory *mem, int64_t now_us,
-					fact_list *out)
+facts_from_snapshot_gated(const OdooRetailGuard__Snapshot *snap, facts_memory *mem, int64_t now_us,
+						  const fact_gate *gate, fact_list *out)
 {
 	const cron_catalog *crons = mem ? mem->crons : NULL;
+	gated		g = {.gate = gate,.out = out};
 
 	if (!snap)
 		return;
 	lock_facts(snap, crons, out);
-	vacuum_facts(snap, crons, out);
+	vacuum_facts(snap, crons, &g, out);
 	cron_job_facts(snap, crons, out);
 	replication_facts(snap, out);
-	query_facts(snap, mem, now_us, out);
+	query_facts(snap, mem, now_us, &g, out);
 	destructive_facts(snap, crons, out);
+	free(g.slots);
+}
+
+void
+facts_from_snapshot(const OdooRetailGuard__Snapshot *snap, facts_memory *mem, int64_t now_us,
+					fact_list *out)
+{
+	facts_from_snapshot_gated(snap, mem, now_us, NULL, out);
 }

@@ -31,6 +31,20 @@ typedef struct fact_list
 	int			cap;			/* slots allocated in v */
 } fact_list;
 
+/*
+ * Which facts are worth building (NULL: all).  A fact whose value is below
+ * floor[kind] is built only when held() says an alert instance would take
+ * it.  rules.h prepares one per poll from the rule engine.
+ */
+typedef struct fact_gate fact_gate;
+struct fact_gate
+{
+	double		floor[RULE_KIND_COUNT];
+	bool		(*held) (const fact_gate *g, rule_kind kind, const char *subject);
+};
+
+bool		fact_wanted(const fact_gate *g, rule_kind kind, const char *subject, double value);
+
 fact	   *facts_add(fact_list *l, rule_kind kind, const char *subject, double value,
 					  const char *summary_fmt, ...) __attribute__((format(printf, 5, 6)));
 void		facts_free(fact_list *l);
@@ -47,5 +61,14 @@ void		facts_from_observation(const node_observation *obs, fact_list *out);
 /* snap may be NULL (node without the extension) */
 void		facts_from_snapshot(const OdooRetailGuard__Snapshot *snap, facts_memory *mem,
 								int64_t now_us, fact_list *out);
+
+/*
+ * The same, leaving out the per-table and per-model facts (autovacuum_lag,
+ * xid_age, slow_query_rate, slow_query_p95) that gate does not want, unless
+ * one of the same kind and subject was kept before it in this call; the
+ * memory (slow-call counters, p95 baselines) moves on for every model.
+ */
+void		facts_from_snapshot_gated(const OdooRetailGuard__Snapshot *snap, facts_memory *mem,
+									  int64_t now_us, const fact_gate *gate, fact_list *out);
 
 #endif

@@ -62,19 +62,174 @@ typedef struct instance
 	labelset	annotations;	/* of the latest fact that held it */
 	labelset	fired_labels;	/* the exact set the receivers were told, empty before */
 	bool		housekeeping;	/* Odoo's scheduled housekeeping: the rule's housekeeping_severity */
+	uint64_t	hash;			/* of key */
+	struct instance *next;		/* every instance, oldest first */
+	struct instance *prev;
+	struct instance *node_next;	/* its node's instances, oldest first */
+	struct instance *node_prev;
+	struct instance *bucket_next;	/* the next of its key's bucket */
+	struct node_instances *owner;	/* the list node_next threads */
 } instance;
 
+/* one node's instances: what an evaluation of that node walks */
+typedef struct node_instances
+{
+	char	   *node;
+	uint64_t	hash;			/* of node */
+	instance   *head;
+	instance   *tail;
+	struct node_instances *bucket_next;
+} node_instances;
+
+/*
+ * Instances are found by key through a chained hash table and walked per
+ * node through node_instances, so one node's evaluation costs what that
+ * node has, not what 500 nodes have.  The list of all instances keeps
+ * creation order for the persisted state, the counts and the re-posts.
+ *
+ * Garbage: an evaluation changes only its node's instances (and whatever
+ * its facts' keys name), so it collects those; an inactive instance of
+ * another node only goes when its flap history ages out, at next_expiry
+ * at the earliest, and then the whole engine is collected.
+ */
 struct rule_engine
 {
-	instance   *v;
+	instance   *head;			/* every instance, oldest first */
+	instance   *tail;
 	int			n;
+	instance  **buckets;		/* by key hash; nbuckets a power of two */
+	size_t		nbuckets;
+	node_instances **nodes;		/* by node name hash; nnodes a power of two */
+	size_t		nnodes;
+	int			n_nodes;
+	int64_t		next_expiry;	/* no other node's inactive instance goes before */
+	bool		collect_all;	/* collect the whole engine at the next evaluation */
+	const agent_cfg *collected_with;	/* the configuration of the last collection */
+	uint64_t	visits;			/* instances walked by evaluations (tests, benchmarks) */
 	event_list	owed;			/* resolutions that could not be spooled, oldest first */
 };
 
 rule_engine *
 rules_new(void)
 {
-	return xcalloc(1, sizeof(rule_engine));
+	rule_engine *re = xcalloc(1, sizeof(rule_engine));
+
+	re->next_expiry = INT64_MAX;
+	return re;
+}
+
+/* FNV-1a 64, continued from h: keys are hashed in pieces by the fact gate */
+static uint64_t
+hash_more(uint64_t h, const char *s)
+{
+	for (; *s; s++)
+		h = (h ^ (unsigned char) *s) * 1099511628211ULL;
+	return h;
+}
+
+#define HASH_START 1469598103934665603ULL
+
+static node_instances *
+node_list(const rule_engine *re, const char *node)
+{
+	uint64_t	h = hash_more(HASH_START, node);
+
+	if (!re->nnodes)
+		return NULL;
+	for (node_instances *l = re->nodes[h & (re->nnodes - 1)]; l; l = l->bucket_next)
+		if (l->hash == h && !strcmp(l->node, node))
+			return l;
+	return NULL;
+}
+
+static node_instances *
+node_list_add(rule_engine *re, const char *node)
+{
+	node_instances *l = node_list(re, node);
+
+	if (l)
+		return l;
+	if ((size_t) re->n_nodes + 1 > re->nnodes)
+	{
+		size_t		n = re->nnodes ? re->nnodes * 2 : 16;
+		node_instances **b = xcalloc(n, sizeof(node_instances *));
+
+		for (size_t i = 0; i < re->nnodes; i++)
+			for (node_instances *x = re->nodes[i], *next; x; x = next)
+			{
+				next = x->bucket_next;
+				x->bucket_next = b[x->hash & (n - 1)];
+				b[x->hash & (n - 1)] = x;
+			}
+		free(re->nodes);
+		re->nodes = b;
+		re->nnodes = n;
+	}
+	l = xcalloc(1, sizeof(node_instances));
+	l->node = xstrdup(node);
+	l->hash = hash_more(HASH_START, node);
+	l->bucket_next = re->nodes[l->hash & (re->nnodes - 1)];
+	re->nodes[l->hash & (re->nnodes - 1)] = l;
+	re->n_nodes++;
+	return l;
+}
+
+static instance *
+find_hashed(const rule_engine *re, const char *key, uint64_t h)
+{
+	if (!re->nbuckets)
+		return NULL;
+	for (instance *in = re->buckets[h & (re->nbuckets - 1)]; in; in = in->bucket_next)
+		if (in->hash == h && !strcmp(in->key, key))
+			return in;
+	return NULL;
+}
+
+static instance *
+find(const rule_engine *re, const char *key)
+{
+	return find_hashed(re, key, hash_more(HASH_START, key));
+}
+
+/* links in (its key, node and fields set) as the newest instance */
+static instance *
+inst_link(rule_engine *re, instance *in)
+{
+	node_instances *l = node_list_add(re, in->node);
+
+	if ((size_t) re->n + 1 > re->nbuckets)
+	{
+		size_t		n = re->nbuckets ? re->nbuckets * 2 : 64;
+
+		free(re->buckets);
+		re->buckets = xcalloc(n, sizeof(instance *));
+		re->nbuckets = n;
+		for (instance *x = re->head; x; x = x->next)
+		{
+			x->bucket_next = re->buckets[x->hash & (n - 1)];
+			re->buckets[x->hash & (n - 1)] = x;
+		}
+	}
+	in->hash = hash_more(HASH_START, in->key);
+	in->bucket_next = re->buckets[in->hash & (re->nbuckets - 1)];
+	re->buckets[in->hash & (re->nbuckets - 1)] = in;
+	in->prev = re->tail;
+	in->next = NULL;
+	if (re->tail)
+		re->tail->next = in;
+	else
+		re->head = in;
+	re->tail = in;
+	in->owner = l;
+	in->node_prev = l->tail;
+	in->node_next = NULL;
+	if (l->tail)
+		l->tail->node_next = in;
+	else
+		l->head = in;
+	l->tail = in;
+	re->n++;
+	return in;
 }
 
 static void
@@ -91,14 +246,57 @@ inst_free(instance *in)
 	labels_free(&in->fired_labels);
 }
 
+/* unlinks in from every list and frees it */
+static void
+inst_drop(rule_engine *re, instance *in)
+{
+	instance  **b = &re->buckets[in->hash & (re->nbuckets - 1)];
+	node_instances *l = in->owner;
+
+	while (*b != in)
+		b = &(*b)->bucket_next;
+	*b = in->bucket_next;
+	if (in->prev)
+		in->prev->next = in->next;
+	else
+		re->head = in->next;
+	if (in->next)
+		in->next->prev = in->prev;
+	else
+		re->tail = in->prev;
+	if (in->node_prev)
+		in->node_prev->node_next = in->node_next;
+	else
+		l->head = in->node_next;
+	if (in->node_next)
+		in->node_next->node_prev = in->node_prev;
+	else
+		l->tail = in->node_prev;
+	re->n--;
+	inst_free(in);
+	free(in);
+}
+
 void
 rules_free(rule_engine *re)
 {
 	if (!re)
 		return;
-	for (int i = 0; i < re->n; i++)
-		inst_free(&re->v[i]);
-	free(re->v);
+	for (instance *in = re->head, *next; in; in = next)
+	{
+		next = in->next;
+		inst_free(in);
+		free(in);
+	}
+	for (size_t i = 0; i < re->nnodes; i++)
+		for (node_instances *l = re->nodes[i], *next; l; l = next)
+		{
+			next = l->bucket_next;
+			free(l->node);
+			free(l);
+		}
+	free(re->buckets);
+	free(re->nodes);
 	events_free(&re->owed);
 	free(re);
 }
@@ -126,15 +324,6 @@ static severity
 inst_severity(const instance *in, const rule_cfg *r, int64_t now)
 {
 	return in->housekeeping ? r->housekeeping_sev : rules_effective_severity(r, now);
-}
-
-static instance *
-find(rule_engine *re, const char *key)
-{
-	for (int i = 0; i < re->n; i++)
-		if (!strcmp(re->v[i].key, key))
-			return &re->v[i];
-	return NULL;
 }
 
 /* the identity an alert of this instance has at severity sev under the current configuration */
@@ -364,30 +553,69 @@ cfg_node(const agent_cfg *cfg, const char *name)
 	return NULL;
 }
 
-/* drops inactive instances with no flap history worth keeping */
-static void
-collect_garbage(rule_engine *re, const agent_cfg *cfg, int64_t now)
+/*
+ * Whether an instance is worth keeping: not inactive, or with flap history
+ * still inside its rule's flap_window.  *expiry is lowered to when such an
+ * inactive one stops being worth it.
+ */
+static bool
+inst_keep(const instance *in, const agent_cfg *cfg, int64_t now, int64_t *expiry)
 {
-	int			j = 0;
+	const rule_cfg *r;
+	int64_t		last,
+				window;
 
-	for (int i = 0; i < re->n; i++)
+	if (in->state != INST_INACTIVE)
+		return true;
+	if (in->n_fires <= 0 || !(r = config_rule(cfg, in->rule)))
+		return false;
+	last = in->fires[(in->n_fires - 1) % FLAP_HISTORY];
+	window = (int64_t) (r->flap_window_s * 1e6);
+	if (now - last > window)
+		return false;
+	if (window > 0 && last > INT64_MAX - window)
+		return true;
+	if (last + window < *expiry)
+		*expiry = last + window;
+	return true;
+}
+
+/*
+ * Drops inactive instances with no flap history worth keeping: those of
+ * the node just evaluated (node_only; mine, NULL when it has none), unless
+ * another node's may have aged out (next_expiry passed), the configuration
+ * is another one or the engine was loaded: then all.
+ */
+static void
+collect_garbage(rule_engine *re, const agent_cfg *cfg, int64_t now, bool node_only,
+				node_instances *mine)
+{
+	instance   *in,
+			   *next;
+
+	if (!node_only || re->collect_all || cfg != re->collected_with || now > re->next_expiry)
 	{
-		instance   *in = &re->v[i];
-		const rule_cfg *r = config_rule(cfg, in->rule);
-		bool		keep = in->state != INST_INACTIVE;
+		int64_t		expiry = INT64_MAX;
 
-		if (!keep && r && in->n_fires > 0)
+		for (in = re->head; in; in = next)
 		{
-			int64_t		last = in->fires[(in->n_fires - 1) % FLAP_HISTORY];
-
-			keep = now - last <= (int64_t) (r->flap_window_s * 1e6);
+			next = in->next;
+			re->visits++;
+			if (!inst_keep(in, cfg, now, &expiry))
+				inst_drop(re, in);
 		}
-		if (keep)
-			re->v[j++] = *in;
-		else
-			inst_free(in);
+		re->next_expiry = expiry;
+		re->collect_all = false;
+		re->collected_with = cfg;
+		return;
 	}
-	re->n = j;
+	for (in = mine ? mine->head : NULL; in; in = next)
+	{
+		next = in->node_next;
+		re->visits++;
+		if (!inst_keep(in, cfg, now, &re->next_expiry))
+			inst_drop(re, in);
+	}
 }
 
 /* resolutions owed from a failed spool write go first, before anything newer for the same alert */
@@ -399,14 +627,73 @@ emit_owed(rule_engine *re, event_list *out)
 	events_free(&re->owed);
 }
 
+/*
+ * The deduplication key alert_dedup_key makes of (cluster, node, rule,
+ * subject), built in buf when it is plain (valid UTF-8 within
+ * DEDUP_KEY_MAX: nothing to clean or shorten, as for nearly every alert),
+ * else malloc'd into *heap.  Looking an instance up then allocates nothing.
+ */
+static const char *
+key_text(char *buf, const char *cluster, const char *node, const char *rule, const char *subject,
+		 char **heap)
+{
+	const char *part[4] = {cluster, node, rule, subject};
+	size_t		len[4];
+	size_t		total = 3;
+
+	*heap = NULL;
+	for (int i = 0; i < 4; i++)
+	{
+		if (!part[i])
+			total = DEDUP_KEY_MAX + 1;	/* as printf shows it: the slow way */
+		else
+			total += len[i] = strlen(part[i]);
+	}
+	if (total <= DEDUP_KEY_MAX)
+	{
+		char	   *p = buf;
+
+		for (int i = 0; i < 4; i++)
+		{
+			if (i)
+				*p++ = '/';
+			memcpy(p, part[i], len[i]);
+			p += len[i];
+		}
+		*p = '\0';
+		if (utf8_valid(buf))
+			return buf;
+	}
+	*heap = alert_dedup_key(cluster, node, rule, subject);
+	return *heap;
+}
+
+/* a new instance of rule r for subject of node, filed under key (taken) */
+static instance *
+inst_new(rule_engine *re, char *key, const rule_cfg *r, const node_cfg *node, const char *subject)
+{
+	instance   *in = xcalloc(1, sizeof(instance));
+
+	in->key = key;
+	in->rule = xstrdup(r->name);
+	in->node = xstrdup(node->name);
+	in->cluster = xstrdup(node->cluster);
+	in->subject = xstrdup(subject);
+	return inst_link(re, in);
+}
+
 void
 rules_eval_node(rule_engine *re, const agent_cfg *cfg, const node_cfg *node, const fact_list *facts,
 				int64_t now, event_list *out)
 {
+	node_instances *mine = node_list(re, node->name);
+
 	emit_owed(re, out);
-	for (int i = 0; i < re->n; i++)
-		if (!strcmp(re->v[i].node, node->name))
-			re->v[i].seen = false;
+	for (instance *in = mine ? mine->head : NULL; in; in = in->node_next)
+	{
+		re->visits++;
+		in->seen = false;
+	}
 
 	for (int f = 0; f < facts->n; f++)
 	{
@@ -415,31 +702,28 @@ rules_eval_node(rule_engine *re, const agent_cfg *cfg, const node_cfg *node, con
 		for (int ri = 0; ri < cfg->n_rules; ri++)
 		{
 			const rule_cfg *r = &cfg->rules[ri];
-			char	   *key;
+			char		buf[DEDUP_KEY_MAX + 1];
+			char	   *heap;
+			const char *key;
 			instance   *in;
 
 			if (!r->enabled || r->kind != fa->kind)
 				continue;
-			key = alert_dedup_key(node->cluster, node->name, r->name, fa->subject);
+			key = key_text(buf, node->cluster, node->name, r->name, fa->subject, &heap);
 			in = find(re, key);
 			if (!in)
 			{
 				if (fa->value < r->threshold)
 				{
-					free(key);
+					free(heap);
 					continue;
 				}
-				re->v = xrealloc(re->v, sizeof(instance) * (size_t) (re->n + 1));
-				in = &re->v[re->n++];
-				memset(in, 0, sizeof(*in));
-				in->key = key;
-				in->rule = xstrdup(r->name);
-				in->node = xstrdup(node->name);
-				in->cluster = xstrdup(node->cluster);
-				in->subject = xstrdup(fa->subject);
+				in = inst_new(re, heap ? heap : xstrdup(key), r, node, fa->subject);
+				heap = NULL;
 			}
-			else
-				free(key);
+			else if (strcmp(in->owner->node, node->name))
+				re->collect_all = true; /* another node's (names that make one key): collect it too */
+			free(heap);
 			in->seen = true;
 			in->value = fa->value;
 			/* a firing alert keeps describing what made it fire */
@@ -467,27 +751,132 @@ rules_eval_node(rule_engine *re, const agent_cfg *cfg, const node_cfg *node, con
 			step(in, cfg, r, node, true, now, out);
 		}
 	}
-	for (int i = 0; i < re->n; i++)
+	mine = node_list(re, node->name);	/* made by the first instance of the node */
+	for (instance *in = mine ? mine->head : NULL; in; in = in->node_next)
 	{
-		instance   *in = &re->v[i];
 		const rule_cfg *r;
 
-		if (in->seen || strcmp(in->node, node->name))
+		re->visits++;
+		if (in->seen)
 			continue;
 		r = config_rule(cfg, in->rule);
 		if (r)
 			step(in, cfg, r, node, false, now, out);
 	}
-	collect_garbage(re, cfg, now);
+	collect_garbage(re, cfg, now, true, mine);
+}
+
+uint64_t
+rules_visits(const rule_engine *re)
+{
+	return re->visits;
+}
+
+/* ---------- the fact gate ---------- */
+
+/* valid UTF-8 (pure ASCII, the usual case, checked in the same pass that measures it); *len its length */
+static bool
+plain_text(const char *s, size_t *len)
+{
+	unsigned char high = 0;
+	size_t		n = 0;
+
+	for (; s[n]; n++)
+		high |= (unsigned char) s[n];
+	*len = n;
+	return !(high & 0x80) || utf8_valid(s);
+}
+
+/* an instance is filed under the key a fact of this subject and kind would have */
+static bool
+gate_held(const fact_gate *fg, rule_kind kind, const char *subject)
+{
+	const rules_gate *g = (const rules_gate *) fg;
+	const agent_cfg *cfg = g->cfg;
+	size_t		len;
+	bool		plain;
+
+	if (g->re->n == 0)
+		return false;
+	plain = plain_text(subject, &len) && g->prefix_plain;
+	len += g->prefix_len;
+	for (int ri = 0; ri < cfg->n_rules; ri++)
+	{
+		const rule_cfg *r = &cfg->rules[ri];
+		char		buf[DEDUP_KEY_MAX + 1];
+		char	   *heap;
+		const char *key;
+		bool		held;
+
+		if (!r->enabled || r->kind != kind)
+			continue;
+		if (plain && len + strlen(r->name) + 1 <= DEDUP_KEY_MAX)
+		{
+			/* hashed in pieces: the key is only built when its bucket has that hash */
+			uint64_t	h = hash_more(hash_more(hash_more(g->prefix_hash, r->name), "/"), subject);
+			const instance *in;
+
+			for (in = g->re->buckets[h & (g->re->nbuckets - 1)]; in; in = in->bucket_next)
+				if (in->hash == h)
+					break;
+			if (!in)
+				continue;
+		}
+		key = key_text(buf, g->node->cluster, g->node->name, r->name, subject, &heap);
+		held = find(g->re, key) != NULL;
+		free(heap);
+		if (held)
+			return true;
+	}
+	return false;
+}
+
+void
+rules_gate_init(rules_gate *g, const rule_engine *re, const agent_cfg *cfg, const node_cfg *node)
+{
+	memset(g, 0, sizeof(*g));
+	g->re = re;
+	g->cfg = cfg;
+	g->node = node;
+	for (int k = 0; k < RULE_KIND_COUNT; k++)
+		g->gate.floor[k] = INFINITY;
+	for (int ri = 0; ri < cfg->n_rules; ri++)
+	{
+		const rule_cfg *r = &cfg->rules[ri];
+		double		low = r->clear < r->threshold ? r->clear : r->threshold;
+		double	   *floor = &g->gate.floor[r->kind];
+
+		if (!r->enabled)
+			continue;
+		/* a NaN bound compares false with everything: then nothing is below */
+		if (isnan(r->clear) || isnan(r->threshold))
+			low = NAN;
+		if (isnan(low) || low < *floor)
+			*floor = low;
+	}
+	g->gate.held = gate_held;
+	g->prefix_plain = node->cluster && node->name;
+	if (g->prefix_plain)
+	{
+		g->prefix_hash = hash_more(hash_more(hash_more(hash_more(HASH_START, node->cluster), "/"),
+											 node->name), "/");
+		g->prefix_len = strlen(node->cluster) + strlen(node->name) + 2;
+		g->prefix_plain = utf8_valid(node->cluster) && utf8_valid(node->name);
+	}
+}
+
+bool
+rules_fact_wanted(const rules_gate *g, rule_kind kind, const char *subject, double value)
+{
+	return fact_wanted(&g->gate, kind, subject, value);
 }
 
 void
 rules_reconcile(rule_engine *re, const agent_cfg *cfg, int64_t now, event_list *out)
 {
 	emit_owed(re, out);
-	for (int i = 0; i < re->n; i++)
+	for (instance *in = re->head; in; in = in->next)
 	{
-		instance   *in = &re->v[i];
 		const rule_cfg *r = config_rule(cfg, in->rule);
 		const node_cfg *n = cfg_node(cfg, in->node);
 
@@ -498,16 +887,14 @@ rules_reconcile(rule_engine *re, const agent_cfg *cfg, int64_t now, event_list *
 		in->state = INST_INACTIVE;
 		in->n_fires = 0;
 	}
-	collect_garbage(re, cfg, now);
+	collect_garbage(re, cfg, now, false, NULL);
 }
 
 void
 rules_firing(const rule_engine *re, const agent_cfg *cfg, int64_t now, event_list *out)
 {
-	for (int i = 0; i < re->n; i++)
+	for (const instance *in = re->head; in; in = in->next)
 	{
-		const instance *in = &re->v[i];
-
 		if (in->state == INST_FIRING && in->notified)
 			emit(in, cfg, config_rule(cfg, in->rule), cfg_node(cfg, in->node), ALERT_FIRING,
 				 in->notified_sev, told(in), now, out);
@@ -519,13 +906,13 @@ rules_count(const rule_engine *re, const char *rule)
 {
 	rule_counts c = {0, 0};
 
-	for (int i = 0; i < re->n; i++)
+	for (const instance *in = re->head; in; in = in->next)
 	{
-		if (rule && strcmp(re->v[i].rule, rule))
+		if (rule && strcmp(in->rule, rule))
 			continue;
-		if (re->v[i].state == INST_PENDING)
+		if (in->state == INST_PENDING)
 			c.pending++;
-		else if (re->v[i].state == INST_FIRING)
+		else if (in->state == INST_FIRING)
 			c.firing++;
 	}
 	return c;
@@ -596,9 +983,8 @@ rules_to_json(const rule_engine *re)
 	char	   *s,
 			   *r;
 
-	for (int i = 0; i < re->n; i++)
+	for (const instance *in = re->head; in; in = in->next)
 	{
-		const instance *in = &re->v[i];
 		json_t	   *o = json_object();
 		json_t	   *fires = json_array();
 		json_t	   *labels = json_object();
@@ -680,6 +1066,15 @@ get_bool(json_t *o, const char *k, bool *out)
 		return false;
 	*out = json_is_true(v);
 	return true;
+}
+
+static instance *
+xmemdup_instance(const instance *in)
+{
+	instance   *copy = xmalloc(sizeof(instance));
+
+	*copy = *in;
+	return copy;
 }
 
 /* one saved alert; false (and in freed) when anything is missing or out of range */
@@ -793,8 +1188,9 @@ rules_from_json(rule_engine *re, const char *text, char **err)
 			bad++;
 			continue;
 		}
-		re->v = xrealloc(re->v, sizeof(instance) * (size_t) (re->n + 1));
-		re->v[re->n++] = in;
+		inst_link(re, xmemdup_instance(&in));
+		/* loaded alerts may have aged out already: the next evaluation collects them all */
+		re->collect_all = true;
 	}
 	json_array_foreach(owed, i, v)
 	{

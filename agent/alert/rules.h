@@ -27,6 +27,32 @@ void		rules_free(rule_engine *re);
 void		rules_eval_node(rule_engine *re, const agent_cfg *cfg, const node_cfg *node,
 							const fact_list *facts, int64_t now_us, event_list *out);
 
+/*
+ * The fact gate of one node's poll (facts.h), prepared just before its
+ * facts are built: a fact whose value is below the threshold and the clear
+ * level of every enabled rule of its kind, and that no alert instance
+ * would take, changes nothing in rules_eval_node, so it need not be built.
+ * An instance does take such a fact: its value is the one a resolution
+ * reports.  Valid until the engine or the configuration changes.
+ */
+typedef struct rules_gate
+{
+	fact_gate	gate;			/* first: what facts_from_snapshot_gated is given */
+	const rule_engine *re;
+	const agent_cfg *cfg;
+	const node_cfg *node;
+	uint64_t	prefix_hash;	/* of the keys' "cluster/node/" */
+	size_t		prefix_len;
+	bool		prefix_plain;	/* cluster and node are valid UTF-8 */
+} rules_gate;
+
+void		rules_gate_init(rules_gate *g, const rule_engine *re, const agent_cfg *cfg,
+							const node_cfg *node);
+bool		rules_fact_wanted(const rules_gate *g, rule_kind kind, const char *subject, double value);
+
+/* instances walked by evaluations so far: what one node's evaluation costs (tests, benchmarks) */
+uint64_t	rules_visits(const rule_engine *re);
+
 /* after a reload: resolves alerts whose node or rule is gone or disabled */
 void		rules_reconcile(rule_engine *re, const agent_cfg *cfg, int64_t now_us, event_list *out);
 
