@@ -136,9 +136,11 @@ static const char *const crons_sql =
 /*
  * The snapshot comes in rows of at most SNAPSHOT_CHUNK bytes, in order:
  * libpq holds a whole message in a connection's input buffer and never
- * shrinks it, so one 1.3 MB row would keep 2 MB per node for good.
+ * shrinks it, so one 1.3 MB row would keep 2 MB per node for good.  Rows
+ * under 8 kB fit the buffer libpq starts with (16 kB); 32 kB rows doubled
+ * it twice, 48 kB more per node.
  */
-#define SNAPSHOT_CHUNK "32768"
+#define SNAPSHOT_CHUNK "8000"
 #define SNAPSHOT_IN_CHUNKS(call) \
 "WITH s AS MATERIALIZED (SELECT " call " AS b)" \
 " SELECT pg_catalog.substr(s.b, c.i, " SNAPSHOT_CHUNK ")" \
