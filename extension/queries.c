@@ -953,15 +953,16 @@ org_queries_foreach_filtered(OrgQueryVisitor visit, void *arg, bool with_text,
 		/* size the buffers: the count, and the texts' real lengths */
 		LWLockAcquire(qshared->lock, LW_SHARED);
 		entries = hash_get_num_entries(qhash);
-		if (attempt == 1 && with_text && filter != NULL && filter->groups == NULL)
+		if (attempt == 1 && filter != NULL && filter->groups == NULL)
 		{
 			/*
-			 * A delta: few entries changed, so no walk over all texts; room
-			 * for DELTA_GUESS of them, and the full sizing if more did.
+			 * A delta: few entries changed, so no walk over all texts and no
+			 * room for the whole table; room for DELTA_GUESS of them, and the
+			 * full sizing if more did.
 			 */
 			LWLockRelease(qshared->lock);
 			cap = (int) Min(entries + 16, DELTA_GUESS);
-			text_cap = (Size) cap * ((Size) org_query_text_length + 1);
+			text_cap = with_text ? (Size) cap * ((Size) org_query_text_length + 1) : 1;
 			goto allocate;
 		}
 		if (with_text)
