@@ -301,19 +301,10 @@ stats_build(metric_set *out, const agent_cfg *cfg, const collector *c,
 	mset_add(f, 1, "version", ORGUARD_VERSION, NULL);
 	f = mset_family(out, "orguard_agent_nodes", "Configured nodes.", METRIC_GAUGE);
 	mset_add(f, c->n, NULL);
+	/* by reference: out lives only while the node sets stand still (one publish) */
 	for (int i = 0; i < c->n; i++)
-	{
-		const metric_set *ms = node_sets[i];
-
-		for (int j = 0; ms && j < ms->n; j++)
-		{
-			metric_family *src = &ms->f[j];
-
-			f = mset_family(out, src->name, src->help, src->type);
-			for (int k = 0; k < src->n; k++)
-				mset_add_suffixed(f, src->s[k].suffix, &src->s[k].labels, src->s[k].value);
-		}
-	}
+		if (node_sets[i])
+			mset_merge_borrowed(out, node_sets[i]);
 	f = mset_family(out, "orguard_alerts", "Alert instances by rule and state.", METRIC_GAUGE);
 	for (int i = 0; i < cfg->n_rules; i++)
 	{
