@@ -12,7 +12,8 @@
  *
  * With DUMP, the last cycle's /metrics text, status document and
  * remote-write body are written to DUMP.metrics, DUMP.json and DUMP.rw
- * (clock fixed), to compare two builds byte for byte.
+ * (clock fixed), to compare two builds byte for byte.  EXPORT_TOP_N sets
+ * top_n (default 20).
  */
 #include "export/metrics.h"
 #include "export/remote_write.h"
@@ -184,7 +185,7 @@ main(int argc, char **argv)
 	int64_t		t = 1796000000000000;	/* fixed: dumps compare byte for byte */
 
 	memset(&cfg, 0, sizeof(cfg));
-	cfg.top_n = 20;
+	cfg.top_n = getenv("EXPORT_TOP_N") ? atoi(getenv("EXPORT_TOP_N")) : 20;
 	c.n = nodes;
 	c.v = xcalloc((size_t) nodes, sizeof(node *));
 	sets = xcalloc((size_t) nodes, sizeof(metric_set));

@@ -234,6 +234,8 @@ labels_free(labelset *ls)
 void
 labelrefs_set(labelrefs *r, const char *name, const char *value)
 {
+	if (!value)
+		value = "";				/* as labels_set */
 	for (int i = 0; i < r->n; i++)
 		if (strcmp(r->v[i].name, name) == 0)
 		{

@@ -79,7 +79,7 @@ typedef struct labelrefs
 	int			cap;
 } labelrefs;
 
-/* sets or replaces name, in place as labels_set does */
+/* sets or replaces name, in place as labels_set does (NULL value: "") */
 void		labelrefs_set(labelrefs *r, const char *name, const char *value);
 /* labelrefs_set of every pair of ls, in its order (labels_copy) */
 void		labelrefs_set_all(labelrefs *r, const labelset *ls);

@@ -1,7 +1,9 @@
 /*
  * test_metrics.c: Prometheus text exposition: HELP/TYPE once per family,
  * escaping, special values, invalid names dropped, top-N cardinality,
- * and the per-cycle merge of every node's set by reference.
+ * the per-cycle merge of every node's set by reference, and the per-node
+ * families stats.c builds from a poll (top N by value, ties in snapshot
+ * order, histograms of the top models).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +12,7 @@
 
 #include "export/metrics.h"
 #include "export/metrics_server.h"
+#include "export/stats.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -322,6 +325,178 @@ test_values_integer_path(void **state)
 	}
 }
 
+static OdooRetailGuard__ModelStat *
+model(const char *name, const char *op, uint64_t calls, double total_ms, uint64_t slow)
+{
+	OdooRetailGuard__ModelStat *m = calloc(1, sizeof(*m));
+	static const double le_ms[] = {1, 12.5};
+
+	odoo_retail_guard__model_stat__init(m);
+	m->database = strdup("odoo");
+	m->model = strdup(name);
+	m->operation = strdup(op);
+	m->calls = calls;
+	m->total_ms = total_ms;
+	m->slow_calls = slow;
+	m->n_duration_le_ms = m->n_duration_le_count = 2;
+	m->duration_le_ms = malloc(sizeof(le_ms));
+	memcpy(m->duration_le_ms, le_ms, sizeof(le_ms));
+	m->duration_le_count = malloc(2 * sizeof(uint64_t));
+	m->duration_le_count[0] = calls / 2;
+	m->duration_le_count[1] = calls - 1;
+	return m;
+}
+
+static OdooRetailGuard__AutovacuumLag *
+table(const char *db, const char *rel, int64_t dead, double lag_s)
+{
+	OdooRetailGuard__AutovacuumLag *a = calloc(1, sizeof(*a));
+
+	odoo_retail_guard__autovacuum_lag__init(a);
+	a->database = strdup(db);
+	a->relation = strdup(rel);
+	a->dead_tuples = dead;
+	a->lag_s = lag_s;
+	return a;
+}
+
+/* the lines of text that start with prefix, in order */
+static char *
+lines_of(const char *text, const char *prefix)
+{
+	strbuf		sb;
+
+	sb_init(&sb);
+	for (const char *l = text; *l;)
+	{
+		const char *e = strchr(l, '\n');
+		size_t		len = e ? (size_t) (e - l) + 1 : strlen(l);
+
+		if (!strncmp(l, prefix, strlen(prefix)))
+			sb_append_len(&sb, l, len);
+		l += len;
+	}
+	return sb_steal(&sb);
+}
+
+static void
+assert_family(const char *text, const char *prefix, const char *want)
+{
+	char	   *got = lines_of(text, prefix);
+
+	assert_string_equal(got, want);
+	free(got);
+}
+
+/*
+ * One node's families after a poll: the top_n largest per family, largest
+ * first and ties in snapshot order, the node's labels first (a tag named
+ * like a series label is replaced in place), empty texts as "unknown", and
+ * the histograms of the top_n models by total time.
+ */
+static void
+test_node_families(void **state)
+{
+	node		n;
+	OdooRetailGuard__Snapshot *s = calloc(1, sizeof(*s));
+	metric_set	ms = {0};
+	char	   *text;
+
+	(void) state;
+	memset(&n, 0, sizeof(n));
+	n.cfg.name = "store-1";
+	n.cfg.cluster = "eu";
+	labels_set(&n.cfg.tags, "region", "eu-west");
+	labels_set(&n.cfg.tags, "relname", "tag");
+	n.obs.reachable = true;
+	n.polls = 7;
+	odoo_retail_guard__snapshot__init(s);
+	s->n_models = 5;
+	s->models = calloc(5, sizeof(*s->models));
+	s->models[0] = model("sale.order", "read", 10, 100, 1);
+	s->models[1] = model("stock.quant", "write", 30, 50, 1);
+	s->models[2] = model("pos.order", "create", 10, 300, 2);
+	s->models[3] = model("account.move", "read", 30, 100, 1);
+	s->models[4] = model("res.partner", "read", 5, 100, 0);
+	s->n_autovacuum_lag = 4;
+	s->autovacuum_lag = calloc(4, sizeof(*s->autovacuum_lag));
+	s->autovacuum_lag[0] = table("odoo", "a", 5, 0);
+	s->autovacuum_lag[1] = table("odoo", "b", 9, 3);
+	s->autovacuum_lag[2] = table("odoo", "c", 9, 0);
+	s->autovacuum_lag[3] = table("", "d", 1, 3);
+	n.snap = s;
+
+	stats_node_update(&ms, &n, 2);
+	text = mset_format(&ms);
+	assert_family(text, "orguard_node_polls_total",
+				  "orguard_node_polls_total{cluster=\"eu\",node=\"store-1\",region=\"eu-west\",relname=\"tag\"} 7\n");
+	assert_family(text, "orguard_model_calls_total{",
+				  "orguard_model_calls_total{cluster=\"eu\",node=\"store-1\",region=\"eu-west\",relname=\"tag\","
+				  "datname=\"odoo\",model=\"stock.quant\",operation=\"write\"} 30\n"
+				  "orguard_model_calls_total{cluster=\"eu\",node=\"store-1\",region=\"eu-west\",relname=\"tag\","
+				  "datname=\"odoo\",model=\"account.move\",operation=\"read\"} 30\n");
+	assert_family(text, "orguard_model_seconds_total{",
+				  "orguard_model_seconds_total{cluster=\"eu\",node=\"store-1\",region=\"eu-west\",relname=\"tag\","
+				  "datname=\"odoo\",model=\"pos.order\",operation=\"create\"} 0.3\n"
+				  "orguard_model_seconds_total{cluster=\"eu\",node=\"store-1\",region=\"eu-west\",relname=\"tag\","
+				  "datname=\"odoo\",model=\"sale.order\",operation=\"read\"} 0.1\n");
+	assert_family(text, "orguard_model_slow_calls_total{",
+				  "orguard_model_slow_calls_total{cluster=\"eu\",node=\"store-1\",region=\"eu-west\",relname=\"tag\","
+				  "datname=\"odoo\",model=\"pos.order\",operation=\"create\"} 2\n"
+				  "orguard_model_slow_calls_total{cluster=\"eu\",node=\"store-1\",region=\"eu-west\",relname=\"tag\","
+				  "datname=\"odoo\",model=\"sale.order\",operation=\"read\"} 1\n");
+	/* the table's relname replaces the tag of that name, in its place */
+	assert_family(text, "orguard_table_dead_tuples{",
+				  "orguard_table_dead_tuples{cluster=\"eu\",node=\"store-1\",region=\"eu-west\",relname=\"b\","
+				  "datname=\"odoo\"} 9\n"
+				  "orguard_table_dead_tuples{cluster=\"eu\",node=\"store-1\",region=\"eu-west\",relname=\"c\","
+				  "datname=\"odoo\"} 9\n");
+	assert_family(text, "orguard_table_autovacuum_lag_seconds{",
+				  "orguard_table_autovacuum_lag_seconds{cluster=\"eu\",node=\"store-1\",region=\"eu-west\",relname=\"b\","
+				  "datname=\"odoo\"} 3\n"
+				  "orguard_table_autovacuum_lag_seconds{cluster=\"eu\",node=\"store-1\",region=\"eu-west\",relname=\"d\","
+				  "datname=\"unknown\"} 3\n");
+	assert_family(text, "orguard_model_duration_seconds",
+				  "orguard_model_duration_seconds_bucket{cluster=\"eu\",node=\"store-1\",region=\"eu-west\",relname=\"tag\","
+				  "datname=\"odoo\",model=\"pos.order\",operation=\"create\",le=\"0.001\"} 5\n"
+				  "orguard_model_duration_seconds_bucket{cluster=\"eu\",node=\"store-1\",region=\"eu-west\",relname=\"tag\","
+				  "datname=\"odoo\",model=\"pos.order\",operation=\"create\",le=\"0.0125\"} 9\n"
+				  "orguard_model_duration_seconds_bucket{cluster=\"eu\",node=\"store-1\",region=\"eu-west\",relname=\"tag\","
+				  "datname=\"odoo\",model=\"pos.order\",operation=\"create\",le=\"+Inf\"} 10\n"
+				  "orguard_model_duration_seconds_sum{cluster=\"eu\",node=\"store-1\",region=\"eu-west\",relname=\"tag\","
+				  "datname=\"odoo\",model=\"pos.order\",operation=\"create\"} 0.3\n"
+				  "orguard_model_duration_seconds_count{cluster=\"eu\",node=\"store-1\",region=\"eu-west\",relname=\"tag\","
+				  "datname=\"odoo\",model=\"pos.order\",operation=\"create\"} 10\n"
+				  "orguard_model_duration_seconds_bucket{cluster=\"eu\",node=\"store-1\",region=\"eu-west\",relname=\"tag\","
+				  "datname=\"odoo\",model=\"sale.order\",operation=\"read\",le=\"0.001\"} 5\n"
+				  "orguard_model_duration_seconds_bucket{cluster=\"eu\",node=\"store-1\",region=\"eu-west\",relname=\"tag\","
+				  "datname=\"odoo\",model=\"sale.order\",operation=\"read\",le=\"0.0125\"} 9\n"
+				  "orguard_model_duration_seconds_bucket{cluster=\"eu\",node=\"store-1\",region=\"eu-west\",relname=\"tag\","
+				  "datname=\"odoo\",model=\"sale.order\",operation=\"read\",le=\"+Inf\"} 10\n"
+				  "orguard_model_duration_seconds_sum{cluster=\"eu\",node=\"store-1\",region=\"eu-west\",relname=\"tag\","
+				  "datname=\"odoo\",model=\"sale.order\",operation=\"read\"} 0.1\n"
+				  "orguard_model_duration_seconds_count{cluster=\"eu\",node=\"store-1\",region=\"eu-west\",relname=\"tag\","
+				  "datname=\"odoo\",model=\"sale.order\",operation=\"read\"} 10\n");
+	free(text);
+
+	/* every table when top_n is above their count: all of them, by value */
+	stats_node_update(&ms, &n, 10);
+	text = mset_format(&ms);
+	assert_family(text, "orguard_table_dead_tuples{",
+				  "orguard_table_dead_tuples{cluster=\"eu\",node=\"store-1\",region=\"eu-west\",relname=\"b\","
+				  "datname=\"odoo\"} 9\n"
+				  "orguard_table_dead_tuples{cluster=\"eu\",node=\"store-1\",region=\"eu-west\",relname=\"c\","
+				  "datname=\"odoo\"} 9\n"
+				  "orguard_table_dead_tuples{cluster=\"eu\",node=\"store-1\",region=\"eu-west\",relname=\"a\","
+				  "datname=\"odoo\"} 5\n"
+				  "orguard_table_dead_tuples{cluster=\"eu\",node=\"store-1\",region=\"eu-west\",relname=\"d\","
+				  "datname=\"unknown\"} 1\n");
+	free(text);
+	mset_free(&ms);
+	odoo_retail_guard__snapshot__free_unpacked(s, NULL);
+	labels_free(&n.cfg.tags);
+}
+
 int
 main(void)
 {
@@ -336,6 +511,7 @@ main(void)
 		cmocka_unit_test(test_merge_borrowed),
 		cmocka_unit_test(test_packed_top_n),
 		cmocka_unit_test(test_values_integer_path),
+		cmocka_unit_test(test_node_families),
 	};
 
 	return cmocka_run_group_tests_name("agent metrics", tests, NULL, NULL);
