@@ -23,10 +23,17 @@ typedef struct lag_series
 	int64_t		last_us;
 } lag_series;
 
-/* a model's key, shared by its totals entry and the points it grew in */
+/*
+ * A model's key, shared by its totals entry and the points it grew in, and
+ * interned by the board: one key per text, so that the top models are
+ * summed by key without comparing texts.
+ */
 typedef struct model_key
 {
-	int			refs;
+	int			refs;			/* the board's table holds one */
+	uint64_t	hash;
+	double		sum;			/* scratch of top_models_json */
+	bool		summed;
 	char		text[];			/* node \x1f database \x1f model \x1f operation */
 } model_key;
 
@@ -80,6 +87,9 @@ struct status_board
 	int			n_points;
 	int			cap_points;
 	int64_t		oldest_point_us;	/* no point is older (when n_points > 0) */
+	model_key **keys;			/* interned keys, open addressing */
+	size_t		keys_cap;
+	size_t		n_keys;
 	json_t	   *runbook_journals;	/* journal_view_json(), or NULL */
 };
 
@@ -89,15 +99,84 @@ status_board_new(void)
 	return xcalloc(1, sizeof(status_board));
 }
 
-static model_key *
-key_new(const char *text, size_t len)
+static uint64_t
+key_hash(const char *text, size_t len)
 {
-	model_key  *k = xmalloc(sizeof(model_key) + len + 1);
+	uint64_t	h = 14695981039346656037ULL;	/* FNV-1a */
 
-	k->refs = 1;
-	memcpy(k->text, text, len);
-	k->text[len] = '\0';
-	return k;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char) text[i]) * 1099511628211ULL;
+	return h;
+}
+
+static model_key **
+key_slot(model_key **slots, size_t cap, uint64_t hash, const char *text)
+{
+	for (size_t i = hash & (cap - 1);; i = (i + 1) & (cap - 1))
+		if (!slots[i] || (slots[i]->hash == hash && !strcmp(slots[i]->text, text)))
+			return &slots[i];
+}
+
+static void key_unref(model_key *k);
+
+/*
+ * Rebuilds the board's key table: keys only the table still holds (no
+ * totals entry, no point) are freed, and the table is sized for those left
+ * plus more.
+ */
+static void
+keys_rebuild(status_board *b, size_t more)
+{
+	size_t		live = 0,
+				cap = 64;
+	model_key **slots;
+
+	for (size_t i = 0; i < b->keys_cap; i++)
+		if (b->keys[i] && b->keys[i]->refs > 1)
+			live++;
+	while (cap < (live + more) * 2)
+		cap *= 2;
+	slots = xcalloc(cap, sizeof(model_key *));
+	for (size_t i = 0; i < b->keys_cap; i++)
+	{
+		model_key  *k = b->keys[i];
+
+		if (!k)
+			continue;
+		if (k->refs > 1)
+			*key_slot(slots, cap, k->hash, k->text) = k;
+		else
+			key_unref(k);
+	}
+	free(b->keys);
+	b->keys = slots;
+	b->keys_cap = cap;
+	b->n_keys = live;
+}
+
+/* the board's key for text, with a reference for the caller */
+static model_key *
+key_intern(status_board *b, const char *text, size_t len, uint64_t hash)
+{
+	model_key **slot;
+	model_key  *k;
+
+	if ((b->n_keys + 1) * 2 > b->keys_cap)
+		keys_rebuild(b, b->n_keys + 1);
+	slot = key_slot(b->keys, b->keys_cap, hash, text);
+	if (!*slot)
+	{
+		k = xmalloc(sizeof(model_key) + len + 1);
+		k->refs = 1;			/* the table's */
+		k->hash = hash;
+		k->summed = false;
+		memcpy(k->text, text, len);
+		k->text[len] = '\0';
+		*slot = k;
+		b->n_keys++;
+	}
+	(*slot)->refs++;
+	return *slot;
 }
 
 static void
@@ -120,16 +199,6 @@ totals_free(model_totals *t)
 		key_unref(t->slots[i].key);
 	free(t->slots);
 	memset(t, 0, sizeof(*t));
-}
-
-static uint64_t
-key_hash(const char *text, size_t len)
-{
-	uint64_t	h = 14695981039346656037ULL;	/* FNV-1a */
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char) text[i]) * 1099511628211ULL;
-	return h;
 }
 
 static model_total *
@@ -172,7 +241,7 @@ totals_rehash(model_totals *t, size_t want, bool seen_only)
 
 /* the entry of key, made (without a value) when new */
 static model_total *
-totals_get(model_totals *t, const char *text, size_t len)
+totals_get(status_board *b, model_totals *t, const char *text, size_t len)
 {
 	uint64_t	hash = key_hash(text, len);
 	model_total *e;
@@ -183,7 +252,7 @@ totals_get(model_totals *t, const char *text, size_t len)
 	if (!e->key)
 	{
 		memset(e, 0, sizeof(*e));
-		e->key = key_new(text, len);
+		e->key = key_intern(b, text, len, hash);
 		e->key_utf8 = utf8_valid(text);
 		e->hash = hash;
 		e->seen = t->poll - 1;
@@ -211,6 +280,9 @@ status_board_free(status_board *b)
 	}
 	for (int i = 0; i < b->n_points; i++)
 		point_free(&b->points[i]);
+	for (size_t i = 0; i < b->keys_cap; i++)
+		key_unref(b->keys[i]);
+	free(b->keys);
 	json_decref(b->runbook_journals);
 	free(b->nodes);
 	free(b->lags);
@@ -470,6 +542,8 @@ points_prune(status_board *b, int64_t now_us)
 		}
 	}
 	b->n_points = keep;
+	/* and the keys of models no longer listed nor in the window */
+	keys_rebuild(b, 0);
 }
 
 static void
@@ -527,7 +601,7 @@ models_record(status_board *b, board_node *bn, const OdooRetailGuard__Snapshot *
 		key_part(&key, m->database, false);
 		key_part(&key, m->model, false);
 		key_part(&key, m->operation, true);
-		e = totals_get(t, key.data, key.len);
+		e = totals_get(b, t, key.data, key.len);
 		if (e->seen != t->poll)
 		{
 			/* first listed by this poll: what the poll before kept becomes the base */
@@ -644,6 +718,7 @@ status_board_retain(status_board *b, const char *const *names, int n)
 		}
 	}
 	b->n_nodes = keep;
+	keys_rebuild(b, 0);
 }
 
 static json_t *
@@ -685,7 +760,6 @@ typedef struct model_sum
 {
 	const char *key;
 	double		ms;
-	int			order;			/* the point's place: sums add up oldest first */
 } model_sum;
 
 static int
@@ -697,42 +771,40 @@ by_ms_desc(const void *a, const void *b)
 	return x < y ? 1 : x > y ? -1 : strcmp(((const model_sum *) a)->key, ((const model_sum *) b)->key);
 }
 
-/* by key, then oldest point first (the order the sums are added in) */
-static int
-by_key(const void *a, const void *b)
-{
-	const model_sum *x = a;
-	const model_sum *y = b;
-	int			c = strcmp(x->key, y->key);
-
-	return c ? c : (x->order > y->order) - (x->order < y->order);
-}
-
 static json_t *
 top_models_json(const status_board *b, int64_t now_us)
 {
-	model_sum  *sums = xcalloc((size_t) b->n_points + 1, sizeof(model_sum));
+	model_key **touched = xcalloc((size_t) b->n_points + 1, sizeof(model_key *));
+	model_sum  *sums;
 	int			n = 0;
 	json_t	   *a = json_array();
 
-	int			m = 0;
-
-	/* the window's points sorted by key and summed per key: hundreds of nodes send thousands */
+	/*
+	 * The window's points summed per key, oldest first (the points' order):
+	 * keys are interned, so a key's sum sits in the key itself and hundreds
+	 * of nodes' thousands of points are neither copied nor sorted.
+	 */
 	for (int i = 0; i < b->n_points; i++)
 	{
+		model_key  *k = b->points[i].key;
+
 		if (now_us - b->points[i].t_us > (int64_t) STATUS_MODEL_WINDOW_S * 1000000)
 			continue;
-		sums[m].key = b->points[i].key->text;
-		sums[m].order = m;
-		sums[m++].ms = b->points[i].ms;
-	}
-	qsort(sums, (size_t) m, sizeof(model_sum), by_key);
-	for (int i = 0; i < m; i++)
-	{
-		if (n > 0 && !strcmp(sums[n - 1].key, sums[i].key))
-			sums[n - 1].ms += sums[i].ms;
+		if (!k->summed)
+		{
+			k->summed = true;
+			k->sum = b->points[i].ms;
+			touched[n++] = k;
+		}
 		else
-			sums[n++] = sums[i];
+			k->sum += b->points[i].ms;
+	}
+	sums = xcalloc((size_t) n + 1, sizeof(model_sum));
+	for (int i = 0; i < n; i++)
+	{
+		sums[i].key = touched[i]->text;
+		sums[i].ms = touched[i]->sum;
+		touched[i]->summed = false;
 	}
 	qsort(sums, (size_t) n, sizeof(model_sum), by_ms_desc);
 	for (int i = 0; i < n && i < STATUS_TOP_MODELS; i++)
@@ -757,6 +829,7 @@ top_models_json(const status_board *b, int64_t now_us)
 		free(k);
 	}
 	free(sums);
+	free(touched);
 	return a;
 }
 
