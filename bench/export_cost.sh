@@ -6,7 +6,8 @@
 # tables, 1,000 models, a live workload; bench/export_cost.c).  Instruction
 # counts, not time: they hold still on a shared machine.
 #
-# EXPORT_NODES=50 EXPORT_CYCLES=3
+# EXPORT_NODES=50 EXPORT_CYCLES=3 (35 cycles fill the status page's
+# five-minute window of model points: slower under callgrind)
 # EXPORT_DUMP=prefix: no callgrind; writes the last cycle's /metrics text,
 # status document and remote-write body to prefix.{metrics,json,rw} to
 # compare two builds byte for byte
