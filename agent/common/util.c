@@ -231,6 +231,86 @@ labels_free(labelset *ls)
 	ls->n = 0;
 }
 
+void
+labelrefs_set(labelrefs *r, const char *name, const char *value)
+{
+	if (!value)
+		value = "";				/* as labels_set */
+	for (int i = 0; i < r->n; i++)
+		if (strcmp(r->v[i].name, name) == 0)
+		{
+			r->v[i].value = value;
+			return;
+		}
+	if (r->n == r->cap)
+	{
+		r->cap = r->cap ? r->cap * 2 : 8;
+		r->v = xrealloc(r->v, sizeof(labelref) * (size_t) r->cap);
+	}
+	r->v[r->n].name = name;
+	r->v[r->n].value = value;
+	r->n++;
+}
+
+void
+labelrefs_set_all(labelrefs *r, const labelset *ls)
+{
+	for (int i = 0; i < ls->n; i++)
+		labelrefs_set(r, ls->v[i].name, ls->v[i].value);
+}
+
+void
+labelrefs_assign(labelrefs *dst, const labelrefs *src)
+{
+	if (dst->cap < src->n)
+	{
+		dst->cap = src->n;
+		dst->v = xrealloc(dst->v, sizeof(labelref) * (size_t) dst->cap);
+	}
+	if (src->n)
+		memcpy(dst->v, src->v, sizeof(labelref) * (size_t) src->n);
+	dst->n = src->n;
+}
+
+void
+labelrefs_free(labelrefs *r)
+{
+	free(r->v);
+	r->v = NULL;
+	r->n = r->cap = 0;
+}
+
+void
+labels_pack(labelset *dst, const labelrefs *src)
+{
+	size_t		size = sizeof(label) * (size_t) src->n;
+	char	   *text;
+
+	for (int i = 0; i < src->n; i++)
+		size += strlen(src->v[i].name) + strlen(src->v[i].value) + 2;
+	dst->v = xmalloc(size);
+	dst->n = src->n;
+	text = (char *) (dst->v + src->n);
+	for (int i = 0; i < src->n; i++)
+	{
+		size_t		nl = strlen(src->v[i].name) + 1;
+		size_t		vl = strlen(src->v[i].value) + 1;
+
+		dst->v[i].name = memcpy(text, src->v[i].name, nl);
+		text += nl;
+		dst->v[i].value = memcpy(text, src->v[i].value, vl);
+		text += vl;
+	}
+}
+
+void
+labels_free_packed(labelset *ls)
+{
+	free(ls->v);
+	ls->v = NULL;
+	ls->n = 0;
+}
+
 int64_t
 now_us(void)
 {

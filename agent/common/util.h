@@ -59,6 +59,37 @@ void		labels_merge(labelset *dst, const labelset *src);
 void		labels_sort(labelset *ls);
 void		labels_free(labelset *ls);
 
+/*
+ * Label sets composed without an allocation per label: a labelrefs list
+ * borrows its strings (the caller keeps them alive while it is used) and
+ * labels_pack copies it into a labelset held in one allocation, freed with
+ * labels_free_packed (never labels_free).  The metric families build one
+ * such set per series on every poll.
+ */
+typedef struct labelref
+{
+	const char *name;
+	const char *value;
+} labelref;
+
+typedef struct labelrefs
+{
+	labelref   *v;
+	int			n;
+	int			cap;
+} labelrefs;
+
+/* sets or replaces name, in place as labels_set does (NULL value: "") */
+void		labelrefs_set(labelrefs *r, const char *name, const char *value);
+/* labelrefs_set of every pair of ls, in its order (labels_copy) */
+void		labelrefs_set_all(labelrefs *r, const labelset *ls);
+/* makes dst hold the pairs of src (keeps dst's room) */
+void		labelrefs_assign(labelrefs *dst, const labelrefs *src);
+void		labelrefs_free(labelrefs *r);
+/* dst (empty) gets a copy of src's pairs in one allocation */
+void		labels_pack(labelset *dst, const labelrefs *src);
+void		labels_free_packed(labelset *ls);
+
 /* wall clock in microseconds since the epoch; monotonic clock in ms */
 int64_t		now_us(void);
 int64_t		mono_ms(void);

@@ -29,12 +29,23 @@ mset_family(metric_set *ms, const char *name, const char *help, metric_type type
 	return f;
 }
 
+static void
+reserve_samples(metric_family *f, int more)
+{
+	if (f->n + more <= f->cap)
+		return;
+	/* doubling: a merged family grows by whole node sets, once per cycle */
+	while (f->n + more > f->cap)
+		f->cap = f->cap ? f->cap * 2 : 4;
+	f->s = xrealloc(f->s, sizeof(metric_sample) * (size_t) f->cap);
+}
+
 static metric_sample *
 new_sample(metric_family *f, double value)
 {
 	metric_sample *s;
 
-	f->s = xrealloc(f->s, sizeof(metric_sample) * (size_t) (f->n + 1));
+	reserve_samples(f, 1);
 	s = &f->s[f->n++];
 	memset(s, 0, sizeof(*s));
 	s->value = value;
@@ -75,6 +86,51 @@ mset_add_suffixed(metric_family *f, const char *suffix, const labelset *labels, 
 	s->suffix = suffix;
 }
 
+void
+mset_add_refs(metric_family *f, const char *suffix, const labelrefs *labels, double value)
+{
+	metric_sample *s = new_sample(f, value);
+
+	labels_pack(&s->labels, labels);
+	s->held = SAMPLE_LABELS_PACKED;
+	s->suffix = suffix;
+}
+
+void
+mset_merge_borrowed(metric_set *out, const metric_set *src)
+{
+	for (int i = 0; i < src->n; i++)
+	{
+		const metric_family *from = &src->f[i];
+		metric_family *f = mset_family(out, from->name, from->help, from->type);
+
+		reserve_samples(f, from->n);
+		for (int j = 0; j < from->n; j++)
+		{
+			metric_sample *s = &f->s[f->n++];
+
+			*s = from->s[j];
+			s->held = SAMPLE_LABELS_BORROWED;
+		}
+	}
+}
+
+static void
+sample_free_labels(metric_sample *s)
+{
+	switch (s->held)
+	{
+		case SAMPLE_LABELS_OWNED:
+			labels_free(&s->labels);
+			break;
+		case SAMPLE_LABELS_PACKED:
+			labels_free_packed(&s->labels);
+			break;
+		case SAMPLE_LABELS_BORROWED:
+			break;
+	}
+}
+
 static const char *
 type_name(metric_type t)
 {
@@ -98,13 +154,44 @@ mset_top_n(metric_family *f, int n)
 		return;
 	qsort(f->s, (size_t) f->n, sizeof(metric_sample), by_value_desc);
 	for (int i = n; i < f->n; i++)
-		labels_free(&f->s[i].labels);
+		sample_free_labels(&f->s[i]);
 	f->n = n;
+}
+
+/*
+ * Most values are counts: an integer under 10^15 prints as its digits under
+ * %.15g and reads back exactly, so it skips snprintf and strtod (the
+ * cycle's text holds hundreds of thousands of values at 500 nodes).
+ */
+static bool
+format_small_integer(double v, char *buf, size_t len)
+{
+	char		digits[24];
+	int			n = 0;
+	uint64_t	u;
+	bool		neg = v < 0;
+
+	if (!(v > -1e15 && v < 1e15) || v != (double) (int64_t) v || (v == 0 && signbit(v)))
+		return false;
+	u = (uint64_t) (neg ? -(int64_t) v : (int64_t) v);
+	do
+		digits[n++] = (char) ('0' + u % 10);
+	while ((u /= 10) > 0);
+	if ((size_t) n + (neg ? 1 : 0) + 1 > len)
+		return false;
+	if (neg)
+		*buf++ = '-';
+	while (n > 0)
+		*buf++ = digits[--n];
+	*buf = '\0';
+	return true;
 }
 
 void
 metric_format_value(double v, char *buf, size_t len)
 {
+	if (format_small_integer(v, buf, len))
+		return;
 	if (isnan(v))
 		snprintf(buf, len, "NaN");
 	else if (isinf(v))
@@ -121,18 +208,27 @@ static void
 escape(strbuf *sb, const char *text, bool quotes)
 {
 	/* the exposition format is UTF-8: a stray byte would fail the whole scrape */
-	char	   *clean = utf8_clean(text, 0);
+	char	   *clean = utf8_valid(text) ? NULL : utf8_clean(text, 0);
+	const char *run = clean ? clean : text;
 
-	for (const char *s = clean; *s; s++)
+	/* plain stretches go in whole: label values rarely hold anything to escape */
+	for (const char *s = run;; s++)
 	{
+		const char *esc = NULL;
+
 		if (*s == '\\')
-			sb_append(sb, "\\\\");
+			esc = "\\\\";
 		else if (*s == '\n')
-			sb_append(sb, "\\n");
+			esc = "\\n";
 		else if (quotes && *s == '"')
-			sb_append(sb, "\\\"");
-		else
-			sb_appendc(sb, *s);
+			esc = "\\\"";
+		else if (*s)
+			continue;
+		sb_append_len(sb, run, (size_t) (s - run));
+		if (!esc)
+			break;
+		sb_append(sb, esc);
+		run = s + 1;
 	}
 	free(clean);
 }
@@ -150,9 +246,15 @@ mset_format(const metric_set *ms)
 
 		if (!valid_metric_name(f->name))
 			continue;
-		sb_printf(&sb, "# HELP %s ", f->name);
+		sb_append(&sb, "# HELP ");
+		sb_append(&sb, f->name);
+		sb_appendc(&sb, ' ');
 		escape(&sb, f->help, false);
-		sb_printf(&sb, "\n# TYPE %s %s\n", f->name, type_name(f->type));
+		sb_append(&sb, "\n# TYPE ");
+		sb_append(&sb, f->name);
+		sb_appendc(&sb, ' ');
+		sb_append(&sb, type_name(f->type));
+		sb_appendc(&sb, '\n');
 		for (int j = 0; j < f->n; j++)
 		{
 			const metric_sample *s = &f->s[j];
@@ -166,14 +268,17 @@ mset_format(const metric_set *ms)
 				if (!valid_label_name(s->labels.v[k].name) || !strncmp(s->labels.v[k].name, "__", 2))
 					continue;
 				sb_append(&sb, written++ ? "," : "{");
-				sb_printf(&sb, "%s=\"", s->labels.v[k].name);
+				sb_append(&sb, s->labels.v[k].name);
+				sb_append_len(&sb, "=\"", 2);
 				escape(&sb, s->labels.v[k].value, true);
 				sb_appendc(&sb, '"');
 			}
 			if (written)
 				sb_appendc(&sb, '}');
 			metric_format_value(s->value, val, sizeof(val));
-			sb_printf(&sb, " %s\n", val);
+			sb_appendc(&sb, ' ');
+			sb_append(&sb, val);
+			sb_appendc(&sb, '\n');
 		}
 	}
 	return sb_steal(&sb);
@@ -187,7 +292,7 @@ mset_free(metric_set *ms)
 		metric_family *f = &ms->f[i];
 
 		for (int j = 0; j < f->n; j++)
-			labels_free(&f->s[j].labels);
+			sample_free_labels(&f->s[j]);
 		free(f->s);
 		free(f->name);
 		free(f->help);

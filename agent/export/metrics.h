@@ -17,11 +17,20 @@ typedef enum metric_type
 	METRIC_HISTOGRAM			/* samples carry _bucket, _sum, _count suffixes */
 } metric_type;
 
+/* how a sample holds its labels, so that mset_free frees each once */
+typedef enum sample_labels
+{
+	SAMPLE_LABELS_OWNED = 0,	/* labels_set/labels_copy: freed with labels_free */
+	SAMPLE_LABELS_PACKED,		/* labels_pack: one allocation */
+	SAMPLE_LABELS_BORROWED		/* another set's (mset_merge_borrowed): never freed here */
+} sample_labels;
+
 typedef struct metric_sample
 {
 	labelset	labels;
 	double		value;
 	const char *suffix;			/* static string appended to the family name, or NULL */
+	sample_labels held;
 } metric_sample;
 
 typedef struct metric_family
@@ -31,6 +40,7 @@ typedef struct metric_family
 	metric_type type;
 	metric_sample *s;
 	int			n;
+	int			cap;			/* room in s */
 } metric_family;
 
 typedef struct metric_set
@@ -47,6 +57,17 @@ void		mset_add_labels(metric_family *f, const labelset *labels, double value);
 /* adds a histogram sample: suffix is "_bucket", "_sum" or "_count" (static) */
 void		mset_add_suffixed(metric_family *f, const char *suffix, const labelset *labels,
 							  double value);
+/* adds a sample whose labels are packed from refs in one allocation; suffix as above or NULL */
+void		mset_add_refs(metric_family *f, const char *suffix, const labelrefs *labels, double value);
+
+/*
+ * Appends src's families to out, family by family in src's order, the
+ * samples referring to src's labels instead of copying them: publishing
+ * merges every node's set this way once per cycle.  src must stay alive
+ * and unchanged until out is freed (mset_free leaves borrowed labels
+ * alone).
+ */
+void		mset_merge_borrowed(metric_set *out, const metric_set *src);
 /* keeps the n samples with the largest values (bounded cardinality) */
 void		mset_top_n(metric_family *f, int n);
 char	   *mset_format(const metric_set *ms);

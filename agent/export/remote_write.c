@@ -19,21 +19,104 @@
 
 #define QUEUE_MAX 8
 
-static char *
-series_key(const labelset *ls)
-{
-	strbuf		sb;
+/*
+ * Encoding runs once per cycle over every node's series (about 440 per
+ * real-sized node): each series' labels are references to the set's own
+ * strings (a copy only for a value that is not UTF-8), sorted by name in
+ * place, and a series sent last time keeps its entry of the state (key and
+ * packed labels) instead of getting new ones.
+ */
 
-	sb_init(&sb);
-	for (int i = 0; i < ls->n; i++)
-		sb_printf(&sb, "%s=\"%s\"\x1f", ls->v[i].name, ls->v[i].value);
-	return sb_steal(&sb);
+/* a series' labels as references: __name__, the sample's, the external ones */
+typedef struct series_refs
+{
+	labelrefs	r;
+	char	  **owned;			/* cleaned copies of values that were not UTF-8 */
+	int			n_owned;
+} series_refs;
+
+static void
+refs_set(series_refs *sr, const char *name, const char *value)
+{
+	labelrefs_set(&sr->r, name, value);
+}
+
+static void
+refs_sort(labelrefs *r)
+{
+	/* insertion sort: a dozen labels, names unique */
+	for (int i = 1; i < r->n; i++)
+	{
+		labelref	x = r->v[i];
+		int			j = i;
+
+		for (; j > 0 && strcmp(r->v[j - 1].name, x.name) > 0; j--)
+			r->v[j] = r->v[j - 1];
+		r->v[j] = x;
+	}
+}
+
+static void
+refs_reset(series_refs *sr)
+{
+	for (int i = 0; i < sr->n_owned; i++)
+		free(sr->owned[i]);
+	sr->n_owned = 0;
+	sr->r.n = 0;
+}
+
+/* the labels of sample s of family f (full_name: its name with the suffix), sorted by name */
+static void
+series_labels(series_refs *sr, const char *full_name, const metric_sample *s, const labelset *external)
+{
+	refs_reset(sr);
+	refs_set(sr, "__name__", full_name);
+	for (int l = 0; l < s->labels.n; l++)
+	{
+		const label *lb = &s->labels.v[l];
+
+		if (valid_label_name(lb->name) && *lb->value && strncmp(lb->name, "__", 2))
+		{
+			const char *v = lb->value;
+
+			/* a protobuf string must be UTF-8: the receiver refuses the whole request */
+			if (!utf8_valid(v))
+			{
+				sr->owned = xrealloc(sr->owned, sizeof(char *) * (size_t) (sr->n_owned + 1));
+				v = sr->owned[sr->n_owned++] = utf8_clean(v, 0);
+			}
+			refs_set(sr, lb->name, v);
+		}
+	}
+	for (int l = 0; external && l < external->n; l++)
+	{
+		bool		have = false;
+
+		for (int i = 0; i < sr->r.n && !have; i++)
+			have = !strcmp(sr->r.v[i].name, external->v[l].name);
+		if (!have)
+			refs_set(sr, external->v[l].name, external->v[l].value);
+	}
+	refs_sort(&sr->r);
+}
+
+static void
+series_key(strbuf *sb, const labelref *v, int n)
+{
+	sb_reset(sb);
+	for (int i = 0; i < n; i++)
+	{
+		sb_append(sb, v[i].name);
+		sb_append_len(sb, "=\"", 2);
+		sb_append(sb, v[i].value);
+		sb_append_len(sb, "\"\x1f", 2);
+	}
 }
 
 typedef struct keyed
 {
 	char	   *key;
-	labelset	set;
+	labelset	set;			/* packed */
 } keyed;
 
 static int
@@ -48,11 +131,30 @@ rw_state_free(rw_state *st)
 	for (int i = 0; i < st->n; i++)
 	{
 		free(st->keys[i]);
-		labels_free(&st->sets[i]);
+		labels_free_packed(&st->sets[i]);
 	}
 	free(st->keys);
 	free(st->sets);
 	memset(st, 0, sizeof(*st));
+}
+
+/* the first index of key among the sorted keys, or -1 */
+static int
+state_find(const rw_state *st, const char *key)
+{
+	int			lo = 0,
+				hi = st->n;
+
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (strcmp(st->keys[mid], key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < st->n && !strcmp(st->keys[lo], key) ? lo : -1;
 }
 
 uint8_t *
@@ -62,108 +164,145 @@ remote_write_encode(const metric_set *ms, const labelset *external, int64_t ts_m
 	Prometheus__WriteRequest req = PROMETHEUS__WRITE_REQUEST__INIT;
 	size_t		total = 0,
 				k = 0,
-				n_cur;
+				n_cur,
+				n_labels = 0;
 	Prometheus__TimeSeries *ts;
 	Prometheus__Sample *samples;
+	Prometheus__Sample **sample_ptrs;
+	Prometheus__Label *labs;
+	Prometheus__Label **lab_ptrs;
 	uint8_t    *raw,
 			   *out;
 	size_t		raw_len,
 				out_len;
-	labelset   *sets;
+	labelset   *sets;			/* what each series sends: packed */
+	bool	   *own;			/* sets[i] is this call's to free (else the state's) */
 	double	   *values;
 	double		stale;
 	uint64_t	stale_bits = REMOTE_WRITE_STALE_NAN;
 	keyed	   *cur = NULL;
+	bool	   *present = NULL;	/* old state entries this batch has */
+	bool	   *taken = NULL;	/* old state entries moved into the new state */
+	series_refs sr = {0};
+	strbuf		key;
+	char	   *full = NULL;
+	size_t		full_cap = 0;
 
 	memcpy(&stale, &stale_bits, sizeof(stale));
+	sb_init(&key);
 	for (int i = 0; i < ms->n; i++)
 		if (valid_metric_name(ms->f[i].name))
 			total += (size_t) ms->f[i].n;
 	if (state)
+	{
 		total += (size_t) state->n;	/* room for stale markers */
+		present = xcalloc((size_t) (state->n ? state->n : 1), sizeof(bool));
+		taken = xcalloc((size_t) (state->n ? state->n : 1), sizeof(bool));
+		cur = xcalloc(total ? total : 1, sizeof(keyed));
+	}
 	sets = xcalloc(total ? total : 1, sizeof(labelset));
+	own = xcalloc(total ? total : 1, sizeof(bool));
 	values = xcalloc(total ? total : 1, sizeof(double));
 	for (int i = 0; i < ms->n; i++)
 	{
 		const metric_family *f = &ms->f[i];
+		size_t		name_len = strlen(f->name);
 
 		if (!valid_metric_name(f->name))
 			continue;
 		for (int j = 0; j < f->n; j++, k++)
 		{
-			labelset   *ls = &sets[k];
+			const char *name = f->name;
 
 			if (f->s[j].suffix)
 			{
-				char	   *full = xasprintf("%s%s", f->name, f->s[j].suffix);
+				size_t		need = name_len + strlen(f->s[j].suffix) + 1;
 
-				labels_set(ls, "__name__", full);
-				free(full);
+				if (need > full_cap)
+				{
+					full_cap = need * 2;
+					full = xrealloc(full, full_cap);
+				}
+				memcpy(full, f->name, name_len);
+				strcpy(full + name_len, f->s[j].suffix);
+				name = full;
+			}
+			series_labels(&sr, name, &f->s[j], external);
+			values[k] = f->s[j].value;
+			if (state)
+			{
+				int			old;
+
+				series_key(&key, sr.r.v, sr.r.n);
+				old = state_find(state, key.data);
+				if (old >= 0)
+				{
+					/* every equal key of the old state is still sent */
+					for (int o = old; o < state->n && !strcmp(state->keys[o], key.data); o++)
+						present[o] = true;
+					while (old < state->n && taken[old] && !strcmp(state->keys[old], key.data))
+						old++;
+					if (old >= state->n || taken[old] || strcmp(state->keys[old], key.data))
+						old = -1;
+				}
+				if (old >= 0)
+				{
+					taken[old] = true;
+					cur[k].key = state->keys[old];
+					cur[k].set = state->sets[old];
+				}
+				else
+				{
+					cur[k].key = xstrdup(key.data);
+					labels_pack(&cur[k].set, &sr.r);
+				}
+				sets[k] = cur[k].set;
 			}
 			else
-				labels_set(ls, "__name__", f->name);
-			for (int l = 0; l < f->s[j].labels.n; l++)
-				if (valid_label_name(f->s[j].labels.v[l].name) && *f->s[j].labels.v[l].value &&
-					strncmp(f->s[j].labels.v[l].name, "__", 2))
-				{
-					/* a protobuf string must be UTF-8: the receiver refuses the whole request */
-					char	   *v = utf8_clean(f->s[j].labels.v[l].value, 0);
-
-					labels_set(ls, f->s[j].labels.v[l].name, v);
-					free(v);
-				}
-			if (external)
-				labels_merge(ls, external);
-			labels_sort(ls);
-			values[k] = f->s[j].value;
+			{
+				labels_pack(&sets[k], &sr.r);
+				own[k] = true;
+			}
+			n_labels += (size_t) sets[k].n;
 		}
 	}
 	n_cur = k;
 	if (state)
 	{
-		cur = xcalloc(n_cur ? n_cur : 1, sizeof(keyed));
-		for (size_t i = 0; i < n_cur; i++)
-		{
-			cur[i].key = series_key(&sets[i]);
-			labels_copy(&cur[i].set, &sets[i]);
-		}
-		qsort(cur, n_cur, sizeof(keyed), cmp_keyed);
 		for (int i = 0; i < state->n; i++)
-		{
-			keyed		probe = {state->keys[i], {0}};
-
-			if (n_cur == 0 || !bsearch(&probe, cur, n_cur, sizeof(keyed), cmp_keyed))
+			if (!present[i])
 			{
-				labels_copy(&sets[k], &state->sets[i]);
+				sets[k] = state->sets[i];
+				n_labels += (size_t) sets[k].n;
 				values[k++] = stale;
 			}
-		}
 	}
 	ts = xcalloc(k ? k : 1, sizeof(Prometheus__TimeSeries));
 	samples = xcalloc(k ? k : 1, sizeof(Prometheus__Sample));
+	sample_ptrs = xcalloc(k ? k : 1, sizeof(Prometheus__Sample *));
+	labs = xcalloc(n_labels ? n_labels : 1, sizeof(Prometheus__Label));
+	lab_ptrs = xcalloc(n_labels ? n_labels : 1, sizeof(Prometheus__Label *));
 	req.timeseries = xcalloc(k ? k : 1, sizeof(Prometheus__TimeSeries *));
-	for (size_t i = 0; i < k; i++)
+	for (size_t i = 0, l = 0; i < k; i++)
 	{
-		labelset   *ls = &sets[i];
+		const labelset *ls = &sets[i];
 
 		prometheus__time_series__init(&ts[i]);
 		prometheus__sample__init(&samples[i]);
 		ts[i].n_labels = (size_t) ls->n;
-		ts[i].labels = xcalloc((size_t) (ls->n ? ls->n : 1), sizeof(Prometheus__Label *));
-		for (int l = 0; l < ls->n; l++)
+		ts[i].labels = &lab_ptrs[l];
+		for (int j = 0; j < ls->n; j++, l++)
 		{
-			Prometheus__Label *lab = xmalloc(sizeof(Prometheus__Label));
-
-			prometheus__label__init(lab);
-			lab->name = ls->v[l].name;
-			lab->value = ls->v[l].value;
-			ts[i].labels[l] = lab;
+			prometheus__label__init(&labs[l]);
+			labs[l].name = ls->v[j].name;
+			labs[l].value = ls->v[j].value;
+			lab_ptrs[l] = &labs[l];
 		}
 		samples[i].value = values[i];
 		samples[i].timestamp = ts_ms;
 		ts[i].n_samples = 1;
-		ts[i].samples = xmalloc(sizeof(Prometheus__Sample *));
-		ts[i].samples[0] = &samples[i];
+		sample_ptrs[i] = &samples[i];
+		ts[i].samples = &sample_ptrs[i];
 		req.timeseries[i] = &ts[i];
 	}
 	req.n_timeseries = k;
@@ -175,17 +314,20 @@ remote_write_encode(const metric_set *ms, const labelset *external, int64_t ts_m
 	if (snappy_compress((const char *) raw, raw_len, (char *) out, &out_len) != SNAPPY_OK)
 		out_len = 0;
 	for (size_t i = 0; i < k; i++)
-	{
-		for (size_t l = 0; l < ts[i].n_labels; l++)
-			free(ts[i].labels[l]);
-		free(ts[i].labels);
-		free(ts[i].samples);
-		labels_free(&sets[i]);
-	}
+		if (own[i])
+			labels_free_packed(&sets[i]);
 	if (state)
 	{
-		/* this batch's live series become the state */
-		rw_state_free(state);
+		/* this batch's live series become the state, sorted by key */
+		for (int i = 0; i < state->n; i++)
+			if (!taken[i])
+			{
+				free(state->keys[i]);
+				labels_free_packed(&state->sets[i]);
+			}
+		free(state->keys);
+		free(state->sets);
+		qsort(cur, n_cur, sizeof(keyed), cmp_keyed);
 		state->keys = xcalloc(n_cur ? n_cur : 1, sizeof(char *));
 		state->sets = xcalloc(n_cur ? n_cur : 1, sizeof(labelset));
 		for (size_t i = 0; i < n_cur; i++)
@@ -195,11 +337,22 @@ remote_write_encode(const metric_set *ms, const labelset *external, int64_t ts_m
 		}
 		state->n = (int) n_cur;
 		free(cur);
+		free(present);
+		free(taken);
 	}
+	refs_reset(&sr);
+	labelrefs_free(&sr.r);
+	free(sr.owned);
+	free(full);
+	sb_free(&key);
 	free(sets);
+	free(own);
 	free(values);
 	free(ts);
 	free(samples);
+	free(sample_ptrs);
+	free(labs);
+	free(lab_ptrs);
 	free(req.timeseries);
 	free(raw);
 	*len = out_len;

@@ -20,7 +20,7 @@
 typedef struct rw_state
 {
 	char	  **keys;			/* sorted canonical label sets */
-	labelset   *sets;			/* in the same order */
+	labelset   *sets;			/* in the same order, each packed (labels_pack) */
 	int			n;
 } rw_state;
 

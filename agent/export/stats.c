@@ -12,111 +12,77 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void
-node_labels(labelset *ls, const node *n)
+/*
+ * What one node's series are built with on every poll.  A node of real
+ * size gives about 440 series (at top_n 20: 320 of them the model
+ * histograms), so each series' labels are composed by reference (the
+ * node's labels once, then the series' own) and packed into one
+ * allocation, instead of two per label and a copy of the whole set.
+ */
+typedef struct node_series
 {
-	labels_set(ls, "cluster", n->cfg.cluster);
-	labels_set(ls, "node", n->cfg.name);
+	metric_set *ms;
+	labelrefs	node;			/* cluster, node, tags */
+	labelrefs	series;			/* scratch: node's labels plus the series' */
+	labelrefs	bucket;			/* scratch: a histogram series' plus le */
+} node_series;
+
+static void
+node_labels(labelrefs *r, const node *n)
+{
+	labelrefs_set(r, "cluster", n->cfg.cluster);
+	labelrefs_set(r, "node", n->cfg.name);
 	/* store, region, brand: one value per node, so no extra cardinality */
-	labels_copy(ls, &n->cfg.tags);
+	labelrefs_set_all(r, &n->cfg.tags);
 }
 
+/* the node's labels plus the name, value pairs of ap (an empty value: "unknown") */
 static void
-add(metric_set *ms, const char *name, const char *help, metric_type t, const node *n, double v,
-	...) __attribute__((sentinel));
-
-static void
-add(metric_set *ms, const char *name, const char *help, metric_type t, const node *n, double v, ...)
+add_va(node_series *ns, metric_family *f, double v, va_list ap)
 {
-	metric_family *f = mset_family(ms, name, help, t);
-	labelset	ls = {0};
-	va_list		ap;
 	const char *k;
 
-	node_labels(&ls, n);
-	va_start(ap, v);
+	labelrefs_assign(&ns->series, &ns->node);
 	while ((k = va_arg(ap, const char *)) != NULL)
 	{
 		const char *val = va_arg(ap, const char *);
 
-		labels_set(&ls, k, val && *val ? val : "unknown");
+		labelrefs_set(&ns->series, k, val && *val ? val : "unknown");
 	}
+	mset_add_refs(f, NULL, &ns->series, v);
+}
+
+static void
+add_to(node_series *ns, metric_family *f, double v, ...) __attribute__((sentinel));
+
+static void
+add_to(node_series *ns, metric_family *f, double v, ...)
+{
+	va_list		ap;
+
+	va_start(ap, v);
+	add_va(ns, f, v, ap);
 	va_end(ap);
-	mset_add_labels(f, &ls, v);
-	labels_free(&ls);
+}
+
+static void
+add(node_series *ns, const char *name, const char *help, metric_type t, double v, ...)
+	__attribute__((sentinel));
+
+static void
+add(node_series *ns, const char *name, const char *help, metric_type t, double v, ...)
+{
+	va_list		ap;
+
+	va_start(ap, v);
+	add_va(ns, mset_family(ns->ms, name, help, t), v, ap);
+	va_end(ap);
 }
 
 static const char *
 nz(const char *s)
 {
 	return s && *s ? s : "unknown";
-}
-
-static int
-by_total_ms_desc(const void *a, const void *b)
-{
-	double		x = (*(OdooRetailGuard__ModelStat *const *) a)->total_ms;
-	double		y = (*(OdooRetailGuard__ModelStat *const *) b)->total_ms;
-
-	return x < y ? 1 : x > y ? -1 : 0;
-}
-
-/*
- * orguard_model_duration_seconds from the extension's folded buckets, for
- * the top_n models by total time (a histogram is 15 series per model, so it
- * is bounded by model, not by sample).
- */
-static void
-add_model_histograms(metric_set *ms, const node *n, int top_n)
-{
-	const OdooRetailGuard__Snapshot *s = n->snap;
-	metric_family *f;
-	OdooRetailGuard__ModelStat **by_time;
-	size_t		keep;
-
-	if (!s || s->n_models == 0)
-		return;
-	by_time = xcalloc(s->n_models, sizeof(*by_time));
-	memcpy(by_time, s->models, s->n_models * sizeof(*by_time));
-	qsort(by_time, s->n_models, sizeof(*by_time), by_total_ms_desc);
-	keep = top_n >= 0 && (size_t) top_n < s->n_models ? (size_t) top_n : s->n_models;
-	f = mset_family(ms, "orguard_model_duration_seconds",
-					"Statement time per Odoo model and operation.", METRIC_HISTOGRAM);
-	for (size_t i = 0; i < keep; i++)
-	{
-		const OdooRetailGuard__ModelStat *m = by_time[i];
-		labelset	ls = {0};
-		size_t		nb = m->n_duration_le_ms < m->n_duration_le_count ? m->n_duration_le_ms
-			: m->n_duration_le_count;
-		char		le[64];
-
-		node_labels(&ls, n);
-		labels_set(&ls, "datname", nz(m->database));
-		labels_set(&ls, "model", nz(m->model));
-		labels_set(&ls, "operation", nz(m->operation));
-		for (size_t b = 0; b < nb; b++)
-		{
-			labelset	bl = {0};
-
-			labels_copy(&bl, &ls);
-			metric_format_value(m->duration_le_ms[b] / 1000.0, le, sizeof(le));
-			labels_set(&bl, "le", le);
-			mset_add_suffixed(f, "_bucket", &bl, (double) m->duration_le_count[b]);
-			labels_free(&bl);
-		}
-		{
-			labelset	bl = {0};
-
-			labels_copy(&bl, &ls);
-			labels_set(&bl, "le", "+Inf");
-			mset_add_suffixed(f, "_bucket", &bl, (double) m->calls);
-			labels_free(&bl);
-		}
-		mset_add_suffixed(f, "_sum", &ls, m->total_ms / 1000.0);
-		mset_add_suffixed(f, "_count", &ls, (double) m->calls);
-		labels_free(&ls);
-	}
-	free(by_time);
 }
 
 /* a value and where it came from, to keep the largest before any label is built */
@@ -137,72 +103,186 @@ by_rank(const void *a, const void *b)
 	return (x->i > y->i) - (x->i < y->i);
 }
 
+/* restores the heap below i: the lowest-ranked of v[0..k) on top */
+static void
+sift_down(ranked *v, size_t k, size_t i)
+{
+	for (;;)
+	{
+		size_t		worst = i;
+		size_t		l = 2 * i + 1;
+		size_t		r = l + 1;
+		ranked		tmp;
+
+		if (l < k && by_rank(&v[l], &v[worst]) > 0)
+			worst = l;
+		if (r < k && by_rank(&v[r], &v[worst]) > 0)
+			worst = r;
+		if (worst == i)
+			return;
+		tmp = v[i];
+		v[i] = v[worst];
+		v[worst] = tmp;
+		i = worst;
+	}
+}
+
 /*
  * The indexes of the top_n largest of v[0..count) (all when top_n < 0),
  * largest first, ties in snapshot order: a node's 1,000 tables and models
- * are ranked, and only the kept ones get label sets.
+ * are ranked, and only the kept ones get label sets.  A heap of top_n
+ * picks them (count log top_n) and only those are sorted: by_rank is a
+ * total order, so they are the first top_n of a full sort.
  */
 static ranked *
 top_ranked(ranked *v, size_t count, int top_n, size_t *kept)
 {
+	size_t		k = top_n >= 0 && (size_t) top_n < count ? (size_t) top_n : count;
+
 	for (size_t i = 0; i < count; i++)
 		v[i].i = i;
-	qsort(v, count, sizeof(ranked), by_rank);
-	*kept = top_n >= 0 && (size_t) top_n < count ? (size_t) top_n : count;
+	if (k > 0 && k < count)
+	{
+		for (size_t i = k / 2; i-- > 0;)
+			sift_down(v, k, i);
+		for (size_t i = k; i < count; i++)
+			if (by_rank(&v[i], &v[0]) < 0)
+			{
+				v[0] = v[i];
+				sift_down(v, k, 0);
+			}
+	}
+	qsort(v, k, sizeof(ranked), by_rank);
+	*kept = k;
 	return v;
 }
 
-void
-stats_node_update(metric_set *ms, node *n, int top_n)
+/* the text of each bucket bound, formatted once while the bounds repeat (they do, model to model) */
+#define LE_CACHED 32
+typedef struct le_texts
+{
+	double		bound[LE_CACHED];
+	char		text[LE_CACHED][32];
+	bool		set[LE_CACHED];
+} le_texts;
+
+static const char *
+le_text(le_texts *c, size_t b, double bound, char *buf, size_t len)
+{
+	if (b >= LE_CACHED)
+	{
+		metric_format_value(bound, buf, len);
+		return buf;
+	}
+	/* bit for bit: -0 and 0 print differently */
+	if (!c->set[b] || memcmp(&c->bound[b], &bound, sizeof(bound)))
+	{
+		metric_format_value(bound, c->text[b], sizeof(c->text[b]));
+		c->bound[b] = bound;
+		c->set[b] = true;
+	}
+	return c->text[b];
+}
+
+/*
+ * orguard_model_duration_seconds from the extension's folded buckets, for
+ * the top_n models by total time (a histogram is 15 series per model, so it
+ * is bounded by model, not by sample).
+ */
+static void
+add_model_histograms(node_series *ns, const node *n, ranked *v, int top_n)
 {
 	const OdooRetailGuard__Snapshot *s = n->snap;
+	metric_family *f;
+	size_t		keep;
+	le_texts   *les;
 
-	mset_free(ms);
-	add(ms, "orguard_node_up", "Whether the last poll reached the node.", METRIC_GAUGE, n,
+	if (!s || s->n_models == 0)
+		return;
+	for (size_t i = 0; i < s->n_models; i++)
+		v[i].value = s->models[i]->total_ms;
+	top_ranked(v, s->n_models, top_n, &keep);
+	f = mset_family(ns->ms, "orguard_model_duration_seconds",
+					"Statement time per Odoo model and operation.", METRIC_HISTOGRAM);
+	les = xcalloc(1, sizeof(*les));
+	for (size_t i = 0; i < keep; i++)
+	{
+		const OdooRetailGuard__ModelStat *m = s->models[v[i].i];
+		size_t		nb = m->n_duration_le_ms < m->n_duration_le_count ? m->n_duration_le_ms
+			: m->n_duration_le_count;
+		char		le[64];
+
+		labelrefs_assign(&ns->series, &ns->node);
+		labelrefs_set(&ns->series, "datname", nz(m->database));
+		labelrefs_set(&ns->series, "model", nz(m->model));
+		labelrefs_set(&ns->series, "operation", nz(m->operation));
+		for (size_t b = 0; b < nb; b++)
+		{
+			labelrefs_assign(&ns->bucket, &ns->series);
+			labelrefs_set(&ns->bucket, "le", le_text(les, b, m->duration_le_ms[b] / 1000.0, le, sizeof(le)));
+			mset_add_refs(f, "_bucket", &ns->bucket, (double) m->duration_le_count[b]);
+		}
+		labelrefs_assign(&ns->bucket, &ns->series);
+		labelrefs_set(&ns->bucket, "le", "+Inf");
+		mset_add_refs(f, "_bucket", &ns->bucket, (double) m->calls);
+		mset_add_refs(f, "_sum", &ns->series, m->total_ms / 1000.0);
+		mset_add_refs(f, "_count", &ns->series, (double) m->calls);
+	}
+	free(les);
+}
+
+/* the node's series into ns->ms; v: room to rank the snapshot's models and tables */
+static void
+node_series_build(node_series *ns, node *n, ranked *v, int top_n)
+{
+	const OdooRetailGuard__Snapshot *s = n->snap;
+	metric_set *ms = ns->ms;
+
+	add(ns, "orguard_node_up", "Whether the last poll reached the node.", METRIC_GAUGE,
 		n->obs.reachable ? 1 : 0, NULL);
-	add(ms, "orguard_node_poll_duration_seconds", "Duration of the last poll.", METRIC_GAUGE, n,
+	add(ns, "orguard_node_poll_duration_seconds", "Duration of the last poll.", METRIC_GAUGE,
 		n->poll_seconds, NULL);
-	add(ms, "orguard_node_polls_total", "Polls of the node.", METRIC_COUNTER, n, (double) n->polls, NULL);
-	add(ms, "orguard_node_poll_failures_total", "Polls that did not reach the node.", METRIC_COUNTER, n,
+	add(ns, "orguard_node_polls_total", "Polls of the node.", METRIC_COUNTER, (double) n->polls, NULL);
+	add(ns, "orguard_node_poll_failures_total", "Polls that did not reach the node.", METRIC_COUNTER,
 		(double) n->failures, NULL);
-	add(ms, "orguard_node_deadline_overruns_total", "Polls cancelled at the node deadline.",
-		METRIC_COUNTER, n, (double) n->overruns, NULL);
-	add(ms, "orguard_node_snapshot_ok", "Whether the last poll decoded a snapshot.", METRIC_GAUGE, n,
+	add(ns, "orguard_node_deadline_overruns_total", "Polls cancelled at the node deadline.",
+		METRIC_COUNTER, (double) n->overruns, NULL);
+	add(ns, "orguard_node_snapshot_ok", "Whether the last poll decoded a snapshot.", METRIC_GAUGE,
 		s ? 1 : 0, NULL);
-	add(ms, "orguard_node_ring_gaps_total", "Snapshots reporting ring entries overwritten unread.",
-		METRIC_COUNTER, n, (double) n->ring_gaps, NULL);
-	add(ms, "orguard_node_shmem_restarts_total",
+	add(ns, "orguard_node_ring_gaps_total", "Snapshots reporting ring entries overwritten unread.",
+		METRIC_COUNTER, (double) n->ring_gaps, NULL);
+	add(ns, "orguard_node_shmem_restarts_total",
 		"Crash-restarts seen: the node's shared memory re-initialized, its event rings read again from the start.",
-		METRIC_COUNTER, n, (double) n->shmem_restarts, NULL);
-	add(ms, "orguard_node_snapshot_bytes_total", "Bytes of snapshots read from the node.",
-		METRIC_COUNTER, n, (double) n->snapshot_bytes, NULL);
-	add(ms, "orguard_node_snapshots_total", "Snapshots decoded, full and delta (bytes per snapshot: "
-		"orguard_node_snapshot_bytes_total over this).", METRIC_COUNTER, n, (double) n->snapshots, NULL);
+		METRIC_COUNTER, (double) n->shmem_restarts, NULL);
+	add(ns, "orguard_node_snapshot_bytes_total", "Bytes of snapshots read from the node.",
+		METRIC_COUNTER, (double) n->snapshot_bytes, NULL);
+	add(ns, "orguard_node_snapshots_total", "Snapshots decoded, full and delta (bytes per snapshot: "
+		"orguard_node_snapshot_bytes_total over this).", METRIC_COUNTER, (double) n->snapshots, NULL);
 	if (n->merge)
 	{
 		snapshot_merge_stats mst;
 
 		snapshot_merge_get_stats(n->merge, &mst);
-		add(ms, "orguard_node_snapshot_deltas_total", "Delta snapshots merged into the kept state.",
-			METRIC_COUNTER, n, (double) mst.deltas, NULL);
-		add(ms, "orguard_node_snapshot_fulls_total", "Full snapshots read while keeping state for deltas.",
-			METRIC_COUNTER, n, (double) mst.fulls, NULL);
+		add(ns, "orguard_node_snapshot_deltas_total", "Delta snapshots merged into the kept state.",
+			METRIC_COUNTER, (double) mst.deltas, NULL);
+		add(ns, "orguard_node_snapshot_fulls_total", "Full snapshots read while keeping state for deltas.",
+			METRIC_COUNTER, (double) mst.fulls, NULL);
 	}
 	/* counted once: a poll whose events go back to the ring (node_keep_cursor) did not move */
 	for (size_t i = 0; s && n->cursor_moved && i < s->n_destructive_events; i++)
 		n->destructive_events[cron_event_origin(&n->crons, s->destructive_events[i])]++;
 	for (int o = 0; o < ORIGIN_COUNT; o++)
-		add(ms, "orguard_destructive_events_total",
+		add(ns, "orguard_destructive_events_total",
 			"Destructive events read from the node's journal, by origin (adhoc, cron, housekeeping).",
-			METRIC_COUNTER, n, (double) n->destructive_events[o], "origin",
+			METRIC_COUNTER, (double) n->destructive_events[o], "origin",
 			destructive_origin_name((destructive_origin) o), NULL);
 	if (!n->obs.reachable)
 		return;
-	add(ms, "orguard_node_connections", "Client backends on the node.", METRIC_GAUGE, n,
+	add(ns, "orguard_node_connections", "Client backends on the node.", METRIC_GAUGE,
 		n->obs.connections, NULL);
-	add(ms, "orguard_node_max_connections", "The node's max_connections.", METRIC_GAUGE, n,
+	add(ns, "orguard_node_max_connections", "The node's max_connections.", METRIC_GAUGE,
 		n->obs.max_connections, NULL);
-	add(ms, "orguard_node_in_recovery", "Whether the node is a standby.", METRIC_GAUGE, n,
+	add(ns, "orguard_node_in_recovery", "Whether the node is a standby.", METRIC_GAUGE,
 		n->obs.in_recovery ? 1 : 0, NULL);
 	if (!s)
 		return;
@@ -212,16 +292,16 @@ stats_node_update(metric_set *ms, node *n, int top_n)
 		for (size_t i = 0; i < s->n_blocking_chains; i++)
 			if (s->blocking_chains[i]->wait_ms > max_wait)
 				max_wait = s->blocking_chains[i]->wait_ms;
-		add(ms, "orguard_blocking_chains", "Sessions waiting on a lock now.", METRIC_GAUGE, n,
+		add(ns, "orguard_blocking_chains", "Sessions waiting on a lock now.", METRIC_GAUGE,
 			(double) s->n_blocking_chains, NULL);
-		add(ms, "orguard_lock_wait_max_seconds", "Longest current lock wait.", METRIC_GAUGE, n,
+		add(ns, "orguard_lock_wait_max_seconds", "Longest current lock wait.", METRIC_GAUGE,
 			max_wait / 1000.0, NULL);
 	}
 	{
-		size_t		nv = s->n_models > s->n_autovacuum_lag ? s->n_models : s->n_autovacuum_lag;
-		ranked	   *v = xcalloc(nv ? nv : 1, sizeof(ranked));
 		size_t		kept;
+		metric_family *f = NULL;
 
+		/* the family is looked up once, and only made when it gets a sample (as before) */
 #define MODEL_FAMILY(name, help, field, scale) \
 		do { \
 			for (size_t i = 0; i < s->n_models; i++) \
@@ -230,8 +310,10 @@ stats_node_update(metric_set *ms, node *n, int top_n)
 			for (size_t k = 0; k < kept; k++) \
 			{ \
 				const OdooRetailGuard__ModelStat *m = s->models[v[k].i]; \
-				add(ms, name, help, METRIC_COUNTER, n, v[k].value, "datname", nz(m->database), \
-					"model", nz(m->model), "operation", nz(m->operation), NULL); \
+				if (k == 0) \
+					f = mset_family(ns->ms, name, help, METRIC_COUNTER); \
+				add_to(ns, f, v[k].value, "datname", nz(m->database), "model", nz(m->model), \
+					   "operation", nz(m->operation), NULL); \
 			} \
 		} while (0)
 		MODEL_FAMILY("orguard_model_calls_total", "Statements per Odoo model and operation.", calls, 1);
@@ -247,8 +329,10 @@ stats_node_update(metric_set *ms, node *n, int top_n)
 		{
 			const OdooRetailGuard__AutovacuumLag *a = s->autovacuum_lag[v[k].i];
 
-			add(ms, "orguard_table_dead_tuples", "Dead tuples per table (top N).", METRIC_GAUGE, n,
-				v[k].value, "datname", nz(a->database), "relname", nz(a->relation), NULL);
+			if (k == 0)
+				f = mset_family(ns->ms, "orguard_table_dead_tuples", "Dead tuples per table (top N).",
+								METRIC_GAUGE);
+			add_to(ns, f, v[k].value, "datname", nz(a->database), "relname", nz(a->relation), NULL);
 		}
 		for (size_t i = 0; i < s->n_autovacuum_lag; i++)
 			v[i].value = s->autovacuum_lag[i]->lag_s;
@@ -257,11 +341,11 @@ stats_node_update(metric_set *ms, node *n, int top_n)
 		{
 			const OdooRetailGuard__AutovacuumLag *a = s->autovacuum_lag[v[k].i];
 
-			add(ms, "orguard_table_autovacuum_lag_seconds", "Time a table has been over its autovacuum "
-				"threshold (top N).", METRIC_GAUGE, n, v[k].value, "datname", nz(a->database), "relname",
-				nz(a->relation), NULL);
+			if (k == 0)
+				f = mset_family(ns->ms, "orguard_table_autovacuum_lag_seconds", "Time a table has been over "
+								"its autovacuum threshold (top N).", METRIC_GAUGE);
+			add_to(ns, f, v[k].value, "datname", nz(a->database), "relname", nz(a->relation), NULL);
 		}
-		free(v);
 	}
 	for (size_t i = 0; i < s->n_replication; i++)
 	{
@@ -270,24 +354,41 @@ stats_node_update(metric_set *ms, node *n, int top_n)
 
 		/* client: standbys that share an application_name are distinct series */
 		standby_client(r, client, sizeof(client));
-		add(ms, "orguard_replication_replay_lag_bytes", "Replay lag per standby.", METRIC_GAUGE, n,
+		add(ns, "orguard_replication_replay_lag_bytes", "Replay lag per standby.", METRIC_GAUGE,
 			(double) r->replay_lag_bytes, "application_name", nz(r->application_name), "client",
 			client, NULL);
 		if (r->replay_lag_ms >= 0)
-			add(ms, "orguard_replication_replay_lag_seconds", "Replay lag per standby.", METRIC_GAUGE,
-				n, r->replay_lag_ms / 1000.0, "application_name", nz(r->application_name), "client",
+			add(ns, "orguard_replication_replay_lag_seconds", "Replay lag per standby.", METRIC_GAUGE,
+				r->replay_lag_ms / 1000.0, "application_name", nz(r->application_name), "client",
 				client, NULL);
 	}
 	for (size_t i = 0; i < s->n_replication_slots; i++)
-		add(ms, "orguard_replication_slot_retained_bytes", "WAL retained per replication slot.",
-			METRIC_GAUGE, n, (double) s->replication_slots[i]->retained_bytes, "slot_name",
+		add(ns, "orguard_replication_slot_retained_bytes", "WAL retained per replication slot.",
+			METRIC_GAUGE, (double) s->replication_slots[i]->retained_bytes, "slot_name",
 			nz(s->replication_slots[i]->slot_name), NULL);
 	if (s->vacuum_horizon)
-		add(ms, "orguard_vacuum_horizon_age_seconds", "Age of the oldest vacuum horizon holder.",
-			METRIC_GAUGE, n, s->vacuum_horizon->age_s, NULL);
+		add(ns, "orguard_vacuum_horizon_age_seconds", "Age of the oldest vacuum horizon holder.",
+			METRIC_GAUGE, s->vacuum_horizon->age_s, NULL);
 	for (int i = 0; i < ms->n; i++)
 		mset_top_n(&ms->f[i], top_n);
-	add_model_histograms(ms, n, top_n);
+	add_model_histograms(ns, n, v, top_n);
+}
+
+void
+stats_node_update(metric_set *ms, node *n, int top_n)
+{
+	const OdooRetailGuard__Snapshot *s = n->snap;
+	size_t		nv = s ? (s->n_models > s->n_autovacuum_lag ? s->n_models : s->n_autovacuum_lag) : 0;
+	ranked	   *v = xcalloc(nv ? nv : 1, sizeof(ranked));
+	node_series ns = {.ms = ms};
+
+	mset_free(ms);
+	node_labels(&ns.node, n);
+	node_series_build(&ns, n, v, top_n);
+	labelrefs_free(&ns.node);
+	labelrefs_free(&ns.series);
+	labelrefs_free(&ns.bucket);
+	free(v);
 }
 
 void
@@ -301,19 +402,10 @@ stats_build(metric_set *out, const agent_cfg *cfg, const collector *c,
 	mset_add(f, 1, "version", ORGUARD_VERSION, NULL);
 	f = mset_family(out, "orguard_agent_nodes", "Configured nodes.", METRIC_GAUGE);
 	mset_add(f, c->n, NULL);
+	/* by reference: out lives only while the node sets stand still (one publish) */
 	for (int i = 0; i < c->n; i++)
-	{
-		const metric_set *ms = node_sets[i];
-
-		for (int j = 0; ms && j < ms->n; j++)
-		{
-			metric_family *src = &ms->f[j];
-
-			f = mset_family(out, src->name, src->help, src->type);
-			for (int k = 0; k < src->n; k++)
-				mset_add_suffixed(f, src->s[k].suffix, &src->s[k].labels, src->s[k].value);
-		}
-	}
+		if (node_sets[i])
+			mset_merge_borrowed(out, node_sets[i]);
 	f = mset_family(out, "orguard_alerts", "Alert instances by rule and state.", METRIC_GAUGE);
 	for (int i = 0; i < cfg->n_rules; i++)
 	{

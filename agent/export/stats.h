@@ -18,7 +18,8 @@ void		stats_node_update(metric_set *ms, node *n, int top_n);
 
 /*
  * the whole set, with node_sets[i] the set of the collector's node i; the
- * caller frees it with mset_free
+ * caller frees it with mset_free.  It refers to the node sets' labels
+ * (mset_merge_borrowed): free it before any node set changes.
  */
 void		stats_build(metric_set *out, const agent_cfg *cfg, const collector *c,
 						const metric_set *const *node_sets, const rule_engine *re,

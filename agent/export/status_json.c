@@ -8,6 +8,7 @@
 #include "common/util.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,18 +23,58 @@ typedef struct lag_series
 	int64_t		last_us;
 } lag_series;
 
+/*
+ * A model's key, shared by its totals entry and the points it grew in, and
+ * interned by the board: one key per text, so that the top models are
+ * summed by key without comparing texts.
+ */
+typedef struct model_key
+{
+	int			refs;			/* the board's table holds one */
+	uint64_t	hash;
+	double		sum;			/* scratch of top_models_json */
+	bool		summed;
+	char		text[];			/* node \x1f database \x1f model \x1f operation */
+} model_key;
+
 typedef struct model_point
 {
 	int64_t		t_us;
-	char	   *key;			/* node \x1f database \x1f model \x1f operation */
+	model_key  *key;
 	double		ms;
 } model_point;
+
+/*
+ * A model's total_ms as the node's polls list it.  Updated in place: the
+ * node's 1,000 models would otherwise be a new key string and a new JSON
+ * object entry each per poll.  An entry not listed by a poll is dropped at
+ * its end, so an entry found at the start of a poll was in the one before.
+ */
+typedef struct model_total
+{
+	model_key  *key;			/* NULL: an empty slot */
+	uint64_t	hash;
+	uint64_t	seen;			/* the poll that last listed it */
+	double		last;			/* total_ms kept at the poll before */
+	double		cur;			/* total_ms kept at the poll that last listed it */
+	bool		had_last;		/* last holds a value: growth is measured from it */
+	bool		has_cur;
+	bool		key_utf8;		/* the key is valid UTF-8: only then is a total kept */
+} model_total;
+
+typedef struct model_totals
+{
+	model_total *slots;			/* open addressing, a power of two of them */
+	size_t		cap;
+	size_t		n;
+	uint64_t	poll;
+} model_totals;
 
 typedef struct board_node
 {
 	char	   *name;
 	json_t	   *doc;			/* the node's part of the document */
-	json_t	   *model_totals;	/* key -> total_ms at the last poll */
+	model_totals totals;
 } board_node;
 
 struct status_board
@@ -44,6 +85,11 @@ struct status_board
 	int			n_lags;
 	model_point *points;
 	int			n_points;
+	int			cap_points;
+	int64_t		oldest_point_us;	/* no point is older (when n_points > 0) */
+	model_key **keys;			/* interned keys, open addressing */
+	size_t		keys_cap;
+	size_t		n_keys;
 	json_t	   *runbook_journals;	/* journal_view_json(), or NULL */
 };
 
@@ -53,10 +99,166 @@ status_board_new(void)
 	return xcalloc(1, sizeof(status_board));
 }
 
+static uint64_t
+key_hash(const char *text, size_t len)
+{
+	uint64_t	h = 14695981039346656037ULL;	/* FNV-1a */
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char) text[i]) * 1099511628211ULL;
+	return h;
+}
+
+static model_key **
+key_slot(model_key **slots, size_t cap, uint64_t hash, const char *text)
+{
+	for (size_t i = hash & (cap - 1);; i = (i + 1) & (cap - 1))
+		if (!slots[i] || (slots[i]->hash == hash && !strcmp(slots[i]->text, text)))
+			return &slots[i];
+}
+
+static void key_unref(model_key *k);
+
+/*
+ * Rebuilds the board's key table: keys only the table still holds (no
+ * totals entry, no point) are freed, and the table is sized for those left
+ * plus more.
+ */
+static void
+keys_rebuild(status_board *b, size_t more)
+{
+	size_t		live = 0,
+				cap = 64;
+	model_key **slots;
+
+	for (size_t i = 0; i < b->keys_cap; i++)
+		if (b->keys[i] && b->keys[i]->refs > 1)
+			live++;
+	while (cap < (live + more) * 2)
+		cap *= 2;
+	slots = xcalloc(cap, sizeof(model_key *));
+	for (size_t i = 0; i < b->keys_cap; i++)
+	{
+		model_key  *k = b->keys[i];
+
+		if (!k)
+			continue;
+		if (k->refs > 1)
+			*key_slot(slots, cap, k->hash, k->text) = k;
+		else
+			key_unref(k);
+	}
+	free(b->keys);
+	b->keys = slots;
+	b->keys_cap = cap;
+	b->n_keys = live;
+}
+
+/* the board's key for text, with a reference for the caller */
+static model_key *
+key_intern(status_board *b, const char *text, size_t len, uint64_t hash)
+{
+	model_key **slot;
+	model_key  *k;
+
+	if ((b->n_keys + 1) * 2 > b->keys_cap)
+		keys_rebuild(b, b->n_keys + 1);
+	slot = key_slot(b->keys, b->keys_cap, hash, text);
+	if (!*slot)
+	{
+		k = xmalloc(sizeof(model_key) + len + 1);
+		k->refs = 1;			/* the table's */
+		k->hash = hash;
+		k->summed = false;
+		memcpy(k->text, text, len);
+		k->text[len] = '\0';
+		*slot = k;
+		b->n_keys++;
+	}
+	(*slot)->refs++;
+	return *slot;
+}
+
+static void
+key_unref(model_key *k)
+{
+	if (k && --k->refs == 0)
+		free(k);
+}
+
 static void
 point_free(model_point *p)
 {
-	free(p->key);
+	key_unref(p->key);
+}
+
+static void
+totals_free(model_totals *t)
+{
+	for (size_t i = 0; i < t->cap; i++)
+		key_unref(t->slots[i].key);
+	free(t->slots);
+	memset(t, 0, sizeof(*t));
+}
+
+static model_total *
+totals_slot(model_total *slots, size_t cap, uint64_t hash, const char *text)
+{
+	for (size_t i = hash & (cap - 1);; i = (i + 1) & (cap - 1))
+		if (!slots[i].key || (slots[i].hash == hash && !strcmp(slots[i].key->text, text)))
+			return &slots[i];
+}
+
+/* rebuilds the table with room for want entries, keeping those the current poll listed when seen_only */
+static void
+totals_rehash(model_totals *t, size_t want, bool seen_only)
+{
+	size_t		cap = 16;
+	model_total *slots;
+
+	while (cap < want * 2)
+		cap *= 2;
+	slots = xcalloc(cap, sizeof(model_total));
+	t->n = 0;
+	for (size_t i = 0; i < t->cap; i++)
+	{
+		model_total *e = &t->slots[i];
+
+		if (!e->key)
+			continue;
+		if (seen_only && e->seen != t->poll)
+		{
+			key_unref(e->key);
+			continue;
+		}
+		*totals_slot(slots, cap, e->hash, e->key->text) = *e;
+		t->n++;
+	}
+	free(t->slots);
+	t->slots = slots;
+	t->cap = cap;
+}
+
+/* the entry of key, made (without a value) when new */
+static model_total *
+totals_get(status_board *b, model_totals *t, const char *text, size_t len)
+{
+	uint64_t	hash = key_hash(text, len);
+	model_total *e;
+
+	if ((t->n + 1) * 2 > t->cap)
+		totals_rehash(t, t->n + 1, false);
+	e = totals_slot(t->slots, t->cap, hash, text);
+	if (!e->key)
+	{
+		memset(e, 0, sizeof(*e));
+		e->key = key_intern(b, text, len, hash);
+		e->key_utf8 = utf8_valid(text);
+		e->hash = hash;
+		e->seen = t->poll - 1;
+		t->n++;
+	}
+	return e;
 }
 
 void
@@ -68,7 +270,7 @@ status_board_free(status_board *b)
 	{
 		free(b->nodes[i].name);
 		json_decref(b->nodes[i].doc);
-		json_decref(b->nodes[i].model_totals);
+		totals_free(&b->nodes[i].totals);
 	}
 	for (int i = 0; i < b->n_lags; i++)
 	{
@@ -78,6 +280,9 @@ status_board_free(status_board *b)
 	}
 	for (int i = 0; i < b->n_points; i++)
 		point_free(&b->points[i]);
+	for (size_t i = 0; i < b->keys_cap; i++)
+		key_unref(b->keys[i]);
+	free(b->keys);
 	json_decref(b->runbook_journals);
 	free(b->nodes);
 	free(b->lags);
@@ -97,7 +302,6 @@ board_node_get(status_board *b, const char *name)
 	bn = &b->nodes[b->n_nodes++];
 	memset(bn, 0, sizeof(*bn));
 	bn->name = xstrdup(name);
-	bn->model_totals = json_object();
 	return bn;
 }
 
@@ -271,22 +475,27 @@ destructive_merge(json_t *old, const OdooRetailGuard__Snapshot *s)
 	return a;
 }
 
+/* whether key is "primary/standby", without building it */
+static bool
+lag_key_is(const char *key, const char *primary, const char *standby)
+{
+	size_t		pl = strlen(primary);
+
+	return !strncmp(key, primary, pl) && key[pl] == '/' && !strcmp(key + pl + 1, standby);
+}
+
 static lag_series *
 lag_get(status_board *b, const char *primary, const char *standby)
 {
-	char	   *key = xasprintf("%s/%s", primary, standby);
 	lag_series *l;
 
 	for (int i = 0; i < b->n_lags; i++)
-		if (!strcmp(b->lags[i].key, key))
-		{
-			free(key);
+		if (lag_key_is(b->lags[i].key, primary, standby))
 			return &b->lags[i];
-		}
 	b->lags = xrealloc(b->lags, sizeof(lag_series) * (size_t) (b->n_lags + 1));
 	l = &b->lags[b->n_lags++];
 	memset(l, 0, sizeof(*l));
-	l->key = key;
+	l->key = xasprintf("%s/%s", primary, standby);
 	l->primary = xstrdup(primary);
 	l->standby = xstrdup(standby);
 	return l;
@@ -307,60 +516,116 @@ lag_add(lag_series *l, int64_t t_us, double bytes)
 	l->last_us = t_us;
 }
 
-/* drops model points older than the window */
+/*
+ * Drops model points older than the window.  Not on every poll: each
+ * would walk every node's points (hundreds of nodes, hundreds of points
+ * each per poll), but once the oldest is a quarter of the window past it.
+ * top_models_json skips the points out of the window meanwhile.
+ */
 static void
 points_prune(status_board *b, int64_t now_us)
 {
+	const int64_t window_us = (int64_t) STATUS_MODEL_WINDOW_S * 1000000;
 	int			keep = 0;
 
+	if (b->n_points == 0 || now_us - b->oldest_point_us <= window_us + window_us / 4)
+		return;
 	for (int i = 0; i < b->n_points; i++)
 	{
-		if (now_us - b->points[i].t_us > (int64_t) STATUS_MODEL_WINDOW_S * 1000000)
+		if (now_us - b->points[i].t_us > window_us)
 			point_free(&b->points[i]);
 		else
+		{
+			if (keep == 0 || b->points[i].t_us < b->oldest_point_us)
+				b->oldest_point_us = b->points[i].t_us;
 			b->points[keep++] = b->points[i];
+		}
 	}
 	b->n_points = keep;
+	/* and the keys of models no longer listed nor in the window */
+	keys_rebuild(b, 0);
+}
+
+static void
+point_add(status_board *b, int64_t t_us, model_key *key, double ms)
+{
+	if (b->n_points == b->cap_points)
+	{
+		b->cap_points = b->cap_points ? b->cap_points * 2 : 256;
+		b->points = xrealloc(b->points, sizeof(model_point) * (size_t) b->cap_points);
+	}
+	if (b->n_points == 0 || t_us < b->oldest_point_us)
+		b->oldest_point_us = t_us;
+	key->refs++;
+	b->points[b->n_points].t_us = t_us;
+	b->points[b->n_points].key = key;
+	b->points[b->n_points].ms = ms;
+	b->n_points++;
+}
+
+static void
+key_part(strbuf *sb, const char *s, bool last)
+{
+	sb_append(sb, s ? s : "(null)");
+	if (!last)
+		sb_appendc(sb, '\x1f');
 }
 
 /*
  * Model time is cumulative in the snapshot: the page wants the time spent
  * over the last minutes, so each poll adds the growth since the previous
- * one (a reset counter counts from zero).
+ * one (a reset counter counts from zero).  A model's growth is measured
+ * from the total the previous poll kept for it (the last of duplicates);
+ * a total that is not finite, or a key that is not UTF-8, is not kept (as
+ * when the totals were a JSON object).
  */
 static void
 models_record(status_board *b, board_node *bn, const OdooRetailGuard__Snapshot *s, int64_t now_us)
 {
-	json_t	   *totals = json_object();
+	model_totals *t = &bn->totals;
+	strbuf		key;
+	size_t		listed = 0;
 
+	sb_init(&key);
+	t->poll++;
 	for (size_t i = 0; i < s->n_models; i++)
 	{
 		const OdooRetailGuard__ModelStat *m = s->models[i];
-		char	   *key;
-		json_t	   *prev;
+		model_total *e;
 		double		grown;
 
 		if (!m->model || !*m->model)
 			continue;
-		key = xasprintf("%s\x1f%s\x1f%s\x1f%s", bn->name, m->database, m->model, m->operation);
-		prev = json_object_get(bn->model_totals, key);
-		grown = prev ? m->total_ms - json_real_value(prev) : 0;
+		sb_reset(&key);
+		key_part(&key, bn->name, false);
+		key_part(&key, m->database, false);
+		key_part(&key, m->model, false);
+		key_part(&key, m->operation, true);
+		e = totals_get(b, t, key.data, key.len);
+		if (e->seen != t->poll)
+		{
+			/* first listed by this poll: what the poll before kept becomes the base */
+			e->had_last = e->seen == t->poll - 1 && e->has_cur;
+			e->last = e->cur;
+			e->has_cur = false;
+			e->seen = t->poll;
+			listed++;
+		}
+		grown = e->had_last ? m->total_ms - e->last : 0;
 		if (grown < 0)
 			grown = m->total_ms;
-		json_object_set_new(totals, key, json_real(m->total_ms));
-		if (grown > 0)
+		if (isfinite(m->total_ms) && e->key_utf8)
 		{
-			b->points = xrealloc(b->points, sizeof(model_point) * (size_t) (b->n_points + 1));
-			b->points[b->n_points].t_us = now_us;
-			b->points[b->n_points].key = key;
-			b->points[b->n_points].ms = grown;
-			b->n_points++;
+			e->cur = m->total_ms;
+			e->has_cur = true;
 		}
-		else
-			free(key);
+		if (grown > 0)
+			point_add(b, now_us, e->key, grown);
 	}
-	json_decref(bn->model_totals);
-	bn->model_totals = totals;
+	sb_free(&key);
+	/* models gone from the snapshot: their next listing starts afresh */
+	if (listed < t->n)
+		totals_rehash(t, listed, true);
 }
 
 void
@@ -449,10 +714,11 @@ status_board_retain(status_board *b, const char *const *names, int n)
 		{
 			free(b->nodes[i].name);
 			json_decref(b->nodes[i].doc);
-			json_decref(b->nodes[i].model_totals);
+			totals_free(&b->nodes[i].totals);
 		}
 	}
 	b->n_nodes = keep;
+	keys_rebuild(b, 0);
 }
 
 static json_t *
@@ -494,7 +760,6 @@ typedef struct model_sum
 {
 	const char *key;
 	double		ms;
-	int			order;			/* the point's place: sums add up oldest first */
 } model_sum;
 
 static int
@@ -506,42 +771,40 @@ by_ms_desc(const void *a, const void *b)
 	return x < y ? 1 : x > y ? -1 : strcmp(((const model_sum *) a)->key, ((const model_sum *) b)->key);
 }
 
-/* by key, then oldest point first (the order the sums are added in) */
-static int
-by_key(const void *a, const void *b)
-{
-	const model_sum *x = a;
-	const model_sum *y = b;
-	int			c = strcmp(x->key, y->key);
-
-	return c ? c : (x->order > y->order) - (x->order < y->order);
-}
-
 static json_t *
 top_models_json(const status_board *b, int64_t now_us)
 {
-	model_sum  *sums = xcalloc((size_t) b->n_points + 1, sizeof(model_sum));
+	model_key **touched = xcalloc((size_t) b->n_points + 1, sizeof(model_key *));
+	model_sum  *sums;
 	int			n = 0;
 	json_t	   *a = json_array();
 
-	int			m = 0;
-
-	/* the window's points sorted by key and summed per key: hundreds of nodes send thousands */
+	/*
+	 * The window's points summed per key, oldest first (the points' order):
+	 * keys are interned, so a key's sum sits in the key itself and hundreds
+	 * of nodes' thousands of points are neither copied nor sorted.
+	 */
 	for (int i = 0; i < b->n_points; i++)
 	{
+		model_key  *k = b->points[i].key;
+
 		if (now_us - b->points[i].t_us > (int64_t) STATUS_MODEL_WINDOW_S * 1000000)
 			continue;
-		sums[m].key = b->points[i].key;
-		sums[m].order = m;
-		sums[m++].ms = b->points[i].ms;
-	}
-	qsort(sums, (size_t) m, sizeof(model_sum), by_key);
-	for (int i = 0; i < m; i++)
-	{
-		if (n > 0 && !strcmp(sums[n - 1].key, sums[i].key))
-			sums[n - 1].ms += sums[i].ms;
+		if (!k->summed)
+		{
+			k->summed = true;
+			k->sum = b->points[i].ms;
+			touched[n++] = k;
+		}
 		else
-			sums[n++] = sums[i];
+			k->sum += b->points[i].ms;
+	}
+	sums = xcalloc((size_t) n + 1, sizeof(model_sum));
+	for (int i = 0; i < n; i++)
+	{
+		sums[i].key = touched[i]->text;
+		sums[i].ms = touched[i]->sum;
+		touched[i]->summed = false;
 	}
 	qsort(sums, (size_t) n, sizeof(model_sum), by_ms_desc);
 	for (int i = 0; i < n && i < STATUS_TOP_MODELS; i++)
@@ -566,6 +829,7 @@ top_models_json(const status_board *b, int64_t now_us)
 		free(k);
 	}
 	free(sums);
+	free(touched);
 	return a;
 }
 

@@ -12,6 +12,7 @@
 #include "remote_write.pb-c.h"
 
 #include <snappy-c.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -254,6 +255,61 @@ test_auth_headers(void **state)
 	labels_free(&extra);
 }
 
+/*
+ * A series sent again keeps its state entry (no new key or label copy per
+ * cycle); one that comes back after its stale marker is sent as live again,
+ * and equal series sent twice in one batch are one key, never marked stale
+ * while either is sent.
+ */
+static void
+test_state_kept_across_batches(void **state)
+{
+	metric_set	ms = {0};
+	metric_family *f;
+	rw_state	st = {0};
+	size_t		len,
+				series;
+	uint8_t    *body;
+	Prometheus__WriteRequest *req;
+	char	   *key_a;
+
+	(void) state;
+	f = mset_family(&ms, "orguard_node_up", "x", METRIC_GAUGE);
+	mset_add(f, 1, "node", "a", NULL);
+	mset_add(f, 1, "node", "a", NULL);
+	mset_add(f, 1, "node", "b", NULL);
+	free(remote_write_encode(&ms, NULL, 1000, &st, &len, &series));
+	assert_int_equal(st.n, 3);
+	key_a = st.keys[0];
+	free(remote_write_encode(&ms, NULL, 2000, &st, &len, &series));
+	assert_int_equal(series, 3);
+	assert_ptr_equal(st.keys[0], key_a);
+	mset_free(&ms);
+
+	/* one a and no b: b is stale, a is not */
+	f = mset_family(&ms, "orguard_node_up", "x", METRIC_GAUGE);
+	mset_add(f, 1, "node", "a", NULL);
+	body = remote_write_encode(&ms, NULL, 3000, &st, &len, &series);
+	req = decode(body, len);
+	assert_int_equal(req->n_timeseries, 2);
+	assert_string_equal(req->timeseries[1]->labels[1]->value, "b");
+	assert_true(isnan(req->timeseries[1]->samples[0]->value));
+	prometheus__write_request__free_unpacked(req, NULL);
+	mset_free(&ms);
+
+	/* b back: live, and nothing stale */
+	f = mset_family(&ms, "orguard_node_up", "x", METRIC_GAUGE);
+	mset_add(f, 1, "node", "a", NULL);
+	mset_add(f, 5, "node", "b", NULL);
+	body = remote_write_encode(&ms, NULL, 4000, &st, &len, &series);
+	req = decode(body, len);
+	assert_int_equal(req->n_timeseries, 2);
+	assert_true(req->timeseries[1]->samples[0]->value == 5);
+	prometheus__write_request__free_unpacked(req, NULL);
+	mset_free(&ms);
+	rw_state_free(&st);
+}
+
 int
 main(void)
 {
@@ -264,6 +320,7 @@ main(void)
 		cmocka_unit_test(test_stale_markers),
 		cmocka_unit_test(test_histogram_names),
 		cmocka_unit_test(test_auth_headers),
+		cmocka_unit_test(test_state_kept_across_batches),
 	};
 
 	return cmocka_run_group_tests_name("agent remote write", tests, NULL, NULL);

@@ -437,6 +437,46 @@ test_runbook_journals(void **state)
 	status_board_free(b);
 }
 
+/*
+ * The board keeps each model's total between polls: a model that leaves
+ * the snapshot and comes back starts from a new baseline (its lifetime
+ * total is not growth), and a node polled after thousands of points keeps
+ * only the window's growth (points out of the window are pruned in
+ * batches, never shown).
+ */
+static void
+test_top_models_gone_and_back(void **state)
+{
+	status_board *b = status_board_new();
+	fixture		f;
+	int64_t		t = T0;
+
+	(void) state;
+	primary(&f);
+	f.model.total_ms = 1000;
+	status_board_node(b, "store7", "e2e", &UP_PRIMARY, "", &f.s, t);
+	f.model.total_ms = 3000;
+	status_board_node(b, "store7", "e2e", &UP_PRIMARY, "", &f.s, t += 10 * SEC);
+	assert_true(top_seconds(b, t) == 2.0);
+	f.s.n_models = 0;
+	status_board_node(b, "store7", "e2e", &UP_PRIMARY, "", &f.s, t += 10 * SEC);
+	f.s.n_models = 1;
+	f.model.total_ms = 10000;
+	status_board_node(b, "store7", "e2e", &UP_PRIMARY, "", &f.s, t += 10 * SEC);
+	assert_true(top_seconds(b, t) == 2.0);
+	f.model.total_ms = 11000;
+	status_board_node(b, "store7", "e2e", &UP_PRIMARY, "", &f.s, t += 10 * SEC);
+	assert_true(top_seconds(b, t) == 3.0);
+	/* a second per poll for three windows: the last window's worth is shown */
+	for (int i = 0; i < 3 * STATUS_MODEL_WINDOW_S; i++)
+	{
+		f.model.total_ms += 1000;
+		status_board_node(b, "store7", "e2e", &UP_PRIMARY, "", &f.s, t += SEC);
+	}
+	assert_true(top_seconds(b, t) == STATUS_MODEL_WINDOW_S + 1);
+	status_board_free(b);
+}
+
 int
 main(void)
 {
@@ -450,6 +490,7 @@ main(void)
 		cmocka_unit_test(test_alerts_with_facts),
 		cmocka_unit_test(test_hostile_texts_stay_inert),
 		cmocka_unit_test(test_runbook_journals),
+		cmocka_unit_test(test_top_models_gone_and_back),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
