@@ -31,6 +31,7 @@ typedef struct lag_series
 typedef struct model_key
 {
 	int			refs;			/* the board's table holds one */
+	int			last_point;		/* its newest point in the board's, -1: none */
 	uint64_t	hash;
 	double		sum;			/* scratch of top_models_json */
 	bool		summed;
@@ -168,6 +169,7 @@ key_intern(status_board *b, const char *text, size_t len, uint64_t hash)
 	{
 		k = xmalloc(sizeof(model_key) + len + 1);
 		k->refs = 1;			/* the table's */
+		k->last_point = -1;
 		k->hash = hash;
 		k->summed = false;
 		memcpy(k->text, text, len);
@@ -259,6 +261,12 @@ totals_get(status_board *b, model_totals *t, const char *text, size_t len)
 		t->n++;
 	}
 	return e;
+}
+
+int
+status_board_model_points(const status_board *b)
+{
+	return b->n_points;
 }
 
 void
@@ -532,12 +540,20 @@ points_prune(status_board *b, int64_t now_us)
 		return;
 	for (int i = 0; i < b->n_points; i++)
 	{
+		model_key  *k = b->points[i].key;
+
 		if (now_us - b->points[i].t_us > window_us)
+		{
+			/* a key's points are in time order: its newest goes last */
+			if (k->last_point == i)
+				k->last_point = -1;
 			point_free(&b->points[i]);
+		}
 		else
 		{
 			if (keep == 0 || b->points[i].t_us < b->oldest_point_us)
 				b->oldest_point_us = b->points[i].t_us;
+			k->last_point = keep;
 			b->points[keep++] = b->points[i];
 		}
 	}
@@ -546,9 +562,28 @@ points_prune(status_board *b, int64_t now_us)
 	keys_rebuild(b, 0);
 }
 
+/*
+ * A model's growth within one STATUS_MODEL_BUCKET_S goes into one point,
+ * stamped with the latest poll in it: the points kept are bounded by
+ * models x buckets per window, not models x polls (at a 1 s interval and
+ * 500 nodes, hundreds of millions of points).
+ */
 static void
 point_add(status_board *b, int64_t t_us, model_key *key, double ms)
 {
+	const int64_t bucket_us = (int64_t) STATUS_MODEL_BUCKET_S * 1000000;
+
+	if (key->last_point >= 0)
+	{
+		model_point *p = &b->points[key->last_point];
+
+		if (p->t_us / bucket_us == t_us / bucket_us && t_us >= p->t_us)
+		{
+			p->t_us = t_us;
+			p->ms += ms;
+			return;
+		}
+	}
 	if (b->n_points == b->cap_points)
 	{
 		b->cap_points = b->cap_points ? b->cap_points * 2 : 256;
@@ -557,6 +592,7 @@ point_add(status_board *b, int64_t t_us, model_key *key, double ms)
 	if (b->n_points == 0 || t_us < b->oldest_point_us)
 		b->oldest_point_us = t_us;
 	key->refs++;
+	key->last_point = b->n_points;
 	b->points[b->n_points].t_us = t_us;
 	b->points[b->n_points].key = key;
 	b->points[b->n_points].ms = ms;

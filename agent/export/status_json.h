@@ -19,6 +19,8 @@
 /* points of lag history kept per standby, and the window of top models */
 #define STATUS_LAG_POINTS 120
 #define STATUS_MODEL_WINDOW_S 300
+/* a model's growth is kept per bucket of this many seconds: the window's edge moves by buckets */
+#define STATUS_MODEL_BUCKET_S 30
 #define STATUS_TOP_MODELS 10
 #define STATUS_DESTRUCTIVE_KEPT 20
 
@@ -26,6 +28,8 @@ typedef struct status_board status_board;
 
 status_board *status_board_new(void);
 void		status_board_free(status_board *b);
+/* model growth points kept (bounded by models x buckets per window) */
+int			status_board_model_points(const status_board *b);
 
 /*
  * Records one finished poll of a node.  snap may be NULL (no extension or

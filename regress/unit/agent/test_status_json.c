@@ -301,23 +301,27 @@ test_top_models_over_window(void **state)
 
 	(void) state;
 	primary(&f);
-	/* lifetime totals are not "the last minutes": the first poll is a baseline */
+	/*
+	 * lifetime totals are not "the last minutes": the first poll is a
+	 * baseline.  Polls a bucket apart, each growth its own point.
+	 */
 	f.model.total_ms = 900000;
 	status_board_node(b, "store7", "e2e", &UP_PRIMARY, "", &f.s, T0);
 	assert_true(top_seconds(b, T0) == -1);
 	f.model.total_ms = 902000;
-	status_board_node(b, "store7", "e2e", &UP_PRIMARY, "", &f.s, T0 + 10 * SEC);
+	status_board_node(b, "store7", "e2e", &UP_PRIMARY, "", &f.s, T0 + 30 * SEC);
 	f.model.total_ms = 905000;
-	status_board_node(b, "store7", "e2e", &UP_PRIMARY, "", &f.s, T0 + 20 * SEC);
-	assert_true(top_seconds(b, T0 + 20 * SEC) == 5.0);
+	status_board_node(b, "store7", "e2e", &UP_PRIMARY, "", &f.s, T0 + 60 * SEC);
+	assert_true(top_seconds(b, T0 + 60 * SEC) == 5.0);
 	/* a reset (server restart) counts from zero, not negative */
 	f.model.total_ms = 1000;
-	status_board_node(b, "store7", "e2e", &UP_PRIMARY, "", &f.s, T0 + 30 * SEC);
-	assert_true(top_seconds(b, T0 + 30 * SEC) == 6.0);
+	status_board_node(b, "store7", "e2e", &UP_PRIMARY, "", &f.s, T0 + 90 * SEC);
+	assert_true(top_seconds(b, T0 + 90 * SEC) == 6.0);
+	assert_int_equal(status_board_model_points(b), 3);
 	/* past the window the old growth drops out */
 	f.model.total_ms = 1500;
-	status_board_node(b, "store7", "e2e", &UP_PRIMARY, "", &f.s, T0 + (STATUS_MODEL_WINDOW_S + 25) * SEC);
-	assert_true(top_seconds(b, T0 + (STATUS_MODEL_WINDOW_S + 25) * SEC) == 1.5);
+	status_board_node(b, "store7", "e2e", &UP_PRIMARY, "", &f.s, T0 + (90 + STATUS_MODEL_WINDOW_S - 5) * SEC);
+	assert_true(top_seconds(b, T0 + (90 + STATUS_MODEL_WINDOW_S - 5) * SEC) == 1.5);
 	status_board_free(b);
 }
 
@@ -467,13 +471,20 @@ test_top_models_gone_and_back(void **state)
 	f.model.total_ms = 11000;
 	status_board_node(b, "store7", "e2e", &UP_PRIMARY, "", &f.s, t += 10 * SEC);
 	assert_true(top_seconds(b, t) == 3.0);
-	/* a second per poll for three windows: the last window's worth is shown */
+	/*
+	 * a second per poll for three windows: the last window's worth is
+	 * shown, to within one bucket, and the points kept are the window's
+	 * buckets, not its 300 polls
+	 */
 	for (int i = 0; i < 3 * STATUS_MODEL_WINDOW_S; i++)
 	{
 		f.model.total_ms += 1000;
 		status_board_node(b, "store7", "e2e", &UP_PRIMARY, "", &f.s, t += SEC);
 	}
-	assert_true(top_seconds(b, t) == STATUS_MODEL_WINDOW_S + 1);
+	assert_true(top_seconds(b, t) >= STATUS_MODEL_WINDOW_S + 1);
+	assert_true(top_seconds(b, t) < STATUS_MODEL_WINDOW_S + STATUS_MODEL_BUCKET_S + 1);
+	assert_in_range(status_board_model_points(b), 1,
+					(STATUS_MODEL_WINDOW_S + STATUS_MODEL_WINDOW_S / 4) / STATUS_MODEL_BUCKET_S + 2);
 	status_board_free(b);
 }
 
