@@ -721,7 +721,8 @@ listen_access_changed(const agent_cfg *x, const agent_cfg *y)
 		differ(x->listen_users_file, y->listen_users_file);
 }
 
-static void
+/* returns whether /metrics listens anew: it has nothing to serve until the next publish */
+static bool
 reload(agent *a, const char *path)
 {
 	agent_cfg	fresh;
@@ -733,7 +734,7 @@ reload(agent *a, const char *path)
 	{
 		log_error("reload: configuration has errors; keeping the running one");
 		config_free(&fresh);
-		return;
+		return false;
 	}
 	relisten = strcmp(fresh.listen, a->cfg.listen) != 0 || listen_access_changed(&fresh, &a->cfg);
 	old_listen = xstrdup(a->cfg.listen);
@@ -782,6 +783,7 @@ reload(agent *a, const char *path)
 	events_free(&events);
 	log_info("configuration reloaded: %d nodes, %d pagers, %d rules", a->cfg.n_nodes,
 			 a->cfg.n_pagers, a->cfg.n_rules);
+	return relisten;
 }
 
 static int
@@ -846,9 +848,15 @@ run_agent(const char *path)
 
 		if (got_hup)
 		{
+			double		interval_before = a.cfg.interval_s;
+
 			got_hup = 0;
 			notify_reloading();
-			reload(&a, path);
+			/* a new listener serves the last figures again, not nothing until the next cycle */
+			if (reload(&a, path))
+				pending_publish = true;
+			/* a 10 min interval cut to 10 s must not wait out the old 10 min */
+			next_tick = poll_next_tick_after_reload(next_tick, interval_before, a.cfg.interval_s);
 			notify_ready("polling");
 		}
 		if (now >= next_tick)

@@ -447,6 +447,12 @@ poll_start_offset_ms(int i, int n, double spread_s)
 	return gap > 0 ? (int64_t) (gap * i) : 0;
 }
 
+int64_t
+poll_next_tick_after_reload(int64_t next_tick_ms, double old_interval_s, double new_interval_s)
+{
+	return next_tick_ms - (int64_t) (old_interval_s * 1000) + (int64_t) (new_interval_s * 1000);
+}
+
 /* the poll of a node whose start time has come */
 static void
 start_node(collector *c, node *n, int64_t now_ms)

@@ -136,6 +136,14 @@ int			collector_start_poll(collector *c, int64_t now_ms);
 #define POLL_START_GAP_MS 10
 /* when the poll of node i of n starts, in ms after the interval's tick */
 int64_t		poll_start_offset_ms(int i, int n, double spread_s);
+
+/*
+ * The next cycle's start after a reload changed the interval: the new
+ * interval counted from the last cycle's start (next_tick_ms less the old
+ * interval).  A start already past means at once.
+ */
+int64_t		poll_next_tick_after_reload(int64_t next_tick_ms, double old_interval_s,
+										double new_interval_s);
 /* waits up to timeout_ms for sockets and advances every node */
 void		collector_step(collector *c, int timeout_ms);
 bool		collector_busy(const collector *c);

@@ -3,7 +3,10 @@
 # configuration it has (still serving /metrics and polling its nodes under
 # the old names) and logs why; a later valid file is taken.  The broken
 # file is the one that once crashed the parser: a second [agent] section
-# after one that set top_n or remote_write_url badly.
+# after one that set top_n or remote_write_url badly.  And a reload that
+# cuts the interval from an hour to half a second polls again within
+# seconds, not at the end of the old hour; and /metrics on a new address
+# serves the last figures at once, not only after the next cycle.
 set -uo pipefail
 ORG_SRC_DIR=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ORG_SRC_DIR"
@@ -69,4 +72,20 @@ tap_ok "a listen address in use is logged" org_wait_until 30 "log" grep -q "relo
 tap_ok "and /metrics still answers on the old address" \
 	org_wait_until 30 "old listener" curl -fsS --max-time 2 -o /dev/null "http://127.0.0.1:$port/healthz"
 tap_ok "the agent is still alive" agent_alive agent
+
+# an hour's interval cut to 500 ms: the next poll does not wait out the hour
+# on a new address too: it serves the last figures at once, not nothing for the hour
+port=$(org_free_port) || org_die "no free port"
+base new_name | sed 's/^interval = .*/interval = 1h/' >"$conf"
+kill -HUP "${AGENT_PIDS[agent]}"
+tap_ok "reloaded with a 1 h interval" org_wait_until 30 "log" test "$(grep -c 'configuration reloaded' "$log")" -ge 3
+tap_ok "the new listener serves the node's figures before the next cycle" \
+	org_wait_until 15 "figures on the new address" polls_above new_name 0
+# the cycle under way at the reload ends, then no poll for the hour: two looks 1.5 s apart agree
+steady() { local a b; a=$(polls new_name); sleep 1.5; b=$(polls new_name); [ -n "$a" ] && [ "$a" = "$b" ]; }
+org_wait_until 30 "polls to stop under the 1 h interval" steady || org_die "polls did not settle"
+settled=$(polls new_name)
+base new_name >"$conf"
+kill -HUP "${AGENT_PIDS[agent]}"
+tap_ok "cut back to 500 ms: it polls again within seconds" org_wait_until 15 "polls" polls_above new_name "$((${settled%.*} + 2))"
 tap_done

@@ -52,6 +52,29 @@ test_no_spread_no_delay(void **state)
 }
 
 /*
+ * A reload that shortens the interval: the next cycle comes one new
+ * interval after the last one started, not at the end of the old interval
+ * (a 120 s interval cut to 10 s 46 s after a cycle started polled again
+ * only 74 s later, and the liveness checks, sized by the new interval,
+ * saw a stalled agent meanwhile).
+ */
+static void
+test_reload_reschedules(void **state)
+{
+	const int64_t started = 1000000;
+
+	(void) state;
+	/* cycle started at `started` with 120 s: next at +120 s; cut to 10 s: next at +10 s */
+	assert_int_equal(poll_next_tick_after_reload(started + 120000, 120, 10), started + 10000);
+	/* lengthened: counted from the same start */
+	assert_int_equal(poll_next_tick_after_reload(started + 10000, 10, 600), started + 600000);
+	/* unchanged: unchanged */
+	assert_int_equal(poll_next_tick_after_reload(started + 10000, 10, 10), started + 10000);
+	/* sub-second intervals */
+	assert_int_equal(poll_next_tick_after_reload(started + 1000, 1, 0.5), started + 500);
+}
+
+/*
  * An overloaded agent: one node is still busy from the previous cycle when
  * the next one starts.  The new cycle's own polls end (here at once: the
  * others are backing off from a failed connection, so no I/O), and the
@@ -110,6 +133,7 @@ main(void)
 		cmocka_unit_test(test_few_nodes_start_at_once),
 		cmocka_unit_test(test_hundreds_fit_in_the_spread),
 		cmocka_unit_test(test_no_spread_no_delay),
+		cmocka_unit_test(test_reload_reschedules),
 		cmocka_unit_test(test_cycle_ends_without_the_straggler),
 	};
 
