@@ -206,9 +206,13 @@ drop_partial(node *n)
 	n->partial_err = NULL;
 }
 
+static void cancel_release(cancel_req *req);
+
 static void
 disconnect(node *n)
 {
+	cancel_release(n->cancel);
+	n->cancel = NULL;
 	drop_partial(n);
 	if (n->conn)
 		PQfinish(n->conn);
@@ -287,19 +291,61 @@ static pthread_mutex_t cancel_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cancel_cond = PTHREAD_COND_INITIALIZER;
 static int	cancels_in_flight;
 
+/*
+ * One cancel request on its way.  A node keeping its session after a
+ * cancelled query holds it: a request still on its way when the next poll
+ * starts could cancel that poll's query instead, so the session is then
+ * given up.  Freed by whichever of the node and the thread lets go last
+ * (under cancel_lock).
+ */
+struct cancel_req
+{
+	PGcancel   *pc;
+	bool		delivered;
+	bool		orphan;			/* the node let go: the thread frees it */
+};
+
 static void *
 cancel_thread(void *arg)
 {
-	PGcancel   *pc = arg;
+	cancel_req *req = arg;
 	char		err[256];
 
-	PQcancel(pc, err, sizeof(err));
-	PQfreeCancel(pc);
+	PQcancel(req->pc, err, sizeof(err));
+	PQfreeCancel(req->pc);
 	pthread_mutex_lock(&cancel_lock);
+	req->delivered = true;
+	if (req->orphan)
+		free(req);
 	cancels_in_flight--;
 	pthread_cond_broadcast(&cancel_cond);
 	pthread_mutex_unlock(&cancel_lock);
 	return NULL;
+}
+
+/* the node lets go of its request */
+static void
+cancel_release(cancel_req *req)
+{
+	if (!req)
+		return;
+	pthread_mutex_lock(&cancel_lock);
+	if (req->delivered)
+		free(req);
+	else
+		req->orphan = true;
+	pthread_mutex_unlock(&cancel_lock);
+}
+
+static bool
+cancel_delivered(cancel_req *req)
+{
+	bool		d;
+
+	pthread_mutex_lock(&cancel_lock);
+	d = req->delivered;
+	pthread_mutex_unlock(&cancel_lock);
+	return d;
 }
 
 /* waits up to ms for cancel requests to be delivered */
@@ -323,29 +369,35 @@ wait_for_cancels(int ms)
 	pthread_mutex_unlock(&cancel_lock);
 }
 
-/* PQcancel blocks on its own connection, so it runs off the poll loop */
-static void
+/* PQcancel blocks on its own connection, so it runs off the poll loop; NULL: not sent */
+static cancel_req *
 cancel_async(PGconn *conn)
 {
 	PGcancel   *pc = PQgetCancel(conn);
+	cancel_req *req;
 	pthread_t	t;
 	pthread_attr_t attr;
 
 	if (!pc)
-		return;
+		return NULL;
+	req = xcalloc(1, sizeof(*req));
+	req->pc = pc;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_mutex_lock(&cancel_lock);
 	cancels_in_flight++;
 	pthread_mutex_unlock(&cancel_lock);
-	if (pthread_create(&t, &attr, cancel_thread, pc) != 0)
+	if (pthread_create(&t, &attr, cancel_thread, req) != 0)
 	{
 		PQfreeCancel(pc);
+		free(req);
+		req = NULL;
 		pthread_mutex_lock(&cancel_lock);
 		cancels_in_flight--;
 		pthread_mutex_unlock(&cancel_lock);
 	}
 	pthread_attr_destroy(&attr);
+	return req;
 }
 
 static bool
@@ -453,6 +505,68 @@ poll_next_tick_after_reload(int64_t next_tick_ms, double old_interval_s, double 
 	return next_tick_ms - (int64_t) (old_interval_s * 1000) + (int64_t) (new_interval_s * 1000);
 }
 
+/*
+ * The answer of the query cancelled at the last deadline (rows, or
+ * "canceling statement due to user request"), read and dropped: true when
+ * it has all come and the session is idle outside a transaction, ready
+ * for the next poll.  Never waits.
+ */
+static bool
+drain_cancelled(node *n)
+{
+	if (!n->cancel || !cancel_delivered(n->cancel) || !PQconsumeInput(n->conn))
+		return false;
+	while (!PQisBusy(n->conn))
+	{
+		PGresult   *r = PQgetResult(n->conn);
+
+		if (!r)
+		{
+			if (PQtransactionStatus(n->conn) != PQTRANS_IDLE)
+				return false;
+			cancel_release(n->cancel);
+			n->cancel = NULL;
+			n->state = NODE_IDLE;
+			return true;
+		}
+		PQclear(r);
+	}
+	return false;
+}
+
+/*
+ * A poll past its deadline.  Its query is cancelled; the session is kept
+ * when it was past its setup, and the cancelled query's answer is read
+ * when the next poll starts.  Dropping it would have the next poll pay for
+ * a new backend (fork, authentication, cold caches, a full snapshot's first
+ * call) on a server already too slow to answer: hundreds of nodes doing so
+ * at once keep it overloaded.
+ */
+static void
+overrun(collector *c, node *n, int64_t now_ms)
+{
+	char		msg[128];
+
+	n->overruns++;
+	snprintf(msg, sizeof(msg), "no answer within the node deadline of %.1fs; query cancelled",
+			 c->timeout_s);
+	if (!n->conn || n->state == NODE_CONNECTING || n->state == NODE_SETUP)
+	{
+		if (n->conn && n->state != NODE_CONNECTING)
+			cancel_release(cancel_async(n->conn));
+		fail(c, n, msg, now_ms);
+		return;
+	}
+	n->cancel = cancel_async(n->conn);
+	drop_partial(n);
+	n->state = NODE_CANCELLED;
+	clean_message(n->error, sizeof(n->error), msg);
+	n->obs.reachable = false;
+	n->failures++;
+	log_debug("node %s: %s (session kept)", n->cfg.name, n->error);
+	finish_poll(n, now_ms);
+}
+
 /* the poll of a node whose start time has come */
 static void
 start_node(collector *c, node *n, int64_t now_ms)
@@ -460,6 +574,14 @@ start_node(collector *c, node *n, int64_t now_ms)
 	n->waiting = false;
 	n->poll_start_ms = now_ms;
 	n->deadline_ms = now_ms + (int64_t) (c->timeout_s * 1000);
+	if (n->state == NODE_CANCELLED && !drain_cancelled(n))
+	{
+		/* the cancelled query still runs (or the session is lost): a new session */
+		log_debug("node %s: the query cancelled at the last deadline has not ended; connecting anew",
+				  n->cfg.name);
+		disconnect(n);
+		n->next_connect_ms = 0;
+	}
 	if (n->state == NODE_DISCONNECTED)
 	{
 		if (now_ms < n->next_connect_ms)
@@ -971,16 +1093,7 @@ collector_step(collector *c, int timeout_ms)
 		node	   *n = c->v[i];
 
 		if (n->busy && !n->waiting && now >= n->deadline_ms)
-		{
-			char		msg[128];
-
-			n->overruns++;
-			if (n->conn && n->state != NODE_CONNECTING)
-				cancel_async(n->conn);
-			snprintf(msg, sizeof(msg), "no answer within the node deadline of %.1fs; query cancelled",
-					 c->timeout_s);
-			fail(c, n, msg, now);
-		}
+			overrun(c, n, now);
 	}
 	free(fds);
 	free(idx);

@@ -36,13 +36,17 @@ typedef enum node_state
 	NODE_STATS,
 	NODE_MODELS,
 	NODE_CRONS,
-	NODE_SNAPSHOT
+	NODE_SNAPSHOT,
+	NODE_CANCELLED				/* a query past the deadline was cancelled; its answer is read before the next */
 } node_state;
+
+typedef struct cancel_req cancel_req;
 
 typedef struct node
 {
 	node_cfg	cfg;			/* own copy */
 	PGconn	   *conn;
+	cancel_req *cancel;			/* NODE_CANCELLED: the cancel request of its query */
 	node_state	state;
 	short		connect_events;	/* what PQconnectPoll waits for */
 	bool		busy;			/* a poll is under way */
