@@ -491,14 +491,23 @@ repost_to_alertmanagers(agent *a, int64_t now_ms)
 		spool_write_result(a, false);	/* re-posted again next time */
 }
 
-static void
-node_finished(agent *a, int idx, node *n)
+/*
+ * What one finished poll leads to: its facts are evaluated and its events
+ * added to the batch of the loop's turn (rule events to events, runbook
+ * steps to steps); its metrics and status are updated.  The snapshot is
+ * released by finish_polls, after the batch is spooled: a node whose
+ * events could not be spooled keeps its cursor.  Returns whether the node
+ * added rule events.
+ */
+static bool
+node_finished(agent *a, int idx, node *n, event_list *events, event_list *steps)
 {
 	fact_list	facts = {0};
-	event_list	events = {0};
+	event_list	own = {0};
 	rules_gate	gate;
 	const char *err = !n->obs.reachable ? n->error : n->snapshot_error;
 	const node_cfg *ncfg = NULL;
+	bool		added;
 
 	for (int i = 0; i < a->cfg.n_nodes; i++)
 		if (!strcmp(a->cfg.nodes[i].name, n->cfg.name))
@@ -519,23 +528,60 @@ node_finished(agent *a, int idx, node *n)
 	record_role(&a->roles, n);
 	collect_cluster_facts(&a->cfg, &a->roles, ncfg, n->obs.now_us, &facts);
 	if (ncfg)
-		rules_eval_node(a->re, &a->cfg, ncfg, &facts, now_us(), &events);
-	/* events that could not be spooled come again from the same ring entries */
-	if (!route(a, &events, true))
-		node_keep_cursor(n);
-	rb_trigger_observe(a->trig, &a->cfg, &events);
-	events_free(&events);
+		rules_eval_node(a->re, &a->cfg, ncfg, &facts, now_us(), &own);
+	rb_trigger_observe(a->trig, &a->cfg, &own);
+	added = own.n > 0;
+	for (int i = 0; i < own.n; i++)
+		alert_copy(events_push(events), &own.v[i]);
+	events_free(&own);
+	/* the runbooks' steps reach on-call like any alert */
 	if (ncfg)
-	{
-		/* the runbooks' steps reach on-call like any alert */
-		rb_trigger_node_polled(a->trig, ncfg, now_us(), &events);
-		route(a, &events, false);
-		events_free(&events);
-	}
+		rb_trigger_node_polled(a->trig, ncfg, now_us(), steps);
 	stats_node_update(&a->mem.v[idx].metrics, n, a->cfg.top_n);
 	status_board_node(a->board, n->cfg.name, n->cfg.cluster, &n->obs, err, n->snap, n->obs.now_us);
 	facts_free(&facts);
-	node_consume(n);
+	return added;
+}
+
+/*
+ * The polls finished since the last turn, their events spooled as one
+ * batch: one intent file and one save of the alert state, each synced,
+ * per turn rather than per node.  Hundreds of nodes failing together (a
+ * network cut) each added an event; spooled one node at a time, their
+ * syncs held the loop for seconds, every other poll overran its deadline,
+ * and their failures added more events.
+ */
+static void
+finish_polls(agent *a)
+{
+	event_list	events = {0};
+	event_list	steps = {0};
+	bool	   *added = NULL;
+	int			finished = 0;
+
+	for (int i = 0; i < a->coll->n; i++)
+	{
+		if (!a->coll->v[i]->done)
+			continue;
+		if (!added)
+			added = xcalloc((size_t) a->coll->n, sizeof(bool));
+		added[i] = node_finished(a, i, a->coll->v[i], &events, &steps);
+		finished++;
+	}
+	if (!finished)
+		return;
+	/* events that could not be spooled come again from the same ring entries */
+	if (!route(a, &events, true))
+		for (int i = 0; i < a->coll->n; i++)
+			if (added[i])
+				node_keep_cursor(a->coll->v[i]);
+	route(a, &steps, false);
+	events_free(&events);
+	events_free(&steps);
+	for (int i = 0; i < a->coll->n; i++)
+		if (a->coll->v[i]->done)
+			node_consume(a->coll->v[i]);
+	free(added);
 }
 
 static void
@@ -874,9 +920,7 @@ run_agent(const char *path)
 		}
 		wait = next_tick - now;
 		collector_step(a.coll, (int) (wait < 250 ? (wait > 0 ? wait : 0) : 250));
-		for (int i = 0; i < a.coll->n; i++)
-			if (a.coll->v[i]->done)
-				node_finished(&a, i, a.coll->v[i]);
+		finish_polls(&a);
 		rb_trigger_reap(a.trig);
 		if (pending_publish && !collector_cycle_busy(a.coll))
 		{
