@@ -37,7 +37,13 @@ struct facts_memory
 bool
 fact_wanted(const fact_gate *g, rule_kind kind, const char *subject, double value)
 {
-	return !g || !(value < g->floor[kind]) || g->held(g, kind, subject);
+	return !g || !(value < g->floor[kind]) || (!g->holds_none[kind] && g->held(g, kind, subject));
+}
+
+bool
+fact_may_be_wanted(const fact_gate *g, rule_kind kind, double value)
+{
+	return !g || !(value < g->floor[kind]) || !g->holds_none[kind];
 }
 
 /*
@@ -82,6 +88,16 @@ kept_slot(const gated *g, rule_kind kind, const char *subject)
 		i = (i + 1) & (g->nslots - 1);
 	}
 	return &g->slots[i];
+}
+
+/*
+ * Whether want() could say yes for some subject: a node's 1,000 tables and
+ * models are mostly below every threshold, and then no subject is built.
+ */
+static bool
+may_want(const gated *g, rule_kind kind, double value)
+{
+	return fact_may_be_wanted(g->gate, kind, value) || g->n_kind[kind] > 0;
 }
 
 static bool
@@ -539,9 +555,13 @@ vacuum_facts(const OdooRetailGuard__Snapshot *s, const cron_catalog *crons, gate
 		const char *parts[2] = {nz(a->database), nz(a->relation)};
 		char		buf[256];
 		char	   *heap;
-		const char *subject = join_parts(buf, sizeof(buf), &heap, "", 2, parts);
+		const char *subject;
 		fact	   *f;
 
+		if (!(a->over_threshold_since_us != 0 && may_want(gate, RULE_AUTOVACUUM_LAG, a->lag_s)) &&
+			!(a->xid_age > 0 && may_want(gate, RULE_XID_AGE, (double) a->xid_age)))
+			continue;
+		subject = join_parts(buf, sizeof(buf), &heap, "", 2, parts);
 		if (a->over_threshold_since_us != 0 && want(gate, RULE_AUTOVACUUM_LAG, subject, a->lag_s))
 		{
 			f = facts_add(out, RULE_AUTOVACUUM_LAG, subject, a->lag_s,
@@ -721,56 +741,59 @@ replication_facts(const OdooRetailGuard__Snapshot *s, fact_list *out)
 }
 
 /* a model entry's database and model, and its place in the snapshot */
-typedef struct subject_ref
+/* FNV-1a over database, a separator and model: a model group's hash */
+static uint64_t
+group_hash(const char *database, const char *model)
 {
-	const char *database;
-	const char *model;
-	size_t		i;
-} subject_ref;
+	uint64_t	h = 1469598103934665603ULL;
 
-static int
-by_subject(const void *a, const void *b)
-{
-	const subject_ref *x = a;
-	const subject_ref *y = b;
-	int			c = strcmp(x->database, y->database);
-
-	if (c == 0)
-		c = strcmp(x->model, y->model);
-	return c ? c : (x->i > y->i) - (x->i < y->i);
+	for (; *database; database++)
+		h = (h ^ (unsigned char) *database) * 1099511628211ULL;
+	h = (h ^ 0x1f) * 1099511628211ULL;
+	for (; *model; model++)
+		h = (h ^ (unsigned char) *model) * 1099511628211ULL;
+	return h;
 }
 
 /*
  * For each model entry: whether it is the first of its database/model in
  * the snapshot, and then the slow calls of all its operations (0 for the
- * others).  Sorted once, not compared pairwise: a node has 1,000 models.
+ * others).  Grouped through a hash table, in one pass: a node has 1,000
+ * models, and sorting them by name every poll cost more than the facts.
  */
 static bool *
 subject_totals(const OdooRetailGuard__Snapshot *s, uint64_t **totals)
 {
 	size_t		n = s->n_models ? s->n_models : 1;
-	subject_ref *order = xcalloc(n, sizeof(subject_ref));
+	size_t		nslots = 64;
+	size_t	   *slots;			/* index of a group's first entry + 1, 0 free */
 	bool	   *first = xcalloc(n, sizeof(bool));
 
+	while (nslots < 2 * n)
+		nslots *= 2;
+	slots = xcalloc(nslots, sizeof(size_t));
 	*totals = xcalloc(n, sizeof(uint64_t));
 	for (size_t i = 0; i < s->n_models; i++)
 	{
-		order[i].database = nz(s->models[i]->database);
-		order[i].model = nz(s->models[i]->model);
-		order[i].i = i;
-	}
-	qsort(order, s->n_models, sizeof(subject_ref), by_subject);
-	for (size_t g = 0; g < s->n_models;)
-	{
-		size_t		e = g;
+		const char *database = nz(s->models[i]->database);
+		const char *model = nz(s->models[i]->model);
+		size_t		j = group_hash(database, model) & (nslots - 1);
 
-		first[order[g].i] = true;
-		for (; e < s->n_models && !strcmp(order[e].database, order[g].database) &&
-			 !strcmp(order[e].model, order[g].model); e++)
-			(*totals)[order[g].i] += s->models[order[e].i]->slow_calls;
-		g = e;
+		for (; slots[j]; j = (j + 1) & (nslots - 1))
+		{
+			const OdooRetailGuard__ModelStat *g = s->models[slots[j] - 1];
+
+			if (!strcmp(nz(g->database), database) && !strcmp(nz(g->model), model))
+				break;
+		}
+		if (!slots[j])
+		{
+			slots[j] = i + 1;
+			first[i] = true;
+		}
+		(*totals)[slots[j] - 1] += s->models[i]->slow_calls;
 	}
-	free(order);
+	free(slots);
 	return first;
 }
 
@@ -789,9 +812,9 @@ query_facts(const OdooRetailGuard__Snapshot *s, facts_memory *mem, int64_t now, 
 		char		subject_buf[256],
 					key_buf[272],
 					sub_buf[272];
-		char	   *subject_heap,
+		char	   *subject_heap = NULL,
 				   *key_heap;
-		const char *subject = join_parts(subject_buf, sizeof(subject_buf), &subject_heap, "", 2, parts);
+		const char *subject;
 		const char *key;
 		bool		created;
 		mem_entry  *e;
@@ -805,7 +828,10 @@ query_facts(const OdooRetailGuard__Snapshot *s, facts_memory *mem, int64_t now, 
 			{
 				double		per_min = (double) (total - e->slow_calls) * 60e6 / (double) (now - e->at_us);
 
-				if (want(gate, RULE_SLOW_QUERY_RATE, subject, per_min))
+				if (may_want(gate, RULE_SLOW_QUERY_RATE, per_min) &&
+					want(gate, RULE_SLOW_QUERY_RATE,
+						 subject = join_parts(subject_buf, sizeof(subject_buf), &subject_heap, "", 2, parts),
+						 per_min))
 				{
 					fact	   *f = facts_add(out, RULE_SLOW_QUERY_RATE, subject, per_min,
 											  "%.1f slow queries/min on %s", per_min, nz(m->model));
@@ -829,10 +855,12 @@ query_facts(const OdooRetailGuard__Snapshot *s, facts_memory *mem, int64_t now, 
 			if (e->samples >= BASELINE_WARMUP && e->baseline > 0)
 			{
 				double		ratio = m->p95_ms / e->baseline;
-				char	   *sub_heap;
-				const char *sub = join_parts(sub_buf, sizeof(sub_buf), &sub_heap, "", 3, parts);
+				char	   *sub_heap = NULL;
+				const char *sub;
 
-				if (want(gate, RULE_SLOW_QUERY_P95, sub, ratio))
+				if (may_want(gate, RULE_SLOW_QUERY_P95, ratio) &&
+					want(gate, RULE_SLOW_QUERY_P95,
+						 sub = join_parts(sub_buf, sizeof(sub_buf), &sub_heap, "", 3, parts), ratio))
 				{
 					fact	   *f = facts_add(out, RULE_SLOW_QUERY_P95, sub, ratio,
 											  "p95 of %s %s is %.0fms, %.1fx its baseline of %.0fms",

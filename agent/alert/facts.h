@@ -41,9 +41,13 @@ struct fact_gate
 {
 	double		floor[RULE_KIND_COUNT];
 	bool		(*held) (const fact_gate *g, rule_kind kind, const char *subject);
+	/* true: held() says no for every subject of that kind (the node holds no such alert) */
+	bool		holds_none[RULE_KIND_COUNT];
 };
 
 bool		fact_wanted(const fact_gate *g, rule_kind kind, const char *subject, double value);
+/* whether fact_wanted could say yes for some subject: else the subject need not be built */
+bool		fact_may_be_wanted(const fact_gate *g, rule_kind kind, double value);
 
 fact	   *facts_add(fact_list *l, rule_kind kind, const char *subject, double value,
 					  const char *summary_fmt, ...) __attribute__((format(printf, 5, 6)));

@@ -831,6 +831,29 @@ gate_held(const fact_gate *fg, rule_kind kind, const char *subject)
 	return false;
 }
 
+/*
+ * The kinds of which the node holds no alert under an enabled rule: for
+ * them gate_held says no whatever the subject, so a table or model below
+ * every threshold costs no subject and no lookup.  Walks the node's own
+ * alerts only.
+ */
+static void
+gate_holds_none(rules_gate *g)
+{
+	const node_instances *l = g->node->name ? node_list(g->re, g->node->name) : NULL;
+
+	for (int k = 0; k < RULE_KIND_COUNT; k++)
+		g->gate.holds_none[k] = true;
+	for (const instance *in = l ? l->head : NULL; in; in = in->node_next)
+		for (int ri = 0; ri < g->cfg->n_rules; ri++)
+		{
+			const rule_cfg *r = &g->cfg->rules[ri];
+
+			if (r->enabled && !strcmp(r->name, in->rule))
+				g->gate.holds_none[r->kind] = false;
+		}
+}
+
 void
 rules_gate_init(rules_gate *g, const rule_engine *re, const agent_cfg *cfg, const node_cfg *node)
 {
@@ -855,6 +878,7 @@ rules_gate_init(rules_gate *g, const rule_engine *re, const agent_cfg *cfg, cons
 			*floor = low;
 	}
 	g->gate.held = gate_held;
+	gate_holds_none(g);
 	g->prefix_plain = node->cluster && node->name;
 	if (g->prefix_plain)
 	{
