@@ -26,16 +26,25 @@ typedef struct map_node
 {
 	ProtobufCMessage *msg;
 	struct map_node *next;
+	size_t		at;				/* its place in the map's lent array */
 	bool		compact;
 	char		key[];
 } map_node;
 
+/*
+ * The lent array is kept between polls: a delta leaves most sets as they
+ * were, and a replaced entry is put in its place, so the array is rebuilt
+ * (a walk over thousands of entries) only when an entry came or went.
+ */
 typedef struct entry_map
 {
 	map_node  **buckets;
 	size_t		nbuckets;
 	size_t		count;
 	msg_array_pool *pool;		/* arrays the compact copies share; the merge's */
+	void	  **lent;			/* the messages (bucket order unless sorted), or NULL */
+	bool		sorted;			/* lent is sorted: a replaced entry rebuilds it */
+	bool		lent_stale;		/* lent no longer holds the kept messages */
 } entry_map;
 
 enum
@@ -55,9 +64,7 @@ struct snapshot_merge
 	uint64_t	system_id;
 	uint64_t	incarnation;
 	int64_t		last_full_ms;
-	entry_map	sets[NSETS];
-	/* lent to the snapshot being read: the merged arrays */
-	void	  **lent[NSETS];
+	entry_map	sets[NSETS];	/* each lends its array to the snapshot being read */
 	msg_array_pool *pool;		/* the histogram bounds every model carries, once */
 	snapshot_merge_stats stats;
 };
@@ -131,6 +138,10 @@ map_put(entry_map *m, char *key, ProtobufCMessage *msg)
 			node_msg_free(n);
 			n->msg = msg;
 			n->compact = compact;
+			if (m->sorted)
+				m->lent_stale = true;
+			else if (m->lent && !m->lent_stale)
+				m->lent[n->at] = msg;
 			free(key);
 			return;
 		}
@@ -142,6 +153,7 @@ map_put(entry_map *m, char *key, ProtobufCMessage *msg)
 	n->next = m->buckets[i];
 	m->buckets[i] = n;
 	m->count++;
+	m->lent_stale = true;
 }
 
 static void
@@ -160,6 +172,7 @@ map_del(entry_map *m, const char *key)
 			node_msg_free(n);
 			free(n);
 			m->count--;
+			m->lent_stale = true;
 			return;
 		}
 }
@@ -184,19 +197,24 @@ map_clear(entry_map *m)
 	m->buckets = NULL;
 	m->nbuckets = 0;
 	m->count = 0;
+	m->lent_stale = true;
 }
 
-/* the kept messages as one malloc'd array (at least one slot) */
-static void **
-map_array(const entry_map *m)
+/* (re)builds the lent array of the kept messages (at least one slot) */
+static void
+map_array(entry_map *m)
 {
-	void	  **a = xmalloc(sizeof(void *) * (m->count ? m->count : 1));
 	size_t		k = 0;
 
+	free(m->lent);
+	m->lent = xmalloc(sizeof(void *) * (m->count ? m->count : 1));
 	for (size_t i = 0; i < m->nbuckets; i++)
 		for (map_node *n = m->buckets[i]; n; n = n->next)
-			a[k++] = n->msg;
-	return a;
+		{
+			n->at = k;
+			m->lent[k++] = n->msg;
+		}
+	m->lent_stale = false;
 }
 
 /* ---------- keys: as the extension tells its entries apart ---------- */
@@ -389,22 +407,30 @@ lag_cmp(const void *a, const void *b)
 	return (x->xid_age < y->xid_age) - (x->xid_age > y->xid_age);
 }
 
-/* lends the merged sets to snap */
+/*
+ * Lends the merged sets to snap, each array rebuilt only when stale.  The
+ * autovacuum tables go in the extension's order: sorted again only when
+ * one of them changed.
+ */
 static void
 lend(snapshot_merge *m, OdooRetailGuard__Snapshot *s)
 {
 	for (int set = 0; set < NSETS; set++)
 	{
+		entry_map  *e = &m->sets[set];
 		size_t	   *n;
 		void	 ***arr;
 
-		free(m->lent[set]);
-		m->lent[set] = map_array(&m->sets[set]);
+		if (!e->lent || e->lent_stale)
+		{
+			map_array(e);
+			if (e->sorted)
+				qsort(e->lent, e->count, sizeof(void *), lag_cmp);
+		}
 		set_fields(s, set, &n, &arr);
-		*arr = m->lent[set];
-		*n = m->sets[set].count;
+		*arr = e->lent;
+		*n = e->count;
 	}
-	qsort(s->autovacuum_lag, s->n_autovacuum_lag, sizeof(void *), lag_cmp);
 }
 
 /* ---------- public ---------- */
@@ -418,6 +444,7 @@ snapshot_merge_new(int64_t full_every_ms)
 	m->pool = msg_array_pool_new();
 	for (int set = 0; set < NSETS; set++)
 		m->sets[set].pool = m->pool;
+	m->sets[SET_VACUUM].sorted = true;
 	return m;
 }
 
@@ -437,7 +464,7 @@ snapshot_merge_free(snapshot_merge *m)
 		return;
 	snapshot_merge_reset(m);
 	for (int set = 0; set < NSETS; set++)
-		free(m->lent[set]);
+		free(m->sets[set].lent);
 	msg_array_pool_free(m->pool);
 	free(m);
 }
@@ -508,7 +535,7 @@ snapshot_merge_release(snapshot_merge *m, OdooRetailGuard__Snapshot *snap)
 		void	 ***arr;
 
 		set_fields(snap, set, &n, &arr);
-		if (*arr == m->lent[set])
+		if (*arr == m->sets[set].lent)
 		{
 			*arr = NULL;
 			*n = 0;

@@ -286,6 +286,117 @@ test_full_replaces(void **state)
 	snapshot_merge_free(m);
 }
 
+static const OdooRetailGuard__ModelStat *
+find_model(const OdooRetailGuard__Snapshot *s, const char *model)
+{
+	const OdooRetailGuard__ModelStat *found = NULL;
+
+	for (size_t i = 0; i < s->n_models; i++)
+		if (!strcmp(s->models[i]->model, model))
+		{
+			assert_null(found);	/* each model once */
+			found = s->models[i];
+		}
+	return found;
+}
+
+/* a delta on generation since, to generation since + 1 */
+static spec
+next_delta(uint64_t since)
+{
+	spec		d = {0};
+
+	d.delta = true;
+	d.since = since;
+	d.generation = since + 1;
+	return d;
+}
+
+/*
+ * The merged arrays are kept between polls and patched: a replaced entry
+ * takes its own place, an entry that comes or goes rebuilds the array, and
+ * the autovacuum tables are sorted again when one of them changed.
+ */
+static void
+test_kept_arrays_follow_changes(void **state)
+{
+	snapshot_merge *m = snapshot_merge_new(300000);
+	OdooRetailGuard__Snapshot *snap;
+	spec		f = {0};
+	spec		d;
+	OdooRetailGuard__RemovedEntry *r;
+
+	(void) state;
+	f.generation = 10;
+	add_model(&f, "stock.quant", 21);
+	add_model(&f, "sale.order", 3);
+	add_model(&f, "pos.order", 8);
+	add_vacuum(&f, "stock_move", 10, 0, 0);
+	add_vacuum(&f, "stock_quant", 5000, 1000, 30);
+	snap = decoded(&f);
+	assert_true(snapshot_merge_apply(m, snap, 0, NULL, 0));
+	done(m, snap);
+
+	/* nothing changed */
+	d = next_delta(10);
+	snap = decoded(&d);
+	assert_true(snapshot_merge_apply(m, snap, 1, NULL, 0));
+	assert_int_equal(snap->n_models, 3);
+	assert_true(find_model(snap, "stock.quant")->calls == 21);
+	assert_true(find_model(snap, "sale.order")->calls == 3);
+	assert_true(find_model(snap, "pos.order")->calls == 8);
+	assert_string_equal(snap->autovacuum_lag[0]->relation, "stock_quant");
+	done(m, snap);
+
+	/* one model replaced, twice: each time in its own place */
+	for (uint64_t calls = 4; calls <= 5; calls++)
+	{
+		d = next_delta(10 + calls - 3);
+		add_model(&d, "sale.order", calls);
+		snap = decoded(&d);
+		assert_true(snapshot_merge_apply(m, snap, 2, NULL, 0));
+		assert_int_equal(snap->n_models, 3);
+		assert_true(find_model(snap, "stock.quant")->calls == 21);
+		assert_true(find_model(snap, "sale.order")->calls == calls);
+		assert_true(find_model(snap, "pos.order")->calls == 8);
+		done(m, snap);
+	}
+
+	/* a table replaced goes to its place in the extension's order */
+	d = next_delta(13);
+	add_vacuum(&d, "stock_move", 9000, 2000, 100);
+	snap = decoded(&d);
+	assert_true(snapshot_merge_apply(m, snap, 3, NULL, 0));
+	assert_int_equal(snap->n_autovacuum_lag, 2);
+	assert_string_equal(snap->autovacuum_lag[0]->relation, "stock_move");
+	assert_true(snap->autovacuum_lag[0]->dead_tuples == 9000);
+	assert_string_equal(snap->autovacuum_lag[1]->relation, "stock_quant");
+	done(m, snap);
+
+	/* a model removed and one added, then one replaced in the rebuilt array */
+	d = next_delta(14);
+	r = add_removed(&d, "model");
+	r->model = "stock.quant";
+	r->operation = "select";
+	add_model(&d, "account.move", 1);
+	snap = decoded(&d);
+	assert_true(snapshot_merge_apply(m, snap, 4, NULL, 0));
+	assert_int_equal(snap->n_models, 3);
+	assert_null(find_model(snap, "stock.quant"));
+	assert_true(find_model(snap, "account.move")->calls == 1);
+	done(m, snap);
+	d = next_delta(15);
+	add_model(&d, "pos.order", 9);
+	snap = decoded(&d);
+	assert_true(snapshot_merge_apply(m, snap, 5, NULL, 0));
+	assert_int_equal(snap->n_models, 3);
+	assert_true(find_model(snap, "pos.order")->calls == 9);
+	assert_true(find_model(snap, "sale.order")->calls == 5);
+	assert_true(find_model(snap, "account.move")->calls == 1);
+	done(m, snap);
+	snapshot_merge_free(m);
+}
+
 /* deltas that cannot be merged are refused, and the next poll asks for a full one */
 static void
 test_refused(void **state)
@@ -353,6 +464,7 @@ main(void)
 		cmocka_unit_test(test_full_replaces),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_full_every),
+		cmocka_unit_test(test_kept_arrays_follow_changes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
