@@ -19,6 +19,7 @@
 typedef struct mem_entry
 {
 	char	   *key;
+	size_t		hash;			/* of key: most probes end without reading it */
 	uint64_t	slow_calls;
 	int64_t		at_us;
 	double		baseline;
@@ -29,6 +30,7 @@ struct facts_memory
 {
 	mem_entry  *v;
 	int			n;
+	int			cap;			/* of v, grown by doubling */
 	int		   *slots;			/* open-addressing index into v (index + 1, 0 free) */
 	int			nslots;			/* a power of two, over twice n */
 	const cron_catalog *crons;	/* the node's, borrowed */
@@ -249,11 +251,11 @@ mem_hash(const char *key)
 
 /* the slot holding key, or the free slot where it goes */
 static int *
-mem_slot(facts_memory *m, const char *key)
+mem_slot(facts_memory *m, const char *key, size_t hash)
 {
-	size_t		i = mem_hash(key) & (size_t) (m->nslots - 1);
+	size_t		i = hash & (size_t) (m->nslots - 1);
 
-	while (m->slots[i] && strcmp(m->v[m->slots[i] - 1].key, key))
+	while (m->slots[i] && (m->v[m->slots[i] - 1].hash != hash || strcmp(m->v[m->slots[i] - 1].key, key)))
 		i = (i + 1) & (size_t) (m->nslots - 1);
 	return &m->slots[i];
 }
@@ -263,6 +265,7 @@ static mem_entry *
 mem_get(facts_memory *m, const char *key, bool *created)
 {
 	int		   *slot;
+	size_t		hash = mem_hash(key);
 
 	if (2 * (m->n + 1) > m->nslots)
 	{
@@ -270,17 +273,22 @@ mem_get(facts_memory *m, const char *key, bool *created)
 		m->nslots = m->nslots ? m->nslots * 2 : 64;
 		m->slots = xcalloc((size_t) m->nslots, sizeof(int));
 		for (int i = 0; i < m->n; i++)
-			*mem_slot(m, m->v[i].key) = i + 1;
+			*mem_slot(m, m->v[i].key, m->v[i].hash) = i + 1;
 	}
-	slot = mem_slot(m, key);
+	slot = mem_slot(m, key, hash);
 	if (*slot)
 	{
 		*created = false;
 		return &m->v[*slot - 1];
 	}
-	m->v = xrealloc(m->v, sizeof(mem_entry) * (size_t) (m->n + 1));
+	if (m->n == m->cap)
+	{
+		m->cap = m->cap ? m->cap * 2 : 64;
+		m->v = xrealloc(m->v, sizeof(mem_entry) * (size_t) m->cap);
+	}
 	memset(&m->v[m->n], 0, sizeof(mem_entry));
 	m->v[m->n].key = xstrdup(key);
+	m->v[m->n].hash = hash;
 	*slot = m->n + 1;
 	*created = true;
 	return &m->v[m->n++];

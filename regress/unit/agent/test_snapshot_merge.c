@@ -33,7 +33,7 @@ typedef struct spec
 	int			nl;
 	OdooRetailGuard__LockContention l[4];
 	int			nv;
-	OdooRetailGuard__AutovacuumLag v[4];
+	OdooRetailGuard__AutovacuumLag v[48];
 	int			nr;
 	OdooRetailGuard__RemovedEntry r[8];
 } spec;
@@ -111,7 +111,7 @@ decoded(spec *s)
 	OdooRetailGuard__QueryStat *qp[8];
 	OdooRetailGuard__ModelStat *mp[4];
 	OdooRetailGuard__LockContention *lp[4];
-	OdooRetailGuard__AutovacuumLag *vp[4];
+	OdooRetailGuard__AutovacuumLag *vp[48];
 	OdooRetailGuard__RemovedEntry *rp[8];
 	OdooRetailGuard__Snapshot *out;
 	uint8_t    *buf;
@@ -397,6 +397,98 @@ test_kept_arrays_follow_changes(void **state)
 	snapshot_merge_free(m);
 }
 
+#define N_TABLES 40
+
+/* table k of the order test: over threshold when k is odd, lag from lags[k] */
+static void
+add_table(spec *s, int k, const double *lags)
+{
+	static char names[N_TABLES][16];
+
+	snprintf(names[k], sizeof(names[k]), "t%02d", k);
+	add_vacuum(s, names[k], 100 + k, k % 2 ? 1000 : 0, lags[k]);
+	s->v[s->nv - 1].xid_age = k % 3 ? 500 : 900;	/* ties on lag and ratio: broken by xid, then name */
+}
+
+/* the order of the delta-fed merge's tables is the one a full snapshot of the same tables gets */
+static void
+assert_same_order(const OdooRetailGuard__Snapshot *fed, const double *lags)
+{
+	snapshot_merge *m = snapshot_merge_new(0);
+	spec	   *f = calloc(1, sizeof(spec));
+	OdooRetailGuard__Snapshot *full;
+
+	f->generation = 1;
+	for (int k = N_TABLES - 1; k >= 0; k--)
+		add_table(f, k, lags);
+	full = decoded(f);
+	assert_true(snapshot_merge_apply(m, full, 0, NULL, 0));
+	assert_int_equal(fed->n_autovacuum_lag, full->n_autovacuum_lag);
+	for (size_t i = 0; i < full->n_autovacuum_lag; i++)
+		assert_string_equal(fed->autovacuum_lag[i]->relation, full->autovacuum_lag[i]->relation);
+	done(m, full);
+	snapshot_merge_free(m);
+	free(f);
+}
+
+/*
+ * The autovacuum tables keep the extension's order when deltas replace a
+ * few of them (sorted again in place) or many (sorted whole).
+ */
+static void
+test_table_order_after_deltas(void **state)
+{
+	snapshot_merge *m = snapshot_merge_new(300000);
+	spec	   *d = calloc(1, sizeof(spec));
+	OdooRetailGuard__Snapshot *snap;
+	double		lags[N_TABLES];
+	uint64_t	gen = 1;
+
+	(void) state;
+	for (int k = 0; k < N_TABLES; k++)
+		lags[k] = (k * 7) % 5;
+	d->generation = gen;
+	for (int k = 0; k < N_TABLES; k++)
+		add_table(d, k, lags);
+	snap = decoded(d);
+	assert_true(snapshot_merge_apply(m, snap, 0, NULL, 0));
+	assert_same_order(snap, lags);
+	done(m, snap);
+
+	/* a few tables move: one to the top, one to the bottom, one among its ties */
+	memset(d, 0, sizeof(*d));
+	d->delta = true;
+	d->since = gen;
+	d->generation = ++gen;
+	lags[4] = 1000;
+	lags[7] = 0;
+	lags[12] = 3;
+	add_table(d, 4, lags);
+	add_table(d, 7, lags);
+	add_table(d, 12, lags);
+	snap = decoded(d);
+	assert_true(snapshot_merge_apply(m, snap, 1, NULL, 0));
+	assert_same_order(snap, lags);
+	done(m, snap);
+
+	/* most tables move */
+	memset(d, 0, sizeof(*d));
+	d->delta = true;
+	d->since = gen;
+	d->generation = ++gen;
+	for (int k = 0; k < 36; k++)
+	{
+		lags[k] = (k * 13) % 11;
+		add_table(d, k, lags);
+	}
+	snap = decoded(d);
+	assert_true(snapshot_merge_apply(m, snap, 2, NULL, 0));
+	assert_same_order(snap, lags);
+	done(m, snap);
+	snapshot_merge_free(m);
+	free(d);
+}
+
 /* deltas that cannot be merged are refused, and the next poll asks for a full one */
 static void
 test_refused(void **state)
@@ -465,6 +557,7 @@ main(void)
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_full_every),
 		cmocka_unit_test(test_kept_arrays_follow_changes),
+		cmocka_unit_test(test_table_order_after_deltas),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
