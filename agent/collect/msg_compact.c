@@ -135,11 +135,18 @@ is_default_bytes(const ProtobufCFieldDescriptor *f, const ProtobufCBinaryData *b
 ProtobufCMessage *
 msg_compact(const ProtobufCMessage *msg, msg_array_pool *pool)
 {
+	return msg_compact_after(msg, pool, 0);
+}
+
+void *
+msg_compact_after(const ProtobufCMessage *msg, msg_array_pool *pool, size_t prefix)
+{
 	const ProtobufCMessageDescriptor *d = msg->descriptor;
 	const char *src = (const char *) msg;
 	size_t		arrays = align8(d->sizeof_message);
 	size_t		strings;
 	size_t		total;
+	char	   *block;
 	char	   *dst;
 	size_t		at_array;
 	size_t		at_string;
@@ -180,7 +187,8 @@ msg_compact(const ProtobufCMessage *msg, msg_array_pool *pool)
 		}
 	}
 	total = arrays + strings;
-	dst = xmalloc(total ? total : 1);
+	block = xmalloc(prefix + (total ? total : 1));
+	dst = block + prefix;
 	memcpy(dst, src, d->sizeof_message);
 	((ProtobufCMessage *) dst)->n_unknown_fields = 0;
 	((ProtobufCMessage *) dst)->unknown_fields = NULL;
@@ -231,5 +239,5 @@ msg_compact(const ProtobufCMessage *msg, msg_array_pool *pool)
 			}
 		}
 	}
-	return (ProtobufCMessage *) dst;
+	return block;
 }

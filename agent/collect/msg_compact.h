@@ -38,4 +38,11 @@ bool		msg_compactable(const ProtobufCMessageDescriptor *d);
  */
 ProtobufCMessage *msg_compact(const ProtobufCMessage *msg, msg_array_pool *pool);
 
+/*
+ * The same copy with prefix bytes (a multiple of 8) for the caller before
+ * the message, in the same block: returns the block, the message starts
+ * prefix bytes in.  Released with free() of the block.
+ */
+void	   *msg_compact_after(const ProtobufCMessage *msg, msg_array_pool *pool, size_t prefix);
+
 #endif

@@ -12,24 +12,40 @@
 #include "collect/msg_compact.h"
 #include "common/util.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /*
- * A kept entry: its message is a compact copy (one block, msg_compact.h)
- * where the type allows, else protobuf-c's own unpacked tree.  Hundreds of
- * nodes keep thousands of entries each for as long as the agent runs.
+ * An entry's identity, as the extension tells its entries apart: up to
+ * four names and, for a statement, its queryid and level.  It points into
+ * the message (or removal) it was taken from: no key string is kept or
+ * built.
+ */
+typedef struct entry_key
+{
+	const char *name[4];
+	int			n;
+	uint64_t	id;
+	bool		toplevel;
+} entry_key;
+
+/*
+ * A kept entry.  When its message is a compact copy (msg_compact.h), the
+ * node is the head of the copy's block, the message right after it: one
+ * allocation per entry.  Hundreds of nodes keep thousands of entries each
+ * for as long as the agent runs.
  */
 typedef struct map_node
 {
-	ProtobufCMessage *msg;
 	struct map_node *next;
-	size_t		at;				/* its place in the map's lent array */
-	bool		compact;
-	char		key[];
+	ProtobufCMessage *msg;
+	uint64_t	hash;			/* of the entry's key */
+	uint32_t	at;				/* its place in the map's lent array */
+	bool		compact;		/* msg follows the node in its block */
 } map_node;
+
+#define NODE_PREFIX ((sizeof(map_node) + 7) & ~(size_t) 7)
 
 /*
  * The lent array is kept between polls: a delta leaves most sets as they
@@ -38,6 +54,7 @@ typedef struct map_node
  */
 typedef struct entry_map
 {
+	int			set;			/* which of the snapshot's sets: how keys are read */
 	map_node  **buckets;
 	size_t		nbuckets;
 	size_t		count;
@@ -70,17 +87,86 @@ struct snapshot_merge
 	snapshot_merge_stats stats;
 };
 
-/* ---------- a string-keyed hash of owned messages ---------- */
+/* ---------- keys: as the extension tells its entries apart ---------- */
 
+static const char *
+nz(const char *s)
+{
+	return s ? s : "";
+}
+
+static entry_key
+names_key(int n, const char *a, const char *b, const char *c, const char *d)
+{
+	entry_key	k = {.name = {nz(a), nz(b), nz(c), nz(d)},.n = n};
+
+	return k;
+}
+
+static entry_key
+msg_key(int set, const ProtobufCMessage *msg)
+{
+	switch (set)
+	{
+		case SET_QUERIES:
+			{
+				const OdooRetailGuard__QueryStat *q = (const void *) msg;
+				entry_key	k = names_key(3, q->database, q->role, q->worker_class, NULL);
+
+				k.id = q->queryid;
+				k.toplevel = q->toplevel;
+				return k;
+			}
+		case SET_MODELS:
+			{
+				const OdooRetailGuard__ModelStat *s = (const void *) msg;
+
+				return names_key(3, s->database, s->model, s->operation, NULL);
+			}
+		case SET_LOCKS:
+			{
+				const OdooRetailGuard__LockContention *l = (const void *) msg;
+
+				return names_key(4, l->database, l->relation, l->lock_type, l->mode);
+			}
+		default:
+			{
+				const OdooRetailGuard__AutovacuumLag *v = (const void *) msg;
+
+				return names_key(2, v->database, v->relation, NULL, NULL);
+			}
+	}
+}
+
+/* FNV-1a over the names, each ended by a byte no name of interest holds, then id and level */
 static uint64_t
-hash_key(const char *s)
+key_hash(const entry_key *k)
 {
 	uint64_t	h = 1469598103934665603ULL;
 
-	for (; *s; s++)
-		h = (h ^ (unsigned char) *s) * 1099511628211ULL;
-	return h;
+	for (int i = 0; i < k->n; i++)
+	{
+		for (const char *c = k->name[i]; *c; c++)
+			h = (h ^ (unsigned char) *c) * 1099511628211ULL;
+		h = (h ^ 0x1f) * 1099511628211ULL;
+	}
+	for (int i = 0; i < 8; i++)
+		h = (h ^ ((k->id >> (8 * i)) & 0xff)) * 1099511628211ULL;
+	return (h ^ (k->toplevel ? 1 : 0)) * 1099511628211ULL;
 }
+
+static bool
+key_equal(const entry_key *a, const entry_key *b)
+{
+	if (a->n != b->n || a->id != b->id || a->toplevel != b->toplevel)
+		return false;
+	for (int i = 0; i < a->n; i++)
+		if (strcmp(a->name[i], b->name[i]))
+			return false;
+	return true;
+}
+
+/* ---------- a hash of owned messages, keyed by their fields ---------- */
 
 static void
 map_grow(entry_map *m)
@@ -95,7 +181,7 @@ map_grow(entry_map *m)
 		while (n)
 		{
 			map_node   *next = n->next;
-			size_t		j = hash_key(n->key) & (nb - 1);
+			size_t		j = n->hash & (nb - 1);
 
 			n->next = b[j];
 			b[j] = n;
@@ -108,84 +194,116 @@ map_grow(entry_map *m)
 }
 
 static void
-node_msg_free(map_node *n)
+node_free(map_node *n)
 {
-	if (n->compact)
-		free(n->msg);
-	else
+	if (!n->compact)
+	{
 		protobuf_c_message_free_unpacked(n->msg, NULL);
+		free(n);
+	}
+	else
+		free(n);				/* the message is in the node's block */
 }
 
-/* takes ownership of key and msg (kept as a compact copy); a kept entry under key is freed */
-static void
-map_put(entry_map *m, char *key, ProtobufCMessage *msg)
+/* the node holding msg: a compact copy in one block with it where the type allows */
+static map_node *
+node_new(entry_map *m, ProtobufCMessage *msg)
 {
-	map_node   *n;
-	size_t		i;
-	ProtobufCMessage *copy = msg_compactable(msg->descriptor) ? msg_compact(msg, m->pool) : NULL;
-	bool		compact = copy != NULL;
+	map_node   *n = msg_compactable(msg->descriptor) ? msg_compact_after(msg, m->pool, NODE_PREFIX) : NULL;
 
-	if (compact)
+	if (n)
 	{
 		protobuf_c_message_free_unpacked(msg, NULL);
-		msg = copy;
+		n->msg = (ProtobufCMessage *) ((char *) n + NODE_PREFIX);
+		n->compact = true;
 	}
+	else
+	{
+		n = xmalloc(sizeof(*n));
+		n->msg = msg;
+		n->compact = false;
+	}
+	return n;
+}
+
+/* the link pointing at the kept entry of key k, or at the end of its bucket's chain */
+static map_node **
+map_find(entry_map *m, const entry_key *k, uint64_t hash)
+{
+	map_node  **p = &m->buckets[hash & (m->nbuckets - 1)];
+
+	for (; *p; p = &(*p)->next)
+		if ((*p)->hash == hash)
+		{
+			entry_key	kept = msg_key(m->set, (*p)->msg);
+
+			if (key_equal(&kept, k))
+				break;
+		}
+	return p;
+}
+
+/* takes ownership of msg (kept as a compact copy); a kept entry of the same key is freed */
+static void
+map_put(entry_map *m, ProtobufCMessage *msg)
+{
+	entry_key	k = msg_key(m->set, msg);
+	uint64_t	hash = key_hash(&k);
+	map_node   *n = node_new(m, msg);
+	map_node   *old;
+	map_node  **p;
+
+	msg = n->msg;
+	n->hash = hash;
 	if (m->count + 1 > m->nbuckets)
 		map_grow(m);
-	i = hash_key(key) & (m->nbuckets - 1);
-	for (n = m->buckets[i]; n; n = n->next)
-		if (!strcmp(n->key, key))
+	k = msg_key(m->set, msg);	/* the copy's names: the decoded ones are gone */
+	p = map_find(m, &k, hash);
+	old = *p;
+	if (old)
+	{
+		if (m->lent && !m->lent_stale)
 		{
-			if (m->lent && !m->lent_stale)
-			{
-				/* a sorted array moves its entries: found by pointer, a short scan */
-				size_t		at = n->at;
+			/* a sorted array moves its entries: found by pointer, a short scan */
+			size_t		at = old->at;
 
-				if (m->sorted)
-					for (at = 0; at < m->count && m->lent[at] != n->msg; at++)
-						;
-				if (at < m->count)
-					m->lent[at] = msg;
-				else
-					m->lent_stale = true;
-				m->replaced += m->sorted;
-			}
-			node_msg_free(n);
-			n->msg = msg;
-			n->compact = compact;
-			free(key);
-			return;
+			if (m->sorted)
+				for (at = 0; at < m->count && m->lent[at] != old->msg; at++)
+					;
+			if (at < m->count)
+				m->lent[at] = msg;
+			else
+				m->lent_stale = true;
+			m->replaced += m->sorted;
 		}
-	n = xmalloc(sizeof(*n) + strlen(key) + 1);
-	strcpy(n->key, key);
-	free(key);
-	n->msg = msg;
-	n->compact = compact;
-	n->next = m->buckets[i];
-	m->buckets[i] = n;
+		n->at = old->at;
+		n->next = old->next;
+		*p = n;
+		node_free(old);
+		return;
+	}
+	n->next = m->buckets[hash & (m->nbuckets - 1)];
+	m->buckets[hash & (m->nbuckets - 1)] = n;
 	m->count++;
 	m->lent_stale = true;
 }
 
 static void
-map_del(entry_map *m, const char *key)
+map_del(entry_map *m, const entry_key *k)
 {
+	uint64_t	hash = key_hash(k);
 	map_node  **p;
+	map_node   *n;
 
 	if (!m->nbuckets)
 		return;
-	for (p = &m->buckets[hash_key(key) & (m->nbuckets - 1)]; *p; p = &(*p)->next)
-		if (!strcmp((*p)->key, key))
-		{
-			map_node   *n = *p;
-
-			*p = n->next;
-			node_msg_free(n);
-			free(n);
-			m->count--;
-			m->lent_stale = true;
-			return;
-		}
+	p = map_find(m, k, hash);
+	if (!(n = *p))
+		return;
+	*p = n->next;
+	node_free(n);
+	m->count--;
+	m->lent_stale = true;
 }
 
 static void
@@ -199,8 +317,7 @@ map_clear(entry_map *m)
 		{
 			map_node   *next = n->next;
 
-			node_msg_free(n);
-			free(n);
+			node_free(n);
 			n = next;
 		}
 	}
@@ -215,7 +332,7 @@ map_clear(entry_map *m)
 static void
 map_array(entry_map *m)
 {
-	size_t		k = 0;
+	uint32_t	k = 0;
 
 	free(m->lent);
 	m->lent = xmalloc(sizeof(void *) * (m->count ? m->count : 1));
@@ -226,102 +343,6 @@ map_array(entry_map *m)
 			m->lent[k++] = n->msg;
 		}
 	m->lent_stale = false;
-}
-
-/* ---------- keys: as the extension tells its entries apart ---------- */
-
-static char *
-key_of(const char *const *parts, int n)
-{
-	size_t		len = 1;
-	char	   *k;
-	char	   *p;
-
-	for (int i = 0; i < n; i++)
-		len += strlen(parts[i] ? parts[i] : "") + 1;
-	k = p = xmalloc(len);
-	for (int i = 0; i < n; i++)
-	{
-		const char *s = parts[i] ? parts[i] : "";
-		size_t		l = strlen(s);
-
-		memcpy(p, s, l);
-		p += l;
-		*p++ = '\x1f';			/* a byte no name of interest holds */
-	}
-	*p = '\0';
-	return k;
-}
-
-static char *
-query_key(const char *db, const char *role, const char *wclass, uint64_t queryid, bool toplevel)
-{
-	char		id[32];
-	const char *parts[5];
-
-	snprintf(id, sizeof(id), "%" PRIu64, queryid);
-	parts[0] = db;
-	parts[1] = role;
-	parts[2] = wclass;
-	parts[3] = id;
-	parts[4] = toplevel ? "t" : "f";
-	return key_of(parts, 5);
-}
-
-static char *
-model_key(const char *db, const char *model, const char *operation)
-{
-	const char *parts[] = {db, model, operation};
-
-	return key_of(parts, 3);
-}
-
-static char *
-lock_key(const char *db, const char *relation, const char *lock_type, const char *mode)
-{
-	const char *parts[] = {db, relation, lock_type, mode};
-
-	return key_of(parts, 4);
-}
-
-static char *
-vacuum_key(const char *db, const char *relation)
-{
-	const char *parts[] = {db, relation};
-
-	return key_of(parts, 2);
-}
-
-static char *
-entry_key(int set, const ProtobufCMessage *msg)
-{
-	switch (set)
-	{
-		case SET_QUERIES:
-			{
-				const OdooRetailGuard__QueryStat *q = (const void *) msg;
-
-				return query_key(q->database, q->role, q->worker_class, q->queryid, q->toplevel);
-			}
-		case SET_MODELS:
-			{
-				const OdooRetailGuard__ModelStat *s = (const void *) msg;
-
-				return model_key(s->database, s->model, s->operation);
-			}
-		case SET_LOCKS:
-			{
-				const OdooRetailGuard__LockContention *l = (const void *) msg;
-
-				return lock_key(l->database, l->relation, l->lock_type, l->mode);
-			}
-		default:
-			{
-				const OdooRetailGuard__AutovacuumLag *v = (const void *) msg;
-
-				return vacuum_key(v->database, v->relation);
-			}
-	}
 }
 
 /* ---------- the snapshot's four sets, as arrays of messages ---------- */
@@ -362,7 +383,7 @@ take_entries(entry_map *m, OdooRetailGuard__Snapshot *s, int set)
 	{
 		ProtobufCMessage *msg = (*arr)[i];
 
-		map_put(m, entry_key(set, msg), msg);
+		map_put(m, msg);
 	}
 	free(*arr);
 	*arr = NULL;
@@ -372,34 +393,35 @@ take_entries(entry_map *m, OdooRetailGuard__Snapshot *s, int set)
 static void
 apply_removal(snapshot_merge *m, const OdooRetailGuard__RemovedEntry *r)
 {
-	const char *kind = r->kind ? r->kind : "";
-	char	   *key;
+	const char *kind = nz(r->kind);
+	entry_key	k;
 	int			set;
 
 	if (!strcmp(kind, "query"))
 	{
 		set = SET_QUERIES;
-		key = query_key(r->database, r->role, r->worker_class, r->queryid, r->toplevel);
+		k = names_key(3, r->database, r->role, r->worker_class, NULL);
+		k.id = r->queryid;
+		k.toplevel = r->toplevel;
 	}
 	else if (!strcmp(kind, "model"))
 	{
 		set = SET_MODELS;
-		key = model_key(r->database, r->model, r->operation);
+		k = names_key(3, r->database, r->model, r->operation, NULL);
 	}
 	else if (!strcmp(kind, "lock_contention"))
 	{
 		set = SET_LOCKS;
-		key = lock_key(r->database, r->relation, r->lock_type, r->mode);
+		k = names_key(4, r->database, r->relation, r->lock_type, r->mode);
 	}
 	else if (!strcmp(kind, "autovacuum_lag"))
 	{
 		set = SET_VACUUM;
-		key = vacuum_key(r->database, r->relation);
+		k = names_key(2, r->database, r->relation, NULL, NULL);
 	}
 	else
 		return;					/* a kind this agent does not know: newer extension */
-	map_del(&m->sets[set], key);
-	free(key);
+	map_del(&m->sets[set], &k);
 }
 
 /* more entries replaced in a sorted array than this: a merge sort, not an insertion sort */
@@ -494,7 +516,10 @@ snapshot_merge_new(int64_t full_every_ms)
 	m->full_every_ms = full_every_ms;
 	m->pool = msg_array_pool_new();
 	for (int set = 0; set < NSETS; set++)
+	{
+		m->sets[set].set = set;
 		m->sets[set].pool = m->pool;
+	}
 	m->sets[SET_VACUUM].sorted = true;
 	return m;
 }

@@ -96,6 +96,26 @@ test_model_copy_packs_the_same(void **state)
 	free(copy);
 }
 
+/* room before the message, in the same block: the caller's, written without touching the copy */
+static void
+test_copy_after_a_prefix(void **state)
+{
+	OdooRetailGuard__ModelStat *orig = decoded_model("pos.order", 7);
+	char	   *block;
+	OdooRetailGuard__ModelStat *copy;
+
+	(void) state;
+	block = msg_compact_after(&orig->base, NULL, 32);
+	assert_non_null(block);
+	copy = (OdooRetailGuard__ModelStat *) (block + 32);
+	memset(block, 0xab, 32);
+	assert_same_message(&orig->base, &copy->base);
+	odoo_retail_guard__model_stat__free_unpacked(orig, NULL);
+	assert_string_equal(copy->model, "pos.order");
+	assert_int_equal(copy->duration_le_count[12], 19);
+	free(block);
+}
+
 static void
 test_default_strings_kept(void **state)
 {
@@ -181,6 +201,7 @@ main(void)
 		cmocka_unit_test(test_compactable_types),
 		cmocka_unit_test(test_model_copy_packs_the_same),
 		cmocka_unit_test(test_default_strings_kept),
+		cmocka_unit_test(test_copy_after_a_prefix),
 		cmocka_unit_test(test_pool_shares_equal_arrays),
 		cmocka_unit_test(test_full_pool_copies),
 	};

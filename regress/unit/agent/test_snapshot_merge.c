@@ -489,6 +489,59 @@ test_table_order_after_deltas(void **state)
 	free(d);
 }
 
+/*
+ * Entries are told apart by their fields, not by a key string joining
+ * them: a name holding the byte that once separated the parts does not
+ * make two entries one, and a statement's level is part of its identity.
+ */
+static void
+test_keys_by_fields(void **state)
+{
+	snapshot_merge *m = snapshot_merge_new(300000);
+	spec		f = {0};
+	spec		d = {0};
+	OdooRetailGuard__Snapshot *snap;
+	OdooRetailGuard__RemovedEntry *r;
+
+	(void) state;
+	f.generation = 1;
+	add_model(&f, "x\x1fy", 1);
+	f.m[0].operation = "z";
+	add_model(&f, "x", 2);
+	f.m[1].operation = "y\x1fz";
+	add_query(&f, 5, 10);
+	add_query(&f, 5, 20);
+	f.q[1].toplevel = false;
+	snap = decoded(&f);
+	assert_true(snapshot_merge_apply(m, snap, 0, NULL, 0));
+	assert_int_equal(snap->n_models, 2);
+	assert_int_equal(snap->n_queries, 2);
+	done(m, snap);
+
+	/* the nested statement goes; the top-level one with the same queryid stays */
+	d.delta = true;
+	d.since = 1;
+	d.generation = 2;
+	r = add_removed(&d, "query");
+	r->role = "odoo";
+	r->worker_class = "http";
+	r->queryid = 5;
+	r->toplevel = false;
+	r = add_removed(&d, "model");
+	r->model = "x";
+	r->operation = "y\x1fz";
+	snap = decoded(&d);
+	assert_true(snapshot_merge_apply(m, snap, 1, NULL, 0));
+	assert_int_equal(snap->n_queries, 1);
+	assert_true(snap->queries[0]->toplevel);
+	assert_true(snap->queries[0]->calls == 10);
+	assert_int_equal(snap->n_models, 1);
+	assert_string_equal(snap->models[0]->model, "x\x1fy");
+	assert_true(snap->models[0]->calls == 1);
+	done(m, snap);
+	snapshot_merge_free(m);
+}
+
 /* deltas that cannot be merged are refused, and the next poll asks for a full one */
 static void
 test_refused(void **state)
@@ -558,6 +611,7 @@ main(void)
 		cmocka_unit_test(test_full_every),
 		cmocka_unit_test(test_kept_arrays_follow_changes),
 		cmocka_unit_test(test_table_order_after_deltas),
+		cmocka_unit_test(test_keys_by_fields),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
