@@ -17,6 +17,7 @@
 #include "common/http.h"
 #include "export/journal_view.h"
 #include "common/log.h"
+#include "common/process_usage.h"
 #include "export/metrics.h"
 #include "export/metrics_server.h"
 #include "collect/node.h"
@@ -640,6 +641,7 @@ static void
 publish(agent *a)
 {
 	metric_set	ms = {0};
+	process_usage usage;
 	const metric_set **node_sets = xcalloc((size_t) (a->mem.n ? a->mem.n : 1), sizeof(metric_set *));
 
 	for (int i = 0; i < a->mem.n; i++)
@@ -650,6 +652,14 @@ publish(agent *a)
 	mset_add(mset_family(&ms, "orguard_spool_write_failures_total",
 						 "Writes to the spool (notifications, fan-out intent, alert state) that failed.",
 						 METRIC_COUNTER), (double) a->spool_failures, NULL);
+	if (process_usage_read(&usage))
+	{
+		/* the names of Prometheus's own process collector: what the agent costs at this scale */
+		mset_add(mset_family(&ms, "process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
+							 METRIC_COUNTER), usage.cpu_seconds, NULL);
+		mset_add(mset_family(&ms, "process_resident_memory_bytes", "Resident memory size in bytes.",
+							 METRIC_GAUGE), usage.resident_bytes, NULL);
+	}
 	if (a->srv)
 	{
 		event_list	firing = {0};

@@ -35,6 +35,9 @@ hup_count() { grep -c 'configuration has errors; keeping the running one' "$log"
 agent_start agent "$conf"
 wait_for_http "http://127.0.0.1:$port/healthz" 60 || org_die "agent did not serve /healthz"
 tap_ok "the agent polls its node" org_wait_until 30 "polls" polls_above old_name 1
+# what the agent itself costs, as Prometheus's process collector names it
+tap_ok "/metrics carries the agent's resident memory and CPU time" bash -c "curl -fsS --max-time 5 http://127.0.0.1:$port/metrics |
+	awk '\$1 == \"process_resident_memory_bytes\" && \$2 > 1000000 {r = 1} \$1 == \"process_cpu_seconds_total\" && \$2 >= 0 {c = 1} END {exit !(r && c)}'"
 
 n=0
 for broken in 'top_n = 0' 'top_n = 1e300' 'remote_write_url = ftp://x'; do
