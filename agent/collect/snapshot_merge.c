@@ -45,6 +45,9 @@ typedef struct map_node
 	bool		compact;		/* msg follows the node in its block */
 } map_node;
 
+/* more entries replaced in a sorted array than this: rebuilt and sorted whole */
+#define RESORT_MAX 32
+
 #define NODE_PREFIX ((sizeof(map_node) + 7) & ~(size_t) 7)
 
 /*
@@ -268,7 +271,8 @@ map_put(entry_map *m, ProtobufCMessage *msg)
 			size_t		at = old->at;
 
 			if (m->sorted)
-				for (at = 0; at < m->count && m->lent[at] != old->msg; at++)
+				for (at = m->replaced < RESORT_MAX ? 0 : m->count;
+					 at < m->count && m->lent[at] != old->msg; at++)
 					;
 			if (at < m->count)
 				m->lent[at] = msg;
@@ -424,9 +428,6 @@ apply_removal(snapshot_merge *m, const OdooRetailGuard__RemovedEntry *r)
 	map_del(&m->sets[set], &k);
 }
 
-/* more entries replaced in a sorted array than this: a merge sort, not an insertion sort */
-#define RESORT_MAX 32
-
 static int
 str_cmp(const char *a, const char *b)
 {
@@ -495,8 +496,6 @@ lend(snapshot_merge *m, OdooRetailGuard__Snapshot *s)
 			if (e->sorted)
 				qsort(e->lent, e->count, sizeof(void *), lag_cmp);
 		}
-		else if (e->replaced > RESORT_MAX)
-			qsort(e->lent, e->count, sizeof(void *), lag_cmp);
 		else if (e->replaced > 0)
 			resort(e->lent, e->count, lag_cmp);
 		e->replaced = 0;
