@@ -2,7 +2,8 @@
  * facts.c: reduces a snapshot (and the agent's own figures) to facts, one
  * value per rule kind and subject.  Pure: no I/O.  The only state kept
  * between polls is per node: slow-call counters (for rates) and a p95
- * baseline per model (an exponentially weighted mean).
+ * baseline per model (an exponentially weighted mean), forgotten for
+ * models the node no longer lists.
  */
 #include "alert/facts.h"
 #include "collect/standbys.h"
@@ -16,23 +17,53 @@
 #define BASELINE_ALPHA 0.05
 #define BASELINE_WARMUP 10
 
+/*
+ * The memory keeps two kinds of entry: a database/model's slow-call
+ * counter (its rate, summed over operations) and a
+ * database/model/operation's p95 baseline.  A key is its parts, each ended
+ * by NUL, in one string pool per node: names hold no NUL, so two keys are
+ * equal only when every part is (with "db/model" joined, database "a/b"
+ * and model "c" shared a counter with database "a" and model "b/c").  A
+ * rate key is the start of its model's p95 keys and shares their bytes.
+ */
+typedef enum mem_kind
+{
+	MEM_RATE,					/* parts: database, model */
+	MEM_P95						/* parts: database, model, operation */
+} mem_kind;
+
 typedef struct mem_entry
 {
-	char	   *key;
-	size_t		hash;			/* of key: most probes end without reading it */
-	uint64_t	slow_calls;
-	int64_t		at_us;
-	double		baseline;
-	int			samples;
+	union
+	{
+		struct
+		{
+			uint64_t	slow_calls;
+			int64_t		at_us;
+		}			rate;
+		struct
+		{
+			double		baseline;
+			uint32_t	samples;	/* counted up to BASELINE_WARMUP only */
+		}			p95;
+	}			u;
+	uint32_t	key;			/* offset of its parts in the pool */
+	uint32_t	hash;			/* of its parts: most probes end without reading them */
+	uint32_t	seen;			/* the poll (of those listing models) that last listed it */
+	uint8_t		kind;			/* mem_kind */
 } mem_entry;
 
 struct facts_memory
 {
-	mem_entry  *v;
-	int			n;
-	int			cap;			/* of v, grown by doubling */
-	int		   *slots;			/* open-addressing index into v (index + 1, 0 free) */
-	int			nslots;			/* a power of two, over twice n */
+	mem_entry  *v;				/* in the order their keys sit in the pool */
+	uint32_t	n;
+	uint32_t	cap;			/* of v, grown by half */
+	uint32_t   *slots;			/* open-addressing index into v (index + 1, 0 free) */
+	uint32_t	nslots;			/* a power of two, at least 4/3 of n */
+	char	   *pool;			/* the entries' keys */
+	size_t		pool_len;
+	size_t		pool_cap;
+	uint32_t	polls;			/* polls whose snapshot listed models */
 	const cron_catalog *crons;	/* the node's, borrowed */
 };
 
@@ -142,8 +173,8 @@ kept(gated *g)
 
 /*
  * prefix and parts (1 to 3) joined by '/' in buf when they fit, else malloc'd into
- * *heap (freed by the caller): subjects and memory keys are made for every
- * table and model of every poll, and most facts are then not wanted.
+ * *heap (freed by the caller): a subject is made for every table and
+ * model that may be wanted, and most are then not: no malloc for a short one.
  */
 static const char *
 join_parts(char *buf, size_t size, char **heap, const char *prefix, int n, const char *const *parts)
@@ -226,10 +257,9 @@ facts_memory_free(facts_memory *m)
 {
 	if (!m)
 		return;
-	for (int i = 0; i < m->n; i++)
-		free(m->v[i].key);
 	free(m->v);
 	free(m->slots);
+	free(m->pool);
 	free(m);
 }
 
@@ -239,59 +269,229 @@ facts_memory_use_crons(facts_memory *m, const cron_catalog *crons)
 	m->crons = crons;
 }
 
-static size_t
-mem_hash(const char *key)
+size_t
+facts_memory_entries(const facts_memory *m)
 {
-	uint64_t	h = 1469598103934665603ULL;
-
-	for (; *key; key++)
-		h = (h ^ (unsigned char) *key) * 1099511628211ULL;
-	return (size_t) h;
+	return m ? m->n : 0;
 }
 
-/* the slot holding key, or the free slot where it goes */
-static int *
-mem_slot(facts_memory *m, const char *key, size_t hash)
-{
-	size_t		i = hash & (size_t) (m->nslots - 1);
+#define FNV_BASIS 1469598103934665603ULL
+#define FNV_PRIME 1099511628211ULL
 
-	while (m->slots[i] && (m->v[m->slots[i] - 1].hash != hash || strcmp(m->v[m->slots[i] - 1].key, key)))
-		i = (i + 1) & (size_t) (m->nslots - 1);
+/* FNV-1a over one part and the NUL that ends it */
+static uint64_t
+hash_part(uint64_t h, const char *part)
+{
+	for (; *part; part++)
+		h = (h ^ (unsigned char) *part) * FNV_PRIME;
+	return h * FNV_PRIME;
+}
+
+static uint32_t
+hash_fold(uint64_t h)
+{
+	return (uint32_t) (h ^ (h >> 32));
+}
+
+/* whether the pool's key at p is these parts (of lengths lens) */
+static bool
+key_is(const char *p, int n, const char *const *parts, const size_t *lens)
+{
+	for (int i = 0; i < n; i++)
+	{
+		/* with its NUL: a longer part in the pool differs there */
+		if (memcmp(p, parts[i], lens[i] + 1))
+			return false;
+		p += lens[i] + 1;
+	}
+	return true;
+}
+
+/* bytes of the pool's key at p, of n parts */
+static size_t
+key_len(const char *p, int n)
+{
+	const char *q = p;
+
+	for (int i = 0; i < n; i++)
+		q += strlen(q) + 1;
+	return (size_t) (q - p);
+}
+
+static int
+kind_parts(uint8_t kind)
+{
+	return kind == MEM_RATE ? 2 : 3;
+}
+
+/* the slot holding (kind, parts), or the free slot where it goes */
+static uint32_t *
+mem_slot(facts_memory *m, mem_kind kind, uint32_t hash, const char *const *parts, const size_t *lens)
+{
+	uint32_t	mask = m->nslots - 1;
+	uint32_t	i = hash & mask;
+
+	for (; m->slots[i]; i = (i + 1) & mask)
+	{
+		const mem_entry *e = &m->v[m->slots[i] - 1];
+
+		if (e->hash == hash && e->kind == kind && key_is(m->pool + e->key, kind_parts(kind), parts, lens))
+			break;
+	}
 	return &m->slots[i];
 }
 
-/* a node keeps two entries per model: looked up by hash, not by a scan */
-static mem_entry *
-mem_get(facts_memory *m, const char *key, bool *created)
+/* the index for n entries (load at most three quarters), every entry in it */
+static void
+mem_reindex(facts_memory *m)
 {
-	int		   *slot;
-	size_t		hash = mem_hash(key);
+	uint32_t	nslots = 64;
 
-	if (2 * (m->n + 1) > m->nslots)
+	while (3 * (uint64_t) nslots < 4 * ((uint64_t) m->n + 1))
+		nslots *= 2;
+	free(m->slots);
+	m->nslots = nslots;
+	m->slots = xcalloc(nslots, sizeof(uint32_t));
+	for (uint32_t k = 0; k < m->n; k++)
 	{
-		free(m->slots);
-		m->nslots = m->nslots ? m->nslots * 2 : 64;
-		m->slots = xcalloc((size_t) m->nslots, sizeof(int));
-		for (int i = 0; i < m->n; i++)
-			*mem_slot(m, m->v[i].key, m->v[i].hash) = i + 1;
+		uint32_t	i = m->v[k].hash & (nslots - 1);
+
+		while (m->slots[i])
+			i = (i + 1) & (nslots - 1);
+		m->slots[i] = k + 1;
 	}
-	slot = mem_slot(m, key, hash);
+}
+
+/* appends n parts to the pool: their offset */
+static uint32_t
+pool_add(facts_memory *m, int n, const char *const *parts, const size_t *lens)
+{
+	size_t		len = 0;
+	size_t		at = m->pool_len;
+
+	for (int i = 0; i < n; i++)
+		len += lens[i] + 1;
+	if (m->pool_len + len > UINT32_MAX)
+	{
+		fprintf(stderr, "facts memory: more than 4 GB of model names\n");
+		abort();
+	}
+	if (m->pool_len + len > m->pool_cap)
+	{
+		size_t		cap = m->pool_cap ? m->pool_cap : 1024;
+
+		while (cap < m->pool_len + len)
+			cap += cap / 2;
+		m->pool = xrealloc(m->pool, cap);
+		m->pool_cap = cap;
+	}
+	for (int i = 0; i < n; i++)
+	{
+		memcpy(m->pool + m->pool_len, parts[i], lens[i] + 1);
+		m->pool_len += lens[i] + 1;
+	}
+	return (uint32_t) at;
+}
+
+/*
+ * The index of (kind, parts of lengths lens) in m->v, marked listed in this poll; when
+ * absent, created (create) or -1.  share: an entry created just before,
+ * whose key starts with these parts (its bytes are used), or -1.
+ */
+static int64_t
+mem_get(facts_memory *m, mem_kind kind, uint32_t hash, const char *const *parts, const size_t *lens,
+		bool create, int64_t share, bool *created)
+{
+	uint32_t   *slot;
+	mem_entry  *e;
+
+	*created = false;
+	if (4 * ((uint64_t) m->n + 1) > 3 * (uint64_t) m->nslots)
+		mem_reindex(m);
+	slot = mem_slot(m, kind, hash, parts, lens);
 	if (*slot)
 	{
-		*created = false;
-		return &m->v[*slot - 1];
+		m->v[*slot - 1].seen = m->polls;
+		return *slot - 1;
 	}
+	if (!create)
+		return -1;
 	if (m->n == m->cap)
 	{
-		m->cap = m->cap ? m->cap * 2 : 64;
-		m->v = xrealloc(m->v, sizeof(mem_entry) * (size_t) m->cap);
+		m->cap = m->cap ? m->cap + m->cap / 2 : 64;
+		m->v = xrealloc(m->v, sizeof(mem_entry) * m->cap);
 	}
-	memset(&m->v[m->n], 0, sizeof(mem_entry));
-	m->v[m->n].key = xstrdup(key);
-	m->v[m->n].hash = hash;
+	e = &m->v[m->n];
+	memset(e, 0, sizeof(*e));
+	/* only the last entry's key may be shared: keys stay in entry order (mem_forget) */
+	e->key = share >= 0 && share == (int64_t) m->n - 1 ? m->v[share].key
+		: pool_add(m, kind_parts(kind), parts, lens);
+	e->hash = hash;
+	e->kind = (uint8_t) kind;
+	e->seen = m->polls;
 	*slot = m->n + 1;
 	*created = true;
-	return &m->v[m->n++];
+	return m->n++;
+}
+
+/*
+ * Forgetting: an entry no poll listed for FACTS_FORGET_AFTER_POLLS polls
+ * is dropped (a tenant database dropped, a model's statements evicted), so
+ * the memory holds what the node lists, not all it ever listed.  Only
+ * polls whose snapshot lists models count: a failed poll has no snapshot,
+ * and a partial one (a delta the merge refused, which carries only what
+ * changed) is followed by a full snapshot on the next poll, so neither
+ * can drop a baseline; a model missing from one poll keeps its memory.
+ * Swept every FORGET_SWEEP_EVERY such polls, not on every one; the sweep
+ * also gives back the room growth left unused.
+ */
+#define FORGET_SWEEP_EVERY 16
+
+static void
+mem_forget(facts_memory *m)
+{
+	uint32_t	w = 0;
+	size_t		pool_w = 0;
+	uint32_t	prev_old = UINT32_MAX;
+	uint32_t	prev_new = 0;
+
+	for (uint32_t k = 0; k < m->n; k++)
+	{
+		mem_entry	e = m->v[k];
+
+		if (m->polls - e.seen >= FACTS_FORGET_AFTER_POLLS)
+			continue;
+		if (e.key == prev_old)
+			e.key = prev_new;	/* shared with the entry before */
+		else
+		{
+			size_t		len = key_len(m->pool + e.key, kind_parts(e.kind));
+
+			/* keys are in entry order: moved towards the start, never over a kept one */
+			memmove(m->pool + pool_w, m->pool + e.key, len);
+			prev_old = e.key;
+			e.key = prev_new = (uint32_t) pool_w;
+			pool_w += len;
+		}
+		m->v[w++] = e;
+	}
+	if (w < m->n)
+	{
+		m->n = w;
+		m->pool_len = pool_w;
+		mem_reindex(m);
+	}
+	/* grown by half, or shrunk: what is over an eighth more than needed goes back */
+	if (m->cap > 64 && m->cap - m->n > m->n / 4)
+	{
+		m->cap = m->n + m->n / 8 > 64 ? m->n + m->n / 8 : 64;
+		m->v = xrealloc(m->v, sizeof(mem_entry) * m->cap);
+	}
+	if (m->pool_cap > 1024 && m->pool_cap - m->pool_len > m->pool_len / 4)
+	{
+		m->pool_cap = m->pool_len + m->pool_len / 8 > 1024 ? m->pool_len + m->pool_len / 8 : 1024;
+		m->pool = xrealloc(m->pool, m->pool_cap);
+	}
 }
 
 static const char *
@@ -748,93 +948,97 @@ replication_facts(const OdooRetailGuard__Snapshot *s, fact_list *out)
 	}
 }
 
-/* a model entry's database and model, and its place in the snapshot */
-/* FNV-1a over database, a separator and model: a model group's hash */
-static uint64_t
-group_hash(const char *database, const char *model)
-{
-	uint64_t	h = 1469598103934665603ULL;
-
-	for (; *database; database++)
-		h = (h ^ (unsigned char) *database) * 1099511628211ULL;
-	h = (h ^ 0x1f) * 1099511628211ULL;
-	for (; *model; model++)
-		h = (h ^ (unsigned char) *model) * 1099511628211ULL;
-	return h;
-}
-
 /*
- * For each model entry: whether it is the first of its database/model in
- * the snapshot, and then the slow calls of all its operations (0 for the
- * others).  Grouped through a hash table, in one pass: a node has 1,000
- * models, and sorting them by name every poll cost more than the facts.
+ * The model entries of one snapshot grouped by database and model: for
+ * each entry, whether it is the first of its group, then the slow calls
+ * of all the group's operations (0 for the others), and the hash of its
+ * database and model (the start of its memory keys' hashes).  Grouped
+ * through a hash table, in one pass: a node has 1,000 models, and sorting
+ * them by name every poll cost more than the facts.
  */
-static bool *
-subject_totals(const OdooRetailGuard__Snapshot *s, uint64_t **totals)
+typedef struct model_groups
+{
+	bool	   *first;
+	uint64_t   *totals;
+	uint64_t   *hash;
+} model_groups;
+
+static void
+group_models(const OdooRetailGuard__Snapshot *s, model_groups *g)
 {
 	size_t		n = s->n_models ? s->n_models : 1;
 	size_t		nslots = 64;
 	size_t	   *slots;			/* index of a group's first entry + 1, 0 free */
-	bool	   *first = xcalloc(n, sizeof(bool));
 
 	while (nslots < 2 * n)
 		nslots *= 2;
 	slots = xcalloc(nslots, sizeof(size_t));
-	*totals = xcalloc(n, sizeof(uint64_t));
+	g->first = xcalloc(n, sizeof(bool));
+	g->totals = xcalloc(n, sizeof(uint64_t));
+	g->hash = xcalloc(n, sizeof(uint64_t));
 	for (size_t i = 0; i < s->n_models; i++)
 	{
 		const char *database = nz(s->models[i]->database);
 		const char *model = nz(s->models[i]->model);
-		size_t		j = group_hash(database, model) & (nslots - 1);
+		size_t		j;
 
-		for (; slots[j]; j = (j + 1) & (nslots - 1))
+		g->hash[i] = hash_part(hash_part(FNV_BASIS, database), model);
+		for (j = g->hash[i] & (nslots - 1); slots[j]; j = (j + 1) & (nslots - 1))
 		{
-			const OdooRetailGuard__ModelStat *g = s->models[slots[j] - 1];
+			const OdooRetailGuard__ModelStat *f = s->models[slots[j] - 1];
 
-			if (!strcmp(nz(g->database), database) && !strcmp(nz(g->model), model))
+			if (g->hash[slots[j] - 1] == g->hash[i] && !strcmp(nz(f->database), database) &&
+				!strcmp(nz(f->model), model))
 				break;
 		}
 		if (!slots[j])
 		{
 			slots[j] = i + 1;
-			first[i] = true;
+			g->first[i] = true;
 		}
-		(*totals)[slots[j] - 1] += s->models[i]->slow_calls;
+		g->totals[slots[j] - 1] += s->models[i]->slow_calls;
 	}
 	free(slots);
-	return first;
 }
 
 static void
 query_facts(const OdooRetailGuard__Snapshot *s, facts_memory *mem, int64_t now, gated *gate,
 			fact_list *out)
 {
-	uint64_t   *totals;
-	bool	   *first = subject_totals(s, &totals);
+	model_groups groups;
 
-	/* slow-call rate per database/model (summed over operations) */
+	if (!s->n_models)
+		return;					/* nothing listed: the memory is left as it is */
+	group_models(s, &groups);
+	mem->polls++;
 	for (size_t i = 0; i < s->n_models; i++)
 	{
 		const OdooRetailGuard__ModelStat *m = s->models[i];
 		const char *parts[3] = {nz(m->database), nz(m->model), nz(m->operation)};
+		size_t		lens[3] = {strlen(parts[0]), strlen(parts[1]), strlen(parts[2])};
 		char		subject_buf[256],
-					key_buf[272],
 					sub_buf[272];
-		char	   *subject_heap = NULL,
-				   *key_heap;
+		char	   *subject_heap = NULL;
 		const char *subject;
-		const char *key;
 		bool		created;
-		mem_entry  *e;
-		uint64_t	total = totals[i];
+		int64_t		p95;
+		uint64_t	total = groups.totals[i];
 
-		if (first[i])
+		/* p95 memory first: a new model's rate key is the start of its p95 key */
+		p95 = mem_get(mem, MEM_P95, hash_fold(hash_part(groups.hash[i], parts[2])), parts, lens,
+					  m->p95_ms > 0, -1, &created);
+
+		/* slow-call rate per database/model (summed over operations) */
+		if (groups.first[i])
 		{
-			key = join_parts(key_buf, sizeof(key_buf), &key_heap, "rate|", 2, parts);
-			e = mem_get(mem, key, &created);
-			if (!created && now > e->at_us && total >= e->slow_calls)
+			int64_t		rate = mem_get(mem, MEM_RATE, hash_fold(groups.hash[i]), parts, lens, true,
+									   created ? p95 : -1, &created);
+			mem_entry  *e = &mem->v[rate];	/* after mem_get, which may move v */
+
+			if (!created && now > e->u.rate.at_us && total >= e->u.rate.slow_calls)
 			{
-				double		per_min = (double) (total - e->slow_calls) * 60e6 / (double) (now - e->at_us);
+				double		per_min = (double) (total - e->u.rate.slow_calls) * 60e6 /
+					(double) (now - e->u.rate.at_us);
 
 				if (may_want(gate, RULE_SLOW_QUERY_RATE, per_min) &&
 					want(gate, RULE_SLOW_QUERY_RATE,
@@ -850,19 +1054,18 @@ query_facts(const OdooRetailGuard__Snapshot *s, facts_memory *mem, int64_t now, 
 					set_num(f, "slow_queries_per_minute", round(per_min * 10) / 10);
 				}
 			}
-			e->slow_calls = total;
-			e->at_us = now;
-			free(key_heap);
+			e->u.rate.slow_calls = total;
+			e->u.rate.at_us = now;
 		}
 
 		/* p95 against its own slowly moving baseline, per operation */
-		key = join_parts(key_buf, sizeof(key_buf), &key_heap, "p95|", 3, parts);
-		e = mem_get(mem, key, &created);
 		if (m->p95_ms > 0)
 		{
-			if (e->samples >= BASELINE_WARMUP && e->baseline > 0)
+			mem_entry  *e = &mem->v[p95];
+
+			if (e->u.p95.samples >= BASELINE_WARMUP && e->u.p95.baseline > 0)
 			{
-				double		ratio = m->p95_ms / e->baseline;
+				double		ratio = m->p95_ms / e->u.p95.baseline;
 				char	   *sub_heap = NULL;
 				const char *sub;
 
@@ -872,26 +1075,30 @@ query_facts(const OdooRetailGuard__Snapshot *s, facts_memory *mem, int64_t now, 
 				{
 					fact	   *f = facts_add(out, RULE_SLOW_QUERY_P95, sub, ratio,
 											  "p95 of %s %s is %.0fms, %.1fx its baseline of %.0fms",
-											  nz(m->model), nz(m->operation), m->p95_ms, ratio, e->baseline);
+											  nz(m->model), nz(m->operation), m->p95_ms, ratio,
+											  e->u.p95.baseline);
 
 					kept(gate);
 					set_str(f, "database", m->database);
 					set_str(f, "model", m->model);
 					set_str(f, "operation", m->operation);
 					set_num(f, "p95_ms", m->p95_ms);
-					set_num(f, "baseline_ms", round(e->baseline * 1000) / 1000);
+					set_num(f, "baseline_ms", round(e->u.p95.baseline * 1000) / 1000);
 				}
 				free(sub_heap);
 			}
-			e->baseline = e->samples == 0 ? m->p95_ms
-				: e->baseline + BASELINE_ALPHA * (m->p95_ms - e->baseline);
-			e->samples++;
+			e->u.p95.baseline = e->u.p95.samples == 0 ? m->p95_ms
+				: e->u.p95.baseline + BASELINE_ALPHA * (m->p95_ms - e->u.p95.baseline);
+			if (e->u.p95.samples < BASELINE_WARMUP)
+				e->u.p95.samples++;
 		}
-		free(key_heap);
 		free(subject_heap);
 	}
-	free(first);
-	free(totals);
+	free(groups.first);
+	free(groups.totals);
+	free(groups.hash);
+	if (mem->polls % FORGET_SWEEP_EVERY == 0)
+		mem_forget(mem);
 }
 
 /*

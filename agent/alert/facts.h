@@ -61,6 +61,16 @@ void		facts_memory_free(facts_memory *m);
 /* the node's ir_cron catalog (job names, housekeeping), borrowed; NULL: none */
 void		facts_memory_use_crons(facts_memory *m, const cron_catalog *crons);
 
+/*
+ * A model's memory (its slow-call counter, its p95 baseline) is forgotten
+ * once this many polls in a row listed models but not it (swept every 16
+ * such polls); polls without a snapshot or without models do not count.
+ */
+#define FACTS_FORGET_AFTER_POLLS 60
+
+/* entries kept now (one per database/model, one per its operation with a p95): for tests */
+size_t		facts_memory_entries(const facts_memory *m);
+
 void		facts_from_observation(const node_observation *obs, fact_list *out);
 /* snap may be NULL (node without the extension) */
 void		facts_from_snapshot(const OdooRetailGuard__Snapshot *snap, facts_memory *mem,

@@ -2,7 +2,8 @@
  * test_facts.c: a snapshot, encoded and decoded as on the wire, reduced to
  * facts: lock waits per model with the root blocker, blocking chains,
  * idle-in-transaction holders, autovacuum, replication, slots, slow-query
- * rate, destructive events; ir_model overriding the extension's model.
+ * rate, destructive events; ir_model overriding the extension's model;
+ * the per-node memory of counters and baselines, and what it forgets.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -394,6 +395,189 @@ test_p95_baseline(void **state)
 	facts_memory_free(mem);
 }
 
+/*
+ * The memory between polls: what one poll lists, as a snapshot's model
+ * entries (database, model, operation, p95, slow calls); n 0 is a
+ * snapshot listing no model.
+ */
+typedef struct listed
+{
+	const char *database;
+	const char *model;
+	const char *operation;
+	double		p95_ms;
+	uint64_t	slow_calls;
+} listed;
+
+#define TEN_S 10000000
+
+static void
+poll_models(facts_memory *mem, int64_t now, const listed *v, int n, fact_list *l)
+{
+	OdooRetailGuard__ModelStat ms[16];
+	OdooRetailGuard__ModelStat *mp[16];
+	OdooRetailGuard__Snapshot s = ODOO_RETAIL_GUARD__SNAPSHOT__INIT;
+
+	assert_true(n <= 16);
+	for (int i = 0; i < n; i++)
+	{
+		odoo_retail_guard__model_stat__init(&ms[i]);
+		ms[i].database = (char *) v[i].database;
+		ms[i].model = (char *) v[i].model;
+		ms[i].operation = (char *) v[i].operation;
+		ms[i].p95_ms = v[i].p95_ms;
+		ms[i].slow_calls = v[i].slow_calls;
+		mp[i] = &ms[i];
+	}
+	s.n_models = (size_t) n;
+	s.models = n ? mp : NULL;
+	facts_free(l);
+	facts_from_snapshot(&s, mem, now, l);
+}
+
+/*
+ * A model no poll lists for long (its statements evicted, its database
+ * dropped) is forgotten: back, its baseline starts again.  Missing from
+ * one poll, or through polls without a snapshot or without models (a
+ * failed or empty poll), it keeps its baseline.
+ */
+static void
+test_memory_forgets_unlisted(void **state)
+{
+	facts_memory *mem = facts_memory_new();
+	fact_list	l = {0};
+	listed		both[2] = {{"odoo", "sale.order", "select", 12, 5}, {"odoo", "res.partner", "select", 12, 5}};
+	const listed *other = &both[1];
+	int64_t		t = 0;
+	int			absent = 0;
+	const fact *f;
+
+	(void) state;
+	for (int i = 0; i < 12; i++)
+		poll_models(mem, t += TEN_S, both, 2, &l);
+	assert_int_equal(facts_memory_entries(mem), 4);
+	poll_models(mem, t += TEN_S, other, 1, &l);
+	both[0].p95_ms = 60;
+	poll_models(mem, t += TEN_S, both, 2, &l);
+	f = find(&l, RULE_SLOW_QUERY_P95, "odoo/sale.order/select");
+	assert_non_null(f);
+	assert_true(f->value > 4.99 && f->value < 5.01);
+	assert_non_null(find(&l, RULE_SLOW_QUERY_RATE, "odoo/sale.order"));
+	for (int i = 0; i < 5 * FACTS_FORGET_AFTER_POLLS; i++)
+	{
+		facts_free(&l);
+		facts_from_snapshot(NULL, mem, t += TEN_S, &l);
+		poll_models(mem, t += TEN_S, NULL, 0, &l);
+	}
+	assert_int_equal(facts_memory_entries(mem), 4);
+	/* the baseline moved by one 60 ms sample: 12 + 0.05 * 48 */
+	poll_models(mem, t += TEN_S, both, 2, &l);
+	f = find(&l, RULE_SLOW_QUERY_P95, "odoo/sale.order/select");
+	assert_non_null(f);
+	assert_true(f->value > 60 / 14.4 - 0.01 && f->value < 60 / 14.4 + 0.01);
+
+	/* listed no more: forgotten after FACTS_FORGET_AFTER_POLLS polls, not before */
+	while (facts_memory_entries(mem) == 4 && absent < 3 * FACTS_FORGET_AFTER_POLLS)
+	{
+		poll_models(mem, t += TEN_S, other, 1, &l);
+		absent++;
+	}
+	assert_int_equal(facts_memory_entries(mem), 2);
+	assert_true(absent >= FACTS_FORGET_AFTER_POLLS);
+	assert_true(absent <= 2 * FACTS_FORGET_AFTER_POLLS);
+	assert_non_null(find(&l, RULE_SLOW_QUERY_RATE, "odoo/res.partner"));
+
+	/* back: no rate on its first poll, its baseline warms up again from 60 ms */
+	poll_models(mem, t += TEN_S, both, 2, &l);
+	assert_null(find(&l, RULE_SLOW_QUERY_RATE, "odoo/sale.order"));
+	assert_null(find(&l, RULE_SLOW_QUERY_P95, "odoo/sale.order/select"));
+	for (int i = 0; i < 9; i++)
+	{
+		poll_models(mem, t += TEN_S, both, 2, &l);
+		assert_null(find(&l, RULE_SLOW_QUERY_P95, "odoo/sale.order/select"));
+	}
+	poll_models(mem, t += TEN_S, both, 2, &l);
+	f = find(&l, RULE_SLOW_QUERY_P95, "odoo/sale.order/select");
+	assert_non_null(f);
+	assert_true(f->value > 0.99 && f->value < 1.01);
+	facts_free(&l);
+	facts_memory_free(mem);
+}
+
+/*
+ * Tenant databases created and dropped, 10,000 database/models through
+ * one node: the memory holds the ones listed lately, not all it saw.
+ */
+static void
+test_memory_bounded(void **state)
+{
+	enum
+	{
+		POLLS = 1000,
+		PER_POLL = 10
+	};
+	facts_memory *mem = facts_memory_new();
+	fact_list	l = {0};
+	char		db[32];
+	char		model[PER_POLL][24];
+	listed		v[PER_POLL];
+	size_t		most = 0;
+
+	(void) state;
+	for (int p = 0; p < POLLS; p++)
+	{
+		snprintf(db, sizeof(db), "tenant_%d", p);
+		for (int i = 0; i < PER_POLL; i++)
+		{
+			snprintf(model[i], sizeof(model[i]), "x_model.m%d", i);
+			v[i] = (listed) {db, model[i], "select", 20, 1};
+		}
+		poll_models(mem, (int64_t) (p + 1) * TEN_S, v, PER_POLL, &l);
+		if (facts_memory_entries(mem) > most)
+			most = facts_memory_entries(mem);
+	}
+	/* a rate and a p95 entry per model, for the last FACTS_FORGET_AFTER_POLLS polls and a sweep's */
+	assert_true(most <= 2 * PER_POLL * 2 * FACTS_FORGET_AFTER_POLLS);
+	assert_true(facts_memory_entries(mem) >= 2 * PER_POLL * FACTS_FORGET_AFTER_POLLS);
+	facts_free(&l);
+	facts_memory_free(mem);
+}
+
+/*
+ * Keys are compared part by part: database "shop/eu" with model
+ * "sale.order" and database "shop" with model "eu/sale.order" keep their
+ * own slow-call counters (joined with '/', they shared one).
+ */
+static void
+test_memory_parts_apart(void **state)
+{
+	facts_memory *mem = facts_memory_new();
+	fact_list	l = {0};
+	listed		v[2] = {{"shop/eu", "sale.order", "select", 0, 100}, {"shop", "eu/sale.order", "select", 0, 0}};
+	int			seen = 0;
+
+	(void) state;
+	poll_models(mem, 1000000, v, 2, &l);
+	v[0].slow_calls = 160;
+	poll_models(mem, 61000000, v, 2, &l);
+	for (int i = 0; i < l.n; i++)
+	{
+		const char *database = labels_get(&l.v[i].labels, "database");
+
+		if (l.v[i].kind != RULE_SLOW_QUERY_RATE)
+			continue;
+		seen++;
+		assert_non_null(database);
+		if (!strcmp(database, "shop/eu"))
+			assert_true(l.v[i].value > 59.99 && l.v[i].value < 60.01);
+		else
+			assert_true(!strcmp(database, "shop") && l.v[i].value == 0);
+	}
+	assert_int_equal(seen, 2);
+	facts_free(&l);
+	facts_memory_free(mem);
+}
+
 static void
 test_observation_facts(void **state)
 {
@@ -456,6 +640,9 @@ main(void)
 		cmocka_unit_test(test_rate_per_model),
 		cmocka_unit_test(test_standby_twins),
 		cmocka_unit_test(test_p95_baseline),
+		cmocka_unit_test(test_memory_forgets_unlisted),
+		cmocka_unit_test(test_memory_bounded),
+		cmocka_unit_test(test_memory_parts_apart),
 		cmocka_unit_test(test_observation_facts),
 		cmocka_unit_test(test_model_map),
 	};
