@@ -26,6 +26,9 @@
  * and model "c" shared a counter with database "a" and model "b/c").  A
  * rate key is the start of its model's p95 keys and shares their bytes.
  */
+/* sweeps remembered, to tell the time of an entry's last listing (see mem_forget) */
+#define FORGET_SWEEPS_KEPT 64
+
 typedef enum mem_kind
 {
 	MEM_RATE,					/* parts: database, model */
@@ -64,6 +67,10 @@ struct facts_memory
 	size_t		pool_len;
 	size_t		pool_cap;
 	uint32_t	polls;			/* polls whose snapshot listed models */
+	/* (polls, time) at the latest sweeps, oldest first: how long ago a poll was */
+	uint32_t	sweep_poll[FORGET_SWEEPS_KEPT];
+	int64_t		sweep_us[FORGET_SWEEPS_KEPT];
+	int			n_sweeps;
 	const cron_catalog *crons;	/* the node's, borrowed */
 };
 
@@ -436,30 +443,60 @@ mem_get(facts_memory *m, mem_kind kind, uint32_t hash, const char *const *parts,
 
 /*
  * Forgetting: an entry no poll listed for FACTS_FORGET_AFTER_POLLS polls
- * is dropped (a tenant database dropped, a model's statements evicted), so
- * the memory holds what the node lists, not all it ever listed.  Only
- * polls whose snapshot lists models count: a failed poll has no snapshot,
- * and a partial one (a delta the merge refused, which carries only what
- * changed) is followed by a full snapshot on the next poll, so neither
- * can drop a baseline; a model missing from one poll keeps its memory.
- * Swept every FORGET_SWEEP_EVERY such polls, not on every one; the sweep
- * also gives back the room growth left unused.
+ * and FACTS_FORGET_AFTER_S seconds is dropped (a tenant database dropped,
+ * a model's statements evicted), so the memory holds what the node lists,
+ * not all it ever listed.  Only polls whose snapshot lists models count: a
+ * failed poll has no snapshot, and a partial one (a delta the merge
+ * refused, which carries only what changed) is followed by a full
+ * snapshot on the next poll, so neither can drop a baseline; a model
+ * missing from one poll keeps its memory.  The time matters at short
+ * intervals: after a crash-restart empties the statement table, a model
+ * has minutes, not 60 one-second polls, to run again.  Swept every
+ * FORGET_SWEEP_EVERY such polls, not on every one; the sweep also gives
+ * back the room growth left unused.
  */
 #define FORGET_SWEEP_EVERY 16
 
+/*
+ * The newest poll at least FACTS_FORGET_AFTER_S before now among the
+ * sweeps remembered (the oldest one when none is that old but all are
+ * kept: at intervals so short the memory waits longer); -1: none.
+ */
+static int64_t
+poll_before(facts_memory *m, int64_t now_us)
+{
+	int64_t		found = -1;
+
+	if (m->n_sweeps == FORGET_SWEEPS_KEPT)
+	{
+		memmove(m->sweep_poll, m->sweep_poll + 1, sizeof(m->sweep_poll[0]) * (FORGET_SWEEPS_KEPT - 1));
+		memmove(m->sweep_us, m->sweep_us + 1, sizeof(m->sweep_us[0]) * (FORGET_SWEEPS_KEPT - 1));
+		m->n_sweeps--;
+	}
+	m->sweep_poll[m->n_sweeps] = m->polls;
+	m->sweep_us[m->n_sweeps++] = now_us;
+	for (int i = 0; i < m->n_sweeps; i++)
+		if (now_us - m->sweep_us[i] >= (int64_t) FACTS_FORGET_AFTER_S * 1000000)
+			found = m->sweep_poll[i];
+	if (found < 0 && m->n_sweeps == FORGET_SWEEPS_KEPT)
+		found = m->sweep_poll[0];
+	return found;
+}
+
 static void
-mem_forget(facts_memory *m)
+mem_forget(facts_memory *m, int64_t now_us)
 {
 	uint32_t	w = 0;
 	size_t		pool_w = 0;
 	uint32_t	prev_old = UINT32_MAX;
 	uint32_t	prev_new = 0;
+	int64_t		old_poll = poll_before(m, now_us);
 
 	for (uint32_t k = 0; k < m->n; k++)
 	{
 		mem_entry	e = m->v[k];
 
-		if (m->polls - e.seen >= FACTS_FORGET_AFTER_POLLS)
+		if (m->polls - e.seen >= FACTS_FORGET_AFTER_POLLS && old_poll >= 0 && (int64_t) e.seen <= old_poll)
 			continue;
 		if (e.key == prev_old)
 			e.key = prev_new;	/* shared with the entry before */
@@ -1098,7 +1135,7 @@ query_facts(const OdooRetailGuard__Snapshot *s, facts_memory *mem, int64_t now, 
 	free(groups.totals);
 	free(groups.hash);
 	if (mem->polls % FORGET_SWEEP_EVERY == 0)
-		mem_forget(mem);
+		mem_forget(mem, now);
 }
 
 /*

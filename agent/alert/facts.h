@@ -63,10 +63,12 @@ void		facts_memory_use_crons(facts_memory *m, const cron_catalog *crons);
 
 /*
  * A model's memory (its slow-call counter, its p95 baseline) is forgotten
- * once this many polls in a row listed models but not it (swept every 16
- * such polls); polls without a snapshot or without models do not count.
+ * once this many polls in a row listed models but not it, over at least
+ * this many seconds (swept every 16 such polls); polls without a snapshot
+ * or without models do not count.
  */
 #define FACTS_FORGET_AFTER_POLLS 60
+#define FACTS_FORGET_AFTER_S 900
 
 /* entries kept now (one per database/model, one per its operation with a p95): for tests */
 size_t		facts_memory_entries(const facts_memory *m);

@@ -436,6 +436,44 @@ poll_models(facts_memory *mem, int64_t now, const listed *v, int n, fact_list *l
 }
 
 /*
+ * At a one-second interval, 60 polls are a minute: after a crash-restart
+ * empties the statement table, a model that runs again within minutes
+ * keeps its baseline.  It is forgotten only once FACTS_FORGET_AFTER_S has
+ * passed as well.
+ */
+static void
+test_memory_forgets_after_time_too(void **state)
+{
+	facts_memory *mem = facts_memory_new();
+	fact_list	l = {0};
+	listed		both[2] = {{"odoo", "sale.order", "select", 12, 5}, {"odoo", "res.partner", "select", 12, 5}};
+	const listed *other = &both[1];
+	const int64_t one_s = 1000000;
+	int64_t		t = 0;
+	int			absent = 0;
+
+	(void) state;
+	for (int i = 0; i < 12; i++)
+		poll_models(mem, t += one_s, both, 2, &l);
+	assert_int_equal(facts_memory_entries(mem), 4);
+	/* ten times FACTS_FORGET_AFTER_POLLS one-second polls: 10 minutes, under the time */
+	for (int i = 0; i < 10 * FACTS_FORGET_AFTER_POLLS; i++)
+		poll_models(mem, t += one_s, other, 1, &l);
+	assert_int_equal(facts_memory_entries(mem), 4);
+	/* and forgotten once the time has passed too, within a sweep or two */
+	while (facts_memory_entries(mem) == 4 && absent < 2000)
+	{
+		poll_models(mem, t += one_s, other, 1, &l);
+		absent++;
+	}
+	assert_int_equal(facts_memory_entries(mem), 2);
+	assert_true(10 * FACTS_FORGET_AFTER_POLLS + absent >= FACTS_FORGET_AFTER_S);
+	assert_true(10 * FACTS_FORGET_AFTER_POLLS + absent <= FACTS_FORGET_AFTER_S + 40);
+	facts_free(&l);
+	facts_memory_free(mem);
+}
+
+/*
  * A model no poll lists for long (its statements evicted, its database
  * dropped) is forgotten: back, its baseline starts again.  Missing from
  * one poll, or through polls without a snapshot or without models (a
@@ -641,6 +679,7 @@ main(void)
 		cmocka_unit_test(test_standby_twins),
 		cmocka_unit_test(test_p95_baseline),
 		cmocka_unit_test(test_memory_forgets_unlisted),
+		cmocka_unit_test(test_memory_forgets_after_time_too),
 		cmocka_unit_test(test_memory_bounded),
 		cmocka_unit_test(test_memory_parts_apart),
 		cmocka_unit_test(test_observation_facts),
