@@ -107,8 +107,6 @@ struct status_board
 	model_key **keys;			/* interned keys, open addressing */
 	size_t		keys_cap;
 	size_t		n_keys;
-	double	   *poll_last;		/* scratch of models_record: per entry, the total of the poll before */
-	size_t		poll_last_cap;
 	json_t	   *runbook_journals;	/* journal_view_json(), or NULL */
 };
 
@@ -277,10 +275,11 @@ pool_add(model_totals *t, const char *db, const char *model, const char *op, uin
 		return false;
 	if (t->pool_len + len > t->pool_cap)
 	{
-		size_t		cap = t->pool_cap ? t->pool_cap : 256;
+		size_t		cap = t->pool_cap;
 
+		/* by an eighth, not doubled: the pool is most of a node's model memory */
 		while (cap < t->pool_len + len)
-			cap *= 2;
+			cap += cap / 8 + 256;
 		t->pool = xrealloc(t->pool, cap);
 		t->pool_cap = (uint32_t) cap;
 	}
@@ -342,7 +341,7 @@ totals_get(model_totals *t, const char *db, const char *model, const char *op, b
 		return NULL;
 	if (t->n == t->cap)
 	{
-		t->cap = t->cap ? t->cap * 2 : 16;
+		t->cap += t->cap / 8 + 16;
 		t->v = xrealloc(t->v, sizeof(model_total) * t->cap);
 	}
 	e = &t->v[t->n];
@@ -356,28 +355,74 @@ totals_get(model_totals *t, const char *db, const char *model, const char *op, b
 	return e;
 }
 
-/* drops the entries the current poll did not list: their next listing starts afresh */
+/* the index slot that holds entry i */
+static uint32_t
+totals_slot_of(const model_totals *t, uint32_t i)
+{
+	uint32_t	s;
+
+	for (s = t->v[i].hash & (t->index_cap - 1); t->index[s] != i + 1; s = (s + 1) & (t->index_cap - 1))
+		;
+	return s;
+}
+
+/* empties index slot s, moving up the entries probed past it (linear probing's deletion) */
+static void
+totals_unindex(model_totals *t, uint32_t s)
+{
+	uint32_t	mask = t->index_cap - 1;
+
+	for (uint32_t j = (s + 1) & mask; t->index[j]; j = (j + 1) & mask)
+	{
+		uint32_t	home = t->v[t->index[j] - 1].hash & mask;
+
+		/* the entry at j may move to s when its home is not within (s, j] */
+		if (((j - home) & mask) >= ((j - s) & mask))
+		{
+			t->index[s] = t->index[j];
+			s = j;
+		}
+	}
+	t->index[s] = 0;
+}
+
+/*
+ * Drops the entries the current poll did not list: their next listing
+ * starts afresh.  Each is replaced by the last entry, so that a model
+ * dropped from a poll costs two index slots' updates, not a new index.
+ */
 static void
 totals_drop_unlisted(model_totals *t)
 {
-	uint32_t	keep = 0;
+	uint32_t	i = 0;
 
-	for (uint32_t i = 0; i < t->n; i++)
+	while (i < t->n)
 	{
+		uint32_t	last = t->n - 1;
+
 		if (t->v[i].listed == t->parity)
-			t->v[keep++] = t->v[i];
-		else
-			t->pool_live -= (uint32_t) strlen(t->pool + t->v[i].text) + 1;
+		{
+			i++;
+			continue;
+		}
+		t->pool_live -= (uint32_t) strlen(t->pool + t->v[i].text) + 1;
+		totals_unindex(t, totals_slot_of(t, i));
+		if (i != last)
+		{
+			t->index[totals_slot_of(t, last)] = i + 1;
+			t->v[i] = t->v[last];
+		}
+		t->n--;
 	}
-	t->n = keep;
+	if (t->pool_len - t->pool_live > t->pool_live && t->pool_len > 4096)
+		pool_compact(t);
+	/* a node that lost most of its models: arrays for those left */
 	if (t->cap > 64 && t->n < t->cap / 4)
 	{
 		t->cap = t->n * 2 > 16 ? t->n * 2 : 16;
 		t->v = xrealloc(t->v, sizeof(model_total) * t->cap);
+		totals_reindex(t, 0);
 	}
-	if (t->pool_len - t->pool_live > t->pool_live && t->pool_len > 4096)
-		pool_compact(t);
-	totals_reindex(t, 0);
 }
 
 int
@@ -406,7 +451,6 @@ status_board_free(status_board *b)
 	for (size_t i = 0; i < b->keys_cap; i++)
 		free(b->keys[i]);
 	free(b->keys);
-	free(b->poll_last);
 	json_decref(b->runbook_journals);
 	free(b->nodes);
 	free(b->lags);
@@ -764,11 +808,9 @@ models_record(status_board *b, board_node *bn, const OdooRetailGuard__Snapshot *
 	uint64_t	node_hash = fnv_byte(fnv_text(FNV_BASIS, bn->name), '\x1f');
 	uint32_t	listed = 0;
 
-	if (b->poll_last_cap < (size_t) t->n + s->n_models)
-	{
-		b->poll_last_cap = (size_t) t->n + s->n_models;
-		b->poll_last = xrealloc(b->poll_last, sizeof(double) * b->poll_last_cap);
-	}
+	/* per entry, the total the poll before kept (the base of duplicates too) */
+	double	   *poll_last = xmalloc(sizeof(double) * ((size_t) t->n + s->n_models + 1));
+
 	t->parity = !t->parity;
 	for (size_t i = 0; i < s->n_models; i++)
 	{
@@ -782,7 +824,7 @@ models_record(status_board *b, board_node *bn, const OdooRetailGuard__Snapshot *
 		e = totals_get(t, key_part(m->database), m->model, key_part(m->operation), node_utf8);
 		if (!e)
 			continue;
-		last = &b->poll_last[e - t->v];
+		last = &poll_last[e - t->v];
 		if (e->listed != t->parity)
 		{
 			/* first listed by this poll: what the poll before kept becomes the base */
@@ -803,6 +845,7 @@ models_record(status_board *b, board_node *bn, const OdooRetailGuard__Snapshot *
 		if (grown > 0)
 			point_add(b, bn->name, node_len, node_hash, t->pool + e->text, now_us, grown);
 	}
+	free(poll_last);
 	/* models gone from the snapshot: their next listing starts afresh */
 	if (listed < t->n)
 		totals_drop_unlisted(t);
