@@ -8,16 +8,20 @@
  * test (make test does not run it), but the run fails when the two
  * builds' status documents differ.
  *
- * The node polls every 10 s.  Models 0-199 grow at every poll, 70 of the
- * other 800 in turn at each (about 270 per poll), and one model a poll is
- * missing from the snapshot (listed again at the next).
+ * The node polls every 10 s and about 270 of its models grow per poll:
+ * "rotating", models 0-199 at every poll and 70 of the other 800 in turn
+ * (every model grows within the window: a key and points for each);
+ * "steady", the same 270 at every poll.  One model a poll is missing from
+ * the snapshot (listed again at the next).
  *
- *   bench_status_mem     prints: heap bytes, points kept, hash of the documents
+ *   bench_status_mem rotating|steady
+ *       prints: heap bytes, points kept, hash of the documents
  */
 #include "export/status_json.h"
 #include "common/config.h"
 
 #include <malloc.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,14 +59,14 @@ make_models(void)
 
 /* the models this poll lists, their totals grown */
 static size_t
-next_poll(int p)
+next_poll(int p, bool steady)
 {
 	size_t		n = 0;
 
 	for (int i = 0; i < N_MODELS; i++)
 	{
-		if (i < 200 || (i - 200 + 800 - (70 * p) % 800) % 800 < 70)
-			ms[i].total_ms += 0.25 + (i * 7 + p) % 13 * 1.5;
+		if (steady ? i < 270 : i < 200 || (i - 200 + 800 - (70 * p) % 800) % 800 < 70)
+			ms[i].total_ms += i < 200 ? 0.25 + (i * 7 + p) % 13 * 1.5 : 40 + i % 17 * 7.3;
 		if (i != (p * 37) % N_MODELS)
 			listed[n++] = &ms[i];
 	}
@@ -96,8 +100,9 @@ measured_poll(status_board *b, const node_observation *obs, const OdooRetailGuar
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
+	bool		steady = argc > 1 && !strcmp(argv[1], "steady");
 	OdooRetailGuard__Snapshot snap = ODOO_RETAIL_GUARD__SNAPSHOT__INIT;
 	node_observation obs = {.reachable = true, .max_connections = 100, .connections = 7};
 	uint64_t	doc_hash = 14695981039346656037ULL;
@@ -113,7 +118,7 @@ main(void)
 	{
 		int64_t		t = T0 + S(INTERVAL_S * (p + 1));
 
-		snap.n_models = next_poll(p);
+		snap.n_models = next_poll(p, steady);
 		if (p < WARM_POLLS)
 			status_board_node(b, "store0042", "c1", &obs, "", &snap, t);
 		else
@@ -123,11 +128,14 @@ main(void)
 			char	   *text = status_board_json(b, NULL, t);
 
 			doc_hash = fnv(doc_hash, text);
+			if (getenv("BENCH_DOC") && p == POLLS - 1)
+				puts(text);
 			free(text);
 		}
 	}
 	held = heap_bytes() - before;
-	printf("heap held for one node of %d models after %d polls: %zu bytes\n", N_MODELS, POLLS, held);
+	printf("heap held for one node of %d models after %d polls (%s): %zu bytes\n", N_MODELS, POLLS,
+		   steady ? "steady" : "rotating", held);
 	printf("model points kept: %d\n", status_board_model_points(b));
 	printf("status documents hash: %016llx\n", (unsigned long long) doc_hash);
 	printf("measured polls: %d\n", POLLS - WARM_POLLS);
