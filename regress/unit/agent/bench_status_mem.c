@@ -107,11 +107,18 @@ main(int argc, char **argv)
 	node_observation obs = {.reachable = true, .max_connections = 100, .connections = 7};
 	uint64_t	doc_hash = 14695981039346656037ULL;
 	size_t		before,
+				base,
 				held;
 	status_board *b;
 
 	make_models();
 	snap.models = listed;
+	/* what the board holds for the node without models: its document */
+	before = heap_bytes();
+	b = status_board_new();
+	status_board_node(b, "store0042", "c1", &obs, "", &snap, T0);
+	base = heap_bytes() - before;
+	status_board_free(b);
 	before = heap_bytes();
 	b = status_board_new();
 	for (int p = 0; p < POLLS; p++)
@@ -136,6 +143,7 @@ main(int argc, char **argv)
 	held = heap_bytes() - before;
 	printf("heap held for one node of %d models after %d polls (%s): %zu bytes\n", N_MODELS, POLLS,
 		   steady ? "steady" : "rotating", held);
+	printf("of which the model state: %zu bytes\n", held - base);
 	printf("model points kept: %d\n", status_board_model_points(b));
 	printf("status documents hash: %016llx\n", (unsigned long long) doc_hash);
 	printf("measured polls: %d\n", POLLS - WARM_POLLS);
