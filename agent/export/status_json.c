@@ -120,13 +120,24 @@ status_board_new(void)
 #define FNV_BASIS 14695981039346656037ULL
 #define FNV_PRIME 1099511628211ULL
 
-/* FNV-1a of s continued from h */
+/* FNV-1a of s continued from h; *len: strlen(s) */
+static uint64_t
+fnv_text_len(uint64_t h, const char *s, size_t *len)
+{
+	const char *c = s;
+
+	for (; *c; c++)
+		h = (h ^ (unsigned char) *c) * FNV_PRIME;
+	*len = (size_t) (c - s);
+	return h;
+}
+
 static uint64_t
 fnv_text(uint64_t h, const char *s)
 {
-	for (; *s; s++)
-		h = (h ^ (unsigned char) *s) * FNV_PRIME;
-	return h;
+	size_t		len;
+
+	return fnv_text_len(h, s, &len);
 }
 
 static uint64_t
@@ -142,34 +153,48 @@ key_part(const char *s)
 	return s ? s : "(null)";
 }
 
-/* the hash of "db \x1f model \x1f op", without building it */
-static uint32_t
-parts_hash(const char *db, const char *model, const char *op)
+/*
+ * A model's name as a snapshot lists it: database, model, operation,
+ * their lengths and the hash of "database \x1f model \x1f operation",
+ * without building that text.
+ */
+typedef struct model_name
 {
-	uint64_t	h = fnv_text(FNV_BASIS, db);
+	const char *part[3];
+	size_t		len[3];
+	uint32_t	hash;
+} model_name;
 
-	h = fnv_text(fnv_byte(h, '\x1f'), model);
-	h = fnv_text(fnv_byte(h, '\x1f'), op);
-	return (uint32_t) (h ^ (h >> 32));
+static void
+name_of(model_name *nm, const char *db, const char *model, const char *op)
+{
+	uint64_t	h = FNV_BASIS;
+
+	nm->part[0] = db;
+	nm->part[1] = model;
+	nm->part[2] = op;
+	for (int i = 0; i < 3; i++)
+	{
+		if (i > 0)
+			h = fnv_byte(h, '\x1f');
+		h = fnv_text_len(h, nm->part[i], &nm->len[i]);
+	}
+	nm->hash = (uint32_t) (h ^ (h >> 32));
 }
 
 /*
- * Whether text is "db \x1f model \x1f op", without building it: the same
- * text from other parts (a part holding \x1f) is the same model, as it
- * was when the key was the joined text.
+ * Whether text is the name's "database \x1f model \x1f operation": the
+ * same text from other parts (a part holding \x1f) is the same model, as
+ * it was when the key was the joined text.
  */
 static bool
-text_is_parts(const char *text, const char *db, const char *model, const char *op)
+text_is_name(const char *text, const model_name *nm)
 {
-	const char *parts[3] = {db, model, op};
-
 	for (int i = 0; i < 3; i++)
 	{
-		size_t		len = strlen(parts[i]);
-
-		if (strncmp(text, parts[i], len))
+		if (strncmp(text, nm->part[i], nm->len[i]))
 			return false;
-		text += len;
+		text += nm->len[i];
 		if (i < 2 && *text++ != '\x1f')
 			return false;
 	}
@@ -261,14 +286,11 @@ totals_reindex(model_totals *t, uint32_t more)
 	}
 }
 
-/* appends "db \x1f model \x1f op" to the node's pool; false when it is full */
+/* appends the name's text to the node's pool; false when it is full */
 static bool
-pool_add(model_totals *t, const char *db, const char *model, const char *op, uint32_t *at)
+pool_add(model_totals *t, const model_name *nm, uint32_t *at)
 {
-	size_t		dl = strlen(db),
-				ml = strlen(model),
-				ol = strlen(op),
-				len = dl + ml + ol + 3;
+	size_t		len = nm->len[0] + nm->len[1] + nm->len[2] + 3;
 	char	   *p;
 
 	if (len > TEXT_POOL_MAX - t->pool_len)
@@ -284,11 +306,12 @@ pool_add(model_totals *t, const char *db, const char *model, const char *op, uin
 		t->pool_cap = (uint32_t) cap;
 	}
 	p = t->pool + t->pool_len;
-	memcpy(p, db, dl);
-	p[dl] = '\x1f';
-	memcpy(p + dl + 1, model, ml);
-	p[dl + 1 + ml] = '\x1f';
-	memcpy(p + dl + ml + 2, op, ol + 1);
+	for (int i = 0; i < 3; i++)
+	{
+		memcpy(p, nm->part[i], nm->len[i]);
+		p += nm->len[i];
+		*p++ = i < 2 ? '\x1f' : '\0';
+	}
 	*at = t->pool_len;
 	t->pool_len += (uint32_t) len;
 	t->pool_live += (uint32_t) len;
@@ -322,9 +345,9 @@ pool_compact(model_totals *t)
  * UTF-8.
  */
 static model_total *
-totals_get(model_totals *t, const char *db, const char *model, const char *op, bool node_utf8)
+totals_get(model_totals *t, const model_name *nm, bool node_utf8)
 {
-	uint32_t	hash = parts_hash(db, model, op);
+	uint32_t	hash = nm->hash;
 	uint32_t	s,
 				at;
 	model_total *e;
@@ -334,10 +357,10 @@ totals_get(model_totals *t, const char *db, const char *model, const char *op, b
 	for (s = hash & (t->index_cap - 1); t->index[s]; s = (s + 1) & (t->index_cap - 1))
 	{
 		e = &t->v[t->index[s] - 1];
-		if (e->hash == hash && text_is_parts(t->pool + e->text, db, model, op))
+		if (e->hash == hash && text_is_name(t->pool + e->text, nm))
 			return e;
 	}
-	if (!pool_add(t, db, model, op, &at))
+	if (!pool_add(t, nm, &at))
 		return NULL;
 	if (t->n == t->cap)
 	{
@@ -742,10 +765,9 @@ points_prune(status_board *b, int64_t now_us)
  */
 static void
 point_add(status_board *b, const char *node, size_t node_len, uint64_t node_hash, const char *rest,
-		  int64_t t_us, double ms)
+		  size_t rest_len, int64_t t_us, double ms)
 {
 	const int64_t bucket_us = (int64_t) STATUS_MODEL_BUCKET_S * 1000000;
-	size_t		rest_len = strlen(rest);
 	uint64_t	hash = fnv_text(node_hash, rest);
 	model_key **slot;
 	model_key  *k;
@@ -815,13 +837,15 @@ models_record(status_board *b, board_node *bn, const OdooRetailGuard__Snapshot *
 	for (size_t i = 0; i < s->n_models; i++)
 	{
 		const OdooRetailGuard__ModelStat *m = s->models[i];
+		model_name	nm;
 		model_total *e;
 		double	   *last;
 		double		grown;
 
 		if (!m->model || !*m->model)
 			continue;
-		e = totals_get(t, key_part(m->database), m->model, key_part(m->operation), node_utf8);
+		name_of(&nm, key_part(m->database), m->model, key_part(m->operation));
+		e = totals_get(t, &nm, node_utf8);
 		if (!e)
 			continue;
 		last = &poll_last[e - t->v];
@@ -843,7 +867,8 @@ models_record(status_board *b, board_node *bn, const OdooRetailGuard__Snapshot *
 			e->has_cur = true;
 		}
 		if (grown > 0)
-			point_add(b, bn->name, node_len, node_hash, t->pool + e->text, now_us, grown);
+			point_add(b, bn->name, node_len, node_hash, t->pool + e->text,
+					  nm.len[0] + nm.len[1] + nm.len[2] + 2, now_us, grown);
 	}
 	free(poll_last);
 	/* models gone from the snapshot: their next listing starts afresh */

@@ -14,7 +14,7 @@
  * "steady", the same 270 at every poll.  One model a poll is missing from
  * the snapshot (listed again at the next).
  *
- *   bench_status_mem rotating|steady
+ *   bench_status_mem rotating|steady      (BENCH_DOC set: the last document too)
  *       prints: heap bytes, points kept, hash of the documents
  */
 #include "export/status_json.h"
