@@ -77,7 +77,7 @@ typedef struct model_total
 
 typedef struct model_totals
 {
-	model_total *v;				/* dense, in the order first listed */
+	model_total *v;				/* dense: a dropped entry's place goes to the last */
 	uint32_t	n;
 	uint32_t	cap;
 	uint32_t   *index;			/* open addressing: entry + 1, 0 empty; a power of two, at most half full */
