@@ -9,6 +9,8 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,51 +26,67 @@ typedef struct lag_series
 } lag_series;
 
 /*
- * A model's key, shared by its totals entry and the points it grew in, and
- * interned by the board: one key per text, so that the top models are
- * summed by key without comparing texts.
+ * A model's growth within one STATUS_MODEL_BUCKET_S, stamped with the
+ * latest poll in it.
  */
-typedef struct model_key
-{
-	int			refs;			/* the board's table holds one */
-	int			last_point;		/* its newest point in the board's, -1: none */
-	uint64_t	hash;
-	double		sum;			/* scratch of top_models_json */
-	bool		summed;
-	char		text[];			/* node \x1f database \x1f model \x1f operation */
-} model_key;
-
 typedef struct model_point
 {
 	int64_t		t_us;
-	model_key  *key;
 	double		ms;
 } model_point;
 
 /*
- * A model's total_ms as the node's polls list it.  Updated in place: the
- * node's 1,000 models would otherwise be a new key string and a new JSON
- * object entry each per poll.  An entry not listed by a poll is dropped at
- * its end, so an entry found at the start of a poll was in the one before.
+ * A model that grew within the window, board-wide, with its points.  Its
+ * text is "node \x1f database \x1f model \x1f operation", interned by the
+ * board: one key per text, so that the top models are summed per key
+ * without comparing texts.  A key lives as long as it has points: made
+ * when the model first grows, freed when its last point leaves the window
+ * (a model that does not grow costs the board no key).  The points follow
+ * the text in the same block, oldest added first, one allocation resized
+ * by a point at a time: 16 bytes a point, no pointer back to the key.
+ */
+typedef struct model_key
+{
+	uint64_t	hash;
+	uint32_t	len;			/* of text */
+	uint32_t	n_points;		/* at least one */
+	char		text[];			/* then the points, aligned */
+} model_key;
+
+/*
+ * A model's total_ms as the node's polls list it, 16 bytes in the node's
+ * dense array.  It names its model by "database \x1f model \x1f operation"
+ * in the node's text pool (the node is the board_node), compared with the
+ * snapshot's parts without building a key.  Updated in place; an entry not
+ * listed by a poll is dropped at its end, so an entry found at the start
+ * of a poll was listed by the one before.
  */
 typedef struct model_total
 {
-	model_key  *key;			/* NULL: an empty slot */
-	uint64_t	hash;
-	uint64_t	seen;			/* the poll that last listed it */
-	double		last;			/* total_ms kept at the poll before */
 	double		cur;			/* total_ms kept at the poll that last listed it */
-	bool		had_last;		/* last holds a value: growth is measured from it */
-	bool		has_cur;
-	bool		key_utf8;		/* the key is valid UTF-8: only then is a total kept */
+	uint32_t	hash;			/* of the text */
+	unsigned int text:28;		/* offset in the node's text pool */
+	unsigned int listed:1;		/* the current poll's parity: listed by it */
+	unsigned int has_cur:1;
+	unsigned int had_last:1;	/* the poll before kept a total: growth is measured from it */
+	unsigned int key_utf8:1;	/* node and text valid UTF-8: only then is a total kept */
 } model_total;
+
+/* the text pool's bound (model_total.text); the extension's names are far shorter */
+#define TEXT_POOL_MAX ((uint32_t) 1 << 28)
 
 typedef struct model_totals
 {
-	model_total *slots;			/* open addressing, a power of two of them */
-	size_t		cap;
-	size_t		n;
-	uint64_t	poll;
+	model_total *v;				/* dense: a dropped entry's place goes to the last */
+	uint32_t	n;
+	uint32_t	cap;
+	uint32_t   *index;			/* open addressing: entry + 1, 0 empty; a power of two, at most half full */
+	uint32_t	index_cap;
+	char	   *pool;			/* the entries' texts, each '\0'-ended */
+	uint32_t	pool_len;
+	uint32_t	pool_cap;
+	uint32_t	pool_live;		/* bytes of texts still named by an entry */
+	unsigned int parity;		/* the current poll's */
 } model_totals;
 
 typedef struct board_node
@@ -84,9 +102,7 @@ struct status_board
 	int			n_nodes;
 	lag_series *lags;
 	int			n_lags;
-	model_point *points;
-	int			n_points;
-	int			cap_points;
+	int			n_points;		/* in all keys */
 	int64_t		oldest_point_us;	/* no point is older (when n_points > 0) */
 	model_key **keys;			/* interned keys, open addressing */
 	size_t		keys_cap;
@@ -94,173 +110,342 @@ struct status_board
 	json_t	   *runbook_journals;	/* journal_view_json(), or NULL */
 };
 
+
 status_board *
 status_board_new(void)
 {
 	return xcalloc(1, sizeof(status_board));
 }
 
-static uint64_t
-key_hash(const char *text, size_t len)
-{
-	uint64_t	h = 14695981039346656037ULL;	/* FNV-1a */
+#define FNV_BASIS 14695981039346656037ULL
+#define FNV_PRIME 1099511628211ULL
 
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char) text[i]) * 1099511628211ULL;
+/* FNV-1a of s continued from h; *len: strlen(s) */
+static uint64_t
+fnv_text_len(uint64_t h, const char *s, size_t *len)
+{
+	const char *c = s;
+
+	for (; *c; c++)
+		h = (h ^ (unsigned char) *c) * FNV_PRIME;
+	*len = (size_t) (c - s);
 	return h;
 }
 
-static model_key **
-key_slot(model_key **slots, size_t cap, uint64_t hash, const char *text)
+static uint64_t
+fnv_text(uint64_t h, const char *s)
 {
-	for (size_t i = hash & (cap - 1);; i = (i + 1) & (cap - 1))
-		if (!slots[i] || (slots[i]->hash == hash && !strcmp(slots[i]->text, text)))
-			return &slots[i];
+	size_t		len;
+
+	return fnv_text_len(h, s, &len);
 }
 
-static void key_unref(model_key *k);
+static uint64_t
+fnv_byte(uint64_t h, char c)
+{
+	return (h ^ (unsigned char) c) * FNV_PRIME;
+}
+
+/* a part of a model's name as its key text shows it */
+static const char *
+key_part(const char *s)
+{
+	return s ? s : "(null)";
+}
 
 /*
- * Rebuilds the board's key table: keys only the table still holds (no
- * totals entry, no point) are freed, and the table is sized for those left
- * plus more.
+ * A model's name as a snapshot lists it: database, model, operation,
+ * their lengths and the hash of "database \x1f model \x1f operation",
+ * without building that text.
  */
+typedef struct model_name
+{
+	const char *part[3];
+	size_t		len[3];
+	uint32_t	hash;
+} model_name;
+
+static void
+name_of(model_name *nm, const char *db, const char *model, const char *op)
+{
+	uint64_t	h = FNV_BASIS;
+
+	nm->part[0] = db;
+	nm->part[1] = model;
+	nm->part[2] = op;
+	for (int i = 0; i < 3; i++)
+	{
+		if (i > 0)
+			h = fnv_byte(h, '\x1f');
+		h = fnv_text_len(h, nm->part[i], &nm->len[i]);
+	}
+	nm->hash = (uint32_t) (h ^ (h >> 32));
+}
+
+/*
+ * Whether text is the name's "database \x1f model \x1f operation": the
+ * same text from other parts (a part holding \x1f) is the same model, as
+ * it was when the key was the joined text.
+ */
+static bool
+text_is_name(const char *text, const model_name *nm)
+{
+	for (int i = 0; i < 3; i++)
+	{
+		if (strncmp(text, nm->part[i], nm->len[i]))
+			return false;
+		text += nm->len[i];
+		if (i < 2 && *text++ != '\x1f')
+			return false;
+	}
+	return *text == '\0';
+}
+
+static size_t
+key_points_offset(uint32_t len)
+{
+	size_t		at = offsetof(model_key, text) + (size_t) len + 1;
+	size_t		align = _Alignof(model_point);
+
+	return (at + align - 1) / align * align;
+}
+
+static size_t
+key_size(uint32_t len, uint32_t n_points)
+{
+	return key_points_offset(len) + sizeof(model_point) * n_points;
+}
+
+static model_point *
+key_points(const model_key *k)
+{
+	return (model_point *) ((uintptr_t) k + key_points_offset(k->len));
+}
+
+/* whether k's text is "node \x1f rest" */
+static bool
+key_is(const model_key *k, const char *node, size_t node_len, const char *rest, size_t rest_len)
+{
+	return k->len == node_len + 1 + rest_len && !memcmp(k->text, node, node_len) &&
+		k->text[node_len] == '\x1f' && !memcmp(k->text + node_len + 1, rest, rest_len);
+}
+
+/* rebuilds the board's key table for the keys held plus more */
 static void
 keys_rebuild(status_board *b, size_t more)
 {
-	size_t		live = 0,
-				cap = 64;
+	size_t		cap = 64;
 	model_key **slots;
 
-	for (size_t i = 0; i < b->keys_cap; i++)
-		if (b->keys[i] && b->keys[i]->refs > 1)
-			live++;
-	while (cap < (live + more) * 2)
+	while (cap < (b->n_keys + more) * 2)
 		cap *= 2;
 	slots = xcalloc(cap, sizeof(model_key *));
 	for (size_t i = 0; i < b->keys_cap; i++)
 	{
 		model_key  *k = b->keys[i];
+		size_t		s;
 
 		if (!k)
 			continue;
-		if (k->refs > 1)
-			*key_slot(slots, cap, k->hash, k->text) = k;
-		else
-			key_unref(k);
+		for (s = k->hash & (cap - 1); slots[s]; s = (s + 1) & (cap - 1))
+			;
+		slots[s] = k;
 	}
 	free(b->keys);
 	b->keys = slots;
 	b->keys_cap = cap;
-	b->n_keys = live;
-}
-
-/* the board's key for text, with a reference for the caller */
-static model_key *
-key_intern(status_board *b, const char *text, size_t len, uint64_t hash)
-{
-	model_key **slot;
-	model_key  *k;
-
-	if ((b->n_keys + 1) * 2 > b->keys_cap)
-		keys_rebuild(b, b->n_keys + 1);
-	slot = key_slot(b->keys, b->keys_cap, hash, text);
-	if (!*slot)
-	{
-		k = xmalloc(sizeof(model_key) + len + 1);
-		k->refs = 1;			/* the table's */
-		k->last_point = -1;
-		k->hash = hash;
-		k->summed = false;
-		memcpy(k->text, text, len);
-		k->text[len] = '\0';
-		*slot = k;
-		b->n_keys++;
-	}
-	(*slot)->refs++;
-	return *slot;
-}
-
-static void
-key_unref(model_key *k)
-{
-	if (k && --k->refs == 0)
-		free(k);
-}
-
-static void
-point_free(model_point *p)
-{
-	key_unref(p->key);
 }
 
 static void
 totals_free(model_totals *t)
 {
-	for (size_t i = 0; i < t->cap; i++)
-		key_unref(t->slots[i].key);
-	free(t->slots);
+	free(t->v);
+	free(t->index);
+	free(t->pool);
 	memset(t, 0, sizeof(*t));
 }
 
-static model_total *
-totals_slot(model_total *slots, size_t cap, uint64_t hash, const char *text)
-{
-	for (size_t i = hash & (cap - 1);; i = (i + 1) & (cap - 1))
-		if (!slots[i].key || (slots[i].hash == hash && !strcmp(slots[i].key->text, text)))
-			return &slots[i];
-}
-
-/* rebuilds the table with room for want entries, keeping those the current poll listed when seen_only */
+/* rebuilds the node's index for the entries held plus more */
 static void
-totals_rehash(model_totals *t, size_t want, bool seen_only)
+totals_reindex(model_totals *t, uint32_t more)
 {
-	size_t		cap = 16;
-	model_total *slots;
+	uint32_t	cap = 16;
 
-	while (cap < want * 2)
+	while (cap < ((size_t) t->n + more) * 2)
 		cap *= 2;
-	slots = xcalloc(cap, sizeof(model_total));
-	t->n = 0;
-	for (size_t i = 0; i < t->cap; i++)
+	free(t->index);
+	t->index = xcalloc(cap, sizeof(uint32_t));
+	t->index_cap = cap;
+	for (uint32_t i = 0; i < t->n; i++)
 	{
-		model_total *e = &t->slots[i];
+		uint32_t	s;
 
-		if (!e->key)
-			continue;
-		if (seen_only && e->seen != t->poll)
-		{
-			key_unref(e->key);
-			continue;
-		}
-		*totals_slot(slots, cap, e->hash, e->key->text) = *e;
-		t->n++;
+		for (s = t->v[i].hash & (cap - 1); t->index[s]; s = (s + 1) & (cap - 1))
+			;
+		t->index[s] = i + 1;
 	}
-	free(t->slots);
-	t->slots = slots;
-	t->cap = cap;
 }
 
-/* the entry of key, made (without a value) when new */
-static model_total *
-totals_get(status_board *b, model_totals *t, const char *text, size_t len)
+/* appends the name's text to the node's pool; false when it is full */
+static bool
+pool_add(model_totals *t, const model_name *nm, uint32_t *at)
 {
-	uint64_t	hash = key_hash(text, len);
+	size_t		len = nm->len[0] + nm->len[1] + nm->len[2] + 3;
+	char	   *p;
+
+	if (len > TEXT_POOL_MAX - t->pool_len)
+		return false;
+	if (t->pool_len + len > t->pool_cap)
+	{
+		size_t		cap = t->pool_cap;
+
+		/* by an eighth, not doubled: the pool is most of a node's model memory */
+		while (cap < t->pool_len + len)
+			cap += cap / 8 + 256;
+		t->pool = xrealloc(t->pool, cap);
+		t->pool_cap = (uint32_t) cap;
+	}
+	p = t->pool + t->pool_len;
+	for (int i = 0; i < 3; i++)
+	{
+		memcpy(p, nm->part[i], nm->len[i]);
+		p += nm->len[i];
+		*p++ = i < 2 ? '\x1f' : '\0';
+	}
+	*at = t->pool_len;
+	t->pool_len += (uint32_t) len;
+	t->pool_live += (uint32_t) len;
+	return true;
+}
+
+/* the pool rewritten with only the texts the entries name */
+static void
+pool_compact(model_totals *t)
+{
+	char	   *pool = xmalloc(t->pool_live ? t->pool_live : 1);
+	uint32_t	len = 0;
+
+	for (uint32_t i = 0; i < t->n; i++)
+	{
+		const char *text = t->pool + t->v[i].text;
+		size_t		l = strlen(text) + 1;
+
+		memcpy(pool + len, text, l);
+		t->v[i].text = len;
+		len += (uint32_t) l;
+	}
+	free(t->pool);
+	t->pool = pool;
+	t->pool_len = t->pool_cap = t->pool_live = len;
+}
+
+/*
+ * The node's entry of the model, made (without a value) when new; NULL
+ * when the node's text pool is full.  node_utf8: the node's name is valid
+ * UTF-8.
+ */
+static model_total *
+totals_get(model_totals *t, const model_name *nm, bool node_utf8)
+{
+	uint32_t	hash = nm->hash;
+	uint32_t	s,
+				at;
 	model_total *e;
 
-	if ((t->n + 1) * 2 > t->cap)
-		totals_rehash(t, t->n + 1, false);
-	e = totals_slot(t->slots, t->cap, hash, text);
-	if (!e->key)
+	if (((size_t) t->n + 1) * 2 > t->index_cap)
+		totals_reindex(t, 1);
+	for (s = hash & (t->index_cap - 1); t->index[s]; s = (s + 1) & (t->index_cap - 1))
 	{
-		memset(e, 0, sizeof(*e));
-		e->key = key_intern(b, text, len, hash);
-		e->key_utf8 = utf8_valid(text);
-		e->hash = hash;
-		e->seen = t->poll - 1;
-		t->n++;
+		e = &t->v[t->index[s] - 1];
+		if (e->hash == hash && text_is_name(t->pool + e->text, nm))
+			return e;
 	}
+	if (!pool_add(t, nm, &at))
+		return NULL;
+	if (t->n == t->cap)
+	{
+		t->cap += t->cap / 8 + 16;
+		t->v = xrealloc(t->v, sizeof(model_total) * t->cap);
+	}
+	e = &t->v[t->n];
+	memset(e, 0, sizeof(*e));
+	e->hash = hash;
+	e->text = at;
+	e->listed = !t->parity;
+	/* as the joined key "node \x1f text" would be: \x1f is one byte of UTF-8 */
+	e->key_utf8 = node_utf8 && utf8_valid(t->pool + at);
+	t->index[s] = ++t->n;
 	return e;
+}
+
+/* the index slot that holds entry i */
+static uint32_t
+totals_slot_of(const model_totals *t, uint32_t i)
+{
+	uint32_t	s;
+
+	for (s = t->v[i].hash & (t->index_cap - 1); t->index[s] != i + 1; s = (s + 1) & (t->index_cap - 1))
+		;
+	return s;
+}
+
+/* empties index slot s, moving up the entries probed past it (linear probing's deletion) */
+static void
+totals_unindex(model_totals *t, uint32_t s)
+{
+	uint32_t	mask = t->index_cap - 1;
+
+	for (uint32_t j = (s + 1) & mask; t->index[j]; j = (j + 1) & mask)
+	{
+		uint32_t	home = t->v[t->index[j] - 1].hash & mask;
+
+		/* the entry at j may move to s when its home is not within (s, j] */
+		if (((j - home) & mask) >= ((j - s) & mask))
+		{
+			t->index[s] = t->index[j];
+			s = j;
+		}
+	}
+	t->index[s] = 0;
+}
+
+/*
+ * Drops the entries the current poll did not list: their next listing
+ * starts afresh.  Each is replaced by the last entry, so that a model
+ * dropped from a poll costs two index slots' updates, not a new index.
+ */
+static void
+totals_drop_unlisted(model_totals *t)
+{
+	uint32_t	i = 0;
+
+	while (i < t->n)
+	{
+		uint32_t	last = t->n - 1;
+
+		if (t->v[i].listed == t->parity)
+		{
+			i++;
+			continue;
+		}
+		t->pool_live -= (uint32_t) strlen(t->pool + t->v[i].text) + 1;
+		totals_unindex(t, totals_slot_of(t, i));
+		if (i != last)
+		{
+			t->index[totals_slot_of(t, last)] = i + 1;
+			t->v[i] = t->v[last];
+		}
+		t->n--;
+	}
+	if (t->pool_len - t->pool_live > t->pool_live && t->pool_len > 4096)
+		pool_compact(t);
+	/* a node that lost most of its models: arrays for those left */
+	if (t->cap > 64 && t->n < t->cap / 4)
+	{
+		t->cap = t->n * 2 > 16 ? t->n * 2 : 16;
+		t->v = xrealloc(t->v, sizeof(model_total) * t->cap);
+		totals_reindex(t, 0);
+	}
 }
 
 int
@@ -286,15 +471,12 @@ status_board_free(status_board *b)
 		free(b->lags[i].primary);
 		free(b->lags[i].standby);
 	}
-	for (int i = 0; i < b->n_points; i++)
-		point_free(&b->points[i]);
 	for (size_t i = 0; i < b->keys_cap; i++)
-		key_unref(b->keys[i]);
+		free(b->keys[i]);
 	free(b->keys);
 	json_decref(b->runbook_journals);
 	free(b->nodes);
 	free(b->lags);
-	free(b->points);
 	free(b);
 }
 
@@ -525,86 +707,108 @@ lag_add(lag_series *l, int64_t t_us, double bytes)
 }
 
 /*
- * Drops model points older than the window.  Not on every poll: each
- * would walk every node's points (hundreds of nodes, hundreds of points
- * each per poll), but once the oldest is a quarter of the window past it.
- * top_models_json skips the points out of the window meanwhile.
+ * Drops model points older than the window, and the keys left without
+ * any.  Not on every poll: each would walk every key (hundreds of nodes,
+ * hundreds of keys each), but once the oldest is a quarter of the window
+ * past it.  top_models_json skips the points out of the window meanwhile.
  */
 static void
 points_prune(status_board *b, int64_t now_us)
 {
 	const int64_t window_us = (int64_t) STATUS_MODEL_WINDOW_S * 1000000;
-	int			keep = 0;
+	bool		first = true;
 
 	if (b->n_points == 0 || now_us - b->oldest_point_us <= window_us + window_us / 4)
 		return;
-	for (int i = 0; i < b->n_points; i++)
+	b->n_points = 0;
+	for (size_t i = 0; i < b->keys_cap; i++)
 	{
-		model_key  *k = b->points[i].key;
+		model_key  *k = b->keys[i];
+		model_point *p;
+		uint32_t	keep = 0;
 
-		if (now_us - b->points[i].t_us > window_us)
+		if (!k)
+			continue;
+		p = key_points(k);
+		for (uint32_t j = 0; j < k->n_points; j++)
 		{
-			/* a key's points are in time order: its newest goes last */
-			if (k->last_point == i)
-				k->last_point = -1;
-			point_free(&b->points[i]);
+			if (now_us - p[j].t_us > window_us)
+				continue;
+			if (first || p[j].t_us < b->oldest_point_us)
+				b->oldest_point_us = p[j].t_us;
+			first = false;
+			p[keep++] = p[j];
 		}
-		else
+		b->n_points += (int) keep;
+		if (keep == 0)
 		{
-			if (keep == 0 || b->points[i].t_us < b->oldest_point_us)
-				b->oldest_point_us = b->points[i].t_us;
-			k->last_point = keep;
-			b->points[keep++] = b->points[i];
+			free(k);
+			b->keys[i] = NULL;
+			b->n_keys--;
+		}
+		else if (keep < k->n_points)
+		{
+			k->n_points = keep;
+			b->keys[i] = xrealloc(k, key_size(k->len, keep));
 		}
 	}
-	b->n_points = keep;
-	/* and the keys of models no longer listed nor in the window */
 	keys_rebuild(b, 0);
 }
 
 /*
- * A model's growth within one STATUS_MODEL_BUCKET_S goes into one point,
- * stamped with the latest poll in it: the points kept are bounded by
- * models x buckets per window, not models x polls (at a 1 s interval and
- * 500 nodes, hundreds of millions of points).
+ * Adds ms of growth at t_us to the key "node \x1f rest", made when it has
+ * none (node_hash: of "node \x1f").  A model's growth within one
+ * STATUS_MODEL_BUCKET_S goes into one point, stamped with the latest poll
+ * in it: the points kept are bounded by models x buckets per window, not
+ * models x polls (at a 1 s interval and 500 nodes, hundreds of millions
+ * of points).
  */
 static void
-point_add(status_board *b, int64_t t_us, model_key *key, double ms)
+point_add(status_board *b, const char *node, size_t node_len, uint64_t node_hash, const char *rest,
+		  size_t rest_len, int64_t t_us, double ms)
 {
 	const int64_t bucket_us = (int64_t) STATUS_MODEL_BUCKET_S * 1000000;
+	uint64_t	hash = fnv_text(node_hash, rest);
+	model_key **slot;
+	model_key  *k;
+	model_point *p;
 
-	if (key->last_point >= 0)
+	if ((b->n_keys + 1) * 2 > b->keys_cap)
+		keys_rebuild(b, b->n_keys + 1);
+	for (slot = &b->keys[hash & (b->keys_cap - 1)];
+		 *slot && !((*slot)->hash == hash && key_is(*slot, node, node_len, rest, rest_len));
+		 slot = &b->keys[(size_t) (slot - b->keys + 1) & (b->keys_cap - 1)])
+		;
+	k = *slot;
+	if (k)
 	{
-		model_point *p = &b->points[key->last_point];
-
+		p = &key_points(k)[k->n_points - 1];
 		if (p->t_us / bucket_us == t_us / bucket_us && t_us >= p->t_us)
 		{
 			p->t_us = t_us;
 			p->ms += ms;
 			return;
 		}
+		k = xrealloc(k, key_size(k->len, k->n_points + 1));
 	}
-	if (b->n_points == b->cap_points)
+	else
 	{
-		b->cap_points = b->cap_points ? b->cap_points * 2 : 256;
-		b->points = xrealloc(b->points, sizeof(model_point) * (size_t) b->cap_points);
+		k = xmalloc(key_size((uint32_t) (node_len + 1 + rest_len), 1));
+		k->hash = hash;
+		k->len = (uint32_t) (node_len + 1 + rest_len);
+		k->n_points = 0;
+		memcpy(k->text, node, node_len);
+		k->text[node_len] = '\x1f';
+		memcpy(k->text + node_len + 1, rest, rest_len + 1);
+		b->n_keys++;
 	}
+	*slot = k;
 	if (b->n_points == 0 || t_us < b->oldest_point_us)
 		b->oldest_point_us = t_us;
-	key->refs++;
-	key->last_point = b->n_points;
-	b->points[b->n_points].t_us = t_us;
-	b->points[b->n_points].key = key;
-	b->points[b->n_points].ms = ms;
+	p = &key_points(k)[k->n_points++];
+	p->t_us = t_us;
+	p->ms = ms;
 	b->n_points++;
-}
-
-static void
-key_part(strbuf *sb, const char *s, bool last)
-{
-	sb_append(sb, s ? s : "(null)");
-	if (!last)
-		sb_appendc(sb, '\x1f');
 }
 
 /*
@@ -613,41 +817,48 @@ key_part(strbuf *sb, const char *s, bool last)
  * one (a reset counter counts from zero).  A model's growth is measured
  * from the total the previous poll kept for it (the last of duplicates);
  * a total that is not finite, or a key that is not UTF-8, is not kept (as
- * when the totals were a JSON object).
+ * when the totals were a JSON object).  No key text is built per model:
+ * the parts are hashed and compared as they are, and the board's key is
+ * looked up only for a model that grew.
  */
 static void
 models_record(status_board *b, board_node *bn, const OdooRetailGuard__Snapshot *s, int64_t now_us)
 {
 	model_totals *t = &bn->totals;
-	strbuf		key;
-	size_t		listed = 0;
+	bool		node_utf8 = utf8_valid(bn->name);
+	size_t		node_len = strlen(bn->name);
+	uint64_t	node_hash = fnv_byte(fnv_text(FNV_BASIS, bn->name), '\x1f');
+	uint32_t	listed = 0;
 
-	sb_init(&key);
-	t->poll++;
+	/* per entry, the total the poll before kept (the base of duplicates too) */
+	double	   *poll_last = xmalloc(sizeof(double) * ((size_t) t->n + s->n_models + 1));
+
+	t->parity = !t->parity;
 	for (size_t i = 0; i < s->n_models; i++)
 	{
 		const OdooRetailGuard__ModelStat *m = s->models[i];
+		model_name	nm;
 		model_total *e;
+		double	   *last;
 		double		grown;
 
 		if (!m->model || !*m->model)
 			continue;
-		sb_reset(&key);
-		key_part(&key, bn->name, false);
-		key_part(&key, m->database, false);
-		key_part(&key, m->model, false);
-		key_part(&key, m->operation, true);
-		e = totals_get(b, t, key.data, key.len);
-		if (e->seen != t->poll)
+		name_of(&nm, key_part(m->database), m->model, key_part(m->operation));
+		e = totals_get(t, &nm, node_utf8);
+		if (!e)
+			continue;
+		last = &poll_last[e - t->v];
+		if (e->listed != t->parity)
 		{
 			/* first listed by this poll: what the poll before kept becomes the base */
-			e->had_last = e->seen == t->poll - 1 && e->has_cur;
-			e->last = e->cur;
+			e->had_last = e->has_cur;
+			*last = e->cur;
 			e->has_cur = false;
-			e->seen = t->poll;
+			e->listed = t->parity;
 			listed++;
 		}
-		grown = e->had_last ? m->total_ms - e->last : 0;
+		grown = e->had_last ? m->total_ms - *last : 0;
 		if (grown < 0)
 			grown = m->total_ms;
 		if (isfinite(m->total_ms) && e->key_utf8)
@@ -656,13 +867,15 @@ models_record(status_board *b, board_node *bn, const OdooRetailGuard__Snapshot *
 			e->has_cur = true;
 		}
 		if (grown > 0)
-			point_add(b, now_us, e->key, grown);
+			point_add(b, bn->name, node_len, node_hash, t->pool + e->text,
+					  nm.len[0] + nm.len[1] + nm.len[2] + 2, now_us, grown);
 	}
-	sb_free(&key);
+	free(poll_last);
 	/* models gone from the snapshot: their next listing starts afresh */
 	if (listed < t->n)
-		totals_rehash(t, listed, true);
+		totals_drop_unlisted(t);
 }
+
 
 void
 status_board_node(status_board *b, const char *name, const char *cluster,
@@ -748,14 +961,15 @@ status_board_retain(status_board *b, const char *const *names, int n)
 			b->nodes[keep++] = b->nodes[i];
 		else
 		{
+			/* its points stay until they leave the window, as its growth did happen */
 			free(b->nodes[i].name);
 			json_decref(b->nodes[i].doc);
 			totals_free(&b->nodes[i].totals);
 		}
 	}
 	b->n_nodes = keep;
-	keys_rebuild(b, 0);
 }
+
 
 static json_t *
 alerts_json(const event_list *firing)
@@ -810,40 +1024,41 @@ by_ms_desc(const void *a, const void *b)
 static json_t *
 top_models_json(const status_board *b, int64_t now_us)
 {
-	model_key **touched = xcalloc((size_t) b->n_points + 1, sizeof(model_key *));
-	model_sum  *sums;
-	int			n = 0;
+	model_sum  *sums = xcalloc(b->n_keys + 1, sizeof(model_sum));
+	size_t		n = 0;
 	json_t	   *a = json_array();
 
 	/*
-	 * The window's points summed per key, oldest first (the points' order):
-	 * keys are interned, so a key's sum sits in the key itself and hundreds
-	 * of nodes' thousands of points are neither copied nor sorted.
+	 * The window's points summed per key, oldest added first: the keys are
+	 * interned and hold their points, so hundreds of nodes' thousands of
+	 * points are neither copied nor sorted.
 	 */
-	for (int i = 0; i < b->n_points; i++)
+	for (size_t i = 0; i < b->keys_cap; i++)
 	{
-		model_key  *k = b->points[i].key;
+		const model_key *k = b->keys[i];
+		const model_point *p;
+		bool		any = false;
+		double		sum = 0;
 
-		if (now_us - b->points[i].t_us > (int64_t) STATUS_MODEL_WINDOW_S * 1000000)
+		if (!k)
 			continue;
-		if (!k->summed)
+		p = key_points(k);
+		for (uint32_t j = 0; j < k->n_points; j++)
 		{
-			k->summed = true;
-			k->sum = b->points[i].ms;
-			touched[n++] = k;
+			if (now_us - p[j].t_us > (int64_t) STATUS_MODEL_WINDOW_S * 1000000)
+				continue;
+			sum = any ? sum + p[j].ms : p[j].ms;
+			any = true;
 		}
-		else
-			k->sum += b->points[i].ms;
+		if (any)
+		{
+			sums[n].key = k->text;
+			sums[n].ms = sum;
+			n++;
+		}
 	}
-	sums = xcalloc((size_t) n + 1, sizeof(model_sum));
-	for (int i = 0; i < n; i++)
-	{
-		sums[i].key = touched[i]->text;
-		sums[i].ms = touched[i]->sum;
-		touched[i]->summed = false;
-	}
-	qsort(sums, (size_t) n, sizeof(model_sum), by_ms_desc);
-	for (int i = 0; i < n && i < STATUS_TOP_MODELS; i++)
+	qsort(sums, n, sizeof(model_sum), by_ms_desc);
+	for (size_t i = 0; i < n && i < STATUS_TOP_MODELS; i++)
 	{
 		char	   *k = xstrdup(sums[i].key);
 		char	   *parts[4] = {k, "", "", ""};
@@ -865,7 +1080,6 @@ top_models_json(const status_board *b, int64_t now_us)
 		free(k);
 	}
 	free(sums);
-	free(touched);
 	return a;
 }
 

@@ -14,6 +14,7 @@
 #include "common/util.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -488,6 +489,210 @@ test_top_models_gone_and_back(void **state)
 	status_board_free(b);
 }
 
+/* a node's models for the tests below: names m000.., database odoo, operation read */
+typedef struct model_set
+{
+	OdooRetailGuard__ModelStat m[300];
+	OdooRetailGuard__ModelStat *listed[300];
+	char		names[300][16];
+	int			n;
+} model_set;
+
+static void
+models_init(model_set *ms, int n)
+{
+	memset(ms, 0, sizeof(*ms));
+	ms->n = n;
+	for (int i = 0; i < n; i++)
+	{
+		odoo_retail_guard__model_stat__init(&ms->m[i]);
+		snprintf(ms->names[i], sizeof(ms->names[i]), "m%03d", i);
+		ms->m[i].database = "odoo";
+		ms->m[i].model = ms->names[i];
+		ms->m[i].operation = "read";
+		ms->m[i].total_ms = 1000;
+	}
+}
+
+/* polls node with the models for which keep(i) holds */
+static void
+models_poll(status_board *b, const char *node, model_set *ms, bool (*keep)(int), int64_t t)
+{
+	OdooRetailGuard__Snapshot s = ODOO_RETAIL_GUARD__SNAPSHOT__INIT;
+
+	for (int i = 0; i < ms->n; i++)
+		if (!keep || keep(i))
+			ms->listed[s.n_models++] = &ms->m[i];
+	s.models = ms->listed;
+	status_board_node(b, node, "e2e", &UP_PRIMARY, "", &s, t);
+}
+
+static bool
+not_third(int i)
+{
+	return i % 3 != 0;
+}
+
+/* the i-th of the top models: its model name and seconds */
+static const char *
+top_model(json_t *d, size_t i, double *seconds)
+{
+	json_t	   *o = json_array_get(json_object_get(d, "top_models"), i);
+
+	if (!o)
+		fail_msg("no top model %zu", i);
+	*seconds = json_real_value(json_object_get(o, "seconds"));
+	return str(o, "model");
+}
+
+/*
+ * A node of hundreds of models of which a third leave a poll and come
+ * back: those start from a new baseline (their jump in between is not
+ * growth), while the others, whose entries the dropped ones' removal
+ * moved, keep measuring from their own totals.
+ */
+static void
+test_models_dropped_and_listed_again(void **state)
+{
+	status_board *b = status_board_new();
+	model_set  *ms = xcalloc(1, sizeof(model_set));
+	json_t	   *d;
+	double		sec;
+
+	(void) state;
+	models_init(ms, 300);
+	models_poll(b, "store7", ms, NULL, T0);
+	models_poll(b, "store7", ms, not_third, T0 + 10 * SEC);
+	for (int i = 0; i < ms->n; i++)
+		ms->m[i].total_ms += i % 3 == 0 ? 1e9 : i;
+	models_poll(b, "store7", ms, NULL, T0 + 20 * SEC);
+	d = doc(b, NULL, T0 + 20 * SEC);
+	/* the top ten are the kept models of most growth: m299 (0.299 s), m298, m296, ... */
+	for (int i = 299, k = 0; k < STATUS_TOP_MODELS; i--)
+	{
+		if (i % 3 == 0)
+			continue;
+		assert_string_equal(top_model(d, (size_t) k, &sec), ms->names[i]);
+		assert_true(sec == i / 1000.0);
+		k++;
+	}
+	json_decref(d);
+	/* and the models back measure from the poll that listed them again */
+	for (int i = 0; i < ms->n; i++)
+		ms->m[i].total_ms += i == 3 ? 5000 : 0;
+	models_poll(b, "store7", ms, NULL, T0 + 30 * SEC);
+	d = doc(b, NULL, T0 + 30 * SEC);
+	assert_string_equal(top_model(d, 0, &sec), "m003");
+	assert_true(sec == 5.0);
+	json_decref(d);
+	free(ms);
+	status_board_free(b);
+}
+
+/*
+ * A node no longer configured leaves the page, but the time its models
+ * took stays in the top models until it leaves the window; configured
+ * again, its first poll is a baseline.
+ */
+static void
+test_models_of_node_retained_away(void **state)
+{
+	status_board *b = status_board_new();
+	model_set  *a = xcalloc(1, sizeof(model_set));
+	model_set  *c = xcalloc(1, sizeof(model_set));
+	const char *keep[] = {"store7"};
+	json_t	   *d;
+	double		sec;
+
+	(void) state;
+	models_init(a, 3);
+	models_init(c, 3);
+	models_poll(b, "store7", a, NULL, T0);
+	models_poll(b, "store8", c, NULL, T0);
+	a->m[0].total_ms += 1000;
+	c->m[1].total_ms += 4000;
+	models_poll(b, "store7", a, NULL, T0 + 10 * SEC);
+	models_poll(b, "store8", c, NULL, T0 + 10 * SEC);
+	status_board_retain(b, keep, 1);
+	d = doc(b, NULL, T0 + 20 * SEC);
+	assert_int_equal(json_array_size(json_object_get(d, "nodes")), 1);
+	assert_string_equal(top_model(d, 0, &sec), "m001");
+	assert_true(sec == 4.0);
+	assert_string_equal(str(json_array_get(json_object_get(d, "top_models"), 0), "node"), "store8");
+	json_decref(d);
+	/* back: a jump since its last poll is no growth, the next poll's is */
+	c->m[1].total_ms += 100000;
+	models_poll(b, "store8", c, NULL, T0 + 20 * SEC);
+	assert_true(top_seconds(b, T0 + 20 * SEC) == 4.0);
+	c->m[1].total_ms += 500;
+	models_poll(b, "store8", c, NULL, T0 + 30 * SEC);
+	assert_true(top_seconds(b, T0 + 30 * SEC) == 4.5);
+	/* past the window nothing of it is left */
+	models_poll(b, "store7", a, NULL, T0 + (40 + STATUS_MODEL_WINDOW_S) * SEC);
+	assert_true(top_seconds(b, T0 + (40 + STATUS_MODEL_WINDOW_S) * SEC) == -1);
+	/* and once the window has moved on by a quarter, its points and keys are gone */
+	models_poll(b, "store7", a, NULL, T0 + 2 * STATUS_MODEL_WINDOW_S * SEC);
+	assert_int_equal(status_board_model_points(b), 0);
+	free(a);
+	free(c);
+	status_board_free(b);
+}
+
+/*
+ * Odd bytes in a model's key: a name that is not UTF-8 keeps no total
+ * (no growth, never on the page), nor does any model of a node whose name
+ * is not; absent parts read "(null)"; and the key is the joined text the
+ * page splits at \x1f, so parts that join to the same text are one model.
+ */
+static void
+test_models_with_odd_bytes(void **state)
+{
+	status_board *b = status_board_new();
+	model_set  *ms = xcalloc(1, sizeof(model_set));
+	json_t	   *d,
+			   *o;
+	double		sec;
+
+	(void) state;
+	models_init(ms, 4);
+	ms->m[0].model = "bad\xff.model";
+	ms->m[1].database = NULL;
+	ms->m[1].operation = NULL;
+	ms->m[2].database = "odoo";
+	ms->m[2].model = "a\x1f" "b";
+	ms->m[3].database = "odoo\x1f" "a";
+	ms->m[3].model = "b";
+	ms->m[3].total_ms = 1500;
+	models_poll(b, "store7", ms, NULL, T0);
+	models_poll(b, "bad\xfe node", ms, NULL, T0);
+	for (int i = 0; i < 3; i++)
+		ms->m[i].total_ms += 1000 * (i + 1);
+	ms->m[3].total_ms = 4500;
+	models_poll(b, "store7", ms, NULL, T0 + 10 * SEC);
+	models_poll(b, "bad\xfe node", ms, NULL, T0 + 10 * SEC);
+	d = doc(b, NULL, T0 + 10 * SEC);
+	/*
+	 * "odoo\x1f" "a\x1f" "b\x1f" "read", listed twice a poll: each
+	 * listing grew from the total the poll before kept (its last listing's,
+	 * 1.5 s): 2.5 s and 3 s
+	 */
+	o = json_array_get(json_object_get(d, "top_models"), 0);
+	assert_string_equal(top_model(d, 0, &sec), "a");
+	assert_true(sec == 5.5);
+	assert_string_equal(str(o, "node"), "store7");
+	assert_string_equal(str(o, "database"), "odoo");
+	assert_string_equal(str(o, "operation"), "b\x1f" "read");
+	o = json_array_get(json_object_get(d, "top_models"), 1);
+	assert_string_equal(top_model(d, 1, &sec), "m001");
+	assert_true(sec == 2.0);
+	assert_string_equal(str(o, "database"), "(null)");
+	assert_string_equal(str(o, "operation"), "(null)");
+	assert_int_equal(json_array_size(json_object_get(d, "top_models")), 2);
+	json_decref(d);
+	free(ms);
+	status_board_free(b);
+}
+
 int
 main(void)
 {
@@ -502,6 +707,9 @@ main(void)
 		cmocka_unit_test(test_hostile_texts_stay_inert),
 		cmocka_unit_test(test_runbook_journals),
 		cmocka_unit_test(test_top_models_gone_and_back),
+		cmocka_unit_test(test_models_dropped_and_listed_again),
+		cmocka_unit_test(test_models_of_node_retained_away),
+		cmocka_unit_test(test_models_with_odd_bytes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
