@@ -454,6 +454,14 @@ status_board_model_points(const status_board *b)
 	return b->n_points;
 }
 
+static void
+lag_free(lag_series *l)
+{
+	free(l->key);
+	free(l->primary);
+	free(l->standby);
+}
+
 void
 status_board_free(status_board *b)
 {
@@ -466,11 +474,7 @@ status_board_free(status_board *b)
 		totals_free(&b->nodes[i].totals);
 	}
 	for (int i = 0; i < b->n_lags; i++)
-	{
-		free(b->lags[i].key);
-		free(b->lags[i].primary);
-		free(b->lags[i].standby);
-	}
+		lag_free(&b->lags[i]);
 	for (size_t i = 0; i < b->keys_cap; i++)
 		free(b->keys[i]);
 	free(b->keys);
@@ -689,6 +693,40 @@ lag_get(status_board *b, const char *primary, const char *standby)
 	l->primary = xstrdup(primary);
 	l->standby = xstrdup(standby);
 	return l;
+}
+
+/*
+ * Lag charts that should no longer show are dropped: of a primary no
+ * longer configured, or of a standby that sent no point for
+ * STATUS_LAG_KEEP_S (gone, or renamed: every name it ever had would stay
+ * on the page, and in memory, for as long as the agent runs).
+ */
+static bool
+lag_primary_kept(const lag_series *l, const char *const *names, int n)
+{
+	for (int j = 0; j < n; j++)
+		if (!strcmp(names[j], l->primary))
+			return true;
+	return false;
+}
+
+/* with names: keeps the charts of those primaries; else those with a point since keep_since_us */
+static void
+lags_prune(status_board *b, int64_t keep_since_us, const char *const *names, int n_names)
+{
+	int			keep = 0;
+
+	for (int i = 0; i < b->n_lags; i++)
+	{
+		lag_series *l = &b->lags[i];
+		bool		kept = names ? lag_primary_kept(l, names, n_names) : l->last_us >= keep_since_us;
+
+		if (kept)
+			b->lags[keep++] = *l;
+		else
+			lag_free(l);
+	}
+	b->n_lags = keep;
 }
 
 static void
@@ -944,6 +982,7 @@ status_board_node(status_board *b, const char *name, const char *cluster,
 	json_decref(bn->doc);
 	bn->doc = d;
 	points_prune(b, now_us);
+	lags_prune(b, now_us - (int64_t) STATUS_LAG_KEEP_S * 1000000, NULL, 0);
 }
 
 void
@@ -968,6 +1007,7 @@ status_board_retain(status_board *b, const char *const *names, int n)
 		}
 	}
 	b->n_nodes = keep;
+	lags_prune(b, 0, names, n);
 }
 
 

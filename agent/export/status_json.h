@@ -18,6 +18,8 @@
 
 /* points of lag history kept per standby, and the window of top models */
 #define STATUS_LAG_POINTS 120
+/* a standby's lag chart stays this long after its last point (a standby gone, renamed) */
+#define STATUS_LAG_KEEP_S 3600
 #define STATUS_MODEL_WINDOW_S 300
 /* a model's growth is kept per bucket of this many seconds: the window's edge moves by buckets */
 #define STATUS_MODEL_BUCKET_S 30

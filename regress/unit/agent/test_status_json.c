@@ -260,6 +260,50 @@ test_lag_history_bounded(void **state)
 	status_board_free(b);
 }
 
+/*
+ * A standby's lag chart goes when its primary is no longer configured, and
+ * an hour after its last point (a standby gone or renamed): each name a
+ * standby ever had stayed on the page, and in memory, for good.
+ */
+static void
+test_lag_charts_of_gone_standbys_dropped(void **state)
+{
+	status_board *b = status_board_new();
+	fixture		f;
+	json_t	   *d;
+	const char *keep[] = {"store7"};
+	int64_t		t = T0;
+
+	(void) state;
+	primary(&f);
+	status_board_node(b, "store7", "e2e", &UP_PRIMARY, "", &f.s, t);
+	status_board_node(b, "store8", "e2e", &UP_PRIMARY, "", &f.s, t);
+	d = doc(b, NULL, t);
+	assert_int_equal(json_array_size(json_object_get(d, "replication_lag")), 2);
+	json_decref(d);
+
+	/* store8 removed from the configuration */
+	status_board_retain(b, keep, 1);
+	d = doc(b, NULL, t);
+	assert_int_equal(json_array_size(json_object_get(d, "replication_lag")), 1);
+	assert_string_equal(str(json_array_get(json_object_get(d, "replication_lag"), 0), "primary"), "store7");
+	json_decref(d);
+
+	/* standby1 renamed standby2: both shown while standby1's last point is under an hour old */
+	f.rep.application_name = "standby2";
+	for (int i = 1; i <= STATUS_LAG_KEEP_S / 10; i++)
+		status_board_node(b, "store7", "e2e", &UP_PRIMARY, "", &f.s, t += 10 * SEC);
+	d = doc(b, NULL, t);
+	assert_int_equal(json_array_size(json_object_get(d, "replication_lag")), 2);
+	json_decref(d);
+	status_board_node(b, "store7", "e2e", &UP_PRIMARY, "", &f.s, t += 10 * SEC);
+	d = doc(b, NULL, t);
+	assert_int_equal(json_array_size(json_object_get(d, "replication_lag")), 1);
+	assert_string_equal(str(json_array_get(json_object_get(d, "replication_lag"), 0), "standby"), "standby2");
+	json_decref(d);
+	status_board_free(b);
+}
+
 static void
 test_lag_unknown_not_charted(void **state)
 {
@@ -699,6 +743,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_node_document),
 		cmocka_unit_test(test_standby_and_down_nodes),
+		cmocka_unit_test(test_lag_charts_of_gone_standbys_dropped),
 		cmocka_unit_test(test_lag_history_bounded),
 		cmocka_unit_test(test_lag_unknown_not_charted),
 		cmocka_unit_test(test_top_models_over_window),
