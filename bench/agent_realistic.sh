@@ -7,8 +7,8 @@
 # stand in for BENCH_NODES nodes: the same database under many [node] names.
 #
 # For intervals of 10 s and 1 s, with full snapshots (snapshot_deltas =
-# false) and with deltas, in one run: agent CPU (% of one core, from its own
-# utime + stime), RSS, kB per snapshot received (full and delta told apart
+# false) and with deltas, in one run, /metrics scraped every 15 s: agent CPU
+# (% of one core, from its own utime + stime), RSS, kB per snapshot received (full and delta told apart
 # by the agent's own counters), polls, the longest last poll, deadline
 # overruns over the window, and the load average beside each row.
 #
@@ -179,7 +179,10 @@ for interval in 10 1; do
 			bash -c "[ \$(curl -fsS --max-time 60 '$url' | awk '\$1 ~ /^orguard_node_polls_total/ {s+=\$NF} END {printf \"%.0f\", s+0}') -ge $((${p0:-0} + 2 * BENCH_NODES)) ]" 2>/dev/null
 		curl -fsS --max-time 60 "$url" >"$ORG_TMP/m0.txt"
 		t0=$(date +%s.%N) ticks0=$(cpu_ticks "$pid")
+		# scraped meanwhile every 15 s, as a Prometheus server would
+		agent_bg scraper bash -c "while :; do sleep 15; curl -fsS --max-time 60 -o /dev/null '$url'; done"
 		sleep "$BENCH_WINDOW_S"	# a benchmark, not a test: wall time is what it measures
+		agent_kill scraper
 		curl -fsS --max-time 60 "$url" >"$ORG_TMP/m1.txt"
 		t1=$(date +%s.%N) ticks1=$(cpu_ticks "$pid")
 		delta_of() { echo $(($(metric_sum "$ORG_TMP/m1.txt" "$1") - $(metric_sum "$ORG_TMP/m0.txt" "$1"))); }
