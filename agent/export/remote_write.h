@@ -19,9 +19,12 @@
  */
 typedef struct rw_state
 {
-	char	  **keys;			/* sorted canonical label sets */
+	char	  **keys;			/* canonical label sets, in the order last sent */
 	labelset   *sets;			/* in the same order, each packed (labels_pack) */
+	uint64_t   *hashes;			/* of keys */
 	int			n;
+	uint32_t   *slots;			/* open addressing over keys: index + 1, 0 free */
+	size_t		nslots;			/* a power of two, over twice n */
 } rw_state;
 
 /* the stale marker: a NaN with this exact bit pattern */
