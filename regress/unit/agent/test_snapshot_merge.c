@@ -456,10 +456,7 @@ test_table_order_after_deltas(void **state)
 	done(m, snap);
 
 	/* a few tables move: one to the top, one to the bottom, one among its ties */
-	memset(d, 0, sizeof(*d));
-	d->delta = true;
-	d->since = gen;
-	d->generation = ++gen;
+	*d = next_delta(gen++);
 	lags[4] = 1000;
 	lags[7] = 0;
 	lags[12] = 3;
@@ -472,10 +469,7 @@ test_table_order_after_deltas(void **state)
 	done(m, snap);
 
 	/* most tables move */
-	memset(d, 0, sizeof(*d));
-	d->delta = true;
-	d->since = gen;
-	d->generation = ++gen;
+	*d = next_delta(gen++);
 	for (int k = 0; k < 36; k++)
 	{
 		lags[k] = (k * 13) % 11;
