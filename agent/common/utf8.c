@@ -42,8 +42,15 @@ utf8_valid(const char *s)
 
 	while (*p)
 	{
-		size_t		n = seq_len(p);
+		size_t		n;
 
+		/* most text is ASCII: skip it without decoding */
+		if (*p < 0x80)
+		{
+			p++;
+			continue;
+		}
+		n = seq_len(p);
 		if (!n)
 			return false;
 		p += n;

@@ -6,6 +6,7 @@
 #include "common/util.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,7 +96,7 @@ sb_reset(strbuf *sb)
 	sb->data[0] = '\0';
 }
 
-static void
+void
 sb_reserve(strbuf *sb, size_t extra)
 {
 	if (sb->len + extra + 1 <= sb->cap)
@@ -352,13 +353,33 @@ valid_metric_name(const char *s)
 	return true;
 }
 
+/*
+ * [a-zA-Z_][a-zA-Z0-9_]*, looked up in a table rather than through the
+ * locale's classification: every label of every sample is checked when
+ * /metrics is written, and names are ASCII by definition.  1: may start a
+ * name, 2: may follow.
+ */
+static unsigned char label_bytes[256];
+
+static void
+label_bytes_init(void)
+{
+	for (int c = 0; c < 256; c++)
+		label_bytes[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ? 3
+			: c >= '0' && c <= '9' ? 2 : 0;
+}
+
 bool
 valid_label_name(const char *s)
 {
-	if (!s || !*s || !(isalpha((unsigned char) *s) || *s == '_'))
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	const unsigned char *p = (const unsigned char *) s;
+
+	pthread_once(&once, label_bytes_init);
+	if (!p || !(label_bytes[*p] & 1))
 		return false;
-	for (s++; *s; s++)
-		if (!(isalnum((unsigned char) *s) || *s == '_'))
+	for (p++; *p; p++)
+		if (!(label_bytes[*p] & 2))
 			return false;
 	return true;
 }

@@ -31,6 +31,8 @@ void		sb_free(strbuf *sb);
 void		sb_reset(strbuf *sb);
 void		sb_append(strbuf *sb, const char *s);
 void		sb_append_len(strbuf *sb, const char *s, size_t n);
+/* room for extra more bytes and a NUL (writers that append many pieces check once) */
+void		sb_reserve(strbuf *sb, size_t extra);
 void		sb_appendc(strbuf *sb, char c);
 void		sb_printf(strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void		sb_vprintf(strbuf *sb, const char *fmt, va_list ap);

@@ -204,8 +204,34 @@ metric_format_value(double v, char *buf, size_t len)
 	}
 }
 
+/* appends n bytes; the NUL is written once, at the end of the text */
+static inline void
+put(strbuf *sb, const char *s, size_t n)
+{
+	if (sb->len + n + 1 > sb->cap)
+		sb_reserve(sb, n);
+	memcpy(sb->data + sb->len, s, n);
+	sb->len += n;
+}
+
+static inline void
+putc_(strbuf *sb, char c)
+{
+	if (sb->len + 2 > sb->cap)
+		sb_reserve(sb, 1);
+	sb->data[sb->len++] = c;
+}
+
+/* a byte that escape() copies as it is: ASCII, not NUL, backslash, newline or (in quotes) '"' */
+static inline bool
+plain_byte(unsigned char c, bool quotes)
+{
+	return c && c < 0x80 && c != '\\' && c != '\n' && !(quotes && c == '"');
+}
+
+/* text that is not plain ASCII, or holds something to escape */
 static void
-escape(strbuf *sb, const char *text, bool quotes)
+escape_slow(strbuf *sb, const char *text, bool quotes)
 {
 	/* the exposition format is UTF-8: a stray byte would fail the whole scrape */
 	char	   *clean = utf8_valid(text) ? NULL : utf8_clean(text, 0);
@@ -224,13 +250,31 @@ escape(strbuf *sb, const char *text, bool quotes)
 			esc = "\\\"";
 		else if (*s)
 			continue;
-		sb_append_len(sb, run, (size_t) (s - run));
+		put(sb, run, (size_t) (s - run));
 		if (!esc)
 			break;
-		sb_append(sb, esc);
+		put(sb, esc, strlen(esc));
 		run = s + 1;
 	}
 	free(clean);
+}
+
+/*
+ * Label values and help texts as the format wants them.  Nearly all are
+ * plain ASCII with nothing to escape: one pass finds that and copies them
+ * whole; the rest take the careful path (UTF-8 checked, escapes).
+ */
+static void
+escape(strbuf *sb, const char *text, bool quotes)
+{
+	const unsigned char *s = (const unsigned char *) text;
+
+	while (plain_byte(*s, quotes))
+		s++;
+	if (*s)
+		escape_slow(sb, text, quotes);
+	else
+		put(sb, text, (size_t) (s - (const unsigned char *) text));
 }
 
 char *
@@ -243,44 +287,51 @@ mset_format(const metric_set *ms)
 	for (int i = 0; i < ms->n; i++)
 	{
 		const metric_family *f = &ms->f[i];
+		size_t		name_len;
+		const char *type;
 
 		if (!valid_metric_name(f->name))
 			continue;
-		sb_append(&sb, "# HELP ");
-		sb_append(&sb, f->name);
-		sb_appendc(&sb, ' ');
+		name_len = strlen(f->name);
+		type = type_name(f->type);
+		put(&sb, "# HELP ", 7);
+		put(&sb, f->name, name_len);
+		putc_(&sb, ' ');
 		escape(&sb, f->help, false);
-		sb_append(&sb, "\n# TYPE ");
-		sb_append(&sb, f->name);
-		sb_appendc(&sb, ' ');
-		sb_append(&sb, type_name(f->type));
-		sb_appendc(&sb, '\n');
+		put(&sb, "\n# TYPE ", 8);
+		put(&sb, f->name, name_len);
+		putc_(&sb, ' ');
+		put(&sb, type, strlen(type));
+		putc_(&sb, '\n');
 		for (int j = 0; j < f->n; j++)
 		{
 			const metric_sample *s = &f->s[j];
 			int			written = 0;
 
-			sb_append(&sb, f->name);
+			put(&sb, f->name, name_len);
 			if (s->suffix)
-				sb_append(&sb, s->suffix);
+				put(&sb, s->suffix, strlen(s->suffix));
 			for (int k = 0; k < s->labels.n; k++)
 			{
-				if (!valid_label_name(s->labels.v[k].name) || !strncmp(s->labels.v[k].name, "__", 2))
+				const char *ln = s->labels.v[k].name;
+
+				if (!valid_label_name(ln) || (ln[0] == '_' && ln[1] == '_'))
 					continue;
-				sb_append(&sb, written++ ? "," : "{");
-				sb_append(&sb, s->labels.v[k].name);
-				sb_append_len(&sb, "=\"", 2);
+				putc_(&sb, written++ ? ',' : '{');
+				put(&sb, ln, strlen(ln));
+				put(&sb, "=\"", 2);
 				escape(&sb, s->labels.v[k].value, true);
-				sb_appendc(&sb, '"');
+				putc_(&sb, '"');
 			}
 			if (written)
-				sb_appendc(&sb, '}');
+				putc_(&sb, '}');
 			metric_format_value(s->value, val, sizeof(val));
-			sb_appendc(&sb, ' ');
-			sb_append(&sb, val);
-			sb_appendc(&sb, '\n');
+			putc_(&sb, ' ');
+			put(&sb, val, strlen(val));
+			putc_(&sb, '\n');
 		}
 	}
+	sb.data[sb.len] = '\0';
 	return sb_steal(&sb);
 }
 

@@ -49,6 +49,43 @@ test_format(void **state)
 	mset_free(&ms);
 }
 
+/*
+ * Label values and help texts take one of two paths: plain ASCII is copied
+ * whole; anything else is checked as UTF-8 and escaped.  Both give the
+ * same text, and names are checked byte by byte.
+ */
+static void
+test_escape_paths(void **state)
+{
+	metric_set	ms = {0};
+	metric_family *f;
+	char	   *text;
+	char		longv[3001];
+	char	   *want;
+
+	(void) state;
+	memset(longv, 'v', sizeof(longv) - 1);
+	longv[sizeof(longv) - 1] = '\0';
+	f = mset_family(&ms, "m", "Says \"hi\"\tand caf\xc3\xa9.", METRIC_GAUGE);
+	mset_add(f, 1, "a", "plain", "b", "caf\xc3\xa9 \"x\"", "c", "\xe5\xba\x97", "d", "bad\xff\"q\"",
+			 "e", "", "f", "tab\there", "g", "only\xfe", NULL);
+	mset_add(f, 2, "9lead", "x", "_", "u", "a9", "y", "__", "z", "\xc3\xa9t\xc3\xa9", "w", "_x", "v", NULL);
+	mset_add(f, 3, "long", longv, NULL);
+	text = mset_format(&ms);
+	want = xmalloc(4000);
+	snprintf(want, 4000,
+			 "# HELP m Says \"hi\"\tand caf\xc3\xa9.\n"
+			 "# TYPE m gauge\n"
+			 "m{a=\"plain\",b=\"caf\xc3\xa9 \\\"x\\\"\",c=\"\xe5\xba\x97\",d=\"bad\xef\xbf\xbd\\\"q\\\"\","
+			 "e=\"\",f=\"tab\there\",g=\"only\xef\xbf\xbd\"} 1\n"
+			 "m{_=\"u\",a9=\"y\",_x=\"v\"} 2\n"
+			 "m{long=\"%s\"} 3\n", longv);
+	assert_string_equal(text, want);
+	free(want);
+	free(text);
+	mset_free(&ms);
+}
+
 static void
 test_invalid_names_dropped(void **state)
 {
@@ -504,6 +541,7 @@ main(void)
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_health),
 		cmocka_unit_test(test_invalid_names_dropped),
+		cmocka_unit_test(test_escape_paths),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_top_n),
 		cmocka_unit_test(test_empty),
