@@ -590,6 +590,53 @@ top_model(json_t *d, size_t i, double *seconds)
 }
 
 /*
+ * The page lists the ten models that grew most, ties by name: picked from
+ * all keys without sorting them all, the order is the same as a full sort.
+ */
+static void
+test_top_models_ten_best(void **state)
+{
+	status_board *b = status_board_new();
+	fixture		f;
+	OdooRetailGuard__ModelStat m[25];
+	OdooRetailGuard__ModelStat *mp[25];
+	char		names[25][16];
+	static const char *const want[] = {"m03", "m14", "m06", "m17", "m09", "m20", "m01", "m12", "m23", "m04"};
+	static const double want_s[] = {10, 10, 9, 9, 8, 8, 7, 7, 7, 6};
+	json_t	   *d;
+	double		sec;
+
+	(void) state;
+	primary(&f);
+	for (int i = 0; i < 25; i++)
+	{
+		odoo_retail_guard__model_stat__init(&m[i]);
+		snprintf(names[i], sizeof(names[i]), "m%02d", i);
+		m[i].database = "odoo";
+		m[i].model = names[i];
+		m[i].operation = "read";
+		m[i].total_ms = 1000000;
+		mp[i] = &m[i];
+	}
+	f.s.models = mp;
+	f.s.n_models = 25;
+	status_board_node(b, "store7", "e2e", &UP_PRIMARY, "", &f.s, T0);
+	/* growth (i * 7) % 11 seconds: ties at 10, 9, 8, 7 and 6 */
+	for (int i = 0; i < 25; i++)
+		m[i].total_ms += 1000.0 * ((i * 7) % 11);
+	status_board_node(b, "store7", "e2e", &UP_PRIMARY, "", &f.s, T0 + 30 * SEC);
+	d = doc(b, NULL, T0 + 30 * SEC);
+	assert_int_equal(json_array_size(json_object_get(d, "top_models")), 10);
+	for (size_t i = 0; i < 10; i++)
+	{
+		assert_string_equal(top_model(d, i, &sec), want[i]);
+		assert_true(sec == want_s[i]);
+	}
+	json_decref(d);
+	status_board_free(b);
+}
+
+/*
  * A node of hundreds of models of which a third leave a poll and come
  * back: those start from a new baseline (their jump in between is not
  * growth), while the others, whose entries the dropped ones' removal
@@ -744,6 +791,7 @@ main(void)
 		cmocka_unit_test(test_node_document),
 		cmocka_unit_test(test_standby_and_down_nodes),
 		cmocka_unit_test(test_lag_charts_of_gone_standbys_dropped),
+		cmocka_unit_test(test_top_models_ten_best),
 		cmocka_unit_test(test_lag_history_bounded),
 		cmocka_unit_test(test_lag_unknown_not_charted),
 		cmocka_unit_test(test_top_models_over_window),
