@@ -511,9 +511,13 @@ node_finished(agent *a, int idx, node *n, event_list *events, event_list *steps)
 	const node_cfg *ncfg = NULL;
 	bool		added;
 
-	for (int i = 0; i < a->cfg.n_nodes; i++)
-		if (!strcmp(a->cfg.nodes[i].name, n->cfg.name))
-			ncfg = &a->cfg.nodes[i];
+	/* the collector keeps the configuration's order (collector_reload): searched only if not */
+	if (idx < a->cfg.n_nodes && !strcmp(a->cfg.nodes[idx].name, n->cfg.name))
+		ncfg = &a->cfg.nodes[idx];
+	else
+		for (int i = 0; i < a->cfg.n_nodes; i++)
+			if (!strcmp(a->cfg.nodes[i].name, n->cfg.name))
+				ncfg = &a->cfg.nodes[i];
 	if (!a->last_error[idx] || strcmp(a->last_error[idx], err))
 	{
 		if (*err)

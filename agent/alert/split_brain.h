@@ -34,6 +34,15 @@ typedef struct role_table
 {
 	role_report *v;
 	int			n;
+	/*
+	 * found by name rather than searched: every poll of every node records
+	 * its role and its cluster's anchor reads the cluster's reports, which
+	 * at hundreds of nodes was a search of all of them per poll
+	 */
+	int		   *by_node;		/* open addressing: report index + 1, 0 empty */
+	int		   *by_cluster;		/* the same for the first report of each cluster */
+	int		   *cluster_next;	/* next report of the same cluster, in table order; -1 none */
+	size_t		nslots;			/* a power of two, at least twice n */
 } role_table;
 
 /* records the outcome of one poll of one node (replaces its previous one) */

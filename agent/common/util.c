@@ -312,6 +312,16 @@ labels_free_packed(labelset *ls)
 	ls->n = 0;
 }
 
+uint64_t
+str_hash(const char *s)
+{
+	uint64_t	h = 14695981039346656037ULL;
+
+	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	return h;
+}
+
 int64_t
 now_us(void)
 {

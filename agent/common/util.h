@@ -92,6 +92,9 @@ void		labelrefs_free(labelrefs *r);
 void		labels_pack(labelset *dst, const labelrefs *src);
 void		labels_free_packed(labelset *ls);
 
+/* FNV-1a of a string, for hash tables keyed by a name */
+uint64_t	str_hash(const char *s);
+
 /* wall clock in microseconds since the epoch; monotonic clock in ms */
 int64_t		now_us(void);
 int64_t		mono_ms(void);

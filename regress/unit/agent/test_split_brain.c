@@ -216,10 +216,65 @@ test_rule_fires_and_resolves(void **state)
 	config_errors_free(&errs);
 }
 
+/*
+ * Hundreds of nodes, found by name: each cluster's fact names its own
+ * primaries in the order they were first seen, a node moved to another
+ * cluster by a reload counts there only, and databases of one server once.
+ */
+static void
+test_many_clusters_and_a_move(void **state)
+{
+	role_table	t = {0};
+	fact_list	l = {0};
+	char		node[32],
+				cluster[32];
+	const fact *f;
+
+	(void) state;
+	/* 300 nodes in 100 clusters, node i in cluster i % 100, all primaries */
+	for (int round = 0; round < 2; round++)
+		for (int i = 0; i < 300; i++)
+		{
+			snprintf(node, sizeof(node), "n%d", i);
+			snprintf(cluster, sizeof(cluster), "c%d", i % 100);
+			role_table_set(&t, node, cluster, true, false, 1, 0, 0, S(100 + round));
+		}
+	assert_int_equal(t.n, 300);
+	split_brain_facts(&t, "c7", S(102), S(25), &l);
+	f = only_fact(&l);
+	assert_true(f->value == 3);
+	assert_string_equal(labels_get(&f->annotations, "primaries"), "n7,n107,n207");
+	facts_free(&l);
+	memset(&l, 0, sizeof(l));
+	/* n107 moves to c8; n207 and n7 are databases of one server */
+	role_table_set(&t, "n107", "c8", true, false, 1, 0, 0, S(102));
+	role_table_set(&t, "n7", "c7", true, false, 1, 42, 9, S(102));
+	role_table_set(&t, "n207", "c7", true, false, 1, 42, 9, S(102));
+	assert_int_equal(t.n, 300);
+	split_brain_facts(&t, "c7", S(102), S(25), &l);
+	f = only_fact(&l);
+	assert_true(f->value == 1);
+	assert_string_equal(labels_get(&f->annotations, "primaries"), "n7");
+	facts_free(&l);
+	memset(&l, 0, sizeof(l));
+	split_brain_facts(&t, "c8", S(102), S(25), &l);
+	f = only_fact(&l);
+	assert_true(f->value == 4);
+	assert_string_equal(labels_get(&f->annotations, "primaries"), "n8,n107,n108,n208");
+	facts_free(&l);
+	memset(&l, 0, sizeof(l));
+	/* a cluster nobody reported */
+	split_brain_facts(&t, "c999", S(102), S(25), &l);
+	assert_true(only_fact(&l)->value == 0);
+	facts_free(&l);
+	role_table_free(&t);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_many_clusters_and_a_move),
 		cmocka_unit_test(test_one_primary_is_fine),
 		cmocka_unit_test(test_two_primaries_named_with_timelines),
 		cmocka_unit_test(test_stale_unreachable_and_unknown_timeline),
