@@ -544,13 +544,50 @@ step(instance *in, const agent_cfg *cfg, const rule_cfg *r, const node_cfg *node
 	}
 }
 
-static const node_cfg *
-cfg_node(const agent_cfg *cfg, const char *name)
+/*
+ * The configured nodes by name, for the walks of every alert: searching
+ * all nodes for each of them cost alerts times nodes (10,000 alerts of
+ * 500 nodes: millions of comparisons per cycle).  The first node of a
+ * name wins.
+ */
+typedef struct node_index
 {
+	const node_cfg **slot;
+	size_t		mask;
+} node_index;
+
+static size_t
+node_index_slot(const node_index *x, const char *name)
+{
+	size_t		j = str_hash(name) & x->mask;
+
+	while (x->slot[j] && strcmp(x->slot[j]->name, name))
+		j = (j + 1) & x->mask;
+	return j;
+}
+
+static void
+node_index_build(node_index *x, const agent_cfg *cfg)
+{
+	size_t		n = 16;
+
+	while (n < 2 * (size_t) cfg->n_nodes)
+		n *= 2;
+	x->slot = xcalloc(n, sizeof(*x->slot));
+	x->mask = n - 1;
 	for (int i = 0; i < cfg->n_nodes; i++)
-		if (!strcmp(cfg->nodes[i].name, name))
-			return &cfg->nodes[i];
-	return NULL;
+	{
+		size_t		j = node_index_slot(x, cfg->nodes[i].name);
+
+		if (!x->slot[j])
+			x->slot[j] = &cfg->nodes[i];
+	}
+}
+
+static const node_cfg *
+node_index_find(const node_index *x, const char *name)
+{
+	return x->slot[node_index_slot(x, name)];
 }
 
 /*
@@ -898,11 +935,14 @@ rules_fact_wanted(const rules_gate *g, rule_kind kind, const char *subject, doub
 void
 rules_reconcile(rule_engine *re, const agent_cfg *cfg, int64_t now, event_list *out)
 {
+	node_index	nodes;
+
 	emit_owed(re, out);
+	node_index_build(&nodes, cfg);
 	for (instance *in = re->head; in; in = in->next)
 	{
 		const rule_cfg *r = config_rule(cfg, in->rule);
-		const node_cfg *n = cfg_node(cfg, in->node);
+		const node_cfg *n = node_index_find(&nodes, in->node);
 
 		if (r && r->enabled && n && !strcmp(n->cluster, in->cluster))
 			continue;
@@ -911,18 +951,23 @@ rules_reconcile(rule_engine *re, const agent_cfg *cfg, int64_t now, event_list *
 		in->state = INST_INACTIVE;
 		in->n_fires = 0;
 	}
+	free(nodes.slot);
 	collect_garbage(re, cfg, now, false, NULL);
 }
 
 void
 rules_firing(const rule_engine *re, const agent_cfg *cfg, int64_t now, event_list *out)
 {
+	node_index	nodes;
+
+	node_index_build(&nodes, cfg);
 	for (const instance *in = re->head; in; in = in->next)
 	{
 		if (in->state == INST_FIRING && in->notified)
-			emit(in, cfg, config_rule(cfg, in->rule), cfg_node(cfg, in->node), ALERT_FIRING,
+			emit(in, cfg, config_rule(cfg, in->rule), node_index_find(&nodes, in->node), ALERT_FIRING,
 				 in->notified_sev, told(in), now, out);
 	}
+	free(nodes.slot);
 }
 
 rule_counts

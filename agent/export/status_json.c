@@ -100,6 +100,8 @@ struct status_board
 {
 	board_node *nodes;
 	int			n_nodes;
+	int		   *node_slots;		/* nodes by name, open addressing: index + 1, 0 empty */
+	size_t		node_slots_cap; /* a power of two, at least twice n_nodes */
 	lag_series *lags;
 	int			n_lags;
 	int			n_points;		/* in all keys */
@@ -480,22 +482,60 @@ status_board_free(status_board *b)
 	free(b->keys);
 	json_decref(b->runbook_journals);
 	free(b->nodes);
+	free(b->node_slots);
 	free(b->lags);
 	free(b);
 }
 
+/* the slot of name in the node index, or the empty one ending its run */
+static size_t
+node_slot(const status_board *b, const char *name)
+{
+	size_t		mask = b->node_slots_cap - 1;
+	size_t		j = str_hash(name) & mask;
+
+	while (b->node_slots[j] && strcmp(b->nodes[b->node_slots[j] - 1].name, name))
+		j = (j + 1) & mask;
+	return j;
+}
+
+/* the index built anew: after a node is added or nodes leave */
+static void
+node_reindex(status_board *b)
+{
+	size_t		want = 16;
+
+	while (want < 2 * (size_t) b->n_nodes)
+		want *= 2;
+	if (want != b->node_slots_cap)
+	{
+		free(b->node_slots);
+		b->node_slots = xmalloc(sizeof(int) * want);
+		b->node_slots_cap = want;
+	}
+	memset(b->node_slots, 0, sizeof(int) * b->node_slots_cap);
+	for (int i = 0; i < b->n_nodes; i++)
+		b->node_slots[node_slot(b, b->nodes[i].name)] = i + 1;
+}
+
+/* found by name, not searched: every poll of hundreds of nodes looks its node up */
 static board_node *
 board_node_get(status_board *b, const char *name)
 {
 	board_node *bn;
 
-	for (int i = 0; i < b->n_nodes; i++)
-		if (!strcmp(b->nodes[i].name, name))
-			return &b->nodes[i];
+	if (b->node_slots_cap)
+	{
+		int			at = b->node_slots[node_slot(b, name)];
+
+		if (at)
+			return &b->nodes[at - 1];
+	}
 	b->nodes = xrealloc(b->nodes, sizeof(board_node) * (size_t) (b->n_nodes + 1));
 	bn = &b->nodes[b->n_nodes++];
 	memset(bn, 0, sizeof(*bn));
 	bn->name = xstrdup(name);
+	node_reindex(b);
 	return bn;
 }
 
@@ -1007,6 +1047,7 @@ status_board_retain(status_board *b, const char *const *names, int n)
 		}
 	}
 	b->n_nodes = keep;
+	node_reindex(b);
 	lags_prune(b, 0, names, n);
 }
 

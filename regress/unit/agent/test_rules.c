@@ -184,6 +184,8 @@ test_firing_listed_for_repost(void **state)
 	assert_string_equal(out.v[0].dedup_key, last(f)->dedup_key);
 	assert_true(out.v[0].starts_at_us == t + S(60));
 	assert_true(out.v[0].event_at_us == t + S(120));
+	/* the node's tags, from its configuration found by name */
+	assert_string_equal(labels_get(&out.v[0].labels, "store"), "7");
 	events_free(&out);
 	/* resolved: nothing to re-post */
 	eval(f, RULE_CONNECTION_USAGE, "connections", 10, t + S(180));

@@ -637,6 +637,48 @@ test_top_models_ten_best(void **state)
 }
 
 /*
+ * Hundreds of nodes, found by name: a reload that keeps every third leaves
+ * the others off the page, and a kept node's next poll updates its own
+ * part, not another's.
+ */
+static void
+test_many_nodes_found_by_name(void **state)
+{
+	status_board *b = status_board_new();
+	fixture		f;
+	const char *names[100];
+	char		name[300][16];
+	static const node_observation down = {.reachable = false};
+	json_t	   *d,
+			   *nodes;
+
+	(void) state;
+	primary(&f);
+	for (int i = 0; i < 300; i++)
+	{
+		snprintf(name[i], sizeof(name[i]), "n%d", i);
+		status_board_node(b, name[i], "c", &UP_PRIMARY, "", &f.s, T0);
+	}
+	for (int i = 0; i < 100; i++)
+		names[i] = name[3 * i];
+	status_board_retain(b, names, 100);
+	status_board_node(b, "n3", "c", &down, "connection refused", NULL, T0 + SEC);
+	/* a node the reload did not keep comes back as a new one */
+	status_board_node(b, "n4", "c", &UP_PRIMARY, "", &f.s, T0 + SEC);
+	d = doc(b, NULL, T0 + SEC);
+	nodes = json_object_get(d, "nodes");
+	assert_int_equal(json_array_size(nodes), 101);
+	for (size_t i = 0; i < 100; i++)
+		assert_string_equal(str(json_array_get(nodes, i), "name"), names[i]);
+	assert_string_equal(str(json_array_get(nodes, 100), "name"), "n4");
+	assert_string_equal(str(node_of(d, "n3"), "error"), "connection refused");
+	assert_string_equal(str(node_of(d, "n6"), "error"), "");
+	assert_true(json_is_true(json_object_get(node_of(d, "n297"), "up")));
+	json_decref(d);
+	status_board_free(b);
+}
+
+/*
  * A node of hundreds of models of which a third leave a poll and come
  * back: those start from a new baseline (their jump in between is not
  * growth), while the others, whose entries the dropped ones' removal
@@ -792,6 +834,7 @@ main(void)
 		cmocka_unit_test(test_standby_and_down_nodes),
 		cmocka_unit_test(test_lag_charts_of_gone_standbys_dropped),
 		cmocka_unit_test(test_top_models_ten_best),
+		cmocka_unit_test(test_many_nodes_found_by_name),
 		cmocka_unit_test(test_lag_history_bounded),
 		cmocka_unit_test(test_lag_unknown_not_charted),
 		cmocka_unit_test(test_top_models_over_window),
