@@ -273,31 +273,30 @@ clean_message(char *dst, size_t len, const char *src)
 	dst[o] = '\0';
 }
 
-/* the last failure, and when the node is polled again while it backs off */
-static void
-report_failure(node *n, int64_t now_ms)
-{
-	if (now_ms < n->next_connect_ms)
-		snprintf(n->error, sizeof(n->error), "%s; next poll in %.1fs", n->failure,
-				 (double) (n->next_connect_ms - now_ms) / 1000.0);
-	else
-		snprintf(n->error, sizeof(n->error), "%s", n->failure);
-	n->obs.reachable = false;
-}
-
 /*
  * One more failure in a row (poll_backoff.h): the next poll waits, so that
- * a server too slow to answer is not asked again and again.
+ * a server too slow to answer is not asked again and again.  The error
+ * names the pause and stays as it is until the next real poll: polls
+ * during the pause report it again, and a changed text would be logged
+ * anew each cycle.
  */
 static void
 back_off(collector *c, node *n, const char *what, int64_t now_ms)
 {
+	int64_t		pause = poll_backoff_ms(n->backoff + 1, c->reconnect_max_s);
+	char		failure[480];
+
 	/* the message may hold a host name, never the password */
-	clean_message(n->failure, sizeof(n->failure), what);
+	clean_message(failure, sizeof(failure), what);
 	n->failures++;
 	n->backoff++;
-	n->next_connect_ms = now_ms + poll_backoff_ms(n->backoff, c->reconnect_max_s);
-	report_failure(n, now_ms);
+	n->next_connect_ms = now_ms + pause;
+	if (pause > 0)
+		snprintf(n->error, sizeof(n->error), "%s; next poll in %.1fs", failure,
+				 (double) pause / 1000.0);
+	else
+		snprintf(n->error, sizeof(n->error), "%s", failure);
+	n->obs.reachable = false;
 }
 
 static void
@@ -607,7 +606,7 @@ start_node(collector *c, node *n, int64_t now_ms, int *opening)
 			(void) drain_cancelled(n);
 		n->waiting = false;
 		n->poll_start_ms = now_ms;
-		report_failure(n, now_ms);
+		n->obs.reachable = false;
 		finish_poll(n, now_ms);
 		return true;
 	}

@@ -94,8 +94,7 @@ typedef struct node
 
 	/* the finished poll */
 	node_observation obs;
-	char		error[512];		/* the last failure, and when the next poll comes */
-	char		failure[480];	/* the last failure alone */
+	char		error[512];		/* the last failure, and the pause it started */
 	char		snapshot_error[512];
 	OdooRetailGuard__Snapshot *snap;
 	double		poll_seconds;

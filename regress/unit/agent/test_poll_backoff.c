@@ -123,34 +123,88 @@ collector_from(const char *text, agent_cfg *cfg)
 	return collector_new(cfg);
 }
 
-/* a poll in a backoff ends at once, connects nowhere and says when the next comes */
+/* a bound port nobody listens on: connections to it are refused at once */
+static int
+refusing_port(int *port)
+{
+	struct sockaddr_in sa = {0};
+	socklen_t	len = sizeof(sa);
+	int			fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *) &sa, &len), 0);
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+/* one poll cycle, to its end (bounded) */
+static void
+poll_cycle(collector *c)
+{
+	int64_t		give_up = mono_ms() + 30000;
+
+	collector_start_poll(c, mono_ms());
+	while (collector_busy(c) && mono_ms() < give_up)
+		collector_step(c, 50);
+	assert_false(collector_busy(c));
+}
+
+/*
+ * A failed poll starts a pause and says how long; a poll during the pause
+ * ends at once with the same report and connects nowhere; the next real
+ * poll that fails doubles the pause.
+ */
 static void
 test_backing_off_node_ends_at_once(void **state)
 {
 	agent_cfg	cfg;
 	collector  *c;
-	int64_t		now = mono_ms();
+	node	   *n;
+	int			port;
+	int			fd = refusing_port(&port);
+	char		text[256];
+	char		first[512];
+	uint64_t	failures;
 
 	(void) state;
-	c = collector_from("[agent]\ninterval = 10s\nnode_timeout = 5s\nreconnect_max = 60s\n"
-					   "[node a]\nconninfo = host=a.invalid\n", &cfg);
-	snprintf(c->v[0]->failure, sizeof(c->v[0]->failure),
-			 "no answer within the node deadline of 5.0s; query cancelled");
-	c->v[0]->backoff = 4;
-	c->v[0]->next_connect_ms = now + 4000;
+	snprintf(text, sizeof(text), "[agent]\ninterval = 10s\nnode_timeout = 5s\nreconnect_max = 60s\n"
+			 "[node a]\nconninfo = host=127.0.0.1 port=%d dbname=shop user=guard\n", port);
+	c = collector_from(text, &cfg);
+	n = c->v[0];
 
-	assert_int_equal(collector_start_poll(c, now), 0);
-	assert_false(collector_busy(c));
-	assert_true(c->v[0]->done);
-	assert_null(c->v[0]->conn);
-	assert_false(c->v[0]->obs.reachable);
-	assert_string_equal(c->v[0]->obs.error,
-						"no answer within the node deadline of 5.0s; query cancelled; next poll in 4.0s");
-	/* a failure reported again is not a new one: the streak and its end stay */
-	assert_int_equal(c->v[0]->backoff, 4);
-	assert_true(c->v[0]->next_connect_ms == now + 4000);
+	poll_cycle(c);
+	assert_false(n->obs.reachable);
+	assert_int_equal(n->backoff, 1);
+	assert_int_equal(n->failures, 1);
+	assert_non_null(strstr(n->obs.error, "; next poll in 0.5s"));
+	snprintf(first, sizeof(first), "%s", n->obs.error);
+
+	/* within the pause (it ends 500 ms after the failure; a cycle takes far less) */
+	failures = n->failures;
+	if (mono_ms() + 100 < n->next_connect_ms)
+	{
+		poll_cycle(c);
+		assert_null(n->conn);
+		assert_int_equal(n->polls, 2);
+		assert_int_equal(n->failures, failures);
+		assert_int_equal(n->backoff, 1);
+		assert_false(n->obs.reachable);
+		assert_string_equal(n->obs.error, first);
+	}
+
+	/* past it: polled again, refused again, twice as long */
+	while (mono_ms() < n->next_connect_ms)
+		collector_step(c, 50);
+	poll_cycle(c);
+	assert_int_equal(n->backoff, 2);
+	assert_int_equal(n->failures, failures + 1);
+	assert_non_null(strstr(n->obs.error, "; next poll in 1.0s"));
 	collector_free(c);
 	config_free(&cfg);
+	close(fd);
 }
 
 /* a reload keeps a kept node's backoff, cut to a lower reconnect_max */
