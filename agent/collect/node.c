@@ -666,22 +666,33 @@ cmp_start(const void *a, const void *b)
 static void
 start_due_polls(collector *c, int64_t now_ms, int *timeout_ms)
 {
-	node	  **due = xcalloc((size_t) (c->n ? c->n : 1), sizeof(node *));
+	node	  **due;
 	int			n_due = 0;
-	int			opening = count_opening(c);
+	int			opening;
 
+	/* every step of the poll loop comes here: nothing allocated when no start is due */
 	for (int i = 0; i < c->n; i++)
 	{
 		node	   *n = c->v[i];
 
 		if (!n->busy || !n->waiting)
 			continue;
-		n->index = i;
 		if (n->start_ms <= now_ms)
-			due[n_due++] = n;
+			n_due++;
 		else if (n->start_ms - now_ms < *timeout_ms)
 			*timeout_ms = (int) (n->start_ms - now_ms);
 	}
+	if (n_due == 0)
+		return;
+	due = xcalloc((size_t) n_due, sizeof(node *));
+	n_due = 0;
+	for (int i = 0; i < c->n; i++)
+		if (c->v[i]->busy && c->v[i]->waiting && c->v[i]->start_ms <= now_ms)
+		{
+			c->v[i]->index = i;
+			due[n_due++] = c->v[i];
+		}
+	opening = count_opening(c);
 	if (n_due > 1 && opening + n_due > POLL_MAX_OPENING)
 		qsort(due, (size_t) n_due, sizeof(node *), cmp_start);
 	for (int k = 0; k < n_due; k++)

@@ -345,6 +345,62 @@ test_sessions_opened_at_once_are_bounded(void **state)
 	close(lfd);
 }
 
+/* nodes removed by a reload while they wait for a slot or open a session: the others go on */
+static void
+test_removed_while_waiting(void **state)
+{
+	agent_cfg	cfg,
+				cfg2;
+	collector  *c;
+	int			port;
+	int			lfd = silent_listener(&port);
+	size_t		cap = 256 + 20 * 128;
+	char	   *text = xmalloc(cap);
+	char	   *text2 = xmalloc(cap);
+	size_t		o,
+				o2;
+	int64_t		start,
+				give_up;
+
+	(void) state;
+	o = (size_t) snprintf(text, cap, "[agent]\ninterval = 2s\nnode_timeout = 1s\n");
+	o2 = (size_t) snprintf(text2, cap, "[agent]\ninterval = 2s\nnode_timeout = 1s\n");
+	for (int i = 0; i < 20; i++)
+	{
+		o += (size_t) snprintf(text + o, cap - o,
+							   "[node n%d]\nconninfo = host=127.0.0.1 port=%d dbname=shop user=guard\n",
+							   i, port);
+		/* n0 (opening) and n16 to n19 (waiting) go */
+		if (i > 0 && i < 16)
+			o2 += (size_t) snprintf(text2 + o2, cap - o2,
+									"[node n%d]\nconninfo = host=127.0.0.1 port=%d dbname=shop user=guard\n",
+									i, port);
+	}
+	c = collector_from(text, &cfg);
+	start = mono_ms();
+	collector_start_poll(c, start);
+	while (mono_ms() < start + 300)
+		collector_step(c, 20);
+	assert_int_equal(count_opening(c), POLL_MAX_OPENING);
+	assert_true(c->v[19]->waiting);
+
+	parse(text2, &cfg2);
+	collector_reload(c, &cfg2);
+	assert_int_equal(c->n, 15);
+	give_up = mono_ms() + 30000;
+	while (collector_busy(c) && mono_ms() < give_up)
+		collector_step(c, 50);
+	assert_false(collector_busy(c));
+	for (int i = 0; i < c->n; i++)
+		assert_int_equal(c->v[i]->overruns, 1);
+	collector_free(c);
+	config_free(&cfg);
+	config_free(&cfg2);
+	free(text);
+	free(text2);
+	close(lfd);
+}
+
 int
 main(void)
 {
@@ -358,6 +414,7 @@ main(void)
 		cmocka_unit_test(test_backing_off_node_ends_at_once),
 		cmocka_unit_test(test_reload_keeps_backoff),
 		cmocka_unit_test(test_sessions_opened_at_once_are_bounded),
+		cmocka_unit_test(test_removed_while_waiting),
 	};
 
 	return cmocka_run_group_tests_name("agent poll backoff", tests, NULL, NULL);
