@@ -530,10 +530,22 @@ node_finished(agent *a, int idx, node *n, event_list *events, event_list *steps)
 	/* only the facts the rules can act on: a node has thousands of tables and models */
 	if (ncfg)
 		rules_gate_init(&gate, a->re, &a->cfg, ncfg);
-	collect_facts(n, a->mem.v[idx].facts, ncfg ? &gate.gate : NULL, &facts);
-	record_role(&a->roles, n);
+	/*
+	 * A node backing off was not asked: its own alerts stay as they are
+	 * until a poll that asks it.  Judged on the failure repeated meanwhile,
+	 * node_unreachable would fire for time in which the node may long have
+	 * answered again (a page for a 15 s stall at a 1 s interval).  Its
+	 * cluster's facts are still evaluated: they come from the other nodes.
+	 */
+	if (!n->obs.paused)
+	{
+		collect_facts(n, a->mem.v[idx].facts, ncfg ? &gate.gate : NULL, &facts);
+		record_role(&a->roles, n);
+	}
 	collect_cluster_facts(&a->cfg, &a->roles, ncfg, n->obs.now_us, &facts);
-	if (ncfg)
+	if (ncfg && n->obs.paused)
+		rules_eval_node_unasked(a->re, &a->cfg, ncfg, &facts, now_us(), &own);
+	else if (ncfg)
 		rules_eval_node(a->re, &a->cfg, ncfg, &facts, now_us(), &own);
 	rb_trigger_observe(a->trig, &a->cfg, &own);
 	added = own.n > 0;

@@ -719,9 +719,9 @@ inst_new(rule_engine *re, char *key, const rule_cfg *r, const node_cfg *node, co
 	return inst_link(re, in);
 }
 
-void
-rules_eval_node(rule_engine *re, const agent_cfg *cfg, const node_cfg *node, const fact_list *facts,
-				int64_t now, event_list *out)
+static void
+eval_node(rule_engine *re, const agent_cfg *cfg, const node_cfg *node, const fact_list *facts,
+		  int64_t now, bool unseen_clear, event_list *out)
 {
 	node_instances *mine = node_list(re, node->name);
 
@@ -794,13 +794,27 @@ rules_eval_node(rule_engine *re, const agent_cfg *cfg, const node_cfg *node, con
 		const rule_cfg *r;
 
 		re->visits++;
-		if (in->seen)
+		if (in->seen || !unseen_clear)
 			continue;
 		r = config_rule(cfg, in->rule);
 		if (r)
 			step(in, cfg, r, node, false, now, out);
 	}
 	collect_garbage(re, cfg, now, true, mine);
+}
+
+void
+rules_eval_node(rule_engine *re, const agent_cfg *cfg, const node_cfg *node, const fact_list *facts,
+				int64_t now, event_list *out)
+{
+	eval_node(re, cfg, node, facts, now, true, out);
+}
+
+void
+rules_eval_node_unasked(rule_engine *re, const agent_cfg *cfg, const node_cfg *node,
+						const fact_list *facts, int64_t now, event_list *out)
+{
+	eval_node(re, cfg, node, facts, now, false, out);
 }
 
 uint64_t

@@ -26,6 +26,13 @@ void		rules_free(rule_engine *re);
  */
 void		rules_eval_node(rule_engine *re, const agent_cfg *cfg, const node_cfg *node,
 							const fact_list *facts, int64_t now_us, event_list *out);
+/*
+ * The same for a poll that did not ask the node (it is backing off): only
+ * the given facts (its cluster's) are evaluated; the node's other alerts
+ * stay as they are, pending ones with their start, until a poll that asks.
+ */
+void		rules_eval_node_unasked(rule_engine *re, const agent_cfg *cfg, const node_cfg *node,
+									const fact_list *facts, int64_t now_us, event_list *out);
 
 /*
  * The fact gate of one node's poll (facts.h), prepared just before its

@@ -422,6 +422,16 @@ cancel_async(PGconn *conn)
 	return req;
 }
 
+/* the session's settings as SET commands, from the collector's current configuration */
+static void
+session_settings(const collector *c, char *buf, size_t len)
+{
+	snprintf(buf, len, "SET statement_timeout = %d; SET lock_timeout = %d; "
+			 "SET idle_in_transaction_session_timeout = %d",
+			 (int) (c->statement_timeout_s * 1000), (int) (c->lock_timeout_s * 1000),
+			 (int) (c->timeout_s * 2000));
+}
+
 static bool
 send_query(collector *c, node *n, node_state st, int64_t now_ms)
 {
@@ -460,11 +470,8 @@ send_query(collector *c, node *n, node_state st, int64_t now_ms)
 	{
 		char		sql[256];
 
-		snprintf(sql, sizeof(sql),
-				 PGSESSION_SEARCH_PATH_SQL "; SET statement_timeout = %d; SET lock_timeout = %d; "
-				 "SET idle_in_transaction_session_timeout = %d",
-				 (int) (c->statement_timeout_s * 1000), (int) (c->lock_timeout_s * 1000),
-				 (int) (c->timeout_s * 2000));
+		session_settings(c, n->session_set, sizeof(n->session_set));
+		snprintf(sql, sizeof(sql), PGSESSION_SEARCH_PATH_SQL "; %s", n->session_set);
 		ok = PQsendQuery(n->conn, sql);
 	}
 	else
@@ -607,6 +614,7 @@ start_node(collector *c, node *n, int64_t now_ms, int *opening)
 		n->waiting = false;
 		n->poll_start_ms = now_ms;
 		n->obs.reachable = false;
+		n->obs.paused = true;
 		finish_poll(n, now_ms);
 		return true;
 	}
@@ -629,7 +637,13 @@ start_node(collector *c, node *n, int64_t now_ms, int *opening)
 			(*opening)++;
 	}
 	else
-		send_query(c, n, NODE_STATS, now_ms);
+	{
+		char		want[sizeof(n->session_set)];
+
+		/* a reload changed the timeouts: the kept session takes them before it is asked */
+		session_settings(c, want, sizeof(want));
+		send_query(c, n, strcmp(want, n->session_set) ? NODE_SETUP : NODE_STATS, now_ms);
+	}
 	return true;
 }
 

@@ -57,6 +57,7 @@ typedef struct node
 	uint64_t	cycle;			/* the poll cycle its current or last poll belongs to */
 	int64_t		start_ms;
 	int			index;			/* its place in the collector, while it waits to start */
+	char		session_set[160];	/* the SET commands its session ran: redone when a reload changes them */
 	bool		done;			/* a poll finished and awaits its reader */
 	int64_t		poll_start_ms;
 	int64_t		deadline_ms;

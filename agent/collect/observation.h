@@ -12,6 +12,11 @@
 typedef struct node_observation
 {
 	bool		reachable;
+	/*
+	 * not asked: the node is backing off after failures in a row, and its
+	 * last failure is reported again; nothing was learnt about it
+	 */
+	bool		paused;
 	const char *error;			/* when not reachable */
 	int			max_connections;
 	int			connections;	/* client backends */

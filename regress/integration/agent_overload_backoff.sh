@@ -19,6 +19,13 @@
 # is opening is then an established TCP connection to the server's port
 # (ss); at most 16 at any moment, where before all 40 were.  Let go, every
 # node comes up.
+#
+# Part 3, no page for time not observed: at a 1 s interval the store
+# overruns six polls in a row (0.5 to 16.5 s), so its next poll waits 16 s.
+# The server answers again right after the sixth.  node_unreachable pages
+# after 30 s: judged on the failure repeated while backing off, it paged at
+# 30 s for a node that had answered since 17 s; the polls that do not ask
+# now leave its alerts as they are, and the next poll that asks finds it up.
 set -uo pipefail
 ORG_SRC_DIR=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ORG_SRC_DIR"
@@ -157,4 +164,45 @@ all_up() { [ "$(curl -fsS --max-time 5 "http://127.0.0.1:$metrics_port/metrics" 
 	awk '$1 ~ /^orguard_node_up\{/ && $NF == 1' | wc -l)" -eq "$nodes" ]; }
 tap_ok "once the server answers, all $nodes nodes come up" org_wait_until 60 "every node up" all_up
 tap_ok "the agent is still alive" agent_alive agent2
+
+# ---------------- part 3: no page for time not observed ----------------
+agent_kill agent2
+PGAPPNAME=lockholder org_psql overload -d shop \
+	-c "BEGIN; LOCK TABLE ir_model IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(600)" >/dev/null 2>&1 &
+holder=$!
+org_wait_until 30 "the lock on ir_model" held || org_die "the lock was not taken"
+hook_port=$(org_free_port) || org_die "no free port"
+cat >"$ORG_TMP/agent3.conf" <<CONF
+[agent]
+interval = 1s
+node_timeout = 500ms
+statement_timeout = 20s
+lock_timeout = 20s
+reconnect_max = 16s
+spool_dir = $ORG_TMP/spool3
+listen = 127.0.0.1:$metrics_port
+
+[node store]
+conninfo = $(org_conn overload) dbname=shop
+cluster = shop
+
+# nothing listens here: a page is counted when it is written to the spool
+[pager hook]
+type = webhook
+url = http://127.0.0.1:$hook_port/hook
+CONF
+agent_start agent3 "$ORG_TMP/agent3.conf"
+queued() {
+	curl -fsS --max-time 5 "http://127.0.0.1:$metrics_port/metrics" |
+		awk '!f && $1 ~ /^orguard_pager_events_queued_total\{/ {print $NF; f = 1}'
+}
+tap_ok "six polls in a row overrun" \
+	org_wait_until 60 "six overruns" at_least orguard_node_deadline_overruns_total store 6
+org_psql overload -d postgres -Atc "SELECT pg_cancel_backend(pid) FROM pg_stat_activity
+	WHERE application_name = 'lockholder'" >/dev/null
+wait "$holder" 2>/dev/null
+tap_ok "the store is found up at its next poll" org_wait_until 40 "the store up" is_up store
+tap_ok "and nobody was paged for it (notifications: $(queued))" test "$(queued)" = 0
+tap_ok "the agent is still alive" agent_alive agent3
+agent_kill agent3
 tap_done

@@ -194,6 +194,47 @@ test_firing_listed_for_repost(void **state)
 	events_free(&out);
 }
 
+/*
+ * A poll that did not ask the node (backing off) leaves its alerts as
+ * they are: a pending alert neither fires on time that was not observed
+ * nor starts over, a firing one is not resolved, and the facts it does
+ * carry (its cluster's) are evaluated.
+ */
+static void
+test_unasked_poll_changes_nothing(void **state)
+{
+	fixture    *f = *state;
+	int64_t		t = MONDAY_NOON;
+	fact_list	none = {0};
+	fact_list	lock = {0};
+
+	/* pending from t (for = 60s) */
+	assert_int_equal(eval(f, RULE_CONNECTION_USAGE, "connections", 90, t), 0);
+	assert_int_equal(rules_count(f->re, "connection_usage").pending, 1);
+	/* unasked past its for: no firing, still pending */
+	rules_eval_node_unasked(f->re, &f->cfg, &f->cfg.nodes[0], &none, t + S(70), &f->ev);
+	assert_int_equal(f->ev.n, 0);
+	assert_int_equal(rules_count(f->re, "connection_usage").pending, 1);
+	/* asked again and fine: it clears without ever firing */
+	assert_int_equal(eval(f, RULE_CONNECTION_USAGE, "connections", 10, t + S(75)), 0);
+	assert_int_equal(rules_count(f->re, "connection_usage").pending, 0);
+	/* pending again; unasked; asked and still over: it fires, counted from its start */
+	assert_int_equal(eval(f, RULE_CONNECTION_USAGE, "connections", 90, t + S(100)), 0);
+	rules_eval_node_unasked(f->re, &f->cfg, &f->cfg.nodes[0], &none, t + S(130), &f->ev);
+	assert_int_equal(eval(f, RULE_CONNECTION_USAGE, "connections", 90, t + S(161)), 1);
+	assert_int_equal(last(f)->status, ALERT_FIRING);
+	/* a firing alert is not resolved by an unasked poll */
+	rules_eval_node_unasked(f->re, &f->cfg, &f->cfg.nodes[0], &none, t + S(170), &f->ev);
+	assert_int_equal(rules_count(f->re, "connection_usage").firing, 1);
+	/* the facts an unasked poll carries are evaluated */
+	facts_add(&lock, RULE_LOCK_WAIT, "odoo/x", 99, "wait");
+	rules_eval_node_unasked(f->re, &f->cfg, &f->cfg.nodes[0], &lock, t + S(180), &f->ev);
+	facts_free(&lock);
+	assert_string_equal(last(f)->rule, "lock_wait");
+	assert_int_equal(last(f)->status, ALERT_FIRING);
+	assert_int_equal(rules_count(f->re, "connection_usage").firing, 1);
+}
+
 static void
 test_keep_firing_for(void **state)
 {
@@ -719,6 +760,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_missing_fact_resolves, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_renotify, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_firing_listed_for_repost, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unasked_poll_changes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keep_firing_for, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_subjects_are_separate_alerts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flap_suppression, setup, teardown),
