@@ -4,7 +4,6 @@
  */
 #include "collect/node.h"
 #include "collect/cursor.h"
-#include "collect/poll_backoff.h"
 #include "common/log.h"
 #include "common/pgsession.h"
 #include "collect/snapshot_merge.h"
@@ -243,12 +242,6 @@ finish_poll(node *n, int64_t now_ms)
 	n->busy = false;
 	n->done = true;
 	n->polls++;
-	/* the server answered in time: no more backing off */
-	if (n->obs.reachable)
-	{
-		n->backoff = 0;
-		n->next_connect_ms = 0;
-	}
 	n->poll_seconds = (double) (now_ms - n->poll_start_ms) / 1000.0;
 	n->obs.now_us = now_us();
 	n->obs.error = n->obs.reachable ? NULL : n->error;
@@ -273,38 +266,23 @@ clean_message(char *dst, size_t len, const char *src)
 	dst[o] = '\0';
 }
 
-/*
- * One more failure in a row (poll_backoff.h): the next poll waits, so that
- * a server too slow to answer is not asked again and again.  The error
- * names the pause and stays as it is until the next real poll: polls
- * during the pause report it again, and a changed text would be logged
- * anew each cycle.
- */
-static void
-back_off(collector *c, node *n, const char *what, int64_t now_ms)
-{
-	int64_t		pause = poll_backoff_ms(n->backoff + 1, c->reconnect_max_s);
-	char		failure[480];
-
-	/* the message may hold a host name, never the password */
-	clean_message(failure, sizeof(failure), what);
-	n->failures++;
-	n->backoff++;
-	n->next_connect_ms = now_ms + pause;
-	if (pause > 0)
-		snprintf(n->error, sizeof(n->error), "%s; next poll in %.1fs", failure,
-				 (double) pause / 1000.0);
-	else
-		snprintf(n->error, sizeof(n->error), "%s", failure);
-	n->obs.reachable = false;
-}
-
 static void
 fail(collector *c, node *n, const char *what, int64_t now_ms)
 {
-	back_off(c, n, what, now_ms);
+	double		delay = 0.5;
+
+	/* the message may hold a host name, never the password */
+	clean_message(n->error, sizeof(n->error), what);
+	n->obs.reachable = false;
+	n->failures++;
 	disconnect(n);
-	log_debug("node %s: %s", n->cfg.name, n->error);
+	for (int i = 0; i < n->backoff && delay < c->reconnect_max_s; i++)
+		delay *= 2;
+	if (delay > c->reconnect_max_s)
+		delay = c->reconnect_max_s;
+	n->backoff++;
+	n->next_connect_ms = now_ms + (int64_t) (delay * 1000);
+	log_debug("node %s: %s (next attempt in %.1fs)", n->cfg.name, n->error, delay);
 	finish_poll(n, now_ms);
 }
 
@@ -589,52 +567,39 @@ overrun(collector *c, node *n, int64_t now_ms)
 	n->cancel = cancel_async(n->conn);
 	drop_partial(n);
 	n->state = NODE_CANCELLED;
-	back_off(c, n, msg, now_ms);
+	clean_message(n->error, sizeof(n->error), msg);
+	n->obs.reachable = false;
+	n->failures++;
 	log_debug("node %s: %s (session kept)", n->cfg.name, n->error);
 	finish_poll(n, now_ms);
 }
 
-/*
- * The poll of a node whose start time has come; false when it would open
- * a session while POLL_MAX_OPENING are being opened (*opening): it waits
- * for a slot and its deadline counts from when it really starts.
- */
-static bool
-start_node(collector *c, node *n, int64_t now_ms, int *opening)
+/* the poll of a node whose start time has come */
+static void
+start_node(collector *c, node *n, int64_t now_ms)
 {
-	if (now_ms < n->next_connect_ms)
-	{
-		/*
-		 * Backing off: the last failure is reported again, and a cancelled
-		 * query gets this time to end (its answer is read if it came), so
-		 * that its session can be kept.
-		 */
-		if (n->state == NODE_CANCELLED)
-			(void) drain_cancelled(n);
-		n->waiting = false;
-		n->poll_start_ms = now_ms;
-		n->obs.reachable = false;
-		n->obs.paused = true;
-		finish_poll(n, now_ms);
-		return true;
-	}
+	n->waiting = false;
+	n->poll_start_ms = now_ms;
+	n->deadline_ms = now_ms + (int64_t) (c->timeout_s * 1000);
 	if (n->state == NODE_CANCELLED && !drain_cancelled(n))
 	{
 		/* the cancelled query still runs (or the session is lost): a new session */
 		log_debug("node %s: the query cancelled at the last deadline has not ended; connecting anew",
 				  n->cfg.name);
 		disconnect(n);
+		n->next_connect_ms = 0;
 	}
-	if (n->state == NODE_DISCONNECTED && *opening >= POLL_MAX_OPENING)
-		return false;
-	n->waiting = false;
-	n->poll_start_ms = now_ms;
-	n->deadline_ms = now_ms + (int64_t) (c->timeout_s * 1000);
 	if (n->state == NODE_DISCONNECTED)
 	{
+		if (now_ms < n->next_connect_ms)
+		{
+			/* still backing off: report the last failure again, without asking */
+			n->obs.reachable = false;
+			n->obs.paused = true;
+			finish_poll(n, now_ms);
+			return;
+		}
 		start_connect(c, n, now_ms);
-		if (n->state == NODE_CONNECTING)
-			(*opening)++;
 	}
 	else
 	{
@@ -644,74 +609,6 @@ start_node(collector *c, node *n, int64_t now_ms, int *opening)
 		session_settings(c, want, sizeof(want));
 		send_query(c, n, strcmp(want, n->session_set) ? NODE_SETUP : NODE_STATS, now_ms);
 	}
-	return true;
-}
-
-/* sessions being opened: connecting, or sending their SET commands */
-static int
-count_opening(const collector *c)
-{
-	int			k = 0;
-
-	for (int i = 0; i < c->n; i++)
-		if (c->v[i]->state == NODE_CONNECTING || c->v[i]->state == NODE_SETUP)
-			k++;
-	return k;
-}
-
-/* earliest start first, then configuration order: a node waiting for a slot is not overtaken */
-static int
-cmp_start(const void *a, const void *b)
-{
-	const node *x = *(node *const *) a;
-	const node *y = *(node *const *) b;
-
-	if (x->start_ms != y->start_ms)
-		return x->start_ms < y->start_ms ? -1 : 1;
-	return x->index < y->index ? -1 : x->index > y->index;
-}
-
-/*
- * Starts every poll whose time has come, earliest first, while slots for
- * opening sessions last; *timeout_ms is lowered to the next start to come
- * (a node waiting for a slot starts when an opening session moves on,
- * which wakes the poll loop anyway).
- */
-static void
-start_due_polls(collector *c, int64_t now_ms, int *timeout_ms)
-{
-	node	  **due;
-	int			n_due = 0;
-	int			opening;
-
-	/* every step of the poll loop comes here: nothing allocated when no start is due */
-	for (int i = 0; i < c->n; i++)
-	{
-		node	   *n = c->v[i];
-
-		if (!n->busy || !n->waiting)
-			continue;
-		if (n->start_ms <= now_ms)
-			n_due++;
-		else if (n->start_ms - now_ms < *timeout_ms)
-			*timeout_ms = (int) (n->start_ms - now_ms);
-	}
-	if (n_due == 0)
-		return;
-	due = xcalloc((size_t) n_due, sizeof(node *));
-	n_due = 0;
-	for (int i = 0; i < c->n; i++)
-		if (c->v[i]->busy && c->v[i]->waiting && c->v[i]->start_ms <= now_ms)
-		{
-			c->v[i]->index = i;
-			due[n_due++] = c->v[i];
-		}
-	opening = count_opening(c);
-	if (n_due > 1 && opening + n_due > POLL_MAX_OPENING)
-		qsort(due, (size_t) n_due, sizeof(node *), cmp_start);
-	for (int k = 0; k < n_due; k++)
-		(void) start_node(c, due[k], now_ms, &opening);
-	free(due);
 }
 
 /*
@@ -723,7 +620,6 @@ int
 collector_start_poll(collector *c, int64_t now_ms)
 {
 	int			busy = 0;
-	int			no_wait = 0;
 
 	c->cycle++;
 	for (int i = 0; i < c->n; i++)
@@ -742,8 +638,9 @@ collector_start_poll(collector *c, int64_t now_ms)
 		n->snapshot_error[0] = '\0';
 		n->waiting = true;
 		n->start_ms = now_ms + poll_start_offset_ms(i, c->n, c->spread_s);
+		if (n->start_ms <= now_ms)
+			start_node(c, n, now_ms);
 	}
-	start_due_polls(c, now_ms, &no_wait);
 	return busy;
 }
 
@@ -822,6 +719,7 @@ read_stats(collector *c, node *n, PGresult *r, int64_t now_ms)
 	n->has_delta_fn = PQgetvalue(r, 0, 7)[0] == 't';
 	n->has_ir_cron = PQgetvalue(r, 0, 8)[0] == 't';
 	n->has_lean_fn = PQgetvalue(r, 0, 9)[0] == 't';
+	n->backoff = 0;
 	if (n->has_ir_model && !n->models_loaded)
 		send_query(c, n, NODE_MODELS, now_ms);
 	else
@@ -1172,11 +1070,17 @@ collector_step(collector *c, int timeout_ms)
 	int			nf = 0;
 	int64_t		now = mono_ms();
 
-	start_due_polls(c, now, &timeout_ms);
 	for (int i = 0; i < c->n; i++)
 	{
 		node	   *n = c->v[i];
 
+		if (n->busy && n->waiting)
+		{
+			if (n->start_ms <= now)
+				start_node(c, n, now);
+			else if (n->start_ms - now < timeout_ms)
+				timeout_ms = (int) (n->start_ms - now);
+		}
 		if (!n->busy || n->waiting || !n->conn)
 			continue;
 		if (n->deadline_ms - now < timeout_ms)
@@ -1205,8 +1109,6 @@ collector_step(collector *c, int timeout_ms)
 		if (n->busy && !n->waiting && now >= n->deadline_ms)
 			overrun(c, n, now);
 	}
-	/* slots freed by this step go to the nodes waiting for them at once */
-	start_due_polls(c, now, &timeout_ms);
 	free(fds);
 	free(idx);
 }
@@ -1247,7 +1149,6 @@ void
 collector_reload(collector *c, const agent_cfg *cfg)
 {
 	node	  **nv = xcalloc((size_t) (cfg->n_nodes ? cfg->n_nodes : 1), sizeof(node *));
-	int64_t		now = mono_ms();
 
 	apply_settings(c, cfg);
 	for (int i = 0; i < cfg->n_nodes; i++)
@@ -1268,12 +1169,6 @@ collector_reload(collector *c, const agent_cfg *cfg)
 			node_cfg_copy(&keep->cfg, &cfg->nodes[i]);
 			keep->models_loaded = false;
 			keep->crons_loaded = false;
-			/*
-			 * A backoff is kept: the server is no less loaded for the
-			 * agent's reload, and every agent of a fleet reloaded at once
-			 * must not ask it all together; a lower reconnect_max cuts it.
-			 */
-			keep->next_connect_ms = poll_backoff_recap(keep->next_connect_ms, now, cfg->reconnect_max_s);
 			nv[i] = keep;
 		}
 		else

@@ -3,12 +3,9 @@
  * polls them all from one thread with libpq's non-blocking API.
  *
  * Every node has at most one query in flight and a hard client-side
- * deadline per poll; on overrun the query is cancelled and its session
- * kept when it can be, so one slow or dead node never delays the others.
- * A node that fails or overruns is left alone for a while, longer with
- * each failure in a row, and at most POLL_MAX_OPENING sessions are being
- * opened at once (poll_backoff.h): the agent never adds to the overload
- * of a server too slow to answer.  The session sets statement_timeout,
+ * deadline per poll; on overrun the query is cancelled, the connection
+ * dropped and re-opened later with exponential backoff, so one slow or
+ * dead node never delays the others.  The session sets statement_timeout,
  * lock_timeout and idle_in_transaction_session_timeout for itself.
  *
  * A poll runs: connection figures (always), ir_model and ir_cron (once per
@@ -55,14 +52,13 @@ typedef struct node
 	bool		busy;			/* a poll is under way */
 	bool		waiting;		/* busy, and its poll starts at start_ms (see collector_start_poll) */
 	uint64_t	cycle;			/* the poll cycle its current or last poll belongs to */
-	int64_t		start_ms;
-	int			index;			/* its place in the collector, while it waits to start */
 	char		session_set[160];	/* the SET commands its session ran: redone when a reload changes them */
+	int64_t		start_ms;
 	bool		done;			/* a poll finished and awaits its reader */
 	int64_t		poll_start_ms;
 	int64_t		deadline_ms;
-	int64_t		next_connect_ms;	/* backing off: polls before it end at once (poll_backoff.h) */
-	int			backoff;		/* polls failed or overrun in a row */
+	int64_t		next_connect_ms;
+	int			backoff;
 	uint64_t	cursor;
 	uint64_t	system_id;		/* whose event rings the cursor belongs to */
 	int64_t		start_us;		/* postmaster start of that system; 0 unknown */
@@ -95,7 +91,7 @@ typedef struct node
 
 	/* the finished poll */
 	node_observation obs;
-	char		error[512];		/* the last failure, and the pause it started */
+	char		error[512];
 	char		snapshot_error[512];
 	OdooRetailGuard__Snapshot *snap;
 	double		poll_seconds;
@@ -139,9 +135,7 @@ void		collector_free(collector *c);
  * one before it, or closer when that would not fit in spread_s (half
  * of the interval less the node deadline: every poll ends before the next
  * interval); a node still busy from the previous cycle is skipped;
- * returns how many were.  A node backing off ends its poll at once; one
- * that would open a session while POLL_MAX_OPENING are being opened waits
- * for a slot, its deadline counted from when it starts.
+ * returns how many were
  */
 int			collector_start_poll(collector *c, int64_t now_ms);
 #define POLL_START_GAP_MS 10
