@@ -527,9 +527,6 @@ node_finished(agent *a, int idx, node *n, event_list *events, event_list *steps)
 		free(a->last_error[idx]);
 		a->last_error[idx] = xstrdup(err);
 	}
-	/* only the facts the rules can act on: a node has thousands of tables and models */
-	if (ncfg)
-		rules_gate_init(&gate, a->re, &a->cfg, ncfg);
 	/*
 	 * A node backing off was not asked: its own alerts stay as they are
 	 * until a poll that asks it.  Judged on the failure repeated meanwhile,
@@ -539,6 +536,9 @@ node_finished(agent *a, int idx, node *n, event_list *events, event_list *steps)
 	 */
 	if (!n->obs.paused)
 	{
+		/* only the facts the rules can act on: a node has thousands of tables and models */
+		if (ncfg)
+			rules_gate_init(&gate, a->re, &a->cfg, ncfg);
 		collect_facts(n, a->mem.v[idx].facts, ncfg ? &gate.gate : NULL, &facts);
 		record_role(&a->roles, n);
 	}

@@ -400,16 +400,6 @@ cancel_async(PGconn *conn)
 	return req;
 }
 
-/* the session's settings as SET commands, from the collector's current configuration */
-static void
-session_settings(const collector *c, char *buf, size_t len)
-{
-	snprintf(buf, len, "SET statement_timeout = %d; SET lock_timeout = %d; "
-			 "SET idle_in_transaction_session_timeout = %d",
-			 (int) (c->statement_timeout_s * 1000), (int) (c->lock_timeout_s * 1000),
-			 (int) (c->timeout_s * 2000));
-}
-
 static bool
 send_query(collector *c, node *n, node_state st, int64_t now_ms)
 {
@@ -448,7 +438,7 @@ send_query(collector *c, node *n, node_state st, int64_t now_ms)
 	{
 		char		sql[256];
 
-		session_settings(c, n->session_set, sizeof(n->session_set));
+		snprintf(n->session_set, sizeof(n->session_set), "%s", c->session_set);
 		snprintf(sql, sizeof(sql), PGSESSION_SEARCH_PATH_SQL "; %s", n->session_set);
 		ok = PQsendQuery(n->conn, sql);
 	}
@@ -603,11 +593,8 @@ start_node(collector *c, node *n, int64_t now_ms)
 	}
 	else
 	{
-		char		want[sizeof(n->session_set)];
-
 		/* a reload changed the timeouts: the kept session takes them before it is asked */
-		session_settings(c, want, sizeof(want));
-		send_query(c, n, strcmp(want, n->session_set) ? NODE_SETUP : NODE_STATS, now_ms);
+		send_query(c, n, strcmp(c->session_set, n->session_set) ? NODE_SETUP : NODE_STATS, now_ms);
 	}
 }
 
@@ -1124,6 +1111,11 @@ apply_settings(collector *c, const agent_cfg *cfg)
 	c->reconnect_max_s = cfg->reconnect_max_s;
 	c->deltas = cfg->snapshot_deltas;
 	c->full_every_s = cfg->full_snapshot_every_s;
+	/* written once per configuration: each poll of a kept session compares with it */
+	snprintf(c->session_set, sizeof(c->session_set),
+			 "SET statement_timeout = %d; SET lock_timeout = %d; SET idle_in_transaction_session_timeout = %d",
+			 (int) (c->statement_timeout_s * 1000), (int) (c->lock_timeout_s * 1000),
+			 (int) (c->timeout_s * 2000));
 }
 
 collector *

@@ -52,7 +52,7 @@ typedef struct node
 	bool		busy;			/* a poll is under way */
 	bool		waiting;		/* busy, and its poll starts at start_ms (see collector_start_poll) */
 	uint64_t	cycle;			/* the poll cycle its current or last poll belongs to */
-	char		session_set[160];	/* the SET commands its session ran: redone when a reload changes them */
+	char		session_set[160];	/* the SET commands its session ran (collector's, when it ran them) */
 	int64_t		start_ms;
 	bool		done;			/* a poll finished and awaits its reader */
 	int64_t		poll_start_ms;
@@ -122,6 +122,7 @@ typedef struct collector
 	double		spread_s;		/* poll starts spread over half of interval less deadline */
 	bool		deltas;			/* ask for delta snapshots */
 	double		full_every_s;	/* and a full one at least this often */
+	char		session_set[160];	/* the SET commands every session runs, from the configuration */
 	uint64_t	cycle;			/* poll cycles started */
 } collector;
 
