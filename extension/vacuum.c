@@ -27,11 +27,13 @@
  * a fixed shared hash and exits.  Such a catalog scan is only started when
  * the facts of a database may have changed: never scanned; a tracked
  * table's vacuum or analyze time moved (reltuples and relfrozenxid move
- * with them); its number of relation statistics entries changed (a table
- * created or dropped); or vacuum_catalog_refresh has passed (a reloption
- * changed by ALTER TABLE leaves no other trace).  Never-scanned databases
- * go first, then changed ones, then the oldest refresh.  At most one scan
- * runs, and at most one starts per second.
+ * with them); its set of relation statistics entries changed (a table
+ * dropped, or created and used); or vacuum_catalog_refresh has passed (a
+ * reloption changed by ALTER TABLE leaves no other trace).  Shared
+ * catalogs, listed in every database, keep their statistics under database
+ * 0 and are read from there.  Never-scanned databases go first, then
+ * changed ones, then the oldest refresh.  At most one scan runs, and at
+ * most one starts per second.
  *
  * Caps: max_tracked_tables over all databases (the shared hash) and
  * max_tracked_tables_per_database.  A scan keeps its database's worst
@@ -74,6 +76,7 @@
 #include "access/transam.h"
 #include "access/xact.h"
 #include "catalog/pg_database.h"
+#include "common/hashfn.h"
 #include "commands/progress.h"
 #include "executor/spi.h"
 #include "lib/dshash.h"
@@ -168,7 +171,9 @@ static OrgAutovacuumLag lag_with_generation(const OrgAutovacuumLag *old,
 typedef struct DbActivity
 {
 	Oid			dbid;
-	int64		stat_entries;	/* relation statistics entries; -1 unknown */
+	uint64		stat_entries;	/* fingerprint of its relation statistics
+								 * entries (which relations have one) */
+	bool		stat_entries_known;
 	bool		changed;		/* catalog facts may have changed */
 	TimestampTz scanned;		/* when its last scan was started; 0 never */
 } DbActivity;
@@ -520,7 +525,7 @@ sync_activity(const Oid *oids, int n)
 		else
 		{
 			next[i].dbid = oids[i];
-			next[i].stat_entries = -1;
+			next[i].stat_entries_known = false;
 		}
 	}
 	if (activity != NULL)
@@ -539,9 +544,10 @@ activity_of(Oid dbid)
 }
 
 /*
- * Copy the relation statistics of the listed databases out of the shared
- * statistics hash, as pgstat_build_snapshot() reads it: each entry under
- * its own shared lock, copied, released.  Sorted by (database, relation).
+ * Copy the relation statistics of the listed databases, and of the shared
+ * catalogs (database 0), out of the shared statistics hash, as
+ * pgstat_build_snapshot() reads it: each entry under its own shared lock,
+ * copied, released.  Sorted by (database, relation).
  * The copies are allocated while a partition of the statistics hash is
  * locked, as the server's own snapshot does; never under our lock.
  */
@@ -566,10 +572,11 @@ read_relation_stats(const Oid *oids, int noids, int *count)
 		PgStat_StatTabEntry tab;
 		StatRow    *r;
 
-		if (p->key.kind != PGSTAT_KIND_RELATION || p->dropped ||
-			!OidIsValid(p->key.dboid))
+		if (p->key.kind != PGSTAT_KIND_RELATION || p->dropped)
 			continue;
-		if (bsearch(&p->key.dboid, oids, noids, sizeof(Oid), oid_cmp) == NULL)
+		/* shared catalogs' statistics live under database 0 */
+		if (OidIsValid(p->key.dboid) &&
+			bsearch(&p->key.dboid, oids, noids, sizeof(Oid), oid_cmp) == NULL)
 			continue;
 
 		shrel = (PgStatShared_Relation *) dsa_get_address(pgStatLocal.dsa, p->body);
@@ -690,6 +697,18 @@ apply_stats(const StatRow *stats, int nstats, const VacProgress *prog, int nprog
 		key.dbid = e->key.dbid;
 		key.relid = e->key.relid;
 		s = bsearch(&key, stats, nstats, sizeof(StatRow), stat_row_cmp);
+		if (s == NULL)
+		{
+			/*
+			 * A shared catalog (pg_database, pg_shdepend, ...), listed in
+			 * every database's pg_class: its statistics are kept once, under
+			 * database 0, as pg_stat_get_dead_tuples() finds them.  Read as
+			 * zeros, its vacuum times would differ from the scan's on every
+			 * tick and its database would be scanned again every second.
+			 */
+			key.dbid = InvalidOid;
+			s = bsearch(&key, stats, nstats, sizeof(StatRow), stat_row_cmp);
+		}
 		/* no entry reads as zeros, as pg_stat_get_dead_tuples() does */
 		if (s != NULL)
 			memcpy(times, s->times, sizeof(times));
@@ -735,9 +754,15 @@ apply_stats(const StatRow *stats, int nstats, const VacProgress *prog, int nprog
 	vac_shared->stat_passes++;
 }
 
-/* a database whose relation statistics entries changed in number */
+/*
+ * A database whose set of relation statistics entries changed: a table
+ * created (once it is used) or dropped.  The set, not its size: a session
+ * that drops a table may give first entries to catalog indexes it used, and
+ * the count would stay the same.  Rows are sorted, so a running hash of the
+ * relation ids is the set's fingerprint.
+ */
 static void
-note_entry_counts(const StatRow *stats, int nstats)
+note_entry_changes(const StatRow *stats, int nstats)
 {
 	int			i = 0;
 	int			k;
@@ -745,21 +770,22 @@ note_entry_counts(const StatRow *stats, int nstats)
 	for (k = 0; k < nactivity; k++)
 	{
 		DbActivity *a = &activity[k];
-		int64		count = 0;
+		uint64		fp = 0;
 
 		while (i < nstats && stats[i].dbid < a->dbid)
 			i++;
 		while (i < nstats && stats[i].dbid == a->dbid)
 		{
-			count++;
+			fp = hash_combine64(fp, (uint64) stats[i].relid + 1);
 			i++;
 		}
-		/* a scan under way may or may not see the change: keep the old count */
+		/* a scan under way may or may not see the change: keep the old set */
 		if (a->dbid == scanning_db)
 			continue;
-		if (a->stat_entries >= 0 && a->stat_entries != count)
+		if (a->stat_entries_known && a->stat_entries != fp)
 			a->changed = true;
-		a->stat_entries = count;
+		a->stat_entries = fp;
+		a->stat_entries_known = true;
 	}
 }
 
@@ -876,7 +902,7 @@ org_vacuum_sample(void)
 	next_mxid = ReadNextMultiXactId();
 	now = GetCurrentTimestamp();
 
-	note_entry_counts(stats, nstats);
+	note_entry_changes(stats, nstats);
 	LWLockAcquire(vac_shared->lock, LW_EXCLUSIVE);
 	apply_stats(stats, nstats, prog, nprog, now, next_xid, next_mxid);
 	LWLockRelease(vac_shared->lock);

@@ -79,20 +79,26 @@ lean_ok() { [ "$(kv lean_equal)" = yes ] && [ "$(kv lean_statements)" = 0 ] && [
 
 shapes stock_quant 1 20
 shapes sale_order 1 10
-# the sampler has taken in the tables made above (and the catalog's, dirtied
+# The sampler has taken in the tables made above (and the catalog's, dirtied
 # by making them): on a loaded machine it may not have yet, and their first
-# appearance would then land in a later delta, not in the first full answer
-settle_prev=""
+# appearance would then land in a later delta, not in the first full answer.
+# A table enters autovacuum_lag through a catalog scan of its database,
+# started by the sampler at most once a second when a database's statistics
+# entries change; so the tables are in when no scan is running and neither
+# the tracked tables nor the scan starts have moved over at least three
+# statistics passes and a second and a half (more than the gap between two
+# scan starts).
+settle_prev="" settle_since=0
 settled() {
-	local c p
+	local c p s f now
 	c=$(q "SELECT count(*) FROM odoo_retail_guard.autovacuum_lag") || return 1
-	p=$(q "SELECT vacuum_stat_passes FROM odoo_retail_guard.sampler_status") || return 1
-	if [ -z "$settle_prev" ] || [ "$c" != "${settle_prev%/*}" ]; then
-		settle_prev="$c/$p"
+	read -r p s f < <(q "SELECT vacuum_stat_passes, vacuum_scan_starts, vacuum_scans FROM odoo_retail_guard.sampler_status" | tr '|' ' ') || return 1
+	now=$(date +%s%N)
+	if [ "$c/$s" != "${settle_prev%/*}" ] || [ "$s" != "$f" ]; then
+		settle_prev="$c/$s/$p" settle_since=$now
 		return 1
 	fi
-	# the same tables two statistics passes later
-	[ "$p" -ge $((${settle_prev#*/} + 2)) ]
+	[ "$p" -ge $((${settle_prev##*/} + 3)) ] && [ $((now - settle_since)) -ge 1500000000 ]
 }
 org_wait_until 120 "the sampler to take in the tables" settled || org_die "the sampler did not settle"
 step first

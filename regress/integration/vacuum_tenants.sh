@@ -56,6 +56,29 @@ ok "the scan workers were started at most once per second overall" org_true $C p
 	"SELECT vacuum_scan_starts <= ceil(extract(epoch FROM clock_timestamp() - started_at)) + 1
 	 FROM $V.sampler_status"
 
+# nothing changes now: no more scans.  Shared catalogs (pg_database,
+# pg_shdepend, ...) are listed in every database's pg_class while their
+# statistics are kept under database 0; read from the wrong place, their
+# vacuum times never matched the scan's and every database was scanned
+# again, one a second, for ever.
+quiet_prev=""
+quiet() { # no scan started over 15 statistics passes (3 s at 200 ms)
+	local now
+	now=$(q "SELECT vacuum_scan_starts || '/' || vacuum_stat_passes FROM $V.sampler_status") || return 1
+	if [ -z "$quiet_prev" ] || [ "${now%/*}" != "${quiet_prev%/*}" ]; then
+		quiet_prev=$now
+		return 1
+	fi
+	[ "${now#*/}" -ge $((${quiet_prev#*/} + 15)) ]
+}
+ok "once every database is scanned and nothing changes, no scan worker starts" \
+	org_wait_until 60 "no scan starts" quiet
+org_psql $C -d postgres -c "CREATE DATABASE scratch" -c "DROP DATABASE scratch" >/dev/null
+ok "a shared catalog shows its dead tuples as pg_stat_all_tables does" org_wait_until 30 "pg_database's dead tuples" \
+	org_true $C postgres "SELECT l.dead_tuples > 0 AND l.dead_tuples = s.n_dead_tup
+	 FROM $V.autovacuum_lag l, pg_stat_all_tables s
+	 WHERE l.database = 'postgres' AND l.relation = 'pg_catalog.pg_database' AND s.relid = 'pg_database'::regclass"
+
 # --- (a) a busy tenant's table goes over threshold without a catalog scan ---
 # a first session creates the statistics entries the later one touches (a
 # new entry is a possible new table and would ask for a scan)
@@ -82,6 +105,28 @@ is "$(q "SELECT scanned_at FROM $V.autovacuum_lag WHERE database = 't05' AND rel
 ok "statistics passes run on the sampler's ticks" org_true $C postgres \
 	"SELECT vacuum_stat_passes > vacuum_scans FROM $V.sampler_status"
 
+# --- a dropped table leaves, even when the number of entries stays the same ---
+# A session that drops one table and gives a first statistics entry to
+# another leaves the database with as many entries as before: the sampler
+# must see that the set changed, not only its size.
+org_psql $C -d postgres -c "CREATE DATABASE dropdb" >/dev/null
+org_psql $C -d dropdb >/dev/null <<'SQL'
+CREATE TABLE a1 (id int);
+CREATE TABLE b1 (id int);
+CREATE TABLE x1 (id int);
+INSERT INTO a1 VALUES (1);
+INSERT INTO b1 VALUES (1);
+SQL
+tracked_in_dropdb() { org_true $C postgres "SELECT string_agg(relation, ',' ORDER BY relation) = '$1'
+	FROM $V.autovacuum_lag WHERE database = 'dropdb' AND relation NOT LIKE '%.%'"; }
+ok "dropdb's tables are tracked" org_wait_until 60 "a1, b1, x1 tracked" tracked_in_dropdb a1,b1,x1
+# a first drop gives the catalog's entries to what a drop touches
+org_psql $C -d dropdb -c "DROP TABLE b1" >/dev/null
+ok "a dropped table leaves autovacuum_lag" org_wait_until 60 "b1 gone" tracked_in_dropdb a1,x1
+org_psql $C -d dropdb -c "DROP TABLE a1" -c "SELECT count(*) FROM x1" >/dev/null
+ok "a table dropped while another gets its first entry leaves too" \
+	org_wait_until 60 "a1 gone" tracked_in_dropdb x1
+
 # --- (c) the per-database cap keeps the worst tables ---
 org_psql $C -d postgres -c "CREATE DATABASE capdb" >/dev/null
 org_psql $C -d capdb >/dev/null <<'SQL'
@@ -105,8 +150,9 @@ tracked=$(q "SELECT count(*) FROM $V.autovacuum_lag WHERE database = 'capdb'")
 ev0=$(q "SELECT vacuum_evicted FROM $V.sampler_status")
 org_psql $C -d postgres -c "ALTER SYSTEM SET odoo_retail_guard.max_tracked_tables_per_database = 3" \
 	-c "SELECT pg_reload_conf()" >/dev/null
-# a new, empty table: a change the sampler sees, so capdb is scanned again
-org_psql $C -d capdb -c "CREATE TABLE c0 (id int)" >/dev/null
+# a new table with a row: its new statistics entry is a change the sampler
+# sees, so capdb is scanned again (a table nothing touched has no entry yet)
+org_psql $C -d capdb -c "CREATE TABLE c0 (id int)" -c "INSERT INTO c0 VALUES (1)" >/dev/null
 ok "the cap keeps the three worst tables" org_wait_until 60 "capped" org_true $C postgres \
 	"SELECT string_agg(relation, ',' ORDER BY relation) = 'c4,c5,c6'
 	 FROM $V.autovacuum_lag WHERE database = 'capdb'"
