@@ -30,10 +30,11 @@
  * with them); its set of relation statistics entries changed (a table
  * dropped, or created and used); or vacuum_catalog_refresh has passed (a
  * reloption changed by ALTER TABLE leaves no other trace).  Shared
- * catalogs, listed in every database, keep their statistics under database
- * 0 and are read from there.  Never-scanned databases go first, then
- * changed ones, then the oldest refresh.  At most one scan runs, and at
- * most one starts per second.
+ * catalogs, listed in every database's pg_class, are tracked once, with the
+ * tracked database of lowest OID, and their statistics are read from where
+ * PostgreSQL keeps them, under database 0.  Never-scanned databases go
+ * first, then changed ones, then the oldest refresh.  At most one scan
+ * runs, and at most one starts per second.
  *
  * Caps: max_tracked_tables over all databases (the shared hash) and
  * max_tracked_tables_per_database.  A scan keeps its database's worst
@@ -180,6 +181,8 @@ typedef struct DbActivity
 
 static BackgroundWorkerHandle *scan_handle = NULL;
 static Oid	scanning_db = InvalidOid;
+static Oid	shared_home = InvalidOid;	/* the database whose scans list shared
+										 * catalogs */
 static TimestampTz last_start = 0;
 static DbActivity *activity = NULL;
 static int	nactivity = 0;
@@ -217,32 +220,42 @@ typedef struct ScanRow
  * or analyzed) counts as 0; a per-table freeze max age can only lower the
  * global one.
  */
-static const char *const scan_query =
-"SELECT c.oid, n.nspname, c.relname, "
-"       greatest(c.reltuples, 0)::float8 AS reltuples, "
-"       pg_stat_get_live_tuples(c.oid), pg_stat_get_dead_tuples(c.oid), "
-"       (coalesce(o.thresh, current_setting('autovacuum_vacuum_threshold')::float8) "
-"        + coalesce(o.scale, current_setting('autovacuum_vacuum_scale_factor')::float8) "
-"          * greatest(c.reltuples, 0))::float8 AS threshold, "
-"       coalesce(o.enabled, true) AND current_setting('autovacuum')::bool, "
-"       pg_stat_get_last_vacuum_time(c.oid), pg_stat_get_last_autovacuum_time(c.oid), "
-"       pg_stat_get_last_analyze_time(c.oid), pg_stat_get_last_autoanalyze_time(c.oid), "
-"       age(c.relfrozenxid)::int8, mxid_age(c.relminmxid)::int8, "
-"       least(coalesce(o.fmax, current_setting('autovacuum_freeze_max_age')::int8), "
-"             current_setting('autovacuum_freeze_max_age')::int8), "
-"       p.pid, p.phase::int4, c.relnamespace, c.relfrozenxid, c.relminmxid "
-"FROM pg_catalog.pg_class c "
-"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-"LEFT JOIN LATERAL ("
-"   SELECT max(CASE WHEN option_name = 'autovacuum_vacuum_threshold' THEN option_value::float8 END) AS thresh, "
-"          max(CASE WHEN option_name = 'autovacuum_vacuum_scale_factor' THEN option_value::float8 END) AS scale, "
-"          bool_and(CASE WHEN option_name = 'autovacuum_enabled' THEN option_value::bool END) AS enabled, "
-"          max(CASE WHEN option_name = 'autovacuum_freeze_max_age' THEN option_value::int8 END) AS fmax "
-"   FROM pg_catalog.pg_options_to_table(c.reloptions)) o ON true "
-"LEFT JOIN (SELECT pid, relid, param1 AS phase FROM pg_catalog.pg_stat_get_progress_info('VACUUM') "
-"           WHERE datid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())) p "
-"       ON p.relid = c.oid "
-"WHERE c.relkind IN ('r', 'm') AND c.relpersistence <> 't'";
+#define SCAN_QUERY \
+"SELECT c.oid, n.nspname, c.relname, " \
+"       greatest(c.reltuples, 0)::float8 AS reltuples, " \
+"       pg_stat_get_live_tuples(c.oid), pg_stat_get_dead_tuples(c.oid), " \
+"       (coalesce(o.thresh, current_setting('autovacuum_vacuum_threshold')::float8) " \
+"        + coalesce(o.scale, current_setting('autovacuum_vacuum_scale_factor')::float8) " \
+"          * greatest(c.reltuples, 0))::float8 AS threshold, " \
+"       coalesce(o.enabled, true) AND current_setting('autovacuum')::bool, " \
+"       pg_stat_get_last_vacuum_time(c.oid), pg_stat_get_last_autovacuum_time(c.oid), " \
+"       pg_stat_get_last_analyze_time(c.oid), pg_stat_get_last_autoanalyze_time(c.oid), " \
+"       age(c.relfrozenxid)::int8, mxid_age(c.relminmxid)::int8, " \
+"       least(coalesce(o.fmax, current_setting('autovacuum_freeze_max_age')::int8), " \
+"             current_setting('autovacuum_freeze_max_age')::int8), " \
+"       p.pid, p.phase::int4, c.relnamespace, c.relfrozenxid, c.relminmxid " \
+"FROM pg_catalog.pg_class c " \
+"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace " \
+"LEFT JOIN LATERAL (" \
+"   SELECT max(CASE WHEN option_name = 'autovacuum_vacuum_threshold' THEN option_value::float8 END) AS thresh, " \
+"          max(CASE WHEN option_name = 'autovacuum_vacuum_scale_factor' THEN option_value::float8 END) AS scale, " \
+"          bool_and(CASE WHEN option_name = 'autovacuum_enabled' THEN option_value::bool END) AS enabled, " \
+"          max(CASE WHEN option_name = 'autovacuum_freeze_max_age' THEN option_value::int8 END) AS fmax " \
+"   FROM pg_catalog.pg_options_to_table(c.reloptions)) o ON true " \
+"LEFT JOIN (SELECT pid, relid, param1 AS phase FROM pg_catalog.pg_stat_get_progress_info('VACUUM') " \
+"           WHERE datid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())) p " \
+"       ON p.relid = c.oid " \
+"WHERE c.relkind IN ('r', 'm') AND c.relpersistence <> 't'"
+
+/*
+ * Shared catalogs (pg_database, pg_shdepend, pg_authid, ...) are listed in
+ * every database's pg_class but are one set of tables for the cluster:
+ * tracked once, by the scan of the database with the lowest OID among those
+ * tracked (shared_home), so 300 tenants give one entry and one alert for
+ * pg_shdepend, not 300.
+ */
+static const char *const scan_query_with_shared = SCAN_QUERY;
+static const char *const scan_query_local = SCAN_QUERY " AND NOT c.relisshared";
 
 static const char *const horizon_query =
 "SELECT CASE WHEN a.backend_type = 'walsender' THEN 'standby_feedback' ELSE 'backend' END, "
@@ -544,6 +557,25 @@ activity_of(Oid dbid)
 }
 
 /*
+ * The shared catalogs' home is the tracked database of lowest OID.  When it
+ * moves (dropped, left out by vacuum_databases), both databases are scanned
+ * again: the new home takes the shared catalogs in, the old one lets them go.
+ */
+static void
+move_shared_home(Oid home)
+{
+	DbActivity *a;
+
+	if (home == shared_home)
+		return;
+	if ((a = activity_of(shared_home)) != NULL)
+		a->changed = true;
+	if ((a = activity_of(home)) != NULL)
+		a->changed = true;
+	shared_home = home;
+}
+
+/*
  * Copy the relation statistics of the listed databases, and of the shared
  * catalogs (database 0), out of the shared statistics hash, as
  * pgstat_build_snapshot() reads it: each entry under its own shared lock,
@@ -693,6 +725,7 @@ apply_stats(const StatRow *stats, int nstats, const VacProgress *prog, int nprog
 		VacProgress pkey;
 		const VacProgress *pr;
 		TimestampTz times[VAC_TIMES];
+		bool		shared = false;
 
 		key.dbid = e->key.dbid;
 		key.relid = e->key.relid;
@@ -708,6 +741,7 @@ apply_stats(const StatRow *stats, int nstats, const VacProgress *prog, int nprog
 			 */
 			key.dbid = InvalidOid;
 			s = bsearch(&key, stats, nstats, sizeof(StatRow), stat_row_cmp);
+			shared = s != NULL;
 		}
 		/* no entry reads as zeros, as pg_stat_get_dead_tuples() does */
 		if (s != NULL)
@@ -742,6 +776,10 @@ apply_stats(const StatRow *stats, int nstats, const VacProgress *prog, int nprog
 		pkey.dbid = e->key.dbid;
 		pkey.relid = e->key.relid;
 		pr = bsearch(&pkey, prog, nprog, sizeof(VacProgress), progress_cmp);
+		/* a shared catalog is vacuumed by a worker of any database */
+		for (int i = 0; shared && pr == NULL && i < nprog; i++)
+			if (prog[i].relid == e->key.relid)
+				pr = &prog[i];
 		next.vacuum_running = pr != NULL;
 		next.vacuum_pid = pr ? pr->pid : 0;
 		memset(next.vacuum_phase, 0, sizeof(next.vacuum_phase));
@@ -824,7 +862,7 @@ next_to_scan(TimestampTz now)
 }
 
 static bool
-start_scan(Oid dbid)
+start_scan(Oid dbid, bool with_shared)
 {
 	BackgroundWorker worker;
 	bool		started;
@@ -839,6 +877,7 @@ start_scan(Oid dbid)
 	snprintf(worker.bgw_name, BGW_MAXLEN, "odoo_retail_guard vacuum scan of database %u", dbid);
 	strlcpy(worker.bgw_type, "odoo_retail_guard vacuum scan", BGW_MAXLEN);
 	worker.bgw_main_arg = ObjectIdGetDatum(dbid);
+	worker.bgw_extra[0] = with_shared ? 1 : 0;
 	worker.bgw_notify_pid = 0;
 
 	/* the handle must outlive the tick's memory */
@@ -894,6 +933,7 @@ org_vacuum_sample(void)
 	sync_activity(oids, n);
 	if (n == 0)
 		return;
+	move_shared_home(oids[0]);
 
 	/* copy first, then compute and write under our lock only */
 	stats = read_relation_stats(oids, n, &nstats);
@@ -914,7 +954,7 @@ org_vacuum_sample(void)
 		!TimestampDifferenceExceeds(last_start, now, VACUUM_START_GAP_MS))
 		return;
 	next = next_to_scan(now);
-	if (next == NULL || !start_scan(next->dbid))
+	if (next == NULL || !start_scan(next->dbid, next->dbid == shared_home))
 		return;
 
 	last_start = now;
@@ -1324,7 +1364,8 @@ org_vacuum_scan_main(Datum main_arg)
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, "odoo_retail_guard autovacuum lag scan");
 
-	ret = spi_execute_pinned(scan_query);
+	ret = spi_execute_pinned(MyBgworkerEntry->bgw_extra[0] ?
+							 scan_query_with_shared : scan_query_local);
 	if (ret != SPI_OK_SELECT)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),

@@ -78,6 +78,10 @@ ok "a shared catalog shows its dead tuples as pg_stat_all_tables does" org_wait_
 	org_true $C postgres "SELECT l.dead_tuples > 0 AND l.dead_tuples = s.n_dead_tup
 	 FROM $V.autovacuum_lag l, pg_stat_all_tables s
 	 WHERE l.database = 'postgres' AND l.relation = 'pg_catalog.pg_database' AND s.relid = 'pg_database'::regclass"
+# one cluster-wide table, one entry (and one alert), not one per tenant
+ok "shared catalogs are tracked once, under the database of lowest OID (postgres)" org_true $C postgres \
+	"SELECT count(*) = 1 AND bool_and(l.database = 'postgres')
+	 FROM $V.autovacuum_lag l WHERE l.relation = 'pg_catalog.pg_shdepend'"
 
 # --- (a) a busy tenant's table goes over threshold without a catalog scan ---
 # a first session creates the statistics entries the later one touches (a
@@ -143,8 +147,11 @@ $$;
 SQL
 org_psql $C -d postgres -c "ALTER SYSTEM SET odoo_retail_guard.vacuum_databases = 'capdb'" \
 	-c "SELECT pg_reload_conf()" >/dev/null
-ok "with every table tracked, capdb's c tables are all there" org_wait_until 60 "capdb tracked" org_true $C postgres \
+# capdb is now the only database, so the shared catalogs' home: scanned again
+ok "with every table tracked, capdb's c tables and the shared catalogs are all there" \
+	org_wait_until 60 "capdb tracked" org_true $C postgres \
 	"SELECT count(*) FILTER (WHERE relation LIKE 'c_') = 6 AND count(*) FILTER (WHERE database <> 'capdb') = 0
+		AND count(*) FILTER (WHERE relation = 'pg_catalog.pg_shdepend') = 1
 	 FROM $V.autovacuum_lag"
 tracked=$(q "SELECT count(*) FROM $V.autovacuum_lag WHERE database = 'capdb'")
 ev0=$(q "SELECT vacuum_evicted FROM $V.sampler_status")
