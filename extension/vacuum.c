@@ -1353,6 +1353,15 @@ org_vacuum_scan_main(Datum main_arg)
 
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
+
+	/*
+	 * Our reads of pg_class and the other catalogs, from the connection's
+	 * start on, count in nobody's statistics: they would give those catalogs
+	 * their first statistics entries in a new database, which the sampler
+	 * takes for a new table and scans the database again, and they would add
+	 * to the DBA's scan counts.
+	 */
+	SetConfigOption("track_counts", "off", PGC_SUSET, PGC_S_OVERRIDE);
 	BackgroundWorkerInitializeConnectionByOid(dbid, InvalidOid, 0);
 
 	SetCurrentStatementStartTimestamp();
