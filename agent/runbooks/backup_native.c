@@ -273,8 +273,12 @@ rb_backup_native(const rb_settings *s, bool dry_run)
 	tool = xasprintf("%s/pg_basebackup", s->bin_dir);
 	if (dry_run)
 	{
-		rb_plan_text(&r, "plan: %s -d <%s> -D %s/data -c fast -X stream -Fp -P, catalogue as %s, then switch WAL and wait for it in the archive\n",
-			   tool, p->node->name, partial, dir);
+		char		rate[48] = "";
+
+		if (p->backup_max_rate_kb > 0)
+			snprintf(rate, sizeof(rate), " --max-rate=%dk", p->backup_max_rate_kb);
+		rb_plan_text(&r, "plan: %s -d <%s> -D %s/data -c fast -X stream -Fp -P%s, catalogue as %s, then switch WAL and wait for it in the archive\n",
+					 tool, p->node->name, partial, rate, dir);
 		rc = rb_run_finish(&r, "done", "backup of %s", p->node->name);
 		goto out;
 	}
@@ -283,14 +287,23 @@ rb_backup_native(const rb_settings *s, bool dry_run)
 		rc = rb_run_finish(&r, "failed", "cannot create %s: %s", partial, strerror(errno));
 		goto out;
 	}
-	rb_run_step(&r, "base-backup", partial, "started", "pg_basebackup from %s, immediate checkpoint", p->node->name);
 	{
+		char		rate[48] = "";
 		char	   *data = xasprintf("%s/data", partial);
 		char	   *lbl = xasprintf("orguard-agent %s", label);
 		char	   *argv[] = {tool, "-d", p->node->conninfo, "-D", data, "-c", "fast", "-X", "stream",
-			"-F", "p", "-w", "-P", "-l", lbl, NULL};
+			"-F", "p", "-w", "-P", "-l", lbl, NULL, NULL};
 		char	   *env[] = {NULL, NULL};
 		basebackup_watch watch = {.r = &r, .target = partial};
+
+		/* the limit is pg_basebackup's own: it paces the data directory, not the WAL stream */
+		if (p->backup_max_rate_kb > 0)
+		{
+			snprintf(rate, sizeof(rate), "--max-rate=%dk", p->backup_max_rate_kb);
+			argv[sizeof(argv) / sizeof(argv[0]) - 2] = rate;
+		}
+		rb_run_step(&r, "base-backup", partial, "started", "pg_basebackup from %s, immediate checkpoint%s%s",
+					p->node->name, *rate ? ", " : "", rate);
 
 		pwenv = rb_password_env(p->node);
 		env[0] = pwenv;

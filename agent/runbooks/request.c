@@ -26,8 +26,9 @@ static const command_help commands[] = {
 	{"backup", "take a base backup (immediate checkpoint) and check WAL archiving",
 		"backup [NAME] [--dry-run [--format json]]",
 		"Takes a base backup of the pitr runbook's node (pg_basebackup, immediate checkpoint) into\n"
-		"backup_dir, forces a WAL switch and waits until the segment is archived.  With\n"
-		"backend = pgbackrest: pgbackrest backup.  Progress goes to stderr and the journal.\n"
+		"backup_dir, forces a WAL switch and waits until the segment is archived;\n"
+		"backup_max_rate paces it.  With backend = pgbackrest: pgbackrest backup.  Progress\n"
+		"goes to stderr and the journal.\n"
 		"\n"
 		"  --dry-run               check the guards and print the plan; change nothing\n"
 		"  --format json           with --dry-run: the plan as one JSON object (docs/runbooks.md)\n"},

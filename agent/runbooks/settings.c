@@ -55,7 +55,7 @@ static const char *const common_keys[] = {
 };
 static const char *const pitr_keys[] = {
 	"node", "backup_dir", "archive_dir", "restore_command", "restore_dir", "restore_port",
-	"restore_socket_dir", "check_query", "target_timeline", "backup_timeout", "archive_timeout",
+	"restore_socket_dir", "check_query", "target_timeline", "backup_timeout", "backup_max_rate", "archive_timeout",
 	"start_timeout", "recovery_timeout", "stanza", "pgbackrest_config", "pgbackrest_bin", "data_dir",
 	NULL
 };
@@ -215,6 +215,10 @@ load_pitr_pgbackrest(ctx *c, rb_pitr_settings *p)
 {
 	static const char *const native_only[] = {"backup_dir", "archive_dir", "restore_command", NULL};
 
+	if (labels_get(&c->rb->settings, "backup_max_rate"))
+		add_error(c, "backup_max_rate: not used with backend = pgbackrest (it limits pg_basebackup, "
+				  "which the native backend runs)");
+
 	p->stanza = get_str(c, "stanza", NULL);
 	if (!p->stanza && !labels_get(&c->rb->settings, "stanza"))
 		add_error(c, "stanza: is required with backend = pgbackrest (the [stanza] of pgbackrest.conf)");
@@ -224,6 +228,36 @@ load_pitr_pgbackrest(ctx *c, rb_pitr_settings *p)
 		if (labels_get(&c->rb->settings, native_only[i]))
 			add_error(c, "%s: not used with backend = pgbackrest (the repository is set in pgbackrest.conf)",
 					  native_only[i]);
+}
+
+/*
+ * backup_max_rate: what pg_basebackup --max-rate takes, a size a second
+ * within its range (32 kB to 1024 MB); 0 or absent: unlimited.  A base
+ * backup in business hours reads the whole primary: this keeps the tills'
+ * I/O.
+ */
+static int
+get_max_rate(ctx *c)
+{
+	const char *v = labels_get(&c->rb->settings, "backup_max_rate");
+	double		q;
+
+	if (!v)
+		return 0;
+	if (!parse_size(v, &q))
+	{
+		add_error(c, "backup_max_rate: \"%s\" is not a size a second (%s)", v, size_unit_hint(v));
+		return 0;
+	}
+	if (q == 0)
+		return 0;
+	if (q < 32 * 1024.0 || q > 1024 * 1048576.0)
+	{
+		add_error(c, "backup_max_rate: \"%s\" is out of pg_basebackup's range: 32kB to 1024MB a second, "
+				  "or 0 for no limit", v);
+		return 0;
+	}
+	return (int) (q / 1024);
 }
 
 static void
@@ -260,6 +294,7 @@ load_pitr(ctx *c, rb_settings *s)
 		strspn(p->target_timeline, "0123456789") != strlen(p->target_timeline))
 		add_error(c, "target_timeline: \"%s\" is not latest, current or a timeline number", p->target_timeline);
 	p->backup_timeout_s = get_duration(c, "backup_timeout", 3600);
+	p->backup_max_rate_kb = get_max_rate(c);
 	p->archive_timeout_s = get_duration(c, "archive_timeout", 60);
 	p->start_timeout_s = get_duration(c, "start_timeout", 60);
 	p->recovery_timeout_s = get_duration(c, "recovery_timeout", 3600);

@@ -51,6 +51,7 @@ typedef struct rb_pitr_settings
 	char	   *check_query;	/* must return true on the restored node */
 	char	   *target_timeline;
 	double		backup_timeout_s;
+	int			backup_max_rate_kb; /* pg_basebackup --max-rate, kB/s; 0: unlimited */
 	double		archive_timeout_s;
 	double		start_timeout_s;
 	double		recovery_timeout_s;

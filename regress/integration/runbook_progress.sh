@@ -46,6 +46,7 @@ archive_dir = $W/archive
 journal = $W/journal
 bin_dir = $ORG_BINDIR
 restore_socket_dir = $W
+backup_max_rate = 64MB
 archive_timeout = 60s
 start_timeout = 60s
 recovery_timeout = 120s
@@ -64,12 +65,19 @@ progress() {
 		{ echo "# $2 took ${took:-?} s"; awk -v t="${took:-99}" 'BEGIN { exit !(t < 1.5) }'; }
 }
 
-# about 200 MB: on this box a base backup and its copy take more than a second
+# about 200 MB: at backup_max_rate 64MB the transfer takes at least 3 s, so
+# pg_basebackup -P has figures to draw however fast the machine is
 q "CREATE TABLE pad AS SELECT g, repeat(md5(g::text), 30) AS filler FROM generate_series(1, 200000) g" >/dev/null
+pad_mb=$(q "SELECT pg_total_relation_size('pad') / 1048576")
 out=$(on_tty backup 2>&1)
 rc=$?
 check "backup on a terminal succeeds" [ $rc -eq 0 ]
-check "it draws pg_basebackup -P figures in place" progress "base backup" base-backup "$out"
+check "it draws pg_basebackup -P figures in place" \
+	grep -aq $'\r'"base backup: [0-9]*/[0-9]* kB ([0-9]*%), elapsed" <<<"$out"
+took=$(grep -a "^base-backup .* ok " <<<"$out" | tr -d '\r' | sed -n 's/.* in \([0-9.]*\) s$/\1/p')
+check "backup_max_rate paces pg_basebackup: ${pad_mb} MB at 64 MB/s in ${took:-?} s" \
+	awk -v t="${took:-0}" -v mb="$pad_mb" 'BEGIN { exit !(mb >= 150 && t >= 0.9 * mb / 64) }'
+check "the step names the limit" grep -aq "^base-backup .* started .*--max-rate=65536k" <<<"$out"
 grep -a "^base-backup .* ok " <<<"$out" | tr -d '\r' | sed 's/^/# /'
 [ $rc -eq 0 ] || sed 's/^/# /' <<<"$out" | tr '\r' '\n' | tail -20
 

@@ -150,6 +150,26 @@ test_pitr(void **state)
 	assert_string_equal(l.s.pitr.target_timeline, "latest");
 	assert_string_equal(l.s.bin_dir, RB_DEFAULT_BINDIR);
 	assert_string_equal(l.s.cluster, "shop");
+	assert_int_equal(l.s.pitr.backup_max_rate_kb, 0);	/* unlimited, as pg_basebackup */
+	unload(&l);
+	load(&l, NODES "[runbook pitr]\nbackup_dir = /b\narchive_dir = /a\nbackup_max_rate = 64MB\n", "pitr");
+	assert_true(l.ok);
+	assert_int_equal(l.s.pitr.backup_max_rate_kb, 65536);
+	unload(&l);
+	load(&l, NODES "[runbook pitr]\nbackup_dir = /b\narchive_dir = /a\nbackup_max_rate = 0\n", "pitr");
+	assert_true(l.ok);
+	assert_int_equal(l.s.pitr.backup_max_rate_kb, 0);
+	unload(&l);
+	/* pg_basebackup's range, and sizes written in full */
+	load(&l, NODES "[runbook pitr]\nbackup_dir = /b\narchive_dir = /a\nbackup_max_rate = 16kB\n", "pitr");
+	assert_false(l.ok);
+	assert_true(has_error(&l, "backup_max_rate: \"16kB\" is out of pg_basebackup's range"));
+	unload(&l);
+	load(&l, NODES "[runbook pitr]\nbackup_dir = /b\narchive_dir = /a\nbackup_max_rate = 2GB\n", "pitr");
+	assert_true(has_error(&l, "backup_max_rate: \"2GB\" is out of pg_basebackup's range"));
+	unload(&l);
+	load(&l, NODES "[runbook pitr]\nbackup_dir = /b\narchive_dir = /a\nbackup_max_rate = 64M\n", "pitr");
+	assert_true(has_error(&l, "backup_max_rate: \"64M\" is not a size a second (write the unit in full"));
 	unload(&l);
 	load(&l, NODES "[runbook pitr]\nbackup_dir = backups\nrestore_port = 70000\ntarget_timeline = newest\n"
 		 "max_lag_bytes = 1\n", "pitr");
@@ -194,6 +214,10 @@ test_pitr_pgbackrest(void **state)
 	assert_true(has_error(&l, "archive_dir: not used with backend = pgbackrest"));
 	assert_true(has_error(&l, "pgbackrest_config: must be an absolute path"));
 	assert_true(has_error(&l, "data_dir: must be an absolute path"));
+	unload(&l);
+	load(&l, NODES "[runbook pitr]\nbackend = pgbackrest\nstanza = shop\nbackup_max_rate = 64MB\n", "pitr");
+	assert_false(l.ok);
+	assert_true(has_error(&l, "backup_max_rate: not used with backend = pgbackrest"));
 	unload(&l);
 	load(&l, NODES "[runbook pitr]\nbackend = barman\nbackup_dir = /b\narchive_dir = /a\n", "pitr");
 	assert_false(l.ok);
