@@ -48,6 +48,25 @@ agent_receiver() {
 	org_die "$name could not listen after $try tries"
 }
 
+# agent_start_listening NAME WRITE_CONF [ARGS...]: an agent whose [agent]
+# listen port is checked to be its own.  WRITE_CONF ARGS... PORT writes the
+# configuration for that port and prints its path; a port taken between
+# choice and bind (or an agent that exits) gets a new choice, its log shown.
+# Sets AGENT_PORT.
+agent_start_listening() {
+	local name=$1 try conf
+	shift
+	for try in 1 2 3 4 5; do
+		AGENT_PORT=$(org_free_port) || org_die "no free port"
+		conf=$("$@" "$AGENT_PORT") || org_die "$name: cannot write its configuration"
+		agent_start "$name" "$conf"
+		org_wait_listener "${AGENT_PIDS[$name]}" "$AGENT_PORT" "$name" 60 && return 0
+		tail -5 "$ORG_TMP/$name.log" 2>/dev/null | sed 's/^/# /'
+		agent_kill "$name" KILL
+	done
+	org_die "$name could not listen after $try tries"
+}
+
 agent_kill() {
 	local name=$1 sig=${2:-TERM} pid=${AGENT_PIDS[$1]:-}
 	[ -n "$pid" ] || return 0
