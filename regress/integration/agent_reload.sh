@@ -30,7 +30,8 @@ polls() { # NODE: orguard_node_polls_total of that node, or nothing
 		awk -v n="node=\"$1\"" '/^orguard_node_polls_total\{/ && index($0, n) { print $NF; exit }'
 }
 polls_above() { local p; p=$(polls "$1"); [ -n "$p" ] && [ "${p%.*}" -gt "$2" ]; }
-hup_count() { grep -c 'configuration has errors; keeping the running one' "$log" 2>/dev/null; }
+# logged_at_least N WHAT: the log holds WHAT N times; a function, so a wait re-reads the log
+logged_at_least() { [ "$(grep -c "$2" "$log" 2>/dev/null)" -ge "$1" ]; }
 
 agent_start agent "$conf"
 wait_for_http "http://127.0.0.1:$port/healthz" 60 || org_die "agent did not serve /healthz"
@@ -52,7 +53,7 @@ for broken in 'top_n = 0' 'top_n = 1e300' 'remote_write_url = ftp://x'; do
 		bash -c "[ $rc -eq 2 ] && grep -q ':3: duplicate section \[agent\]' '$ORG_TMP/check.out'"
 	before=$(polls old_name)
 	kill -HUP "${AGENT_PIDS[agent]}"
-	tap_ok "SIGHUP with \"$broken\": the error is logged" org_wait_until 30 "log" test "$(hup_count)" -ge $n
+	tap_ok "SIGHUP with \"$broken\": the error is logged" org_wait_until 30 "log" logged_at_least $n 'configuration has errors; keeping the running one'
 	tap_ok "the agent is still alive" agent_alive agent
 	tap_ok "it still polls the node under its old name" org_wait_until 30 "polls" polls_above old_name "${before%.*}"
 	tap_ok "the new name was not taken" bash -c "[ -z \"\$(curl -fsS --max-time 5 http://127.0.0.1:$port/metrics | grep 'node=\"new_name\"')\" ]"
@@ -81,7 +82,7 @@ tap_ok "the agent is still alive" agent_alive agent
 port=$(org_free_port) || org_die "no free port"
 base new_name | sed 's/^interval = .*/interval = 1h/' >"$conf"
 kill -HUP "${AGENT_PIDS[agent]}"
-tap_ok "reloaded with a 1 h interval" org_wait_until 30 "log" test "$(grep -c 'configuration reloaded' "$log")" -ge 3
+tap_ok "reloaded with a 1 h interval" org_wait_until 30 "log" logged_at_least 3 'configuration reloaded'
 tap_ok "the new listener serves the node's figures before the next cycle" \
 	org_wait_until 15 "figures on the new address" polls_above new_name 0
 # the cycle under way at the reload ends, then no poll for the hour: two looks 1.5 s apart agree

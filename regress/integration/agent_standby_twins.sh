@@ -45,10 +45,11 @@ one_behind() {
 }
 org_wait_until 60 "one twin caught up, the other 2 MB behind" one_behind ||
 	org_die "the lag did not appear: $(lags)"
-paused_port=$(q p1 "SELECT client_port FROM pg_stat_replication WHERE application_name = 'walreceiver'
-	AND replay_lsn < pg_current_wal_flush_lsn()")
-live_port=$(q p1 "SELECT client_port FROM pg_stat_replication WHERE application_name = 'walreceiver'
-	AND replay_lsn = pg_current_wal_flush_lsn()")
+# in one query, the paused twin first: the primary writes WAL of its own
+# (bgwriter's running-xacts records), so "caught up" cannot be asked twice
+read -r paused_port live_port <<<"$(q p1 "SELECT string_agg(client_port::text, ' ' ORDER BY replay_lsn)
+	FROM pg_stat_replication WHERE application_name = 'walreceiver'")"
+[ -n "${live_port:-}" ] || org_die "cannot tell the twins apart: ${paused_port:-none}"
 
 listen="127.0.0.1:$(org_free_port)"
 cat >"$ORG_TMP/agent.conf" <<EOF
