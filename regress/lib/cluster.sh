@@ -81,10 +81,20 @@ org_stage_install() {
 		org_die "staged install failed"
 }
 
+# org_free_port: a loopback TCP port nobody listens on, outside the
+# kernel's ephemeral range: a port it may hand to any outgoing connection
+# (a libpq or curl client) between our choice and the bind would make the
+# bind fail ("could not create any TCP/IP sockets").
 org_free_port() {
-	local p
+	local p lo=20000 hi=32767 eph_lo=32768 eph_hi=60999
+	read -r eph_lo eph_hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null
+	if [ "${eph_lo:-0}" -gt $((lo + 1000)) ]; then
+		[ "$eph_lo" -le $((hi + 1)) ] && hi=$((eph_lo - 1))
+	elif [ "${eph_hi:-65535}" -lt 64000 ]; then
+		lo=$((eph_hi + 1)) hi=65535
+	fi
 	for _ in $(seq 1 200); do
-		p=$((20000 + RANDOM % 40000))
+		p=$((lo + RANDOM % (hi - lo + 1)))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			echo "$p"
 			return 0
