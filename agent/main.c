@@ -264,7 +264,9 @@ run_once(const char *path, const char *format)
 		node	   *n = c->v[i];
 		fact_list	facts = {0};
 
+		node_lend_sets(n);
 		collect_facts(n, mem.v[i].facts, NULL, &facts);
+		node_return_sets(n);
 		for (int k = 0; k < cfg.n_nodes; k++)
 			if (!strcmp(cfg.nodes[k].name, n->cfg.name))
 				collect_cluster_facts(&cfg, &roles, &cfg.nodes[k], n->obs.now_us, &facts);
@@ -534,6 +536,7 @@ node_finished(agent *a, int idx, node *n, event_list *events, event_list *steps)
 	 * answered again (a page for a 15 s stall at a 1 s interval).  Its
 	 * cluster's facts are still evaluated: they come from the other nodes.
 	 */
+	node_lend_sets(n);
 	if (!n->obs.paused)
 	{
 		/* only the facts the rules can act on: a node has thousands of tables and models */
@@ -557,6 +560,7 @@ node_finished(agent *a, int idx, node *n, event_list *events, event_list *steps)
 		rb_trigger_node_polled(a->trig, ncfg, now_us(), steps);
 	stats_node_update(&a->mem.v[idx].metrics, n, a->cfg.top_n);
 	status_board_node(a->board, n->cfg.name, n->cfg.cluster, &n->obs, err, n->snap, n->obs.now_us);
+	node_return_sets(n);
 	facts_free(&facts);
 	return added;
 }

@@ -174,10 +174,23 @@ node_new(const node_cfg *cfg)
 }
 
 void
-node_consume(node *n)
+node_lend_sets(node *n)
+{
+	if (n->snap && n->merge)
+		snapshot_merge_lend(n->merge, n->snap);
+}
+
+void
+node_return_sets(node *n)
 {
 	if (n->snap && n->merge)
 		snapshot_merge_release(n->merge, n->snap);
+}
+
+void
+node_consume(node *n)
+{
+	node_return_sets(n);
 	if (n->snap)
 		odoo_retail_guard__snapshot__free_unpacked(n->snap, NULL);
 	n->snap = NULL;
@@ -879,9 +892,9 @@ read_snapshot(node *n, PGresult *r, int64_t now_ms)
 				n->incarnation = id->shmem_incarnation;
 			}
 			/*
-			 * Odoo's model names first: the merge keeps entries as compact
-			 * copies, named as they were when taken (read_models drops the
-			 * kept state when the names change).
+			 * Odoo's model names first: the merge keeps entries as records,
+			 * named as they were when taken (read_models drops the kept
+			 * state when the names change).
 			 */
 			model_map_apply(&n->models, n->dbname, sn);
 			if (n->merge)

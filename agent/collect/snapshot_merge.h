@@ -4,10 +4,12 @@
  * changed since a generation, plus what was removed) reach rules, /metrics
  * and remote write as the same whole snapshot a full poll gives.
  *
- * Pure: no I/O.  The state takes ownership of the entries of each snapshot
- * it is given and lends the merged sets back to it until
- * snapshot_merge_release(); every other field of the snapshot is left as
- * it came.
+ * Pure: no I/O.  The state takes the entries of each snapshot it is given
+ * and keeps them as records (entry_record.h); snapshot_merge_lend() reads
+ * the merged sets back into the snapshot for as long as its readers look
+ * at them, until snapshot_merge_release().  Every other field of the
+ * snapshot is left as it came.  Lend one node's snapshot at a time: the
+ * read-back sets take about 250 bytes an entry, the records about 100.
  */
 #ifndef ORGUARD_SNAPSHOT_MERGE_H
 #define ORGUARD_SNAPSHOT_MERGE_H
@@ -32,16 +34,24 @@ uint64_t	snapshot_merge_since(const snapshot_merge *m, int64_t now_ms);
 
 /*
  * Applies a decoded snapshot: a full one replaces the state, a delta is
- * merged into it.  Afterwards snap's four sets are the merged ones (lent
- * until snapshot_merge_release).  Returns false, with why in err, when a
- * delta cannot be merged (no state, or another node or shared-memory
+ * merged into it.  Afterwards snap's four sets are empty until
+ * snapshot_merge_lend.  Returns false, with why in err, when a delta
+ * cannot be merged (no state, or another node or shared-memory
  * incarnation): the state is dropped so the next poll asks for a full one,
  * and snap keeps only what it carried.
  */
 bool		snapshot_merge_apply(snapshot_merge *m, OdooRetailGuard__Snapshot *snap,
 								 int64_t now_ms, char *err, size_t errlen);
 
-/* takes the lent sets back from snap before it is freed */
+/*
+ * Sets snap's four sets to the merged ones, read back from the records
+ * (the autovacuum tables in the extension's order), until
+ * snapshot_merge_release.  Nothing without a merged state (a refused
+ * delta: snap keeps what it carried).
+ */
+void		snapshot_merge_lend(snapshot_merge *m, OdooRetailGuard__Snapshot *snap);
+
+/* takes the lent sets back from snap (and frees them); snap's own are left */
 void		snapshot_merge_release(snapshot_merge *m, OdooRetailGuard__Snapshot *snap);
 
 /* counters, for /metrics and the benchmark */

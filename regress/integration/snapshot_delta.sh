@@ -34,7 +34,7 @@ drv="$ORG_TMP/snapshot_delta_compare"
 # shellcheck disable=SC2046
 cc -std=c11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -Iagent \
 	$(pkg-config --cflags libpq libprotobuf-c jansson) -o "$drv" regress/integration/snapshot_delta_compare.c \
-	agent/collect/snapshot_merge.c agent/collect/msg_compact.c agent/common/util.c agent/common/log.c agent/common/utf8.c \
+	agent/collect/snapshot_merge.c agent/collect/entry_record.c agent/collect/name_pool.c agent/common/util.c agent/common/log.c agent/common/utf8.c \
 	agent/odoo_retail_guard.pb-c.c \
 	$(pkg-config --libs libpq libprotobuf-c jansson) || org_die "comparison driver build failed"
 

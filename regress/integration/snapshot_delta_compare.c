@@ -231,6 +231,7 @@ step(const char *conninfo, snapshot_merge *m, snapshot_merge *lean, const char *
 		}
 		if (!snapshot_merge_apply(m, d, now_ms(), err, sizeof(err)))
 			snprintf(diff, sizeof(diff), "refused: %s", err);
+		snapshot_merge_lend(m, d);
 		flatten(d, &a, true);
 		flatten(f, &b, true);
 		if (!diff[0])
@@ -239,6 +240,7 @@ step(const char *conninfo, snapshot_merge *m, snapshot_merge *lean, const char *
 		/* the lean state: everything but the statements */
 		if (!snapshot_merge_apply(lean, l, now_ms(), err, sizeof(err)))
 			snprintf(lean_diff, sizeof(lean_diff), "lean refused: %s", err);
+		snapshot_merge_lend(lean, l);
 		flatten(l, &la, true);
 		flatten(f, &lb, false);
 		if (!lean_diff[0])

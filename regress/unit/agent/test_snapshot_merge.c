@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "collect/name_pool.h"
 #include "collect/snapshot_merge.h"
 
 #include <stdio.h>
@@ -29,13 +30,13 @@ typedef struct spec
 	int			nq;
 	OdooRetailGuard__QueryStat q[8];
 	int			nm;
-	OdooRetailGuard__ModelStat m[4];
+	OdooRetailGuard__ModelStat m[64];
 	int			nl;
 	OdooRetailGuard__LockContention l[4];
 	int			nv;
-	OdooRetailGuard__AutovacuumLag v[48];
+	OdooRetailGuard__AutovacuumLag v[64];
 	int			nr;
-	OdooRetailGuard__RemovedEntry r[8];
+	OdooRetailGuard__RemovedEntry r[64];
 } spec;
 
 static void
@@ -109,10 +110,10 @@ decoded(spec *s)
 	OdooRetailGuard__Snapshot snap = ODOO_RETAIL_GUARD__SNAPSHOT__INIT;
 	OdooRetailGuard__NodeIdentity id = ODOO_RETAIL_GUARD__NODE_IDENTITY__INIT;
 	OdooRetailGuard__QueryStat *qp[8];
-	OdooRetailGuard__ModelStat *mp[4];
+	OdooRetailGuard__ModelStat *mp[64];
 	OdooRetailGuard__LockContention *lp[4];
-	OdooRetailGuard__AutovacuumLag *vp[48];
-	OdooRetailGuard__RemovedEntry *rp[8];
+	OdooRetailGuard__AutovacuumLag *vp[64];
+	OdooRetailGuard__RemovedEntry *rp[64];
 	OdooRetailGuard__Snapshot *out;
 	uint8_t    *buf;
 	size_t		len;
@@ -150,6 +151,16 @@ decoded(spec *s)
 	free(buf);
 	assert_non_null(out);
 	return out;
+}
+
+/* applies snap and lends the merged sets to it, as the agent does before its readers look */
+static bool
+merged(snapshot_merge *m, OdooRetailGuard__Snapshot *snap, int64_t now_ms, char *err, size_t errlen)
+{
+	bool		ok = snapshot_merge_apply(m, snap, now_ms, err, errlen);
+
+	snapshot_merge_lend(m, snap);
+	return ok;
 }
 
 static void
@@ -198,7 +209,7 @@ test_full_then_delta(void **state)
 	(void) state;
 	assert_true(snapshot_merge_since(m, 0) == 0);	/* nothing kept: a full one first */
 	snap = first_full();
-	assert_true(snapshot_merge_apply(m, snap, 1000, err, sizeof(err)));
+	assert_true(merged(m, snap, 1000, err, sizeof(err)));
 	assert_int_equal(snap->n_queries, 3);
 	assert_int_equal(snap->n_autovacuum_lag, 2);
 	/* over threshold first, as the extension orders them */
@@ -226,7 +237,7 @@ test_full_then_delta(void **state)
 	r = add_removed(&d, "autovacuum_lag");
 	r->relation = "stock_move";
 	snap = decoded(&d);
-	assert_true(snapshot_merge_apply(m, snap, 3000, err, sizeof(err)));
+	assert_true(merged(m, snap, 3000, err, sizeof(err)));
 	assert_int_equal(snap->n_queries, 3);
 	assert_true(find_query(snap, 1)->calls == 5);
 	assert_true(find_query(snap, 2)->calls == 8);
@@ -253,7 +264,7 @@ test_full_then_delta(void **state)
 	r->mode = "ShareLock";
 	add_removed(&d, "a_kind_from_a_newer_extension");
 	snap = decoded(&d);
-	assert_true(snapshot_merge_apply(m, snap, 5000, err, sizeof(err)));
+	assert_true(merged(m, snap, 5000, err, sizeof(err)));
 	assert_int_equal(snap->n_lock_contention, 0);
 	assert_int_equal(snap->n_queries, 3);
 	done(m, snap);
@@ -270,12 +281,12 @@ test_full_replaces(void **state)
 	snapshot_merge_stats st;
 
 	(void) state;
-	assert_true(snapshot_merge_apply(m, snap, 0, NULL, 0));
+	assert_true(merged(m, snap, 0, NULL, 0));
 	done(m, snap);
 	f.generation = 20;
 	add_query(&f, 9, 1);
 	snap = decoded(&f);
-	assert_true(snapshot_merge_apply(m, snap, 10, NULL, 0));
+	assert_true(merged(m, snap, 10, NULL, 0));
 	assert_int_equal(snap->n_queries, 1);
 	assert_int_equal(snap->n_models, 0);
 	assert_int_equal(snap->n_autovacuum_lag, 0);
@@ -334,13 +345,13 @@ test_kept_arrays_follow_changes(void **state)
 	add_vacuum(&f, "stock_move", 10, 0, 0);
 	add_vacuum(&f, "stock_quant", 5000, 1000, 30);
 	snap = decoded(&f);
-	assert_true(snapshot_merge_apply(m, snap, 0, NULL, 0));
+	assert_true(merged(m, snap, 0, NULL, 0));
 	done(m, snap);
 
 	/* nothing changed */
 	d = next_delta(10);
 	snap = decoded(&d);
-	assert_true(snapshot_merge_apply(m, snap, 1, NULL, 0));
+	assert_true(merged(m, snap, 1, NULL, 0));
 	assert_int_equal(snap->n_models, 3);
 	assert_true(find_model(snap, "stock.quant")->calls == 21);
 	assert_true(find_model(snap, "sale.order")->calls == 3);
@@ -354,7 +365,7 @@ test_kept_arrays_follow_changes(void **state)
 		d = next_delta(10 + calls - 3);
 		add_model(&d, "sale.order", calls);
 		snap = decoded(&d);
-		assert_true(snapshot_merge_apply(m, snap, 2, NULL, 0));
+		assert_true(merged(m, snap, 2, NULL, 0));
 		assert_int_equal(snap->n_models, 3);
 		assert_true(find_model(snap, "stock.quant")->calls == 21);
 		assert_true(find_model(snap, "sale.order")->calls == calls);
@@ -366,7 +377,7 @@ test_kept_arrays_follow_changes(void **state)
 	d = next_delta(13);
 	add_vacuum(&d, "stock_move", 9000, 2000, 100);
 	snap = decoded(&d);
-	assert_true(snapshot_merge_apply(m, snap, 3, NULL, 0));
+	assert_true(merged(m, snap, 3, NULL, 0));
 	assert_int_equal(snap->n_autovacuum_lag, 2);
 	assert_string_equal(snap->autovacuum_lag[0]->relation, "stock_move");
 	assert_true(snap->autovacuum_lag[0]->dead_tuples == 9000);
@@ -380,7 +391,7 @@ test_kept_arrays_follow_changes(void **state)
 	r->operation = "select";
 	add_model(&d, "account.move", 1);
 	snap = decoded(&d);
-	assert_true(snapshot_merge_apply(m, snap, 4, NULL, 0));
+	assert_true(merged(m, snap, 4, NULL, 0));
 	assert_int_equal(snap->n_models, 3);
 	assert_null(find_model(snap, "stock.quant"));
 	assert_true(find_model(snap, "account.move")->calls == 1);
@@ -388,7 +399,7 @@ test_kept_arrays_follow_changes(void **state)
 	d = next_delta(15);
 	add_model(&d, "pos.order", 9);
 	snap = decoded(&d);
-	assert_true(snapshot_merge_apply(m, snap, 5, NULL, 0));
+	assert_true(merged(m, snap, 5, NULL, 0));
 	assert_int_equal(snap->n_models, 3);
 	assert_true(find_model(snap, "pos.order")->calls == 9);
 	assert_true(find_model(snap, "sale.order")->calls == 5);
@@ -422,7 +433,7 @@ assert_same_order(const OdooRetailGuard__Snapshot *fed, const double *lags)
 	for (int k = N_TABLES - 1; k >= 0; k--)
 		add_table(f, k, lags);
 	full = decoded(f);
-	assert_true(snapshot_merge_apply(m, full, 0, NULL, 0));
+	assert_true(merged(m, full, 0, NULL, 0));
 	assert_int_equal(fed->n_autovacuum_lag, full->n_autovacuum_lag);
 	for (size_t i = 0; i < full->n_autovacuum_lag; i++)
 		assert_string_equal(fed->autovacuum_lag[i]->relation, full->autovacuum_lag[i]->relation);
@@ -451,7 +462,7 @@ test_table_order_after_deltas(void **state)
 	for (int k = 0; k < N_TABLES; k++)
 		add_table(d, k, lags);
 	snap = decoded(d);
-	assert_true(snapshot_merge_apply(m, snap, 0, NULL, 0));
+	assert_true(merged(m, snap, 0, NULL, 0));
 	assert_same_order(snap, lags);
 	done(m, snap);
 
@@ -464,7 +475,7 @@ test_table_order_after_deltas(void **state)
 	add_table(d, 7, lags);
 	add_table(d, 12, lags);
 	snap = decoded(d);
-	assert_true(snapshot_merge_apply(m, snap, 1, NULL, 0));
+	assert_true(merged(m, snap, 1, NULL, 0));
 	assert_same_order(snap, lags);
 	done(m, snap);
 
@@ -476,7 +487,7 @@ test_table_order_after_deltas(void **state)
 		add_table(d, k, lags);
 	}
 	snap = decoded(d);
-	assert_true(snapshot_merge_apply(m, snap, 2, NULL, 0));
+	assert_true(merged(m, snap, 2, NULL, 0));
 	assert_same_order(snap, lags);
 	done(m, snap);
 	snapshot_merge_free(m);
@@ -507,7 +518,7 @@ test_keys_by_fields(void **state)
 	add_query(&f, 5, 20);
 	f.q[1].toplevel = false;
 	snap = decoded(&f);
-	assert_true(snapshot_merge_apply(m, snap, 0, NULL, 0));
+	assert_true(merged(m, snap, 0, NULL, 0));
 	assert_int_equal(snap->n_models, 2);
 	assert_int_equal(snap->n_queries, 2);
 	done(m, snap);
@@ -525,7 +536,7 @@ test_keys_by_fields(void **state)
 	r->model = "x";
 	r->operation = "y\x1fz";
 	snap = decoded(&d);
-	assert_true(snapshot_merge_apply(m, snap, 1, NULL, 0));
+	assert_true(merged(m, snap, 1, NULL, 0));
 	assert_int_equal(snap->n_queries, 1);
 	assert_true(snap->queries[0]->toplevel);
 	assert_true(snap->queries[0]->calls == 10);
@@ -551,30 +562,30 @@ test_refused(void **state)
 	d.generation = 11;
 	add_query(&d, 2, 8);
 	snap = decoded(&d);
-	assert_false(snapshot_merge_apply(m, snap, 0, err, sizeof(err)));
+	assert_false(merged(m, snap, 0, err, sizeof(err)));
 	assert_non_null(strstr(err, "without a full one"));
 	assert_int_equal(snap->n_queries, 1);	/* its own entries, untouched */
 	done(m, snap);
 
 	snap = first_full();
-	assert_true(snapshot_merge_apply(m, snap, 0, err, sizeof(err)));
+	assert_true(merged(m, snap, 0, err, sizeof(err)));
 	done(m, snap);
 	/* the shared memory was re-initialized: its generations are not ours */
 	d.incarnation = INC2;
 	snap = decoded(&d);
-	assert_false(snapshot_merge_apply(m, snap, 0, err, sizeof(err)));
+	assert_false(merged(m, snap, 0, err, sizeof(err)));
 	assert_non_null(strstr(err, "incarnation"));
 	done(m, snap);
 	assert_true(snapshot_merge_since(m, 0) == 0);
 
 	/* a delta from a generation other than the one asked for */
 	snap = first_full();
-	assert_true(snapshot_merge_apply(m, snap, 0, err, sizeof(err)));
+	assert_true(merged(m, snap, 0, err, sizeof(err)));
 	done(m, snap);
 	d.incarnation = INC1;
 	d.since = 9;
 	snap = decoded(&d);
-	assert_false(snapshot_merge_apply(m, snap, 0, err, sizeof(err)));
+	assert_false(merged(m, snap, 0, err, sizeof(err)));
 	done(m, snap);
 	assert_true(snapshot_merge_since(m, 0) == 0);
 	snapshot_merge_free(m);
@@ -588,11 +599,166 @@ test_full_every(void **state)
 	OdooRetailGuard__Snapshot *snap = first_full();
 
 	(void) state;
-	assert_true(snapshot_merge_apply(m, snap, 1000, NULL, 0));
+	assert_true(merged(m, snap, 1000, NULL, 0));
 	done(m, snap);
 	assert_true(snapshot_merge_since(m, 1000 + 299999) == 10);
 	assert_true(snapshot_merge_since(m, 1000 + 300000) == 0);
 	snapshot_merge_free(m);
+}
+
+/*
+ * Random deltas against a full snapshot of the same state, round after
+ * round: the delta-fed merge holds what the full-fed one holds, tables in
+ * the same order (the extension's), and the names of dropped entries leave
+ * the shared pool.
+ */
+#define RANDOM_KEYS 40
+
+typedef struct ref_state
+{
+	bool		model_on[RANDOM_KEYS];
+	uint64_t	calls[RANDOM_KEYS];
+	bool		table_on[RANDOM_KEYS];
+	int64_t		dead[RANDOM_KEYS];
+	double		lag[RANDOM_KEYS];
+} ref_state;
+
+static char model_names[RANDOM_KEYS][24];
+static char table_names[RANDOM_KEYS][24];
+
+static void
+ref_model(spec *s, const ref_state *r, int k)
+{
+	add_model(s, model_names[k], r->calls[k]);
+}
+
+static void
+ref_table(spec *s, const ref_state *r, int k)
+{
+	/* ties on purpose: lag and dead take few values, the names decide */
+	add_vacuum(s, table_names[k], r->dead[k], r->lag[k] > 2 ? 1000 : 0, r->lag[k]);
+}
+
+static bool
+table_before(const OdooRetailGuard__AutovacuumLag *x, const OdooRetailGuard__AutovacuumLag *y)
+{
+	if ((x->over_threshold_since_us != 0) != (y->over_threshold_since_us != 0))
+		return x->over_threshold_since_us != 0;
+	if (x->lag_s != y->lag_s)
+		return x->lag_s > y->lag_s;
+	if (x->dead_over_threshold != y->dead_over_threshold)
+		return x->dead_over_threshold > y->dead_over_threshold;
+	if (x->xid_age != y->xid_age)
+		return x->xid_age > y->xid_age;
+	return strcmp(x->relation, y->relation) < 0;
+}
+
+static void
+test_random_deltas_match_full(void **state)
+{
+	name_pool  *names = name_pool_shared_acquire();
+	snapshot_merge *fed = snapshot_merge_new(0);
+	ref_state	ref = {0};
+	unsigned	seed = 20261207;
+	uint64_t	gen = 1;
+
+	(void) state;
+	for (int k = 0; k < RANDOM_KEYS; k++)
+	{
+		snprintf(model_names[k], sizeof(model_names[k]), "model.%02d", k);
+		snprintf(table_names[k], sizeof(table_names[k]), "table_%02d", k);
+	}
+	for (int round = 0; round < 200; round++)
+	{
+		spec		d = {0};
+		spec		f = {0};
+		snapshot_merge *full = snapshot_merge_new(0);
+		OdooRetailGuard__Snapshot *a;
+		OdooRetailGuard__Snapshot *b;
+		size_t		on_models = 0;
+		size_t		on_tables = 0;
+		bool		touched[2][RANDOM_KEYS] = {{false}};
+
+		d.delta = round > 0;
+		d.since = gen;
+		d.generation = ++gen;
+		for (int c = 0; c < (round == 0 ? RANDOM_KEYS : 1 + (int) (rand_r(&seed) % 20)); c++)
+		{
+			int			k = round == 0 ? c : (int) (rand_r(&seed) % RANDOM_KEYS);
+			bool		table = rand_r(&seed) % 2;
+			bool		drop = round > 0 && rand_r(&seed) % 3 == 0;
+
+			/* once per key and delta: the extension sends an entry's removal or its state */
+			if (touched[table][k])
+				continue;
+			touched[table][k] = true;
+
+			if (!table && drop && ref.model_on[k])
+			{
+				OdooRetailGuard__RemovedEntry *r = add_removed(&d, "model");
+
+				r->model = model_names[k];
+				r->operation = "select";
+				ref.model_on[k] = false;
+			}
+			else if (table && drop && ref.table_on[k])
+			{
+				add_removed(&d, "autovacuum_lag")->relation = table_names[k];
+				ref.table_on[k] = false;
+			}
+			else if (!table && !drop && d.nm < 64)
+			{
+				ref.model_on[k] = true;
+				ref.calls[k] = rand_r(&seed);
+				ref_model(&d, &ref, k);
+			}
+			else if (table && !drop && d.nv < 64)
+			{
+				ref.table_on[k] = true;
+				ref.dead[k] = rand_r(&seed) % 3;
+				ref.lag[k] = rand_r(&seed) % 5;
+				ref_table(&d, &ref, k);
+			}
+		}
+		f.generation = gen;
+		for (int k = 0; k < RANDOM_KEYS; k++)
+		{
+			if (ref.model_on[k])
+				ref_model(&f, &ref, k), on_models++;
+			if (ref.table_on[k])
+				ref_table(&f, &ref, k), on_tables++;
+		}
+		a = decoded(&d);
+		b = decoded(&f);
+		assert_true(merged(fed, a, round, NULL, 0));
+		assert_true(merged(full, b, round, NULL, 0));
+		assert_int_equal(a->n_models, on_models);
+		assert_int_equal(b->n_models, on_models);
+		for (size_t i = 0; i < a->n_models; i++)
+		{
+			int			k = atoi(a->models[i]->model + 6);
+
+			assert_true(ref.model_on[k]);
+			assert_true(a->models[i]->calls == ref.calls[k]);
+			assert_non_null(find_model(b, a->models[i]->model));
+		}
+		assert_int_equal(a->n_autovacuum_lag, on_tables);
+		assert_int_equal(b->n_autovacuum_lag, on_tables);
+		for (size_t i = 0; i < a->n_autovacuum_lag; i++)
+		{
+			assert_string_equal(a->autovacuum_lag[i]->relation, b->autovacuum_lag[i]->relation);
+			assert_true(a->autovacuum_lag[i]->dead_tuples == b->autovacuum_lag[i]->dead_tuples);
+			if (i > 0)
+				assert_true(table_before(a->autovacuum_lag[i - 1], a->autovacuum_lag[i]));
+		}
+		done(full, b);
+		snapshot_merge_free(full);
+		done(fed, a);
+	}
+	snapshot_merge_free(fed);
+	/* every name went with the last entry that held it */
+	assert_int_equal(name_pool_count(names), 0);
+	name_pool_shared_release();
 }
 
 int
@@ -606,6 +772,7 @@ main(void)
 		cmocka_unit_test(test_kept_arrays_follow_changes),
 		cmocka_unit_test(test_table_order_after_deltas),
 		cmocka_unit_test(test_keys_by_fields),
+		cmocka_unit_test(test_random_deltas_match_full),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
