@@ -22,6 +22,7 @@
 # the window starts two intervals later, so it holds no first polls.
 #
 # BENCH_NODES=500 BENCH_WINDOW_S=40 (seconds measured per case)
+# BENCH_CASES="10:full 10:delta 1:full 1:delta" (interval:mode, the cases run)
 set -uo pipefail
 ORG_SRC_DIR=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ORG_SRC_DIR"
@@ -31,6 +32,7 @@ org_harness_init
 
 BENCH_NODES=${BENCH_NODES:-500}
 BENCH_WINDOW_S=${BENCH_WINDOW_S:-40}
+BENCH_CASES=${BENCH_CASES:-10:full 10:delta 1:full 1:delta}
 make -s agent >/dev/null || org_die "agent build failed"
 hz=$(getconf CLK_TCK)
 per_server=$(((BENCH_NODES + 1) / 2))
@@ -156,8 +158,14 @@ echo
 echo "== $BENCH_NODES nodes, 5,000 statements and 1,000 tables each, live workload; ${BENCH_WINDOW_S} s measured per case =="
 printf '%-5s %-6s %-6s %-5s %-6s %-7s %-9s %-6s %-7s %-8s %-10s %-8s\n' interval mode load up "cpu_%" "rss_MB" \
 	"kB/snap" snaps fulls polls max_poll_s overruns
-for interval in 10 1; do
-	for deltas in false true; do
+for case in $BENCH_CASES; do
+	interval=${case%%:*}
+	case ${case#*:} in
+	full) deltas=false ;;
+	delta) deltas=true ;;
+	*) org_die "BENCH_CASES: $case is not interval:full or interval:delta" ;;
+	esac
+	{
 		port=$(org_free_port)
 		# warm-up: every node's first (full) snapshot, however long two servers take for all of them
 		write_conf "$ORG_TMP/r.conf" 120 "$deltas" "$port" 120000 110
@@ -198,9 +206,9 @@ for interval in 10 1; do
 			"$(python3 -c "print('%.1f' % ($(rss_kb "$pid") / 1024))")" \
 			"$(python3 -c "print('%.1f' % ($bytes / 1024.0 / max(1, $snaps)))")" \
 			"$snaps" "$fulls" "$polls" "$(metric_max "$ORG_TMP/m1.txt" orguard_node_poll_duration_seconds)" "$over"
-		echo "      (warm-up: all first snapshots in ${warm_s} s; /metrics $(python3 -c "print('%.1f' % ($(wc -c <"$ORG_TMP/m1.txt") / 1048576.0))") MB)"
+		echo "      (warm-up: all first snapshots in ${warm_s} s; /metrics $(python3 -c "print('%.1f' % ($(wc -c <"$ORG_TMP/m1.txt") / 1048576.0))") MB; peak RSS since start $(awk '/^VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$pid/status") MB)"
 		agent_kill real
-	done
+	}
 done
 echo "  (targets: delta at $BENCH_NODES nodes and 10 s under 10 % of one core and 256 MB RSS, no overrun;"
 echo "   max_poll_s is the longest of each node's last poll; cpu_% is the agent's own CPU time)"
