@@ -97,6 +97,83 @@ mset_add_refs(metric_family *f, const char *suffix, const labelrefs *labels, dou
 }
 
 void
+mset_add_histogram_refs(metric_family *f, const labelrefs *series, size_t nb,
+						const char *const *les, const double *counts, double count, double sum)
+{
+	size_t		n = (size_t) series->n;
+	size_t		size = sizeof(label) * (nb + 1) * (n + 1) + sizeof("le") + sizeof("+Inf");
+	label	   *block;
+	char	   *text;
+	char	   *le_name;
+
+	for (size_t i = 0; i < n; i++)
+	{
+		if (!strcmp(series->v[i].name, "le"))
+		{
+			/* le among the series' own labels is replaced in place: one by one */
+			labelrefs	b = {0};
+
+			for (size_t k = 0; k <= nb; k++)
+			{
+				labelrefs_assign(&b, series);
+				labelrefs_set(&b, "le", k < nb ? les[k] : "+Inf");
+				mset_add_refs(f, "_bucket", &b, k < nb ? counts[k] : count);
+			}
+			labelrefs_free(&b);
+			mset_add_refs(f, "_sum", series, sum);
+			mset_add_refs(f, "_count", series, count);
+			return;
+		}
+		size += strlen(series->v[i].name) + strlen(series->v[i].value) + 2;
+	}
+	for (size_t k = 0; k < nb; k++)
+		size += strlen(les[k]) + 1;
+	block = xmalloc(size);
+	text = (char *) (block + (nb + 1) * (n + 1));
+	/* bucket 0's labels: the series' then le; the others point at the same strings */
+	for (size_t i = 0; i < n; i++)
+	{
+		size_t		nl = strlen(series->v[i].name) + 1;
+		size_t		vl = strlen(series->v[i].value) + 1;
+
+		block[i].name = memcpy(text, series->v[i].name, nl);
+		text += nl;
+		block[i].value = memcpy(text, series->v[i].value, vl);
+		text += vl;
+	}
+	le_name = memcpy(text, "le", sizeof("le"));
+	text += sizeof("le");
+	for (size_t k = 0; k <= nb; k++)
+	{
+		label	   *v = block + k * (n + 1);
+		const char *le = k < nb ? les[k] : "+Inf";
+		size_t		ll = strlen(le) + 1;
+		metric_sample *s;
+
+		if (k > 0)
+			memcpy(v, block, sizeof(label) * n);
+		v[n].name = le_name;
+		v[n].value = memcpy(text, le, ll);
+		text += ll;
+		s = new_sample(f, k < nb ? counts[k] : count);
+		s->labels.v = v;
+		s->labels.n = (int) n + 1;
+		s->held = k == 0 ? SAMPLE_LABELS_PACKED : SAMPLE_LABELS_BORROWED;
+		s->suffix = "_bucket";
+	}
+	/* _sum and _count: the series' labels alone, bucket 0's first n */
+	for (int k = 0; k < 2; k++)
+	{
+		metric_sample *s = new_sample(f, k == 0 ? sum : count);
+
+		s->labels.v = block;
+		s->labels.n = (int) n;
+		s->held = SAMPLE_LABELS_BORROWED;
+		s->suffix = k == 0 ? "_sum" : "_count";
+	}
+}
+
+void
 mset_merge_borrowed(metric_set *out, const metric_set *src)
 {
 	for (int i = 0; i < src->n; i++)

@@ -17,14 +17,14 @@
  * size gives about 440 series (at top_n 20: 320 of them the model
  * histograms), so each series' labels are composed by reference (the
  * node's labels once, then the series' own) and packed into one
- * allocation, instead of two per label and a copy of the whole set.
+ * allocation, instead of two per label and a copy of the whole set; a
+ * model's 15 histogram series share theirs.
  */
 typedef struct node_series
 {
 	metric_set *ms;
 	labelrefs	node;			/* cluster, node, tags */
 	labelrefs	series;			/* scratch: node's labels plus the series' */
-	labelrefs	bucket;			/* scratch: a histogram series' plus le */
 } node_series;
 
 static void
@@ -210,7 +210,9 @@ add_model_histograms(node_series *ns, const node *n, ranked *v, int top_n)
 		const OdooRetailGuard__ModelStat *m = s->models[v[i].i];
 		size_t		nb = m->n_duration_le_ms < m->n_duration_le_count ? m->n_duration_le_ms
 			: m->n_duration_le_count;
-		char		le[64];
+		char		(*le)[64] = xmalloc(sizeof(*le) * (nb ? nb : 1));
+		const char **texts = xmalloc(sizeof(char *) * (nb ? nb : 1));
+		double	   *counts = xmalloc(sizeof(double) * (nb ? nb : 1));
 
 		labelrefs_assign(&ns->series, &ns->node);
 		labelrefs_set(&ns->series, "datname", nz(m->database));
@@ -218,15 +220,14 @@ add_model_histograms(node_series *ns, const node *n, ranked *v, int top_n)
 		labelrefs_set(&ns->series, "operation", nz(m->operation));
 		for (size_t b = 0; b < nb; b++)
 		{
-			labelrefs_assign(&ns->bucket, &ns->series);
-			labelrefs_set(&ns->bucket, "le", le_text(les, b, m->duration_le_ms[b] / 1000.0, le, sizeof(le)));
-			mset_add_refs(f, "_bucket", &ns->bucket, (double) m->duration_le_count[b]);
+			texts[b] = le_text(les, b, m->duration_le_ms[b] / 1000.0, le[b], sizeof(le[b]));
+			counts[b] = (double) m->duration_le_count[b];
 		}
-		labelrefs_assign(&ns->bucket, &ns->series);
-		labelrefs_set(&ns->bucket, "le", "+Inf");
-		mset_add_refs(f, "_bucket", &ns->bucket, (double) m->calls);
-		mset_add_refs(f, "_sum", &ns->series, m->total_ms / 1000.0);
-		mset_add_refs(f, "_count", &ns->series, (double) m->calls);
+		mset_add_histogram_refs(f, &ns->series, nb, texts, counts, (double) m->calls,
+								m->total_ms / 1000.0);
+		free(le);
+		free(texts);
+		free(counts);
 	}
 	free(les);
 }
@@ -387,7 +388,6 @@ stats_node_update(metric_set *ms, node *n, int top_n)
 	node_series_build(&ns, n, v, top_n);
 	labelrefs_free(&ns.node);
 	labelrefs_free(&ns.series);
-	labelrefs_free(&ns.bucket);
 	free(v);
 }
 

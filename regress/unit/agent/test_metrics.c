@@ -221,6 +221,76 @@ test_histogram(void **state)
 	mset_free(&ms);
 }
 
+/* a model's histogram series one sample at a time, as stats.c built them before */
+static void
+histogram_one_by_one(metric_family *f, const labelrefs *series, size_t nb, const char *const *les,
+					 const double *counts, double count, double sum)
+{
+	labelrefs	b = {0};
+
+	for (size_t k = 0; k <= nb; k++)
+	{
+		labelrefs_assign(&b, series);
+		labelrefs_set(&b, "le", k < nb ? les[k] : "+Inf");
+		mset_add_refs(f, "_bucket", &b, k < nb ? counts[k] : count);
+	}
+	labelrefs_free(&b);
+	mset_add_refs(f, "_sum", series, sum);
+	mset_add_refs(f, "_count", series, count);
+}
+
+/*
+ * A model's histogram series with their labels in one shared allocation:
+ * byte for byte the text of one allocation per sample, also merged by
+ * reference into the cycle's set and with an "le" among the series' own
+ * labels (replaced in place); freed once (asan and valgrind).
+ */
+static void
+test_histogram_shared_labels(void **state)
+{
+	const char *les[3] = {"0.001", "0.01", "0.1"};
+	double		counts[3] = {1, 4, 9};
+
+	(void) state;
+	for (int with_le = 0; with_le < 2; with_le++)
+	{
+		metric_set	a = {0},
+					b = {0},
+					merged = {0};
+		labelrefs	r = {0};
+		char	   *ta,
+				   *tb,
+				   *tm;
+
+		labelrefs_set(&r, "cluster", "eu");
+		labelrefs_set(&r, "node", "shop-1");
+		if (with_le)
+			labelrefs_set(&r, "le", "a tag named le");
+		labelrefs_set(&r, "model", "sale.order");
+		for (int m = 0; m < 2; m++)
+		{
+			histogram_one_by_one(mset_family(&a, "orguard_model_duration_seconds", "Time.", METRIC_HISTOGRAM),
+								 &r, m ? 3 : 0, les, counts, 12 + m, 0.5 + m);
+			mset_add_histogram_refs(mset_family(&b, "orguard_model_duration_seconds", "Time.", METRIC_HISTOGRAM),
+									&r, m ? 3 : 0, les, counts, 12 + m, 0.5 + m);
+		}
+		ta = mset_format(&a);
+		tb = mset_format(&b);
+		assert_string_equal(ta, tb);
+		assert_non_null(strstr(tb, "_bucket{cluster=\"eu\",node=\"shop-1\","));
+		mset_merge_borrowed(&merged, &b);
+		tm = mset_format(&merged);
+		assert_string_equal(tm, tb);
+		mset_free(&merged);
+		free(ta);
+		free(tb);
+		free(tm);
+		labelrefs_free(&r);
+		mset_free(&a);
+		mset_free(&b);
+	}
+}
+
 /* one node's set as stats.c builds it: packed label sets, a histogram */
 static void
 node_set(metric_set *ms, const char *node, double up, double dead)
@@ -539,6 +609,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_format),
+		cmocka_unit_test(test_histogram_shared_labels),
 		cmocka_unit_test(test_health),
 		cmocka_unit_test(test_invalid_names_dropped),
 		cmocka_unit_test(test_escape_paths),
