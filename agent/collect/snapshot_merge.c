@@ -60,6 +60,7 @@ struct snapshot_merge
 	name_pool  *names;			/* shared by every merge of the process */
 	entry_arrays *arrays;		/* the histogram bounds every model carries, once */
 	void	   *lent_block;		/* the messages lent to the snapshot being read */
+	OdooRetailGuard__Snapshot *lent_to; /* that snapshot, until released */
 	snapshot_merge_stats stats;
 };
 
@@ -174,6 +175,8 @@ set_put(snapshot_merge *m, entry_set *e, const ProtobufCMessage *msg)
 	int			len = entry_key_bytes(m->names, &k, key, &hash);
 	size_t		j;
 
+	if (len < 0)
+		len = 0;				/* as the record took it; not reached: the key's names are fields */
 	if (!e->nslots)
 		index_rebuild(e);
 	j = index_find(e, key, (size_t) len, hash);
@@ -450,9 +453,10 @@ snapshot_merge_lend(snapshot_merge *m, OdooRetailGuard__Snapshot *snap)
 	char	   *at;
 	uint8_t    *extra;
 
+	if (m->lent_to)
+		snapshot_merge_release(m, m->lent_to);
 	if (!m->valid)
 		return;
-	snapshot_merge_release(m, snap);
 	/* one block: each set's array and messages, then every repeated field */
 	for (int set = 0; set < NSETS; set++)
 	{
@@ -496,11 +500,14 @@ snapshot_merge_lend(snapshot_merge *m, OdooRetailGuard__Snapshot *snap)
 		*arr = e->lent;
 		*n = e->count;
 	}
+	m->lent_to = snap;
 }
 
 void
 snapshot_merge_release(snapshot_merge *m, OdooRetailGuard__Snapshot *snap)
 {
+	if (!snap || snap != m->lent_to)
+		return;					/* not lent: its sets are its own */
 	for (int set = 0; set < NSETS; set++)
 	{
 		entry_set  *e = &m->sets[set];
@@ -517,6 +524,7 @@ snapshot_merge_release(snapshot_merge *m, OdooRetailGuard__Snapshot *snap)
 	}
 	lend_block_put(m->lent_block);
 	m->lent_block = NULL;
+	m->lent_to = NULL;
 }
 
 /* ---------- public ---------- */
@@ -597,7 +605,9 @@ snapshot_merge_apply(snapshot_merge *m, OdooRetailGuard__Snapshot *snap,
 
 	if (err && errlen)
 		err[0] = '\0';
-	snapshot_merge_release(m, snap);
+	/* a snapshot still lent would keep names the records below may free */
+	if (m->lent_to)
+		snapshot_merge_release(m, m->lent_to);
 	if (snap->delta)
 	{
 		const char *why = NULL;

@@ -51,7 +51,11 @@ bool		snapshot_merge_apply(snapshot_merge *m, OdooRetailGuard__Snapshot *snap,
  */
 void		snapshot_merge_lend(snapshot_merge *m, OdooRetailGuard__Snapshot *snap);
 
-/* takes the lent sets back from snap (and frees them); snap's own are left */
+/*
+ * Takes the lent sets back from snap (and frees them); nothing for a
+ * snapshot not lent.  Lending again, or applying the next snapshot, takes
+ * them back from the one lent before (its sets are then empty).
+ */
 void		snapshot_merge_release(snapshot_merge *m, OdooRetailGuard__Snapshot *snap);
 
 /* counters, for /metrics and the benchmark */
