@@ -1,6 +1,7 @@
 /*
  * test_metrics_server.c: /metrics serves the text the main loop published
- * last, shared with the responses sending it (not copied): a response
+ * last (kept compressed, read back byte for byte), shared with the
+ * responses sending it (not copied): a response
  * under way keeps the text it started with when a new one is published,
  * and every text is freed once replaced and sent (ASan and valgrind).
  */
@@ -179,12 +180,63 @@ test_response_keeps_its_text(void **state)
 	metrics_server_stop(srv);
 }
 
+/*
+ * The text is kept compressed in blocks: a text of varied lines whose
+ * length is no multiple of a block comes back byte for byte, a HEAD
+ * request gets its length, and texts of one byte and of exactly one block
+ * come back too.
+ */
+static void
+test_compressed_blocks_read_back(void **state)
+{
+	const size_t sizes[] = {1, 65536, 65537, 1000003};
+	int			port;
+	metrics_server *srv = start(&port);
+	unsigned	seed = 7;
+
+	(void) state;
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++)
+	{
+		size_t		n = sizes[k];
+		char	   *text = xmalloc(n + 1);
+		char	   *r;
+		char		head[128];
+		int			s;
+		char	   *buf = NULL;
+		size_t		len = 0;
+		struct sockaddr_in a = {.sin_family = AF_INET,.sin_port = htons((uint16_t) port),
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+		const char *req = "HEAD /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+
+		/* printable bytes at random, a line every 80 or so: little to compress */
+		for (size_t i = 0; i < n; i++)
+			text[i] = rand_r(&seed) % 80 == 0 ? '\n' : (char) (' ' + rand_r(&seed) % 95);
+		text[n] = '\0';
+		metrics_server_publish(srv, xstrdup(text), true);
+		r = get(port);
+		assert_int_equal(strlen(body(r)), n);
+		assert_true(strcmp(body(r), text) == 0);
+		free(r);
+		s = socket(AF_INET, SOCK_STREAM, 0);
+		assert_int_equal(connect(s, (struct sockaddr *) &a, sizeof(a)), 0);
+		assert_int_equal(send(s, req, strlen(req), 0), (ssize_t) strlen(req));
+		read_some(s, &buf, &len, 0);
+		close(s);
+		snprintf(head, sizeof(head), "Content-Length: %zu\r\n", n);
+		assert_non_null(strstr(buf, head));
+		free(buf);
+		free(text);
+	}
+	metrics_server_stop(srv);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_serves_what_was_published),
 		cmocka_unit_test(test_response_keeps_its_text),
+		cmocka_unit_test(test_compressed_blocks_read_back),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
