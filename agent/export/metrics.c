@@ -40,6 +40,21 @@ reserve_samples(metric_family *f, int more)
 	f->s = xrealloc(f->s, sizeof(metric_sample) * (size_t) f->cap);
 }
 
+void
+mset_shrink(metric_set *ms)
+{
+	for (int i = 0; i < ms->n; i++)
+	{
+		metric_family *f = &ms->f[i];
+
+		if (f->cap > f->n && f->n > 0)
+		{
+			f->s = xrealloc(f->s, sizeof(metric_sample) * (size_t) f->n);
+			f->cap = f->n;
+		}
+	}
+}
+
 static metric_sample *
 new_sample(metric_family *f, double value)
 {

@@ -79,6 +79,8 @@ void		mset_add_histogram_refs(metric_family *f, const labelrefs *series, size_t 
  * alone).
  */
 void		mset_merge_borrowed(metric_set *out, const metric_set *src);
+/* gives back each family's room for more samples: for a set kept as it is until replaced */
+void		mset_shrink(metric_set *ms);
 /* keeps the n samples with the largest values (bounded cardinality) */
 void		mset_top_n(metric_family *f, int n);
 char	   *mset_format(const metric_set *ms);

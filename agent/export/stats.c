@@ -386,6 +386,8 @@ stats_node_update(metric_set *ms, node *n, int top_n)
 	mset_free(ms);
 	node_labels(&ns.node, n);
 	node_series_build(&ns, n, v, top_n);
+	/* kept until the node's next poll: 500 nodes' sets held their doubling room for good */
+	mset_shrink(ms);
 	labelrefs_free(&ns.node);
 	labelrefs_free(&ns.series);
 	free(v);

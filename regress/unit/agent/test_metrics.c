@@ -291,6 +291,35 @@ test_histogram_shared_labels(void **state)
 	}
 }
 
+/* a shrunk set keeps its samples, and grows again when added to */
+static void
+test_shrink(void **state)
+{
+	metric_set	ms = {0};
+	metric_family *f;
+	char	   *before;
+	char	   *after;
+
+	(void) state;
+	f = mset_family(&ms, "orguard_node_up", "Up.", METRIC_GAUGE);
+	for (int i = 0; i < 5; i++)
+		mset_add(f, i, "node", i % 2 ? "a" : "b", NULL);
+	assert_int_equal(f->cap, 8);
+	before = mset_format(&ms);
+	mset_shrink(&ms);
+	assert_int_equal(ms.f[0].cap, 5);
+	after = mset_format(&ms);
+	assert_string_equal(before, after);
+	mset_add(&ms.f[0], 9, "node", "c", NULL);
+	assert_int_equal(ms.f[0].n, 6);
+	free(after);
+	after = mset_format(&ms);
+	assert_non_null(strstr(after, "orguard_node_up{node=\"c\"} 9\n"));
+	free(before);
+	free(after);
+	mset_free(&ms);
+}
+
 /* one node's set as stats.c builds it: packed label sets, a histogram */
 static void
 node_set(metric_set *ms, const char *node, double up, double dead)
@@ -610,6 +639,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_histogram_shared_labels),
+		cmocka_unit_test(test_shrink),
 		cmocka_unit_test(test_health),
 		cmocka_unit_test(test_invalid_names_dropped),
 		cmocka_unit_test(test_escape_paths),
