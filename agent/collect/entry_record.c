@@ -1,8 +1,9 @@
 /*
  * entry_record.c: kept entries as bytes (see entry_record.h).
  *
- * Layout after the 4-byte key hash: varint key length, the key, varint
- * extra / 8 (room its arrays take when read back), then the body: a bitmap
+ * Layout after the 4-byte key hash: varint length of what follows, varint
+ * key length, the key, varint extra / 8 (room its arrays take when read
+ * back), then the body: a bitmap
  * of the fields present (not zero, not empty) in descriptor order, then
  * each present field.  Strings are name ids; booleans are their bit;
  * integers varints (signed ones zigzag); floats and doubles their bytes;
@@ -369,6 +370,8 @@ entry_record_new(const ProtobufCMessage *msg, const entry_key *k, name_pool *nam
 	size_t		body_len;
 	uint8_t		head[10 + ENTRY_KEY_MAX + 10];
 	uint8_t    *h;
+	uint8_t		total[10];
+	uint8_t    *t;
 	entry_record *r;
 
 	memset(bitmap, 0, (d->n_fields + 7) / 8);
@@ -442,10 +445,12 @@ entry_record_new(const ProtobufCMessage *msg, const entry_key *k, name_pool *nam
 	h = put_varint(head, (uint64_t) key_len);
 	memcpy(h, key, (size_t) key_len);
 	h = put_varint(h + key_len, extra / 8);
-	r = xmalloc(sizeof(entry_record) + (size_t) (h - head) + body_len);
+	t = put_varint(total, (uint64_t) (h - head) + body_len);
+	r = xmalloc(sizeof(entry_record) + (size_t) (t - total) + (size_t) (h - head) + body_len);
 	r->hash = hash;
-	memcpy(r->b, head, (size_t) (h - head));
-	memcpy(r->b + (h - head), buf, body_len);
+	memcpy(r->b, total, (size_t) (t - total));
+	memcpy(r->b + (t - total), head, (size_t) (h - head));
+	memcpy(r->b + (t - total) + (h - head), buf, body_len);
 	if (buf != stack)
 		free(buf);
 	return r;
@@ -457,6 +462,15 @@ entry_record_hash(const entry_record *r)
 	return r->hash;
 }
 
+size_t
+entry_record_size(const entry_record *r)
+{
+	const uint8_t *p = r->b;
+	uint64_t	rest = get_varint(&p);
+
+	return sizeof(entry_record) + (size_t) (p - r->b) + (size_t) rest;
+}
+
 bool
 entry_record_has_key(const entry_record *r, const uint8_t *key, size_t len, uint32_t hash)
 {
@@ -464,6 +478,7 @@ entry_record_has_key(const entry_record *r, const uint8_t *key, size_t len, uint
 
 	if (r->hash != hash)
 		return false;
+	(void) get_varint(&p);
 	return get_varint(&p) == len && memcmp(p, key, len) == 0;
 }
 
@@ -472,8 +487,11 @@ static const uint8_t *
 record_body(const entry_record *r, size_t *extra)
 {
 	const uint8_t *p = r->b;
-	uint64_t	key_len = get_varint(&p);
+	uint64_t	key_len;
 	uint64_t	x;
+
+	(void) get_varint(&p);
+	key_len = get_varint(&p);
 
 	p += key_len;
 	x = get_varint(&p);
@@ -603,11 +621,18 @@ walk_body(const entry_record *r, const ProtobufCMessageDescriptor *d, name_pool 
 }
 
 void
+entry_record_drop_names(const entry_record *r, const ProtobufCMessageDescriptor *d,
+						name_pool *names)
+{
+	walk_body(r, d, names, NULL, NULL, NULL, NULL);
+}
+
+void
 entry_record_free(entry_record *r, const ProtobufCMessageDescriptor *d, name_pool *names)
 {
 	if (!r)
 		return;
-	walk_body(r, d, names, NULL, NULL, NULL, NULL);
+	entry_record_drop_names(r, d, names);
 	free(r);
 }
 

@@ -68,6 +68,18 @@ entry_record *entry_record_new(const ProtobufCMessage *msg, const entry_key *k,
 /* frees r and drops its references to the pool's names */
 void		entry_record_free(entry_record *r, const ProtobufCMessageDescriptor *d,
 							  name_pool *names);
+/*
+ * Only drops r's references.  A record copied elsewhere (see
+ * entry_record_size) takes its references along: the original is then
+ * released with free() alone, the copy with this.
+ */
+void		entry_record_drop_names(const entry_record *r, const ProtobufCMessageDescriptor *d,
+									name_pool *names);
+/*
+ * Bytes r takes: a record may be copied (memcpy) to any address aligned
+ * as entry_record is (4), and read there.
+ */
+size_t		entry_record_size(const entry_record *r);
 
 uint32_t	entry_record_hash(const entry_record *r);
 bool		entry_record_has_key(const entry_record *r, const uint8_t *key, size_t len,

@@ -25,19 +25,104 @@
 /* more entries replaced in the sorted set than this: sorted whole */
 #define RESORT_MAX 32
 
+/*
+ * A set's records lie back to back in one arena (each aligned to 4), found
+ * by their offsets: one allocation a set, not one an entry (glibc's
+ * overhead on a record of 63 bytes is about 17).  A replaced or dropped
+ * record leaves its bytes behind until arena_compact.
+ */
 typedef struct entry_set
 {
 	int			set;			/* which of the snapshot's sets: how keys are read */
 	const ProtobufCMessageDescriptor *desc;
-	entry_record **rec;			/* in the order they are lent */
+	uint8_t    *arena;
+	size_t		arena_len;
+	size_t		arena_cap;
+	size_t		garbage;		/* bytes of the arena no record uses */
+	uint32_t   *off;			/* each record's offset in the arena, in the order they are lent */
 	size_t		count;
-	size_t		cap;
+	size_t		cap;			/* of off */
 	uint32_t   *slots;			/* position + 1 of each record, by key hash; 0 empty */
 	size_t		nslots;			/* a power of two, over 4/3 of count */
 	bool		sorted;			/* lent in the extension's order (the tables) */
 	size_t		changed;		/* records placed since the set was last sorted */
 	void	  **lent;			/* while lent: the messages read back */
 } entry_set;
+
+/* an offset in off[] whose record was dropped, until set_close_gaps */
+#define DROPPED_RECORD UINT32_MAX
+
+static entry_record *
+rec_at(const entry_set *e, size_t i)
+{
+	return (entry_record *) (e->arena + e->off[i]);
+}
+
+static size_t
+align4(size_t n)
+{
+	return (n + 3) & ~(size_t) 3;
+}
+
+/* copies r into the arena: its offset */
+static uint32_t
+arena_add(entry_set *e, const entry_record *r)
+{
+	size_t		size = align4(entry_record_size(r));
+	uint32_t	at;
+
+	if (e->arena_len + size > e->arena_cap)
+	{
+		size_t		cap = e->arena_cap + e->arena_cap / 4 + size;
+
+		e->arena = xrealloc(e->arena, cap);
+		e->arena_cap = cap;
+	}
+	at = (uint32_t) e->arena_len;
+	memcpy(e->arena + at, r, entry_record_size(r));
+	e->arena_len += size;
+	return at;
+}
+
+/* the bytes of record i are no record's any more; its names are dropped */
+static void
+arena_forget(name_pool *names, entry_set *e, size_t i)
+{
+	entry_record *r = rec_at(e, i);
+
+	e->garbage += align4(entry_record_size(r));
+	entry_record_drop_names(r, e->desc, names);
+}
+
+/*
+ * Copies the records into an arena of their size, in order, once an
+ * eighth of the arena is left behind: a delta replaces a few hundred
+ * records of a node's thousands, so the copy (about 130 kB) is made about
+ * once a poll, and between polls the arena holds little else.
+ */
+static void
+arena_compact(entry_set *e)
+{
+	uint8_t    *to;
+	size_t		len = 0;
+
+	if (e->garbage == 0 || e->garbage * 8 < e->arena_len)
+		return;
+	to = xmalloc(e->arena_len - e->garbage ? e->arena_len - e->garbage : 1);
+	for (size_t i = 0; i < e->count; i++)
+	{
+		size_t		size = align4(entry_record_size(rec_at(e, i)));
+
+		memcpy(to + len, rec_at(e, i), size);
+		e->off[i] = (uint32_t) len;
+		len += size;
+	}
+	free(e->arena);
+	e->arena = to;
+	e->arena_len = len;
+	e->arena_cap = len ? len : 1;
+	e->garbage = 0;
+}
 
 enum
 {
@@ -140,7 +225,7 @@ index_rebuild(entry_set *e)
 	memset(e->slots, 0, sizeof(uint32_t) * e->nslots);
 	for (size_t i = 0; i < e->count; i++)
 	{
-		size_t		j = entry_record_hash(e->rec[i]) & (e->nslots - 1);
+		size_t		j = entry_record_hash(rec_at(e, i)) & (e->nslots - 1);
 
 		while (e->slots[j])
 			j = (j + 1) & (e->nslots - 1);
@@ -159,7 +244,7 @@ index_find(const entry_set *e, const uint8_t *key, size_t len, uint32_t hash)
 
 	for (; e->slots[j]; j = (j + 1) & (e->nslots - 1))
 		if (e->slots[j] != DROPPED_SLOT &&
-			entry_record_has_key(e->rec[e->slots[j] - 1], key, len, hash))
+			entry_record_has_key(rec_at(e, e->slots[j] - 1), key, len, hash))
 			break;
 	return j;
 }
@@ -183,18 +268,20 @@ set_put(snapshot_merge *m, entry_set *e, const ProtobufCMessage *msg)
 	e->changed++;
 	if (e->slots[j])
 	{
-		entry_record *old = e->rec[e->slots[j] - 1];
+		size_t		i = e->slots[j] - 1;
 
-		e->rec[e->slots[j] - 1] = r;
-		entry_record_free(old, e->desc, m->names);
+		arena_forget(m->names, e, i);
+		e->off[i] = arena_add(e, r);
+		free(r);				/* its names are the arena copy's now */
 		return;
 	}
 	if (e->count == e->cap)
 	{
 		e->cap = e->cap ? e->cap + e->cap / 2 : 64;
-		e->rec = xrealloc(e->rec, sizeof(entry_record *) * e->cap);
+		e->off = xrealloc(e->off, sizeof(uint32_t) * e->cap);
 	}
-	e->rec[e->count++] = r;
+	e->off[e->count++] = arena_add(e, r);
+	free(r);					/* its names are the arena copy's now */
 	e->slots[j] = (uint32_t) e->count;
 	if (slots_wanted(e->count) > e->nslots)
 		index_rebuild(e);
@@ -216,8 +303,8 @@ set_drop(snapshot_merge *m, entry_set *e, const entry_key *k)
 	if (!e->slots[j])
 		return false;
 	at = e->slots[j] - 1;
-	entry_record_free(e->rec[at], e->desc, m->names);
-	e->rec[at] = NULL;
+	arena_forget(m->names, e, at);
+	e->off[at] = DROPPED_RECORD;
 	e->slots[j] = DROPPED_SLOT;
 	return true;
 }
@@ -229,8 +316,8 @@ set_close_gaps(entry_set *e)
 	size_t		k = 0;
 
 	for (size_t i = 0; i < e->count; i++)
-		if (e->rec[i])
-			e->rec[k++] = e->rec[i];
+		if (e->off[i] != DROPPED_RECORD)
+			e->off[k++] = e->off[i];
 	e->count = k;
 	index_rebuild(e);
 }
@@ -239,9 +326,11 @@ static void
 set_clear(snapshot_merge *m, entry_set *e)
 {
 	for (size_t i = 0; i < e->count; i++)
-		entry_record_free(e->rec[i], e->desc, m->names);
+		entry_record_drop_names(rec_at(e, i), e->desc, m->names);
 	e->count = 0;
 	e->changed = 0;
+	e->arena_len = 0;
+	e->garbage = 0;
 	if (e->nslots)
 		memset(e->slots, 0, sizeof(uint32_t) * e->nslots);
 }
@@ -426,7 +515,7 @@ align8(size_t n)
 static void
 sort_lent(entry_set *e, char *first, size_t size)
 {
-	entry_record **order;
+	uint32_t   *order;
 	bool		moved = false;
 
 	if (e->changed > RESORT_MAX)
@@ -438,10 +527,10 @@ sort_lent(entry_set *e, char *first, size_t size)
 		moved = (char *) e->lent[i] != first + i * size;
 	if (!moved)
 		return;
-	order = xmalloc(sizeof(entry_record *) * (e->count ? e->count : 1));
+	order = xmalloc(sizeof(uint32_t) * (e->count ? e->count : 1));
 	for (size_t i = 0; i < e->count; i++)
-		order[i] = e->rec[((char *) e->lent[i] - first) / size];
-	memcpy(e->rec, order, sizeof(entry_record *) * e->count);
+		order[i] = e->off[((char *) e->lent[i] - first) / size];
+	memcpy(e->off, order, sizeof(uint32_t) * e->count);
 	free(order);
 	index_rebuild(e);
 }
@@ -464,7 +553,7 @@ snapshot_merge_lend(snapshot_merge *m, OdooRetailGuard__Snapshot *snap)
 
 		total += e->count * (sizeof(void *) + align8(e->desc->sizeof_message));
 		for (size_t i = 0; i < e->count; i++)
-			total += entry_record_extra(e->rec[i]);
+			total += entry_record_extra(rec_at(e, i));
 	}
 	m->lent_block = lend_block_get(total ? total : 1);
 	at = m->lent_block;
@@ -489,7 +578,7 @@ snapshot_merge_lend(snapshot_merge *m, OdooRetailGuard__Snapshot *snap)
 		{
 			ProtobufCMessage *msg = (ProtobufCMessage *) (first + i * size);
 
-			entry_record_read(e->rec[i], e->desc, m->names, m->arrays, msg, &extra);
+			entry_record_read(rec_at(e, i), e->desc, m->names, m->arrays, msg, &extra);
 			e->lent[i] = msg;
 		}
 		at = first + e->count * size;
@@ -572,7 +661,8 @@ snapshot_merge_free(snapshot_merge *m)
 	snapshot_merge_reset(m);
 	for (int set = 0; set < NSETS; set++)
 	{
-		free(m->sets[set].rec);
+		free(m->sets[set].arena);
+		free(m->sets[set].off);
 		free(m->sets[set].slots);
 	}
 	lend_block_put(m->lent_block);
@@ -650,7 +740,10 @@ snapshot_merge_apply(snapshot_merge *m, OdooRetailGuard__Snapshot *snap,
 		m->sets[SET_VACUUM].changed = RESORT_MAX + 1;	/* sorted whole */
 	}
 	for (int set = 0; set < NSETS; set++)
+	{
 		take_entries(m, snap, set);
+		arena_compact(&m->sets[set]);
+	}
 	m->generation = snap->generation;
 	return true;
 }
