@@ -462,6 +462,16 @@ entry_record_hash(const entry_record *r)
 	return r->hash;
 }
 
+const uint8_t *
+entry_record_key(const entry_record *r, size_t *len)
+{
+	const uint8_t *p = r->b;
+
+	(void) get_varint(&p);
+	*len = (size_t) get_varint(&p);
+	return p;
+}
+
 size_t
 entry_record_size(const entry_record *r)
 {
@@ -509,47 +519,107 @@ entry_record_extra(const entry_record *r)
 	return extra;
 }
 
-/*
- * Walks r's body: with msg, fills it (arrays at *extra); without, drops the
- * references of its names.
- */
+/* a varint: one byte for most of a record's (ids, small counts) */
+static inline uint64_t
+next_varint(const uint8_t **pp)
+{
+	if (**pp < 0x80)
+		return *(*pp)++;
+	return get_varint(pp);
+}
+
+/* skips the bytes of a present field that is not a string */
+static const uint8_t *
+skip_field(const ProtobufCFieldDescriptor *f, const uint8_t *p)
+{
+	if (f->label == PROTOBUF_C_LABEL_REPEATED)
+	{
+		size_t		n = (size_t) next_varint(&p);
+
+		if (is_real(f->type))
+		{
+			if (next_varint(&p) == 0)
+				p += scalar_size(f->type) * n;
+		}
+		else
+			for (size_t j = 0; j < n; j++)
+				(void) next_varint(&p);
+		return p;
+	}
+	switch (f->type)
+	{
+		case PROTOBUF_C_TYPE_BOOL:
+			return p;
+		case PROTOBUF_C_TYPE_BYTES:
+			{
+				size_t		len = (size_t) next_varint(&p);
+
+				return p + len;
+			}
+		case PROTOBUF_C_TYPE_FLOAT:
+			return p + 4;
+		case PROTOBUF_C_TYPE_DOUBLE:
+			return p + 8;
+		default:
+			(void) next_varint(&p);
+			return p;
+	}
+}
+
+/* each present field's index i, by the bits of the bitmap: entries leave many fields zero */
+#define FOR_PRESENT_FIELDS(d, bitmap, i) \
+	for (unsigned _byte = 0; _byte < ((d)->n_fields + 7) / 8; _byte++) \
+		for (unsigned _bits = (bitmap)[_byte], i; \
+			 _bits && (i = _byte * 8 + (unsigned) __builtin_ctz(_bits), 1); _bits &= _bits - 1)
+
+/* drops the references of r's names */
 static void
-walk_body(const entry_record *r, const ProtobufCMessageDescriptor *d, name_pool *unref,
-		  const name_pool *names, const entry_arrays *arrays, char *msg, uint8_t **extra)
+drop_body(const entry_record *r, const ProtobufCMessageDescriptor *d, name_pool *names)
 {
 	const uint8_t *bitmap = record_body(r, NULL);
 	const uint8_t *p = bitmap + (d->n_fields + 7) / 8;
 
-	for (unsigned i = 0; i < d->n_fields; i++)
+	FOR_PRESENT_FIELDS(d, bitmap, i)
 	{
 		const ProtobufCFieldDescriptor *f = &d->fields[i];
-		char	   *at = msg ? msg + f->offset : NULL;
 
-		if (!(bitmap[i / 8] & (1u << (i % 8))))
-			continue;
+		if (f->label != PROTOBUF_C_LABEL_REPEATED && f->type == PROTOBUF_C_TYPE_STRING)
+			name_pool_unref(names, (uint32_t) next_varint(&p));
+		else
+			p = skip_field(f, p);
+	}
+}
+
+/* fills msg (defaults already set) from r's body, its arrays at *extra */
+static void
+read_body(const entry_record *r, const ProtobufCMessageDescriptor *d, const name_pool *names,
+		  const entry_arrays *arrays, char *msg, uint8_t **extra)
+{
+	const uint8_t *bitmap = record_body(r, NULL);
+	const uint8_t *p = bitmap + (d->n_fields + 7) / 8;
+
+	FOR_PRESENT_FIELDS(d, bitmap, i)
+	{
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		char	   *at = msg + f->offset;
+
 		if (f->label == PROTOBUF_C_LABEL_REPEATED)
 		{
-			size_t		n = (size_t) get_varint(&p);
+			size_t		n = (size_t) next_varint(&p);
 			size_t		es = scalar_size(f->type);
-			char	   *data = NULL;
+			char	   *data;
 
 			if (is_real(f->type))
 			{
-				uint64_t	shared = get_varint(&p);
+				uint64_t	shared = next_varint(&p);
 
 				if (shared)
-				{
-					if (msg)
-						data = arrays->v[shared - 1].data;
-				}
+					data = arrays->v[shared - 1].data;
 				else
 				{
-					if (msg)
-					{
-						data = (char *) *extra;
-						memcpy(data, p, es * n);
-						*extra += (es * n + 7) & ~(size_t) 7;
-					}
+					data = (char *) *extra;
+					memcpy(data, p, es * n);
+					*extra += (es * n + 7) & ~(size_t) 7;
 					p += es * n;
 				}
 			}
@@ -557,65 +627,56 @@ walk_body(const entry_record *r, const ProtobufCMessageDescriptor *d, name_pool 
 			{
 				uint64_t	v = 0;
 
-				if (msg)
-				{
-					data = (char *) *extra;
-					*extra += (es * n + 7) & ~(size_t) 7;
-				}
+				data = (char *) *extra;
+				*extra += (es * n + 7) & ~(size_t) 7;
 				for (size_t j = 0; j < n; j++)
 				{
-					v += (uint64_t) unzigzag(get_varint(&p));
-					if (msg)
-						int_set(f->type, data + j * es, v);
+					v += (uint64_t) unzigzag(next_varint(&p));
+					int_set(f->type, data + j * es, v);
 				}
 			}
-			if (msg)
-			{
-				*(size_t *) (msg + f->quantifier_offset) = n;
-				*(void **) at = data;
-			}
+			*(size_t *) (msg + f->quantifier_offset) = n;
+			*(void **) at = data;
+			continue;
 		}
-		else if (f->type == PROTOBUF_C_TYPE_STRING)
+		switch (f->type)
 		{
-			uint32_t	id = (uint32_t) get_varint(&p);
+			case PROTOBUF_C_TYPE_STRING:
+				*(const char **) at = name_pool_str(names, (uint32_t) next_varint(&p));
+				break;
+			case PROTOBUF_C_TYPE_BYTES:
+				{
+					ProtobufCBinaryData *b = (ProtobufCBinaryData *) at;
 
-			if (msg)
-				*(const char **) at = name_pool_str(names, id);
-			else
-				name_pool_unref(unref, id);
-		}
-		else if (f->type == PROTOBUF_C_TYPE_BYTES)
-		{
-			size_t		len = (size_t) get_varint(&p);
+					b->len = (size_t) next_varint(&p);
+					b->data = *extra;
+					memcpy(b->data, p, b->len);
+					*extra += (b->len + 7) & ~(size_t) 7;
+					p += b->len;
+					break;
+				}
+			case PROTOBUF_C_TYPE_BOOL:
+				*(protobuf_c_boolean *) at = 1;
+				break;
+			case PROTOBUF_C_TYPE_DOUBLE:
+				memcpy(at, p, 8);
+				p += 8;
+				break;
+			case PROTOBUF_C_TYPE_FLOAT:
+				memcpy(at, p, 4);
+				p += 4;
+				break;
+			case PROTOBUF_C_TYPE_UINT64:
+			case PROTOBUF_C_TYPE_FIXED64:
+				{
+					uint64_t	v = next_varint(&p);
 
-			if (msg)
-			{
-				ProtobufCBinaryData *b = (ProtobufCBinaryData *) at;
-
-				b->len = len;
-				b->data = *extra;
-				memcpy(b->data, p, len);
-				*extra += (len + 7) & ~(size_t) 7;
-			}
-			p += len;
-		}
-		else if (f->type == PROTOBUF_C_TYPE_BOOL)
-		{
-			if (msg)
-				int_set(f->type, at, 1);
-		}
-		else if (is_real(f->type))
-		{
-			if (msg)
-				memcpy(at, p, scalar_size(f->type));
-			p += scalar_size(f->type);
-		}
-		else
-		{
-			uint64_t	v = get_varint(&p);
-
-			if (msg)
-				int_set(f->type, at, v);
+					memcpy(at, &v, 8);
+					break;
+				}
+			default:
+				int_set(f->type, at, next_varint(&p));
+				break;
 		}
 	}
 }
@@ -624,7 +685,7 @@ void
 entry_record_drop_names(const entry_record *r, const ProtobufCMessageDescriptor *d,
 						name_pool *names)
 {
-	walk_body(r, d, names, NULL, NULL, NULL, NULL);
+	drop_body(r, d, names);
 }
 
 void
@@ -642,5 +703,5 @@ entry_record_read(const entry_record *r, const ProtobufCMessageDescriptor *d,
 				  uint8_t **extra)
 {
 	protobuf_c_message_init(d, msg);
-	walk_body(r, d, NULL, names, arrays, (char *) msg, extra);
+	read_body(r, d, names, arrays, (char *) msg, extra);
 }

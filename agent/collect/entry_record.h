@@ -82,6 +82,8 @@ void		entry_record_drop_names(const entry_record *r, const ProtobufCMessageDescr
 size_t		entry_record_size(const entry_record *r);
 
 uint32_t	entry_record_hash(const entry_record *r);
+/* r's key bytes, as entry_key_bytes gives them */
+const uint8_t *entry_record_key(const entry_record *r, size_t *len);
 bool		entry_record_has_key(const entry_record *r, const uint8_t *key, size_t len,
 								 uint32_t hash);
 /* bytes (multiples of 8) its repeated fields need when read back */

@@ -255,16 +255,13 @@ set_put(snapshot_merge *m, entry_set *e, const ProtobufCMessage *msg)
 {
 	entry_key	k = msg_key(e->set, msg);
 	entry_record *r = entry_record_new(msg, &k, m->names, m->arrays);
-	uint8_t		key[ENTRY_KEY_MAX];
-	uint32_t	hash;
-	int			len = entry_key_bytes(m->names, &k, key, &hash);
+	size_t		len;
+	const uint8_t *key = entry_record_key(r, &len);
 	size_t		j;
 
-	if (len < 0)
-		len = 0;				/* as the record took it; not reached: the key's names are fields */
 	if (!e->nslots)
 		index_rebuild(e);
-	j = index_find(e, key, (size_t) len, hash);
+	j = index_find(e, key, len, entry_record_hash(r));
 	e->changed++;
 	if (e->slots[j])
 	{
