@@ -26,10 +26,13 @@
 #define RESORT_MAX 32
 
 /*
- * A set's records lie back to back in one arena (each aligned to 4), found
- * by their offsets: one allocation a set, not one an entry (glibc's
- * overhead on a record of 63 bytes is about 17).  A replaced or dropped
- * record leaves its bytes behind until arena_compact.
+ * A set's records lie back to back in one arena (each aligned to 4) of
+ * their exact size between polls, found by their offsets: one allocation
+ * a set, not one an entry (glibc's overhead on a record of 63 bytes is
+ * about 17), and no room for growth kept for hundreds of nodes.  While a
+ * snapshot is applied, new records go to the set's pending buffer (their
+ * offsets marked PENDING) and replaced ones leave their bytes behind; at
+ * its end arena_settle copies the live records into a new arena, once.
  */
 typedef struct entry_set
 {
@@ -37,8 +40,10 @@ typedef struct entry_set
 	const ProtobufCMessageDescriptor *desc;
 	uint8_t    *arena;
 	size_t		arena_len;
-	size_t		arena_cap;
-	size_t		garbage;		/* bytes of the arena no record uses */
+	uint8_t    *pending;		/* records added since the arena was settled */
+	size_t		pending_len;
+	size_t		pending_cap;
+	bool		unsettled;		/* records added or left behind since */
 	uint32_t   *off;			/* each record's offset in the arena, in the order they are lent */
 	size_t		count;
 	size_t		cap;			/* of off */
@@ -51,11 +56,15 @@ typedef struct entry_set
 
 /* an offset in off[] whose record was dropped, until set_close_gaps */
 #define DROPPED_RECORD UINT32_MAX
+/* an offset in the pending buffer, not the arena */
+#define PENDING ((uint32_t) 1 << 31)
 
 static entry_record *
 rec_at(const entry_set *e, size_t i)
 {
-	return (entry_record *) (e->arena + e->off[i]);
+	uint32_t	off = e->off[i];
+
+	return (entry_record *) (off & PENDING ? e->pending + (off & ~PENDING) : e->arena + off);
 }
 
 static size_t
@@ -64,51 +73,50 @@ align4(size_t n)
 	return (n + 3) & ~(size_t) 3;
 }
 
-/* copies r into the arena: its offset */
+/* copies r to the pending buffer: its offset (marked PENDING) */
 static uint32_t
 arena_add(entry_set *e, const entry_record *r)
 {
 	size_t		size = align4(entry_record_size(r));
 	uint32_t	at;
 
-	if (e->arena_len + size > e->arena_cap)
+	if (e->pending_len + size > e->pending_cap)
 	{
-		size_t		cap = e->arena_cap + e->arena_cap / 4 + size;
-
-		e->arena = xrealloc(e->arena, cap);
-		e->arena_cap = cap;
+		e->pending_cap = (e->pending_cap ? e->pending_cap * 2 : 4096) + size;
+		e->pending = xrealloc(e->pending, e->pending_cap);
 	}
-	at = (uint32_t) e->arena_len;
-	memcpy(e->arena + at, r, entry_record_size(r));
-	e->arena_len += size;
-	return at;
+	at = (uint32_t) e->pending_len;
+	memcpy(e->pending + at, r, entry_record_size(r));
+	e->pending_len += size;
+	e->unsettled = true;
+	return at | PENDING;
 }
 
 /* the bytes of record i are no record's any more; its names are dropped */
 static void
 arena_forget(name_pool *names, entry_set *e, size_t i)
 {
-	entry_record *r = rec_at(e, i);
-
-	e->garbage += align4(entry_record_size(r));
-	entry_record_drop_names(r, e->desc, names);
+	entry_record_drop_names(rec_at(e, i), e->desc, names);
+	e->unsettled = true;
 }
 
 /*
- * Copies the records into an arena of their size, in order, once an
- * eighth of the arena is left behind: a delta replaces a few hundred
- * records of a node's thousands, so the copy (about 130 kB) is made about
- * once a poll, and between polls the arena holds little else.
+ * Copies the live records, in order, into an arena of their size: once
+ * per applied snapshot that changed the set (a node's 1,000 models are
+ * about 100 kB).
  */
 static void
-arena_compact(entry_set *e)
+arena_settle(entry_set *e)
 {
-	uint8_t    *to;
+	size_t		live = 0;
 	size_t		len = 0;
+	uint8_t    *to;
 
-	if (e->garbage == 0 || e->garbage * 8 < e->arena_len)
+	if (!e->unsettled)
 		return;
-	to = xmalloc(e->arena_len - e->garbage ? e->arena_len - e->garbage : 1);
+	for (size_t i = 0; i < e->count; i++)
+		live += align4(entry_record_size(rec_at(e, i)));
+	to = live ? xmalloc(live) : NULL;
 	for (size_t i = 0; i < e->count; i++)
 	{
 		size_t		size = align4(entry_record_size(rec_at(e, i)));
@@ -118,10 +126,12 @@ arena_compact(entry_set *e)
 		len += size;
 	}
 	free(e->arena);
+	free(e->pending);
 	e->arena = to;
 	e->arena_len = len;
-	e->arena_cap = len ? len : 1;
-	e->garbage = 0;
+	e->pending = NULL;
+	e->pending_len = e->pending_cap = 0;
+	e->unsettled = false;
 }
 
 enum
@@ -326,8 +336,11 @@ set_clear(snapshot_merge *m, entry_set *e)
 		entry_record_drop_names(rec_at(e, i), e->desc, m->names);
 	e->count = 0;
 	e->changed = 0;
-	e->arena_len = 0;
-	e->garbage = 0;
+	free(e->arena);
+	free(e->pending);
+	e->arena = e->pending = NULL;
+	e->arena_len = e->pending_len = e->pending_cap = 0;
+	e->unsettled = false;
 	if (e->nslots)
 		memset(e->slots, 0, sizeof(uint32_t) * e->nslots);
 }
@@ -658,7 +671,6 @@ snapshot_merge_free(snapshot_merge *m)
 	snapshot_merge_reset(m);
 	for (int set = 0; set < NSETS; set++)
 	{
-		free(m->sets[set].arena);
 		free(m->sets[set].off);
 		free(m->sets[set].slots);
 	}
@@ -739,7 +751,7 @@ snapshot_merge_apply(snapshot_merge *m, OdooRetailGuard__Snapshot *snap,
 	for (int set = 0; set < NSETS; set++)
 	{
 		take_entries(m, snap, set);
-		arena_compact(&m->sets[set]);
+		arena_settle(&m->sets[set]);
 	}
 	m->generation = snap->generation;
 	return true;
