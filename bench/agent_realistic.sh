@@ -23,6 +23,9 @@
 #
 # BENCH_NODES=500 BENCH_WINDOW_S=40 (seconds measured per case)
 # BENCH_CASES="10:full 10:delta 1:full 1:delta" (interval:mode, the cases run)
+# BENCH_BEFORE=<commit>: each case also run, right after, with the agent as
+# it was at that commit (built from git archive in the temp dir), so that
+# the two rows are read at the same load
 set -uo pipefail
 ORG_SRC_DIR=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ORG_SRC_DIR"
@@ -34,6 +37,14 @@ BENCH_NODES=${BENCH_NODES:-500}
 BENCH_WINDOW_S=${BENCH_WINDOW_S:-40}
 BENCH_CASES=${BENCH_CASES:-10:full 10:delta 1:full 1:delta}
 make -s agent >/dev/null || org_die "agent build failed"
+agents="now"
+now_bin=$AGENT_BIN
+if [ -n "${BENCH_BEFORE:-}" ]; then
+	mkdir -p "$ORG_TMP/before"
+	git archive "$BENCH_BEFORE" | tar -x -C "$ORG_TMP/before" || org_die "BENCH_BEFORE: no commit $BENCH_BEFORE"
+	make -s -C "$ORG_TMP/before" agent >/dev/null 2>&1 || org_die "BENCH_BEFORE: the agent at $BENCH_BEFORE does not build"
+	agents="now before"
+fi
 hz=$(getconf CLK_TCK)
 per_server=$(((BENCH_NODES + 1) / 2))
 
@@ -156,7 +167,7 @@ write_conf() { # FILE INTERVAL_S DELTAS PORT [NODE_TIMEOUT_MS STATEMENT_TIMEOUT_
 
 echo
 echo "== $BENCH_NODES nodes, 5,000 statements and 1,000 tables each, live workload; ${BENCH_WINDOW_S} s measured per case =="
-printf '%-5s %-6s %-6s %-5s %-6s %-7s %-9s %-6s %-7s %-8s %-10s %-8s\n' interval mode load up "cpu_%" "rss_MB" \
+printf '%-6s %-5s %-6s %-6s %-5s %-6s %-7s %-9s %-6s %-7s %-8s %-10s %-8s\n' agent interval mode load up "cpu_%" "rss_MB" \
 	"kB/snap" snaps fulls polls max_poll_s overruns
 for case in $BENCH_CASES; do
 	interval=${case%%:*}
@@ -165,7 +176,9 @@ for case in $BENCH_CASES; do
 	delta) deltas=true ;;
 	*) org_die "BENCH_CASES: $case is not interval:full or interval:delta" ;;
 	esac
-	{
+	for which in $agents; do
+		AGENT_BIN=$now_bin
+		[ "$which" = before ] && AGENT_BIN=$ORG_TMP/before/agent/orguard-agent
 		port=$(org_free_port)
 		# warm-up: every node's first (full) snapshot, however long two servers take for all of them
 		write_conf "$ORG_TMP/r.conf" 120 "$deltas" "$port" 120000 110
@@ -199,7 +212,7 @@ for case in $BENCH_CASES; do
 		bytes=$(delta_of orguard_node_snapshot_bytes_total)
 		over=$(delta_of orguard_node_deadline_overruns_total)
 		fulls=$([ "$deltas" = true ] && delta_of orguard_node_snapshot_fulls_total || echo "$snaps")
-		printf '%-5s %-6s %-6s %-5s %-6s %-7s %-9s %-6s %-7s %-8s %-10s %-8s\n' "${interval}s" \
+		printf '%-6s %-5s %-6s %-6s %-5s %-6s %-7s %-9s %-6s %-7s %-8s %-10s %-8s\n' "$which" "${interval}s" \
 			"$([ "$deltas" = true ] && echo delta || echo full)" "$(cut -d' ' -f1 /proc/loadavg)" \
 			"$(metric_sum "$ORG_TMP/m1.txt" orguard_node_up)" \
 			"$(python3 -c "print('%.1f' % (100.0 * ($ticks1 - $ticks0) / $hz / ($t1 - $t0)))")" \
@@ -208,7 +221,7 @@ for case in $BENCH_CASES; do
 			"$snaps" "$fulls" "$polls" "$(metric_max "$ORG_TMP/m1.txt" orguard_node_poll_duration_seconds)" "$over"
 		echo "      (warm-up: all first snapshots in ${warm_s} s; /metrics $(python3 -c "print('%.1f' % ($(wc -c <"$ORG_TMP/m1.txt") / 1048576.0))") MB; peak RSS since start $(awk '/^VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$pid/status") MB)"
 		agent_kill real
-	}
+	done
 done
 echo "  (targets: delta at $BENCH_NODES nodes and 10 s under 10 % of one core and 256 MB RSS, no overrun;"
 echo "   max_poll_s is the longest of each node's last poll; cpu_% is the agent's own CPU time)"
