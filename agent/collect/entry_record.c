@@ -1,8 +1,7 @@
 /*
  * entry_record.c: kept entries as bytes (see entry_record.h).
  *
- * Layout after the 4-byte key hash: varint length of what follows, varint
- * key length, the key, varint extra / 8 (room its arrays take when read
+ * Layout: varint length of what follows, varint key length, the key, varint extra / 8 (room its arrays take when read
  * back), then the body: a bitmap
  * of the fields present (not zero, not empty) in descriptor order, then
  * each present field.  Strings are name ids; booleans are their bit;
@@ -20,11 +19,17 @@
 #define SHARED_MAX_ARRAYS	16
 #define SHARED_MAX_ELEMS	64
 
+/* a record is only its bytes, read where it lies: no alignment, no stored hash */
 struct entry_record
 {
-	uint32_t	hash;
-	uint8_t		b[];
+	uint8_t		first;
 };
+
+static const uint8_t *
+bytes_of(const entry_record *r)
+{
+	return (const uint8_t *) r;
+}
 
 typedef struct shared_array
 {
@@ -446,57 +451,57 @@ entry_record_new(const ProtobufCMessage *msg, const entry_key *k, name_pool *nam
 	memcpy(h, key, (size_t) key_len);
 	h = put_varint(h + key_len, extra / 8);
 	t = put_varint(total, (uint64_t) (h - head) + body_len);
-	r = xmalloc(sizeof(entry_record) + (size_t) (t - total) + (size_t) (h - head) + body_len);
-	r->hash = hash;
-	memcpy(r->b, total, (size_t) (t - total));
-	memcpy(r->b + (t - total), head, (size_t) (h - head));
-	memcpy(r->b + (t - total) + (h - head), buf, body_len);
+	r = xmalloc((size_t) (t - total) + (size_t) (h - head) + body_len);
+	memcpy((uint8_t *) r, total, (size_t) (t - total));
+	memcpy((uint8_t *) r + (t - total), head, (size_t) (h - head));
+	memcpy((uint8_t *) r + (t - total) + (h - head), buf, body_len);
 	if (buf != stack)
 		free(buf);
 	return r;
 }
 
-uint32_t
-entry_record_hash(const entry_record *r)
-{
-	return r->hash;
-}
-
 const uint8_t *
 entry_record_key(const entry_record *r, size_t *len)
 {
-	const uint8_t *p = r->b;
+	const uint8_t *p = bytes_of(r);
 
 	(void) get_varint(&p);
 	*len = (size_t) get_varint(&p);
 	return p;
 }
 
+uint32_t
+entry_record_hash(const entry_record *r)
+{
+	size_t		len;
+	const uint8_t *key = entry_record_key(r, &len);
+
+	return bytes_hash(key, len);
+}
+
 size_t
 entry_record_size(const entry_record *r)
 {
-	const uint8_t *p = r->b;
+	const uint8_t *p = bytes_of(r);
 	uint64_t	rest = get_varint(&p);
 
-	return sizeof(entry_record) + (size_t) (p - r->b) + (size_t) rest;
+	return (size_t) (p - bytes_of(r)) + (size_t) rest;
 }
 
 bool
-entry_record_has_key(const entry_record *r, const uint8_t *key, size_t len, uint32_t hash)
+entry_record_has_key(const entry_record *r, const uint8_t *key, size_t len)
 {
-	const uint8_t *p = r->b;
+	size_t		have;
+	const uint8_t *p = entry_record_key(r, &have);
 
-	if (r->hash != hash)
-		return false;
-	(void) get_varint(&p);
-	return get_varint(&p) == len && memcmp(p, key, len) == 0;
+	return have == len && memcmp(p, key, len) == 0;
 }
 
 /* the body of r; *extra gets the room its arrays take */
 static const uint8_t *
 record_body(const entry_record *r, size_t *extra)
 {
-	const uint8_t *p = r->b;
+	const uint8_t *p = bytes_of(r);
 	uint64_t	key_len;
 	uint64_t	x;
 

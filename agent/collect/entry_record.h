@@ -75,17 +75,13 @@ void		entry_record_free(entry_record *r, const ProtobufCMessageDescriptor *d,
  */
 void		entry_record_drop_names(const entry_record *r, const ProtobufCMessageDescriptor *d,
 									name_pool *names);
-/*
- * Bytes r takes: a record may be copied (memcpy) to any address aligned
- * as entry_record is (4), and read there.
- */
+/* bytes r takes: a record may be copied (memcpy) to any address and read there */
 size_t		entry_record_size(const entry_record *r);
 
-uint32_t	entry_record_hash(const entry_record *r);
-/* r's key bytes, as entry_key_bytes gives them */
+/* r's key bytes, as entry_key_bytes gives them, and their hash */
 const uint8_t *entry_record_key(const entry_record *r, size_t *len);
-bool		entry_record_has_key(const entry_record *r, const uint8_t *key, size_t len,
-								 uint32_t hash);
+uint32_t	entry_record_hash(const entry_record *r);
+bool		entry_record_has_key(const entry_record *r, const uint8_t *key, size_t len);
 /* bytes (multiples of 8) its repeated fields need when read back */
 size_t		entry_record_extra(const entry_record *r);
 

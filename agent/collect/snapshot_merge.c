@@ -26,8 +26,8 @@
 #define RESORT_MAX 32
 
 /*
- * A set's records lie back to back in one arena (each aligned to 4) of
- * their exact size between polls, found by their offsets: one allocation
+ * A set's records lie back to back in one arena of their exact size
+ * between polls, found by their offsets: one allocation
  * a set, not one an entry (glibc's overhead on a record of 63 bytes is
  * about 17), and no room for growth kept for hundreds of nodes.  While a
  * snapshot is applied, new records go to the set's pending buffer (their
@@ -47,8 +47,9 @@ typedef struct entry_set
 	uint32_t   *off;			/* each record's offset in the arena, in the order they are lent */
 	size_t		count;
 	size_t		cap;			/* of off */
-	uint32_t   *slots;			/* position + 1 of each record, by key hash; 0 empty */
+	void	   *slots;			/* position + 1 of each record, by key hash; 0 empty */
 	size_t		nslots;			/* a power of two, over 4/3 of count */
+	bool		wide;			/* slots of 32 bits: 65,535 records or more */
 	bool		sorted;			/* lent in the extension's order (the tables) */
 	size_t		changed;		/* records placed since the set was last sorted */
 	void	  **lent;			/* while lent: the messages read back */
@@ -67,17 +68,11 @@ rec_at(const entry_set *e, size_t i)
 	return (entry_record *) (off & PENDING ? e->pending + (off & ~PENDING) : e->arena + off);
 }
 
-static size_t
-align4(size_t n)
-{
-	return (n + 3) & ~(size_t) 3;
-}
-
 /* copies r to the pending buffer: its offset (marked PENDING) */
 static uint32_t
 arena_add(entry_set *e, const entry_record *r)
 {
-	size_t		size = align4(entry_record_size(r));
+	size_t		size = entry_record_size(r);
 	uint32_t	at;
 
 	if (e->pending_len + size > e->pending_cap)
@@ -115,11 +110,11 @@ arena_settle(entry_set *e)
 	if (!e->unsettled)
 		return;
 	for (size_t i = 0; i < e->count; i++)
-		live += align4(entry_record_size(rec_at(e, i)));
+		live += entry_record_size(rec_at(e, i));
 	to = live ? xmalloc(live) : NULL;
 	for (size_t i = 0; i < e->count; i++)
 	{
-		size_t		size = align4(entry_record_size(rec_at(e, i)));
+		size_t		size = entry_record_size(rec_at(e, i));
 
 		memcpy(to + len, rec_at(e, i), size);
 		e->off[i] = (uint32_t) len;
@@ -219,42 +214,79 @@ slots_wanted(size_t count)
 	return count + count / 3 + 2;
 }
 
+/*
+ * Slots are 16 bits while the set holds fewer than 65,535 records (a
+ * node's sets hold about a thousand each): half the index of 500 nodes.
+ */
+static uint32_t
+slot_get(const entry_set *e, size_t j)
+{
+	return e->wide ? ((const uint32_t *) e->slots)[j] : ((const uint16_t *) e->slots)[j];
+}
+
+static void
+slot_set(entry_set *e, size_t j, uint32_t v)
+{
+	if (e->wide)
+		((uint32_t *) e->slots)[j] = v;
+	else
+		((uint16_t *) e->slots)[j] = (uint16_t) v;
+}
+
+/* a dropped record's slot until set_close_gaps: never a position, probes go on past it */
+static uint32_t
+dropped_slot(const entry_set *e)
+{
+	return e->wide ? UINT32_MAX : UINT16_MAX;
+}
+
+static size_t
+slot_size(const entry_set *e)
+{
+	return e->wide ? sizeof(uint32_t) : sizeof(uint16_t);
+}
+
+static bool
+index_too_small(const entry_set *e)
+{
+	return slots_wanted(e->count) > e->nslots || (!e->wide && e->count >= UINT16_MAX);
+}
+
 static void
 index_rebuild(entry_set *e)
 {
 	size_t		want = 64;
+	bool		wide = e->count >= UINT16_MAX;
 
 	while (want < slots_wanted(e->count))
 		want *= 2;
-	if (want != e->nslots)
+	if (want != e->nslots || wide != e->wide)
 	{
 		free(e->slots);
-		e->slots = xmalloc(sizeof(uint32_t) * want);
+		e->wide = wide;
+		e->slots = xmalloc(slot_size(e) * want);
 		e->nslots = want;
 	}
-	memset(e->slots, 0, sizeof(uint32_t) * e->nslots);
+	memset(e->slots, 0, slot_size(e) * e->nslots);
 	for (size_t i = 0; i < e->count; i++)
 	{
 		size_t		j = entry_record_hash(rec_at(e, i)) & (e->nslots - 1);
 
-		while (e->slots[j])
+		while (slot_get(e, j))
 			j = (j + 1) & (e->nslots - 1);
-		e->slots[j] = (uint32_t) i + 1;
+		slot_set(e, j, (uint32_t) i + 1);
 	}
 }
-
-/* a dropped record's slot until set_close_gaps: never a key's, probes go on past it */
-#define DROPPED_SLOT UINT32_MAX
 
 /* the slot holding the record of key, or the empty slot where it would go */
 static size_t
 index_find(const entry_set *e, const uint8_t *key, size_t len, uint32_t hash)
 {
 	size_t		j = hash & (e->nslots - 1);
+	uint32_t	v;
 
-	for (; e->slots[j]; j = (j + 1) & (e->nslots - 1))
-		if (e->slots[j] != DROPPED_SLOT &&
-			entry_record_has_key(rec_at(e, e->slots[j] - 1), key, len, hash))
+	for (; (v = slot_get(e, j)) != 0; j = (j + 1) & (e->nslots - 1))
+		if (v != dropped_slot(e) && entry_record_has_key(rec_at(e, v - 1), key, len))
 			break;
 	return j;
 }
@@ -273,9 +305,9 @@ set_put(snapshot_merge *m, entry_set *e, const ProtobufCMessage *msg)
 		index_rebuild(e);
 	j = index_find(e, key, len, entry_record_hash(r));
 	e->changed++;
-	if (e->slots[j])
+	if (slot_get(e, j))
 	{
-		size_t		i = e->slots[j] - 1;
+		size_t		i = slot_get(e, j) - 1;
 
 		arena_forget(m->names, e, i);
 		e->off[i] = arena_add(e, r);
@@ -289,9 +321,10 @@ set_put(snapshot_merge *m, entry_set *e, const ProtobufCMessage *msg)
 	}
 	e->off[e->count++] = arena_add(e, r);
 	free(r);					/* its names are the arena copy's now */
-	e->slots[j] = (uint32_t) e->count;
-	if (slots_wanted(e->count) > e->nslots)
+	if (index_too_small(e))
 		index_rebuild(e);
+	else
+		slot_set(e, j, (uint32_t) e->count);
 }
 
 /* drops the record of k; its place is left empty until set_close_gaps */
@@ -307,12 +340,12 @@ set_drop(snapshot_merge *m, entry_set *e, const entry_key *k)
 	if (len < 0 || !e->count)
 		return false;			/* a name no kept entry has */
 	j = index_find(e, key, (size_t) len, hash);
-	if (!e->slots[j])
+	if (!slot_get(e, j))
 		return false;
-	at = e->slots[j] - 1;
+	at = slot_get(e, j) - 1;
 	arena_forget(m->names, e, at);
 	e->off[at] = DROPPED_RECORD;
-	e->slots[j] = DROPPED_SLOT;
+	slot_set(e, j, dropped_slot(e));
 	return true;
 }
 
@@ -342,7 +375,7 @@ set_clear(snapshot_merge *m, entry_set *e)
 	e->arena_len = e->pending_len = e->pending_cap = 0;
 	e->unsettled = false;
 	if (e->nslots)
-		memset(e->slots, 0, sizeof(uint32_t) * e->nslots);
+		memset(e->slots, 0, slot_size(e) * e->nslots);
 }
 
 /* ---------- the snapshot's four sets, as arrays of messages ---------- */

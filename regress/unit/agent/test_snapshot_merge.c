@@ -798,6 +798,106 @@ test_lent_taken_back(void **state)
 	snapshot_merge_free(m);
 }
 
+/*
+ * n tables named t0..t(n-1) with dead tuples i, packed and decoded; with
+ * since, a delta of tables named t(first) downwards with dead tuples
+ * generation
+ */
+static OdooRetailGuard__Snapshot *
+many_tables(int n, uint64_t since, uint64_t generation, const char *removed, int first)
+{
+	OdooRetailGuard__Snapshot snap = ODOO_RETAIL_GUARD__SNAPSHOT__INIT;
+	OdooRetailGuard__NodeIdentity id = ODOO_RETAIL_GUARD__NODE_IDENTITY__INIT;
+	OdooRetailGuard__AutovacuumLag *v = calloc((size_t) n + 1, sizeof(*v));
+	OdooRetailGuard__AutovacuumLag **vp = calloc((size_t) n + 1, sizeof(*vp));
+	char	  (*names)[16] = calloc((size_t) n + 1, sizeof(*names));
+	OdooRetailGuard__RemovedEntry r = ODOO_RETAIL_GUARD__REMOVED_ENTRY__INIT;
+	OdooRetailGuard__RemovedEntry *rp = &r;
+	OdooRetailGuard__Snapshot *out;
+	uint8_t    *buf;
+	size_t		len;
+
+	id.system_identifier = SYSID;
+	id.shmem_incarnation = INC1;
+	snap.node = &id;
+	snap.delta = since != 0;
+	snap.since_generation = since;
+	snap.generation = generation;
+	for (int i = 0; i < n; i++)
+	{
+		odoo_retail_guard__autovacuum_lag__init(&v[i]);
+		snprintf(names[i], sizeof(names[i]), "t%d", since ? first - i : i);
+		v[i].database = "retail";
+		v[i].relation = names[i];
+		v[i].dead_tuples = since ? (int64_t) generation : i;
+		vp[i] = &v[i];
+	}
+	snap.n_autovacuum_lag = (size_t) n;
+	snap.autovacuum_lag = vp;
+	if (removed)
+	{
+		r.kind = "autovacuum_lag";
+		r.database = "retail";
+		r.relation = (char *) removed;
+		snap.n_removed = 1;
+		snap.removed = &rp;
+	}
+	len = odoo_retail_guard__snapshot__get_packed_size(&snap);
+	buf = malloc(len);
+	odoo_retail_guard__snapshot__pack(&snap, buf);
+	out = odoo_retail_guard__snapshot__unpack(NULL, len, buf);
+	free(buf);
+	free(v);
+	free(vp);
+	free(names);
+	assert_non_null(out);
+	return out;
+}
+
+/*
+ * A set of more than 65,534 records: its index moves from 16-bit to
+ * 32-bit slots and every record is still found (replaced, removed) by key.
+ */
+static void
+test_index_past_16_bits(void **state)
+{
+	snapshot_merge *m = snapshot_merge_new(0);
+	OdooRetailGuard__Snapshot *snap = many_tables(65530, 0, 1, NULL, 0);
+	int64_t		sum = 0;
+	int			found = 0;
+
+	(void) state;
+	assert_true(merged(m, snap, 0, NULL, 0));
+	assert_int_equal(snap->n_autovacuum_lag, 65530);
+	done(m, snap);
+	/* ten new tables (t70000 .. t69991) cross the line; t5 goes */
+	snap = many_tables(10, 1, 2, "t5", 70000);
+	assert_true(merged(m, snap, 1, NULL, 0));
+	assert_int_equal(snap->n_autovacuum_lag, 65539);
+	for (size_t i = 0; i < snap->n_autovacuum_lag; i++)
+	{
+		assert_string_not_equal(snap->autovacuum_lag[i]->relation, "t5");
+		sum += snap->autovacuum_lag[i]->dead_tuples;
+	}
+	/* 0 + .. + 65529, less t5, plus ten 2s; the last in the extension's order is t9999 */
+	assert_true(sum == (int64_t) 65529 * 65530 / 2 - 5 + 20);
+	assert_string_equal(snap->autovacuum_lag[65538]->relation, "t9999");
+	done(m, snap);
+	/* the table lent last (tables tie on every figure, so they go by name), past the line, is found by key */
+	snap = many_tables(1, 2, 3, NULL, 9999);
+	assert_true(merged(m, snap, 2, NULL, 0));
+	assert_int_equal(snap->n_autovacuum_lag, 65539);
+	for (size_t i = 0; i < snap->n_autovacuum_lag; i++)
+		if (!strcmp(snap->autovacuum_lag[i]->relation, "t9999"))
+		{
+			found++;
+			assert_true(snap->autovacuum_lag[i]->dead_tuples == 3);
+		}
+	assert_int_equal(found, 1);
+	done(m, snap);
+	snapshot_merge_free(m);
+}
+
 int
 main(void)
 {
@@ -811,6 +911,7 @@ main(void)
 		cmocka_unit_test(test_keys_by_fields),
 		cmocka_unit_test(test_random_deltas_match_full),
 		cmocka_unit_test(test_lent_taken_back),
+		cmocka_unit_test(test_index_past_16_bits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
