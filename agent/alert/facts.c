@@ -518,15 +518,19 @@ mem_forget(facts_memory *m, int64_t now_us)
 		m->pool_len = pool_w;
 		mem_reindex(m);
 	}
-	/* grown by half, or shrunk: what is over an eighth more than needed goes back */
-	if (m->cap > 64 && m->cap - m->n > m->n / 4)
+	/*
+	 * Grown by half, or shrunk: room over a sixteenth of what is needed goes
+	 * back, all of it (hundreds of nodes kept a quarter more for good; a
+	 * model that comes later grows the array once more until the next sweep)
+	 */
+	if (m->cap > 64 && m->cap - m->n > m->n / 16)
 	{
-		m->cap = m->n + m->n / 8 > 64 ? m->n + m->n / 8 : 64;
+		m->cap = m->n > 64 ? m->n : 64;
 		m->v = xrealloc(m->v, sizeof(mem_entry) * m->cap);
 	}
-	if (m->pool_cap > 1024 && m->pool_cap - m->pool_len > m->pool_len / 4)
+	if (m->pool_cap > 1024 && m->pool_cap - m->pool_len > m->pool_len / 16)
 	{
-		m->pool_cap = m->pool_len + m->pool_len / 8 > 1024 ? m->pool_len + m->pool_len / 8 : 1024;
+		m->pool_cap = m->pool_len > 1024 ? m->pool_len : 1024;
 		m->pool = xrealloc(m->pool, m->pool_cap);
 	}
 }
