@@ -166,7 +166,7 @@ bool		collector_cycle_busy(const collector *c);
 /*
  * With snapshot deltas, a finished poll's models, locks and tables are the
  * merged ones only between these two: its readers look at one node at a
- * time (the read-back sets are about 2.5 times the size of the kept ones).
+ * time (the read-back sets take about four times the room of the records).
  */
 void		node_lend_sets(node *n);
 void		node_return_sets(node *n);

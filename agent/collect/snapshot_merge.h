@@ -9,7 +9,7 @@
  * the merged sets back into the snapshot for as long as its readers look
  * at them, until snapshot_merge_release().  Every other field of the
  * snapshot is left as it came.  Lend one node's snapshot at a time: the
- * read-back sets take about 250 bytes an entry, the records about 100.
+ * read-back sets take about 250 bytes an entry, the records about 66.
  */
 #ifndef ORGUARD_SNAPSHOT_MERGE_H
 #define ORGUARD_SNAPSHOT_MERGE_H
