@@ -17,6 +17,8 @@ TAP_FAILED=0
 agent_cleanup_all() {
 	local rc=$? name
 	for name in "${!AGENT_PIDS[@]}"; do
+		# its children first: an agent started under strace or a wrapper outlived a killed parent
+		pkill -KILL -P "${AGENT_PIDS[$name]}" 2>/dev/null
 		kill -KILL "${AGENT_PIDS[$name]}" 2>/dev/null
 		{ wait "${AGENT_PIDS[$name]}"; } 2>/dev/null
 	done
