@@ -17,7 +17,7 @@ org_harness_init
 
 make -s agent >/dev/null || org_die "agent build failed"
 org_cluster_start flaky
-trap 'org_harness_cleanup' EXIT
+trap agent_cleanup_all EXIT
 
 metrics_port=$(org_free_port) || org_die "no free port"
 hook_port=$(org_free_port) || org_die "no free port"

@@ -20,7 +20,7 @@ org_cluster_start overrun
 org_psql overrun -d postgres -c "CREATE DATABASE shop" >/dev/null
 org_psql overrun -d shop -c "CREATE EXTENSION odoo_retail_guard" >/dev/null
 frozen=""
-trap 'rc=$?; [ -n "$frozen" ] && kill -CONT "$frozen" 2>/dev/null; (exit $rc); org_harness_cleanup' EXIT
+trap 'rc=$?; [ -n "$frozen" ] && kill -CONT "$frozen" 2>/dev/null; (exit $rc); agent_cleanup_all' EXIT
 
 port=$(org_free_port) || org_die "no free port"
 cat >"$ORG_TMP/agent.conf" <<CONF

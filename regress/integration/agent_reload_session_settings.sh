@@ -17,7 +17,7 @@ make -s agent >/dev/null || org_die "agent build failed"
 org_cluster_start settings
 org_psql settings -d postgres -c "CREATE DATABASE shop" >/dev/null
 org_psql settings -d postgres -c "ALTER DATABASE shop SET log_statement = 'all'" >/dev/null
-trap 'org_harness_cleanup' EXIT
+trap agent_cleanup_all EXIT
 
 port=$(org_free_port) || org_die "no free port"
 conf() { # STATEMENT_TIMEOUT LOCK_TIMEOUT
